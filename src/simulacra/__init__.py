@@ -1,0 +1,40 @@
+"""simulacra: synthetic data you can measure.
+
+Tabular synthesizers, data from declarative specs, LLM-made text, and an evaluation of fidelity,
+utility, privacy and bias. Heavy submodules are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "BaseSynthesizer": "simulacra.tabular.base",
+    "GaussianCopulaSynthesizer": "simulacra.tabular.copula",
+    "Metadata": "simulacra.metadata",
+    "SimulacraError": "simulacra.errors",
+    "available_synthesizers": "simulacra.tabular.registry",
+    "get_synthesizer_class": "simulacra.tabular.registry",
+    "load": "simulacra.io.model:load_model",
+    "read_table": "simulacra.io",
+    "write_table": "simulacra.io",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'simulacra' has no attribute '{name}'")
+    module, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,256 @@
+"""Reading and writing tables: CSV (delimiter and encoding sniffed), Parquet, JSONL."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import DataReadError, InputError
+
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
+}
+#: A table expected to take more than this share of the available memory is refused (or sampled).
+MEMORY_SHARE = 0.5
+#: Typical ratio of a DataFrame's memory to its CSV file's size.
+CSV_EXPANSION = 4.0
+
+
+def table_format(path: str | Path, format: str | None = None) -> str:
+    """The table format of ``path``: given, or from its extension."""
+    if format:
+        fmt = format.lower().lstrip(".")
+        if fmt not in set(FORMATS.values()):
+            raise InputError(f"Unknown format '{format}'; use one of: csv, parquet, jsonl, json")
+        return fmt
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    for s in reversed(suffixes):
+        if s in FORMATS:
+            return FORMATS[s]
+        if s in (".gz", ".bz2", ".zip", ".xz", ".zst"):
+            continue
+    raise InputError(
+        f"Cannot tell the format of '{path}' from its name; use .csv, .parquet or .jsonl, or pass the format"
+    )
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process (MemAvailable, or a cgroup limit if lower)."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    if avail is None:  # pragma: no cover
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = 8 * 1024**3
+    return int(avail)
+
+
+def sniff_encoding(head: bytes) -> str:
+    """'utf-8-sig', 'utf-8', or 'cp1252'/'latin-1' for bytes that are not UTF-8."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a multi-byte character cut at the end of the sample
+            return "utf-8"
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.__getitem__)
+        return best if counts[best] else ","
+
+
+def read_table(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sample_rows: int | None = None,
+    random_state: int = 0,
+    max_memory: int | None = None,
+) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSONL file into a DataFrame.
+
+    CSV delimiter and encoding are sniffed unless given. A file too large for the available memory is
+    refused with a clear message unless ``sample_rows`` asks for a uniform random sample of that many
+    rows, which is read in a streaming pass with bounded memory.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a;b\\n1;x\\n2;y\\n")
+    >>> read_table(p).to_dict("list")
+    {'a': [1, 2], 'b': ['x', 'y']}
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataReadError(f"File '{p}' does not exist.")
+    if p.is_dir():
+        parts = sorted(p.glob("*.parquet"))
+        if not parts:
+            raise DataReadError(f"'{p}' is a folder with no .parquet files; give a table file.")
+        return pd.concat([pd.read_parquet(x) for x in parts], ignore_index=True)
+    size = p.stat().st_size
+    if size == 0:
+        raise DataReadError(f"File '{p}' is empty; it needs a header line and at least one row.")
+    fmt = table_format(p, format)
+    budget = MEMORY_SHARE * (max_memory if max_memory is not None else available_memory())
+    expansion = CSV_EXPANSION if fmt in ("csv", "jsonl", "json") else 8.0
+    too_big = size * expansion > budget
+    if too_big and sample_rows is None:
+        raise DataReadError(
+            f"File '{p}' is {size / 1e9:.1f} GB, about {size * expansion / 1e9:.0f} GB in memory, more "
+            f"than the {budget / 1e9:.1f} GB this machine can spare. Fit on a random sample instead: "
+            "pass --sample-rows N (Python: sample_rows=N); it is read in one streaming pass."
+        )
+    try:
+        if fmt == "csv":
+            return _read_csv(p, delimiter, encoding, sample_rows, random_state)
+        if fmt == "parquet":
+            return _read_parquet(p, sample_rows, random_state)
+        if fmt == "jsonl":
+            return _read_jsonl(p, sample_rows, random_state)
+        return pd.read_json(p)
+    except (DataReadError, InputError):
+        raise
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataReadError(f"Could not read '{p}' as {fmt}: {exc}") from None
+
+
+def _csv_options(p: Path, delimiter: str | None, encoding: str | None) -> dict[str, Any]:
+    with open(p, "rb") as fh:
+        head = fh.read(1 << 20)
+    enc = encoding or sniff_encoding(head)
+    if encoding is None and enc in ("cp1252", "latin-1"):
+        warnings.warn(f"'{p.name}' is not UTF-8; it was read as {enc}.", stacklevel=4)
+    text = head.decode(enc, errors="replace")
+    if not text.strip():
+        raise DataReadError(f"File '{p}' has no content; it needs a header line and at least one row.")
+    sep = delimiter or sniff_delimiter(text)
+    header = next(csv.reader([text.splitlines()[0]], delimiter=sep))
+    names = [h.strip() for h in header]
+    dups = sorted({h for h in names if names.count(h) > 1})
+    if dups:
+        raise DataReadError(
+            f"'{p.name}' has duplicate column names: {', '.join(map(repr, dups))}; rename them so each is unique."
+        )
+    return {"sep": sep, "encoding": enc, "low_memory": False, "skipinitialspace": False}
+
+
+def _read_csv(p: Path, delimiter: str | None, encoding: str | None, sample_rows: int | None, seed: int) -> pd.DataFrame:
+    opts = _csv_options(p, delimiter, encoding)
+    if sample_rows is None:
+        return pd.read_csv(p, **opts)
+    chunks = pd.read_csv(p, chunksize=200_000, **{k: v for k, v in opts.items() if k != "low_memory"})
+    return _reservoir(chunks, sample_rows, seed)
+
+
+def _read_parquet(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:
+    if sample_rows is None:
+        return pd.read_parquet(p)
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(p)
+    return _reservoir((b.to_pandas() for b in pf.iter_batches(batch_size=200_000)), sample_rows, seed)
+
+
+def _read_jsonl(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:
+    if sample_rows is None:
+        return pd.read_json(p, lines=True)
+    return _reservoir(pd.read_json(p, lines=True, chunksize=200_000), sample_rows, seed)
+
+
+def _reservoir(chunks: Any, n: int, seed: int) -> pd.DataFrame:
+    """A uniform sample of ``n`` rows from a stream of frames, in their original order."""
+    rng = np.random.default_rng(seed)
+    kept: pd.DataFrame | None = None
+    keys = np.zeros(0)
+    offset = 0
+    for chunk in chunks:
+        chunk = chunk.set_axis(np.arange(offset, offset + len(chunk)))
+        offset += len(chunk)
+        k = rng.random(len(chunk))
+        merged = chunk if kept is None else pd.concat([kept, chunk])
+        all_keys = np.concatenate([keys, k])
+        if len(merged) > n:
+            top = np.argpartition(all_keys, n - 1)[:n]
+            merged, all_keys = merged.iloc[top], all_keys[top]
+        kept, keys = merged, all_keys
+    if kept is None:
+        raise DataReadError("The file has no rows.")
+    return kept.sort_index().reset_index(drop=True)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it only when the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_table(data: pd.DataFrame, path: str | Path, *, format: str | None = None, datetime_formats: dict[str, str] | None = None) -> Path:
+    """Write ``data`` as CSV, Parquet or JSONL; the file appears only once complete.
+
+    Integers stay integers (nullable where missing), datetimes stay datetimes (Parquet) or are written
+    in their original format (CSV, via ``datetime_formats``), missing stays missing.
+    """
+    fmt = table_format(path, format)
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            data.to_parquet(tmp, index=False)
+        elif fmt == "csv":
+            frame = data
+            if datetime_formats:
+                frame = data.copy()
+                for col, f in datetime_formats.items():
+                    if col in frame and f and f != "mixed" and pd.api.types.is_datetime64_any_dtype(frame[col]):
+                        frame[col] = frame[col].dt.strftime(f)
+            sep = "\t" if str(path).lower().endswith(".tsv") else ","
+            frame.to_csv(tmp, index=False, sep=sep)
+        elif fmt == "jsonl":
+            data.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
+        else:
+            data.to_json(tmp, orient="records", date_format="iso", force_ascii=False)
+    return Path(path)

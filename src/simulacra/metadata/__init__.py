@@ -1,0 +1,30 @@
+"""Semantic column types, their detection from data, and validation of tables against them."""
+
+from simulacra.metadata.columns import (
+    BooleanColumn,
+    CategoricalColumn,
+    Column,
+    ColumnType,
+    DatetimeColumn,
+    IdColumn,
+    NumericalColumn,
+    TextColumn,
+)
+from simulacra.metadata.detect import detect_column, detect_datetime_format
+from simulacra.metadata.table import Metadata, check_frame, frame_problems
+
+__all__ = [
+    "BooleanColumn",
+    "CategoricalColumn",
+    "Column",
+    "ColumnType",
+    "DatetimeColumn",
+    "IdColumn",
+    "Metadata",
+    "NumericalColumn",
+    "TextColumn",
+    "check_frame",
+    "detect_column",
+    "detect_datetime_format",
+    "frame_problems",
+]

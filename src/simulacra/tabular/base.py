@@ -1,0 +1,225 @@
+"""The synthesizer contract shared by every tabular model (scikit-learn's rules, kept strictly)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import ConstraintError, InputError, NotFittedError
+from simulacra.metadata import Metadata, check_frame
+
+#: Rows are made in blocks of this size; block ``k`` always draws from the same random stream, so the
+#: same seed gives the same rows whatever the chunking or the number of threads.
+BLOCK_ROWS = 1 << 16
+
+RandomState = int | np.random.Generator | np.random.SeedSequence | None
+
+
+def resolve_seed(random_state: RandomState, fallback: np.random.Generator | None = None) -> int:
+    """An integer seed from ``random_state`` (drawn from ``fallback`` or fresh entropy when None)."""
+    if random_state is None:
+        if fallback is not None:
+            return int(fallback.integers(0, 2**63 - 1))
+        return int(np.random.SeedSequence().entropy % (2**63 - 1))  # type: ignore[operator]
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    if isinstance(random_state, np.random.SeedSequence):
+        return int(random_state.generate_state(2, dtype=np.uint64)[0] % (2**63 - 1))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise InputError(f"random_state must be a non-negative integer, got {random_state}")
+        return int(random_state)
+    raise InputError(f"random_state must be an int, a numpy Generator or None, got {type(random_state).__name__}")
+
+
+def block_rng(seed: int, block: int) -> np.random.Generator:
+    """The generator of block ``block`` for ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+
+
+def _as_metadata(metadata: Any) -> Metadata | None:
+    if metadata is None or isinstance(metadata, Metadata):
+        return metadata
+    if isinstance(metadata, dict):
+        return Metadata.from_dict(metadata)
+    if isinstance(metadata, (str, Path)):
+        return Metadata.load(metadata)
+    raise InputError(f"metadata must be a Metadata, a dict or a JSON path, got {type(metadata).__name__}")
+
+
+class BaseSynthesizer(ABC):
+    """Base class of every tabular synthesizer.
+
+    Subclasses implement ``_fit(data)``, ``_sample_block(n, rng, first_row, conditions)``,
+    ``_get_state()`` and ``_set_state(state)``; parameters are keyword-only and stored unchanged.
+    """
+
+    #: Short name used by the CLI (``--model``) and the registry.
+    name: ClassVar[str] = ""
+    supports_conditions: ClassVar[bool] = False
+    #: Higher is preferred when the user does not pick a model.
+    default_rank: ClassVar[int] = 0
+
+    metadata: Any
+    random_state: Any
+
+    # -- parameters --------------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters, as given."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseSynthesizer:
+        unknown = set(params) - set(self._param_names())
+        if unknown:
+            raise InputError(f"Unknown parameters for {type(self).__name__}: {', '.join(sorted(unknown))}")
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{k}={v!r}" for k, v in self.get_params().items() if k != "metadata" and v is not None
+        )
+        return f"{type(self).__name__}({shown})"
+
+    # -- fitting -----------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "metadata_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(data) before sample()."
+            )
+
+    def fit(self, data: pd.DataFrame) -> BaseSynthesizer:
+        """Learn the table; returns self. The caller's frame is never modified nor kept."""
+        check_frame(data)
+        meta = _as_metadata(self.metadata)
+        meta = Metadata.detect(data) if meta is None else meta.model_copy(deep=True)
+        meta.validate_data(data)
+        self.metadata_ = meta
+        self.columns_ = [str(c) for c in data.columns]
+        self.n_training_rows_ = int(len(data))
+        self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
+        self._fit(data[list(meta.columns)])
+        return self
+
+    @abstractmethod
+    def _fit(self, data: pd.DataFrame) -> None: ...
+
+    # -- sampling ----------------------------------------------------------------------------
+    def sample(
+        self,
+        n_rows: int,
+        *,
+        random_state: RandomState = None,
+        conditions: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Sample ``n_rows`` new rows.
+
+        ``random_state`` fixes the rows; when None, rows come from the stream seeded at construction,
+        so a new synthesizer fitted and sampled with the same ``random_state`` gives the same rows.
+        ``conditions`` maps columns to the value every sampled row must have.
+        """
+        self._check_fitted()
+        n_rows = _check_n_rows(n_rows)
+        seed = resolve_seed(random_state, self._sample_rng_)
+        conds = self._prepare_conditions(conditions)
+        return self.sample_range(0, n_rows, seed=seed, conditions=conds)
+
+    def sample_range(
+        self, start: int, stop: int, *, seed: int, conditions: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``seed``."""
+        self._check_fitted()
+        first, last = start // BLOCK_ROWS, max(math.ceil(stop / BLOCK_ROWS), start // BLOCK_ROWS + 1)
+
+        def block(k: int) -> pd.DataFrame:
+            lo = max(start, k * BLOCK_ROWS)
+            hi = min(stop, (k + 1) * BLOCK_ROWS)
+            rows = self._sample_block(BLOCK_ROWS, block_rng(seed, k), k * BLOCK_ROWS, conditions)
+            return rows.iloc[lo - k * BLOCK_ROWS : hi - k * BLOCK_ROWS]
+
+        if stop <= start:
+            return self._empty_frame()
+        blocks = range(first, last)
+        workers = min(len(blocks), os.cpu_count() or 1)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(block, blocks))
+        else:
+            parts = [block(k) for k in blocks]
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        return out[self.columns_]
+
+    def _empty_frame(self) -> pd.DataFrame:
+        rows = self._sample_block(1, np.random.default_rng(0), 0, None)
+        return rows.iloc[:0].reset_index(drop=True)[self.columns_]
+
+    @abstractmethod
+    def _sample_block(
+        self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
+    ) -> pd.DataFrame:
+        """``n`` rows drawn with ``rng``; ``first_row`` is the global index of the first one."""
+
+    def _prepare_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not conditions:
+            return None
+        if not self.supports_conditions:
+            raise InputError(f"{type(self).__name__} does not support conditional sampling.")
+        unknown = [c for c in conditions if c not in self.metadata_.columns]
+        if unknown:
+            raise ConstraintError(
+                f"Conditions name unknown columns: {', '.join(unknown)}; "
+                f"columns are: {', '.join(self.metadata_.columns)}"
+            )
+        return dict(conditions)
+
+    # -- persistence -------------------------------------------------------------------------
+    @abstractmethod
+    def _get_state(self) -> dict[str, Any]:
+        """Learned state: JSON-able values and numpy arrays only."""
+
+    @abstractmethod
+    def _set_state(self, state: dict[str, Any]) -> None: ...
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (a single archive of JSON and arrays, no pickle)."""
+        from simulacra.io.model import save_model
+
+        self._check_fitted()
+        return save_model(self, path)
+
+    def describe(self) -> dict[str, Any]:
+        """What the model learned, in JSON-able form (for ``simulacra inspect``)."""
+        self._check_fitted()
+        return {"model": self.name, "class": type(self).__name__, "training_rows": self.n_training_rows_}
+
+
+def _check_n_rows(n_rows: Any) -> int:
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)):
+        try:
+            as_float = float(n_rows)
+        except (TypeError, ValueError):
+            raise InputError(f"n_rows must be a whole number, got {n_rows!r}") from None
+        if not as_float.is_integer():
+            raise InputError(f"n_rows must be a whole number, got {n_rows!r}")
+        n_rows = int(as_float)
+    if n_rows < 0:
+        raise InputError(f"n_rows must be zero or more, got {n_rows}")
+    return int(n_rows)

@@ -1,0 +1,83 @@
+"""Dates and timestamps: encoded as seconds since the epoch, decoded to datetimes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulacra.metadata.columns import DatetimeColumn
+from simulacra.transform.base import Encoder
+
+_NS = 1_000_000_000
+
+
+def to_datetimes(series: pd.Series, fmt: str | None) -> pd.Series:
+    """Parse a column to datetime64 (NaT for missing or unparseable)."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    strings = series.astype("string")
+    return pd.to_datetime(strings, format=fmt or "mixed", errors="coerce")
+
+
+class DatetimeEncoder(Encoder):
+    """Datetimes; precision (day, second, ...) and the time zone are kept."""
+
+    kind = "datetime"
+    representation = "continuous"
+
+    def __init__(self, name: str, column: DatetimeColumn | None = None) -> None:
+        super().__init__(name)
+        self.column = column or DatetimeColumn()
+
+    def _seconds(self, series: pd.Series) -> np.ndarray:
+        stamps = to_datetimes(series, self.column.format if self.column.format != "mixed" else None)
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = stamps.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(float)
+        ns[stamps.isna().to_numpy()] = np.nan
+        return ns / _NS
+
+    def analyze(self, series: pd.Series) -> DatetimeEncoder:
+        secs = self._seconds(series)
+        finite = secs[np.isfinite(secs)]
+        step = 1
+        if finite.size:
+            ints = finite.astype(np.int64)
+            for candidate in (86400, 3600, 60, 1):
+                if np.all(ints % candidate == 0) and np.all(finite == ints):
+                    step = candidate
+                    break
+            else:
+                step = 0
+        tz = None
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            tz = str(series.dt.tz) if series.dt.tz is not None else None
+        self.stats_ = {
+            "missing_rate": float(np.mean(np.isnan(secs))) if secs.size else 0.0,
+            "minimum": float(finite.min()) if finite.size else None,
+            "maximum": float(finite.max()) if finite.size else None,
+            "step_seconds": step,
+            "tz": tz,
+            "format": self.column.format,
+        }
+        return self
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        return self._seconds(series)
+
+    def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
+        secs = np.asarray(values, dtype=float)
+        lo, hi = self.stats_.get("minimum"), self.stats_.get("maximum")
+        if lo is not None:
+            secs = np.clip(secs, lo, hi)
+        step = self.stats_.get("step_seconds") or 0
+        if step:
+            secs = np.round(secs / step) * step
+        missing = np.isnan(secs)
+        ns = np.where(missing, 0, secs * _NS).astype(np.int64)
+        stamps = pd.Series(ns.view("datetime64[ns]"), name=self.name)
+        stamps[missing] = pd.NaT
+        tz = self.stats_.get("tz")
+        if tz:
+            stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
+        return stamps

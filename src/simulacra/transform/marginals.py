@@ -1,0 +1,110 @@
+"""Univariate distributions with a randomized probability integral transform, for copula models.
+
+``to_uniform`` maps values to (0, 1) so that the result is exactly uniform even for discrete values
+(ties are spread uniformly over their probability mass); ``from_uniform`` is the quantile function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Above this many distinct values a numeric column is treated as continuous (interpolated quantiles).
+DISCRETE_MAX_VALUES = 256
+#: Number of quantile knots kept for a continuous column.
+N_KNOTS = 1001
+_EPS = 1e-9
+
+
+class EmpiricalMarginal:
+    """The distribution of a numeric column (missing values excluded)."""
+
+    def __init__(self) -> None:
+        self.values_: np.ndarray = np.zeros(0)
+        self.cdf_: np.ndarray = np.zeros(0)
+        self.continuous_: bool = False
+
+    def fit(self, x: np.ndarray) -> EmpiricalMarginal:
+        x = np.asarray(x, dtype=float)
+        x = x[np.isfinite(x)]
+        if x.size == 0:
+            self.values_, self.cdf_, self.continuous_ = np.zeros(1), np.ones(1), False
+            return self
+        uniq, counts = np.unique(x, return_counts=True)
+        if uniq.size <= DISCRETE_MAX_VALUES:
+            self.values_ = uniq
+            self.cdf_ = np.cumsum(counts) / x.size
+            self.continuous_ = False
+        else:
+            probs = np.linspace(0.0, 1.0, N_KNOTS)
+            self.values_ = np.quantile(x, probs)
+            self.cdf_ = probs
+            self.continuous_ = True
+            self._sorted = np.sort(x)
+        self._fit_x = x
+        return self
+
+    def to_uniform(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Randomized PIT of ``x`` (NaN stays NaN); uses the exact empirical CDF of the fitted data."""
+        x = np.asarray(x, dtype=float)
+        out = np.full(x.shape, np.nan)
+        ok = np.isfinite(x)
+        ref = getattr(self, "_sorted", None)
+        if ref is None:
+            ref = np.sort(self._fit_x) if hasattr(self, "_fit_x") else self.values_
+        n = ref.size
+        lo = np.searchsorted(ref, x[ok], side="left") / n
+        hi = np.searchsorted(ref, x[ok], side="right") / n
+        out[ok] = lo + rng.random(int(ok.sum())) * (hi - lo)
+        return np.clip(out, _EPS, 1 - _EPS)
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        if self.continuous_:
+            return np.interp(u, self.cdf_, self.values_)
+        idx = np.searchsorted(self.cdf_, u, side="left")
+        return self.values_[np.minimum(idx, self.values_.size - 1)]
+
+    def release_data(self) -> None:
+        """Forget the training values (only the summary stays)."""
+        self.__dict__.pop("_sorted", None)
+        self.__dict__.pop("_fit_x", None)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"values": self.values_, "cdf": self.cdf_, "continuous": self.continuous_}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> EmpiricalMarginal:
+        obj = cls()
+        obj.values_ = np.asarray(state["values"], dtype=float)
+        obj.cdf_ = np.asarray(state["cdf"], dtype=float)
+        obj.continuous_ = bool(state["continuous"])
+        return obj
+
+
+class DiscreteMarginal:
+    """The distribution of integer codes ``0..K-1`` given their probabilities."""
+
+    def __init__(self, probabilities: np.ndarray | list[float]) -> None:
+        p = np.asarray(probabilities, dtype=float)
+        if p.size == 0:
+            p = np.ones(1)
+        self.probabilities = p / p.sum()
+        self.upper = np.cumsum(self.probabilities)
+        self.upper[-1] = 1.0
+        self.lower = np.concatenate([[0.0], self.upper[:-1]])
+
+    def to_uniform(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        codes = np.asarray(codes)
+        out = np.full(codes.shape, np.nan)
+        ok = codes >= 0
+        c = np.minimum(codes[ok], self.probabilities.size - 1)
+        out[ok] = self.lower[c] + rng.random(c.size) * self.probabilities[c]
+        return np.clip(out, _EPS, 1 - _EPS)
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self.upper, u, side="left")
+        return np.minimum(idx, self.probabilities.size - 1)
+
+    def interval(self, code: int) -> tuple[float, float]:
+        return float(self.lower[code]), float(self.upper[code])
