@@ -27,4 +27,4 @@ else
     "$VPY" -m pip install --quiet -e .
 fi
 touch "$stamp"
-# test-extras: test
+# test-extras: test,spec,llm,augment
