@@ -167,6 +167,24 @@ class BaseSynthesizer(ABC):
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         return out[self.columns_]
 
+    def iter_samples(
+        self, n_rows: int, chunk_rows: int = 1 << 20, seed: int | None = None, *, conditions: dict[str, Any] | None = None
+    ) -> Any:
+        """Rows ``0..n_rows`` for ``seed`` as an iterator of DataFrames of ``chunk_rows`` rows (see simulacra.scale)."""
+        from simulacra.scale.api import iter_samples
+
+        return iter_samples(self, n_rows, chunk_rows, seed, conditions=conditions)
+
+    def sample_to(self, path: str | Path, n_rows: int, **options: Any) -> Any:
+        """Write ``n_rows`` rows to a file or folder in chunks, on every core or Ray; resumable.
+
+        Options (``chunk_rows``, ``workers``, ``engine``, ``format``, ``seed``, ``resume``, ...) are those of
+        :func:`simulacra.scale.sample_to`.
+        """
+        from simulacra.scale.api import sample_to
+
+        return sample_to(self, path, n_rows, **options)
+
     def _empty_frame(self) -> pd.DataFrame:
         rows = self._sample_block(1, np.random.default_rng(0), 0, None)
         return rows.iloc[:0].reset_index(drop=True)[self.columns_]

@@ -1,0 +1,188 @@
+"""Splitting a row range into chunks, and the producers that make a chunk's rows.
+
+A *range producer* is any callable ``producer(start, stop) -> DataFrame`` that returns rows
+``start..stop`` of a deterministic, seeded, infinite sequence of rows. Because row ``i`` never depends
+on how the range was cut, any chunking, any number of workers and any engine give the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from simulacra.errors import InputError
+
+#: Default chunk size: 16 blocks of 65,536 rows; a multiple of the synthesizers' block size, so no
+#: block is generated twice.
+DEFAULT_CHUNK_ROWS = 1 << 20
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows ``start`` to ``stop`` of a job, the ``index``-th chunk."""
+
+    index: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+
+def plan_chunks(n_rows: int, chunk_rows: int) -> list[Chunk]:
+    """Cut ``range(n_rows)`` into chunks of ``chunk_rows`` (the last one may be shorter).
+
+    Examples
+    --------
+    >>> [(c.start, c.stop) for c in plan_chunks(10, 4)]
+    [(0, 4), (4, 8), (8, 10)]
+    """
+    n_rows, chunk_rows = check_count(n_rows, "n_rows"), check_count(chunk_rows, "chunk_rows", minimum=1)
+    count = math.ceil(n_rows / chunk_rows)
+    return [Chunk(k, k * chunk_rows, min(n_rows, (k + 1) * chunk_rows)) for k in range(count)]
+
+
+def check_count(value: Any, name: str, minimum: int = 0) -> int:
+    """``value`` as an int of at least ``minimum``, or an InputError that says so."""
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a whole number, got {value!r}")
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a whole number, got {value!r}") from None
+    if not as_float.is_integer() or as_float < minimum:
+        raise InputError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return int(as_float)
+
+
+@runtime_checkable
+class RangeProducer(Protocol):
+    """Makes rows ``start..stop`` of a deterministic row sequence; picklable for worker processes."""
+
+    def __call__(self, start: int, stop: int) -> pd.DataFrame: ...
+
+    def fingerprint(self) -> str:
+        """A digest that changes whenever the rows would change (model, seed, conditions)."""
+        ...
+
+
+class SynthesizerProducer:
+    """Rows of a fitted synthesizer, carried to workers as its saved model file (never pickled).
+
+    Parameters
+    ----------
+    model_bytes : bytes
+        The model archive written by ``save`` (``simulacra.io.save_model``).
+    seed : int
+        The row sequence's seed.
+    conditions : dict, optional
+        Fixed column values, as for ``sample(conditions=...)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from simulacra.tabular.copula import GaussianCopulaSynthesizer
+    >>> synth = GaussianCopulaSynthesizer(random_state=0).fit(pd.DataFrame({"x": range(50)}))
+    >>> producer = SynthesizerProducer.from_synthesizer(synth, seed=3)
+    >>> producer(5, 8).equals(synth.sample_range(5, 8, seed=3))
+    True
+    """
+
+    def __init__(self, model_bytes: bytes, seed: int, conditions: dict[str, Any] | None = None) -> None:
+        self.model_bytes = model_bytes
+        self.seed = int(seed)
+        self.conditions = dict(conditions) if conditions else None
+        self._synth: Any = None
+        self._prepared: Any = None
+
+    @classmethod
+    def from_synthesizer(
+        cls, synth: Any, seed: int, conditions: dict[str, Any] | None = None
+    ) -> SynthesizerProducer:
+        """A producer for the fitted ``synth`` (saved to bytes once); the synthesizer is reused here."""
+        synth._check_fitted()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.simulacra"
+            synth.save(path)
+            data = path.read_bytes()
+        producer = cls(data, seed, conditions)
+        producer._attach(synth)
+        return producer
+
+    def _attach(self, synth: Any) -> None:
+        self._synth = synth
+        self._prepared = synth._prepare_conditions(self.conditions)
+
+    def synthesizer(self) -> Any:
+        """The synthesizer, loaded from the model bytes on first use in this process."""
+        if self._synth is None:
+            from simulacra.io.model import load_model
+
+            fd, tmp = tempfile.mkstemp(suffix=".simulacra")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(self.model_bytes)
+                self._attach(load_model(tmp))
+            finally:
+                os.unlink(tmp)
+        return self._synth
+
+    def __call__(self, start: int, stop: int) -> pd.DataFrame:
+        from simulacra.tabular.base import BLOCK_ROWS
+
+        synth = self.synthesizer()
+        if stop <= start:
+            return synth.sample_range(0, 0, seed=self.seed)
+        # one block at a time: no thread pool inside a worker, and memory of one block at a time
+        edges = [start, *range((start // BLOCK_ROWS + 1) * BLOCK_ROWS, stop, BLOCK_ROWS), stop]
+        parts = [
+            synth.sample_range(lo, hi, seed=self.seed, conditions=self._prepared)
+            for lo, hi in zip(edges[:-1], edges[1:])
+        ]
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.model_bytes)
+        digest.update(json.dumps([self.seed, self.conditions], sort_keys=True, default=str).encode())
+        return digest.hexdigest()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"model_bytes": self.model_bytes, "seed": self.seed, "conditions": self.conditions}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["model_bytes"], state["seed"], state["conditions"])  # type: ignore[misc]
+
+
+class FunctionProducer:
+    """Wraps a plain function ``fn(start, stop) -> DataFrame`` with a fingerprint of your choice.
+
+    The function must be picklable for worker processes (a module-level function or a
+    ``functools.partial`` of one) and deterministic: the same range always gives the same rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> def rows(start, stop):
+    ...     return pd.DataFrame({"i": range(start, stop)})
+    >>> FunctionProducer(rows, "ints-v1")(2, 4)["i"].tolist()
+    [2, 3]
+    """
+
+    def __init__(self, fn: Any, fingerprint: str) -> None:
+        self.fn = fn
+        self._fingerprint = str(fingerprint)
+
+    def __call__(self, start: int, stop: int) -> pd.DataFrame:
+        return self.fn(start, stop)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self._fingerprint.encode()).hexdigest()

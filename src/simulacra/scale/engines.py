@@ -1,0 +1,189 @@
+"""Where chunks are made: in this process, in local worker processes, or on a Ray cluster.
+
+Every engine runs the same task, :func:`run_chunk` (make rows ``start..stop`` with a range producer
+and write them as one part file), and yields a :class:`ChunkResult` per finished chunk, in any order.
+At most a few chunks per worker are in flight, so memory stays flat whatever the number of chunks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulacra.errors import InputError, MissingDependencyError
+from simulacra.scale.chunks import Chunk, RangeProducer
+from simulacra.scale.writers import ChunkWriter
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """A finished chunk: its index, rows written, seconds spent and file size."""
+
+    index: int
+    rows: int
+    seconds: float
+    bytes: int
+
+
+def run_chunk(producer: RangeProducer, writer: ChunkWriter, chunk: Chunk, path: str) -> ChunkResult:
+    """Make ``chunk``'s rows and write them to ``path``: the unit of work of every engine."""
+    t0 = time.perf_counter()
+    frame = producer(chunk.start, chunk.stop)
+    if len(frame) != chunk.rows:
+        raise RuntimeError(f"Chunk {chunk.index} made {len(frame)} rows instead of {chunk.rows}.")
+    rows = writer.write(frame, path)
+    return ChunkResult(chunk.index, rows, time.perf_counter() - t0, os.path.getsize(path))
+
+
+def available_cores() -> int:
+    """Cores this process may use.
+
+    Examples
+    --------
+    >>> available_cores() >= 1
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_workers(workers: int | None) -> int:
+    """``workers`` checked; None means every available core."""
+    if workers is None:
+        return available_cores()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a whole number of at least 1, got {workers!r}")
+    return workers
+
+
+# -- local processes -------------------------------------------------------------------------------
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(producer: RangeProducer, writer: ChunkWriter) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _STATE["limits"] = threadpool_limits(1)  # one BLAS thread per worker: the workers are the parallelism
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+    _STATE["producer"], _STATE["writer"] = producer, writer
+
+
+def _worker_task(chunk: Chunk, path: str) -> ChunkResult:
+    return run_chunk(_STATE["producer"], _STATE["writer"], chunk, path)
+
+
+def _start_method() -> str:
+    # fork starts workers in milliseconds and shares the loaded model; spawn where fork does not exist
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def run_local(
+    producer: RangeProducer,
+    writer: ChunkWriter,
+    tasks: Sequence[tuple[Chunk, str]],
+    workers: int,
+) -> Iterator[ChunkResult]:
+    """Run ``tasks`` (chunk, path) in this process (``workers=1``) or in a pool of worker processes."""
+    if not tasks:
+        return
+    if workers <= 1 or len(tasks) == 1:
+        yield from _run_inline(producer, writer, tasks)
+        return
+    workers = min(workers, len(tasks))
+    context = multiprocessing.get_context(_start_method())
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(producer, writer))
+    pending: set[Future[ChunkResult]] = set()
+    queue = iter(tasks)
+    try:
+        for chunk, path in queue:
+            pending.add(pool.submit(_worker_task, chunk, path))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+    finally:
+        for f in pending:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_inline(producer: RangeProducer, writer: ChunkWriter, tasks: Sequence[tuple[Chunk, str]]) -> Iterator[ChunkResult]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        for chunk, path in tasks:
+            yield run_chunk(producer, writer, chunk, path)
+        return
+    with threadpool_limits(1):
+        for chunk, path in tasks:
+            yield run_chunk(producer, writer, chunk, path)
+
+
+# -- Ray ------------------------------------------------------------------------------------------
+def import_ray() -> Any:
+    """The ``ray`` module, or a MissingDependencyError naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("ray", "ray", "the Ray engine (engine='ray')") from None
+    return ray
+
+
+def run_ray(
+    producer: RangeProducer,
+    writer: ChunkWriter,
+    tasks: Sequence[tuple[Chunk, str]],
+    workers: int | None,
+    address: str | None = None,
+) -> Iterator[ChunkResult]:
+    """Run ``tasks`` as Ray tasks, one CPU each; connects to ``address`` (or starts Ray locally).
+
+    Paths must be reachable from every Ray node (a shared file system on a cluster). Ray is shut
+    down afterwards only if this call started it.
+    """
+    ray = import_ray()
+    started = False
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            options["address"] = address
+        elif workers:
+            options["num_cpus"] = workers
+        ray.init(**options)
+        started = True
+    try:
+        capacity = int(ray.cluster_resources().get("CPU", 1))
+        limit = 2 * max(1, min(workers or capacity, capacity))
+        remote = ray.remote(num_cpus=1, max_retries=2)(_ray_task)
+        producer_ref, writer_ref = ray.put(producer), ray.put(writer)
+        pending: list[Any] = []
+        for chunk, path in tasks:
+            pending.append(remote.remote(producer_ref, writer_ref, chunk, path))
+            if len(pending) >= limit:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield from ray.get(done)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield from ray.get(done)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_task(producer: RangeProducer, writer: ChunkWriter, chunk: Chunk, path: str) -> ChunkResult:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return run_chunk(producer, writer, chunk, path)
