@@ -68,6 +68,7 @@ def save_model(model: Any, path: str | Path) -> Path:
 
     arrays: dict[str, np.ndarray] = {}
     state = split_arrays(model._get_state(), arrays)
+    base_state = split_arrays(model._base_state(), arrays) if hasattr(model, "_base_state") else None
     params = {k: v for k, v in model.get_params().items() if k != "metadata"}
     try:
         json.dumps(params)
@@ -78,7 +79,8 @@ def save_model(model: Any, path: str | Path) -> Path:
     members = {
         "metadata.json": json.dumps(model.metadata_.to_dict()).encode(),
         "state.json": json.dumps(
-            {"columns": model.columns_, "n_training_rows": model.n_training_rows_, "state": state}
+            {"columns": model.columns_, "n_training_rows": model.n_training_rows_, "state": state,
+             "base": base_state}
         ).encode(),
         "arrays.npz": buf.getvalue(),
     }
@@ -174,6 +176,8 @@ def load_model(path: str | Path) -> Any:
         model.columns_ = [str(c) for c in body["columns"]]
         model.n_training_rows_ = int(body["n_training_rows"])
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
+        if hasattr(model, "_set_base_state"):
+            model._set_base_state(join_arrays(body.get("base"), arrays))
         model._set_state(join_arrays(body["state"], arrays))
     except ModelFileError:
         raise

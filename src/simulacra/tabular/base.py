@@ -15,6 +15,8 @@ import pandas as pd
 
 from simulacra.errors import ConstraintError, InputError, NotFittedError
 from simulacra.metadata import Metadata, check_frame
+from simulacra.tabular.constraints import ConstraintSet
+from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
 
 #: Rows are made in blocks of this size; block ``k`` always draws from the same random stream, so the
 #: same seed gives the same rows whatever the chunking or the number of threads.
@@ -60,6 +62,13 @@ class BaseSynthesizer(ABC):
 
     Subclasses implement ``_fit(data)``, ``_sample_block(n, rng, first_row, conditions)``,
     ``_get_state()`` and ``_set_state(state)``; parameters are keyword-only and stored unchanged.
+
+    Constraints declared in the metadata are handled here for every model: ``_fit`` sees the
+    reparameterized table described by ``metadata_`` (the user's metadata when no constraint
+    changes columns; the user's own is ``table_metadata_``), and sampled rows are mapped back,
+    checked, and redrawn where invalid. Conditions a model cannot honour natively
+    (``supports_conditions = False``) are met the same way; ``impute`` falls back to matching rows
+    of the model's own samples unless the model implements ``_impute``.
     """
 
     #: Short name used by the CLI (``--model``) and the registry.
@@ -112,12 +121,22 @@ class BaseSynthesizer(ABC):
         meta = _as_metadata(self.metadata)
         meta = Metadata.detect(data) if meta is None else meta.model_copy(deep=True)
         meta.validate_data(data)
-        self.metadata_ = meta
+        table = data[list(meta.columns)]
+        constraints = ConstraintSet.parse(meta.constraints).fit(table, meta, min_count=self._privacy_count())
+        if constraints.touched():
+            model_meta, table = constraints.model_metadata(meta), constraints.transform(table)
+        else:
+            model_meta = meta
+        self.table_metadata_, self.constraints_, self.metadata_ = meta, constraints, model_meta
         self.columns_ = [str(c) for c in data.columns]
         self.n_training_rows_ = int(len(data))
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
-        self._fit(data[list(meta.columns)])
+        self._fit(table)
         return self
+
+    def _privacy_count(self) -> int:
+        """Values seen in fewer rows than this are never reproduced verbatim (``min_category_count``)."""
+        return int(getattr(self, "min_category_count", 5) or 1)
 
     @abstractmethod
     def _fit(self, data: pd.DataFrame) -> None: ...
@@ -134,25 +153,30 @@ class BaseSynthesizer(ABC):
 
         ``random_state`` fixes the rows; when None, rows come from the stream seeded at construction,
         so a new synthesizer fitted and sampled with the same ``random_state`` gives the same rows.
-        ``conditions`` maps columns to the value every sampled row must have.
+        ``conditions`` maps columns to the value (or list of values; None for missing) every sampled
+        row must have: exactly ``n_rows`` such rows come back, or a ``ConstraintError`` when the
+        condition is impossible for the model. Every row obeys the metadata's constraints.
         """
         self._check_fitted()
         n_rows = _check_n_rows(n_rows)
         seed = resolve_seed(random_state, self._sample_rng_)
-        conds = self._prepare_conditions(conditions)
-        return self.sample_range(0, n_rows, seed=seed, conditions=conds)
+        return self.sample_range(0, n_rows, seed=seed, conditions=conditions)
 
     def sample_range(
         self, start: int, stop: int, *, seed: int, conditions: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``seed``."""
+        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``seed`` (and ``conditions``)."""
         self._check_fitted()
         first, last = start // BLOCK_ROWS, max(math.ceil(stop / BLOCK_ROWS), start // BLOCK_ROWS + 1)
+        plan = self._sampling_plan(conditions)
 
         def block(k: int) -> pd.DataFrame:
             lo = max(start, k * BLOCK_ROWS)
             hi = min(stop, (k + 1) * BLOCK_ROWS)
-            rows = self._sample_block(BLOCK_ROWS, block_rng(seed, k), k * BLOCK_ROWS, conditions)
+            if plan is None:
+                rows = self._sample_block(BLOCK_ROWS, block_rng(seed, k), k * BLOCK_ROWS, None)
+            else:
+                rows = sample_valid(self, hi - k * BLOCK_ROWS, seed, k, plan, BLOCK_ROWS)
             return rows.iloc[lo - k * BLOCK_ROWS : hi - k * BLOCK_ROWS]
 
         if stop <= start:
@@ -187,7 +211,32 @@ class BaseSynthesizer(ABC):
 
     def _empty_frame(self) -> pd.DataFrame:
         rows = self._sample_block(1, np.random.default_rng(0), 0, None)
+        constraints = self._constraints()
+        if constraints.active:
+            rows, _ = constraints.reverse(rows.reset_index(drop=True))
+            rows = constraints.assign_keys(rows, np.zeros(len(rows), dtype=np.int64), np.random.default_rng(0))
         return rows.iloc[:0].reset_index(drop=True)[self.columns_]
+
+    def _constraints(self) -> ConstraintSet:
+        return getattr(self, "constraints_", None) or ConstraintSet([])
+
+    def _sampling_plan(self, conditions: Any) -> Plan | None:
+        """None for plain sampling; else how to meet the conditions and the constraints."""
+        if isinstance(conditions, Plan):
+            return conditions
+        constraints = self._constraints()
+        if conditions and all(isinstance(v, dict) and "intervals" in v for v in conditions.values()):
+            conditions = {k: v["value"] for k, v in conditions.items()}  # the copula's prepared form
+        if not conditions and not constraints.active:
+            return None
+        meta = getattr(self, "table_metadata_", None) or self.metadata_
+        conds = check_conditions(conditions, meta, constraints) if conditions else {}
+        native = None
+        if conds and self.supports_conditions:
+            direct = set(self.metadata_.columns) - constraints.touched()
+            if all(name in direct and not isinstance(v, list) for name, v in conds.items()):
+                native = self._prepare_conditions(conds)
+        return Plan(constraints=constraints, conditions=conds, native=native)
 
     @abstractmethod
     def _sample_block(
@@ -196,10 +245,12 @@ class BaseSynthesizer(ABC):
         """``n`` rows drawn with ``rng``; ``first_row`` is the global index of the first one."""
 
     def _prepare_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The model-native form of ``conditions``; plain checked conditions for other models."""
         if not conditions:
             return None
         if not self.supports_conditions:
-            raise InputError(f"{type(self).__name__} does not support conditional sampling.")
+            meta = getattr(self, "table_metadata_", None) or self.metadata_
+            return check_conditions(conditions, meta, self._constraints())
         unknown = [c for c in conditions if c not in self.metadata_.columns]
         if unknown:
             raise ConstraintError(
@@ -215,6 +266,14 @@ class BaseSynthesizer(ABC):
 
     @abstractmethod
     def _set_state(self, state: dict[str, Any]) -> None: ...
+
+    def _base_state(self) -> dict[str, Any]:
+        """State kept by the base class for every model: the constraints and the user's metadata."""
+        return {"constraints": self._constraints().get_state()}
+
+    def _set_base_state(self, state: dict[str, Any] | None) -> None:
+        self.constraints_ = ConstraintSet.from_state((state or {}).get("constraints") or {})
+        self.table_metadata_ = self.constraints_.input_metadata or self.metadata_
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to ``path`` (a single archive of JSON and arrays, no pickle)."""

@@ -1,0 +1,578 @@
+"""One class per constraint kind; see :mod:`simulacra.tabular.constraints` for the set and the dict form."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import ConstraintError
+from simulacra.metadata import Metadata
+from simulacra.metadata.columns import CategoricalColumn, IdColumn, NumericalColumn
+from simulacra.transform.datetime import DatetimeEncoder
+from simulacra.transform.generated import IdEncoder
+from simulacra.transform.numerical import NumericalEncoder
+
+
+class Numbers:
+    """Float view of a numerical or datetime column (seconds for dates) and the way back to its dtype.
+
+    Examples
+    --------
+    >>> n = Numbers("x", "numerical").fit(pd.Series([1.25, 2.5]))
+    >>> n.step, n.to_series(np.array([1.2549])).tolist()
+    (0.01, [1.25])
+    """
+
+    def __init__(self, name: str, kind: str, column: Any = None) -> None:
+        self.name, self.kind, self.column = name, kind, column
+        self.encoder: Any = None
+        self.step = 0.0
+
+    def fit(self, series: pd.Series) -> Numbers:
+        if self.kind == "datetime":
+            self.encoder = DatetimeEncoder(self.name, self.column).analyze(series)
+            self.step = float(self.encoder.stats_.get("step_seconds") or 0)
+        else:
+            self.encoder = NumericalEncoder(self.name, self.column).analyze(series)
+            stats = self.encoder.stats_
+            if stats["integer"]:
+                self.step = 1.0
+            else:
+                if stats["decimals"] is None:
+                    stats["decimals"] = _decimals(self.encoder.encode(series))
+                self.step = 10.0 ** -stats["decimals"] if stats["decimals"] is not None else 0.0
+        self.encoder.stats_["minimum"] = self.encoder.stats_["maximum"] = None
+        return self
+
+    def to_float(self, series: pd.Series) -> np.ndarray:
+        return np.asarray(self.encoder.encode(series), dtype=float)
+
+    def to_series(self, values: np.ndarray) -> pd.Series:
+        out = self.encoder.decode(np.asarray(values, dtype=float))
+        return out.reset_index(drop=True)
+
+    def above(self, x: np.ndarray, strict: bool) -> np.ndarray:
+        """The smallest representable value ``> x`` (strict) or ``>= x``."""
+        if self.step > 0:
+            k = np.floor(x / self.step + 1e-9) + 1 if strict else np.ceil(x / self.step - 1e-9)
+            return np.round(k * self.step, 12)
+        return np.nextafter(x, np.inf) if strict else x
+
+    def below(self, x: np.ndarray, strict: bool) -> np.ndarray:
+        return -Numbers.above(self, -x, strict)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "step": self.step, "encoder": self.encoder.get_state()}
+
+    @classmethod
+    def from_state(cls, name: str, state: dict[str, Any]) -> Numbers:
+        obj = cls(name, state["kind"])
+        obj.step = float(state["step"])
+        enc: Any = DatetimeEncoder(name) if obj.kind == "datetime" else NumericalEncoder(name)
+        obj.encoder = enc.set_state(state["encoder"])
+        return obj
+
+
+def _decimals(x: np.ndarray, most: int = 10) -> int | None:
+    finite = x[np.isfinite(x)][:100_000]
+    for d in range(most + 1):
+        if np.allclose(np.round(finite, d), finite, rtol=0, atol=1e-9 * max(1.0, float(np.abs(finite).max(initial=0)))):
+            return d
+    return None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _put(data: pd.DataFrame, name: str, values: pd.Series, where: np.ndarray | None = None) -> pd.DataFrame:
+    values = values.set_axis(data.index)
+    if where is None:
+        data[name] = values
+    elif where.any():
+        col = data[name]
+        data[name] = values.where(where, col) if col.dtype == values.dtype else (
+            pd.Series(np.where(where, values.astype(object), col.astype(object)), index=data.index).astype(
+                values.dtype, errors="ignore"
+            )
+        )
+    return data
+
+
+class Constraint:
+    """A rule on one or more columns; subclasses set what they read and write and how they map rows."""
+
+    kind: ClassVar[str] = ""
+    can_reparameterize: ClassVar[bool] = False
+    allowed_types: ClassVar[tuple[str, ...]] = ("numerical", "datetime")
+
+    def __init__(self, spec: dict[str, Any], position: int) -> None:
+        self.spec = spec
+        self.position = position
+        self.reparameterize = False
+
+    def columns(self) -> list[str]:
+        raise NotImplementedError
+
+    def reads(self) -> set[str]:
+        return set()
+
+    def writes(self) -> set[str]:
+        return set()
+
+    def describe(self) -> str:
+        return self.kind
+
+    def label(self) -> str:
+        return f"constraint #{self.position + 1} ({self.describe()})" if self.position >= 0 else self.describe()
+
+    def check_columns(self, meta: Metadata) -> None:
+        for name in self.columns():
+            if name not in meta.columns:
+                raise ConstraintError(
+                    f"The {self.label()} names column '{name}', which is not in the table; "
+                    f"columns are: {', '.join(meta.columns)}"
+                )
+            kind = meta.columns[name].type
+            if kind not in self.allowed_types:
+                raise ConstraintError(
+                    f"The {self.label()} needs {' or '.join(self.allowed_types)} columns, "
+                    f"but '{name}' is {kind}; change its type in the metadata or drop the constraint"
+                )
+
+    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
+        """Learn what the constraint needs from the (valid) training rows."""
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        return data
+
+    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        return columns
+
+    def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        return data, np.zeros(len(data), dtype=bool)
+
+    def repair(self, data: pd.DataFrame) -> pd.DataFrame:
+        return data
+
+    def violation_message(self, data: pd.DataFrame, bad: np.ndarray) -> str:
+        rows = np.flatnonzero(bad)
+        cols = [c for c in self.columns() if c in data.columns]
+        shown = []
+        for i in rows[:3]:
+            values = ", ".join(f"{c}={_plain(data[c].iloc[i])!r}" for c in cols)
+            shown.append(f"row {data.index[i]!r}: {values}")
+        return f"{self.label()}: {rows.size} of {len(data)} rows violate it, e.g. " + "; ".join(shown)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"spec": self.spec, "reparameterize": self.reparameterize}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.reparameterize = bool(state.get("reparameterize", False))
+
+
+class Range(Constraint):
+    """``min <= column <= max`` (``<`` when strict); values outside are clipped to the nearest valid one."""
+
+    kind = "range"
+
+    @property
+    def column(self) -> str:
+        return str(self.spec["column"])
+
+    def columns(self) -> list[str]:
+        return [self.column]
+
+    def describe(self) -> str:
+        op = "<" if self.spec.get("strict") else "<="
+        parts = [str(self.spec["min"]), op] if self.spec.get("min") is not None else []
+        parts.append(repr(self.column))
+        if self.spec.get("max") is not None:
+            parts += [op, str(self.spec["max"])]
+        return "range: " + " ".join(parts)
+
+    def _bound(self, value: Any) -> float:
+        if value is None:
+            return np.nan
+        try:
+            number = float(self.numbers.to_float(pd.Series([value]))[0])
+        except (TypeError, ValueError):
+            number = np.nan
+        if np.isnan(number):
+            raise ConstraintError(f"The {self.label()} has a bound {value!r} that is not a valid value of '{self.column}'")
+        return number
+
+    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
+        col = meta.columns[self.column]
+        self.numbers = Numbers(self.column, col.type, col).fit(data[self.column])
+        self._set_bounds()
+
+    def _set_bounds(self) -> None:
+        strict = bool(self.spec.get("strict"))
+        self.lo, self.hi = self._bound(self.spec.get("min")), self._bound(self.spec.get("max"))
+        self.lo_ok = float(self.numbers.above(np.array([self.lo]), strict)[0]) if np.isfinite(self.lo) else -np.inf
+        self.hi_ok = float(self.numbers.below(np.array([self.hi]), strict)[0]) if np.isfinite(self.hi) else np.inf
+        if self.lo_ok > self.hi_ok:
+            raise ConstraintError(f"The {self.label()} leaves no possible value for '{self.column}'.")
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        x = self.numbers.to_float(data[self.column])
+        with np.errstate(invalid="ignore"):
+            return np.isnan(x) | ((x >= self.lo_ok) & (x <= self.hi_ok))
+
+    def repair(self, data: pd.DataFrame) -> pd.DataFrame:
+        bad = ~self.valid(data)
+        if bad.any():
+            x = np.clip(self.numbers.to_float(data[self.column]), self.lo_ok, self.hi_ok)
+            data = _put(data, self.column, self.numbers.to_series(x), bad)
+        return data
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "numbers": self.numbers.get_state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.numbers = Numbers.from_state(self.column, state["numbers"])
+        self._set_bounds()
+
+
+class Inequality(Constraint):
+    """``high > low`` (strict) or ``high >= low``; modelled as the asinh of the gap ``high - low``."""
+
+    kind = "inequality"
+    can_reparameterize = True
+
+    @property
+    def low(self) -> str:
+        return str(self.spec["low"])
+
+    @property
+    def high(self) -> str:
+        return str(self.spec["high"])
+
+    def columns(self) -> list[str]:
+        return [self.low, self.high]
+
+    def reads(self) -> set[str]:
+        return {self.low}
+
+    def writes(self) -> set[str]:
+        return {self.high}
+
+    def describe(self) -> str:
+        return f"inequality: '{self.high}' {'>' if self.spec.get('strict') else '>='} '{self.low}'"
+
+    def check_columns(self, meta: Metadata) -> None:
+        super().check_columns(meta)
+        kinds = {meta.columns[c].type for c in self.columns()}
+        if len(kinds) > 1:
+            raise ConstraintError(f"The {self.label()} compares columns of different types ({', '.join(sorted(kinds))}).")
+
+    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
+        kind = meta.columns[self.low].type
+        self.lows = Numbers(self.low, kind, meta.columns[self.low]).fit(data[self.low])
+        self.highs = Numbers(self.high, kind, meta.columns[self.high]).fit(data[self.high])
+        lo, hi = self.lows.to_float(data[self.low]), self.highs.to_float(data[self.high])
+        self.ref = float(np.nanmedian(lo)) if np.isfinite(lo).any() else 0.0
+        gaps = hi - lo
+        gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+        median = float(np.median(gaps)) if gaps.size else 1.0
+        self.unit = self.highs.step if self.highs.step > 0 else max(median * 1e-3, 1e-12)
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        lo, hi = self.lows.to_float(data[self.low]), self.highs.to_float(data[self.high])
+        with np.errstate(invalid="ignore"):
+            ok = hi > lo if self.spec.get("strict") else hi >= lo
+        return np.isnan(lo) | np.isnan(hi) | ok
+
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        lo = self.lows.to_float(data[self.low])
+        gap = self.highs.to_float(data[self.high]) - np.where(np.isnan(lo), self.ref, lo)
+        data[self.high] = np.arcsinh(gap / self.unit)
+        return data
+
+    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        return {**columns, self.high: NumericalColumn()}
+
+    def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        lo = self.lows.to_float(data[self.low])
+        v = pd.to_numeric(data[self.high], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        gap = np.sinh(v) * self.unit
+        gap = np.where(np.isnan(lo), gap, np.maximum(gap, 0.0))
+        data[self.high] = self.highs.to_series(np.where(np.isnan(lo), self.ref, lo) + gap).set_axis(data.index)
+        return data, np.zeros(len(data), dtype=bool)
+
+    def repair(self, data: pd.DataFrame) -> pd.DataFrame:
+        bad = ~self.valid(data)
+        if bad.any():
+            lo = self.lows.to_float(data[self.low])
+            fixed = self.highs.above(lo, bool(self.spec.get("strict")))
+            data = _put(data, self.high, self.highs.to_series(fixed), bad)
+        return data
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            **super().get_state(), "lows": self.lows.get_state(), "highs": self.highs.get_state(),
+            "ref": self.ref, "unit": self.unit,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.lows = Numbers.from_state(self.low, state["lows"])
+        self.highs = Numbers.from_state(self.high, state["highs"])
+        self.ref, self.unit = float(state["ref"]), float(state["unit"])
+
+
+class FixedCombinations(Constraint):
+    """Only combinations of the columns' values that exist in the training data; one joint column."""
+
+    kind = "fixed_combinations"
+    can_reparameterize = True
+    allowed_types = ("categorical", "boolean", "numerical")
+
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.spec["columns"]]
+
+    def writes(self) -> set[str]:
+        return set(self.columns())
+
+    def describe(self) -> str:
+        return "fixed combinations of " + ", ".join(repr(c) for c in self.columns())
+
+    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
+        self.values: list[list[Any]] = []
+        self.dtypes: list[str] = []
+        for name in self.columns():
+            uniq = pd.unique(data[name].dropna())
+            self.values.append([v.item() if hasattr(v, "item") else v for v in uniq])
+            self.dtypes.append(str(data[name].dtype))
+        codes = self._codes(data)
+        self.combos = np.unique(codes, axis=0) if len(codes) else np.zeros((0, len(self.values)), dtype=np.int64)
+        self.joint = "+".join(self.columns())
+        while self.joint in meta.columns:
+            self.joint += "_"
+
+    def _codes(self, data: pd.DataFrame) -> np.ndarray:
+        """Per column, the index of each value in the known values; NaN is len(values); unseen is -1."""
+        out = []
+        for name, vals in zip(self.columns(), self.values):
+            s = data[name]
+            idx = pd.Index(vals).get_indexer(s.astype(object).where(s.notna(), None))
+            idx = np.where(s.isna().to_numpy(), len(vals), idx)
+            if (idx < 0).any() and len(vals):  # values equal as strings (e.g. 1 and '1') still match
+                as_str = pd.Index([str(v) for v in vals]).get_indexer(s.astype(str))
+                idx = np.where(idx < 0, as_str, idx)
+            out.append(idx)
+        return np.column_stack(out).astype(np.int64) if out else np.zeros((len(data), 0), dtype=np.int64)
+
+    def _keys(self, codes: np.ndarray) -> np.ndarray:
+        key = np.zeros(len(codes), dtype=np.int64)
+        for j, vals in enumerate(self.values):
+            key = key * (len(vals) + 2) + (codes[:, j] + 1)
+        return key
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        codes = self._codes(data)
+        return np.isin(self._keys(codes), self._keys(self.combos)) & (codes >= 0).all(axis=1)
+
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        keys, known = self._keys(self._codes(data)), self._keys(self.combos)
+        order = np.argsort(known)
+        pos = np.clip(np.searchsorted(known[order], keys), 0, max(len(known) - 1, 0))
+        hit = known[order][pos] == keys if len(known) else np.zeros(len(keys), dtype=bool)
+        labels = np.where(hit, order[pos].astype(str), None).astype(object)
+        first = list(data.columns).index(self.columns()[0])
+        data = data.drop(columns=self.columns())
+        data.insert(min(first, data.shape[1]), self.joint, labels)
+        return data
+
+    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, col in columns.items():
+            if name == self.columns()[0]:
+                out[self.joint] = CategoricalColumn()
+            elif name not in self.columns():
+                out[name] = col
+        return out
+
+    def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        idx = pd.to_numeric(data[self.joint].astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(idx) | (idx < 0) | (idx >= len(self.combos))
+        rows = self.combos[np.where(bad, 0, idx).astype(np.int64)] if len(self.combos) else None
+        data = data.drop(columns=[self.joint])
+        for j, (name, vals, dtype) in enumerate(zip(self.columns(), self.values, self.dtypes)):
+            pool = np.empty(len(vals) + 1, dtype=object)
+            pool[: len(vals)] = vals
+            pool[len(vals)] = None
+            col = pd.Series(pool[rows[:, j]] if rows is not None else [None] * len(data), index=data.index)
+            data[name] = _restore_dtype(col, dtype)
+        return data, bad
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            **super().get_state(), "values": self.values, "dtypes": self.dtypes, "combos": self.combos,
+            "joint": self.joint,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.values = [list(v) for v in state["values"]]
+        self.dtypes = list(state["dtypes"])
+        self.combos = np.asarray(state["combos"], dtype=np.int64).reshape(-1, len(self.values))
+        self.joint = str(state["joint"])
+
+
+def _restore_dtype(col: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "object":
+        return col
+    try:
+        if dtype.startswith(("int", "uint")) and col.isna().any():
+            return col.astype("Int64")
+        return col.astype(dtype)
+    except (TypeError, ValueError):
+        return col
+
+
+class Sum(Constraint):
+    """``sum(columns) == total`` to the columns' precision; the total is computed, not modelled."""
+
+    kind = "sum"
+    can_reparameterize = True
+    allowed_types = ("numerical",)
+
+    @property
+    def total(self) -> str:
+        return str(self.spec["total"])
+
+    @property
+    def parts(self) -> list[str]:
+        return [str(c) for c in self.spec["columns"]]
+
+    def columns(self) -> list[str]:
+        return [*self.parts, self.total]
+
+    def reads(self) -> set[str]:
+        return set(self.parts)
+
+    def writes(self) -> set[str]:
+        return {self.total}
+
+    def describe(self) -> str:
+        return f"sum: {' + '.join(repr(c) for c in self.parts)} == '{self.total}'"
+
+    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
+        self.numbers = {c: Numbers(c, "numerical", meta.columns[c]).fit(data[c]) for c in self.columns()}
+        steps = [n.step for n in self.numbers.values()]
+        self.tol = 0.5 * min(steps) if all(s > 0 for s in steps) else 0.0
+        self.total_missing = bool(data[self.total].isna().any())
+
+    @property
+    def can_reparameterize(self) -> bool:  # type: ignore[override]
+        return not getattr(self, "total_missing", True)
+
+    def _sums(self, data: pd.DataFrame) -> np.ndarray:
+        return np.sum([self.numbers[c].to_float(data[c]) for c in self.parts], axis=0)
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        s, t = self._sums(data), self.numbers[self.total].to_float(data[self.total])
+        with np.errstate(invalid="ignore"):
+            ok = np.abs(s - t) <= self.tol + 1e-9 * np.maximum(1.0, np.abs(t))
+        return np.isnan(s) | np.isnan(t) | ok
+
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        return data.drop(columns=[self.total])
+
+    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in columns.items() if k != self.total}
+
+    def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        data[self.total] = self.numbers[self.total].to_series(self._sums(data)).set_axis(data.index)
+        return data, np.zeros(len(data), dtype=bool)
+
+    def repair(self, data: pd.DataFrame) -> pd.DataFrame:
+        bad = ~self.valid(data)
+        if bad.any():
+            data = _put(data, self.total, self.numbers[self.total].to_series(self._sums(data)), bad)
+        return data
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            **super().get_state(), "tol": self.tol, "total_missing": self.total_missing,
+            "numbers": {c: n.get_state() for c, n in self.numbers.items()},
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.tol, self.total_missing = float(state["tol"]), bool(state["total_missing"])
+        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
+
+
+class Unique(Constraint):
+    """A key: every value differs. Keys are made fresh from the row number (never a real one)."""
+
+    kind = "unique"
+    allowed_types = ("id", "numerical", "categorical")
+
+    @property
+    def column(self) -> str:
+        return str(self.spec["column"])
+
+    def columns(self) -> list[str]:
+        return [self.column]
+
+    def writes(self) -> set[str]:
+        return {self.column}
+
+    def describe(self) -> str:
+        return f"unique: '{self.column}'"
+
+    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
+        col = meta.columns[self.column]
+        self.generated = col.type == "id"
+        self.reparameterize = not self.generated
+        s = data[self.column]
+        if not isinstance(col, IdColumn):
+            integer = bool(pd.api.types.is_integer_dtype(s.dtype)) or bool(
+                pd.api.types.is_float_dtype(s.dtype) and np.all(s.dropna() == np.round(s.dropna()))
+            )
+            col = IdColumn(integer=integer)
+        self.encoder = IdEncoder(self.column, col).analyze(s)
+
+    @property
+    def can_reparameterize(self) -> bool:  # type: ignore[override]
+        return not getattr(self, "generated", True)
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        s = data[self.column]
+        return (~s.duplicated(keep=False) | s.isna()).to_numpy()
+
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        return data.drop(columns=[self.column])
+
+    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in columns.items() if k != self.column}
+
+    def assign(self, data: pd.DataFrame, rows: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        keys = self.encoder.decode(rows).set_axis(data.index)
+        if self.column in data.columns:
+            missing = data[self.column].isna().to_numpy()
+        else:
+            missing = rng.random(len(data)) < self.encoder.missing_rate
+        if missing.any():
+            keys = keys.astype(object) if keys.dtype.kind in "iub" else keys
+            keys[missing] = None
+        data[self.column] = keys
+        return data
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "generated": self.generated, "encoder": self.encoder.get_state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.generated = bool(state["generated"])
+        self.encoder = IdEncoder(self.column).set_state(state["encoder"])

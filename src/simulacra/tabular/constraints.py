@@ -1,0 +1,315 @@
+"""Rules every sampled row obeys: ranges, inequalities, fixed combinations, sums and unique keys.
+
+Constraints are declared in :attr:`Metadata.constraints` as plain dicts, e.g.
+``{"kind": "inequality", "low": "checkin", "high": "checkout", "strict": True}``. Each kind
+*reparameterizes* the table before a model sees it (an inequality becomes the log of the gap, a fixed
+combination one joint column, a sum one column less, a key is made fresh), *reverses* that after
+sampling (with a vectorized repair where it is cheap), and tells which rows are valid; the sampler
+then redraws only the invalid rows, so every row returned is valid and none is silently dropped.
+
+Examples
+--------
+>>> import pandas as pd
+>>> cs = ConstraintSet.parse([{"kind": "inequality", "low": "a", "high": "b"}])
+>>> df = pd.DataFrame({"a": [1, 2, 3], "b": [2, 5, 3]})
+>>> from simulacra.metadata import Metadata
+>>> cs = cs.fit(df, Metadata.detect(df))
+>>> back, broken = cs.reverse(cs.transform(df))
+>>> back["b"].tolist(), bool(cs.valid(back).all())
+([2, 5, 3], True)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from simulacra.errors import ConstraintError
+from simulacra.metadata import Metadata
+from simulacra.tabular.constraint_kinds import (
+    Constraint,
+    FixedCombinations,
+    Inequality,
+    Range,
+    Sum,
+    Unique,
+)
+
+__all__ = [
+    "Constraint",
+    "ConstraintSet",
+    "ConstraintSpec",
+    "FixedCombinations",
+    "Inequality",
+    "Range",
+    "Sum",
+    "Unique",
+    "parse_constraint",
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RangeSpec(_Spec):
+    """``column`` within ``[min, max]`` (either bound may be omitted); dates as ISO strings."""
+
+    kind: Literal["range"]
+    column: str
+    min: float | str | None = None
+    max: float | str | None = None
+    strict: bool = False
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> RangeSpec:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        return self
+
+
+class InequalitySpec(_Spec):
+    """``high > low`` (``strict``) or ``high >= low``, numbers or datetimes."""
+
+    kind: Literal["inequality"]
+    low: str
+    high: str
+    strict: bool = False
+
+    @model_validator(mode="after")
+    def _distinct(self) -> InequalitySpec:
+        if self.low == self.high:
+            raise ValueError("'low' and 'high' must be different columns")
+        return self
+
+
+class FixedCombinationsSpec(_Spec):
+    """Only the combinations of ``columns`` seen in the training data (e.g. city with its country)."""
+
+    kind: Literal["fixed_combinations"]
+    columns: list[str] = Field(min_length=2)
+
+
+class SumSpec(_Spec):
+    """``sum(columns) == total``, exact to the columns' precision."""
+
+    kind: Literal["sum"]
+    columns: list[str] = Field(min_length=1)
+    total: str
+
+    @model_validator(mode="after")
+    def _total_not_part(self) -> SumSpec:
+        if self.total in self.columns:
+            raise ValueError("'total' cannot also be one of 'columns'")
+        return self
+
+
+class UniqueSpec(_Spec):
+    """Every value of ``column`` differs (a key); synthetic keys are made fresh, never copied."""
+
+    kind: Literal["unique"]
+    column: str
+
+
+ConstraintSpec = Annotated[
+    Union[RangeSpec, InequalitySpec, FixedCombinationsSpec, SumSpec, UniqueSpec], Field(discriminator="kind")
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(ConstraintSpec)
+_KINDS: dict[str, type[Constraint]] = {
+    "range": Range,
+    "inequality": Inequality,
+    "fixed_combinations": FixedCombinations,
+    "sum": Sum,
+    "unique": Unique,
+}
+
+
+def parse_constraint(payload: dict[str, Any], position: int = 0) -> Constraint:
+    """A constraint object from its dict form, with an error naming the constraint and the problem.
+
+    Examples
+    --------
+    >>> parse_constraint({"kind": "range", "column": "age", "min": 0, "max": 120}).describe()
+    "range: 0 <= 'age' <= 120"
+    """
+    label = f"Constraint #{position + 1} ({payload.get('kind', '?')!s})" if isinstance(payload, dict) else ""
+    if not isinstance(payload, dict):
+        raise ConstraintError(f"Constraint #{position + 1} must be a mapping, got {type(payload).__name__}")
+    if payload.get("kind") not in _KINDS:
+        raise ConstraintError(
+            f"{label}: unknown kind {payload.get('kind')!r}; use one of: {', '.join(_KINDS)}"
+        )
+    try:
+        spec = _ADAPTER.validate_python(payload)
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'constraint'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConstraintError(f"{label} is invalid: {problems}") from None
+    return _KINDS[spec.kind](spec.model_dump(), position)
+
+
+class ConstraintSet:
+    """The constraints of a table, applied together in a dependency-safe order."""
+
+    def __init__(self, constraints: list[Constraint]) -> None:
+        self.constraints = constraints
+        self.keys: dict[str, Any] = {}
+        self.input_metadata: Metadata | None = None
+        self.reverse_order: list[Constraint] = []
+
+    @classmethod
+    def parse(cls, payloads: list[dict[str, Any]] | None) -> ConstraintSet:
+        return cls([parse_constraint(p, i) for i, p in enumerate(payloads or [])])
+
+    def __len__(self) -> int:
+        return len(self.constraints)
+
+    @property
+    def active(self) -> bool:
+        """True when sampling must go through the constraint engine."""
+        return bool(self.constraints)
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> ConstraintSet:
+        """Check the constraints against the metadata and the training rows, and learn their state."""
+        for c in self.constraints:
+            c.check_columns(meta)
+        problems = []
+        for c in self.constraints:
+            c.prepare(data, meta, min_count=min_count)
+            bad = ~c.valid(data)
+            if bad.any():
+                problems.append(c.violation_message(data, bad))
+        if problems:
+            raise ConstraintError(
+                "The training data violates its constraints; fix the rows or drop the constraint:\n  - "
+                + "\n  - ".join(problems)
+            )
+        self._plan()
+        self.input_metadata = meta
+        for name, col in meta.columns.items():
+            if col.type == "id" and not any(isinstance(c, Unique) and c.column == name for c in self.constraints):
+                key = Unique({"kind": "unique", "column": name}, -1)
+                key.prepare(data, meta, min_count=min_count)
+                self.keys[name] = key
+        for c in self.constraints:
+            if isinstance(c, Unique):
+                self.keys[c.column] = c
+        return self
+
+    def _plan(self) -> None:
+        """Choose which constraints reparameterize and the order of their reverses."""
+        written: set[str] = set()
+        for c in self.constraints:
+            c.reparameterize = c.can_reparameterize and not (c.writes() & written)
+            if c.reparameterize:
+                written |= c.writes()
+        todo = [c for c in self.constraints if c.reparameterize]
+        order: list[Constraint] = []
+        while todo:
+            ready = [c for c in todo if not (c.reads() & set().union(*(o.writes() for o in todo if o is not c)))]
+            if not ready:  # a cycle: the rest are only checked and redrawn
+                for c in todo:
+                    c.reparameterize = False
+                break
+            order.extend(ready)
+            todo = [c for c in todo if c not in ready]
+        self.reverse_order = order
+
+    def model_metadata(self, meta: Metadata) -> Metadata:
+        """The metadata of the reparameterized table the model is fitted on."""
+        columns: dict[str, Any] = dict(meta.columns)
+        for c in reversed(self.reverse_order):
+            columns = c.model_columns(columns)
+        return Metadata(columns=columns, primary_key=meta.primary_key if meta.primary_key in columns else None)
+
+    # -- transforms -------------------------------------------------------------------------
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Table space to model space."""
+        out = data.copy()
+        for c in reversed(self.reverse_order):
+            out = c.transform(out)
+        return out
+
+    def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Model space back to table space, with repairs; also the rows that could not be mapped back."""
+        out = data.copy()
+        broken = np.zeros(len(out), dtype=bool)
+        for c in self.reverse_order:
+            out, bad = c.reverse(out)
+            broken |= bad
+        for c in self.constraints:
+            out = c.repair(out)
+        return out, broken
+
+    def assign_keys(self, data: pd.DataFrame, rows: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Fresh unique keys for the final row numbers ``rows``."""
+        for key in self.keys.values():
+            data = key.assign(data, rows, rng)
+        return data
+
+    # -- checking ---------------------------------------------------------------------------
+    def violations(self, data: pd.DataFrame) -> dict[int, np.ndarray]:
+        """For each constraint (by position), the mask of rows that violate it."""
+        return {i: ~c.valid(data) for i, c in enumerate(self.constraints) if not isinstance(c, Unique)}
+
+    def valid(self, data: pd.DataFrame) -> np.ndarray:
+        """Rows that satisfy every constraint (unique keys are checked on the whole table)."""
+        ok = np.ones(len(data), dtype=bool)
+        for c in self.constraints:
+            if not isinstance(c, Unique):
+                ok &= c.valid(data)
+        return ok
+
+    def check(self, data: pd.DataFrame) -> None:
+        """Raise :class:`ConstraintError` naming every constraint that ``data`` violates."""
+        problems = [c.violation_message(data, ~c.valid(data)) for c in self.constraints if (~c.valid(data)).any()]
+        if problems:
+            raise ConstraintError("Rows violate constraints:\n  - " + "\n  - ".join(problems))
+
+    def describe(self, position: int) -> str:
+        return self.constraints[position].describe()
+
+    def touched(self) -> set[str]:
+        """Columns that the model does not see as they are in the table."""
+        out: set[str] = set()
+        for c in self.reverse_order:
+            out |= c.writes()
+        return out
+
+    # -- persistence ------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "constraints": [c.get_state() for c in self.constraints],
+            "keys": {name: key.get_state() for name, key in self.keys.items() if key.position < 0},
+            "input_metadata": self.input_metadata.to_dict() if self.input_metadata else None,
+            "reverse_order": [self.constraints.index(c) for c in getattr(self, "reverse_order", [])],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ConstraintSet:
+        obj = cls([])
+        for i, s in enumerate(state.get("constraints") or []):
+            c = parse_constraint(s["spec"], i)
+            c.set_state(s)
+            obj.constraints.append(c)
+        for name, s in (state.get("keys") or {}).items():
+            key = Unique({"kind": "unique", "column": name}, -1)
+            key.set_state(s)
+            obj.keys[name] = key
+        for c in obj.constraints:
+            if isinstance(c, Unique):
+                obj.keys[c.column] = c
+        obj.reverse_order = [c for c in obj.constraints if c.reparameterize]
+        order = state.get("reverse_order")
+        if order is not None:
+            obj.reverse_order = [obj.constraints[i] for i in order]
+        meta = state.get("input_metadata")
+        obj.input_metadata = Metadata.from_dict(meta) if meta else None
+        return obj
+
