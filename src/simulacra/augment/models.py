@@ -1,0 +1,119 @@
+"""The downstream models of the uplift experiment and the metrics that matter for classification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InputError
+
+#: Metrics reported for every run, in this order; the first is the headline.
+METRICS = ("macro_f1", "minority_f1", "pr_auc", "roc_auc", "accuracy")
+_MAX_CATEGORIES = 250
+
+
+def feature_columns(train: pd.DataFrame, target: str) -> list[str]:
+    """The columns a model may learn from: everything but the target, id-like and free-text columns."""
+    from simulacra.metadata import Metadata
+
+    meta = Metadata.detect(train)
+    return [c for c, col in meta.columns.items() if c != target and col.type not in ("id", "text")]
+
+
+class TableFrame:
+    """Turns a table into what HistGradientBoosting takes: numbers, and categories as pandas ``category``
+    with the categories seen in training (the most frequent 250; the rest and unseen ones become missing)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+
+    def fit(self, data: pd.DataFrame) -> TableFrame:
+        self.categories_: dict[str, list[Any]] = {}
+        for col in self.columns:
+            s = data[col]
+            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)) or pd.api.types.is_bool_dtype(s):
+                top = s.astype("string").value_counts().index[:_MAX_CATEGORIES]
+                self.categories_[col] = sorted(top.tolist())
+        return self
+
+    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for col in self.columns:
+            s = data[col]
+            if col in self.categories_:
+                out[col] = pd.Categorical(s.astype("string"), categories=self.categories_[col])
+            elif pd.api.types.is_datetime64_any_dtype(s):
+                out[col] = s.astype("int64", errors="ignore").astype(float)
+            else:
+                out[col] = pd.to_numeric(s, errors="coerce").astype(float)
+        return pd.DataFrame(out, index=data.index)
+
+
+def fit_table_model(train: pd.DataFrame, target: str, columns: list[str], seed: int) -> tuple[Any, TableFrame]:
+    """Gradient boosting (scikit-learn's HistGradientBoostingClassifier, defaults) on ``columns``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    prep = TableFrame(columns).fit(train)
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    model.fit(prep.transform(train), train[target].astype("string").to_numpy())
+    return model, prep
+
+
+def fit_text_model(texts: pd.Series, labels: pd.Series, seed: int, model: str = "tfidf-lr") -> Any:
+    """TF-IDF (words, scikit-learn defaults) with logistic regression: the text model of the experiment."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    if model != "tfidf-lr":
+        raise InputError(f"Unknown text model {model!r}; available: tfidf-lr")
+    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=2000, random_state=seed))
+    return pipe.fit(texts.astype("string").fillna("").to_numpy(), labels.astype("string").to_numpy())
+
+
+def minority_class(labels: pd.Series) -> str:
+    """The rarest class of the training labels (ties broken by name), as text."""
+    counts = labels.astype("string").value_counts()
+    return str(sorted(counts[counts == counts.min()].index)[0])
+
+
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray, minority: str) -> dict[str, float]:
+    """Macro F1, minority-class F1, PR AUC and ROC AUC (minority vs rest when binary, else macro
+    one-vs-rest) and accuracy, from class probabilities.
+
+    Examples
+    --------
+    >>> y = np.array(["a", "a", "b", "b"]); p = np.array([[.9, .1], [.6, .4], [.3, .7], [.45, .55]])
+    >>> m = classification_metrics(y, p, np.array(["a", "b"]), "b")
+    >>> m["accuracy"], m["roc_auc"]
+    (1.0, 1.0)
+    """
+    from sklearn.metrics import accuracy_score, average_precision_score, f1_score, roc_auc_score
+
+    y_true = np.asarray(y_true).astype(str)
+    classes = np.asarray(classes).astype(str)
+    pred = classes[np.argmax(proba, axis=1)]
+    out = {
+        "macro_f1": float(f1_score(y_true, pred, average="macro", labels=classes, zero_division=0)),
+        "minority_f1": float(f1_score(y_true == minority, pred == minority, zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, pred)),
+    }
+    present = [i for i, c in enumerate(classes) if 0 < (y_true == c).sum() < len(y_true)]
+    if len(classes) == 2:
+        k = int(np.flatnonzero(classes == minority)[0]) if minority in classes else 1
+        pos = y_true == classes[k]
+        ok = 0 < pos.sum() < len(pos)
+        out["pr_auc"] = float(average_precision_score(pos, proba[:, k])) if ok else float("nan")
+        out["roc_auc"] = float(roc_auc_score(pos, proba[:, k])) if ok else float("nan")
+    else:
+        out["pr_auc"] = float(np.mean([average_precision_score(y_true == classes[i], proba[:, i]) for i in present])) if present else float("nan")
+        out["roc_auc"] = float(np.mean([roc_auc_score(y_true == classes[i], proba[:, i]) for i in present])) if present else float("nan")
+    return {k: out[k] for k in METRICS}
+
+
+def evaluate_model(model: Any, x_test: Any, y_test: pd.Series, minority: str) -> dict[str, float]:
+    """Metrics of a fitted scikit-learn classifier on the real test set."""
+    proba = model.predict_proba(x_test)
+    return classification_metrics(y_test.astype("string").to_numpy(), proba, np.asarray(model.classes_), minority)

@@ -1,0 +1,238 @@
+"""Tables: class balancing and mixing by conditional sampling from a synthesizer fitted on the real rows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import ConstraintError, InputError
+
+#: What the user may give as a synthesizer: a short name, a class, an (unfitted or fitted) instance,
+#: or a factory ``seed -> unfitted synthesizer``.
+SynthesizerSpec = Union[str, type, Any, Callable[[int | None], Any], None]
+
+
+def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[Any, int] | None = None,
+                  ratio: float | None = None) -> dict[Any, int]:
+    """How many rows each class should have after augmentation (never fewer than it has).
+
+    ``balance`` is ``'1:1'`` (every class as large as the largest), ``'1:2'`` (minority classes at half
+    the majority), a float share of the majority, or a mapping ``class -> rows``. ``ratio`` instead
+    adds ``ratio`` synthetic rows per real row, in every class alike (mixing).
+
+    Examples
+    --------
+    >>> class_targets({"no": 900, "yes": 100}, balance="1:1")
+    {'no': 900, 'yes': 900}
+    >>> class_targets({"no": 900, "yes": 100}, balance=0.5)
+    {'no': 900, 'yes': 450}
+    >>> class_targets({"no": 900, "yes": 100}, ratio=1.0)
+    {'no': 1800, 'yes': 200}
+    """
+    if (balance is None) == (ratio is None):
+        raise InputError("Give exactly one of balance (e.g. '1:1') or ratio (synthetic rows per real row).")
+    counts = {k: int(v) for k, v in counts.items()}
+    if ratio is not None:
+        if ratio < 0:
+            raise InputError(f"ratio must be zero or more, got {ratio}")
+        return {k: int(round(v * (1 + ratio))) for k, v in counts.items()}
+    if isinstance(balance, Mapping):
+        unknown = [k for k in balance if k not in counts]
+        if unknown:
+            raise InputError(f"balance names classes not in the data: {unknown}; classes are {list(counts)}")
+        return {k: max(v, int(balance.get(k, v))) for k, v in counts.items()}
+    share = parse_balance(balance)  # type: ignore[arg-type]
+    top = max(counts.values())
+    return {k: max(v, int(round(share * top))) for k, v in counts.items()}
+
+
+def parse_balance(balance: str | float) -> float:
+    """Minority size as a share of the majority, from ``'1:1'``, ``'1:3'``, ``'0.5'`` or ``0.5``.
+
+    Examples
+    --------
+    >>> parse_balance("1:4"), parse_balance(0.5)
+    (0.25, 0.5)
+    """
+    if isinstance(balance, (int, float)) and not isinstance(balance, bool):
+        share = float(balance)
+    else:
+        text = str(balance).strip()
+        m = re.fullmatch(r"([0-9.]+)\s*:\s*([0-9.]+)", text)
+        try:
+            share = float(m.group(1)) / float(m.group(2)) if m else float(text)
+        except (ValueError, ZeroDivisionError):
+            raise InputError(f"Cannot read balance {balance!r}; write it as minority:majority, e.g. '1:1' or '1:2'.") from None
+    if not share > 0:
+        raise InputError(f"balance must be above 0, got {balance!r}")
+    return share
+
+
+def make_synthesizer(spec: SynthesizerSpec, seed: int | None, metadata: Any = None) -> Any:
+    """An unfitted synthesizer from a name, class or factory (the registry's default when None)."""
+    from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
+
+    if spec is None or isinstance(spec, str):
+        cls = get_synthesizer_class(spec or default_synthesizer_name())
+        return cls(metadata=metadata, random_state=seed)
+    if isinstance(spec, type):
+        return spec(metadata=metadata, random_state=seed)
+    if hasattr(spec, "fit") and hasattr(spec, "sample"):
+        return spec
+    if callable(spec):
+        return spec(seed)
+    raise InputError(f"Cannot make a synthesizer from {spec!r}; give a model name, a class or a factory.")
+
+
+def _target_metadata(data: pd.DataFrame, columns: list[str]) -> Any:
+    """Detected metadata, with the conditioned columns declared categorical (so classes stay classes)."""
+    from simulacra.metadata import Metadata
+
+    meta = Metadata.detect(data)
+    for col in columns:
+        if meta[col].type not in ("categorical", "boolean"):
+            meta.update_column(col, type="categorical")
+    return meta
+
+
+def fit_synthesizer(data: pd.DataFrame, synthesizer: SynthesizerSpec = None, *, categorical: list[str] | None = None,
+                    random_state: int | None = None) -> Any:
+    """Fit ``synthesizer`` (default: the registry's best) on ``data``; ``categorical`` columns are declared so."""
+    if synthesizer is not None and not isinstance(synthesizer, (str, type)) and getattr(synthesizer, "is_fitted", False):
+        return synthesizer
+    meta = _target_metadata(data, categorical or [])
+    return make_synthesizer(synthesizer, random_state, meta).fit(data)
+
+
+def sample_where(synth: Any, n_rows: int, conditions: Mapping[str, Any], *, random_state: int | None = None,
+                 max_rounds: int = 20) -> pd.DataFrame:
+    """Exactly ``n_rows`` rows with ``conditions`` (column -> value), natively when the model supports
+    conditions, otherwise by rejection sampling (an error if the condition is too rare to reach)."""
+    if n_rows == 0:
+        return synth.sample(0, random_state=random_state)
+    if getattr(synth, "supports_conditions", False):
+        return synth.sample(n_rows, random_state=random_state, conditions=dict(conditions))
+    return sample_query(synth, n_rows, lambda df: _equals(df, conditions), random_state=random_state,
+                        max_rounds=max_rounds, what=str(dict(conditions)))
+
+
+def _equals(df: pd.DataFrame, conditions: Mapping[str, Any]) -> np.ndarray:
+    mask = np.ones(len(df), dtype=bool)
+    for col, value in conditions.items():
+        mask &= (df[col] == value).to_numpy() | (df[col].astype(str) == str(value)).to_numpy()
+    return mask
+
+
+def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], Any], *,
+                 random_state: int | None = None, max_rounds: int = 20, what: str | None = None) -> pd.DataFrame:
+    """Exactly ``n_rows`` synthetic rows for which ``where`` holds (a pandas query string or a function
+    returning a boolean mask), by rejection sampling in growing batches."""
+    rng = np.random.default_rng(random_state)
+    kept: list[pd.DataFrame] = []
+    have, drawn, hits = 0, 0, 0
+    batch = max(256, 2 * n_rows)
+    for _ in range(max_rounds):
+        rows = synth.sample(batch, random_state=int(rng.integers(2**63 - 1)))
+        mask = rows.eval(where) if isinstance(where, str) else where(rows)
+        mask = np.asarray(mask, dtype=bool)
+        drawn += len(rows)
+        hits += int(mask.sum())
+        kept.append(rows[mask])
+        have += int(mask.sum())
+        if have >= n_rows:
+            return pd.concat(kept, ignore_index=True).iloc[:n_rows]
+        rate = max(hits / drawn, 1e-4)
+        batch = int(min(2_000_000, max(batch, 1.3 * (n_rows - have) / rate)))
+    raise ConstraintError(
+        f"Only {have} of {n_rows} synthetic rows matched {what or where!r} after {drawn:,} draws "
+        f"({hits / max(drawn, 1):.3%} match); the condition is too rare for this model. Use a model that "
+        "supports conditions, or loosen the condition."
+    )
+
+
+def _match_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    out = synthetic[list(real.columns)].copy()
+    for col in real.columns:
+        if out[col].dtype != real[col].dtype:
+            try:
+                out[col] = out[col].astype(real[col].dtype)
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Mapping[Any, int] | None = "1:1",
+                  ratio: float | None = None, synthesizer: SynthesizerSpec = None, random_state: int | None = None,
+                  source_column: str | None = "augmentation") -> pd.DataFrame:
+    """The real rows plus exactly the synthetic rows each class of ``target`` needs.
+
+    The synthesizer is fitted on ``data`` only and sampled conditionally on each class. ``target`` may
+    be any categorical column (e.g. an age group), not only the label. With ``ratio`` instead of
+    ``balance``, every class grows by ``ratio`` synthetic rows per real row (mixing, classes kept in
+    proportion).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": np.arange(120.0), "y": ["a"] * 100 + ["b"] * 20})
+    >>> out = balance_table(df, "y", balance="1:1", random_state=0)
+    >>> out["y"].value_counts().to_dict(), int((out["augmentation"] == "synthetic").sum())
+    ({'a': 100, 'b': 100}, 80)
+    """
+    if target not in data.columns:
+        raise InputError(f"Column '{target}' is not in the table; columns are: {', '.join(map(str, data.columns))}")
+    if data[target].isna().any():
+        raise InputError(f"Column '{target}' has {int(data[target].isna().sum())} missing values; fill or drop them first.")
+    counts = data[target].value_counts(sort=False).to_dict()
+    targets = class_targets(counts, balance=None if ratio is not None else balance, ratio=ratio)
+    synth = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
+    seeds = np.random.SeedSequence(random_state).spawn(len(targets))
+    parts = []
+    for (cls, want), seq in zip(targets.items(), seeds):
+        need = want - counts[cls]
+        if need > 0:
+            rows = sample_where(synth, need, {target: cls}, random_state=int(seq.generate_state(1)[0]))
+            rows[target] = cls
+            parts.append(rows)
+    return _combine(data, parts, source_column)
+
+
+def mix_table(data: pd.DataFrame, *, ratio: float = 1.0, where: str | Callable[[pd.DataFrame], Any] | None = None,
+              synthesizer: SynthesizerSpec = None, random_state: int | None = None,
+              source_column: str | None = "augmentation") -> pd.DataFrame:
+    """The real rows plus ``ratio`` synthetic rows per real row (per matching real row with ``where``).
+
+    ``where`` (a pandas query like ``"age < 25"`` or a mask function) enlarges one group only: the
+    synthetic rows all satisfy it, and their number is ``ratio`` times the real rows that do.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"age": np.arange(18, 78), "g": ["a", "b"] * 30})
+    >>> out = mix_table(df, ratio=2.0, where="age < 30", random_state=0)
+    >>> len(out) - len(df), bool((out.loc[out.augmentation == "synthetic", "age"] < 30).all())
+    (24, True)
+    """
+    if ratio < 0:
+        raise InputError(f"ratio must be zero or more, got {ratio}")
+    synth = fit_synthesizer(data, synthesizer, random_state=random_state)
+    if where is None:
+        rows = synth.sample(int(round(ratio * len(data))), random_state=random_state)
+    else:
+        base = data.eval(where) if isinstance(where, str) else where(data)
+        n = int(round(ratio * int(np.asarray(base, dtype=bool).sum())))
+        rows = sample_query(synth, n, where, random_state=random_state)
+    return _combine(data, [rows], source_column)
+
+
+def _combine(data: pd.DataFrame, parts: list[pd.DataFrame], source_column: str | None) -> pd.DataFrame:
+    real = data.reset_index(drop=True)
+    synthetic = [_match_dtypes(p, real) for p in parts if len(p)]
+    if source_column:
+        if source_column in real.columns:
+            raise InputError(f"The table already has a column '{source_column}'; choose another source_column.")
+        real = real.assign(**{source_column: "real"})
+        synthetic = [p.assign(**{source_column: "synthetic"}) for p in synthetic]
+    return pd.concat([real, *synthetic], ignore_index=True) if synthetic else real
