@@ -26,12 +26,20 @@ ENCODERS: dict[str, type[Encoder]] = {
 
 
 def build_encoder(name: str, column: Any, *, min_category_count: int = 5) -> Encoder:
-    """The encoder for a column's semantic type."""
+    """The encoder for a column's semantic type.
+
+    ``min_category_count`` is the privacy floor: categories and words seen in fewer rows are never
+    reproduced, nor are numbers or dates beyond the ``k``-th smallest/largest (``1`` turns it off).
+    """
     kind = column.type
     if kind == "categorical":
         return CategoricalEncoder(name, column, min_count=min_category_count)
     if kind == "text":
         return TextEncoder(name, column, min_count=min_category_count)
+    if kind == "numerical":
+        return NumericalEncoder(name, column, min_count=min_category_count)
+    if kind == "datetime":
+        return DatetimeEncoder(name, column, min_count=min_category_count)
     try:
         return ENCODERS[kind](name, column)  # type: ignore[call-arg]
     except KeyError:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from simulacra.metadata.columns import DatetimeColumn
 from simulacra.transform.base import Encoder
+from simulacra.transform.numerical import tail_bounds
 
 _NS = 1_000_000_000
 
@@ -20,14 +21,18 @@ def to_datetimes(series: pd.Series, fmt: str | None) -> pd.Series:
 
 
 class DatetimeEncoder(Encoder):
-    """Datetimes; precision (day, second, ...) and the time zone are kept."""
+    """Datetimes; precision (day, second, ...) and the time zone are kept.
+
+    With ``min_count = k > 1`` dates beyond the ``k``-th earliest and latest are clipped to them.
+    """
 
     kind = "datetime"
     representation = "continuous"
 
-    def __init__(self, name: str, column: DatetimeColumn | None = None) -> None:
+    def __init__(self, name: str, column: DatetimeColumn | None = None, *, min_count: int = 1) -> None:
         super().__init__(name)
         self.column = column or DatetimeColumn()
+        self.min_count = min_count
 
     def _seconds(self, series: pd.Series) -> np.ndarray:
         stamps = to_datetimes(series, self.column.format if self.column.format != "mixed" else None)
@@ -52,10 +57,12 @@ class DatetimeEncoder(Encoder):
         tz = None
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
             tz = str(series.dt.tz) if series.dt.tz is not None else None
+        lo, hi, tail = tail_bounds(finite, self.min_count)
         self.stats_ = {
             "missing_rate": float(np.mean(np.isnan(secs))) if secs.size else 0.0,
-            "minimum": float(finite.min()) if finite.size else None,
-            "maximum": float(finite.max()) if finite.size else None,
+            "minimum": lo,
+            "maximum": hi,
+            "tail_count": tail,
             "step_seconds": step,
             "tz": tz,
             "format": self.column.format,
@@ -63,7 +70,10 @@ class DatetimeEncoder(Encoder):
         return self
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        return self._seconds(series)
+        secs = self._seconds(series)
+        if self.stats_.get("tail_count", 1) > 1:
+            secs = np.clip(secs, self.stats_["minimum"], self.stats_["maximum"])
+        return secs
 
     def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
         secs = np.asarray(values, dtype=float)

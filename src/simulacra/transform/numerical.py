@@ -21,22 +21,45 @@ def to_numbers(series: pd.Series, missing_tokens: list[str] | None = None) -> np
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def tail_bounds(finite: np.ndarray, min_count: int) -> tuple[float | None, float | None, int]:
+    """The ``k``-th smallest and largest values (``k = min_count``, at most half the values) and ``k``.
+
+    Values beyond them are seen in fewer than ``k`` rows at the tails; clipping to these bounds means
+    no such extreme value is reproduced verbatim (a privacy floor; ``min_count <= 1`` keeps them).
+
+    Examples
+    --------
+    >>> tail_bounds(np.array([1.0, 2, 3, 4, 5, 6, 100]), 2)
+    (2.0, 6.0, 2)
+    """
+    if finite.size == 0:
+        return None, None, 1
+    k = max(1, min(int(min_count), (finite.size + 1) // 2))
+    if k == 1:
+        return float(finite.min()), float(finite.max()), 1
+    return float(np.partition(finite, k - 1)[k - 1]), float(np.partition(finite, finite.size - k)[finite.size - k]), k
+
+
 class NumericalEncoder(Encoder):
-    """Integers and decimals."""
+    """Integers and decimals.
+
+    With ``min_count = k > 1``, values beyond the ``k``-th smallest and largest are clipped to them,
+    on the way in and out, so an extreme value seen in fewer than ``k`` rows is never reproduced.
+    """
 
     kind = "numerical"
     representation = "continuous"
 
-    def __init__(self, name: str, column: NumericalColumn | None = None) -> None:
+    def __init__(self, name: str, column: NumericalColumn | None = None, *, min_count: int = 1) -> None:
         super().__init__(name)
         self.column = column or NumericalColumn()
+        self.min_count = min_count
 
     def analyze(self, series: pd.Series) -> NumericalEncoder:
         values = to_numbers(series, self.column.missing_tokens)
         finite = values[np.isfinite(values)]
         col = self.column
-        lo = float(finite.min()) if finite.size else None
-        hi = float(finite.max()) if finite.size else None
+        lo, hi, tail = tail_bounds(finite, self.min_count)
         if col.minimum is not None:
             lo = col.minimum if lo is None else max(lo, col.minimum)
         if col.maximum is not None:
@@ -52,11 +75,15 @@ class NumericalEncoder(Encoder):
             "integer": bool(integer),
             "decimals": 0 if integer else col.decimals,
             "dtype": dtype,
+            "tail_count": tail,
         }
         return self
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        return to_numbers(series, self.column.missing_tokens)
+        values = to_numbers(series, self.column.missing_tokens)
+        if self.stats_.get("tail_count", 1) > 1:
+            values = np.clip(values, self.stats_["minimum"], self.stats_["maximum"])
+        return values
 
     def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
         return numbers_to_series(values, self.stats_, self.name)
