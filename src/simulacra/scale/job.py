@@ -219,7 +219,7 @@ def run_job(
         results = run_ray(producer, writer, todo, workers, ray_address)
     else:
         results = run_local(producer, writer, todo, n_workers)
-    _drain(results, sum(c.rows for c, _ in todo), progress, f"{n_rows:,} rows → {Path(output).name}")
+    written = _drain(results, {c.index: c.rows for c, _ in todo}, progress, f"{n_rows:,} rows → {Path(output).name}")
     parts = [layout.parts_dir / part_name(c.index, layout.fmt) for c in chunks]
     if not parts:  # zero rows: one empty part with the right columns
         parts = [layout.parts_dir / part_name(0, layout.fmt)]
@@ -227,7 +227,7 @@ def run_job(
     final = _finish(layout, parts, writer, n_rows, time.perf_counter() - t0)
     return JobResult(
         final, n_rows, len(chunks), len(todo), len(done), time.perf_counter() - t0, layout.fmt, engine,
-        n_workers, manifest.get("seed"), {"parts_dir": str(layout.parts_dir)},
+        n_workers, manifest.get("seed"), {"parts_dir": str(layout.parts_dir), "rows_written_now": written},
     )
 
 
@@ -240,13 +240,14 @@ def _finish(layout: Layout, parts: list[Path], writer: ChunkWriter, n_rows: int,
     return layout.single_file
 
 
-def _drain(results: Iterator[ChunkResult], total: int, progress: bool | None, label: str) -> None:
+def _drain(results: Iterator[ChunkResult], sizes: dict[int, int], progress: bool | None, label: str) -> int:
     """Consume finished chunks, showing rows/s and an ETA when ``progress`` (default: on a terminal)."""
     show = sys.stderr.isatty() if progress is None else progress
+    made = 0
     if not show:
-        for _ in results:
-            pass
-        return
+        for res in results:
+            made += res.rows
+        return made
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -256,12 +257,12 @@ def _drain(results: Iterator[ChunkResult], total: int, progress: bool | None, la
     ]
     t0 = time.perf_counter()
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(label, total=total, rate="")
-        made = 0
+        task = bar.add_task(label, total=sum(sizes.values()), rate="")
         for res in results:
             made += res.rows
             rate = made / max(time.perf_counter() - t0, 1e-9)
-            bar.update(task, advance=res.rows, rate=f"{rate:,.0f} rows/s")
+            bar.update(task, advance=sizes.get(res.index, res.rows), rate=f"{rate:,.0f} rows/s")
+    return made
 
 
 def job_status(output: str | Path, format: str | None = None) -> dict[str, Any]:
