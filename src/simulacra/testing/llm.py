@@ -1,0 +1,299 @@
+"""Deterministic stand-ins for LLMs, for tests (yours and ours).
+
+:class:`FakeBackend` answers in-process: the same request always gets the same answer, structured
+requests get a value valid under their JSON Schema. :class:`FakeOpenAIServer` is a local
+OpenAI-compatible HTTP server on 127.0.0.1 with a fixed latency and, on purpose, HTTP 429/500 faults, to
+test clients against a real socket without reaching outside the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from simulacra.text.types import ChatRequest, Completion, stable_hash
+
+_WORDS = (
+    "river stone garden light market window quiet bright travel music paper winter silver north forest "
+    "engine letter harbor simple modern yellow ocean story signal teacher doctor city village summer "
+    "careful rapid gentle honest ancient clever data model question answer table chart value season "
+    "coffee bridge island mountain planet rocket kitchen library museum festival journey pattern "
+    "measure balance compare explain describe create improve review protect discover organize"
+).split()
+
+
+def example_from_schema(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None) -> Any:
+    """A random value valid under a (simple) JSON Schema: objects, arrays, strings, numbers, enums, refs.
+
+    Examples
+    --------
+    >>> s = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3, "maximum": 5}}}
+    >>> 3 <= example_from_schema(s, random.Random(0))["n"] <= 5
+    True
+    """
+    defs = defs if defs is not None else schema.get("$defs", schema.get("definitions", {}))
+    if "$ref" in schema:
+        return example_from_schema(defs[schema["$ref"].rsplit("/", 1)[-1]], rng, defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return rng.choice(list(schema["enum"]))
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return example_from_schema(rng.choice(schema[key]), rng, defs)
+    kind = schema.get("type", "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: example_from_schema(sub, rng, defs) for name, sub in props.items()}
+    if kind == "array":
+        lo = int(schema.get("minItems", 1))
+        hi = max(lo, int(schema.get("maxItems", lo + 2)))
+        return [example_from_schema(schema.get("items", {}), rng, defs) for _ in range(rng.randint(lo, hi))]
+    if kind == "integer":
+        lo = int(schema.get("minimum", 0))
+        return rng.randint(lo, int(schema.get("maximum", lo + 100)))
+    if kind == "number":
+        lo = float(schema.get("minimum", 0.0))
+        return round(rng.uniform(lo, float(schema.get("maximum", lo + 100.0))), 3)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    return _text(rng, int(schema.get("minLength", 0)), int(schema.get("maxLength", 120)))
+
+
+def _text(rng: random.Random, min_len: int = 0, max_len: int = 120) -> str:
+    words = [rng.choice(_WORDS) for _ in range(rng.randint(4, 14))]
+    text = " ".join(words).capitalize()
+    while len(text) < min_len:
+        text += " " + rng.choice(_WORDS)
+    return text[:max_len].rstrip() if len(text) > max_len else text
+
+
+class FakeBackend:
+    """A deterministic in-process backend: same request (and seed), same answer.
+
+    Parameters
+    ----------
+    model_id
+        Name used in cache keys.
+    latency
+        Seconds to sleep per request (to test progress and interruption).
+    invalid_rate
+        Probability that a structured request gets a broken answer (to test retries and error rows).
+    responder
+        ``f(request) -> str | None``: a custom answer; None falls back to the default.
+
+    Examples
+    --------
+    >>> fb = FakeBackend()
+    >>> req = ChatRequest.user("hi", schema={"type": "object", "properties": {"x": {"type": "boolean"}}})
+    >>> sorted(json.loads(fb.complete([req])[0].text)), fb.calls
+    (['x'], 1)
+    """
+
+    supports_schema = True
+
+    def __init__(
+        self,
+        model_id: str = "fake",
+        *,
+        latency: float = 0.0,
+        invalid_rate: float = 0.0,
+        responder: Callable[[ChatRequest], str | None] | None = None,
+        **_ignored: Any,
+    ) -> None:
+        self.model_id = model_id
+        self.latency = latency
+        self.invalid_rate = invalid_rate
+        self.responder = responder
+        self.calls = 0
+        self.requests: list[ChatRequest] = []
+        self._lock = threading.Lock()
+
+    def answer(self, request: ChatRequest) -> str:
+        """The deterministic answer to one request."""
+        if self.responder is not None:
+            custom = self.responder(request)
+            if custom is not None:
+                return custom
+        rng = random.Random(int(request.key(self.model_id)[:16], 16))
+        if request.schema is not None:
+            if rng.random() < self.invalid_rate:
+                return '{"unfinished": "the model rambled until max_tokens'
+            return json.dumps(example_from_schema(request.schema, rng), ensure_ascii=False)
+        return _text(rng, 0, 4 * request.max_tokens)
+
+    def complete(self, requests: Sequence[ChatRequest], on_result: Callable[[int, Completion], None] | None = None) -> list[Completion]:
+        """Answer each request in order."""
+        out = []
+        for i, req in enumerate(requests):
+            if self.latency:
+                time.sleep(self.latency)
+            text = self.answer(req)
+            with self._lock:
+                self.calls += 1
+                self.requests.append(req)
+            comp = Completion(text, prompt_tokens=sum(len(m["content"].split()) for m in req.messages),
+                              completion_tokens=len(text.split()))
+            if on_result is not None:
+                on_result(i, comp)
+            out.append(comp)
+        return out
+
+    def close(self) -> None:
+        """Nothing to free."""
+
+
+class FakeOpenAIServer:
+    """A local OpenAI-compatible chat server (127.0.0.1, a free port) for client tests.
+
+    Parameters
+    ----------
+    latency
+        Seconds each request takes (requests are served by concurrent threads).
+    fault_rate
+        Probability that a request is answered with an HTTP error instead (half 429 with
+        ``Retry-After``, half 500), drawn from ``seed``.
+    faults
+        Alternatively, a fixed cyclic pattern of status codes (200 = answer), one per request received.
+    retry_after
+        The ``Retry-After`` value (seconds) sent with 429.
+
+    Use it as a context manager; ``url`` is the ``base_url`` for clients, ``statuses`` counts answers,
+    ``max_in_flight`` the highest number of concurrent requests seen.
+
+    Examples
+    --------
+    >>> import urllib.request
+    >>> with FakeOpenAIServer() as srv:
+    ...     body = urllib.request.urlopen(srv.url + "/models").read()
+    >>> json.loads(body)["data"][0]["id"]
+    'fake-model'
+    """
+
+    def __init__(self, *, latency: float = 0.0, fault_rate: float = 0.0, faults: Sequence[int] | None = None,
+                 retry_after: float = 0.05, seed: int = 0, model: str = "fake-model") -> None:
+        self.latency = latency
+        self.fault_rate = fault_rate
+        self.faults = list(faults) if faults else None
+        self.retry_after = retry_after
+        self.model = model
+        self.statuses: Counter[int] = Counter()
+        self.received = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:54321/v1``."""
+        assert self._server is not None, "start the server first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def _status(self) -> int:
+        with self._lock:
+            n = self.received
+            self.received += 1
+            if self.faults:
+                return self.faults[n % len(self.faults)]
+            if self._rng.random() < self.fault_rate:
+                return 429 if self._rng.random() < 0.5 else 500
+            return 200
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The deterministic chat completion answering ``body``."""
+        messages = body.get("messages", [])
+        fmt = body.get("response_format") or {}
+        schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
+        rng = random.Random(stable_hash([messages, body.get("seed"), schema]))
+        if schema:
+            text = json.dumps(example_from_schema(schema, rng))
+        else:
+            last = messages[-1]["content"] if messages else ""
+            text = f"echo: {last[:60]}"
+        return {
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split()), "total_tokens": 10 + len(text.split())},
+        }
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start serving in a background thread."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._send(200, {"object": "list", "data": [{"id": srv.model, "object": "model"}]})
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            with srv._lock:
+                srv.in_flight += 1
+                srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+            try:
+                if srv.latency:
+                    time.sleep(srv.latency)
+                status = srv._status()
+            finally:
+                with srv._lock:
+                    srv.in_flight -= 1
+            with srv._lock:
+                srv.statuses[status] += 1
+            if status == 200:
+                self._send(200, srv.reply(body))
+            elif status == 429:
+                self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
+                           {"Retry-After": f"{srv.retry_after:g}"})
+            else:
+                self._send(status, {"error": {"message": "injected failure", "type": "server_error"}})
+
+    return Handler
+
+
+__all__ = ["FakeBackend", "FakeOpenAIServer", "example_from_schema"]

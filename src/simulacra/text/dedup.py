@@ -1,0 +1,145 @@
+"""Duplicate removal: exact (after normalisation), near-duplicate (MinHash LSH, datasketch), and optional
+embedding-based (cosine similarity over any embedding function; TF-IDF vectors by default).
+
+Nothing is dropped silently: :func:`find_duplicates` returns, for each text, whether it is kept and, if
+not, why and which earlier text it duplicates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulacra.errors import require
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass
+class Duplicates:
+    """Result of :func:`find_duplicates`: ``keep[i]``, ``reason[i]`` (None if kept), ``duplicate_of[i]`` (-1)."""
+
+    keep: np.ndarray
+    reason: list[str | None]
+    duplicate_of: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        """How many texts each rule removed."""
+        out: dict[str, int] = {}
+        for r in self.reason:
+            if r is not None:
+                out[r] = out.get(r, 0) + 1
+        return out
+
+
+def normalize(text: str) -> str:
+    """Lower-case, punctuation removed, whitespace collapsed: the key of exact deduplication.
+
+    Examples
+    --------
+    >>> normalize("  Hello,   World! ")
+    'hello world'
+    """
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def _shingles(text: str, k: int = 3) -> set[str]:
+    words = normalize(text).split()
+    if len(words) < k:
+        return {" ".join(words)} if words else {""}
+    return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
+
+
+def find_duplicates(
+    texts: Sequence[str],
+    *,
+    exact: bool = True,
+    near: float | None = 0.7,
+    num_perm: int = 128,
+    embed: Embed | str | None = None,
+    embed_threshold: float = 0.92,
+    seed: int = 1,
+) -> Duplicates:
+    """Mark duplicates in ``texts``; the first occurrence is kept.
+
+    Parameters
+    ----------
+    exact
+        Remove texts equal after :func:`normalize`.
+    near
+        Jaccard threshold of MinHash LSH over word 3-shingles (None: off).
+    embed
+        ``"tfidf"`` or a function ``texts -> (n, d) array``; texts with cosine similarity above
+        ``embed_threshold`` to an earlier kept text are removed (None: off).
+
+    Examples
+    --------
+    >>> d = find_duplicates(["A cat sat on the mat today", "a cat sat on the mat today!", "Dogs bark at night"])
+    >>> d.keep.tolist(), d.reason
+    ([True, False, True], [None, 'exact duplicate', None])
+    """
+    n = len(texts)
+    keep = np.ones(n, dtype=bool)
+    reason: list[str | None] = [None] * n
+    dup_of = np.full(n, -1, dtype=np.int64)
+    if exact:
+        first: dict[str, int] = {}
+        for i, text in enumerate(texts):
+            key = normalize(text)
+            if key in first:
+                keep[i], reason[i], dup_of[i] = False, "exact duplicate", first[key]
+            else:
+                first[key] = i
+    if near is not None and n > 1:
+        _near(texts, keep, reason, dup_of, near, num_perm, seed)
+    if embed is not None and keep.sum() > 1:
+        _embedded(texts, keep, reason, dup_of, embed, embed_threshold)
+    return Duplicates(keep, reason, dup_of)
+
+
+def _near(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], dup_of: np.ndarray,
+          threshold: float, num_perm: int, seed: int) -> None:
+    datasketch = require("datasketch", "llm", "near-duplicate detection")
+    lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm)
+    for i in np.flatnonzero(keep):
+        sh = _shingles(texts[i])
+        mh = datasketch.MinHash(num_perm=num_perm, seed=seed)
+        mh.update_batch([s.encode("utf-8") for s in sh])
+        hits = lsh.query(mh)
+        if hits:
+            j = min(int(h) for h in hits)
+            keep[i], reason[i], dup_of[i] = False, "near duplicate", j
+        else:
+            lsh.insert(str(i), mh)
+
+
+def _embedded(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], dup_of: np.ndarray,
+              embed: Embed | str, threshold: float) -> None:
+    idx = np.flatnonzero(keep)
+    sub = [texts[i] for i in idx]
+    if embed == "tfidf":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vecs = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(sub).toarray()
+    elif callable(embed):
+        vecs = np.asarray(embed(sub), dtype=np.float64)
+    else:
+        raise ValueError(f"embed must be 'tfidf' or a function, got {embed!r}")
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs = vecs / np.where(norms == 0, 1.0, norms)
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, 0.0)
+    alive = np.ones(len(idx), dtype=bool)
+    for a in range(len(idx)):
+        if not alive[a]:
+            continue
+        later = np.flatnonzero((sims[a, a + 1:] > threshold) & alive[a + 1:]) + a + 1
+        alive[later] = False
+        for b in later:
+            keep[idx[b]], reason[idx[b]], dup_of[idx[b]] = False, "semantic duplicate", idx[a]
+
+
+__all__ = ["Duplicates", "find_duplicates", "normalize"]

@@ -1,0 +1,181 @@
+"""Question/answer pairs from topics, or grounded in passages of documents.
+
+From topics, the question type and difficulty are sampled in Python so that a small model does not
+write the same question again and again. From documents, texts are cut into passages of about
+``chunk_words`` words (on paragraph boundaries), and an answer must be grounded in its passage: its
+content words must mostly occur there, or the pair is filtered with the reason "ungrounded answer".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulacra.errors import InputError
+from simulacra.text.engine import Engine
+from simulacra.text.result import TaskResult
+from simulacra.text.schema import token_budget
+from simulacra.text.similarity import tokens
+from simulacra.text.tasks import as_engine, call_seed, dedup_stage
+from simulacra.text.types import ChatRequest
+
+QUESTION_TYPES = ("what", "why", "how", "when would", "compare", "define", "give an example of", "what happens if")
+DIFFICULTY = ("simple", "intermediate", "challenging")
+STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
+    "those there their they them he she his her we you your i not no do does did so such than then too very can will "
+    "would should could may might must has have had about into over under also which who whom what when where why how".split()
+)
+QA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "minLength": 8, "maxLength": 300},
+                   "answer": {"type": "string", "minLength": 1, "maxLength": 700}},
+    "required": ["question", "answer"], "additionalProperties": False,
+}
+
+
+def chunk_text(text: str, chunk_words: int = 200) -> list[str]:
+    """Cut ``text`` into passages of about ``chunk_words`` words, on paragraph boundaries where possible.
+
+    Examples
+    --------
+    >>> [len(c.split()) for c in chunk_text("a b c\\n\\nd e\\n\\nf g h i", chunk_words=4)]
+    [3, 2, 4]
+    """
+    paras = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    chunks: list[str] = []
+    current: list[str] = []
+    for para in paras:
+        words = para.split()
+        if current and len(current) + len(words) > chunk_words:
+            chunks.append(" ".join(current))
+            current = []
+        while len(words) > chunk_words:
+            chunks.append(" ".join(words[:chunk_words]))
+            words = words[chunk_words:]
+        current += words
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
+
+
+def load_documents(source: str | Path | Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, text)`` pairs from a directory of .txt/.md files, one file, or a list of texts."""
+    if isinstance(source, (str, Path)) and Path(source).exists():
+        p = Path(source)
+        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".txt", ".md")) if p.is_dir() else [p]
+        if not files:
+            raise InputError(f"No .txt or .md files in '{p}'")
+        return [(str(f), f.read_text(encoding="utf-8", errors="replace")) for f in files]
+    if isinstance(source, (str, Path)):
+        raise InputError(f"Documents '{source}' do not exist; give a directory of .txt/.md files or a list of texts")
+    return [(f"doc{i}", str(t)) for i, t in enumerate(source)]
+
+
+def grounding(answer: str, passage: str) -> float:
+    """Share of the answer's content words that occur in the passage (1.0 = fully grounded).
+
+    Examples
+    --------
+    >>> grounding("Paris is the capital", "The capital of France is Paris.")
+    1.0
+    """
+    words = [w for w in tokens(answer) if w not in STOPWORDS]
+    if not words:
+        return 0.0
+    have = set(tokens(passage))
+    return float(np.mean([w in have for w in words]))
+
+
+def generate_qa(
+    topics: Sequence[str] | None = None,
+    n: int = 10,
+    *,
+    documents: str | Path | Sequence[str] | None = None,
+    chunk_words: int = 200,
+    min_grounding: float = 0.5,
+    dedup: bool = True,
+    seed: int = 0,
+    retries: int = 2,
+    temperature: float = 0.9,
+    engine: Engine | None = None,
+    backend: Any = None,
+) -> TaskResult:
+    """Generate ``n`` question/answer pairs about ``topics``, or grounded in ``documents``.
+
+    Examples
+    --------
+    >>> res = generate_qa(["volcanoes", "tides"], 4, backend="fake")
+    >>> sorted(res.records[0])[:3], res.stages[0].inputs
+    (['answer', 'question', 'topic'], 4)
+    """
+    if (topics is None) == (documents is None):
+        raise InputError("Give either topics or documents for QA generation")
+    eng = as_engine(engine, backend)
+    rng = np.random.default_rng(seed)
+    res = TaskResult("qa", config={"n": n, "seed": seed, "retries": retries, "grounded": documents is not None})
+    if documents is not None:
+        passages = [(name, c) for name, text in load_documents(documents) for c in chunk_text(text, chunk_words)]
+        if not passages:
+            raise InputError("The documents contain no text")
+        contexts = [{"source": passages[i % len(passages)][0], "passage": passages[i % len(passages)][1]} for i in range(n)]
+    else:
+        topics = [t.strip() for t in (topics or []) if t and t.strip()]
+        if not topics:
+            raise InputError("The topic list is empty")
+        contexts = [{"topic": topics[i % len(topics)]} for i in range(n)]
+    kinds = rng.choice(len(QUESTION_TYPES), size=n)
+    levels = rng.choice(len(DIFFICULTY), size=n)
+    requests = [ChatRequest.user(_prompt(ctx, QUESTION_TYPES[k], DIFFICULTY[d]), schema=QA_SCHEMA, temperature=temperature,
+                                 max_tokens=token_budget(QA_SCHEMA), seed=call_seed(seed, i))
+                for i, (ctx, k, d) in enumerate(zip(contexts, kinds, levels))]
+    results = eng.structured(requests, retries=retries, label="writing QA pairs")
+    gen = res.stage("generate")
+    gen.inputs = n
+    rows = []
+    for ctx, st in zip(contexts, results):
+        row = {"question": None, "answer": None, **ctx}
+        if st.ok:
+            row.update(question=st.value["question"].strip(), answer=st.value["answer"].strip())
+        else:
+            row.update(_status="invalid", _error="; ".join(st.errors), _raw=st.raw[:2000])
+            gen.invalid += 1
+        rows.append(row)
+    gen.outputs = len(rows)
+    if documents is not None:
+        rows = _filter_grounded(res, rows, min_grounding)
+    if dedup:
+        rows = dedup_stage(res, rows, "question")
+    res.records = rows
+    res.config["engine"] = eng.stats()
+    return res
+
+
+def _prompt(ctx: dict[str, Any], kind: str, level: str) -> str:
+    if "passage" in ctx:
+        return (f"Read the passage and write one {level} question that starts with '{kind}' and can be answered from "
+                f"the passage alone, and its answer using the passage's words.\n\nPassage:\n{ctx['passage']}\n\n"
+                'Reply as JSON: {"question": "...", "answer": "..."}')
+    return (f"Write one {level} question about {ctx['topic']} that starts with '{kind}', and a correct, concise answer.\n"
+            'Reply as JSON: {"question": "...", "answer": "..."}')
+
+
+def _filter_grounded(res: TaskResult, rows: list[dict[str, Any]], min_grounding: float) -> list[dict[str, Any]]:
+    stage = res.stage("grounding")
+    stage.inputs = len(rows)
+    kept = []
+    for row in rows:
+        if row.get("_status", "ok") == "ok":
+            row["grounding"] = round(grounding(row["answer"], row["passage"]), 3)
+            if row["grounding"] < min_grounding:
+                res.reject(stage, row, "ungrounded answer")
+                continue
+        kept.append(row)
+    stage.outputs = len(kept)
+    return kept
+
+
+__all__ = ["QA_SCHEMA", "chunk_text", "generate_qa", "grounding", "load_documents"]
