@@ -48,6 +48,23 @@ def _isnull(x: Any) -> Any:
     return np.asarray(pd.isna(x))
 
 
+def _delta(unit_ns: float) -> Callable[[Any], Any]:
+    def make(x: Any) -> Any:
+        return np.round(np.asarray(x, dtype=float) * unit_ns).astype("timedelta64[ns]")
+
+    return make
+
+
+def _part(unit: str) -> Callable[[Any], Any]:
+    def get(x: Any) -> Any:
+        import pandas as pd
+
+        d = pd.DatetimeIndex(np.asarray(x, dtype="datetime64[ns]"))
+        return np.asarray(getattr(d, unit), dtype=np.int64)
+
+    return get
+
+
 #: Deterministic functions: name -> (callable, min args, max args)
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "where": (np.where, 3, 3), "clip": (np.clip, 3, 3), "log": (np.log, 1, 1), "log1p": (np.log1p, 1, 1),
@@ -57,6 +74,9 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
     "sign": (np.sign, 1, 1), "isnull": (_isnull, 1, 1),
     "int": (lambda x: np.asarray(np.floor(x)).astype(np.int64), 1, 1),
     "float": (lambda x: np.asarray(x, dtype=np.float64), 1, 1),
+    "days": (_delta(86_400e9), 1, 1), "hours": (_delta(3_600e9), 1, 1), "minutes": (_delta(60e9), 1, 1),
+    "seconds": (_delta(1e9), 1, 1), "year": (_part("year"), 1, 1), "month": (_part("month"), 1, 1),
+    "day": (_part("day"), 1, 1), "weekday": (_part("weekday"), 1, 1), "hour": (_part("hour"), 1, 1),
 }
 
 #: Random draws: name -> (numpy Generator method, parameter names in order, aliases)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,15 +89,26 @@ def write_table(spec: Spec, table: str, path: Path, fmt: str, n_rows: int | None
         step = max(1, chunk_rows // plan.model.length)
     else:
         step = max(1, chunk_rows)
-    with atomic_path(path) as tmp:
+    ranges = [(i * step, min(units, (i + 1) * step)) for i in range(math.ceil(units / step))]
+    workers = max(1, min(len(ranges), os.cpu_count() or 1, 4))
+    with atomic_path(path) as tmp, ThreadPoolExecutor(max_workers=workers) as pool:
         sink = _Sink(tmp, fmt)
-        for i in range(math.ceil(units / step)):
-            frame = spec.generate_range(table, i * step, min(units, (i + 1) * step), seed=seed, n_rows=n_rows)
-            sink.write(frame)
-            if progress is not None:
-                progress(table, min(units, (i + 1) * step), units)
+        pending: deque[Any] = deque()
+        for lo, hi in ranges:  # at most `workers + 1` chunks in memory: bounded whatever the row count
+            pending.append((hi, pool.submit(spec.generate_range, table, lo, hi, seed=seed, n_rows=n_rows)))
+            if len(pending) > workers:
+                _drain(pending, sink, table, units, progress)
+        while pending:
+            _drain(pending, sink, table, units, progress)
         sink.close(spec._empty(plan))
     return sink.rows
+
+
+def _drain(pending: deque[Any], sink: _Sink, table: str, units: int, progress: Any) -> None:
+    hi, future = pending.popleft()
+    sink.write(future.result())
+    if progress is not None:
+        progress(table, hi, units)
 
 
 def write_tables(

@@ -1,0 +1,117 @@
+"""``simulacra generate``, ``simulate`` and ``spec check|infer|schema``: data from a declarative spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from simulacra.cli.common import console, step
+
+spec_app = typer.Typer(help="Check, draft and describe generation specs.", no_args_is_help=True)
+
+
+def generate(
+    spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .csv, .jsonl); a folder for multi-table specs.")],
+    n_rows: Annotated[Optional[int], typer.Option("--rows", "-n", help="Rows of the main (first) table; default: the spec's rows.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="parquet, csv or jsonl (default: from the file name).")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows per chunk (memory is bounded by this).")] = 1 << 18,
+) -> None:
+    """Generate tables from a spec, chunk by chunk, reproducibly."""
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from simulacra.spec import Spec
+
+    sp = Spec.from_yaml(spec)
+    seed = seed if seed is not None else (sp.document.seed or 0)
+    start = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=total)
+            bar.update(tasks[table], completed=done)
+
+        path = sp.generate_to(output, n_rows, seed=seed, chunk_rows=chunk_rows, format=format, progress=progress)
+    console.print(f"[green]✓[/green] wrote {path} in {time.perf_counter() - start:.1f}s (seed {seed})")
+
+
+def simulate(
+    spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
+    column: Annotated[str, typer.Option("--column", "-c", help="The column to summarise.")],
+    n_draws: Annotated[int, typer.Option("--draws", "-n", help="Monte Carlo draws.")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    table: Annotated[Optional[str], typer.Option("--table", help="The table (default: the first with the column).")] = None,
+    above: Annotated[Optional[float], typer.Option("--above", help="Also estimate P(column > this value).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Monte Carlo summary of a column: mean, std and quantiles, each with its Monte Carlo error."""
+    from simulacra.spec import Spec
+
+    sp = Spec.from_yaml(spec)
+    with step(f"Drawing {n_draws:,} rows"):
+        summary = sp.simulate(column, n_draws, seed=seed, table=table, above=above)
+    typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else str(summary))
+
+
+@spec_app.command("check")
+def check(
+    spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
+    trial_rows: Annotated[int, typer.Option("--trial-rows", help="Rows generated per table to test constraints (0: none).")] = 1000,
+) -> None:
+    """Validate a spec and print the resolved plan (errors name the file, line and field)."""
+    from simulacra.spec import Spec
+
+    sp = Spec.from_yaml(spec)
+    typer.echo(sp.describe())
+    if trial_rows:
+        for table in sp.tables:
+            sp.generate_range(table, 0, min(trial_rows, sp.units(table, None if sp.main else trial_rows)), seed=0, n_rows=trial_rows)
+    console.print(f"[green]✓[/green] {spec} is valid" + (f" ({trial_rows:,} trial rows per table generated)" if trial_rows else ""))
+
+
+@spec_app.command("infer")
+def infer(
+    data: Annotated[Path, typer.Argument(help="A real table (CSV, Parquet, JSONL).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the draft spec (YAML).")],
+    name: Annotated[str, typer.Option("--name", help="Table name in the spec.")] = "data",
+    max_categories: Annotated[int, typer.Option("--max-categories", help="Keep at most this many categories per column.")] = 50,
+) -> None:
+    """Draft a spec from a real table: fitted marginals per column and a correlated group."""
+    import yaml
+
+    from simulacra.io import atomic_path, read_table
+    from simulacra.spec import Spec, infer_spec
+
+    with step(f"Reading {data.name}"):
+        frame = read_table(data)
+    with step("Fitting marginals"):
+        draft = infer_spec(frame, name=name, max_categories=max_categories)
+    Spec.from_dict(draft)  # the draft must itself be a valid spec
+    text = f"# Draft spec inferred from {data.name}: review the distributions before use.\n"
+    text += yaml.safe_dump(draft, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
+    with atomic_path(output) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    console.print(f"Draft spec written to [bold]{output}[/bold]")
+
+
+@spec_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of spec files (for editor completion)."""
+    from simulacra.spec import spec_json_schema
+
+    typer.echo(json.dumps(spec_json_schema(), indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Specs")(generate)
+    app.command(rich_help_panel="Specs")(simulate)
+    app.add_typer(spec_app, name="spec", rich_help_panel="Specs")
