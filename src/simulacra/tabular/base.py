@@ -18,9 +18,17 @@ from simulacra.metadata import Metadata, check_frame
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
 
-#: Rows are made in blocks of this size; block ``k`` always draws from the same random stream, so the
-#: same seed gives the same rows whatever the chunking or the number of threads.
-BLOCK_ROWS = 1 << 16
+#: Rows are made in blocks of at most this size; block ``k`` always draws from the same random stream,
+#: so the same seed gives the same rows whatever the chunking or the number of threads.
+BLOCK_ROWS = 1 << 14
+#: Wide tables get shorter blocks, so that one block holds about this many cells.
+BLOCK_CELLS = 1 << 21
+
+
+def block_rows_for(n_columns: int) -> int:
+    """Rows per block for a table of ``n_columns`` columns (a power of two, 64 to :data:`BLOCK_ROWS`)."""
+    rows = BLOCK_CELLS // max(n_columns, 1)
+    return int(min(BLOCK_ROWS, max(64, 1 << max(rows.bit_length() - 1, 0))))
 
 RandomState = int | np.random.Generator | np.random.SeedSequence | None
 
@@ -209,6 +217,11 @@ class BaseSynthesizer(ABC):
 
         return sample_to(self, path, n_rows, **options)
 
+    @property
+    def block_rows(self) -> int:
+        """Rows per random block of this model (fixed by its number of columns)."""
+        return block_rows_for(len(self.columns_))
+
     def _empty_frame(self) -> pd.DataFrame:
         rows = self._sample_block(1, np.random.default_rng(0), 0, None)
         constraints = self._constraints()
@@ -218,7 +231,8 @@ class BaseSynthesizer(ABC):
         return rows.iloc[:0].reset_index(drop=True)[self.columns_]
 
     def _constraints(self) -> ConstraintSet:
-        return getattr(self, "constraints_", None) or ConstraintSet([])
+        found = getattr(self, "constraints_", None)
+        return ConstraintSet([]) if found is None else found
 
     def _sampling_plan(self, conditions: Any) -> Plan | None:
         """None for plain sampling; else how to meet the conditions and the constraints."""
@@ -259,6 +273,61 @@ class BaseSynthesizer(ABC):
             )
         return dict(conditions)
 
+    # -- imputation --------------------------------------------------------------------------
+    def impute(self, data: pd.DataFrame, *, random_state: RandomState = None) -> pd.DataFrame:
+        """A copy of ``data`` with its missing cells filled consistently with the model.
+
+        Observed cells are never changed; keys (id columns) and free text stay missing. Gaussian
+        models draw each row's missing values from their conditional distribution given its observed
+        values; other models copy them from one of the nearest rows they sample. Filled rows obey
+        the metadata's constraints.
+        """
+        from simulacra.tabular.impute import neighbors_impute
+
+        self._check_fitted()
+        check_frame(data)
+        missing_cols = [c for c in self.columns_ if c not in data.columns]
+        if missing_cols:
+            raise InputError(f"The table to impute lacks the model's columns: {', '.join(missing_cols)}")
+        rng = np.random.default_rng(resolve_seed(random_state, self._sample_rng_))
+        meta = getattr(self, "table_metadata_", None) or self.metadata_
+        fill = [c for c in self.columns_ if meta.columns[c].type not in ("id", "text")]
+        holes = data[fill].isna().to_numpy()
+        todo = np.flatnonzero(holes.any(axis=1))
+        out = data.copy()
+        if todo.size == 0:
+            return out
+        part = data[self.columns_].iloc[todo].reset_index(drop=True)
+        donor = None if self._constraints().touched() else self._impute(part, rng)
+        merged = _merge_holes(part, neighbors_impute(self, part, rng) if donor is None else donor, fill)
+        constraints = self._constraints()
+        before = constraints.valid(part)
+        for _ in range(20):
+            bad = np.flatnonzero((before & ~constraints.valid(merged)) | _has_rare(merged, part, fill))
+            if bad.size == 0:
+                break
+            redo = part.iloc[bad].reset_index(drop=True)
+            fixed = _merge_holes(redo, neighbors_impute(self, redo, rng), fill)
+            for c in fill:
+                merged[c] = _assign(merged[c], bad, fixed[c])
+        else:
+            raise ConstraintError(
+                f"Could not impute {bad.size} rows without breaking the constraints "
+                f"(e.g. row {data.index[todo[bad[0]]]!r}); check their observed values."
+            )
+        for j, c in enumerate(fill):
+            rows = holes[todo, j]
+            if rows.any():
+                out[c] = _assign(out[c].reset_index(drop=True), todo[rows], merged[c].iloc[np.flatnonzero(rows)]).set_axis(out.index)
+        return out
+
+    def _impute(self, data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame | None:
+        """Model-native imputation: rows for ``data`` with its missing cells drawn; None if unsupported."""
+        from simulacra.tabular.impute import NATIVE
+
+        native = NATIVE.get(self.name)
+        return native(self, data, rng) if native else None
+
     # -- persistence -------------------------------------------------------------------------
     @abstractmethod
     def _get_state(self) -> dict[str, Any]:
@@ -286,6 +355,39 @@ class BaseSynthesizer(ABC):
         """What the model learned, in JSON-able form (for ``simulacra inspect``)."""
         self._check_fitted()
         return {"model": self.name, "class": type(self).__name__, "training_rows": self.n_training_rows_}
+
+
+def _assign(target: pd.Series, positions: np.ndarray, values: pd.Series) -> pd.Series:
+    """``target`` with the cells at ``positions`` replaced by ``values`` (dtype kept where possible)."""
+    arr = target.to_numpy(dtype=object).copy()
+    arr[positions] = values.to_numpy(dtype=object)
+    out = pd.Series(arr, index=target.index, name=target.name)
+    if isinstance(target.dtype, pd.CategoricalDtype):
+        cats = list(target.cat.categories) + [v for v in pd.unique(out.dropna()) if v not in set(target.cat.categories)]
+        return out.astype(pd.CategoricalDtype(cats, ordered=target.cat.ordered))
+    try:
+        return out.astype(target.dtype)
+    except (TypeError, ValueError):
+        return out.infer_objects()
+
+
+def _merge_holes(part: pd.DataFrame, donor: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    merged = part.copy()
+    for c in columns:
+        holes = np.flatnonzero(part[c].isna().to_numpy())
+        if holes.size:
+            merged[c] = _assign(merged[c], holes, donor[c].iloc[holes])
+    return merged
+
+
+def _has_rare(merged: pd.DataFrame, part: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    from simulacra.transform import RARE_TOKEN
+
+    out = np.zeros(len(merged), dtype=bool)
+    for c in columns:
+        if merged[c].dtype == object:
+            out |= (merged[c] == RARE_TOKEN).to_numpy() & part[c].isna().to_numpy()
+    return out
 
 
 def _check_n_rows(n_rows: Any) -> int:

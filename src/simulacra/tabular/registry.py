@@ -21,6 +21,8 @@ def register(cls: T) -> T:
 
 def _load_builtin() -> None:
     import simulacra.tabular.copula  # noqa: F401
+    import simulacra.tabular.gmm  # noqa: F401
+    import simulacra.tabular.trees  # noqa: F401
 
 
 def get_synthesizer_class(name: str) -> type[BaseSynthesizer]:
