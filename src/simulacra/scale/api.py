@@ -122,3 +122,26 @@ def run_sample_job(
         model, out, n_rows, chunk_rows=chunk_rows, workers=workers, engine=engine, format=format, seed=seed,
         conditions=conditions, resume=resume, overwrite=overwrite, ray_address=ray_address, progress=progress,
     )
+
+
+def wants_job(
+    output: str | Path,
+    n_rows: int,
+    *,
+    workers: int | None = None,
+    chunk_rows: int | None = None,
+    engine: str = "local",
+) -> bool:
+    """Whether ``simulacra sample`` should run a chunked job rather than sample in memory.
+
+    Yes when the output is a folder, a scale option was given, or the rows exceed one chunk.
+
+    Examples
+    --------
+    >>> wants_job("out.csv", 1000), wants_job("out/", 1000), wants_job("out.csv", 10**8)
+    (False, True, True)
+    """
+    if engine != "local" or workers is not None or chunk_rows is not None:
+        return True
+    folder = str(output).endswith(("/", "\\")) or Path(output).is_dir() or not Path(output).suffix
+    return folder or n_rows > DEFAULT_CHUNK_ROWS

@@ -121,6 +121,7 @@ def fit_large(
     *,
     seed: int = 0,
     chunk_rows: int = READ_CHUNK_ROWS,
+    warn: bool = True,
     **read_options: Any,
 ) -> FitLargeReport:
     """Fit ``synth`` on a Parquet/CSV/JSONL table of any size, reading it in chunks.
@@ -138,6 +139,8 @@ def fit_large(
         Seed of the subsample.
     chunk_rows : int
         Rows read at a time.
+    warn : bool
+        Warn when the model is fitted on a subsample (the report's ``message()`` says it too).
 
     Examples
     --------
@@ -159,7 +162,7 @@ def fit_large(
     sample = reservoir.result()
     gaps = _marginal_gaps(sample, stats) if len(sample) < stats.rows else {}
     report = FitLargeReport(stats.rows, len(sample), seed, 0.0, stats, gaps)
-    if report.subsampled:
+    if report.subsampled and warn:
         warnings.warn(report.message(), stacklevel=2)
     synth.fit(sample)
     del sample

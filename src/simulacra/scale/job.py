@@ -74,9 +74,14 @@ def plan_layout(output: str | Path, format: str | None) -> Layout:
     """
     out = Path(output)
     suffix = out.suffix.lower()
-    is_dir = str(output).endswith(("/", "\\")) or out.is_dir() or suffix not in {*SUFFIXES.values(), ".pq"}
+    is_dir = str(output).endswith(("/", "\\")) or out.is_dir() or not suffix
     if is_dir:
         return Layout(out, None, check_format(format or "parquet"))
+    if format is None and suffix not in {*SUFFIXES.values(), ".pq"}:
+        raise InputError(
+            f"Cannot write '{out.name}' in chunks: use a .parquet, .csv or .jsonl file, or a folder "
+            "(end the path with '/') for partitioned files."
+        )
     fmt = check_format(format or suffix)
     return Layout(out.parent / f".{out.name}.parts", out, fmt)
 
