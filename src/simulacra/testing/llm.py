@@ -167,6 +167,8 @@ class FakeOpenAIServer:
         Alternatively, a fixed cyclic pattern of status codes (200 = answer), one per request received.
     retry_after
         The ``Retry-After`` value (seconds) sent with 429.
+    reject_json_schema
+        Answer 500 to ``response_format={"type": "json_schema"}``, as llama-cpp-python's server does.
 
     Use it as a context manager; ``url`` is the ``base_url`` for clients, ``statuses`` counts answers,
     ``max_in_flight`` the highest number of concurrent requests seen.
@@ -181,12 +183,15 @@ class FakeOpenAIServer:
     """
 
     def __init__(self, *, latency: float = 0.0, fault_rate: float = 0.0, faults: Sequence[int] | None = None,
-                 retry_after: float = 0.05, seed: int = 0, model: str = "fake-model") -> None:
+                 retry_after: float = 0.05, seed: int = 0, model: str = "fake-model",
+                 reject_json_schema: bool = False) -> None:
         self.latency = latency
         self.fault_rate = fault_rate
         self.faults = list(faults) if faults else None
         self.retry_after = retry_after
         self.model = model
+        self.reject_json_schema = reject_json_schema
+        self.bodies: list[dict[str, Any]] = []
         self.statuses: Counter[int] = Counter()
         self.received = 0
         self.in_flight = 0
@@ -273,6 +278,11 @@ def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            with srv._lock:
+                srv.bodies.append(body)
+            if srv.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
+                self._send(500, {"error": {"message": "json_schema response_format not supported"}})
+                return
             with srv._lock:
                 srv.in_flight += 1
                 srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)

@@ -75,10 +75,21 @@ def format_for(path: str | Path, format: str | None) -> str:
 
 def write_jsonl(rows: Iterable[dict[str, Any]], path: str | Path) -> Path:
     """Write rows as JSON lines, atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        _usual_mode(tmp)
     return Path(path)
+
+
+def _usual_mode(path: Path) -> None:
+    """Give a temporary file (created 0600) the permissions a normal new file would have."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -121,6 +132,7 @@ def write_result(result: TaskResult, path: str | Path, *, format: str | None = N
                 frame[col] = frame[col].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
         with atomic_path(path) as tmp:
             frame.to_parquet(tmp, index=False)
+            _usual_mode(tmp)
     else:
         write_jsonl(rows, path)
     if skipped:
@@ -135,6 +147,7 @@ def write_result(result: TaskResult, path: str | Path, *, format: str | None = N
         manifest["output"]["filtered_path"] = str(sidecar(path, "filtered.jsonl"))
     with atomic_path(sidecar(path, "manifest.json")) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        _usual_mode(tmp)
     return manifest
 
 
