@@ -17,7 +17,9 @@ from simulacra.spec.source import SpecSource
 #: rows are made in blocks of this size; block ``k`` of a table always draws from the same streams
 BLOCK_ROWS = 1 << 16
 #: attempts to redraw rows that break a constraint before the constraint is declared impossible
-MAX_RETRIES = 100
+MAX_RETRIES = 1000
+#: give up early when this many redraws in a row fixed nothing
+HOPELESS = 25
 
 
 def run_entries(plan: TablePlan, block: Block, source: SpecSource) -> None:
@@ -100,22 +102,26 @@ def enforce_constraints(plan: TablePlan, block: Block, source: SpecSource) -> No
         cand_ok = np.logical_and.reduce(constraint_mask(plan, cand.columns, m, block.first_row))
         fixed = bad[cand_ok[bad]]
         tried, passed = tried + bad.size, passed + fixed.size
+        if passed == 0 and retry >= HOPELESS:
+            break
         if fixed.size:
             for col in cand.columns:
                 if col not in plan.structural:
                     block.columns[col] = _merge(block.columns[col], cand.columns[col], fixed)
             ok[fixed] = True
-    _impossible(plan, masks, ok, tried, passed, source)
+    _impossible(plan, masks, ok, tried, passed, retry, source)
 
 
-def _impossible(plan: TablePlan, masks: list[np.ndarray], ok: np.ndarray, tried: int, passed: int, source: SpecSource) -> None:
+def _impossible(
+    plan: TablePlan, masks: list[np.ndarray], ok: np.ndarray, tried: int, passed: int, retry: int, source: SpecSource
+) -> None:
     worst = int(np.argmin([m.mean() for m in masks]))
     _expr, loc, text = plan.constraints[worst]
     rate = float(masks[worst].mean())
     raise source.error(
         loc,
         f"impossible constraint '{text}': it holds in {rate:.2%} of generated rows and {passed} of {tried} redraws; "
-        f"{int((~ok).sum())} rows still break it after {MAX_RETRIES} attempts. Widen the constraint or change "
+        f"{int((~ok).sum())} rows still break it after {retry} attempts. Widen the constraint or change "
         "the distributions so that it can hold",
     )
 

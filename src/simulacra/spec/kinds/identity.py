@@ -69,8 +69,15 @@ class Sequence(KeyKind):
 
     kind: Literal["sequence"] = "sequence"
     start: int = 1
-    step: int = Field(1, ne=0)
+    step: int = 1
     format: str | None = None
+
+    @field_validator("step")
+    @classmethod
+    def check_step(cls, step: int) -> int:
+        if step == 0:
+            raise ValueError("step must not be 0 (values would repeat)")
+        return step
 
     @field_validator("format")
     @classmethod

@@ -84,5 +84,8 @@ class Timestamp(Date):
         else:
             offset = rng.random(block.n) * _DAY_NS
         out = days + offset.astype(np.int64).astype("timedelta64[ns]")
-        out = np.clip(out, to_datetime64(self.start), to_datetime64(self.end))
+        end = to_datetime64(self.end)
+        if end == end.astype("datetime64[D]"):  # a date: the whole last day is in range
+            end = end + np.timedelta64(_DAY_NS - 1, "ns")
+        out = np.clip(out, to_datetime64(self.start), end)
         return {name: out.astype(f"datetime64[{self.resolution}]").astype("datetime64[ns]")}
