@@ -1,0 +1,1 @@
+"""Fairness metrics: does synthesis keep, hide or amplify differences between groups?"""

@@ -1,0 +1,94 @@
+"""Feature matrices for the models (gradient boosting) and the nearest-neighbour searches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulacra.evaluate.context import CONTINUOUS, DISCRETE, EvalContext
+
+#: Categorical columns with more labels than this keep only their most frequent ones (others -> one code).
+MAX_MODEL_LABELS = 250
+#: Categorical columns up to this many labels are one-hot encoded for distances; more use frequencies.
+MAX_ONEHOT = 30
+
+
+def model_columns(ctx: EvalContext, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Columns a model can use (not id or text), minus ``exclude``."""
+    return [c for c, t in ctx.types.items() if t in CONTINUOUS + DISCRETE and c not in exclude]
+
+
+def model_matrix(
+    ctx: EvalContext, cols: list[str], rows: dict[str, np.ndarray | None]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Float matrices by role for gradient boosting, and the mask of categorical features.
+
+    Numerical and datetime columns are floats (NaN kept: the model handles it); categorical and
+    boolean columns are label codes (the most frequent 250 labels of the real table, others one code).
+    """
+    mats: dict[str, list[np.ndarray]] = {role: [] for role in rows}
+    is_cat = []
+    for col in cols:
+        if ctx.types[col] in CONTINUOUS:
+            values = ctx.floats(col)
+            is_cat.append(False)
+        else:
+            codes, labels = ctx.codes(col)
+            real = codes["real"]
+            counts = np.bincount(real[real >= 0], minlength=len(labels))
+            keep = np.argsort(-counts, kind="stable")[:MAX_MODEL_LABELS]
+            remap = np.full(len(labels) + 1, np.nan)
+            remap[:-1] = len(keep)
+            remap[keep] = np.arange(len(keep))
+            values = {role: remap[codes[role]] for role in rows}  # code -1 picks the last entry: NaN
+            is_cat.append(True)
+        for role, idx in rows.items():
+            v = values[role]
+            mats[role].append(v if idx is None else v[idx])
+    out = {role: np.column_stack(m) if m else np.empty((0, 0)) for role, m in mats.items()}
+    return out, np.array(is_cat, dtype=bool)
+
+
+def distance_matrix(
+    ctx: EvalContext, cols: list[str], rows: dict[str, np.ndarray | None]
+) -> dict[str, np.ndarray]:
+    """Float32 matrices by role for Euclidean nearest neighbours, scaled on the real table.
+
+    Numerical/datetime columns: (x − median) / IQR of the real column (std when the IQR is 0),
+    missing values at the median plus a 0/1 missing indicator; categorical/boolean columns: one-hot
+    scaled by 1/√2 (a different label costs 1, like one IQR), or the label's real frequency for
+    columns with more than 30 labels.
+    """
+    blocks: dict[str, list[np.ndarray]] = {role: [] for role in rows}
+    for col in cols:
+        if ctx.types[col] in CONTINUOUS:
+            values = ctx.floats(col)
+            real = values["real"][~np.isnan(values["real"])]
+            med = float(np.median(real)) if real.size else 0.0
+            q1, q3 = np.quantile(real, [0.25, 0.75]) if real.size else (0.0, 1.0)
+            scale = float(q3 - q1) or float(np.std(real)) or 1.0
+            has_nan = any(np.isnan(values[r]).any() for r in rows)
+            for role, idx in rows.items():
+                v = values[role] if idx is None else values[role][idx]
+                z = (v - med) / scale
+                blocks[role].append(np.nan_to_num(z, nan=0.0)[:, None])
+                if has_nan:
+                    blocks[role].append(np.isnan(v).astype(float)[:, None])
+        else:
+            codes, labels = ctx.codes(col)
+            n = len(labels)
+            if n <= MAX_ONEHOT:
+                eye = np.eye(n + 1) / np.sqrt(2.0)
+            else:
+                real = codes["real"]
+                freq = np.bincount(real[real >= 0], minlength=n) / max((real >= 0).sum(), 1)
+                eye = np.append(freq / (freq.std() or 1.0), -1.0)[:, None]
+            for role, idx in rows.items():
+                c = codes[role] if idx is None else codes[role][idx]
+                blocks[role].append(eye[np.where(c < 0, n, c)])
+    return {role: np.hstack(b).astype(np.float32) for role, b in blocks.items()}
+
+
+def row_hashes(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """A 64-bit hash of each row's values in ``cols`` (equal rows, equal hashes)."""
+    return pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
