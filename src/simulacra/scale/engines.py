@@ -33,13 +33,31 @@ class ChunkResult:
     bytes: int
 
 
+#: A chunk is made and written in pieces of at most this many rows (4 blocks of 65,536), one Parquet
+#: row group each: a worker's memory is bounded by one piece, whatever ``chunk_rows``.
+PIECE_ROWS = 1 << 18
+
+
+def split_range(start: int, stop: int, size: int = PIECE_ROWS) -> list[tuple[int, int]]:
+    """``start..stop`` cut at multiples of ``size``.
+
+    Examples
+    --------
+    >>> split_range(100, 600, 256)
+    [(100, 256), (256, 512), (512, 600)]
+    """
+    edges = [start, *range((start // size + 1) * size, stop, size), stop]
+    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo] or [(start, stop)]
+
+
 def run_chunk(producer: RangeProducer, writer: ChunkWriter, chunk: Chunk, path: str) -> ChunkResult:
     """Make ``chunk``'s rows and write them to ``path``: the unit of work of every engine."""
     t0 = time.perf_counter()
-    frame = producer(chunk.start, chunk.stop)
-    if getattr(producer, "exact_rows", True) and len(frame) != chunk.rows:
-        raise RuntimeError(f"Chunk {chunk.index} made {len(frame)} rows instead of {chunk.rows}.")
-    rows = writer.write(frame, path)
+    pieces = (producer(lo, hi) for lo, hi in split_range(chunk.start, chunk.stop))
+    rows = writer.write_pieces(pieces, path)
+    if getattr(producer, "exact_rows", True) and rows != chunk.rows:
+        os.unlink(path)
+        raise RuntimeError(f"Chunk {chunk.index} made {rows} rows instead of {chunk.rows}.")
     return ChunkResult(chunk.index, rows, time.perf_counter() - t0, os.path.getsize(path))
 
 

@@ -8,6 +8,7 @@ so a folder of parts reads back as one table.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,22 +105,42 @@ class ChunkWriter:
 
     def write(self, frame: pd.DataFrame, path: str | Path) -> int:
         """Write ``frame`` to ``path`` (atomically); returns the number of rows written."""
+        return self.write_pieces(iter([frame]), path)
+
+    def write_pieces(self, pieces: Iterator[pd.DataFrame], path: str | Path) -> int:
+        """Write consecutive pieces of one chunk as one file (a Parquet row group each), holding one
+        piece in memory at a time; the file appears complete or not at all. Returns the rows written."""
+        rows = 0
         with atomic_path(path) as tmp:
             if self.fmt == "parquet":
                 import pyarrow.parquet as pq
 
-                pq.write_table(self.to_arrow(frame), tmp, compression=self.compression)
-            elif self.fmt == "csv":
-                self._write_csv(frame, tmp)
-            elif self.fmt == "jsonl":
-                text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(text if not text or text.endswith("\n") else text + "\n")
-            else:  # pragma: no cover - check_format guards this
-                raise InputError(f"Unknown format {self.fmt}")
-        return len(frame)
+                writer = None
+                try:
+                    for piece in pieces:
+                        table = self.to_arrow(piece)
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema, compression=self.compression)
+                        writer.write_table(table)
+                        rows += len(piece)
+                finally:
+                    if writer is not None:
+                        writer.close()
+            else:
+                with open(tmp, "wb") as fh:
+                    for i, piece in enumerate(pieces):
+                        self._append_text(piece, fh, header=i == 0)
+                        rows += len(piece)
+        return rows
 
-    def _write_csv(self, frame: pd.DataFrame, tmp: Path) -> None:
+    def _append_text(self, frame: pd.DataFrame, fh: Any, header: bool) -> None:
+        if self.fmt == "jsonl":
+            text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+            if text and not text.endswith("\n"):
+                text += "\n"
+            fh.write(text.encode("utf-8") if len(frame) else b"")
+            return
+        import pyarrow as pa
         import pyarrow.csv as pacsv
 
         if self.datetime_formats:
@@ -127,9 +148,8 @@ class ChunkWriter:
             for col, f in self.datetime_formats.items():
                 if col in frame and f and f != "mixed" and pd.api.types.is_datetime64_any_dtype(frame[col]):
                     frame[col] = frame[col].dt.strftime(f)
-        import pyarrow as pa
-
-        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=header))
 
 
 def count_rows(path: Path, fmt: str) -> int | None:
