@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -222,11 +224,16 @@ class Spec:
             return st.series_range(self, plan, start, stop, seed, context)
         if isinstance(model, GraphTable):
             return st.graph_range(self, plan, start, stop, seed, context)
-        frames = []
-        for k, lo, hi in blocks_of(start, stop, BLOCK_ROWS):
+        def block(part: tuple[int, int, int]) -> pd.DataFrame:
+            k, lo, hi = part
             cols = make_block(plan, self.source, seed=seed, block=k, first_row=k * BLOCK_ROWS, n=hi, context=context)
-            frames.append(self._frame(plan, {c: _cut(v, lo, hi) for c, v in cols.items()}))
-        return self._concat(plan, frames)
+            return self._frame(plan, {c: _cut(v, lo, hi) for c, v in cols.items()})
+
+        parts = blocks_of(start, stop, BLOCK_ROWS)
+        if len(parts) > 1 and (os.cpu_count() or 1) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(parts), os.cpu_count() or 1)) as pool:
+                return self._concat(plan, list(pool.map(block, parts)))
+        return self._concat(plan, [block(p) for p in parts])
 
     def _frame(self, plan: TablePlan, columns: dict[str, Values]) -> pd.DataFrame:
         return to_frame(columns, plan.outputs)

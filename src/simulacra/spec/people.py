@@ -109,15 +109,18 @@ def phone_formats(locale: str) -> np.ndarray:
     return np.array([x.encode().ljust(width, b"\0") for x in formats], dtype=f"S{width}")
 
 
+_LOWEST = np.zeros(256, dtype=np.uint8)
+for _code, (_lo, _hi) in _PHONE_DIGIT.items():
+    _LOWEST[_code] = _lo
+
+
 def phones(formats: np.ndarray, index: np.ndarray, rng: np.random.Generator) -> pa.Array:
     """Phone numbers: templates ``formats[index]`` with their digit placeholders filled at random."""
     width = formats.dtype.itemsize
     tmpl = formats[index].view(np.uint8).reshape(len(index), width)
-    out = tmpl.copy()
     digits = rng.integers(48, 58, size=tmpl.shape, dtype=np.uint8)
-    for code, (lo, _hi) in _PHONE_DIGIT.items():
-        mask = tmpl == code
-        out[mask] = np.maximum(digits[mask], lo)
+    low = _LOWEST[tmpl]  # 0 where the template keeps its character
+    out = np.where(low > 0, np.maximum(digits, low), tmpl)
     arr = pa.array(out.view(f"S{width}").ravel(), type=pa.binary())
     return pc.utf8_rtrim(arr.cast(pa.string()), characters="\0")
 
