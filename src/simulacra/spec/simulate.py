@@ -52,7 +52,7 @@ def summarize(
     """Summarise Monte Carlo draws with their errors.
 
     >>> s = summarize(np.random.default_rng(0).normal(10, 2, 100_000))
-    >>> abs(s.mean - 10) < 4 * s.mean_se, round(s.std, 1)
+    >>> bool(abs(s.mean - 10) < 4 * s.mean_se), round(s.std, 1)
     (True, 2.0)
     """
     x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)

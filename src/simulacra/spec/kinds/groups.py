@@ -255,7 +255,7 @@ def split_units(remaining: np.ndarray, shares: np.ndarray, caps: np.ndarray) -> 
     """Integer parts (rows of ``shares``' shape) summing exactly to ``remaining``, each <= its cap.
 
     >>> split_units(np.array([100]), np.array([[0.5, 0.3, 0.2]]), np.array([30, 100, 100])).tolist()
-    [[30, 43, 27]]
+    [[30, 42, 28]]
     """
     r = remaining.astype(float)[:, None]
     x = shares * r
