@@ -72,11 +72,26 @@ def table_smote(train: pd.DataFrame, target: str, ratio: float, mode: str, seed:
 
 
 def table_synth(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
-                synthesizer: SynthesizerSpec = None, **_: Any) -> pd.DataFrame:
-    """Conditional sampling per class from a synthesizer fitted on the training split only."""
-    if mode == "balance":
-        return balance_table(train, target, balance=ratio, synthesizer=synthesizer, random_state=seed, source_column=None)
-    return balance_table(train, target, balance=None, ratio=ratio, synthesizer=synthesizer, random_state=seed, source_column=None)
+                synthesizer: SynthesizerSpec = None, strategy: str = "auto", **_: Any) -> pd.DataFrame:
+    """Synthetic rows per class from synthesizers fitted on the training split only (one per class
+    when every class has 50+ rows, else one model sampled conditionally on the class)."""
+    if mode not in ("balance", "mix"):
+        raise InputError(f"mode must be 'balance' or 'mix', got {mode!r}")
+    return balance_table(train, target, balance=ratio if mode == "balance" else None,
+                         ratio=ratio if mode == "mix" else None, synthesizer=synthesizer, random_state=seed,
+                         strategy=strategy, source_column=None)
+
+
+def table_synth_conditional(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
+                            synthesizer: SynthesizerSpec = None, **_: Any) -> pd.DataFrame:
+    """One synthesizer fitted on the whole training split, sampled conditionally on each class."""
+    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, strategy="conditional")
+
+
+def table_synth_per_class(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
+                          synthesizer: SynthesizerSpec = None, **_: Any) -> pd.DataFrame:
+    """One synthesizer per class, fitted on that class's training rows only."""
+    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, strategy="per-class")
 
 
 TABLE_METHODS: dict[str, TableMethod] = {
@@ -84,6 +99,8 @@ TABLE_METHODS: dict[str, TableMethod] = {
     "random": table_random,
     "smote": table_smote,
     "synth": table_synth,
+    "synth-conditional": table_synth_conditional,
+    "synth-per-class": table_synth_per_class,
 }
 
 

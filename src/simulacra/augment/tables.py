@@ -136,7 +136,7 @@ def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], 
     have, drawn, hits = 0, 0, 0
     batch = max(256, 2 * n_rows)
     for _ in range(max_rounds):
-        rows = synth.sample(batch, random_state=int(rng.integers(2**63 - 1)))
+        rows = synth.sample(batch, random_state=int(rng.integers(2**31 - 1)))
         mask = rows.eval(where) if isinstance(where, str) else where(rows)
         mask = np.asarray(mask, dtype=bool)
         drawn += len(rows)
@@ -167,13 +167,16 @@ def _match_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
 
 def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Mapping[Any, int] | None = "1:1",
                   ratio: float | None = None, synthesizer: SynthesizerSpec = None, random_state: int | None = None,
-                  source_column: str | None = "augmentation") -> pd.DataFrame:
+                  strategy: str = "auto", source_column: str | None = "augmentation") -> pd.DataFrame:
     """The real rows plus exactly the synthetic rows each class of ``target`` needs.
 
-    The synthesizer is fitted on ``data`` only and sampled conditionally on each class. ``target`` may
-    be any categorical column (e.g. an age group), not only the label. With ``ratio`` instead of
-    ``balance``, every class grows by ``ratio`` synthetic rows per real row (mixing, classes kept in
-    proportion).
+    ``strategy='auto'`` (default): per-class when every class that needs rows has at least 50, else
+    conditional. ``strategy='conditional'``: one synthesizer fitted on ``data`` and sampled conditionally on each
+    class. ``strategy='per-class'``: one synthesizer per class that needs rows, fitted on that class's
+    rows only (captures relations that differ between classes; needs enough rows per class).
+    ``target`` may be any categorical column (e.g. an age group), not only the label. With ``ratio``
+    instead of ``balance``, every class grows by ``ratio`` synthetic rows per real row (mixing,
+    classes kept in proportion). Only ``data`` is ever shown to the synthesizer.
 
     Examples
     --------
@@ -188,16 +191,35 @@ def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Map
         raise InputError(f"Column '{target}' has {int(data[target].isna().sum())} missing values; fill or drop them first.")
     counts = data[target].value_counts(sort=False).to_dict()
     targets = class_targets(counts, balance=None if ratio is not None else balance, ratio=ratio)
-    synth = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
+    if strategy not in ("auto", "conditional", "per-class"):
+        raise InputError(f"strategy must be 'auto', 'conditional' or 'per-class', got {strategy!r}")
+    if strategy == "auto":
+        small = [c for c, want in targets.items() if want > counts[c] and counts[c] < 50]
+        strategy = "conditional" if small else "per-class"
+    if strategy == "conditional":
+        synth = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
     seeds = np.random.SeedSequence(random_state).spawn(len(targets))
     parts = []
     for (cls, want), seq in zip(targets.items(), seeds):
         need = want - counts[cls]
-        if need > 0:
-            rows = sample_where(synth, need, {target: cls}, random_state=int(seq.generate_state(1)[0]))
-            rows[target] = cls
-            parts.append(rows)
+        if need <= 0:
+            continue
+        seed = int(seq.generate_state(1)[0] % (2**31))
+        if strategy == "conditional":
+            rows = sample_where(synth, need, {target: cls}, random_state=seed)
+        else:
+            rows = _sample_one_class(data, target, cls, need, synthesizer, seed)
+        rows[target] = cls
+        parts.append(rows)
     return _combine(data, parts, source_column)
+
+
+def _sample_one_class(data: pd.DataFrame, target: str, cls: Any, n: int, synthesizer: SynthesizerSpec, seed: int) -> pd.DataFrame:
+    rows = data[data[target] == cls].drop(columns=[target])
+    if len(rows) < 10:
+        raise InputError(f"Class {cls!r} of '{target}' has only {len(rows)} rows: too few to fit a synthesizer on "
+                         "it alone; use strategy='conditional'.")
+    return fit_synthesizer(rows, synthesizer, random_state=seed).sample(n, random_state=seed)
 
 
 def mix_table(data: pd.DataFrame, *, ratio: float = 1.0, where: str | Callable[[pd.DataFrame], Any] | None = None,

@@ -158,10 +158,13 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """The real rows plus LLM-made rows: paraphrases of real examples or new examples of each class.
 
-    Per-class quotas come from :func:`class_quotas`. Empty answers, copies of a real text and
-    duplicates are retried (up to ``max_tries`` per slot); the label-consistency filter then drops
-    examples the real-data classifier puts in another class. ``result.attrs['report']`` counts every
-    row made, rejected (with the reason) and kept.
+    Per-class quotas come from :func:`class_quotas`. ``generator`` is a simulacra LLM backend (or its
+    description, e.g. ``'local'``; then :mod:`simulacra.text`'s paraphrase / labelled-generation tasks
+    are used, with structured output, cache and dedup) or any callable ``prompt -> text`` (plain
+    prompts; empty answers and copies are retried up to ``max_tries`` times). Copies of a real text
+    and duplicates are rejected; the label-consistency filter then drops examples the real-data
+    classifier puts in another class. ``result.attrs['report']`` counts rows requested, made, unfilled,
+    rejected (by reason) and kept.
 
     Examples
     --------
@@ -175,7 +178,6 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
             raise InputError(f"Column '{col}' is not in the table; columns are: {', '.join(map(str, data.columns))}")
     if mode not in ("paraphrase", "new"):
         raise InputError(f"mode must be 'paraphrase' or 'new', got {mode!r}")
-    gen = as_batch_generate(generator)
     rng = np.random.default_rng(random_state)
     real = data.reset_index(drop=True)
     quotas = class_quotas(real[label].value_counts(sort=False), per_example=per_example, balance=balance)
@@ -185,30 +187,15 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
         pool = np.flatnonzero((real[label] == cls).to_numpy())
         if quota:
             slots.extend(pool[np.arange(quota) % len(pool)] if mode == "paraphrase" else rng.choice(pool, size=quota))
-    report = {"requested": len(slots), "empty": 0, "copy_or_duplicate": 0, "unfilled": 0, "label_inconsistent": 0}
-    made: list[dict[str, Any]] = []
-    todo = list(slots)
-    for _attempt in range(max_tries):
-        if not todo:
-            break
-        prompts = [_prompt(real, text, label, real.at[int(i), label], int(i), mode, label_name, n_shots, rng) for i in todo]
-        outs = gen(prompts, [int(s) for s in rng.integers(2**31 - 1, size=len(todo))])
-        retry = []
-        for src, raw in zip(todo, outs):
-            out = clean_generation(raw)
-            if not out:
-                report["empty"] += 1
-                retry.append(src)
-            elif out.lower() in seen:
-                report["copy_or_duplicate"] += 1
-                retry.append(src)
-            else:
-                seen.add(out.lower())
-                made.append({**real.iloc[int(src)].to_dict(), text: out})
-        todo = retry
-        if progress:
-            progress(len(made), report["requested"])
-    report["unfilled"] = len(todo)
+    report = {"requested": len(slots), "made": 0, "unfilled": 0, "empty": 0, "copy_or_duplicate": 0,
+              "label_inconsistent": 0}
+    if is_backend(generator):
+        made = _with_text_tasks(real, text, label, generator, mode, quotas, slots, seen, report, n_shots, rng)
+    else:
+        made = _with_prompts(real, text, label, as_batch_generate(generator), mode, slots, seen, report,
+                             label_name, n_shots, max_tries, rng, progress)
+    report["made"] = len(made)
+    report["unfilled"] = len(slots) - len(made)
     new = pd.DataFrame(made, columns=real.columns)
     if filter_threshold is not None and len(new):
         keep = LabelConsistencyFilter(threshold=filter_threshold, random_state=random_state).fit(
@@ -222,6 +209,76 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
     result = pd.concat([real, new], ignore_index=True)
     result.attrs["report"] = report
     return result
+
+
+def is_backend(obj: Any) -> bool:
+    """Whether ``obj`` is a simulacra LLM backend (or a description such as ``'fake'`` or ``'local'``)."""
+    return isinstance(obj, str) or (callable(getattr(obj, "complete", None)) and hasattr(obj, "model_id"))
+
+
+def _keep_new(out: str, seen: set[str], report: dict[str, int]) -> bool:
+    if not out:
+        report["empty"] += 1
+        return False
+    if out.lower() in seen:
+        report["copy_or_duplicate"] += 1
+        return False
+    seen.add(out.lower())
+    return True
+
+
+def _with_prompts(real: pd.DataFrame, text: str, label: str, gen: BatchGenerate, mode: str, slots: list[int],
+                  seen: set[str], report: dict[str, int], label_name: str | None, n_shots: int, max_tries: int,
+                  rng: np.random.Generator, progress: Callable[[int, int], None] | None) -> list[dict[str, Any]]:
+    """Plain-prompt generation for any callable: empty answers and copies are retried."""
+    made: list[dict[str, Any]] = []
+    todo = list(slots)
+    for _attempt in range(max_tries):
+        if not todo:
+            break
+        prompts = [_prompt(real, text, label, real.at[int(i), label], int(i), mode, label_name, n_shots, rng) for i in todo]
+        outs = gen(prompts, [int(s) for s in rng.integers(2**31 - 1, size=len(todo))])
+        retry = []
+        for src, raw in zip(todo, outs):
+            out = clean_generation(raw)
+            if _keep_new(out, seen, report):
+                made.append({**real.iloc[int(src)].to_dict(), text: out})
+            else:
+                retry.append(src)
+        todo = retry
+        if progress:
+            progress(len(made), report["requested"])
+    return made
+
+
+def _with_text_tasks(real: pd.DataFrame, text: str, label: str, backend: Any, mode: str, quotas: dict[Any, int],
+                     slots: list[int], seen: set[str], report: dict[str, int], n_shots: int,
+                     rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Generation through simulacra.text's tasks (structured output, cache, dedup) for LLM backends."""
+    from simulacra.text.tasks.label import generate_labelled, paraphrase
+
+    seed = int(rng.integers(2**31 - 1))
+    made: list[dict[str, Any]] = []
+    if mode == "paraphrase":
+        need = pd.Series(slots, dtype="int64").value_counts(sort=False)
+        sources = [int(i) for i in need.index]
+        outs = paraphrase([str(real.at[i, text]) for i in sources], int(need.max()), backend=backend, seed=seed) if sources else []
+        for i, versions in zip(sources, outs):
+            got = [clean_generation(v) for v in versions][: int(need[i])]
+            made.extend({**real.iloc[i].to_dict(), text: v} for v in got if _keep_new(v, seen, report))
+        return made
+    names = {str(c): c for c in quotas}
+    examples = {str(c): real.loc[real[label] == c, text].astype(str).sample(
+        n=min(n_shots, int((real[label] == c).sum())), random_state=seed).tolist() for c in quotas}
+    wanted = {str(c): q for c, q in quotas.items() if q > 0}
+    res = generate_labelled(list(wanted), wanted, examples=examples, backend=backend, seed=seed) if wanted else None
+    template = {slot_cls: real.iloc[i].to_dict() for i in slots for slot_cls in [real.at[i, label]]}
+    for rec in res.records if res is not None else []:
+        cls = names.get(str(rec.get("label")))
+        out = clean_generation(str(rec.get("text") or ""))
+        if cls is not None and rec.get("_status", "ok") != "invalid" and _keep_new(out, seen, report):
+            made.append({**template[cls], text: out, label: cls})
+    return made
 
 
 def _prompt(real: pd.DataFrame, text: str, label: str, cls: Any, src: int, mode: str, label_name: str | None,

@@ -1,0 +1,92 @@
+"""Table balancing and mixing: exact counts, only the given rows are shown to the synthesizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulacra.augment import balance_table, class_targets, mix_table
+from simulacra.augment.tables import sample_query
+from simulacra.errors import ConstraintError, InputError
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.normal(size=n)
+    y = np.where(x + rng.normal(scale=0.3, size=n) > 1.0, "yes", "no")
+    return pd.DataFrame({"x": x, "k": rng.integers(0, 5, n), "c": rng.choice(["u", "v"], n), "y": y})
+
+
+def test_class_targets() -> None:
+    assert class_targets({"a": 90, "b": 10}, balance="1:1") == {"a": 90, "b": 90}
+    assert class_targets({"a": 90, "b": 10}, balance="1:3") == {"a": 90, "b": 30}
+    assert class_targets({"a": 90, "b": 10}, balance={"b": 50}) == {"a": 90, "b": 50}
+    assert class_targets({"a": 90, "b": 10}, ratio=0.5) == {"a": 135, "b": 15}
+    with pytest.raises(InputError):
+        class_targets({"a": 1}, balance="x:y")
+
+
+@pytest.mark.parametrize("strategy", ["conditional", "per-class"])
+def test_balance_exact_counts(table: pd.DataFrame, strategy: str) -> None:
+    counts = table["y"].value_counts()
+    out = balance_table(table, "y", balance="1:1", synthesizer="copula", random_state=0, strategy=strategy)
+    assert out["y"].value_counts().to_dict() == {"no": counts["no"], "yes": counts["no"]}
+    real = out[out.augmentation == "real"].drop(columns="augmentation")
+    pd.testing.assert_frame_equal(real, table.reset_index(drop=True))
+    synth = out[out.augmentation == "synthetic"]
+    assert len(synth) == counts["no"] - counts["yes"] and (synth["y"] == "yes").all()
+    assert out["k"].dtype == table["k"].dtype
+    # the minority's synthetic rows look like the minority (high x), not like the whole table
+    assert synth["x"].mean() > table.loc[table.y == "no", "x"].mean() + 0.5
+
+
+def test_balance_same_seed_same_rows(table: pd.DataFrame) -> None:
+    a = balance_table(table, "y", synthesizer="copula", random_state=5)
+    b = balance_table(table, "y", synthesizer="copula", random_state=5)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_mix_and_enlarge_a_group(table: pd.DataFrame) -> None:
+    out = mix_table(table, ratio=0.5, synthesizer="copula", random_state=0)
+    assert len(out) == len(table) + 200
+    grown = mix_table(table, ratio=1.0, where="x > 1", synthesizer="copula", random_state=0)
+    new = grown[grown.augmentation == "synthetic"]
+    assert len(new) == int((table.x > 1).sum()) and (new.x > 1).all()
+
+
+class NoConditions:
+    """A synthesizer without conditional sampling: balancing falls back to rejection sampling."""
+
+    supports_conditions = False
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+
+    def sample(self, n: int, random_state: int | None = None, conditions: object = None) -> pd.DataFrame:
+        assert conditions is None
+        return self.data.sample(n, replace=True, random_state=random_state).reset_index(drop=True)
+
+
+def test_rejection_sampling_fallback(table: pd.DataFrame) -> None:
+    from simulacra.augment.tables import sample_where
+
+    rows = sample_where(NoConditions(table), 77, {"y": "yes"}, random_state=0)
+    assert len(rows) == 77 and (rows.y == "yes").all()
+    with pytest.raises(ConstraintError, match="too rare"):
+        sample_query(NoConditions(table), 5, "x > 100", random_state=0, max_rounds=2)
+
+
+def test_errors_name_the_problem(table: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="not in the table"):
+        balance_table(table, "nope")
+    with pytest.raises(InputError, match="strategy"):
+        balance_table(table, "y", strategy="magic", synthesizer="copula")
+    small = pd.concat([table[table.y == "no"].head(300), table[table.y == "yes"].head(5)])
+    with pytest.raises(InputError, match="too few"):
+        balance_table(small, "y", strategy="per-class", synthesizer="copula")
+    # auto falls back to conditional sampling when a class is too small to fit alone
+    out = balance_table(small, "y", synthesizer="copula", random_state=0)
+    assert out["y"].value_counts().to_dict() == {"no": 300, "yes": 300}
