@@ -11,11 +11,11 @@ import numpy as np
 REAL, SYN, HOLD = "#1f5f8b", "#e07b39", "#6a9f58"
 
 
-def _figure(w: float, h: float) -> Any:
+def _figure(w: float, h: float, layout: str | None = None) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(w, h), dpi=96)
+    fig = Figure(figsize=(w, h), dpi=96, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
@@ -62,7 +62,8 @@ def shape_scores(columns: dict[str, dict[str, Any]]) -> str:
     fig = _figure(7.5, max(1.6, 0.22 * len(items) + 0.6))
     ax = fig.add_subplot()
     ax.barh([c[:28] for c, _ in items], [s for _, s in items], color=REAL)
-    ax.set_xlim(0, 1)
+    low = min((s for _, s in items), default=0.0)
+    ax.set_xlim(max(0.0, min(0.9, low - 0.05)), 1)
     ax.set_xlabel("column shape score (1 = identical distributions)", fontsize=8)
     _style(ax)
     return _png(fig)
@@ -80,7 +81,7 @@ def association_matrices(pairs: list[dict[str, Any]], columns: list[str]) -> str
             mats[role][i, j] = mats[role][j, i] = np.nan if v is None else v
     diff = np.abs(mats["real"] - mats["synthetic"])
     size = min(15.0, 3.0 * 3 + 0.12 * k * 3)
-    fig = _figure(size, size / 3 + 0.9)
+    fig = _figure(size, size / 3 + 0.9, layout="constrained")
     axes = fig.subplots(1, 3)
     short = [c[:12] for c in columns]
     for ax, (title, m, cmap, lo) in zip(axes, [("real", mats["real"], "RdBu_r", -1), ("synthetic", mats["synthetic"], "RdBu_r", -1),
@@ -125,7 +126,7 @@ def utility_bars(scores: dict[str, dict[str, float]], metric: str) -> str:
     ax.set_xticks(x, [label.get(n, n) for n in names])
     ax.set_ylim(min(0.0, *trtr, *tstr), 1.1)
     ax.set_title(f"tested on the real holdout ({metric})", fontsize=9)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     _style(ax)
     return _png(fig)
 
