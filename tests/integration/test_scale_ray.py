@@ -29,8 +29,8 @@ def synth():
 
 
 def test_ray_writes_the_same_rows_as_local_processes(tmp_path, ray_local, synth):
-    n = 70_000
-    result = synth.sample_to(f"{tmp_path}/ray/", n, chunk_rows=12_000, engine="ray", seed=99, progress=False)
+    n = 30_000
+    result = synth.sample_to(f"{tmp_path}/ray/", n, chunk_rows=5_000, engine="ray", seed=99, progress=False)
     assert result.engine == "ray" and result.chunks == 6
     parts = sorted(p.name for p in (tmp_path / "ray").glob("part-*.parquet"))
     assert len(parts) == 6 and (tmp_path / "ray" / "_SUCCESS").exists()
@@ -53,3 +53,16 @@ def test_ray_single_file_output(tmp_path, ray_local, synth):
     expected = synth.sample_range(0, 3_000, seed=5)
     np.testing.assert_allclose(back["x"].to_numpy(), expected["x"].to_numpy())
     assert back["g"].tolist() == expected["g"].tolist()
+
+
+def test_to_ray_dataset_gives_the_same_rows_and_writes_parquet(tmp_path, ray_local, synth):
+    from simulacra.scale.ray_data import to_ray_dataset
+
+    ds = to_ray_dataset(synth, 9_000, chunk_rows=4_000, seed=8)
+    ds.write_parquet(str(tmp_path / "ds"))
+    back = pd.read_parquet(tmp_path / "ds")
+    expected = synth.sample_range(0, 9_000, seed=8)
+    assert len(back) == 9_000
+    pd.testing.assert_frame_equal(
+        back.sort_values("x").reset_index(drop=True), expected.sort_values("x").reset_index(drop=True)
+    )

@@ -31,6 +31,7 @@ _LAZY = {
     "run_sample_job": "simulacra.scale.api",
     "sample_to": "simulacra.scale.api",
     "stream_stats": "simulacra.scale.stats",
+    "to_ray_dataset": "simulacra.scale.ray_data",
 }
 
 __all__ = sorted(_LAZY)
