@@ -34,7 +34,28 @@ _LAZY = {
     "to_ray_dataset": "simulacra.scale.ray_data",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "Chunk",
+    "FitLargeReport",
+    "FunctionProducer",
+    "JobResult",
+    "RangeProducer",
+    "SpecProducer",
+    "StreamingStats",
+    "SynthesizerProducer",
+    "fit_large",
+    "iter_samples",
+    "iter_table_chunks",
+    "job_status",
+    "plan_chunks",
+    "run_generate_job",
+    "run_job",
+    "run_sample_job",
+    "sample_to",
+    "stream_stats",
+    "to_ray_dataset",
+]
 
 
 def __getattr__(name: str) -> Any:

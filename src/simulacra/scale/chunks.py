@@ -13,6 +13,7 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -62,6 +63,23 @@ def check_count(value: Any, name: str, minimum: int = 0) -> int:
     if not as_float.is_integer() or as_float < minimum:
         raise InputError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
     return int(as_float)
+
+
+#: A chunk is made and written in pieces of at most this many rows (4 blocks of 65,536), one Parquet
+#: row group each: a worker's memory is bounded by one piece, whatever ``chunk_rows``.
+PIECE_ROWS = 1 << 18
+
+
+def split_range(start: int, stop: int, size: int = PIECE_ROWS) -> list[tuple[int, int]]:
+    """``start..stop`` cut at multiples of ``size``.
+
+    Examples
+    --------
+    >>> split_range(100, 600, 256)
+    [(100, 256), (256, 512), (512, 600)]
+    """
+    edges = [start, *range((start // size + 1) * size, stop, size), stop]
+    return [(lo, hi) for lo, hi in pairwise(edges) if hi > lo] or [(start, stop)]
 
 
 @runtime_checkable
@@ -143,10 +161,9 @@ class SynthesizerProducer:
         if stop <= start:
             return synth.sample_range(0, 0, seed=self.seed)
         # one block at a time: no thread pool inside a worker, and memory of one block at a time
-        edges = [start, *range((start // BLOCK_ROWS + 1) * BLOCK_ROWS, stop, BLOCK_ROWS), stop]
         parts = [
             synth.sample_range(lo, hi, seed=self.seed, conditions=self._prepared)
-            for lo, hi in zip(edges[:-1], edges[1:])
+            for lo, hi in split_range(start, stop, BLOCK_ROWS)
         ]
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 

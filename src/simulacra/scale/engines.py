@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError, MissingDependencyError
-from simulacra.scale.chunks import Chunk, RangeProducer
+from simulacra.scale.chunks import Chunk, RangeProducer, split_range
 from simulacra.scale.writers import ChunkWriter
 
 ENGINES = ("local", "ray")
@@ -31,23 +31,6 @@ class ChunkResult:
     rows: int
     seconds: float
     bytes: int
-
-
-#: A chunk is made and written in pieces of at most this many rows (4 blocks of 65,536), one Parquet
-#: row group each: a worker's memory is bounded by one piece, whatever ``chunk_rows``.
-PIECE_ROWS = 1 << 18
-
-
-def split_range(start: int, stop: int, size: int = PIECE_ROWS) -> list[tuple[int, int]]:
-    """``start..stop`` cut at multiples of ``size``.
-
-    Examples
-    --------
-    >>> split_range(100, 600, 256)
-    [(100, 256), (256, 512), (512, 600)]
-    """
-    edges = [start, *range((start // size + 1) * size, stop, size), stop]
-    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo] or [(start, stop)]
 
 
 def run_chunk(producer: RangeProducer, writer: ChunkWriter, chunk: Chunk, path: str) -> ChunkResult:

@@ -14,7 +14,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ from simulacra.errors import InputError
 from simulacra.io.tables import atomic_path
 from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, Chunk, RangeProducer, check_count, plan_chunks
 from simulacra.scale.engines import ENGINES, ChunkResult, resolve_workers, run_local, run_ray
-from simulacra.scale.writers import SUFFIXES, ChunkWriter, arrow_schema, check_format, count_rows, merge_parts, part_name
+from simulacra.scale.writers import (
+    SUFFIXES,
+    ChunkWriter,
+    arrow_schema,
+    check_format,
+    count_rows,
+    merge_parts,
+    part_name,
+)
 
 MANIFEST = "_simulacra_job.json"
 SUCCESS = "_SUCCESS"
@@ -254,9 +262,16 @@ def _drain(results: Iterator[ChunkResult], sizes: dict[int, int], progress: bool
             made += res.rows
         return made
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns: list[Callable[..., Any] | Any] = [
+    columns: list[Any] = [
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
     ]

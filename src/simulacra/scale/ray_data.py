@@ -11,7 +11,13 @@ from typing import Any
 
 import pandas as pd
 
-from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, RangeProducer, SynthesizerProducer, check_count, plan_chunks
+from simulacra.scale.chunks import (
+    DEFAULT_CHUNK_ROWS,
+    RangeProducer,
+    SynthesizerProducer,
+    check_count,
+    plan_chunks,
+)
 from simulacra.scale.engines import import_ray
 
 

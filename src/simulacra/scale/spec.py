@@ -55,7 +55,7 @@ class SpecProducer:
 
 
 def _rebuild(spec_bytes: bytes, table: str, seed: int, n_rows: int | None) -> SpecProducer:
-    return SpecProducer(pickle.loads(spec_bytes), table, seed, n_rows)  # noqa: S301 - our own spec object
+    return SpecProducer(pickle.loads(spec_bytes), table, seed, n_rows)  # our own spec object
 
 
 def run_generate_job(

@@ -41,7 +41,7 @@ class _Numeric:
         other = _Numeric()
         other.n, other.mean = int(x.size), float(x.mean())
         other.m2 = float(((x - other.mean) ** 2).sum())
-        other.min, other.max, other.values, other.counts = float(u[0]), float(u[-1]), u, c.astype(float)
+        other.min, other.max, other.values, other.counts = float(u[0]), float(u[-1]), u.astype(float), c.astype(float)
         self.merge(other, max_distinct)
 
     def merge(self, other: _Numeric, max_distinct: int) -> None:
@@ -53,7 +53,7 @@ class _Numeric:
             self.min, self.max = min(self.min, other.min), max(self.max, other.max)
             values = np.concatenate([self.values, other.values])
             u, inv = np.unique(values, return_inverse=True)
-            self.counts = np.bincount(inv, weights=np.concatenate([self.counts, other.counts]), minlength=u.size)
+            self.counts = np.bincount(inv, weights=np.concatenate([self.counts, other.counts]), minlength=u.size).astype(float)
             self.values = u
             self.exact = self.exact and other.exact
             if u.size > max_distinct:
@@ -68,7 +68,7 @@ class _Numeric:
         weights = np.bincount(group, weights=self.counts, minlength=size)
         sums = np.bincount(group, weights=self.values * self.counts, minlength=size)
         keep = weights > 0
-        self.values, self.counts = sums[keep] / weights[keep], weights[keep]
+        self.values, self.counts = sums[keep] / weights[keep], weights[keep].astype(float)
         self.exact = False
 
     def quantiles(self, q: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import pickle
 
 import pandas as pd
@@ -13,7 +14,7 @@ from simulacra.tabular.base import BLOCK_ROWS
 def test_plan_chunks_covers_range_without_gaps():
     chunks = plan_chunks(1000, 300)
     assert [c.rows for c in chunks] == [300, 300, 300, 100]
-    assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:]))
+    assert all(a.stop == b.start for a, b in itertools.pairwise(chunks))
     assert plan_chunks(0, 10) == []
 
 

@@ -46,7 +46,7 @@ def test_fit_large_subsamples_and_says_so(big_file):
 
 
 def test_fit_large_uses_the_whole_table_when_it_fits(big_file):
-    path, frame = big_file
+    path, _ = big_file
     synth = GaussianCopulaSynthesizer(random_state=0)
     report = fit_large(synth, path, max_rows_in_memory=10_000, chunk_rows=999)
     assert not report.subsampled and report.rows_fitted == 6000
