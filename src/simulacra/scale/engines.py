@@ -12,11 +12,12 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulacra.errors import InputError, MissingDependencyError
+from simulacra.errors import InputError, MissingDependencyError, SimulacraError
 from simulacra.scale.chunks import Chunk, RangeProducer, split_range
 from simulacra.scale.writers import ChunkWriter
 
@@ -106,9 +107,8 @@ def run_local(
     context = multiprocessing.get_context(_start_method())
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(producer, writer))
     pending: set[Future[ChunkResult]] = set()
-    queue = iter(tasks)
     try:
-        for chunk, path in queue:
+        for chunk, path in tasks:
             pending.add(pool.submit(_worker_task, chunk, path))
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -116,6 +116,11 @@ def run_local(
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from (f.result() for f in done)
+    except BrokenProcessPool:
+        raise SimulacraError(
+            "A worker process died (often: out of memory). Finished chunks are kept; run the same job "
+            "again to resume, with fewer workers or smaller chunks if memory is short."
+        ) from None
     finally:
         for f in pending:
             f.cancel()

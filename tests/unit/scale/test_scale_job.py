@@ -121,3 +121,18 @@ def test_bad_options_are_clear_errors(tmp_path):
         run_job(FunctionProducer(_rows, "rows"), 10, f"{tmp_path}/x/", format="xlsx")
     with pytest.raises(InputError, match="workers"):
         run_job(FunctionProducer(_rows, "rows"), 10, tmp_path / "a.parquet", workers=0)
+
+
+def _dies(start, stop):
+    if start >= 200:
+        os._exit(9)  # a worker killed (as by the OOM killer)
+    return _rows(start, stop)
+
+
+def test_a_dead_worker_is_a_clear_error_and_finished_chunks_stay(tmp_path):
+    from simulacra.errors import SimulacraError
+
+    out = f"{tmp_path}/o/"
+    with pytest.raises(SimulacraError, match="worker process died"):
+        run_job(FunctionProducer(_dies, "dies"), 1000, out, chunk_rows=100, workers=2)
+    assert job_status(out)["state"] == "partial"
