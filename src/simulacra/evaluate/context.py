@@ -137,6 +137,17 @@ def _as_frame(data: Any, role: str) -> pd.DataFrame:
     return data
 
 
+def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with string column names (no copy of the data when they already are)."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.rename(columns=str, copy=False)
+
+
+def _reorder(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return frame if list(frame.columns) == cols else frame[cols]
+
+
 def _check_columns(real: pd.DataFrame, other: pd.DataFrame, role: str, target: str | None) -> None:
     if target is not None and target not in other.columns:
         raise InputError(
@@ -208,10 +219,10 @@ def prepare(
     _check_columns(real, synthetic, "synthetic", target)
     if hold is not None:
         _check_columns(real, hold, "holdout", target)
-    real = real.rename(columns=str)
+    real = _str_columns(real)
     cols = list(real.columns)
-    synthetic = synthetic.rename(columns=str)[cols]
-    hold = hold.rename(columns=str)[cols] if hold is not None else None
+    synthetic = _reorder(_str_columns(synthetic), cols)
+    hold = _reorder(_str_columns(hold), cols) if hold is not None else None
     meta = _resolve_metadata(metadata, real)
     types = {c: str(meta.columns[c].type) for c in cols}
     found: list[str] = []

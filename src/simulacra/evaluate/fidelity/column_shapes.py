@@ -8,7 +8,7 @@ import numpy as np
 
 from simulacra.evaluate.context import CONTINUOUS, DISCRETE, EvalContext
 from simulacra.evaluate.registry import MetricResult, register_metric
-from simulacra.evaluate.stats import frequencies, ks_statistic, tv_complement
+from simulacra.evaluate.stats import frequencies, ks_sorted, tv_complement
 
 #: Decimals kept before the KS test (as SDMetrics does), so that float noise does not split ties.
 KS_DECIMALS = 14
@@ -16,21 +16,25 @@ TOP_LABELS = 12
 HIST_BINS = 30
 
 
-def _histogram(real: np.ndarray, syn: np.ndarray) -> dict[str, Any]:
-    both = np.concatenate([real[~np.isnan(real)], syn[~np.isnan(syn)]])
-    if both.size == 0:
-        return {"kind": "continuous", "edges": [], "real": [], "synthetic": []}
-    lo, hi = np.quantile(both, [0.005, 0.995])
+def _continuous(real: np.ndarray, syn: np.ndarray) -> tuple[float, dict[str, Any]]:
+    """KS complement and histogram data of a numeric column, from one sort per table."""
+    a = np.sort(np.round(real[~np.isnan(real)], KS_DECIMALS))
+    b = np.sort(np.round(syn[~np.isnan(syn)], KS_DECIMALS))
+    if a.size == 0 or b.size == 0:
+        return float("nan"), {"kind": "continuous", "edges": [], "real": [], "synthetic": []}
+    score = 1.0 - ks_sorted(a, b)
+    lo = min(a[int(0.005 * (a.size - 1))], b[int(0.005 * (b.size - 1))])
+    hi = max(a[int(0.995 * (a.size - 1))], b[int(0.995 * (b.size - 1))])
     if not hi > lo:
-        lo, hi = float(both.min()) - 0.5, float(both.max()) + 0.5
+        lo, hi = min(a[0], b[0]) - 0.5, max(a[-1], b[-1]) + 0.5
     edges = np.linspace(lo, hi, HIST_BINS + 1)
 
     def dens(x: np.ndarray) -> list[float]:
-        x = x[~np.isnan(x)]
-        counts, _ = np.histogram(np.clip(x, lo, hi), bins=edges)
-        return (counts / max(x.size, 1)).round(6).tolist()
+        cum = np.searchsorted(x, edges[1:-1], side="left")
+        counts = np.diff(np.r_[0, cum, x.size])
+        return (counts / x.size).round(6).tolist()
 
-    return {"kind": "continuous", "edges": edges.tolist(), "real": dens(real), "synthetic": dens(syn)}
+    return score, {"kind": "continuous", "edges": edges.tolist(), "real": dens(a), "synthetic": dens(b)}
 
 
 def _bars(real: np.ndarray, syn: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
@@ -52,9 +56,8 @@ def column_scores(ctx: EvalContext) -> dict[str, dict[str, Any]]:
     for col, stype in ctx.types.items():
         if stype in CONTINUOUS:
             v = ctx.floats(col)
-            stat = ks_statistic(np.round(v["real"], KS_DECIMALS), np.round(v["synthetic"], KS_DECIMALS))
-            out[col] = {"type": stype, "metric": "KSComplement", "score": 1.0 - stat,
-                        "plot": _histogram(v["real"], v["synthetic"])}
+            score, plot = _continuous(v["real"], v["synthetic"])
+            out[col] = {"type": stype, "metric": "KSComplement", "score": score, "plot": plot}
         elif stype in DISCRETE:
             codes, labels = ctx.codes(col)
             score = tv_complement(codes["real"], codes["synthetic"], len(labels))
