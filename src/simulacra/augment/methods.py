@@ -72,26 +72,29 @@ def table_smote(train: pd.DataFrame, target: str, ratio: float, mode: str, seed:
 
 
 def table_synth(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
-                synthesizer: SynthesizerSpec = None, strategy: str = "auto", **_: Any) -> pd.DataFrame:
+                synthesizer: SynthesizerSpec = None, strategy: str = "auto", cache: dict[Any, Any] | None = None,
+                **_: Any) -> pd.DataFrame:
     """Synthetic rows per class from synthesizers fitted on the training split only (one per class
     when every class has 50+ rows, else one model sampled conditionally on the class)."""
     if mode not in ("balance", "mix"):
         raise InputError(f"mode must be 'balance' or 'mix', got {mode!r}")
     return balance_table(train, target, balance=ratio if mode == "balance" else None,
                          ratio=ratio if mode == "mix" else None, synthesizer=synthesizer, random_state=seed,
-                         strategy=strategy, source_column=None)
+                         strategy=strategy, source_column=None, cache=cache)
 
 
 def table_synth_conditional(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
-                            synthesizer: SynthesizerSpec = None, **_: Any) -> pd.DataFrame:
+                            synthesizer: SynthesizerSpec = None, **kw: Any) -> pd.DataFrame:
     """One synthesizer fitted on the whole training split, sampled conditionally on each class."""
-    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, strategy="conditional")
+    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, strategy="conditional",
+                       cache=kw.get("cache"))
 
 
 def table_synth_per_class(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
-                          synthesizer: SynthesizerSpec = None, **_: Any) -> pd.DataFrame:
+                          synthesizer: SynthesizerSpec = None, **kw: Any) -> pd.DataFrame:
     """One synthesizer per class, fitted on that class's training rows only."""
-    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, strategy="per-class")
+    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, strategy="per-class",
+                       cache=kw.get("cache"))
 
 
 TABLE_METHODS: dict[str, TableMethod] = {

@@ -167,7 +167,8 @@ def _match_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
 
 def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Mapping[Any, int] | None = "1:1",
                   ratio: float | None = None, synthesizer: SynthesizerSpec = None, random_state: int | None = None,
-                  strategy: str = "auto", source_column: str | None = "augmentation") -> pd.DataFrame:
+                  strategy: str = "auto", source_column: str | None = "augmentation",
+                  cache: dict[Any, Any] | None = None) -> pd.DataFrame:
     """The real rows plus exactly the synthetic rows each class of ``target`` needs.
 
     ``strategy='auto'`` (default): per-class when every class that needs rows has at least 50, else
@@ -176,7 +177,8 @@ def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Map
     rows only (captures relations that differ between classes; needs enough rows per class).
     ``target`` may be any categorical column (e.g. an age group), not only the label. With ``ratio``
     instead of ``balance``, every class grows by ``ratio`` synthetic rows per real row (mixing,
-    classes kept in proportion). Only ``data`` is ever shown to the synthesizer.
+    classes kept in proportion). Only ``data`` is ever shown to the synthesizer. ``cache`` (a dict
+    the caller keeps for one ``data``) reuses fitted synthesizers across calls, e.g. over ratios.
 
     Examples
     --------
@@ -196,8 +198,12 @@ def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Map
     if strategy == "auto":
         small = [c for c, want in targets.items() if want > counts[c] and counts[c] < 50]
         strategy = "conditional" if small else "per-class"
+    cache = {} if cache is None else cache
     if strategy == "conditional":
-        synth = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
+        key = ("conditional", target)
+        if key not in cache:
+            cache[key] = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
+        synth = cache[key]
     seeds = np.random.SeedSequence(random_state).spawn(len(targets))
     parts = []
     for (cls, want), seq in zip(targets.items(), seeds):
@@ -208,18 +214,21 @@ def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Map
         if strategy == "conditional":
             rows = sample_where(synth, need, {target: cls}, random_state=seed)
         else:
-            rows = _sample_one_class(data, target, cls, need, synthesizer, seed)
+            key = ("per-class", target, cls)
+            if key not in cache:
+                cache[key] = _fit_one_class(data, target, cls, synthesizer, seed)
+            rows = cache[key].sample(need, random_state=seed)
         rows[target] = cls
         parts.append(rows)
     return _combine(data, parts, source_column)
 
 
-def _sample_one_class(data: pd.DataFrame, target: str, cls: Any, n: int, synthesizer: SynthesizerSpec, seed: int) -> pd.DataFrame:
+def _fit_one_class(data: pd.DataFrame, target: str, cls: Any, synthesizer: SynthesizerSpec, seed: int) -> Any:
     rows = data[data[target] == cls].drop(columns=[target])
     if len(rows) < 10:
         raise InputError(f"Class {cls!r} of '{target}' has only {len(rows)} rows: too few to fit a synthesizer on "
                          "it alone; use strategy='conditional'.")
-    return fit_synthesizer(rows, synthesizer, random_state=seed).sample(n, random_state=seed)
+    return fit_synthesizer(rows, synthesizer, random_state=seed)
 
 
 def mix_table(data: pd.DataFrame, *, ratio: float = 1.0, where: str | Callable[[pd.DataFrame], Any] | None = None,

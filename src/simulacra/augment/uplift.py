@@ -98,6 +98,8 @@ def _plan(methods: Sequence[str], ratios: Sequence[float | None], known: dict[st
 def _run(plan: list[tuple[str, float | None]], repeats: int, seed: int, train_size: int | None,
          train: pd.DataFrame, label: str, one: Callable[[str, float | None, pd.DataFrame, int], dict[str, Any]],
          progress: Progress | None, threads: int | None = 1) -> pd.DataFrame:
+    import sklearn.ensemble  # noqa: F401  (load the OpenMP/BLAS runtimes first: only loaded ones are capped)
+    import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     if threads is None:
@@ -152,10 +154,14 @@ def run_table_uplift(train: pd.DataFrame, test: pd.DataFrame, target: str, *,
     minority = models.minority_class(train[target])
     y_test = test[target].astype("string")
     plan = _plan(methods, ratios, TABLE_METHODS)
+    caches: dict[tuple[int, str], dict[Any, Any]] = {}
 
     def one(method: str, ratio: float | None, part: pd.DataFrame, s: int) -> dict[str, Any]:
         data = part[[*columns, target]]
-        aug = TABLE_METHODS[method](data, target, 1.0 if ratio is None else ratio, mode, s, synthesizer=synthesizer)
+        for key in [k for k in caches if k[0] != s]:  # fitted models are reused over ratios within a repeat
+            del caches[key]
+        aug = TABLE_METHODS[method](data, target, 1.0 if ratio is None else ratio, mode, s, synthesizer=synthesizer,
+                                    cache=caches.setdefault((s, method), {}))
         model, prep = models.fit_table_model(aug, target, columns, s)
         scores = models.evaluate_model(model, prep.transform(test), y_test, minority)
         return {**scores, "n_real": len(part), "n_train": len(aug)}

@@ -105,3 +105,11 @@ def test_text_uplift_and_errors() -> None:
         run_text_uplift(tr, tr, "t", "y", methods=["llm"], repeats=1)
     with pytest.raises(InputError, match="no column"):
         run_table_uplift(tr, tr.drop(columns="y"), "y", repeats=1)
+
+
+def test_fitted_synthesizers_are_reused_over_ratios_not_over_repeats() -> None:
+    train, test = make_table(300, 4), make_table(100, 5)
+    SpySynth.fitted.clear()
+    run_table_uplift(train, test, "y", methods=["synth-conditional"], ratios=[0.5, 1.0, 2.0], repeats=2,
+                     synthesizer=SpySynth)
+    assert len(SpySynth.fitted) == 2  # one fit per repeat, shared by the three ratios
