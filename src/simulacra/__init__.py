@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "BaseSynthesizer": "simulacra.tabular.base",
+    "EDA": "simulacra.text.augment",
     "GaussianCopulaSynthesizer": "simulacra.tabular.copula",
     "Metadata": "simulacra.metadata",
     "Report": "simulacra.evaluate:Report",
@@ -20,6 +21,10 @@ _LAZY = {
     "Spec": "simulacra.spec",
     "infer_spec": "simulacra.spec",
     "available_synthesizers": "simulacra.tabular.registry",
+    "balance_table": "simulacra.augment",
+    "mix_table": "simulacra.augment",
+    "run_table_uplift": "simulacra.augment",
+    "run_text_uplift": "simulacra.augment",
     "evaluate": "simulacra.evaluate:evaluate",
     "get_synthesizer_class": "simulacra.tabular.registry",
     "load": "simulacra.io.model:load_model",
