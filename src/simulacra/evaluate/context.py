@@ -19,6 +19,10 @@ CONTINUOUS = ("numerical", "datetime")
 DISCRETE = ("categorical", "boolean")
 
 
+#: Column types are detected on at most this many real rows when no metadata is given.
+DETECT_ROWS = 100_000
+
+
 class EvaluationWarning(UserWarning):
     """Something about the inputs makes some numbers of the report unreliable."""
 
@@ -37,7 +41,7 @@ class EvalOptions:
         column pair trends score (SDMetrics' defaults).
     """
 
-    detection_rows: int = 10_000
+    detection_rows: int = 5_000
     utility_rows: int = 50_000
     privacy_rows: int = 5_000
     reference_rows: int = 20_000
@@ -119,6 +123,15 @@ class EvalContext:
             self.cache[key] = shared_codes({role: frame[col] for role, frame in self.frames().items()})
         return self.cache[key]  # type: ignore[no-any-return]
 
+    def missing(self, col: str) -> dict[str, np.ndarray]:
+        """Missing-value masks of a column by role (from the cached views where there are some)."""
+        stype = self.types[col]
+        if stype in CONTINUOUS:
+            return {r: np.isnan(v) for r, v in self.floats(col).items()}
+        if stype in DISCRETE:
+            return {r: c < 0 for r, c in self.codes(col)[0].items()}
+        return {r: f[col].isna().to_numpy() for r, f in self.frames().items()}
+
     def frames(self) -> dict[str, pd.DataFrame]:
         """The tables by role (real, synthetic, and holdout when given)."""
         out = {"real": self.real, "synthetic": self.synthetic}
@@ -172,9 +185,10 @@ def _check_columns(real: pd.DataFrame, other: pd.DataFrame, role: str, target: s
 
 def _resolve_metadata(metadata: Any, real: pd.DataFrame) -> Metadata:
     if metadata is None:
+        sample = real if len(real) <= DETECT_ROWS else real.sample(DETECT_ROWS, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return Metadata.detect(real)
+            return Metadata.detect(sample)
     if isinstance(metadata, (str, Path)):
         metadata = Metadata.load(metadata)
     elif isinstance(metadata, dict):
@@ -239,6 +253,7 @@ def prepare(
         sensitive=sens, secret=secret, random_state=int(random_state), options=options or EvalOptions(),
     )
     ctx.cache["type_errors"] = type_errors
+    ctx.cache["metadata_given"] = metadata is not None
     ctx.cache["formats"] = formats
     for message in found:
         ctx.warn(message)

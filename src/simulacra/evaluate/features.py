@@ -89,6 +89,32 @@ def distance_matrix(
     return {role: np.hstack(b).astype(np.float32) for role, b in blocks.items()}
 
 
-def row_hashes(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """A 64-bit hash of each row's values in ``cols`` (equal rows, equal hashes)."""
-    return pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer: a fast, well-spread 64-bit mixing of integers."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def row_hashes(parts: list[np.ndarray]) -> np.ndarray:
+    """A 64-bit hash of each row from its columns' values (float views or integer codes).
+
+    Equal rows get equal hashes; NaN equals NaN and 0.0 equals -0.0.
+    """
+    n = len(parts[0]) if parts else 0
+    h = np.full(n, 0x9E3779B97F4A7C15, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i, values in enumerate(parts):
+            if values.dtype.kind == "f":
+                v = np.where(np.isnan(values), np.nan, values + 0.0).view(np.uint64)
+            else:
+                v = values.astype(np.int64).view(np.uint64)
+            h = _mix(h ^ _mix(v + np.uint64(i + 1)))
+    return h
+
+
+def is_in(keys: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Whether each key occurs in ``reference`` (hash-based)."""
+    return pd.Index(reference).unique().get_indexer(keys) >= 0

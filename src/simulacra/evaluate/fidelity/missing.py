@@ -18,11 +18,12 @@ from simulacra.evaluate.registry import MetricResult, register_metric
     """,
 )
 def missing_similarity(ctx: EvalContext) -> MetricResult:
-    real = ctx.real.isna().mean()
-    syn = ctx.synthetic.isna().mean()
-    rates = {c: {"real": float(real[c]), "synthetic": float(syn[c])} for c in ctx.real.columns}
-    scores = 1.0 - (real - syn).abs()
+    rates = {}
+    for col in ctx.types:
+        masks = ctx.missing(col)
+        rates[col] = {"real": float(masks["real"].mean()), "synthetic": float(masks["synthetic"].mean())}
+    scores = [1.0 - abs(r["real"] - r["synthetic"]) for r in rates.values()]
     return MetricResult(
-        "missing_similarity", "fidelity", value=float(np.mean(scores.to_numpy())),
+        "missing_similarity", "fidelity", value=float(np.mean(scores)),
         details={"columns": rates},
     )

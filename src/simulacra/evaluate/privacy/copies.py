@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from simulacra.evaluate.context import EvalContext
+from simulacra.evaluate.features import is_in
 from simulacra.evaluate.privacy.neighbors import row_keys
 from simulacra.evaluate.registry import MetricResult, register_metric
 
@@ -22,8 +21,8 @@ from simulacra.evaluate.registry import MetricResult, register_metric
 )
 def exact_copies(ctx: EvalContext) -> MetricResult:
     keys = row_keys(ctx)
-    syn = float(np.isin(keys["synthetic"], keys["real"]).mean())
-    hold = float(np.isin(keys["holdout"], keys["real"]).mean()) if "holdout" in keys else None
+    syn = float(is_in(keys["synthetic"], keys["real"]).mean())
+    hold = float(is_in(keys["holdout"], keys["real"]).mean()) if "holdout" in keys else None
     return MetricResult(
         "exact_copies", "privacy", value=syn, extras={"exact_copies_holdout": hold},
         details={"synthetic_rows_copied": int(round(syn * len(ctx.synthetic))),

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.evaluate.context import EvalContext, sample_index
-from simulacra.evaluate.features import distance_matrix, model_columns, row_hashes
+from simulacra.evaluate.features import distance_matrix, is_in, model_columns, row_hashes
 
 
 def nearest(reference: np.ndarray, query: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -65,31 +65,25 @@ def row_keys(ctx: EvalContext) -> dict[str, np.ndarray]:
     """A hash of every row by role over the non-id columns, on shared encodings (cached)."""
     if "row_keys" in ctx.cache:
         return ctx.cache["row_keys"]  # type: ignore[no-any-return]
-    import pandas as pd
-
-    cols = [c for c, t in ctx.types.items() if t != "id"]
-    parts: dict[str, dict[str, np.ndarray]] = {role: {} for role in ctx.frames()}
-    for col in cols:
-        if ctx.types[col] in ("numerical", "datetime"):
-            for role, v in ctx.floats(col).items():
-                parts[role][col] = v
-        else:
-            codes, _ = ctx.codes(col)
-            for role, c in codes.items():
-                parts[role][col] = c
-    keys = {role: row_hashes(pd.DataFrame(p), list(p)) for role, p in parts.items()}
+    parts: dict[str, list[np.ndarray]] = {role: [] for role in ctx.frames()}
+    for col, stype in ctx.types.items():
+        if stype == "id":
+            continue
+        views = ctx.floats(col) if stype in ("numerical", "datetime") else ctx.codes(col)[0]
+        for role, v in views.items():
+            parts[role].append(v)
+    keys = {role: row_hashes(p) for role, p in parts.items()}
     ctx.cache["row_keys"] = keys
     return keys
 
 
 def check_overlap(ctx: EvalContext) -> dict[str, float]:
     """Warn when the holdout shares far more rows with the training table than chance duplicates explain."""
-    keys = row_keys(ctx)
     import pandas as pd
 
-    train = pd.Series(keys["real"])
-    dup_rate = float(train.duplicated(keep=False).mean())
-    hold_rate = float(np.isin(keys["holdout"], keys["real"]).mean())
+    keys = row_keys(ctx)
+    dup_rate = float(pd.Index(keys["real"]).duplicated(keep=False).mean())
+    hold_rate = float(is_in(keys["holdout"], keys["real"]).mean())
     if hold_rate > max(0.05, 2 * dup_rate + 0.01):
         ctx.warn(
             f"The holdout overlaps the training data: {hold_rate:.1%} of holdout rows are also training rows "

@@ -15,6 +15,8 @@ def _bounds(ctx: EvalContext, col: str) -> tuple[float, float]:
     meta = ctx.metadata.columns[col]
     real = ctx.floats(col)["real"]
     lo, hi = (float(np.nanmin(real)), float(np.nanmax(real))) if np.isfinite(real).any() else (-np.inf, np.inf)
+    if not ctx.cache.get("metadata_given"):
+        return lo, hi  # detected metadata holds a sample's range: the real table's own range is the bound
     mlo, mhi = getattr(meta, "minimum", None), getattr(meta, "maximum", None)
     if ctx.types[col] == "datetime":
         mlo = pd.Timestamp(mlo).value if mlo else None
