@@ -14,7 +14,7 @@ from simulacra.tabular.scores import decode_scores, fit_scores, marginals_from_s
 from simulacra.transform import TableTransformer
 
 #: Rows used to choose the number of components by BIC.
-SELECTION_ROWS = 4000
+SELECTION_ROWS = 2000
 
 
 @register
@@ -39,7 +39,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         Largest number of components tried.
     selection : {"bic", "bayesian"}, default "bic"
         How the number of components is chosen.
-    max_fit_rows : int, default 30000
+    max_fit_rows : int, default 10000
         The mixture is fitted on at most this many rows (a random subset of larger tables).
 
     Examples
@@ -61,7 +61,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         min_category_count: int = 5,
         max_components: int = 32,
         selection: str = "bic",
-        max_fit_rows: int = 30000,
+        max_fit_rows: int = 10000,
     ) -> None:
         self.metadata = metadata
         self.random_state = random_state
@@ -89,7 +89,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         if n > self.max_fit_rows:
             z = z[rng.choice(n, self.max_fit_rows, replace=False)]
         top = int(max(1, min(self.max_components, len(z) // max(2 * d, 10))))
-        common = {"covariance_type": "full", "reg_covar": 1e-3, "random_state": seed % (2**32), "max_iter": 200}
+        common = {"covariance_type": "full", "reg_covar": 1e-3, "random_state": seed % (2**32), "max_iter": 100}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if self.selection == "bayesian":
@@ -109,7 +109,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         sub = z[rng.choice(len(z), SELECTION_ROWS, replace=False)] if len(z) > SELECTION_ROWS else z
         best, best_k, k = np.inf, 1, 1
         while k <= top:
-            bic = GaussianMixture(n_components=k, **{**common, "max_iter": 100}).fit(sub).bic(sub)
+            bic = GaussianMixture(n_components=k, **{**common, "max_iter": 50}).fit(sub).bic(sub)
             if bic < best:
                 best, best_k = bic, k
             elif k > 2 * best_k:
