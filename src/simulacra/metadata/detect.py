@@ -99,15 +99,6 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
     return None
 
 
-def _string_pattern(values: pd.Series) -> str | None:
-    """A shape such as 'AA-dddd' when every identifier has the same shape, else None."""
-    head = values.head(2000)
-    shapes = head.str.replace(r"[0-9]", "d", regex=True).str.replace(r"[A-Z]", "A", regex=True)
-    shapes = shapes.str.replace(r"[a-z]", "a", regex=True)
-    uniq = shapes.unique()
-    return str(uniq[0]) if len(uniq) == 1 else None
-
-
 def detect_column(series: pd.Series) -> _Column:
     """Detect the semantic type of one column.
 
@@ -164,7 +155,7 @@ def detect_column(series: pd.Series) -> _Column:
     if n_unique == n and n == len(series) and n >= 2 and words <= 1.5:
         lengths = sample.str.len()
         if _ID_NAME.search(name) or lengths.nunique() == 1 or n >= 50:
-            return IdColumn(pattern=_string_pattern(strings))
+            return IdColumn(pattern=None)
     return CategoricalColumn()
 
 

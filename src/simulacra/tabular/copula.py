@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -11,41 +10,13 @@ from scipy.special import ndtr, ndtri
 
 from simulacra.errors import ConstraintError
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
+from simulacra.tabular.latent import LatentGaussian
 from simulacra.tabular.registry import register
 from simulacra.transform import DiscreteMarginal, EmpiricalMarginal, TableTransformer
 from simulacra.transform.datetime import to_datetimes
 from simulacra.transform.numerical import to_numbers
 
 _CLIP = 1e-9
-
-
-def correlation_with_missing(z: np.ndarray) -> np.ndarray:
-    """Pairwise-complete correlation of standard-normal scores (NaN = missing), zero-mean assumed."""
-    mask = np.isfinite(z)
-    z0 = np.where(mask, z, 0.0)
-    m = mask.astype(float)
-    cross = z0.T @ z0
-    sq = (z0 * z0).T @ m  # sq[i, j] = sum of z_i^2 over rows where j is present too
-    denom = np.sqrt(sq * sq.T)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.where(denom > 0, cross / denom, 0.0)
-    np.fill_diagonal(corr, 1.0)
-    return np.clip(corr, -1.0, 1.0)
-
-
-def nearest_correlation(corr: np.ndarray, floor: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """A positive-definite correlation matrix near ``corr`` and its Cholesky factor."""
-    corr = (corr + corr.T) / 2.0
-    try:
-        return corr, np.linalg.cholesky(corr + floor * np.eye(len(corr)))
-    except np.linalg.LinAlgError:
-        pass
-    vals, vecs = np.linalg.eigh(corr)
-    fixed = (vecs * np.maximum(vals, floor)) @ vecs.T
-    d = np.sqrt(np.diag(fixed))
-    fixed = fixed / np.outer(d, d)
-    np.fill_diagonal(fixed, 1.0)
-    return fixed, np.linalg.cholesky(fixed + floor * np.eye(len(corr)))
 
 
 @register
@@ -113,27 +84,17 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 dims.append((name, "missing"))
                 scores.append(ndtri(np.clip(um, _CLIP, 1 - _CLIP)))
         self.dims_ = dims
-        if scores:
-            z = np.column_stack(scores)
-            corr = correlation_with_missing(z)
-            if len(z) < z.shape[1] + 2:
-                corr = 0.5 * corr + 0.5 * np.eye(len(corr))  # shrink when rows are too few to trust it
-        else:
-            corr = np.zeros((0, 0))
-        self.correlation_, self._chol = nearest_correlation(corr) if len(corr) else (corr, corr)
+        z = np.column_stack(scores) if scores else np.zeros((len(data), 0))
+        self.latent_ = LatentGaussian().fit(z)
 
     # -- sample ------------------------------------------------------------------------------
     def _sample_block(
         self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
     ) -> pd.DataFrame:
-        d = len(self.dims_)
+        z = self.latent_.sample(n, rng)
         if conditions:
-            z = self._conditional_normals(n, rng, conditions)
-        elif d:
-            z = rng.standard_normal((n, d)) @ self._chol.T
-        else:
-            z = np.zeros((n, 0))
-        u = np.clip(ndtr(z), _CLIP, 1 - _CLIP)
+            z = self._condition_normals(z, rng, conditions)
+        u = np.ascontiguousarray(np.clip(ndtr(z), _CLIP, 1 - _CLIP).T)  # one contiguous row per dimension
         index = {dim: i for i, dim in enumerate(self.dims_)}
         out: dict[str, pd.Series] = {}
         for name, enc in self.transformer_.encoders.items():
@@ -148,11 +109,11 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 continue
             marginal = self.marginals_[name]
             if (name, "value") in index:
-                values = marginal.from_uniform(u[:, index[name, "value"]])
+                values = marginal.from_uniform(u[index[name, "value"]])
             else:
                 values = np.full(n, np.nan if enc.representation == "continuous" else -1)
             if (name, "missing") in index:
-                miss = u[:, index[name, "missing"]] < enc.missing_rate
+                miss = u[index[name, "missing"]] < enc.missing_rate
                 if enc.representation == "continuous":
                     values = np.where(miss, np.nan, values)
                 else:
@@ -227,8 +188,13 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             out["value"] = to_datetimes(pd.Series([value]), None).iloc[0]
         return out
 
-    def _conditional_normals(self, n: int, rng: np.random.Generator, conditions: dict[str, Any]) -> np.ndarray:
-        """Normal scores whose conditioned dimensions fall in their intervals, the rest drawn given them."""
+    def _condition_normals(self, z: np.ndarray, rng: np.random.Generator, conditions: dict[str, Any]) -> np.ndarray:
+        """Condition unconditional scores ``z`` on the intervals of the conditioned dimensions.
+
+        The conditioned dimensions are drawn one after the other from truncated normals given the
+        previous ones; the others are then moved by Matheron's rule, ``z_r + W (z_f* - z_f)``, which
+        gives an exact draw of the Gaussian conditional without factorizing its covariance.
+        """
         index = {dim: i for i, dim in enumerate(self.dims_)}
         fixed: list[int] = []
         bounds: list[tuple[float, float]] = []
@@ -237,38 +203,31 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 if interval is not None and dim in index:
                     fixed.append(index[dim])
                     bounds.append(interval)
-        corr = self.correlation_
-        d = len(self.dims_)
-        z = np.empty((n, d))
-        for k, (i, (a, b)) in enumerate(zip(fixed, bounds)):
-            prev = fixed[:k]
-            if prev:
-                s_pp = corr[np.ix_(prev, prev)]
-                w = np.linalg.solve(s_pp + 1e-9 * np.eye(len(prev)), corr[prev, i])
-                mu = z[:, prev] @ w
-                sd = float(np.sqrt(max(1.0 - corr[i, prev] @ w, 1e-12)))
+        if not fixed:
+            return z
+        n = len(z)
+        s_ff = self.latent_.block(fixed, fixed) + 1e-9 * np.eye(len(fixed))
+        target = np.empty((n, len(fixed)))
+        for k, (a, b) in enumerate(bounds):
+            if k:
+                w = np.linalg.solve(s_ff[:k, :k], s_ff[:k, k])
+                mu = target[:, :k] @ w
+                sd = float(np.sqrt(max(1.0 - s_ff[k, :k] @ w, 1e-12)))
             else:
                 mu, sd = np.zeros(n), 1.0
             lo = ndtri(np.clip(a, _CLIP, 1 - _CLIP))
             hi = ndtri(np.clip(b, _CLIP, 1 - _CLIP))
             if b - a <= 0:
-                z[:, i] = lo
+                target[:, k] = lo
                 continue
             plo, phi = ndtr((lo - mu) / sd), ndtr((hi - mu) / sd)
             q = plo + rng.random(n) * np.maximum(phi - plo, 0.0)
-            z[:, i] = np.clip(mu + sd * ndtri(np.clip(q, _CLIP, 1 - _CLIP)), lo, hi)
-        rest = [i for i in range(d) if i not in set(fixed)]
+            target[:, k] = np.clip(mu + sd * ndtri(np.clip(q, _CLIP, 1 - _CLIP)), lo, hi)
+        rest = [i for i in range(len(self.dims_)) if i not in set(fixed)]
         if rest:
-            if fixed:
-                s_ff = corr[np.ix_(fixed, fixed)] + 1e-9 * np.eye(len(fixed))
-                s_rf = corr[np.ix_(rest, fixed)]
-                w = np.linalg.solve(s_ff, s_rf.T).T
-                mean = z[:, fixed] @ w.T
-                cov = corr[np.ix_(rest, rest)] - w @ s_rf.T
-            else:
-                mean, cov = np.zeros((n, len(rest))), corr[np.ix_(rest, rest)]
-            _, chol = nearest_correlation_cov(cov)
-            z[:, rest] = mean + rng.standard_normal((n, len(rest))) @ chol.T
+            w = np.linalg.solve(s_ff, self.latent_.block(fixed, rest))
+            z[:, rest] += (target - z[:, fixed]) @ w
+        z[:, fixed] = target
         return z
 
     # -- persistence and inspection ---------------------------------------------------------
@@ -283,7 +242,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             "encoders": self.transformer_.get_state(),
             "dims": [list(d) for d in self.dims_],
             "marginals": marginals,
-            "correlation": self.correlation_,
+            "latent": self.latent_.get_state(),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -295,8 +254,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 self.marginals_[name] = EmpiricalMarginal.from_state(m)
             else:
                 self.marginals_[name] = DiscreteMarginal(m["probabilities"])
-        corr = np.asarray(state["correlation"], dtype=float).reshape(len(self.dims_), len(self.dims_))
-        self.correlation_, self._chol = nearest_correlation(corr) if len(corr) else (corr, corr)
+        self.latent_ = LatentGaussian.from_state(state["latent"], len(self.dims_))
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -319,11 +277,14 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             columns[name] = entry
         info["columns"] = columns
         pairs = []
-        values = [i for i, d in enumerate(self.dims_) if d[1] == "value"]
+        values = [i for i, d in enumerate(self.dims_) if d[1] == "value"][:200]
+        corr = self.latent_.block(values, values) if values else np.zeros((0, 0))
+        pos = {v: k for k, v in enumerate(values)}
         for a in range(len(values)):
             for b in range(a + 1, len(values)):
                 i, j = values[a], values[b]
-                pairs.append((abs(self.correlation_[i, j]), self.dims_[i][0], self.dims_[j][0], self.correlation_[i, j]))
+                c = float(corr[pos[i], pos[j]])
+                pairs.append((abs(c), self.dims_[i][0], self.dims_[j][0], c))
         pairs.sort(reverse=True)
         info["strongest_correlations"] = [
             {"columns": [x, y], "correlation": round(float(c), 3)} for _, x, y, c in pairs[:10]
@@ -336,16 +297,3 @@ def _in_labels(value: Any, labels: list[Any]) -> bool:
         return any(value == lab or str(value) == str(lab) for lab in labels)
     except Exception:  # pragma: no cover - exotic comparisons
         return False
-
-
-def nearest_correlation_cov(cov: np.ndarray, floor: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
-    """Cholesky factor of a covariance matrix, with eigenvalues floored when it is not positive definite."""
-    cov = (cov + cov.T) / 2.0
-    try:
-        return cov, np.linalg.cholesky(cov + floor * np.eye(len(cov)))
-    except np.linalg.LinAlgError:
-        vals, vecs = np.linalg.eigh(cov)
-        fixed = (vecs * np.maximum(vals, floor)) @ vecs.T
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fixed, np.linalg.cholesky(fixed + floor * np.eye(len(cov)))

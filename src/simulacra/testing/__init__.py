@@ -1,1 +1,16 @@
-"""testing."""
+"""Public checks that users can run too: the synthesizer battery and a fake LLM backend."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from simulacra.testing.synthesizers import check_synthesizer, example_table
+
+__all__ = ["FakeBackend", "check_synthesizer", "example_table"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FakeBackend":
+        return importlib.import_module("simulacra.testing.llm").FakeBackend
+    raise AttributeError(f"module 'simulacra.testing' has no attribute '{name}'")

@@ -11,6 +11,49 @@ import pandas as pd
 from simulacra.metadata.columns import IdColumn, TextColumn
 from simulacra.transform.base import Encoder
 
+_SHAPE = str.maketrans(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "d" * 10 + "A" * 26 + "a" * 26
+)
+
+
+def id_pattern(values: pd.Series) -> str | None:
+    """The shape of string identifiers: a literal prefix they all share (up to the first digit), then
+    'd' for a digit, 'A' for an upper- and 'a' for a lower-case letter; None when shapes differ.
+
+    >>> id_pattern(pd.Series(["AB-0012", "AB-9931"]))
+    '\\\\AB-dddd'
+    """
+    head = values.head(2000).tolist()
+    if not head:
+        return None
+    shapes = {v.translate(_SHAPE) for v in head}
+    if len(shapes) != 1:
+        return None
+    shape = shapes.pop()
+    prefix = head[0]
+    for v in head[1:]:
+        while not v.startswith(prefix):
+            prefix = prefix[:-1]
+    cut = next((i for i, ch in enumerate(prefix) if ch.isdigit()), len(prefix))
+    literal = "".join("\\" + ch if ch in "dAax\\" else ch for ch in prefix[:cut])
+    return literal + shape[cut:]
+
+
+def _tokens(pattern: str) -> list[tuple[bool, str]]:
+    """(is_slot, text) pairs of a pattern; a backslash makes the next character literal."""
+    out: list[tuple[bool, str]] = []
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            out.append((False, ch))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        else:
+            out.append((ch in _ALPHABETS or ch == "x", ch))
+    return out
+
+
 _ALPHABETS = {"d": "0123456789", "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz"}
 _HEX = "0123456789abcdef"
 
@@ -34,11 +77,7 @@ class IdEncoder(Encoder):
         integer = bool(self.column.integer or pd.api.types.is_integer_dtype(series.dtype))
         pattern = self.column.pattern
         if not integer and pattern is None and len(non_null):
-            shapes = non_null.astype(str).head(2000)
-            shapes = shapes.str.replace(r"[0-9]", "d", regex=True).str.replace(r"[A-Z]", "A", regex=True)
-            shapes = shapes.str.replace(r"[a-z]", "a", regex=True)
-            uniq = shapes.unique()
-            pattern = str(uniq[0]) if len(uniq) == 1 else None
+            pattern = id_pattern(non_null.astype(str))
         self.stats_ = {
             "missing_rate": float(series.isna().mean()) if len(series) else 0.0,
             "integer": integer,
@@ -57,27 +96,22 @@ class IdEncoder(Encoder):
             out = pd.Series(rows + 1, name=self.name)
             dtype = self.stats_.get("dtype", "int64")
             return out.astype(dtype) if dtype.lower().startswith(("int", "uint")) else out
-        pattern = self.stats_.get("pattern")
-        slots = [c for c in pattern if c in _ALPHABETS] if pattern else []
-        capacity = math.prod(len(_ALPHABETS[c]) for c in slots) if slots else 0
-        if not pattern or capacity < max(int(rows.max(initial=0)) + 1, 10**6):
-            pattern = "id-" + "x" * 12
+        tokens = _tokens(self.stats_.get("pattern") or "")
+        alphabets = [_ALPHABETS.get(ch, _HEX) for slot, ch in tokens if slot]
+        capacity = math.prod(len(a) for a in alphabets) if alphabets else 0
+        if capacity < max(int(rows.max(initial=0)) + 1, 10**6):
+            tokens = [(False, ch) for ch in "id-"] + [(True, "x")] * 12
             alphabets = [_HEX] * 12
-        else:
-            alphabets = [_ALPHABETS[c] for c in slots]
-        return pd.Series(_format(pattern, alphabets, rows), name=self.name, dtype=object)
+        return pd.Series(_format(tokens, alphabets, rows), name=self.name, dtype=object)
 
 
-def _format(pattern: str, alphabets: list[str], rows: np.ndarray) -> np.ndarray:
+def _format(tokens: list[tuple[bool, str]], alphabets: list[str], rows: np.ndarray) -> np.ndarray:
     capacity = math.prod(len(a) for a in alphabets)
     # an affine bijection on [0, capacity) scatters consecutive rows over the whole space
     mult = 6364136223846793005 % capacity
     while math.gcd(mult, capacity) != 1:
         mult += 1
-    codes = [(int(r) * mult + 1442695040888963407) % capacity for r in rows] if capacity >= 2**63 else (
-        (rows.astype(object) * mult + 1442695040888963407) % capacity
-    )
-    codes = np.asarray(codes, dtype=object)
+    codes = (rows.astype(object) * mult + 1442695040888963407) % capacity
     digits = []
     for alphabet in reversed(alphabets):
         base = len(alphabet)
@@ -87,8 +121,8 @@ def _format(pattern: str, alphabets: list[str], rows: np.ndarray) -> np.ndarray:
     digits.reverse()
     out = np.full(len(rows), "", dtype=object)
     slot = 0
-    for ch in pattern:
-        if ch in _ALPHABETS or (ch == "x" and slot < len(alphabets) and alphabets[slot] is _HEX):
+    for is_slot, ch in tokens:
+        if is_slot:
             out = out + digits[slot]
             slot += 1
         else:

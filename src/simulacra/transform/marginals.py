@@ -12,6 +12,9 @@ import numpy as np
 
 #: Above this many distinct values a numeric column is treated as continuous (interpolated quantiles).
 DISCRETE_MAX_VALUES = 256
+#: A column is discrete only if its values repeat this many times on average; otherwise every value
+#: would be stored (and reproduced) verbatim.
+MIN_REPEATS = 5
 #: Number of quantile knots kept for a continuous column.
 N_KNOTS = 1001
 _EPS = 1e-9
@@ -32,7 +35,7 @@ class EmpiricalMarginal:
             self.values_, self.cdf_, self.continuous_ = np.zeros(1), np.ones(1), False
             return self
         uniq, counts = np.unique(x, return_counts=True)
-        if uniq.size <= DISCRETE_MAX_VALUES:
+        if uniq.size <= DISCRETE_MAX_VALUES and x.size >= MIN_REPEATS * uniq.size:
             self.values_ = uniq
             self.cdf_ = np.cumsum(counts) / x.size
             self.continuous_ = False

@@ -1,0 +1,215 @@
+"""``simulacra fit``, ``sample``, ``inspect`` and ``metadata``: tabular synthesizers from the shell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from simulacra.cli.common import console, parse_assignments, step
+
+
+def fit(
+    data: Annotated[Path, typer.Argument(help="The real table: CSV (delimiter and encoding sniffed), Parquet or JSONL.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the fitted model file.")],
+    model: Annotated[
+        Optional[str], typer.Option("--model", "-m", help="Synthesizer short name (see `simulacra models`); default: the best available.")
+    ] = None,
+    metadata: Annotated[
+        Optional[Path], typer.Option("--metadata", help="Metadata JSON (from `simulacra metadata`); detected when omitted.")
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed for fitting.")] = None,
+    delimiter: Annotated[Optional[str], typer.Option("--delimiter", help="CSV delimiter, if sniffing guesses wrong.")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="File encoding, if not UTF-8.")] = None,
+    sample_rows: Annotated[
+        Optional[int], typer.Option("--sample-rows", help="Fit on a uniform random sample of this many rows, read in one streaming pass.")
+    ] = None,
+    param: Annotated[
+        Optional[list[str]], typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable).")
+    ] = None,
+    max_rows_in_memory: Annotated[
+        Optional[int],
+        typer.Option("--max-rows-in-memory", help="Read a large table in chunks: exact statistics over every row, the model fitted on a seeded random subsample of at most this many rows."),
+    ] = None,
+) -> None:
+    """Fit a synthesizer on a real table and save it."""
+    from simulacra.io import read_table
+    from simulacra.metadata import Metadata
+    from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
+
+    name = model or default_synthesizer_name()
+    cls = get_synthesizer_class(name)
+    if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
+        from simulacra.scale.fit import fit_large
+
+        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed, **parse_assignments(param, "--param"))
+        with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
+            report = fit_large(
+                synth, data, max_rows_in_memory, seed=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
+            )
+        synth.save(output)
+        console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
+        return
+    with step(f"Reading {data.name}"):
+        frame = read_table(data, delimiter=delimiter, encoding=encoding, sample_rows=sample_rows)
+    meta = Metadata.load(metadata) if metadata else None
+    params = parse_assignments(param, "--param")
+    synth = cls(metadata=meta, random_state=seed, **params)
+    with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
+        synth.fit(frame)
+    synth.save(output)
+    console.print(f"Model written to [bold]{output}[/bold]")
+
+
+def sample(
+    model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.parquet, .csv or .jsonl).")],
+    n_rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to sample.")] = 1000,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
+    condition: Annotated[
+        Optional[list[str]],
+        typer.Option("--condition", "-c", help='Fix a column\'s value in every row: COLUMN=VALUE (repeatable), e.g. income=">50K".'),
+    ] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="csv, parquet or jsonl (default: from the file name).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Worker processes for a chunked job (default: all cores).")] = None,
+    chunk_rows: Annotated[Optional[int], typer.Option("--chunk-rows", help="Rows per chunk (memory is bounded by this); default 1,048,576.")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a different job's output folder instead of refusing.")] = False,
+) -> None:
+    """Sample new rows from a fitted model.
+
+    An output folder (``-o out/``), a scale option or more than a million rows runs a chunked job:
+    bounded memory, every core (or Ray), resumable by running the same command again.
+    """
+    from simulacra.io import load_model, write_table
+
+    synth = load_model(model_file)
+    conditions = parse_assignments(condition, "--condition") or None
+    if conditions:
+        conditions = _typed_conditions(synth, conditions)
+    from simulacra.scale.api import run_sample_job, wants_job
+
+    if wants_job(output, n_rows, workers=workers, chunk_rows=chunk_rows, engine=engine):
+        result = run_sample_job(
+            synth, n_rows, output, workers=workers, chunk_rows=chunk_rows or (1 << 20), format=format, engine=engine,
+            ray_address=ray_address, seed=seed, conditions=conditions, overwrite=overwrite,
+        )
+        console.print(
+            f"{result.rows:,} rows written to [bold]{result.path}[/bold] (seed {result.seed}; "
+            f"{result.chunks_made} chunks made, {result.chunks_resumed} already done; {result.rows_per_second:,.0f} rows/s)"
+        )
+        return
+    with step(f"Sampling {n_rows:,} rows"):
+        rows = synth.sample(n_rows, random_state=seed, conditions=conditions)
+    formats = {
+        name: col.format for name, col in synth.metadata_.columns.items() if col.type == "datetime" and col.format
+    }
+    with step(f"Writing {output.name}"):
+        write_table(rows, output, format=format, datetime_formats=formats)
+    console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
+
+
+def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:
+    """Values typed on the command line, compared as text for categorical columns."""
+    meta = getattr(synth, "metadata_")
+    out: dict[str, object] = {}
+    for name, value in conditions.items():
+        col = meta.columns.get(name)
+        if col is not None and col.type in ("categorical", "id", "text"):
+            labels = getattr(getattr(synth, "transformer_", None), "encoders", {}).get(name)
+            known = getattr(labels, "labels", None) or []
+            match = next((lab for lab in known if str(lab) == str(value)), None)
+            if match is None:
+                match = next((lab for lab in known if str(lab).strip() == str(value).strip()), value)
+            out[name] = match
+        else:
+            out[name] = value
+    return out
+
+
+def inspect(
+    model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Show a model's metadata and what it learned."""
+    from rich.table import Table
+
+    from simulacra.io import load_model, read_manifest
+
+    manifest = read_manifest(model_file)
+    synth = load_model(model_file)
+    info = synth.describe()
+    if as_json:
+        typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info}, indent=2, default=str))
+        return
+    out = console.__class__()
+    out.print(
+        f"[bold]{manifest['class']}[/bold] ('{manifest['model']}'), simulacra {manifest['library_version']}, "
+        f"fitted on {info.get('training_rows', '?'):,} rows"
+    )
+    table = Table(title="Columns", show_lines=False)
+    for head in ("column", "type", "details", "missing", "learned"):
+        table.add_column(head)
+    learned = info.get("columns", {})
+    for name, col in synth.metadata_.columns.items():
+        details = {k: v for k, v in col.model_dump().items() if k not in ("type", "pii") and v not in (None, [], False)}
+        entry = learned.get(name, {})
+        summary = entry.get("quantiles") or entry.get("top") or ""
+        if isinstance(summary, dict):
+            summary = ", ".join(f"{k}={_short(v)}" for k, v in list(summary.items())[:5])
+        table.add_row(name, col.type, _short(details), f"{entry.get('missing_rate', 0):.1%}", summary)
+    out.print(table)
+    pairs = info.get("strongest_correlations") or []
+    if pairs:
+        corr = Table(title="Strongest dependencies (latent correlation)")
+        corr.add_column("columns")
+        corr.add_column("correlation", justify="right")
+        for p in pairs:
+            corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
+        out.print(corr)
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = str(value) if not isinstance(value, dict) else ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, float):
+        text = f"{value:g}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def metadata(
+    data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
+) -> None:
+    """Detect a table's metadata (column types) and write it as editable JSON."""
+    from simulacra.io import read_table
+    from simulacra.metadata import Metadata
+
+    meta = Metadata.detect(read_table(data))
+    if output:
+        meta.save(output)
+        console.print(f"Metadata for {len(meta.columns)} columns written to [bold]{output}[/bold]")
+    else:
+        typer.echo(json.dumps(meta.to_dict(), indent=2))
+
+
+def models() -> None:
+    """List the available synthesizers."""
+    from simulacra.tabular.registry import available_synthesizers, default_synthesizer_name, get_synthesizer_class
+
+    default = default_synthesizer_name()
+    for name in available_synthesizers():
+        cls = get_synthesizer_class(name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        mark = " (default)" if name == default else ""
+        typer.echo(f"{name:10s} {cls.__name__}{mark}: {doc}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Tables")(fit)
+    app.command(rich_help_panel="Tables")(sample)
+    app.command(rich_help_panel="Tables")(inspect)
+    app.command(rich_help_panel="Tables")(metadata)
+    app.command(rich_help_panel="Tables")(models)
