@@ -44,7 +44,7 @@ def table_random(train: pd.DataFrame, target: str, ratio: float, mode: str, seed
 def table_smote(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int, **_: Any) -> pd.DataFrame:
     """SMOTE (numbers only), SMOTE-NC (numbers and categories) or SMOTE-N (categories only), from
     imbalanced-learn. Missing values are filled first (median, or the category 'missing'), as SMOTE needs."""
-    over = require("imblearn.over_sampling", "augment", "the SMOTE baseline")
+    over: Any = require("imblearn.over_sampling", "augment", "the SMOTE baseline")
     features = [c for c in train.columns if c != target]
     x = train[features].copy()
     cats = [c for c in features if not pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])]
@@ -119,7 +119,7 @@ def text_eda(train: pd.DataFrame, text: str, label: str, ratio: float | None, se
     """EDA with ``ratio`` augmented sentences per real one (the paper's number for the data size when None)."""
     from simulacra.text.augment import EDA
 
-    n_aug = None if ratio is None else int(round(ratio))
+    n_aug = None if ratio is None else round(ratio)
     return EDA(random_state=seed, **(eda_params or {})).augment_frame(train, text, n_aug=n_aug, source_column=None)
 
 
@@ -142,7 +142,7 @@ def text_llm(train: pd.DataFrame, text: str, label: str, ratio: float | None, se
 
     if generator is None:
         raise InputError("The 'llm' method needs a text generator (an LLM backend); pass generator=... or --backend.")
-    per = 1 if ratio is None else int(round(ratio))
+    per = 1 if ratio is None else round(ratio)
     aug = llm_augment(train, text, label, generator, mode="paraphrase", per_example=per, filter_threshold=threshold,
                       random_state=seed, source_column=None)
     return aug

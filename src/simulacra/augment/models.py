@@ -76,7 +76,7 @@ def fit_text_model(texts: pd.Series, labels: pd.Series, seed: int, model: str = 
 def minority_class(labels: pd.Series) -> str:
     """The rarest class of the training labels (ties broken by name), as text."""
     counts = labels.astype("string").value_counts()
-    return str(sorted(counts[counts == counts.min()].index)[0])
+    return str(min(counts[counts == counts.min()].index))
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray, minority: str) -> dict[str, float]:

@@ -13,7 +13,8 @@ from simulacra.errors import ConstraintError, InputError
 
 #: What the user may give as a synthesizer: a short name, a class, an (unfitted or fitted) instance,
 #: or a factory ``seed -> unfitted synthesizer``.
-SynthesizerSpec = Union[str, type, Any, Callable[[int | None], Any], None]
+SynthesizerSpec = Union[  # noqa: UP007
+    str, type, Any, Callable[[int | None], Any], None]
 
 
 def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[Any, int] | None = None,
@@ -39,7 +40,7 @@ def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[A
     if ratio is not None:
         if ratio < 0:
             raise InputError(f"ratio must be zero or more, got {ratio}")
-        return {k: int(round(v * (1 + ratio))) for k, v in counts.items()}
+        return {k: round(v * (1 + ratio)) for k, v in counts.items()}
     if isinstance(balance, Mapping):
         unknown = [k for k in balance if k not in counts]
         if unknown:
@@ -47,7 +48,7 @@ def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[A
         return {k: max(v, int(balance.get(k, v))) for k, v in counts.items()}
     share = parse_balance(balance)  # type: ignore[arg-type]
     top = max(counts.values())
-    return {k: max(v, int(round(share * top))) for k, v in counts.items()}
+    return {k: max(v, round(share * top)) for k, v in counts.items()}
 
 
 def parse_balance(balance: str | float) -> float:
@@ -77,7 +78,7 @@ def make_synthesizer(spec: SynthesizerSpec, seed: int | None, metadata: Any = No
     from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
 
     if spec is None or isinstance(spec, str):
-        cls = get_synthesizer_class(spec or default_synthesizer_name())
+        cls: Any = get_synthesizer_class(spec or default_synthesizer_name())
         return cls(metadata=metadata, random_state=seed)
     if isinstance(spec, type):
         return spec(metadata=metadata, random_state=seed)
@@ -94,7 +95,7 @@ def _target_metadata(data: pd.DataFrame, columns: list[str]) -> Any:
 
     meta = Metadata.detect(data)
     for col in columns:
-        if meta[col].type not in ("categorical", "boolean"):
+        if meta.columns[col].type not in ("categorical", "boolean"):
             meta.update_column(col, type="categorical")
     return meta
 
@@ -200,7 +201,7 @@ def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Map
         strategy = "conditional" if small else "per-class"
     cache = {} if cache is None else cache
     if strategy == "conditional":
-        key = ("conditional", target)
+        key: tuple[Any, ...] = ("conditional", target)
         if key not in cache:
             cache[key] = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
         synth = cache[key]
@@ -250,10 +251,10 @@ def mix_table(data: pd.DataFrame, *, ratio: float = 1.0, where: str | Callable[[
         raise InputError(f"ratio must be zero or more, got {ratio}")
     synth = fit_synthesizer(data, synthesizer, random_state=random_state)
     if where is None:
-        rows = synth.sample(int(round(ratio * len(data))), random_state=random_state)
+        rows = synth.sample(round(ratio * len(data)), random_state=random_state)
     else:
         base = data.eval(where) if isinstance(where, str) else where(data)
-        n = int(round(ratio * int(np.asarray(base, dtype=bool).sum())))
+        n = round(ratio * int(np.asarray(base, dtype=bool).sum()))
         rows = sample_query(synth, n, where, random_state=random_state)
     return _combine(data, [rows], source_column)
 

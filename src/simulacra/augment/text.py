@@ -92,7 +92,7 @@ def clean_generation(text: str) -> str:
     'A fine, warm film.'
     """
     for line in text.splitlines():
-        line = re.sub(r"^\s*(?:[-*•]|\d+[.)]|text:|rewritten:)\s*", "", line.strip(), flags=re.I).strip()
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)]|text:|rewritten:)\s*", "", line.strip(), flags=re.IGNORECASE).strip()
         line = line.strip("\"'“”").strip()
         if line:
             return line
@@ -202,7 +202,7 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
             real[text].astype(str), real[label]).keep(new[text], new[label])
         report["label_inconsistent"] = int((~keep).sum())
         new = new[keep]
-    report["kept"] = int(len(new))
+    report["kept"] = len(new)
     if source_column:
         real = real.assign(**{source_column: "real"})
         new = new.assign(**{source_column: f"llm-{mode}"})

@@ -98,7 +98,7 @@ def _plan(methods: Sequence[str], ratios: Sequence[float | None], known: dict[st
 def _run(plan: list[tuple[str, float | None]], repeats: int, seed: int, train_size: int | None,
          train: pd.DataFrame, label: str, one: Callable[[str, float | None, pd.DataFrame, int], dict[str, Any]],
          progress: Progress | None, threads: int | None = 1) -> pd.DataFrame:
-    import sklearn.ensemble  # noqa: F401  (load the OpenMP/BLAS runtimes first: only loaded ones are capped)
+    import sklearn.ensemble
     import sklearn.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -16,12 +16,12 @@ augment_app = typer.Typer(help="Augment a training set: balance classes or add s
 def table(
     data: Annotated[Path, typer.Argument(help="The real training table (CSV, Parquet or JSONL).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write real + synthetic rows.")],
-    target: Annotated[Optional[str], typer.Option("--target", "-t", help="Class column to balance (any categorical column).")] = None,
-    balance: Annotated[Optional[str], typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1 or 1:2.")] = None,
-    ratio: Annotated[Optional[float], typer.Option("--ratio", help="Synthetic rows per real row (mixing; per class when --target is set).")] = None,
-    where: Annotated[Optional[str], typer.Option("--where", help="Enlarge one group only: a pandas query, e.g. \"age < 25\" (with --ratio).")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Class column to balance (any categorical column).")] = None,
+    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1 or 1:2.")] = None,
+    ratio: Annotated[float | None, typer.Option("--ratio", help="Synthetic rows per real row (mixing; per class when --target is set).")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="Enlarge one group only: a pandas query, e.g. \"age < 25\" (with --ratio).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     source_column: Annotated[str, typer.Option("--source-column", help="Column marking rows real/synthetic; '' for none.")] = "augmentation",
 ) -> None:
     """Balance classes (--target --balance 1:1) or mix in synthetic rows (--ratio, optionally --where)."""
@@ -56,16 +56,16 @@ def text(
     data: Annotated[Path, typer.Argument(help="The real labelled texts (CSV, Parquet or JSONL).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write real + augmented rows.")],
     text_col: Annotated[str, typer.Option("--text", help="Text column.")],
-    label: Annotated[Optional[str], typer.Option("--label", help="Label column (needed for llm and --balance).")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Label column (needed for llm and --balance).")] = None,
     method: Annotated[str, typer.Option("--method", help="eda or llm.")] = "eda",
-    per_example: Annotated[Optional[int], typer.Option("--per-example", help="New texts per real one (eda default: the paper's value for the data size; llm: 1).")] = None,
+    per_example: Annotated[int | None, typer.Option("--per-example", help="New texts per real one (eda default: the paper's value for the data size; llm: 1).")] = None,
     balance: Annotated[bool, typer.Option("--balance", help="llm: make enough new examples to bring every class to the largest.")] = False,
-    alpha: Annotated[Optional[float], typer.Option("--alpha", help="eda: share of words changed by every operation (default 0.1).")] = None,
+    alpha: Annotated[float | None, typer.Option("--alpha", help="eda: share of words changed by every operation (default 0.1).")] = None,
     ops: Annotated[str, typer.Option("--ops", help="eda: operations to use, among sr,ri,rs,rd.")] = "sr,ri,rs,rd",
     backend: Annotated[str, typer.Option("--backend", help="llm: 'local' (embedded model), a .gguf path, an OpenAI-compatible URL, or 'fake'.")] = "local",
     llm_mode: Annotated[str, typer.Option("--llm-mode", help="llm: paraphrase real examples or write new ones.")] = "paraphrase",
     threshold: Annotated[float, typer.Option("--filter-threshold", help="llm: drop texts the real-data classifier puts in another class with this probability; 1 turns it off.")] = 0.6,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
 ) -> None:
     """Augment labelled texts with EDA or an LLM (paraphrases / new examples, label-consistency filtered)."""
     from simulacra.errors import InputError
@@ -80,7 +80,7 @@ def text(
         if bad:
             raise InputError(f"Unknown EDA operation(s) {', '.join(sorted(bad))}; use sr, ri, rs, rd.")
         a = 0.1 if alpha is None else alpha
-        params = {k: (a if o in chosen else 0.0) for k, o in (("alpha_sr", "sr"), ("alpha_ri", "ri"), ("alpha_rs", "rs"), ("p_rd", "rd"))}
+        params: dict[str, Any] = {k: (a if o in chosen else 0.0) for k, o in (("alpha_sr", "sr"), ("alpha_ri", "ri"), ("alpha_rs", "rs"), ("p_rd", "rd"))}
         with step(f"EDA on {len(frame):,} texts"):
             out = EDA(random_state=seed, **params).augment_frame(frame, text_col, n_aug=per_example)
     elif method == "llm":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -28,7 +28,7 @@ def _floats(text: str, option: str) -> list[Any]:
     return out
 
 
-def _finish(result: Any, json_path: Optional[Path], html_path: Optional[Path]) -> None:
+def _finish(result: Any, json_path: Path | None, html_path: Path | None) -> None:
     console.print(result.to_text(), markup=False, highlight=False)
     if json_path:
         result.save_json(json_path)
@@ -51,11 +51,11 @@ def table(
     ratios: Annotated[str, typer.Option("--ratios", help="balance mode: minority share of the majority; mix mode: synthetic rows per real row.")] = "1",
     mode: Annotated[str, typer.Option("--mode", help="balance (classes to a ratio) or mix (synthetic rows per real row).")] = "balance",
     repeats: Annotated[int, typer.Option("--repeats", help="Seeds per setting.")] = 5,
-    train_size: Annotated[Optional[int], typer.Option("--train-size", help="Draw this many training rows per repeat (scarcity).")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Synthesizer for 'synth'; default: the best available.")] = None,
+    train_size: Annotated[int | None, typer.Option("--train-size", help="Draw this many training rows per repeat (scarcity).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer for 'synth'; default: the best available.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
-    html_path: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
 ) -> None:
     """Gradient boosting on real only vs real + each augmentation, scored on the real test set."""
     from simulacra.augment.uplift import run_table_uplift
@@ -78,12 +78,12 @@ def text(
     methods: Annotated[str, typer.Option("--methods", help="Comma-separated, among none, eda, eda-filtered, llm.")] = "none,eda",
     ratios: Annotated[str, typer.Option("--ratios", help="New texts per real one; 'auto' = the EDA paper's value for the data size.")] = "auto",
     repeats: Annotated[int, typer.Option("--repeats", help="Seeds (and draws, with --train-size) per setting.")] = 5,
-    train_size: Annotated[Optional[int], typer.Option("--train-size", help="Draw this many training texts per repeat.")] = None,
+    train_size: Annotated[int | None, typer.Option("--train-size", help="Draw this many training texts per repeat.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="LLM for 'llm': local, a .gguf path, an OpenAI-compatible URL, or fake.")] = "local",
     alpha: Annotated[float, typer.Option("--alpha", help="EDA: share of words changed by each operation.")] = 0.1,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
-    html_path: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
 ) -> None:
     """TF-IDF + logistic regression on real only vs real + each augmentation, scored on the real test set."""
     from simulacra.augment.uplift import run_text_uplift

@@ -48,7 +48,7 @@ def test_copies_and_empty_answers_are_retried_and_counted(data: pd.DataFrame) ->
 
 def test_label_consistency_filter_rejects_confident_other_class(data: pd.DataFrame) -> None:
     bad = {"neg": "wonderful warm lovely great funny", "pos": "wonderful lovely great film story"}
-    gen = lambda prompt: bad["neg"] if '"neg"' in prompt or "(neg)" in prompt else bad["pos"]  # noqa: E731
+    gen = lambda prompt: bad["neg"] if '"neg"' in prompt or "(neg)" in prompt else bad["pos"]
     out = llm_augment(data.iloc[[0, 6]], "text", "label", gen, per_example=1, filter_threshold=None, random_state=0)
     assert out.attrs["report"]["kept"] == 2
     flt = LabelConsistencyFilter(threshold=0.55).fit(data["text"], data["label"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ def make_table(n: int, seed: int) -> pd.DataFrame:
 class SpySynth:
     """Records every frame it is fitted on; samples by resampling those rows."""
 
-    fitted: list[pd.DataFrame] = []
+    fitted: ClassVar[list[pd.DataFrame]] = []
     supports_conditions = False
     name = "spy"
 

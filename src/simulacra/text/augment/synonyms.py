@@ -44,7 +44,7 @@ def nltk_data_dirs() -> list[Path]:
 
 
 def _load_wordnet() -> Any:
-    nltk = require("nltk", "augment", "EDA synonym replacement")
+    nltk: Any = require("nltk", "augment", "EDA synonym replacement")
     for d in reversed(nltk_data_dirs()):
         if d.is_dir() and str(d) not in nltk.data.path:
             nltk.data.path.insert(0, str(d))
