@@ -44,7 +44,7 @@ class EvalOptions:
     detection_rows: int = 5_000
     utility_rows: int = 50_000
     privacy_rows: int = 5_000
-    reference_rows: int = 20_000
+    reference_rows: int = 10_000
     attack_rows: int = 2_000
     real_correlation_threshold: float = 0.5
     real_association_threshold: float = 0.3
