@@ -151,8 +151,10 @@ def plot_png(result: UpliftResult) -> bytes:
             ax.axhline(mu, color="0.4", lw=1, label="none (real only)")
         others = s[s.method != "none"]
         ratios = sorted(others["ratio"].dropna().unique())
-        for method, grp in others.groupby("method", sort=False):
-            x = [ratios.index(r) if not pd.isna(r) else 0 for r in grp["ratio"]]
+        groups = list(others.groupby("method", sort=False))
+        for j, (method, grp) in enumerate(groups):
+            shift = (j - (len(groups) - 1) / 2) * 0.08  # side by side, so error bars do not hide each other
+            x = [(ratios.index(r) if not pd.isna(r) else 0) + shift for r in grp["ratio"]]
             ax.errorbar(x, grp[f"{m}_mean"], yerr=np.nan_to_num(grp[f"{m}_sd"]), marker="o", capsize=3, label=method)
         ax.set_xticks(range(max(1, len(ratios))), [f"{r:g}" for r in ratios] or ["auto"])
         ax.set_title(m.replace("_", " "))
