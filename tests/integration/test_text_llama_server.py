@@ -27,18 +27,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server_url():
+def server_url(tmp_path_factory):
     port = _free_port()
+    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")  # a file: the model loader writes ~2000 lines
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
                              "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "1024",
-                             "--model_alias", "smollm2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            log.seek(0)
+            pytest.fail(f"llama_cpp.server exited: {log.read()[-2000:]}")
         try:
-            urllib.request.urlopen(url + "/models", timeout=2).read()
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+            opener.open(url + "/models", timeout=2).read()
             break
         except OSError:
             time.sleep(0.3)
@@ -51,6 +54,7 @@ def server_url():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 def test_chat_and_structured_output_against_real_server(server_url: str) -> None:

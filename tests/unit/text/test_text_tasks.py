@@ -186,3 +186,17 @@ def test_judge_out_of_range_score_resampled() -> None:
 
     res = judge([{"question": "q", "answer": "a"}], engine=Engine(FakeBackend(responder=responder)))
     assert res.records[0]["score"] == 7 and calls["n"] == 2
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 25), per_call=st.integers(1, 6), invalid=st.sampled_from([0.0, 0.3, 1.0]), seed=st.integers(0, 99))
+def test_rows_never_lose_a_row(n: int, per_call: int, invalid: float, seed: int) -> None:
+    res = generate_rows(PERSON, n, rows_per_call=per_call, seed=seed, retries=1,
+                        engine=Engine(FakeBackend(invalid_rate=invalid)))
+    assert len(res.records) == n and _balanced(res)
+    bad = [r for r in res.records if r.get("_status") == "invalid"]
+    assert res.stages[0].invalid == len(bad) and all(r["_error"] for r in bad)

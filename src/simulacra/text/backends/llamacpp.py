@@ -8,6 +8,7 @@ machine, 2 threads with a busy second core ran 5-10x slower than 1.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import threading
@@ -53,6 +54,17 @@ def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, n_b
             _MODELS[key] = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                                            n_threads_batch=n_threads_batch, n_batch=n_batch, verbose=False)
         return _MODELS[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free loaded models before interpreter shutdown (llama.cpp's finalizers fail once modules are torn down)."""
+    with _LOCK:
+        for model in _MODELS.values():
+            close = getattr(model, "close", None)
+            if callable(close):
+                close()
+        _MODELS.clear()
 
 
 class LlamaCppBackend:
