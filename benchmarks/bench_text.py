@@ -21,8 +21,8 @@ PERSON = {
     "properties": {
         "country": {"type": "string", "enum": ["France", "Japan", "Brazil", "Kenya", "Canada", "India"]},
         "age": {"type": "integer", "minimum": 18, "maximum": 80},
-        "job": {"type": "string", "minLength": 3, "maxLength": 40},
-        "bio": {"type": "string", "minLength": 10, "maxLength": 120},
+        "job": {"type": "string", "minLength": 3, "maxLength": 40, "description": "job title"},
+        "bio": {"type": "string", "minLength": 10, "maxLength": 120, "description": "one sentence about the person"},
     },
 }
 

@@ -200,3 +200,21 @@ def test_rows_never_lose_a_row(n: int, per_call: int, invalid: float, seed: int)
     assert len(res.records) == n and _balanced(res)
     bad = [r for r in res.records if r.get("_status") == "invalid"]
     assert res.stages[0].invalid == len(bad) and all(r["_error"] for r in bad)
+
+
+def test_self_instruct_resumes_after_interruption_with_identical_result(tmp_path) -> None:
+    class Crash(FakeBackend):
+        def answer(self, request):
+            if self.calls >= 9:
+                raise KeyboardInterrupt
+            return super().answer(request)
+
+    clean_fb = FakeBackend()
+    clean = self_instruct(SEEDS, 10, engine=Engine(clean_fb), calls_per_round=2, per_call=2, seed=4)
+    cache = tmp_path / "c.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        self_instruct(SEEDS, 10, engine=Engine(Crash(), cache=cache), calls_per_round=2, per_call=2, seed=4)
+    fb = FakeBackend()
+    resumed = self_instruct(SEEDS, 10, engine=Engine(fb, cache=cache), calls_per_round=2, per_call=2, seed=4)
+    assert resumed.records == clean.records
+    assert fb.calls == clean_fb.calls - 9  # nothing generated before the crash is asked again
