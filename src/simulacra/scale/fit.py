@@ -72,7 +72,7 @@ class _Reservoir:
         self.frames.append(chunk)
         self.keys.append(keys)
         self.held += len(chunk)
-        if self.held > 2 * self.size:
+        if self.held > self.size + max(self.size // 4, 1):
             self._prune()
 
     def _threshold(self) -> float:
@@ -80,16 +80,23 @@ class _Reservoir:
         return float(np.partition(all_keys, self.size - 1)[self.size - 1])
 
     def _prune(self) -> None:
-        frame = pd.concat(self.frames)
+        frame = pd.concat(self.frames) if len(self.frames) > 1 else self.frames[0]
         keys = np.concatenate(self.keys)
+        self.frames, self.keys = [], []
         if len(frame) > self.size:
             top = np.argpartition(keys, self.size - 1)[: self.size]
             frame, keys = frame.iloc[top], keys[top]
         self.frames, self.keys, self.held = [frame], [keys], len(frame)
 
     def result(self) -> pd.DataFrame:
+        """The sample, in file order; the reservoir lets go of its rows (one copy in memory, not two)."""
+        if not self.frames:
+            return pd.DataFrame()
         self._prune()
-        return self.frames[0].sort_index().reset_index(drop=True) if self.frames else pd.DataFrame()
+        frame = self.frames[0]
+        self.frames, self.keys, self.held = [], [], 0
+        order = np.argsort(frame.index.to_numpy(), kind="stable")
+        return frame.take(order).reset_index(drop=True)
 
 
 def _marginal_gaps(sample: pd.DataFrame, stats: StreamingStats) -> dict[str, float]:
@@ -160,6 +167,7 @@ def fit_large(
         stats.update(chunk)
         reservoir.add(chunk)
     sample = reservoir.result()
+    del reservoir
     gaps = _marginal_gaps(sample, stats) if len(sample) < stats.rows else {}
     report = FitLargeReport(stats.rows, len(sample), seed, 0.0, stats, gaps)
     if report.subsampled and warn:
