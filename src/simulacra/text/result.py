@@ -24,6 +24,7 @@ class TaskResult:
     stages: list[StageCount] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    engine_stats: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
 
     def stage(self, name: str) -> StageCount:
@@ -57,7 +58,7 @@ class TaskResult:
             "simulacra_version": __version__,
             "task": self.task,
             "config": self.config,
-            "engine": engine_stats or {},
+            "engine": engine_stats or self.engine_stats,
             "rows": len(self.records),
             "rows_valid": len(self.records) - invalid,
             "rows_invalid_kept": invalid,

@@ -129,7 +129,7 @@ def evolve(
             next_pool.append(child)
         pool = next_pool
     res.records = out
-    res.config["engine"] = eng.stats()
+    res.engine_stats = eng.stats()
     return res
 
 

@@ -140,7 +140,7 @@ def self_instruct(
         res.notes.append(f"stopped after {rounds} rounds with {len(accepted)} of {n} instructions: the model proposed "
                          "too few new ones; raise max_rounds or the temperature, or use a stronger model")
     res.records = _write_outputs(eng, accepted, seed, retries, res) if outputs else accepted
-    res.config["engine"] = eng.stats()
+    res.engine_stats = eng.stats()
     return res
 
 

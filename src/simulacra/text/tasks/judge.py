@@ -83,7 +83,7 @@ def judge(
         scored.append(row)
     stage.outputs = len(scored)
     res.records = _pairs(res, items, scored, min_margin) if pairs else scored
-    res.config["engine"] = eng.stats()
+    res.engine_stats = eng.stats()
     return res
 
 

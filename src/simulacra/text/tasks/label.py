@@ -96,7 +96,7 @@ def generate_labelled(
     if short:
         res.notes.append(f"quota not reached after the call budget: missing {short}; raise max_calls_factor or temperature")
     res.records = kept
-    res.config["engine"] = eng.stats()
+    res.engine_stats = eng.stats()
     return res
 
 

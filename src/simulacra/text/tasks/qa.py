@@ -150,7 +150,7 @@ def generate_qa(
     if dedup:
         rows = dedup_stage(res, rows, "question")
     res.records = rows
-    res.config["engine"] = eng.stats()
+    res.engine_stats = eng.stats()
     return res
 
 

@@ -151,7 +151,7 @@ def generate_rows(
         stage.invalid += row.get("_status", "ok") != "ok"
         res.records.append(row)
     stage.outputs = len(res.records)
-    res.config["engine"] = eng.stats()
+    res.engine_stats = eng.stats()
     return res
 
 
