@@ -61,15 +61,17 @@ def fit_table_model(train: pd.DataFrame, target: str, columns: list[str], seed: 
     return model, prep
 
 
-def fit_text_model(texts: pd.Series, labels: pd.Series, seed: int, model: str = "tfidf-lr") -> Any:
-    """TF-IDF (words, scikit-learn defaults) with logistic regression: the text model of the experiment."""
+def fit_text_model(texts: pd.Series, labels: pd.Series, seed: int, model: str = "tfidf-lr",
+                   class_weight: str | None = None) -> Any:
+    """TF-IDF (words, scikit-learn defaults) with logistic regression: the text model of the experiment.
+    ``class_weight='balanced'`` weighs classes inversely to their frequency."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
     if model != "tfidf-lr":
         raise InputError(f"Unknown text model {model!r}; available: tfidf-lr")
-    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=2000, random_state=seed))
+    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=2000, random_state=seed, class_weight=class_weight))
     return pipe.fit(texts.astype("string").fillna("").to_numpy(), labels.astype("string").to_numpy())
 
 

@@ -121,7 +121,8 @@ class LabelConsistencyFilter:
         texts_s, labels_s = pd.Series(list(texts)), pd.Series(list(labels))
         if labels_s.nunique() < 2:
             raise InputError("The label-consistency filter needs real examples of at least two classes.")
-        self.model_ = fit_text_model(texts_s, labels_s, seed=self.random_state or 0)
+        # class-balanced: a classifier biased towards the majority would reject the minority's new examples
+        self.model_ = fit_text_model(texts_s, labels_s, seed=self.random_state or 0, class_weight="balanced")
         return self
 
     def keep(self, texts: Iterable[str], labels: Iterable[Any]) -> np.ndarray:
