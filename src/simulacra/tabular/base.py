@@ -137,7 +137,7 @@ class BaseSynthesizer(ABC):
             model_meta = meta
         self.table_metadata_, self.constraints_, self.metadata_ = meta, constraints, model_meta
         self.columns_ = [str(c) for c in data.columns]
-        self.n_training_rows_ = int(len(data))
+        self.n_training_rows_ = len(data)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
         self._fit(table)
         return self
@@ -192,12 +192,15 @@ class BaseSynthesizer(ABC):
         blocks = range(first, last)
         workers = min(len(blocks), os.cpu_count() or 1)
         if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
+            from threadpoolctl import threadpool_limits
+
+            # one BLAS thread per worker: the blocks are the parallelism, nested threads only contend
+            with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
                 parts = list(pool.map(block, blocks))
         else:
             parts = [block(k) for k in blocks]
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        return out[self.columns_]
+        return out if list(out.columns) == self.columns_ else out[self.columns_]
 
     def iter_samples(
         self, n_rows: int, chunk_rows: int = 1 << 20, seed: int | None = None, *, conditions: dict[str, Any] | None = None

@@ -9,9 +9,8 @@ import pandas as pd
 
 from simulacra.errors import ConstraintError
 from simulacra.metadata import Metadata
-from simulacra.metadata.columns import CategoricalColumn, IdColumn, NumericalColumn
+from simulacra.metadata.columns import NumericalColumn
 from simulacra.transform.datetime import DatetimeEncoder
-from simulacra.transform.generated import IdEncoder
 from simulacra.transform.numerical import NumericalEncoder
 
 
@@ -81,6 +80,10 @@ def _decimals(x: np.ndarray, most: int = 10) -> int | None:
         if np.allclose(np.round(finite, d), finite, rtol=0, atol=1e-9 * max(1.0, float(np.abs(finite).max(initial=0)))):
             return d
     return None
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _plain(value: Any) -> Any:
@@ -190,10 +193,10 @@ class Range(Constraint):
 
     def describe(self) -> str:
         op = "<" if self.spec.get("strict") else "<="
-        parts = [str(self.spec["min"]), op] if self.spec.get("min") is not None else []
+        parts = [_fmt(self.spec["min"]), op] if self.spec.get("min") is not None else []
         parts.append(repr(self.column))
         if self.spec.get("max") is not None:
-            parts += [op, str(self.spec["max"])]
+            parts += [op, _fmt(self.spec["max"])]
         return "range: " + " ".join(parts)
 
     def _bound(self, value: Any) -> float:
@@ -328,121 +331,10 @@ class Inequality(Constraint):
         self.ref, self.unit = float(state["ref"]), float(state["unit"])
 
 
-class FixedCombinations(Constraint):
-    """Only combinations of the columns' values that exist in the training data; one joint column."""
-
-    kind = "fixed_combinations"
-    can_reparameterize = True
-    allowed_types = ("categorical", "boolean", "numerical")
-
-    def columns(self) -> list[str]:
-        return [str(c) for c in self.spec["columns"]]
-
-    def writes(self) -> set[str]:
-        return set(self.columns())
-
-    def describe(self) -> str:
-        return "fixed combinations of " + ", ".join(repr(c) for c in self.columns())
-
-    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
-        self.values: list[list[Any]] = []
-        self.dtypes: list[str] = []
-        for name in self.columns():
-            uniq = pd.unique(data[name].dropna())
-            self.values.append([v.item() if hasattr(v, "item") else v for v in uniq])
-            self.dtypes.append(str(data[name].dtype))
-        codes = self._codes(data)
-        self.combos = np.unique(codes, axis=0) if len(codes) else np.zeros((0, len(self.values)), dtype=np.int64)
-        self.joint = "+".join(self.columns())
-        while self.joint in meta.columns:
-            self.joint += "_"
-
-    def _codes(self, data: pd.DataFrame) -> np.ndarray:
-        """Per column, the index of each value in the known values; NaN is len(values); unseen is -1."""
-        out = []
-        for name, vals in zip(self.columns(), self.values):
-            s = data[name]
-            idx = pd.Index(vals).get_indexer(s.astype(object).where(s.notna(), None))
-            idx = np.where(s.isna().to_numpy(), len(vals), idx)
-            if (idx < 0).any() and len(vals):  # values equal as strings (e.g. 1 and '1') still match
-                as_str = pd.Index([str(v) for v in vals]).get_indexer(s.astype(str))
-                idx = np.where(idx < 0, as_str, idx)
-            out.append(idx)
-        return np.column_stack(out).astype(np.int64) if out else np.zeros((len(data), 0), dtype=np.int64)
-
-    def _keys(self, codes: np.ndarray) -> np.ndarray:
-        key = np.zeros(len(codes), dtype=np.int64)
-        for j, vals in enumerate(self.values):
-            key = key * (len(vals) + 2) + (codes[:, j] + 1)
-        return key
-
-    def valid(self, data: pd.DataFrame) -> np.ndarray:
-        codes = self._codes(data)
-        return np.isin(self._keys(codes), self._keys(self.combos)) & (codes >= 0).all(axis=1)
-
-    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        keys, known = self._keys(self._codes(data)), self._keys(self.combos)
-        order = np.argsort(known)
-        pos = np.clip(np.searchsorted(known[order], keys), 0, max(len(known) - 1, 0))
-        hit = known[order][pos] == keys if len(known) else np.zeros(len(keys), dtype=bool)
-        labels = np.where(hit, order[pos].astype(str), None).astype(object)
-        first = list(data.columns).index(self.columns()[0])
-        data = data.drop(columns=self.columns())
-        data.insert(min(first, data.shape[1]), self.joint, labels)
-        return data
-
-    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, col in columns.items():
-            if name == self.columns()[0]:
-                out[self.joint] = CategoricalColumn()
-            elif name not in self.columns():
-                out[name] = col
-        return out
-
-    def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        idx = pd.to_numeric(data[self.joint].astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(idx) | (idx < 0) | (idx >= len(self.combos))
-        rows = self.combos[np.where(bad, 0, idx).astype(np.int64)] if len(self.combos) else None
-        data = data.drop(columns=[self.joint])
-        for j, (name, vals, dtype) in enumerate(zip(self.columns(), self.values, self.dtypes)):
-            pool = np.empty(len(vals) + 1, dtype=object)
-            pool[: len(vals)] = vals
-            pool[len(vals)] = None
-            col = pd.Series(pool[rows[:, j]] if rows is not None else [None] * len(data), index=data.index)
-            data[name] = _restore_dtype(col, dtype)
-        return data, bad
-
-    def get_state(self) -> dict[str, Any]:
-        return {
-            **super().get_state(), "values": self.values, "dtypes": self.dtypes, "combos": self.combos,
-            "joint": self.joint,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.values = [list(v) for v in state["values"]]
-        self.dtypes = list(state["dtypes"])
-        self.combos = np.asarray(state["combos"], dtype=np.int64).reshape(-1, len(self.values))
-        self.joint = str(state["joint"])
-
-
-def _restore_dtype(col: pd.Series, dtype: str) -> pd.Series:
-    if dtype == "object":
-        return col
-    try:
-        if dtype.startswith(("int", "uint")) and col.isna().any():
-            return col.astype("Int64")
-        return col.astype(dtype)
-    except (TypeError, ValueError):
-        return col
-
-
 class Sum(Constraint):
     """``sum(columns) == total`` to the columns' precision; the total is computed, not modelled."""
 
     kind = "sum"
-    can_reparameterize = True
     allowed_types = ("numerical",)
 
     @property
@@ -510,69 +402,3 @@ class Sum(Constraint):
         super().set_state(state)
         self.tol, self.total_missing = float(state["tol"]), bool(state["total_missing"])
         self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
-
-
-class Unique(Constraint):
-    """A key: every value differs. Keys are made fresh from the row number (never a real one)."""
-
-    kind = "unique"
-    allowed_types = ("id", "numerical", "categorical")
-
-    @property
-    def column(self) -> str:
-        return str(self.spec["column"])
-
-    def columns(self) -> list[str]:
-        return [self.column]
-
-    def writes(self) -> set[str]:
-        return {self.column}
-
-    def describe(self) -> str:
-        return f"unique: '{self.column}'"
-
-    def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
-        col = meta.columns[self.column]
-        self.generated = col.type == "id"
-        self.reparameterize = not self.generated
-        s = data[self.column]
-        if not isinstance(col, IdColumn):
-            integer = bool(pd.api.types.is_integer_dtype(s.dtype)) or bool(
-                pd.api.types.is_float_dtype(s.dtype) and np.all(s.dropna() == np.round(s.dropna()))
-            )
-            col = IdColumn(integer=integer)
-        self.encoder = IdEncoder(self.column, col).analyze(s)
-
-    @property
-    def can_reparameterize(self) -> bool:  # type: ignore[override]
-        return not getattr(self, "generated", True)
-
-    def valid(self, data: pd.DataFrame) -> np.ndarray:
-        s = data[self.column]
-        return (~s.duplicated(keep=False) | s.isna()).to_numpy()
-
-    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        return data.drop(columns=[self.column])
-
-    def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in columns.items() if k != self.column}
-
-    def assign(self, data: pd.DataFrame, rows: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        keys = self.encoder.decode(rows).set_axis(data.index)
-        if self.column in data.columns:
-            missing = data[self.column].isna().to_numpy()
-        else:
-            missing = rng.random(len(data)) < self.encoder.missing_rate
-        if missing.any():
-            keys = keys.astype(object) if keys.dtype.kind in "iub" else keys
-            keys[missing] = None
-        data[self.column] = keys
-        return data
-
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "generated": self.generated, "encoder": self.encoder.get_state()}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.generated = bool(state["generated"])
-        self.encoder = IdEncoder(self.column).set_state(state["encoder"])

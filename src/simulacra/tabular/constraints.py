@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,14 +30,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from simulacra.errors import ConstraintError
 from simulacra.metadata import Metadata
-from simulacra.tabular.constraint_kinds import (
-    Constraint,
-    FixedCombinations,
-    Inequality,
-    Range,
-    Sum,
-    Unique,
-)
+from simulacra.tabular.constraint_kinds import Constraint, Inequality, Range, Sum
+from simulacra.tabular.constraint_sets import FixedCombinations, Unique
 
 __all__ = [
     "Constraint",
@@ -116,7 +110,7 @@ class UniqueSpec(_Spec):
 
 
 ConstraintSpec = Annotated[
-    Union[RangeSpec, InequalitySpec, FixedCombinationsSpec, SumSpec, UniqueSpec], Field(discriminator="kind")
+    RangeSpec | InequalitySpec | FixedCombinationsSpec | SumSpec | UniqueSpec, Field(discriminator="kind")
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ConstraintSpec)
 _KINDS: dict[str, type[Constraint]] = {

@@ -166,6 +166,6 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
-        info["components"] = int(len(self.weights_))
+        info["components"] = len(self.weights_)
         info["weights"] = [round(float(w), 4) for w in self.weights_]
         return info

@@ -45,7 +45,7 @@ def mixture_impute(
         rows = np.flatnonzero(inverse == p)
         m_dims = [value[i] for i in np.flatnonzero(pattern)]
         o_dims = [value[i] for i in np.flatnonzero(~pattern)]
-        z[np.ix_(rows, m_dims)] = _draw_missing(z[np.ix_(rows, o_dims)], o_dims, m_dims, weights, means, covs, rng)
+        z[np.ix_(rows, np.asarray(m_dims, dtype=np.int64))] = _draw_missing(z[np.ix_(rows, np.asarray(o_dims, dtype=np.int64))], o_dims, m_dims, weights, means, covs, rng)
     return decode_scores(model.transformer_, model.marginals_, dims, z, rng, 0)
 
 

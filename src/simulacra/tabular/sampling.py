@@ -46,7 +46,7 @@ def check_conditions(conditions: dict[str, Any], meta: Metadata, constraints: Co
     Examples
     --------
     >>> import pandas as pd
-    >>> meta = Metadata.detect(pd.DataFrame({"x": [1.0, 2.0], "g": ["a", "b"]}))
+    >>> meta = Metadata.detect(pd.DataFrame({"x": [1.0, 2.0] * 20, "g": ["a", "b"] * 20}))
     >>> check_conditions({"g": "a"}, meta, ConstraintSet([]))
     {'g': 'a'}
     """
