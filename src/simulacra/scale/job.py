@@ -29,6 +29,7 @@ from simulacra.scale.writers import (
     arrow_schema,
     check_format,
     count_rows,
+    fast_eligible,
     merge_parts,
     part_name,
 )
@@ -226,7 +227,9 @@ def run_job(
     done = _finished(layout.parts_dir, chunks, layout.fmt) if resumed else set()
     writer = ChunkWriter(layout.fmt, datetime_formats=dict(datetime_formats or {}))
     if layout.fmt == "parquet":
-        writer.schema_bytes = arrow_schema(producer(0, min(n_rows, 256))).serialize().to_pybytes()
+        probe = producer(0, min(n_rows, 256))
+        writer.schema_bytes = arrow_schema(probe).serialize().to_pybytes()
+        writer.fast = fast_eligible(probe)
     todo = [(c, str(layout.parts_dir / part_name(c.index, layout.fmt))) for c in chunks if c.index not in done]
     if engine == "ray":
         results = run_ray(producer, writer, todo, workers, ray_address)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
@@ -83,6 +84,8 @@ class ChunkWriter:
     schema_bytes: bytes | None = None
     datetime_formats: dict[str, str] = field(default_factory=dict)
     compression: str = "snappy"
+    #: Whether the job's columns allow :meth:`to_arrow_fast` (see :func:`fast_eligible`).
+    fast: bool = False
 
     def schema(self) -> Any:
         if self.schema_bytes is None:
@@ -91,17 +94,46 @@ class ChunkWriter:
 
         return pa.ipc.read_schema(pa.py_buffer(self.schema_bytes))
 
-    def to_arrow(self, frame: pd.DataFrame) -> Any:
+    def to_arrow(self, frame: pd.DataFrame, target: Any = None) -> Any:
+        """``frame`` as an Arrow table of the job's schema (or of ``target``, a file's schema)."""
         import pyarrow as pa
 
         schema = self.schema()
         try:
-            return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            return table if target is None or table.schema.equals(target) else table.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise InputError(
                 f"A chunk's columns do not match the job's schema ({exc}); the rows of one job must "
                 "keep the same column types."
             ) from None
+
+    def to_arrow_fast(self, frame: pd.DataFrame) -> Any:
+        """Text columns dictionary-encoded from ``pd.factorize`` (about 2x faster to convert and write
+        than Python strings one by one); None when the schema has types this path does not handle."""
+        import numpy as np
+        import pyarrow as pa
+
+        schema = self.schema()
+        if not self.fast or schema is None or not all(_simple(f.type) for f in schema):
+            return None
+        arrays, fields = [], []
+        try:
+            for fld in schema:
+                series = frame[fld.name]
+                if pa.types.is_string(fld.type) and series.dtype == object:
+                    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+                    arr = pa.DictionaryArray.from_arrays(
+                        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+                    )
+                    fields.append(pa.field(fld.name, arr.type))
+                else:
+                    arr = pa.Array.from_pandas(series, type=fld.type)
+                    fields.append(fld)
+                arrays.append(arr)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, KeyError):
+            return None
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema.metadata))
 
     def write(self, frame: pd.DataFrame, path: str | Path) -> int:
         """Write ``frame`` to ``path`` (atomically); returns the number of rows written."""
@@ -118,9 +150,16 @@ class ChunkWriter:
                 writer = None
                 try:
                     for piece in pieces:
-                        table = self.to_arrow(piece)
+                        table = self.to_arrow_fast(piece)
                         if writer is None:
-                            writer = pq.ParquetWriter(tmp, table.schema, compression=self.compression)
+                            fast = table is not None
+                            table = table if fast else self.to_arrow(piece)
+                            # without the Arrow schema in the file, dictionary-encoded text reads back as
+                            # text (the pandas metadata restores the dtypes); the fast path only allows
+                            # types Parquet stores faithfully on its own
+                            writer = pq.ParquetWriter(tmp, table.schema, compression=self.compression, store_schema=not fast)
+                        elif table is None or not table.schema.equals(writer.schema):
+                            table = self.to_arrow(piece, target=writer.schema)
                         writer.write_table(table)
                         rows += len(piece)
                 finally:
@@ -150,6 +189,36 @@ class ChunkWriter:
                     frame[col] = frame[col].dt.strftime(f)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=header))
+
+
+def fast_eligible(sample: pd.DataFrame) -> bool:
+    """Whether every column is a plain numpy dtype (or object text) that Parquet alone restores.
+
+    Examples
+    --------
+    >>> fast_eligible(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))
+    True
+    >>> fast_eligible(pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}))
+    False
+    """
+    for dtype in sample.dtypes:
+        if dtype == object:
+            continue
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "iufbM":
+            return False
+        if dtype.kind == "M" and dtype != np.dtype("datetime64[ns]"):
+            return False
+    return True
+
+
+def _simple(kind: Any) -> bool:
+    """Arrow types that Parquet stores and reads back faithfully without the Arrow schema."""
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_timestamp(kind):
+        return kind.tz is None
+    return bool(t.is_integer(kind) or t.is_floating(kind) or t.is_boolean(kind) or t.is_string(kind) or t.is_date32(kind))
 
 
 def count_rows(path: Path, fmt: str) -> int | None:
