@@ -26,6 +26,8 @@ _LAZY = {
     "run_table_uplift": "simulacra.augment",
     "run_text_uplift": "simulacra.augment",
     "evaluate": "simulacra.evaluate:evaluate",
+    "fit_large": "simulacra.scale.fit",
+    "stream_stats": "simulacra.scale.stats",
     "get_synthesizer_class": "simulacra.tabular.registry",
     "load": "simulacra.io.model:load_model",
     "read_table": "simulacra.io",
