@@ -157,8 +157,11 @@ def load_model(path: str | Path) -> Any:
     from simulacra.tabular.registry import SYNTHESIZERS, _load_builtin
 
     manifest, data = _open(path, verify=True)
-    _load_builtin()
+    _load_builtin(str(manifest.get("model")))
     cls = next((c for c in SYNTHESIZERS.values() if c.__name__ == manifest.get("class")), None)
+    if cls is None:
+        _load_builtin()
+        cls = next((c for c in SYNTHESIZERS.values() if c.__name__ == manifest.get("class")), None)
     if cls is None:
         raise ModelFileError(
             f"'{path}' holds a model of class {manifest.get('class')!r}, which is not a registered synthesizer."

@@ -91,10 +91,10 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
     def _sample_block(
         self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
     ) -> pd.DataFrame:
-        z = self.latent_.sample(n, rng)
+        u = self.latent_.sample(n, rng)  # (dims, n): one contiguous row per latent dimension
         if conditions:
-            z = self._condition_normals(z, rng, conditions)
-        u = np.ascontiguousarray(np.clip(ndtr(z), _CLIP, 1 - _CLIP).T)  # one contiguous row per dimension
+            u = np.ascontiguousarray(self._condition_normals(u.T.copy(), rng, conditions).T)
+        ndtr(u, out=u)
         index = {dim: i for i, dim in enumerate(self.dims_)}
         out: dict[str, pd.Series] = {}
         for name, enc in self.transformer_.encoders.items():

@@ -80,13 +80,16 @@ class LatentGaussian:
         return self
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws as a ``(dims, n)`` array: one contiguous row per dimension."""
         if self.dims == 0:
-            return np.zeros((n, 0))
+            return np.zeros((0, n))
         if self.chol is not None:
-            return rng.standard_normal((n, self.dims)) @ self.chol.T
+            return self.chol @ rng.standard_normal((self.dims, n))
         assert self.loadings is not None and self.uniqueness is not None
-        g = rng.standard_normal((n, self.loadings.shape[1]))
-        return g @ self.loadings.T + rng.standard_normal((n, self.dims)) * np.sqrt(self.uniqueness)
+        g = rng.standard_normal((self.loadings.shape[1], n))
+        noise = rng.standard_normal((self.dims, n))
+        noise *= np.sqrt(self.uniqueness)[:, None]
+        return self.loadings @ g + noise
 
     def block(self, rows: list[int], cols: list[int]) -> np.ndarray:
         """The correlation sub-matrix ``[rows, cols]``."""

@@ -98,8 +98,8 @@ class CategoricalEncoder(Encoder):
             return pd.Series(cat, name=self.name)
         pool = np.empty(len(labels) + 1, dtype=object)
         pool[: len(labels)] = labels
-        pool[len(labels)] = None
-        out = pool[np.where(codes < 0, len(labels), codes)]
+        pool[len(labels)] = np.nan
+        out = pool[np.where(codes < 0, len(labels), codes)] if (codes < 0).any() else pool[codes]
         series = pd.Series(out, name=self.name, dtype=object)
         if dtype.startswith(("int", "float", "Int", "UInt")) and not self.stats_.get("rare_token"):
             numeric = pd.to_numeric(series)
@@ -111,7 +111,6 @@ class CategoricalEncoder(Encoder):
                 return numeric
         if dtype in ("string", "str"):
             return series.astype("string")
-        series[series.isna()] = np.nan
         return series
 
 

@@ -103,3 +103,11 @@ def test_same_seed_same_rows_and_params_unchanged():
     b = GaussianCopulaSynthesizer(random_state=5, min_category_count=3)
     pd.testing.assert_frame_equal(a.fit(data).sample(300), b.fit(data).sample(300))
     assert not a.sample(300).equals(a.sample(300))  # the stream moves on between calls
+
+
+def test_builtin_registry_matches_the_classes():
+    from simulacra.tabular.registry import BUILTIN, get_synthesizer_class
+
+    for name, entry in BUILTIN.items():
+        cls = get_synthesizer_class(name)
+        assert (cls.name, cls.__name__, cls.default_rank) == (name, entry.cls, entry.rank)
