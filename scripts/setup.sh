@@ -16,13 +16,14 @@ if [ -f "$stamp" ]; then
 fi
 "$VPY" -m pip install --quiet --upgrade pip
 if [ "$mode" = "test" ]; then
-    extras="$(sed -n 's/^# test-extras: *//p' scripts/setup.sh | head -1)"
-    "$VPY" -m pip install --quiet -e ".[${extras}]"
+    # hooks first: they install system packages and pre-build what needs special build flags
     for hook in scripts/setup.d/*.sh; do
         [ -e "$hook" ] || continue
         echo "setup: $hook"
         bash "$hook"
     done
+    extras="$(sed -n 's/^# test-extras: *//p' scripts/setup.sh | head -1)"
+    "$VPY" -m pip install --quiet -e ".[${extras}]"
 else
     "$VPY" -m pip install --quiet -e .
 fi
