@@ -47,11 +47,15 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_memory(root: int) -> tuple[int, int]:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_memory(root: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
     """(RSS, PSS) summed over ``root`` and every descendant, from /proc. PSS splits pages shared by
     forked workers among them; the RSS sum counts shared pages once per process (an upper bound)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    ticks: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -60,6 +64,7 @@ def _tree_memory(root: int) -> tuple[int, int]:
                 fields = fh.read().rsplit(")", 1)[1].split()
             pid, ppid = int(entry), int(fields[1])
             rss[pid] = int(fields[21]) * PAGE
+            ticks[pid] = (int(fields[11]) + int(fields[12])) / TICK
             children.setdefault(ppid, []).append(pid)
         except (OSError, IndexError, ValueError):
             continue
@@ -68,6 +73,8 @@ def _tree_memory(root: int) -> tuple[int, int]:
         pid = stack.pop()
         total_rss += rss.get(pid, 0)
         total_pss += _pss(pid)
+        if cpu is not None and pid in ticks:
+            cpu[pid] = max(cpu.get(pid, 0.0), ticks[pid])
         stack.extend(children.get(pid, []))
     return total_rss, total_pss
 
@@ -76,18 +83,22 @@ def run_measured(args: list[str]) -> dict[str, Any]:
     """Run this script with ``args`` in a child; its JSON result plus the peak RSS of its process tree."""
     proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
     peak, peak_pss = 0, 0
+    cpu: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak, peak_pss
         while not done.is_set():
-            rss, pss = _tree_memory(proc.pid)
+            rss, pss = _tree_memory(proc.pid, cpu)
             peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    out, _ = proc.communicate()
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # CPU time of the child and every descendant it reaped
+    proc.returncode = os.waitstatus_to_exitcode(status)
     done.set()
     thread.join()
     if proc.returncode != 0:
@@ -95,6 +106,8 @@ def run_measured(args: list[str]) -> dict[str, Any]:
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_mb"] = round(peak / 2**20, 1)
     result["peak_pss_mb"] = round(peak_pss / 2**20, 1)
+    result["cpu_s_total"] = round(usage.ru_utime + usage.ru_stime, 1)  # whole child run, set-up included
+    result["cpu_s_tree_sampled"] = round(sum(cpu.values()), 1)  # includes Ray's processes
     return result
 
 
@@ -131,13 +144,26 @@ def prepare_models(folder: Path, models: list[str]) -> dict[str, str]:
 
 
 def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
-    """(In the child.) Write ``cfg['rows']`` rows with one configuration; returns the timing."""
+    """(In the child.) Write ``cfg['rows']`` rows with one configuration; returns the timing.
+
+    With Ray, Ray is started first and its start-up time reported apart (``ray_init_s``): a cluster
+    is started once for many jobs."""
+    import resource
+
     out = cfg["out"]
+    extra: dict[str, Any] = {}
+    if cfg["engine"] == "ray":
+        import ray
+
+        t0 = time.perf_counter()
+        ray.init(num_cpus=cfg["workers"], include_dashboard=False, log_to_driver=False)
+        extra["ray_init_s"] = round(time.perf_counter() - t0, 1)
     if cfg["model"] == "spec":
         from simulacra.scale.spec import run_generate_job
         from simulacra.spec.engine import Spec
 
         spec = Spec.from_yaml(Path(cfg["path"]))
+        cpu0 = _cpu(resource)
         t0 = time.perf_counter()
         results = run_generate_job(
             spec, cfg["rows"], out, workers=cfg["workers"], chunk_rows=cfg["chunk_rows"], engine=cfg["engine"],
@@ -150,6 +176,7 @@ def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
         from simulacra.scale.api import sample_to
 
         synth = load_model(cfg["path"])
+        cpu0 = _cpu(resource)
         t0 = time.perf_counter()
         result = sample_to(
             synth, out, cfg["rows"], workers=cfg["workers"], chunk_rows=cfg["chunk_rows"], engine=cfg["engine"],
@@ -157,9 +184,20 @@ def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
         )
         seconds = time.perf_counter() - t0
         rows = result.rows
+    if cfg["engine"] == "local":  # Ray's workers are not this process's children: no CPU figure
+        cpu = _cpu(resource) - cpu0
+        extra["cpu_s"] = round(cpu, 2)
+        extra["cores_used"] = round(cpu / seconds, 2)
+        extra["rows_per_cpu_s"] = round(rows / cpu)
     size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file()) if Path(out).is_dir() else Path(out).stat().st_size
     return {**{k: v for k, v in cfg.items() if k not in ("path", "out")}, "seconds": round(seconds, 2),
-            "rows_per_s": round(rows / seconds), "output_mb": round(size / 2**20, 1)}
+            "rows_per_s": round(rows / seconds), "output_mb": round(size / 2**20, 1), **extra}
+
+
+def _cpu(resource: Any) -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def one_fit(cfg: dict[str, Any]) -> dict[str, Any]:
