@@ -171,3 +171,30 @@ def test_impossible_constraint_after_repair_is_an_error_not_fewer_rows() -> None
     meta = _meta(df, [{"kind": "inequality", "low": "a", "high": "b", "strict": True}])
     with pytest.raises(ConstraintError, match="violate it"):
         sim.GaussianCopulaSynthesizer(metadata=meta).fit(df)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(3, 150),
+    cities=st.integers(1, 8),
+    model=st.sampled_from(MODELS),
+    min_count=st.sampled_from([1, 5]),
+)
+def test_property_fixed_combinations_and_keys_always_hold(
+    seed: int, n: int, cities: int, model: str, min_count: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    city = rng.integers(0, cities, n)
+    df = pd.DataFrame({"city": [f"c{c}" for c in city], "country": [f"k{c % 3}" for c in city], "key": rng.permutation(n)})
+    df.loc[rng.random(n) < 0.1, "country"] = None
+    meta = _meta(df, [{"kind": "fixed_combinations", "columns": ["city", "country"]}, {"kind": "unique", "column": "key"}])
+    synth = sim.get_synthesizer_class(model)(metadata=meta, random_state=seed, min_category_count=min_count).fit(df)
+    try:
+        out = synth.sample(200, random_state=seed)
+    except ConstraintError as exc:  # every combination rarer than the floor: nothing may be sampled
+        assert min_count > 1 and "impossible" in str(exc)
+        return
+    assert len(out) == 200 and out["key"].is_unique
+    seen = set(zip(df["city"], df["country"].fillna("<na>")))
+    assert set(zip(out["city"], out["country"].fillna("<na>"))) <= seen
