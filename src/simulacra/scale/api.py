@@ -38,9 +38,8 @@ def iter_samples(
     synth._check_fitted()
     chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
     seed = resolve_seed(seed, synth._sample_rng_)
-    prepared = synth._prepare_conditions(conditions)
     for chunk in plan_chunks(n_rows, chunk_rows):
-        yield synth.sample_range(chunk.start, chunk.stop, seed=seed, conditions=prepared)
+        yield synth.sample_range(chunk.start, chunk.stop, seed=seed, conditions=conditions)
 
 
 def sample_to(

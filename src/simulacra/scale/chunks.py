@@ -21,7 +21,7 @@ import pandas as pd
 
 from simulacra.errors import InputError
 
-#: Default chunk size: 16 blocks of 65,536 rows; a multiple of the synthesizers' block size, so no
+#: Default chunk size: 2**20 rows, a multiple of the synthesizers' (power-of-two) block size, so no
 #: block is generated twice.
 DEFAULT_CHUNK_ROWS = 1 << 20
 
@@ -65,7 +65,7 @@ def check_count(value: Any, name: str, minimum: int = 0) -> int:
     return int(as_float)
 
 
-#: A chunk is made and written in pieces of at most this many rows (4 blocks of 65,536), one Parquet
+#: A chunk is made and written in pieces of at most this many rows (2**18), one Parquet
 #: row group each: a worker's memory is bounded by one piece, whatever ``chunk_rows``.
 PIECE_ROWS = 1 << 18
 
@@ -120,7 +120,6 @@ class SynthesizerProducer:
         self.seed = int(seed)
         self.conditions = dict(conditions) if conditions else None
         self._synth: Any = None
-        self._prepared: Any = None
 
     @classmethod
     def from_synthesizer(
@@ -138,7 +137,6 @@ class SynthesizerProducer:
 
     def _attach(self, synth: Any) -> None:
         self._synth = synth
-        self._prepared = synth._prepare_conditions(self.conditions)
 
     def synthesizer(self) -> Any:
         """The synthesizer, loaded from the model bytes on first use in this process."""
@@ -159,11 +157,12 @@ class SynthesizerProducer:
 
         synth = self.synthesizer()
         if stop <= start:
-            return synth.sample_range(0, 0, seed=self.seed)
+            return synth.sample_range(0, 0, seed=self.seed, conditions=self.conditions)
         # one block at a time: no thread pool inside a worker, and memory of one block at a time
+        block = int(getattr(synth, "block_rows", BLOCK_ROWS))
         parts = [
-            synth.sample_range(lo, hi, seed=self.seed, conditions=self._prepared)
-            for lo, hi in split_range(start, stop, BLOCK_ROWS)
+            synth.sample_range(lo, hi, seed=self.seed, conditions=self.conditions)
+            for lo, hi in split_range(start, stop, block)
         ]
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 

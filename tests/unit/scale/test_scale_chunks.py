@@ -53,7 +53,9 @@ def test_fingerprint_changes_with_seed_and_conditions(small_synth):
 
 def test_conditions_apply_in_producer(small_synth):
     producer = SynthesizerProducer.from_synthesizer(small_synth, seed=1, conditions={"group": "b"})
-    assert set(producer(0, 500)["group"]) == {"b"}
+    rows = producer(0, 500)
+    assert set(rows["group"]) == {"b"}
+    pd.testing.assert_frame_equal(rows, small_synth.sample(500, random_state=1, conditions={"group": "b"}))
 
 
 def _ints(start, stop):
