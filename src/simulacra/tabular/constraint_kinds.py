@@ -110,6 +110,8 @@ class Constraint:
     kind: ClassVar[str] = ""
     can_reparameterize: ClassVar[bool] = False
     allowed_types: ClassVar[tuple[str, ...]] = ("numerical", "datetime")
+    #: The training data defines the rule (so it cannot break it).
+    defined_by_data: ClassVar[bool] = False
 
     def __init__(self, spec: dict[str, Any], position: int) -> None:
         self.spec = spec

@@ -10,14 +10,19 @@ import pandas as pd
 from simulacra.metadata import Metadata
 from simulacra.metadata.columns import CategoricalColumn, IdColumn
 from simulacra.tabular.constraint_kinds import Constraint
+from simulacra.transform import RARE_TOKEN
 from simulacra.transform.generated import IdEncoder
 
 
 class FixedCombinations(Constraint):
-    """Only combinations of the columns' values that exist in the training data; one joint column."""
+    """Only combinations of the columns' values that exist in the training data; one joint column.
+
+    Combinations seen in fewer than ``min_count`` training rows are neither kept nor sampled.
+    """
 
     kind = "fixed_combinations"
     can_reparameterize = True
+    defined_by_data = True
     allowed_types = ("categorical", "boolean", "numerical")
 
     def columns(self) -> list[str]:
@@ -37,10 +42,25 @@ class FixedCombinations(Constraint):
             self.values.append([v.item() if hasattr(v, "item") else v for v in uniq])
             self.dtypes.append(str(data[name].dtype))
         codes = self._codes(data)
-        self.combos = np.unique(codes, axis=0) if len(codes) else np.zeros((0, len(self.values)), dtype=np.int64)
+        combos, counts = np.unique(codes, axis=0, return_counts=True)
+        self.combos = combos[counts >= max(min_count, 1)]
+        self._forget_rare_values()
         self.joint = "+".join(self.columns())
         while self.joint in meta.columns:
             self.joint += "_"
+
+    def _forget_rare_values(self) -> None:
+        """Keep only the values used by the kept combinations (a rare value is not stored)."""
+        values, columns = [], []
+        for j, vals in enumerate(self.values):
+            used = np.unique(self.combos[:, j])
+            used = used[used < len(vals)]
+            remap = np.full(len(vals) + 1, len(used), dtype=np.int64)
+            remap[used] = np.arange(len(used))
+            values.append([vals[i] for i in used])
+            columns.append(remap[self.combos[:, j]])
+        self.values = values
+        self.combos = np.column_stack(columns) if columns else self.combos
 
     def _codes(self, data: pd.DataFrame) -> np.ndarray:
         """Per column, the index of each value in the known values; NaN is len(values); unseen is -1."""
@@ -70,7 +90,7 @@ class FixedCombinations(Constraint):
         order = np.argsort(known)
         pos = np.clip(np.searchsorted(known[order], keys), 0, max(len(known) - 1, 0))
         hit = known[order][pos] == keys if len(known) else np.zeros(len(keys), dtype=bool)
-        labels = np.full(len(keys), None, dtype=object)
+        labels = np.full(len(keys), RARE_TOKEN, dtype=object)
         if hit.any():
             labels[hit] = order[pos][hit].astype(str)
         first = list(data.columns).index(self.columns()[0])

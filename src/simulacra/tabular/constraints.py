@@ -176,7 +176,7 @@ class ConstraintSet:
         problems = []
         for c in self.constraints:
             c.prepare(data, meta, min_count=min_count)
-            bad = ~c.valid(data)
+            bad = np.zeros(len(data), dtype=bool) if c.defined_by_data else ~c.valid(data)
             if bad.any():
                 problems.append(c.violation_message(data, bad))
         if problems:
