@@ -42,11 +42,13 @@ class LeafTree:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The leaf (as an index into ``payload``) of every row of ``x``."""
-        node = np.zeros(len(x), dtype=np.int64)
+        n = len(x)
+        flat = np.ascontiguousarray(x.T).reshape(-1)  # column-major: one gather per level
+        node = np.zeros(n, dtype=np.int64)
         active = np.flatnonzero(self.left[node] >= 0)
         while active.size:
             cur = node[active]
-            go_left = x[active, self.feature[cur]] <= self.threshold[cur]
+            go_left = flat[self.feature[cur] * n + active] <= self.threshold[cur]
             node[active] = np.where(go_left, self.left[cur], self.right[cur])
             active = active[self.left[node[active]] >= 0]
         return self.leaf_index[node]
