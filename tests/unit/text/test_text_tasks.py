@@ -218,3 +218,13 @@ def test_self_instruct_resumes_after_interruption_with_identical_result(tmp_path
     resumed = self_instruct(SEEDS, 10, engine=Engine(fb, cache=cache), calls_per_round=2, per_call=2, seed=4)
     assert resumed.records == clean.records
     assert fb.calls == clean_fb.calls - 9  # nothing generated before the crash is asked again
+
+
+def test_qa_answer_that_repeats_the_question_is_filtered() -> None:
+    def responder(req):
+        q = f"What is item {req.seed} made of today?"
+        return json.dumps({"question": q, "answer": q if req.seed % 2 else "Mostly of recycled steel and glass."})
+
+    res = generate_qa(["items"], 6, engine=Engine(FakeBackend(responder=responder)), retries=0)
+    assert all(r["answer"].startswith("Mostly") for r in res.records)
+    assert {f["_reason"] for f in res.filtered} == {"answer repeats the question"} and _balanced(res)

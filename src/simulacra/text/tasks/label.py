@@ -41,6 +41,7 @@ def generate_labelled(
     descriptions: Mapping[str, str] | None = None,
     examples: Mapping[str, Sequence[str]] | None = None,
     per_call: int = 5,
+    min_words: int = 3,
     max_length: int = 400,
     max_calls_factor: float = 4.0,
     seed: int = 0,
@@ -52,7 +53,8 @@ def generate_labelled(
     """Generate ``per_label`` texts for each label (a dict gives per-class quotas, e.g. to balance classes).
 
     Records are ``{"text", "label"}``. ``descriptions`` explain labels; ``examples`` show a few real texts
-    per label in the prompt. Calls per label are capped at ``max_calls_factor`` times the minimum.
+    per label in the prompt. Texts under ``min_words`` words are filtered. Calls per label are capped at
+    ``max_calls_factor`` times the minimum.
 
     Examples
     --------
@@ -91,7 +93,7 @@ def generate_labelled(
                 continue
             calls.outputs += 1
             new += [{"text": " ".join(str(t).split()), "label": lb} for t in st.value["texts"]]
-        _accept(res, accept, kept, new, counts, quotas)
+        _accept(res, accept, kept, new, counts, quotas, min_words)
     short = {lb: quotas[lb] - counts[lb] for lb in labels if counts[lb] < quotas[lb]}
     if short:
         res.notes.append(f"quota not reached after the call budget: missing {short}; raise max_calls_factor or temperature")
@@ -116,12 +118,14 @@ def _request(label: str, domain: str, descriptions: Mapping[str, str] | None, ex
 
 
 def _accept(res: TaskResult, stage: Any, kept: list[dict[str, Any]], new: list[dict[str, Any]], counts: dict[str, int],
-            quotas: dict[str, int]) -> None:
+            quotas: dict[str, int], min_words: int) -> None:
     stage.inputs += len(new)
     base = len(kept)
     dup = find_duplicates([r["text"] for r in kept] + [r["text"] for r in new])
     for j, row in enumerate(new):
         reason = dup.reason[base + j]
+        if reason is None and len(row["text"].split()) < min_words:
+            reason = f"too short (< {min_words} words)"
         if reason is None and counts[row["label"]] >= quotas[row["label"]]:
             reason = "quota reached"
         if reason is not None:

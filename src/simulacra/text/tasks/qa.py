@@ -18,7 +18,7 @@ from simulacra.errors import InputError
 from simulacra.text.engine import Engine
 from simulacra.text.result import TaskResult
 from simulacra.text.schema import token_budget
-from simulacra.text.similarity import tokens
+from simulacra.text.similarity import rouge_l, tokens
 from simulacra.text.tasks import as_engine, call_seed, dedup_stage
 from simulacra.text.types import ChatRequest
 
@@ -145,6 +145,7 @@ def generate_qa(
             gen.invalid += 1
         rows.append(row)
     gen.outputs = len(rows)
+    rows = _filter_echo(res, rows)
     if documents is not None:
         rows = _filter_grounded(res, rows, min_grounding)
     if dedup:
@@ -161,6 +162,20 @@ def _prompt(ctx: dict[str, Any], kind: str, level: str) -> str:
                 'Reply as JSON: {"question": "...", "answer": "..."}')
     return (f"Write one {level} question about {ctx['topic']} that starts with '{kind}', and a correct, concise answer.\n"
             'Reply as JSON: {"question": "...", "answer": "..."}')
+
+
+def _filter_echo(res: TaskResult, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop (with the reason) answers that only repeat the question: a common failure of small models."""
+    stage = res.stage("answer check")
+    stage.inputs = len(rows)
+    kept = []
+    for row in rows:
+        if row.get("_status", "ok") == "ok" and rouge_l(row["answer"], row["question"]) > 0.8:
+            res.reject(stage, row, "answer repeats the question")
+            continue
+        kept.append(row)
+    stage.outputs = len(kept)
+    return kept
 
 
 def _filter_grounded(res: TaskResult, rows: list[dict[str, Any]], min_grounding: float) -> list[dict[str, Any]]:
