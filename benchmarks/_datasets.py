@@ -1,0 +1,53 @@
+"""The five benchmark tables of issue 4: loading, column types, target and task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = next(
+    (p for p in (ROOT.parent / "shared" / "datasets", ROOT / "../shared/datasets", Path("/work/shared/datasets"))
+     if p.exists()),
+    ROOT.parent / "shared" / "datasets",
+)
+
+TABLES: dict[str, dict[str, Any]] = {
+    "adult": {"file": "tabular/adult/adult.csv", "target": "income", "task": "classification"},
+    "credit_default": {"file": "tabular/credit_default/UCI_Credit_Card.csv", "target": "Y",
+                       "task": "classification", "ids": ["ID"]},
+    "bank_marketing": {"file": "tabular/bank_marketing/bank-full.csv", "read": {"sep": ";"}, "target": "y",
+                       "task": "classification"},
+    "kc_house": {"file": "tabular/kc_house/kc_house_data.csv", "target": "price", "task": "regression",
+                 "dates": {"date": "%Y%m%dT%H%M%S"}},
+    "california_housing": {"file": "tabular/california_housing/housing.csv", "target": "median_house_value",
+                           "task": "regression"},
+}
+
+
+def load(name: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, Any]]:
+    """The table, its column types (SDMetrics sdtypes) and its spec."""
+    from simulacra.metadata import Metadata
+
+    spec = TABLES[name]
+    df = pd.read_csv(DATASETS / spec["file"], **spec.get("read", {}))
+    for col, fmt in spec.get("dates", {}).items():
+        df[col] = pd.to_datetime(df[col], format=fmt)
+    meta = Metadata.detect(df)
+    types = {c: col.type for c, col in meta.columns.items()}
+    for c in spec.get("ids", []):
+        types[c] = "id"
+    return df, types, spec
+
+
+def metadata(df: pd.DataFrame, types: dict[str, str]) -> Any:
+    """simulacra metadata detected from the table, with the benchmark's id columns."""
+    from simulacra.metadata import Metadata
+
+    meta = Metadata.detect(df)
+    for c, t in types.items():
+        if t == "id" and meta.columns[c].type != "id":
+            meta.update_column(c, type="id")
+    return meta

@@ -1,0 +1,66 @@
+"""Fit one peer synthesizer and sample; run inside that peer's own environment (benchmarks/.envs/<env>).
+
+Usage: python _peer.py MODEL TRAIN.parquet TYPES.json N_ROWS OUT.parquet TIMING.json [--epochs E] [--minutes M]
+MODEL is sdv_copula, ctgan, tvae (env sdv) or tabularargn (env mostly). Prints nothing on success.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def _sdv(model: str, train: pd.DataFrame, types: dict[str, str], n: int, epochs: int) -> pd.DataFrame:
+    from sdv.metadata import Metadata
+    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
+
+    meta = Metadata.load_from_dict(
+        {"tables": {"t": {"columns": {c: {"sdtype": t} for c, t in types.items()}}}}
+    )
+    if model == "sdv_copula":
+        synth = GaussianCopulaSynthesizer(meta)
+    elif model == "ctgan":
+        synth = CTGANSynthesizer(meta, epochs=epochs)
+    else:
+        synth = TVAESynthesizer(meta, epochs=epochs)
+    synth.fit(train)
+    return synth.sample(n)
+
+
+def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int) -> pd.DataFrame:
+    from mostlyai import engine
+
+    with tempfile.TemporaryDirectory() as ws:
+        engine.init_logging()
+        engine.split(tgt_data=train, workspace_dir=ws)
+        engine.analyze(workspace_dir=ws)
+        engine.encode(workspace_dir=ws)
+        engine.train(workspace_dir=ws, max_training_time=minutes, max_epochs=epochs, device="cpu")
+        engine.generate(workspace_dir=ws, sample_size=n, device="cpu")
+        out = pd.read_parquet(Path(ws) / "SyntheticData")
+    return out[train.columns]
+
+
+def main(argv: list[str]) -> None:
+    model, train_path, types_path, n, out_path, timing_path = argv[:6]
+    opts = dict(zip(argv[6::2], argv[7::2]))
+    epochs, minutes = int(opts.get("--epochs", 100)), float(opts.get("--minutes", 10))
+    train = pd.read_parquet(train_path)
+    types = json.loads(Path(types_path).read_text())
+    start = time.perf_counter()
+    if model == "tabularargn":
+        synth = _argn(train, int(n), minutes, epochs)
+    else:
+        synth = _sdv(model, train, types, int(n), epochs)
+    elapsed = time.perf_counter() - start
+    synth.to_parquet(out_path)
+    Path(timing_path).write_text(json.dumps({"seconds": elapsed}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

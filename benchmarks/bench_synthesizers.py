@@ -1,0 +1,200 @@
+"""Side-by-side benchmark of table synthesizers (issue 4): ours against SDV, CTGAN, TVAE and TabularARGN.
+
+Every model is fitted on the same 80 % split of each table and samples as many rows as it trained on;
+all are scored here, in one environment, with the metrics of ``_metrics.py`` (SDMetrics quality,
+TSTR/TRTR with a gradient-boosted model, DCR share, exact copies, membership-inference AUC). Peers run
+in their own virtual environments (``benchmarks/.envs/sdv``, ``benchmarks/.envs/mostly``) through
+``_peer.py``. Results are cached per (table, model) in ``benchmarks/results/synthesizers.json`` so a
+long run can be resumed, and the table is written into the ``synthesizers`` section of RESULTS.md.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_synthesizers.py                      # our models, all tables
+    .venv/bin/python benchmarks/bench_synthesizers.py --models all --epochs 50 --argn-minutes 5
+    .venv/bin/python benchmarks/bench_synthesizers.py --tables adult --models autoreg --force
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _datasets as D  # noqa: E402
+import _metrics as M  # noqa: E402
+
+OURS = ("autoreg", "copula")
+PEERS = {"sdv_copula": "sdv", "ctgan": "sdv", "tvae": "sdv", "tabularargn": "mostly"}
+CACHE = HERE / "results" / "synthesizers.json"
+THROUGHPUT_ROWS = 262_144
+
+
+def run_ours(name: str, train: pd.DataFrame, meta: Any) -> tuple[pd.DataFrame, dict[str, float]]:
+    from simulacra.tabular.registry import get_synthesizer_class
+
+    cls = get_synthesizer_class(name)
+    start = time.perf_counter()
+    model = cls(metadata=meta, random_state=0).fit(train)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    synth = model.sample(len(train), random_state=1)
+    sample_s = time.perf_counter() - start
+    start = time.perf_counter()
+    model.sample(THROUGHPUT_ROWS, random_state=2)
+    rate = THROUGHPUT_ROWS / (time.perf_counter() - start)
+    return synth, {"fit_s": fit_s, "sample_s": sample_s, "seconds": fit_s + sample_s, "rows_per_s": rate}
+
+
+def run_peer(
+    name: str, train: pd.DataFrame, types: dict[str, str], args: argparse.Namespace
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    python = HERE / ".envs" / PEERS[name] / "bin" / "python"
+    if not python.exists():
+        raise RuntimeError(f"peer environment {python.parent.parent} is missing")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        train.to_parquet(tmpd / "train.parquet")
+        (tmpd / "types.json").write_text(json.dumps(types))
+        cmd = ["nice", "-n", "5", str(python), str(HERE / "_peer.py"), name, str(tmpd / "train.parquet"),
+               str(tmpd / "types.json"), str(len(train)), str(tmpd / "out.parquet"), str(tmpd / "t.json"),
+               "--epochs", str(args.epochs), "--minutes", str(args.argn_minutes)]
+        env = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.peer_timeout, env=env)
+        if proc.returncode:
+            raise RuntimeError(proc.stderr[-2000:])
+        synth = pd.read_parquet(tmpd / "out.parquet")
+        seconds = json.loads((tmpd / "t.json").read_text())["seconds"]
+    return synth, {"seconds": seconds}
+
+
+def score(table: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
+    df, types, spec = D.load(table)
+    train, holdout = M.split(df)
+    meta = D.metadata(train, types)
+    if model in OURS:
+        synth, timing = run_ours(model, train, meta)
+    else:
+        synth, timing = run_peer(model, train, types, args)
+    for c in train.columns:  # align dtypes that parquet or a peer changed
+        if pd.api.types.is_datetime64_any_dtype(train[c]) and not pd.api.types.is_datetime64_any_dtype(synth[c]):
+            synth[c] = pd.to_datetime(synth[c], errors="coerce")
+    drop = [c for c, t in types.items() if t == "id"]
+    out: dict[str, Any] = {"table": table, "model": model, "rows": len(train), **timing}
+    out.update(M.quality(train, synth, types))
+    util = M.utility(train, holdout, synth, spec["target"], spec["task"], drop)
+    out.update({"trtr": util["trtr"], "tstr": util["tstr"], "utility": util["ratio"], "task": spec["task"]})
+    out.update(M.privacy(train, holdout, synth, types))
+    out["load"] = os.getloadavg()[0]
+    if model in ("ctgan", "tvae"):
+        out["epochs"] = args.epochs
+    if model == "tabularargn":
+        out["minutes_cap"] = args.argn_minutes
+    return out
+
+
+def _fmt(r: dict[str, Any]) -> list[str]:
+    ok = {
+        "quality": r["quality"] >= 0.97,
+        "utility": r["utility"] >= (0.98 if r["task"] == "classification" else 0.95),
+        "dcr": r["dcr_share"] <= 0.52,
+        "copies": r["copies"] <= r["holdout_copies"],
+        "mia": r["mia_auc"] <= 0.55,
+        "time": r["seconds"] <= 60,
+    }
+
+    def mark(key: str) -> str:
+        return "" if ok[key] else " ✗"
+
+    rate = f"{r['rows_per_s'] / 1000:,.0f}k" if "rows_per_s" in r else "–"
+    return [
+        r["model"], f"{r['quality']:.3f}{mark('quality')}", f"{r['utility']:.3f}{mark('utility')}",
+        f"{r['dcr_share']:.3f}{mark('dcr')}", f"{100 * r['copies']:.2f}% / {100 * r['holdout_copies']:.2f}%{mark('copies')}",
+        f"{r['mia_auc']:.3f}{mark('mia')}", f"{r['seconds']:.1f}{mark('time')}", rate, f"{r['load']:.1f}",
+    ]
+
+
+def markdown(results: dict[str, dict[str, Any]], command: str) -> str:
+    head = ["model", "quality", "TSTR/TRTR", "DCR share", "copies (synth / holdout)", "MIA AUC",
+            "fit+sample s", "sample rows/s", "load"]
+    lines = [
+        "## Default synthesizer and the classic models (issue 4)",
+        "",
+        f"Command: `{command}` (script: `benchmarks/bench_synthesizers.py`, metrics: `benchmarks/_metrics.py`).",
+        "80/20 split (seed 0), as many rows sampled as trained on; quality = SDMetrics QualityReport vs the",
+        "training rows; TSTR/TRTR = scikit-learn HistGradientBoosting, ROC AUC (classification) or R²",
+        "(regression) on the holdout; DCR share = synthetic rows nearer an equal-sized training sample than the",
+        "holdout (mean of 3 samples; 0.5 ideal); MIA = distance attack AUC. ✗ = misses the issue's target",
+        "(quality ≥ 0.97, TSTR/TRTR ≥ 0.98 / 0.95, DCR ≤ 0.52, copies ≤ holdout's, MIA ≤ 0.55, ≤ 60 s).",
+        "`load` is the 1-minute load average when scored: the 2-core machine was shared, so seconds are noisy.",
+        "",
+    ]
+    order = list(OURS) + list(PEERS)
+    for table in D.TABLES:
+        rows = sorted((r for r in results.values() if r["table"] == table), key=lambda r: order.index(r["model"])
+                      if r["model"] in order else 99)
+        if not rows:
+            continue
+        lines += [f"**{table}** ({rows[0]['rows']:,} training rows, {rows[0]['task']})", "",
+                  "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(_fmt(r)) + " |" for r in rows]
+        notes = [f"{r['model']}: {r['epochs']} epochs" for r in rows if "epochs" in r]
+        notes += [f"{r['model']}: {r['minutes_cap']} min training cap" for r in rows if "minutes_cap" in r]
+        if notes:
+            lines += ["", "Peers bounded: " + "; ".join(notes) + "."]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_results(text: str) -> None:
+    path = HERE / "RESULTS.md"
+    content = path.read_text()
+    begin, end = "<!-- BEGIN synthesizers -->", "<!-- END synthesizers -->"
+    a, b = content.index(begin) + len(begin), content.index(end)
+    path.write_text(content[:a] + "\n" + text + content[b:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tables", default="all")
+    ap.add_argument("--models", default="ours", help="'ours', 'all', or a comma list")
+    ap.add_argument("--epochs", type=int, default=50, help="CTGAN/TVAE epochs")
+    ap.add_argument("--argn-minutes", type=float, default=5.0, help="TabularARGN training time cap")
+    ap.add_argument("--peer-timeout", type=int, default=3600)
+    ap.add_argument("--force", action="store_true", help="recompute cached results")
+    ap.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    args = ap.parse_args()
+    tables = list(D.TABLES) if args.tables == "all" else args.tables.split(",")
+    models = {"ours": list(OURS), "all": list(OURS) + list(PEERS)}.get(args.models, args.models.split(","))
+    results: dict[str, dict[str, Any]] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    for table in tables:
+        for model in models:
+            key = f"{table}/{model}"
+            if key in results and not args.force:
+                continue
+            try:
+                results[key] = score(table, model, args)
+            except Exception as exc:  # a failing peer must not stop the run
+                print(f"{key}: FAILED {exc}", flush=True)
+                continue
+            r = results[key]
+            print(f"{key}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                          for k, v in r.items() if k not in ("table", "model")), flush=True)
+            CACHE.parent.mkdir(exist_ok=True)
+            CACHE.write_text(json.dumps(results, indent=1))
+    if not args.no_write:
+        write_results(markdown(results, "python benchmarks/bench_synthesizers.py " + " ".join(sys.argv[1:])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""The default synthesizer: an autoregressive chain of smoothed trees over a discretized table.
+
+Every column is modelled given the columns before it, ``p(x_j | x_<j)``. Categories are predicted
+directly; numbers are predicted as *cells* of their rank (quantile) scale, and the value is then drawn
+inside the cell from the column's quantile function, so marginals are kept while values are new.
+Each conditional is a CART tree whose leaves hold at least ``min_samples_leaf`` training rows and
+whose histograms are smoothed toward the column's marginal: these two knobs are the privacy floor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import ConstraintError, InputError
+from simulacra.tabular._boosted import BoostedConditional, lightgbm_available
+from simulacra.tabular._cells import NumericCells
+from simulacra.tabular._leaftrees import LeafTree
+from simulacra.tabular.base import BaseSynthesizer, resolve_seed
+from simulacra.tabular.registry import register
+from simulacra.transform import TableTransformer
+from simulacra.transform.datetime import to_datetimes
+from simulacra.transform.numerical import to_numbers
+
+
+@register
+class AutoregressiveSynthesizer(BaseSynthesizer):
+    """Column-by-column trees over a discretized table, with privacy floors (the default model).
+
+    Parameters
+    ----------
+    metadata : Metadata, dict or path, optional
+        Column types; detected from the data when omitted.
+    random_state : int, optional
+        Seed; the same seed gives the same rows.
+    min_samples_leaf : int, default 30
+        Privacy floor: every conditional distribution is learned from at least this many rows.
+    smoothing : float, default 1.0
+        Pseudo-count of the column's marginal mixed into every leaf histogram.
+    n_bins : int, default 64
+        Rank cells of a continuous column (finer cells: closer conditionals, slower fit).
+    min_count : int, default 5
+        A category or numeric level seen in fewer rows is never reproduced verbatim, and numbers
+        never go beyond the ``min_count``-th smallest and largest training values.
+    order : list of str, optional
+        Column order of the chain; the table's own order when omitted.
+    max_depth : int, optional
+        Depth limit of each tree.
+    oversample : int, default 4
+        Candidate rows per requested row when sampling under conditions (importance resampling).
+    n_trees : int, default 1
+        Trees per conditional; with more than one, a bagged forest (each on half the rows) whose
+        leaf histograms are averaged: smoother conditionals, better utility and privacy, slower fit.
+    max_features : float, optional
+        Share of the features tried at each split of a forest's trees (all when omitted).
+    n_jobs : int, optional
+        Threads used to grow a forest (all cores when omitted).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": range(200), "g": ["a", "b"] * 100})
+    >>> rows = AutoregressiveSynthesizer(random_state=0).fit(df).sample(5)
+    >>> list(rows.columns), len(rows)
+    (['x', 'g'], 5)
+    """
+
+    name = "autoreg"
+    supports_conditions = True
+    default_rank = 20
+
+    def __init__(
+        self,
+        *,
+        metadata: Any = None,
+        random_state: int | None = None,
+        min_samples_leaf: int = 30,
+        smoothing: float = 1.0,
+        n_bins: int = 64,
+        min_count: int = 5,
+        order: list[str] | None = None,
+        max_depth: int | None = None,
+        oversample: int = 4,
+        n_trees: int = 1,
+        max_features: float | None = None,
+        n_jobs: int | None = None,
+        honest: bool = False,
+        boosted_classes: int = 4,
+    ) -> None:
+        self.metadata = metadata
+        self.random_state = random_state
+        self.min_samples_leaf = min_samples_leaf
+        self.smoothing = smoothing
+        self.n_bins = n_bins
+        self.min_count = min_count
+        self.order = order
+        self.max_depth = max_depth
+        self.oversample = oversample
+        self.n_trees = n_trees
+        self.max_features = max_features
+        self.n_jobs = n_jobs
+        self.honest = honest
+        self.boosted_classes = boosted_classes
+
+    # -- fit ---------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        for name in ("min_samples_leaf", "n_bins", "min_count", "oversample", "n_trees"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.smoothing, (int, float)) or self.smoothing < 0:
+            raise InputError(f"smoothing must be a number >= 0, got {self.smoothing!r}")
+
+    def _chain_order(self) -> list[str]:
+        learned = [n for n, e in self.transformer_.encoders.items() if e.representation != "generated"]
+        if self.order is None:
+            return learned
+        unknown = [c for c in self.order if c not in learned]
+        if unknown:
+            raise InputError(f"order names unknown or generated columns: {', '.join(map(str, unknown))}")
+        return list(self.order) + [c for c in learned if c not in self.order]
+
+    def _fit(self, data: pd.DataFrame) -> None:
+        self._check_params()
+        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_count).fit(data)
+        rng = np.random.default_rng(resolve_seed(self.random_state))
+        self.chain_ = self._chain_order()
+        self.cells_: dict[str, NumericCells] = {}
+        features = np.full((len(data), len(self.chain_)), np.nan, dtype=np.float32)
+        self.models_: dict[str, dict[str, LeafTree]] = {}
+        for j, name in enumerate(self.chain_):
+            enc = self.transformer_.encoders[name]
+            x = enc.encode(data[name])
+            prefix = features[:, :j]
+            if enc.representation == "continuous":
+                cells = NumericCells(n_bins=self.n_bins, min_count=self.min_count).fit(x)
+                self.cells_[name] = cells
+                u = cells.to_uniform(x, rng)
+                self.models_[name] = self._fit_numeric(prefix, u, cells, rng)
+                features[:, j] = u
+            else:
+                n_codes = max(int(getattr(enc, "n_codes", 1)), 1)
+                codes = np.where(x < 0, n_codes, np.minimum(x, n_codes - 1)).astype(np.int64)
+                if self._boost(codes):
+                    model: Any = BoostedConditional.fit(
+                        prefix, codes, n_cells=n_codes + 1, min_samples_leaf=self.min_samples_leaf, rng=rng,
+                        categorical=[i for i in range(j) if self.chain_[i] not in self.cells_],
+                        n_jobs=self.n_jobs,
+                    )
+                else:
+                    model = self._tree(prefix, codes, n_codes + 1, rng)
+                self.models_[name] = {"value": model}
+                features[:, j] = codes
+        self.n_features_ = len(self.chain_)
+
+    def _boost(self, codes: np.ndarray) -> bool:
+        limit = int(self.boosted_classes or 0)
+        return limit > 0 and np.unique(codes).size <= limit and lightgbm_available()
+
+    def _tree(
+        self, X: np.ndarray, y: np.ndarray, n_cells: int, rng: np.random.Generator, regress_on: Any = None
+    ) -> LeafTree:
+        return LeafTree.fit(
+            X, y, n_cells=n_cells, min_samples_leaf=self.min_samples_leaf, smoothing=float(self.smoothing),
+            rng=rng, regress_on=regress_on, max_depth=self.max_depth, n_trees=int(self.n_trees),
+            max_features=self.max_features, n_jobs=self.n_jobs, honest=bool(self.honest),
+        )
+
+    def _fit_numeric(
+        self, prefix: np.ndarray, u: np.ndarray, cells: NumericCells, rng: np.random.Generator
+    ) -> dict[str, LeafTree]:
+        missing = ~np.isfinite(u)
+        out: dict[str, LeafTree] = {}
+        if missing.any():
+            out["missing"] = self._tree(prefix, missing.astype(np.int64), 2, rng)
+        ok = ~missing
+        if ok.any():
+            cell = cells.cell_of(u[ok])
+            out["value"] = self._tree(prefix[ok], cell, cells.n_cells, rng, regress_on=u[ok])
+        return out
+
+    # -- sample ------------------------------------------------------------------------------
+    def _sample_block(
+        self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
+    ) -> pd.DataFrame:
+        size = n * int(self.oversample) if conditions else n
+        features = np.full((size, self.n_features_), np.nan, dtype=np.float32)
+        values: dict[str, np.ndarray] = {}
+        for j, name in enumerate(self.chain_):
+            cond = conditions.get(name) if conditions else None
+            if cond is not None:
+                keep = self._resample_for(name, j, features, cond, n, rng)
+                features = features[keep]
+                values = {k: v[keep] for k, v in values.items()}
+                values[name], features[:, j] = self._forced(name, cond, n, rng)
+                continue
+            values[name], features[:, j] = self._draw(name, features[:, :j], rng)
+        out: dict[str, pd.Series] = {}
+        for name, enc in self.transformer_.encoders.items():
+            if enc.representation == "generated":
+                col = enc.decode(np.arange(first_row, first_row + n), rng)
+                if enc.missing_rate > 0:
+                    col = col.astype(object) if col.dtype.kind in "iub" else col
+                    col[rng.random(n) < enc.missing_rate] = None
+                out[name] = col
+            else:
+                out[name] = enc.decode(values[name][:n], rng)
+        frame = pd.DataFrame(out)
+        if conditions:
+            for name, cond in conditions.items():
+                if cond["value"] is not None:
+                    frame[name] = pd.Series([cond["value"]] * n, dtype=frame[name].dtype)
+        return frame
+
+    def _draw(self, name: str, prefix: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Values (encoded) and chain features of one column for every row."""
+        models = self.models_[name]
+        n = len(prefix)
+        if name not in self.cells_:
+            codes = models["value"].sample(prefix, rng)
+            n_codes = models["value"].cumulative.shape[1] - 1
+            return np.where(codes >= n_codes, -1, codes), codes.astype(np.float32)
+        cells = self.cells_[name]
+        u = np.full(n, np.nan)
+        present = np.ones(n, dtype=bool)
+        if "missing" in models:
+            present = models["missing"].sample(prefix, rng) == 0
+        if "value" in models and present.any():
+            cell = models["value"].sample(prefix[present], rng)
+            u[present] = cells.draw_in_cell(cell, rng)
+        x = np.full(n, np.nan)
+        x[present] = cells.from_uniform(u[present])
+        return x, u.astype(np.float32)
+
+    # -- conditions --------------------------------------------------------------------------
+    def _prepare_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
+        conds = super()._prepare_conditions(conditions)
+        if not conds:
+            return None
+        return {name: self._condition(name, value) for name, value in conds.items()}
+
+    def _condition(self, name: str, value: Any) -> dict[str, Any]:
+        enc = self.transformer_.encoders[name]
+        if enc.representation == "generated":
+            raise ConstraintError(f"Cannot condition on '{name}': its values are generated, not learned.")
+        is_missing = value is None or (isinstance(value, float) and np.isnan(value))
+        if is_missing and enc.missing_rate <= 0:
+            raise ConstraintError(f"Condition {name}=missing is impossible: '{name}' has no missing values.")
+        if name not in self.cells_:
+            n_codes = self.models_[name]["value"].cumulative.shape[1] - 1
+            if is_missing:
+                return {"code": n_codes, "value": None}
+            code = int(enc.encode(pd.Series([value]))[0])
+            labels = list(getattr(enc, "labels", [False, True]))
+            if code < 0 or code >= n_codes or not _in_labels(value, labels):
+                shown = ", ".join(repr(v) for v in labels[:10])
+                raise ConstraintError(
+                    f"Condition {name}={value!r} is impossible: the model never learned that value "
+                    f"(values seen in fewer than {self.min_count} rows are protected); known values "
+                    f"include: {shown}"
+                )
+            return {"code": code, "value": enc.decode(np.array([code])).iloc[0]}
+        if is_missing:
+            return {"missing": True, "value": None}
+        if enc.kind == "datetime":
+            number = float(enc.encode(pd.Series([value]))[0])
+            shown_value: Any = to_datetimes(pd.Series([value]), None).iloc[0]
+        else:
+            number = float(to_numbers(pd.Series([value]))[0])
+            shown_value = value
+        cells = self.cells_[name]
+        interval = cells.rank_interval(number) if np.isfinite(number) else None
+        if interval is None:
+            lo, hi = float(cells.values_[0]), float(cells.values_[-1])
+            raise ConstraintError(
+                f"Condition {name}={value!r} is impossible: the model's values of '{name}' range from "
+                f"{lo:g} to {hi:g}" + (" and that level never occurs." if cells.discrete_ else ".")
+            )
+        return {"missing": False, "interval": interval, "number": number, "value": shown_value}
+
+    def _weights(self, name: str, prefix: np.ndarray, cond: dict[str, Any]) -> np.ndarray:
+        """The model's probability of the condition for each candidate row."""
+        models = self.models_[name]
+        if "code" in cond:
+            return models["value"].probability(prefix, cond["code"])
+        p_missing = models["missing"].probability(prefix, 1) if "missing" in models else np.zeros(len(prefix))
+        if cond["missing"]:
+            return p_missing
+        cells = self.cells_[name]
+        lo, hi = cond["interval"]
+        first = int(cells.cell_of(np.array([lo]))[0])
+        last = int(cells.cell_of(np.array([max(hi - 1e-12, lo)]))[0])
+        p_value = sum(models["value"].probability(prefix, c) for c in range(first, last + 1))
+        return (1.0 - p_missing) * p_value
+
+    def _resample_for(
+        self, name: str, j: int, features: np.ndarray, cond: dict[str, Any], n: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Rows of the candidates kept for a condition on column ``j`` (importance resampling)."""
+        w = np.asarray(self._weights(name, features[:, :j], cond), dtype=float)
+        total = float(w.sum())
+        if not np.isfinite(total) or total <= 0:
+            raise ConstraintError(
+                f"Condition on '{name}' is impossible under the model together with the other conditions."
+            )
+        return rng.choice(len(w), size=n, replace=True, p=w / total)
+
+    def _forced(self, name: str, cond: dict[str, Any], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if "code" in cond:
+            n_codes = self.models_[name]["value"].cumulative.shape[1] - 1
+            code = cond["code"]
+            return np.full(n, -1 if code >= n_codes else code), np.full(n, code, dtype=np.float32)
+        if cond["missing"]:
+            return np.full(n, np.nan), np.full(n, np.nan, dtype=np.float32)
+        lo, hi = cond["interval"]
+        u = lo + rng.random(n) * (hi - lo)
+        return np.full(n, cond["number"]), u.astype(np.float32)
+
+    # -- persistence and inspection ---------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "encoders": self.transformer_.get_state(),
+            "chain": list(self.chain_),
+            "cells": {name: c.get_state() for name, c in self.cells_.items()},
+            "models": {name: {part: t.get_state() for part, t in m.items()} for name, m in self.models_.items()},
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.chain_ = [str(c) for c in state["chain"]]
+        self.cells_ = {name: NumericCells.from_state(c) for name, c in state["cells"].items()}
+        self.models_ = {
+            name: {part: _conditional_from_state(t) for part, t in m.items()} for name, m in state["models"].items()
+        }
+        self.n_features_ = len(self.chain_)
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        columns: dict[str, Any] = {}
+        for name in self.chain_:
+            enc = self.transformer_.encoders[name]
+            value = self.models_[name].get("value")
+            entry: dict[str, Any] = {
+                "type": enc.kind,
+                "missing_rate": round(enc.missing_rate, 4),
+                "leaves": int(value.cumulative.shape[0]) if value is not None else 0,
+            }
+            if name in self.cells_:
+                entry["cells"] = self.cells_[name].n_cells
+            elif value is not None:
+                entry["categories"] = int(value.cumulative.shape[1] - 1)
+            columns[name] = entry
+        info["chain"] = list(self.chain_)
+        info["columns"] = columns
+        info["privacy"] = {"min_samples_leaf": self.min_samples_leaf, "smoothing": self.smoothing,
+                           "min_count": self.min_count}
+        return info
+
+
+def _conditional_from_state(state: dict[str, Any]) -> Any:
+    if state.get("kind") == "boosted":
+        return BoostedConditional.from_state(state)
+    return LeafTree.from_state(state)
+
+
+def _in_labels(value: Any, labels: list[Any]) -> bool:
+    try:
+        return any(value == lab or str(value) == str(lab) for lab in labels)
+    except Exception:  # pragma: no cover - exotic comparisons
+        return False

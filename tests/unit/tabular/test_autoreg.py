@@ -1,0 +1,136 @@
+"""The default synthesizer: shapes, seeds, dependence, conditions, privacy floors, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulacra.errors import ConstraintError, InputError, NotFittedError
+from simulacra.io.model import load_model
+from simulacra.tabular import autoreg as autoreg_module
+from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+from simulacra.tabular.registry import default_synthesizer_name
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 3000
+    x = rng.normal(50, 10, n)
+    group = np.where(x + rng.normal(0, 5, n) > 50, "high", "low")
+    city = rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1])
+    amount = np.where(rng.random(n) < 0.6, 0.0, np.round(rng.lognormal(5, 1, n), 2))
+    score = x * 2 + rng.normal(0, 3, n)
+    score[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame({"x": x, "group": group, "city": city, "amount": amount, "score": score,
+                         "flag": rng.random(n) < 0.3})
+
+
+@pytest.fixture(scope="module")
+def fitted(table: pd.DataFrame) -> AutoregressiveSynthesizer:
+    return AutoregressiveSynthesizer(random_state=0).fit(table)
+
+
+def test_is_the_default_model() -> None:
+    assert default_synthesizer_name() == "autoreg"
+
+
+def test_sample_shape_dtypes_and_marginals(fitted: AutoregressiveSynthesizer, table: pd.DataFrame) -> None:
+    rows = fitted.sample(5000, random_state=1)
+    assert list(rows.columns) == list(table.columns) and len(rows) == 5000
+    assert rows["flag"].dtype == bool
+    assert set(rows["group"]) <= {"high", "low"}
+    assert abs(rows["x"].mean() - table["x"].mean()) < 1.0
+    assert abs((rows["amount"] == 0).mean() - 0.6) < 0.04  # the point mass is kept
+    assert abs(rows["score"].isna().mean() - 0.1) < 0.03  # missing values too
+
+
+def test_dependence_is_learned(fitted: AutoregressiveSynthesizer) -> None:
+    rows = fitted.sample(5000, random_state=2)
+    assert rows["x"].corr(rows["score"]) > 0.9
+    high = rows.loc[rows["group"] == "high", "x"].mean()
+    low = rows.loc[rows["group"] == "low", "x"].mean()
+    assert high - low > 8
+
+
+def test_same_seed_same_rows(table: pd.DataFrame, fitted: AutoregressiveSynthesizer) -> None:
+    pd.testing.assert_frame_equal(fitted.sample(300, random_state=5), fitted.sample(300, random_state=5))
+    other = AutoregressiveSynthesizer(random_state=0).fit(table)
+    pd.testing.assert_frame_equal(fitted.sample(300, random_state=5), other.sample(300, random_state=5))
+
+
+def test_no_training_row_is_copied(fitted: AutoregressiveSynthesizer, table: pd.DataFrame) -> None:
+    rows = fitted.sample(3000, random_state=3)
+    real = set(map(tuple, table[["x", "score"]].round(6).to_numpy()))
+    copies = sum(t in real for t in map(tuple, rows[["x", "score"]].round(6).to_numpy()))
+    assert copies == 0
+    assert not any(isinstance(v, pd.DataFrame) for v in vars(fitted).values())
+
+
+def test_rare_levels_and_extremes_are_protected() -> None:
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"v": rng.normal(size=2000), "c": ["common"] * 1998 + ["rare1", "rare2"]})
+    df.loc[0, "v"] = 1000.0  # an outlier
+    rows = AutoregressiveSynthesizer(random_state=0, min_count=5).fit(df).sample(5000, random_state=0)
+    assert not rows["c"].isin(["rare1", "rare2"]).any()
+    assert rows["v"].max() < 10
+
+
+def test_conditions_give_exactly_n_matching_rows(fitted: AutoregressiveSynthesizer) -> None:
+    rows = fitted.sample(1000, random_state=4, conditions={"group": "high"})
+    assert len(rows) == 1000 and (rows["group"] == "high").all()
+    assert rows["x"].mean() > 52  # the rest follows the condition
+    rows = fitted.sample(500, random_state=4, conditions={"city": "d", "flag": True})
+    assert len(rows) == 500 and (rows["city"] == "d").all() and rows["flag"].all()
+    rows = fitted.sample(200, random_state=4, conditions={"amount": 0.0})
+    assert (rows["amount"] == 0).all()
+    rows = fitted.sample(200, random_state=4, conditions={"score": None})
+    assert rows["score"].isna().all()
+
+
+def test_impossible_conditions_raise(fitted: AutoregressiveSynthesizer) -> None:
+    with pytest.raises(ConstraintError, match="never learned"):
+        fitted.sample(10, conditions={"city": "zzz"})
+    with pytest.raises(ConstraintError, match="range"):
+        fitted.sample(10, conditions={"x": 1e9})
+    with pytest.raises(ConstraintError, match="no missing"):
+        fitted.sample(10, conditions={"x": None})
+
+
+def test_save_and_load_give_the_same_rows(fitted: AutoregressiveSynthesizer, tmp_path) -> None:
+    path = fitted.save(tmp_path / "m.zip")
+    loaded = load_model(path)
+    pd.testing.assert_frame_equal(fitted.sample(400, random_state=9), loaded.sample(400, random_state=9))
+    cond = {"group": "low"}
+    pd.testing.assert_frame_equal(
+        fitted.sample(100, random_state=9, conditions=cond), loaded.sample(100, random_state=9, conditions=cond)
+    )
+
+
+def test_works_without_lightgbm(table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(autoreg_module, "lightgbm_available", lambda: False)
+    model = AutoregressiveSynthesizer(random_state=0).fit(table)
+    assert all(type(m["value"]).__name__ == "LeafTree" for m in model.models_.values() if "value" in m)
+    assert len(model.sample(100)) == 100
+
+
+def test_forest_and_honest_options(table: pd.DataFrame) -> None:
+    for params in ({"n_trees": 3}, {"honest": True}):
+        rows = AutoregressiveSynthesizer(random_state=0, **params).fit(table).sample(2000, random_state=0)
+        assert rows["x"].corr(rows["score"]) > 0.85
+
+
+def test_errors(table: pd.DataFrame) -> None:
+    with pytest.raises(NotFittedError):
+        AutoregressiveSynthesizer().sample(3)
+    with pytest.raises(InputError, match="min_samples_leaf"):
+        AutoregressiveSynthesizer(min_samples_leaf=0).fit(table)
+    with pytest.raises(InputError, match="order"):
+        AutoregressiveSynthesizer(order=["nope"]).fit(table)
+
+
+def test_describe(fitted: AutoregressiveSynthesizer) -> None:
+    info = fitted.describe()
+    assert info["model"] == "autoreg" and info["chain"][0] == "x"
+    assert info["columns"]["amount"]["cells"] >= 2
