@@ -157,6 +157,16 @@ def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
 
         t0 = time.perf_counter()
         ray.init(num_cpus=cfg["workers"], include_dashboard=False, log_to_driver=False)
+
+        @ray.remote(num_cpus=1)
+        def warm_up() -> int:  # start the workers and import what the job needs, as a warm cluster has
+            import simulacra.scale.engines
+            import simulacra.spec.engine
+            import simulacra.tabular.copula  # noqa: F401
+
+            return os.getpid()
+
+        ray.get([warm_up.remote() for _ in range(cfg["workers"])])
         extra["ray_init_s"] = round(time.perf_counter() - t0, 1)
     if cfg["model"] == "spec":
         from simulacra.scale.spec import run_generate_job
