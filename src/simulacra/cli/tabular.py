@@ -104,9 +104,8 @@ def sample(
         return
     with step(f"Sampling {n_rows:,} rows"):
         rows = synth.sample(n_rows, random_state=seed, conditions=conditions)
-    formats = {
-        name: col.format for name, col in synth.metadata_.columns.items() if col.type == "datetime" and col.format
-    }
+    table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
+    formats = {name: col.format for name, col in table_meta.columns.items() if col.type == "datetime" and col.format}
     with step(f"Writing {output.name}"):
         write_table(rows, output, format=format, datetime_formats=formats)
     console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
@@ -114,7 +113,7 @@ def sample(
 
 def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:
     """Values typed on the command line, compared as text for categorical columns."""
-    meta = getattr(synth, "metadata_")
+    meta = getattr(synth, "table_metadata_", None) or getattr(synth, "metadata_")
     out: dict[str, object] = {}
     for name, value in conditions.items():
         col = meta.columns.get(name)
@@ -143,7 +142,8 @@ def inspect(
     synth = load_model(model_file)
     info = synth.describe()
     if as_json:
-        typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info}, indent=2, default=str))
+        table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
+        typer.echo(json.dumps({"manifest": manifest, "metadata": table_meta.to_dict(), "model": info}, indent=2, default=str))
         return
     out = console.__class__()
     out.print(
@@ -154,7 +154,8 @@ def inspect(
     for head in ("column", "type", "details", "missing", "learned"):
         table.add_column(head)
     learned = info.get("columns", {})
-    for name, col in synth.metadata_.columns.items():
+    table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
+    for name, col in table_meta.columns.items():
         details = {k: v for k, v in col.model_dump().items() if k not in ("type", "pii") and v not in (None, [], False)}
         entry = learned.get(name, {})
         summary = entry.get("quantiles") or entry.get("top") or ""
