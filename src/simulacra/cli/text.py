@@ -114,20 +114,39 @@ def label(output: Out, labels: Annotated[str, typer.Option(help="Comma-separated
 @text_app.command("rows")
 def rows(output: Out, schema: Annotated[Path, typer.Option(help="JSON Schema of one row (an object).")],
          n: Annotated[int, typer.Option("-n", help="Number of rows.")] = 20,
-         conditions: Annotated[Path | None, typer.Option(help="A table (CSV/Parquet/JSONL) of fixed field values, one row per output row.")] = None,
+         conditions: Annotated[Path | None, typer.Option(help="Fixed field values, one row per output row: a table (CSV/Parquet/JSONL) "
+                                                         "or a spec (.yaml) sampled with --seed.")] = None,
          entity: Annotated[str, typer.Option(help="What a row describes, e.g. 'person'.")] = "table",
          per_call: Annotated[int, typer.Option("--per-call", help="Rows written per model call.")] = 4,
          llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
          retries: Retries = 2, cache: Cache = None, format: Fmt = None) -> None:
     """Table rows under a JSON Schema; enums and bounded numbers sampled in Python, text by the model."""
-    from simulacra.io import read_table
     from simulacra.text.tasks.rows import generate_rows
 
-    cond = read_table(conditions) if conditions else None
+    cond = _conditions(conditions, schema, n, seed) if conditions else None
     eng = _engine(llm, model, concurrency, threads, cache, output)
     res = generate_rows(str(schema), n, conditions=cond, entity=entity, rows_per_call=per_call, seed=seed,
                         retries=retries, engine=eng)
     _finish(res, eng, output, format)
+
+
+def _conditions(path: Path, schema: Path, n: int, seed: int) -> Any:
+    """A frame of fixed values: read from a table, or sampled from a spec; only the schema's fields are used."""
+    from simulacra.cli.common import console
+    from simulacra.io import read_table
+    from simulacra.text.schema import to_json_schema
+
+    if path.suffix.lower() in (".yaml", ".yml"):
+        from simulacra.spec import Spec
+
+        frame = Spec.from_yaml(path).sample(n, seed=seed)
+    else:
+        frame = read_table(path)
+    props = to_json_schema(str(schema)).get("properties", {})
+    unused = [c for c in frame.columns if c not in props]
+    if unused:
+        console.print(f"[yellow]note:[/yellow] columns {unused} of {path.name} are not in the schema; not used")
+    return frame[[c for c in frame.columns if c in props]]
 
 
 @text_app.command("judge")

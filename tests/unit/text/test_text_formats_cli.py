@@ -120,3 +120,17 @@ def test_cli_bad_input_is_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["text", "qa", "--topics", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "o.jsonl"), "--llm", "fake"])
     assert exc.value.code == 2
+
+
+def test_cli_rows_conditioned_on_a_spec(tmp_path: Path) -> None:
+    pytest.importorskip("simulacra.spec")
+    (tmp_path / "p.yaml").write_text("rows: 10\ncolumns:\n  age: {kind: uniform, min: 20, max: 30, round: 0}\n"
+                                     "  extra: {kind: uniform, min: 0, max: 1}\n")
+    schema = {"type": "object", "properties": {"age": {"type": "number"}, "bio": {"type": "string", "maxLength": 40}}}
+    (tmp_path / "s.json").write_text(json.dumps(schema))
+    out = tmp_path / "rows.jsonl"
+    result = runner.invoke(app, ["text", "rows", "--schema", str(tmp_path / "s.json"), "--conditions", str(tmp_path / "p.yaml"),
+                                 "-n", "6", "-o", str(out), "--llm", "fake"])
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out)
+    assert len(rows) == 6 and all(20 <= r["age"] <= 30 and "extra" not in r and r["bio"] for r in rows)
