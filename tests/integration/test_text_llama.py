@@ -53,3 +53,9 @@ def test_grammar_forces_json_even_when_asked_for_prose(backend: LlamaCppBackend)
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"], "additionalProperties": False}
     out = Engine(backend).structured([ChatRequest.user("Tell me a story.", schema=schema, max_tokens=16, seed=1)])
     assert out[0].ok and isinstance(out[0].value["ok"], bool)
+
+
+def test_embedded_backend_keeps_the_contract(backend: LlamaCppBackend) -> None:
+    from simulacra.testing.llm import check_backend
+
+    check_backend(backend, max_tokens=4)

@@ -70,3 +70,9 @@ def test_chat_and_structured_output_against_real_server(server_url: str) -> None
     assert all(r.ok for r in out), [r.errors for r in out]
     # llama-cpp-python's server answers 500 to OpenAI's json_schema form; the backend switched to json_object + schema
     assert backend.schema_mode == "json_object"
+
+
+def test_http_backend_keeps_the_contract_against_real_server(server_url: str) -> None:
+    from simulacra.testing.llm import check_backend
+
+    check_backend(OpenAIBackend(server_url, concurrency=2, timeout=60, schema_mode="json_object"), max_tokens=4)

@@ -306,7 +306,40 @@ def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-__all__ = ["FakeBackend", "FakeOpenAIServer", "example_from_schema"]
+__all__ = ["FakeBackend", "FakeOpenAIServer", "check_backend", "example_from_schema"]
+
+
+def check_backend(backend: Any, *, structured: bool = True, max_tokens: int = 24) -> None:
+    """Check that ``backend`` keeps the backend contract; raises AssertionError naming the broken rule.
+
+    Rules: it has ``model_id`` and ``supports_schema``; ``complete`` answers every request in order,
+    calls ``on_result`` once per index, reports failures as ``Completion.error`` instead of raising,
+    and the same request with the same seed gives the same text; with ``structured``, a schema request
+    gives JSON that validates.
+
+    Examples
+    --------
+    >>> check_backend(FakeBackend())
+    """
+    from simulacra.text.schema import extract_json, validation_errors, validator
+
+    assert isinstance(getattr(backend, "model_id", None), str) and backend.model_id, "model_id must be a non-empty string"
+    assert isinstance(getattr(backend, "supports_schema", None), bool), "supports_schema must be a bool"
+    reqs = [ChatRequest.user(f"Say the word number {i}.", max_tokens=max_tokens, seed=i) for i in range(3)]
+    seen: list[int] = []
+    out = backend.complete(reqs, on_result=lambda i, c: seen.append(i))
+    assert len(out) == len(reqs), "complete() must return one Completion per request"
+    assert all(isinstance(c, Completion) for c in out), "complete() must return Completion objects"
+    assert sorted(seen) == [0, 1, 2], f"on_result must be called once per request index, got {seen}"
+    assert all(c.ok for c in out), f"a healthy backend returned errors: {[c.error for c in out]}"
+    again = backend.complete(reqs[:1])
+    assert again[0].text == out[0].text, "the same request and seed must give the same text"
+    if structured:
+        schema = {"type": "object", "properties": {"word": {"type": "string", "maxLength": 20},
+                  "n": {"type": "integer"}}, "required": ["word", "n"], "additionalProperties": False}
+        res = backend.complete([ChatRequest.user("A word and a number, as JSON.", schema=schema, max_tokens=48, seed=1)])[0]
+        value = extract_json(res.text)
+        assert not validation_errors(value, validator(schema)), f"structured output does not validate: {res.text!r}"
 
 
 def _serve(argv: Sequence[str] | None = None) -> None:

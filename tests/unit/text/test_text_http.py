@@ -120,3 +120,11 @@ def test_engine_over_http_caches(tmp_path) -> None:
         eng.complete(_reqs(5))
         assert srv.statuses[200] == 5 and eng.calls == 0
     assert json.dumps(eng.stats())
+
+
+def test_backends_keep_the_contract() -> None:
+    from simulacra.testing.llm import FakeBackend, check_backend
+
+    check_backend(FakeBackend())
+    with FakeOpenAIServer(fault_rate=0.2, retry_after=0.01, seed=5) as srv:
+        check_backend(OpenAIBackend(srv.url, backoff_base=0.01, backoff_max=0.05))
