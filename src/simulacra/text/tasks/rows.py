@@ -116,21 +116,9 @@ def generate_rows(
     props = full.get("properties")
     if full.get("type") != "object" or not isinstance(props, dict) or not props:
         raise InputError("The row schema must be an object schema with 'properties'")
-    if conditions is not None:
-        n = len(conditions) if n is None else n
-        if len(conditions) < n:
-            raise InputError(f"conditions has {len(conditions)} rows but n={n}; give one row of conditions per output row")
-        unknown = [c for c in conditions.columns if c not in props]
-        if unknown:
-            raise InputError(f"Condition columns {unknown} are not properties of the schema")
-    if n is None or n < 1:
-        raise InputError("n must be a positive number of rows")
+    fixed, auto = _fixed_values(full, n, conditions, sample, seed)
+    n = len(fixed)
     eng = as_engine(engine, backend)
-    rng = np.random.default_rng(seed)
-    fixed = conditions.iloc[:n].reset_index(drop=True) if conditions is not None else pd.DataFrame(index=pd.RangeIndex(n))
-    auto = [f for f in sampled_fields(full) if f not in fixed.columns] if sample else []
-    if auto:
-        fixed = pd.concat([fixed, sample_values(full, auto, n, rng)], axis=1)
     text_fields = [f for f in props if f not in fixed.columns]
     res = TaskResult("rows", config={"n": n, "entity": entity, "rows_per_call": rows_per_call, "seed": seed,
                                      "retries": retries, "sampled_fields": auto, "model_fields": text_fields})
@@ -153,6 +141,26 @@ def generate_rows(
     stage.outputs = len(res.records)
     res.engine_stats = eng.stats()
     return res
+
+
+def _fixed_values(full: dict[str, Any], n: int | None, conditions: pd.DataFrame | None, sample: bool,
+                  seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """The values fixed before the model writes: given ``conditions`` plus fields sampled in Python."""
+    props = full["properties"]
+    if conditions is not None:
+        n = len(conditions) if n is None else n
+        if len(conditions) < n:
+            raise InputError(f"conditions has {len(conditions)} rows but n={n}; give one row of conditions per output row")
+        unknown = [c for c in conditions.columns if c not in props]
+        if unknown:
+            raise InputError(f"Condition columns {unknown} are not properties of the schema")
+    if n is None or n < 1:
+        raise InputError("n must be a positive number of rows")
+    fixed = conditions.iloc[:n].reset_index(drop=True) if conditions is not None else pd.DataFrame(index=pd.RangeIndex(n))
+    auto = [f for f in sampled_fields(full) if f not in fixed.columns] if sample else []
+    if auto:
+        fixed = pd.concat([fixed, sample_values(full, auto, n, np.random.default_rng(seed))], axis=1)
+    return fixed, auto
 
 
 def _generate(eng: Engine, full: dict[str, Any], text_fields: list[str], contexts: list[dict[str, Any]], entity: str,
