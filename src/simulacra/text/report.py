@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,12 @@ def text_fields(rows: Sequence[dict[str, Any]]) -> list[str]:
     present = [k for k in _TEXT_KEYS if any(isinstance(r.get(k), str) for r in rows)]
     others = sorted({k for r in rows for k, v in r.items() if isinstance(v, str) and not k.startswith("_")} - set(present))
     return present + [k for k in others if k not in ("label", "topic", "source", "passage", "reason")]
+
+
+def _categorical(texts: list[str]) -> bool:
+    """A field of few distinct short values (e.g. a sampled ``country``): shown as counts, not measured as text."""
+    distinct = len(set(texts))
+    return distinct <= max(20, len(texts) // 20) and distinct < len(texts) / 2 and max(len(t.split()) for t in texts) <= 3
 
 
 def _field_stats(texts: list[str]) -> dict[str, Any]:
@@ -71,7 +78,9 @@ def text_report(data: str | Path | Sequence[dict[str, Any]], manifest: dict[str,
     out: dict[str, Any] = {"rows": len(rows), "valid": len(valid), "invalid_kept": len(invalid), "fields": {}}
     for field in text_fields(valid):
         texts = [r[field] for r in valid if isinstance(r.get(field), str) and r[field].strip()]
-        if texts:
+        if texts and _categorical(texts):
+            out.setdefault("categories", {})[field] = dict(sorted(Counter(texts).items()))
+        elif texts:
             out["fields"][field] = _field_stats(texts)
     if valid and any("label" in r for r in valid):
         labels: dict[str, int] = {}
@@ -112,6 +121,8 @@ def render_report(rep: dict[str, Any]) -> str:
             lines.append(f"| {name} | {f['count']} | {f['exact_duplicate_rate']:.1%} | {f['near_duplicate_rate']:.1%} | "
                          f"{f['distinct_1']:.3f} | {f['distinct_2']:.3f} | {f['compression_ratio']:.2f} | {f['self_rouge_l']:.3f} | "
                          f"{f['words']['mean']} ({f['words']['p95']:g}) |")
+    for name, counts in rep.get("categories", {}).items():
+        lines += ["", f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     if rep.get("labels"):
         lines += ["", "## Labels", ""] + [f"- {k}: {v}" for k, v in rep["labels"].items()]
     if rep.get("scores"):
