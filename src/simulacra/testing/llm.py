@@ -61,8 +61,8 @@ def example_from_schema(schema: dict[str, Any], rng: random.Random, defs: dict[s
         lo = int(schema.get("minimum", 0))
         return rng.randint(lo, int(schema.get("maximum", lo + 100)))
     if kind == "number":
-        lo = float(schema.get("minimum", 0.0))
-        return round(rng.uniform(lo, float(schema.get("maximum", lo + 100.0))), 3)
+        flo = float(schema.get("minimum", 0.0))
+        return round(rng.uniform(flo, float(schema.get("maximum", flo + 100.0))), 3)
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":

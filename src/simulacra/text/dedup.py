@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -102,10 +103,10 @@ def find_duplicates(
 
 def _near(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], dup_of: np.ndarray,
           threshold: float, num_perm: int, seed: int) -> None:
-    datasketch = require("datasketch", "llm", "near-duplicate detection")
+    datasketch: Any = require("datasketch", "llm", "near-duplicate detection")
     lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm)
     for i in np.flatnonzero(keep):
-        sh = _shingles(texts[i])
+        sh = _shingles(texts[int(i)])
         mh = datasketch.MinHash(num_perm=num_perm, seed=seed)
         mh.update_batch([s.encode("utf-8") for s in sh])
         hits = lsh.query(mh)
@@ -119,7 +120,7 @@ def _near(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], dup_
 def _embedded(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], dup_of: np.ndarray,
               embed: Embed | str, threshold: float) -> None:
     idx = np.flatnonzero(keep)
-    sub = [texts[i] for i in idx]
+    sub = [texts[int(i)] for i in idx]
     if embed == "tfidf":
         from sklearn.feature_extraction.text import TfidfVectorizer
 

@@ -69,8 +69,8 @@ def text_report(data: str | Path | Sequence[dict[str, Any]], manifest: dict[str,
             manifest = sidecar(data, "manifest.json")
     else:
         rows = list(data)
-    if isinstance(manifest, (str, Path)):
-        manifest = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    meta: dict[str, Any] | None = (json.loads(Path(manifest).read_text(encoding="utf-8"))
+                                   if isinstance(manifest, (str, Path)) else manifest)
     if rows and "messages" in rows[0]:  # chat format: measure the turns
         rows = [{"prompt": r["messages"][-2]["content"], "response": r["messages"][-1]["content"]} for r in rows if len(r["messages"]) >= 2]
     invalid = [r for r in rows if r.get("_status", "ok") != "ok"]
@@ -93,10 +93,10 @@ def text_report(data: str | Path | Sequence[dict[str, Any]], manifest: dict[str,
             out["scores"] = {"mean": round(float(scores.mean()), 2), "min": float(scores.min()), "max": float(scores.max())}
     if valid and prompt_of(valid[0]) and response_of(valid[0]):
         out["pairs"] = sum(1 for r in valid if prompt_of(r) and response_of(r))
-    if manifest:
-        out["stages"] = manifest.get("stages", [])
-        out["engine"] = manifest.get("engine", {})
-        out["notes"] = manifest.get("notes", [])
+    if meta:
+        out["stages"] = meta.get("stages", [])
+        out["engine"] = meta.get("engine", {})
+        out["notes"] = meta.get("notes", [])
     return out
 
 

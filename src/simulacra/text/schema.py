@@ -119,7 +119,7 @@ def token_budget(schema: dict[str, Any], chars_per_token: float = 3.0, floor: in
 
 def validator(schema: dict[str, Any]) -> Any:
     """A jsonschema validator for ``schema`` (checked once: a malformed schema is an InputError)."""
-    jsonschema = require("jsonschema", "llm", "validating structured output")
+    jsonschema: Any = require("jsonschema", "llm", "validating structured output")
     cls = jsonschema.validators.validator_for(schema)
     try:
         cls.check_schema(schema)

@@ -117,7 +117,7 @@ def evolve(
         next_pool = []
         for parent, op, st, child, ans in zip(pool, ops, evolved, children, answers):
             row = {"instruction": child, "output": ans, "_round": r + 1, "_op": op, "_parent": parent}
-            reason = "invalid output: " + "; ".join(st.errors) if child is None else elimination_reason(parent, child, ans)
+            reason = ("invalid output: " + "; ".join(st.errors)) if child is None else elimination_reason(str(parent), child, ans)
             if reason is None and responses and ans is None:
                 reason = "no valid response"
             if reason is not None:
