@@ -29,7 +29,7 @@ def _floats(text: str, option: str) -> list[Any]:
 
 
 def _finish(result: Any, json_path: Path | None, html_path: Path | None) -> None:
-    console.print(result.to_text(), markup=False, highlight=False)
+    typer.echo(result.to_text())  # stdout, unwrapped: the table can be piped into a file
     if json_path:
         result.save_json(json_path)
         console.print(f"JSON written to [bold]{json_path}[/bold]")
