@@ -69,7 +69,7 @@ class WordNetSynonyms:
     Examples
     --------
     >>> syn = WordNetSynonyms()
-    >>> "glad" in syn("happy")  # doctest: +SKIP (needs WordNet; tested in tests/unit/augment)
+    >>> "glad" in syn("happy")  # doctest: +SKIP
     True
     """
 
