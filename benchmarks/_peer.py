@@ -28,8 +28,14 @@ def _sdv(model: str, train: pd.DataFrame, types: dict[str, str], n: int, epochs:
         synth = CTGANSynthesizer(meta, epochs=epochs)
     else:
         synth = TVAESynthesizer(meta, epochs=epochs)
-    synth.fit(train)
-    return synth.sample(n)
+    try:
+        synth.fit(train)
+    except Exception as exc:  # SDV 2.x wants {table_name: frame}
+        if "dictionary" not in str(exc):
+            raise
+        synth.fit({"t": train})
+    out = synth.sample(n)
+    return out["t"] if isinstance(out, dict) else out
 
 
 def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int) -> pd.DataFrame:

@@ -17,8 +17,10 @@ import numpy as np
 
 #: Knots of the stored quantile function of a continuous column.
 N_KNOTS = 1001
-#: A column is cut per value only if each value repeats this many times on average.
+#: A column is cut per value only if each value repeats this many times on average...
 MIN_REPEATS = 5
+#: ...and has at most this many distinct values (codes such as zip codes stay exact values).
+MAX_LEVELS = 256
 
 
 class NumericCells:
@@ -27,8 +29,9 @@ class NumericCells:
     Parameters
     ----------
     n_bins : int
-        Number of equal-probability cells of a continuous column (and the most distinct values a
-        column may have to be cut per value).
+        Number of equal-probability cells of a continuous column. A column with at most
+        ``max(n_bins, 256)`` distinct values, each repeated ``MIN_REPEATS`` times on average, is cut
+        per value instead.
     min_count : int
         Privacy floor: values seen fewer times are never reproduced verbatim (a rare level of a
         discrete column is merged into its nearest frequent neighbour; the quantile function of a
@@ -60,7 +63,7 @@ class NumericCells:
             return self
         uniq, counts = np.unique(x, return_counts=True)
         k = max(int(self.min_count), 1)
-        if uniq.size <= self.n_bins and x.size >= MIN_REPEATS * uniq.size:
+        if uniq.size <= max(self.n_bins, MAX_LEVELS) and x.size >= MIN_REPEATS * uniq.size:
             keep = counts >= k
             if not keep.any():
                 keep = counts == counts.max()

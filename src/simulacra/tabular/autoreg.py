@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import ConstraintError, InputError
-from simulacra.tabular._boosted import BoostedConditional, lightgbm_available
+from simulacra.tabular._boosted import BoostedConditional, BoostedMean, lightgbm_available
 from simulacra.tabular._cells import NumericCells
 from simulacra.tabular._leaftrees import LeafTree
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
@@ -44,12 +44,21 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
     min_count : int, default 5
         A category or numeric level seen in fewer rows is never reproduced verbatim, and numbers
         never go beyond the ``min_count``-th smallest and largest training values.
-    order : list of str, optional
-        Column order of the chain; the table's own order when omitted.
+    order : list of str or str, optional
+        Column order of the chain: the table's own order when omitted; a list puts those columns
+        first; ``"predictability"`` puts the columns the others explain best last, ``"hubs"`` the
+        columns most associated with the others first.
     max_depth : int, optional
         Depth limit of each tree.
     oversample : int, default 4
         Candidate rows per requested row when sampling under conditions (importance resampling).
+    boosted_classes : int, default 4
+        Discrete columns with at most this many classes (missing counts as one) are modelled by
+        gradient boosting (LightGBM) instead of one tree; 0 turns it off.
+    boost_numbers : bool, default True
+        Give each numeric column's tree a boosted prediction of its rank as an extra feature.
+    honest : bool, default False
+        Honest trees: splits chosen on half the rows, leaf histograms counted on the other half.
     n_trees : int, default 1
         Trees per conditional; with more than one, a bagged forest (each on half the rows) whose
         leaf histograms are averaged: smoother conditionals, better utility and privacy, slower fit.
@@ -80,7 +89,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         smoothing: float = 1.0,
         n_bins: int = 64,
         min_count: int = 5,
-        order: list[str] | None = None,
+        order: list[str] | str | None = None,
         max_depth: int | None = None,
         oversample: int = 4,
         n_trees: int = 1,
@@ -88,6 +97,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         n_jobs: int | None = None,
         honest: bool = False,
         boosted_classes: int = 4,
+        boost_numbers: bool = True,
     ) -> None:
         self.metadata = metadata
         self.random_state = random_state
@@ -103,6 +113,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         self.n_jobs = n_jobs
         self.honest = honest
         self.boosted_classes = boosted_classes
+        self.boost_numbers = boost_numbers
 
     # -- fit ---------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -117,16 +128,66 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         learned = [n for n, e in self.transformer_.encoders.items() if e.representation != "generated"]
         if self.order is None:
             return learned
+        if isinstance(self.order, str):
+            if self.order == "hubs":
+                return self._hub_order(learned)
+            if self.order == "predictability":
+                return self._predictability_order(learned)
+            raise InputError(f"order must be a list of columns, 'predictability' or 'hubs', got {self.order!r}")
         unknown = [c for c in self.order if c not in learned]
         if unknown:
             raise InputError(f"order names unknown or generated columns: {', '.join(map(str, unknown))}")
         return list(self.order) + [c for c in learned if c not in self.order]
 
+    def _hub_order(self, learned: list[str]) -> list[str]:
+        """Columns most associated with the others first (rank correlation of encoded values)."""
+        if len(learned) < 3:
+            return learned
+        sample = self._data.sample(min(len(self._data), 5000), random_state=0)
+        ranks = np.column_stack([
+            pd.Series(self.transformer_.encoders[c].encode(sample[c]).astype(float)).rank().fillna(0).to_numpy()
+            for c in learned
+        ])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.nan_to_num(np.abs(np.corrcoef(ranks, rowvar=False)))
+        np.fill_diagonal(corr, 0.0)
+        return [learned[i] for i in np.argsort(-corr.sum(axis=1), kind="stable")]
+
+    def _rank_matrix(self, learned: list[str], rows: int = 4000) -> np.ndarray:
+        sample = self._data.sample(min(len(self._data), rows), random_state=0)
+        return np.column_stack([
+            pd.Series(self.transformer_.encoders[c].encode(sample[c]).astype(float)).rank(pct=True)
+            .fillna(-1).to_numpy() for c in learned
+        ])
+
+    def _predictability_order(self, learned: list[str]) -> list[str]:
+        """Columns hardest to predict from the others first, the most predictable last.
+
+        A column that the rest of the row explains well (a label, a total, a price) is then modelled
+        given everything else, which is where a conditional model is most accurate.
+        """
+        from sklearn.model_selection import cross_val_score
+        from sklearn.tree import DecisionTreeRegressor
+
+        if len(learned) < 3:
+            return learned
+        ranks = self._rank_matrix(learned)
+        score = np.zeros(len(learned))
+        for i in range(len(learned)):
+            X = np.delete(ranks, i, axis=1)
+            tree = DecisionTreeRegressor(max_depth=8, min_samples_leaf=20, random_state=0)
+            score[i] = float(np.mean(cross_val_score(tree, X, ranks[:, i], cv=2, scoring="r2")))
+        return [learned[i] for i in np.argsort(score, kind="stable")]
+
     def _fit(self, data: pd.DataFrame) -> None:
         self._check_params()
         self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
-        self.chain_ = self._chain_order()
+        self._data = data
+        try:
+            self.chain_ = self._chain_order()
+        finally:
+            del self._data
         self.cells_: dict[str, NumericCells] = {}
         features = np.full((len(data), len(self.chain_)), np.nan, dtype=np.float32)
         self.models_: dict[str, dict[str, LeafTree]] = {}
@@ -178,7 +239,14 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         ok = ~missing
         if ok.any():
             cell = cells.cell_of(u[ok])
-            out["value"] = self._tree(prefix[ok], cell, cells.n_cells, rng, regress_on=u[ok])
+            X = prefix[ok]
+            if self.boost_numbers and X.shape[1] >= 2 and ok.sum() >= 4 * self.min_samples_leaf \
+                    and lightgbm_available():
+                cats = [i for i in range(X.shape[1]) if self.chain_[i] not in self.cells_]
+                out["mean"] = BoostedMean.fit(X, u[ok], min_samples_leaf=self.min_samples_leaf, rng=rng,
+                                              categorical=cats, n_jobs=self.n_jobs)
+                X = np.column_stack([X, out["mean"].predict(X)])
+            out["value"] = self._tree(X, cell, cells.n_cells, rng, regress_on=u[ok])
         return out
 
     # -- sample ------------------------------------------------------------------------------
@@ -228,7 +296,10 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if "missing" in models:
             present = models["missing"].sample(prefix, rng) == 0
         if "value" in models and present.any():
-            cell = models["value"].sample(prefix[present], rng)
+            X = prefix[present]
+            if "mean" in models:
+                X = np.column_stack([X, models["mean"].predict(X)])
+            cell = models["value"].sample(X, rng)
             u[present] = cells.draw_in_cell(cell, rng)
         x = np.full(n, np.nan)
         x[present] = cells.from_uniform(u[present])
@@ -292,7 +363,10 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         lo, hi = cond["interval"]
         first = int(cells.cell_of(np.array([lo]))[0])
         last = int(cells.cell_of(np.array([max(hi - 1e-12, lo)]))[0])
-        p_value = sum(models["value"].probability(prefix, c) for c in range(first, last + 1))
+        X = prefix
+        if "mean" in models:
+            X = np.column_stack([X, models["mean"].predict(X)])
+        p_value = sum(models["value"].probability(X, c) for c in range(first, last + 1))
         return (1.0 - p_missing) * p_value
 
     def _resample_for(
@@ -362,6 +436,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 def _conditional_from_state(state: dict[str, Any]) -> Any:
     if state.get("kind") == "boosted":
         return BoostedConditional.from_state(state)
+    if state.get("kind") == "mean":
+        return BoostedMean.from_state(state)
     return LeafTree.from_state(state)
 
 

@@ -115,8 +115,10 @@ def test_works_without_lightgbm(table: pd.DataFrame, monkeypatch: pytest.MonkeyP
     assert len(model.sample(100)) == 100
 
 
-def test_forest_and_honest_options(table: pd.DataFrame) -> None:
-    for params in ({"n_trees": 3}, {"honest": True}):
+def test_forest_honest_and_order_options(table: pd.DataFrame) -> None:
+    model = AutoregressiveSynthesizer(random_state=0, order="predictability").fit(table)
+    assert sorted(model.chain_) == sorted(table.columns) and model.chain_[-1] in ("x", "score")
+    for params in ({"n_trees": 3}, {"honest": True}, {"boost_numbers": False}):
         rows = AutoregressiveSynthesizer(random_state=0, **params).fit(table).sample(2000, random_state=0)
         assert rows["x"].corr(rows["score"]) > 0.85
 
@@ -128,6 +130,8 @@ def test_errors(table: pd.DataFrame) -> None:
         AutoregressiveSynthesizer(min_samples_leaf=0).fit(table)
     with pytest.raises(InputError, match="order"):
         AutoregressiveSynthesizer(order=["nope"]).fit(table)
+    with pytest.raises(InputError, match="order"):
+        AutoregressiveSynthesizer(order="random").fit(table)
 
 
 def test_describe(fitted: AutoregressiveSynthesizer) -> None:
