@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,8 @@ def spec_digest(spec: Any) -> str:
 class SpecProducer:
     """Units ``start..stop`` of one table of a spec, for a seed (and main-table size ``n_rows``).
 
-    The spec travels to worker processes as the spec object (simulacra's own data structures);
-    a spec is made of declarations, so there is no foreign model file to protect here.
+    Forked workers inherit the spec; spawned and Ray workers receive the spec object from this
+    process (simulacra's own declarations, never a file from elsewhere).
     """
 
     def __init__(self, spec: Any, table: str, seed: int, n_rows: int | None = None) -> None:
@@ -49,14 +48,6 @@ class SpecProducer:
     def fingerprint(self) -> str:
         payload = json.dumps([spec_digest(self.spec), self.table, self.seed, self.n_rows])
         return hashlib.sha256(payload.encode()).hexdigest()
-
-    def __reduce__(self) -> Any:
-        return (_rebuild, (pickle.dumps(self.spec), self.table, self.seed, self.n_rows))
-
-
-def _rebuild(spec_bytes: bytes, table: str, seed: int, n_rows: int | None) -> SpecProducer:
-    return SpecProducer(pickle.loads(spec_bytes), table, seed, n_rows)  # our own spec object
-
 
 def run_generate_job(
     spec: Any,
