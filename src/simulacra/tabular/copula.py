@@ -57,6 +57,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
 
     # -- fit ---------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame) -> None:
+        self._normal_cuts: dict[str, np.ndarray] = {}
         self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
         self.marginals_: dict[str, Any] = {}
@@ -91,10 +92,9 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
     def _sample_block(
         self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
     ) -> pd.DataFrame:
-        u = self.latent_.sample(n, rng)  # (dims, n): one contiguous row per latent dimension
+        z = self.latent_.sample(n, rng)  # (dims, n): one contiguous row per latent dimension
         if conditions:
-            u = np.ascontiguousarray(self._condition_normals(u.T.copy(), rng, conditions).T)
-        ndtr(u, out=u)
+            z = np.ascontiguousarray(self._condition_normals(z.T.copy(), rng, conditions).T)
         index = {dim: i for i, dim in enumerate(self.dims_)}
         out: dict[str, pd.Series] = {}
         for name, enc in self.transformer_.encoders.items():
@@ -109,11 +109,11 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 continue
             marginal = self.marginals_[name]
             if (name, "value") in index:
-                values = marginal.from_uniform(u[index[name, "value"]])
+                values = self._from_normal(name, marginal, z[index[name, "value"]])
             else:
                 values = np.full(n, np.nan if enc.representation == "continuous" else -1)
             if (name, "missing") in index:
-                miss = u[index[name, "missing"]] < enc.missing_rate
+                miss = z[index[name, "missing"]] < ndtri(enc.missing_rate)
                 if enc.representation == "continuous":
                     values = np.where(miss, np.nan, values)
                 else:
@@ -125,6 +125,25 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 if cond.get("value") is not None:
                     frame[name] = pd.Series([cond["value"]] * n, dtype=frame[name].dtype)
         return frame
+
+    def _from_normal(self, name: str, marginal: Any, z: np.ndarray) -> np.ndarray:
+        """Values of a column from its latent normal scores.
+
+        Discrete columns compare the scores with the normal quantiles of their cumulative probabilities
+        (computed once), which gives the same values as mapping to uniforms first, without ``ndtr``.
+        """
+        if isinstance(marginal, EmpiricalMarginal) and marginal.continuous_:
+            return marginal.from_uniform(ndtr(z))
+        cache = self.__dict__.setdefault("_normal_cuts", {})
+        cuts = cache.get(name)
+        if cuts is None:
+            upper = marginal.upper if isinstance(marginal, DiscreteMarginal) else marginal.cdf_
+            cuts = cache[name] = ndtri(np.clip(upper, 0.0, 1.0))
+        idx = np.searchsorted(cuts, z, side="left")
+        size = cuts.size
+        if isinstance(marginal, DiscreteMarginal):
+            return np.minimum(idx, size - 1)
+        return marginal.values_[np.minimum(idx, size - 1)]
 
     def _prepare_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
         conds = super()._prepare_conditions(conditions)
@@ -246,6 +265,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
+        self._normal_cuts = {}
         self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
         self.dims_ = [(str(a), str(b)) for a, b in state["dims"]]
         self.marginals_ = {}
