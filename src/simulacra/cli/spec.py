@@ -20,8 +20,14 @@ def generate(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="parquet, csv or jsonl (default: from the file name).")] = None,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows per chunk (memory is bounded by this).")] = 1 << 18,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", help="Worker processes (or Ray tasks); the same seed gives the same rows.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster address, e.g. auto.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an output folder of a different job.")] = False,
 ) -> None:
-    """Generate tables from a spec, chunk by chunk, reproducibly."""
+    """Generate tables from a spec, chunk by chunk, reproducibly; resumable when run as a job."""
     import time
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -31,6 +37,18 @@ def generate(
     sp = Spec.from_yaml(spec)
     seed = seed if seed is not None else (sp.document.seed or 0)
     start = time.perf_counter()
+    if workers is not None or engine != "local" or ray_address or overwrite or str(output).endswith("/"):
+        from simulacra.scale.spec import run_generate_job
+
+        results = run_generate_job(
+            sp, n_rows, output, workers=workers, chunk_rows=chunk_rows, format=format, engine=engine,
+            ray_address=ray_address, seed=seed, overwrite=overwrite,
+        )
+        console.print(
+            f"[green]✓[/green] wrote {', '.join(str(r.path) for r in results.values())} "
+            f"in {time.perf_counter() - start:.1f}s (seed {seed})"
+        )
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         tasks: dict[str, int] = {}
