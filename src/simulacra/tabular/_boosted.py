@@ -138,6 +138,7 @@ class BoostedMean:
 
     def __init__(self, booster: Any) -> None:
         self.booster = booster
+        self.gain_over_tree = 0.0
 
     @classmethod
     def fit(
@@ -158,7 +159,9 @@ class BoostedMean:
         held = lgb.Dataset(X[valid], target[valid], reference=train, categorical_feature=cat)
         booster = lgb.train(params, train, num_boost_round=max_rounds, valid_sets=[held],
                             callbacks=[lgb.early_stopping(5, verbose=False)])
-        return cls(booster)
+        out = cls(booster)
+        out.gain_over_tree = _gain_over_tree(out, X, target, valid, min_samples_leaf)
+        return out
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.booster.predict(X, num_iteration=self.booster.best_iteration or None).astype(np.float32)
@@ -171,3 +174,17 @@ class BoostedMean:
         import lightgbm as lgb
 
         return cls(lgb.Booster(model_str=state["model"]))
+
+
+def _gain_over_tree(mean: BoostedMean, X: np.ndarray, target: np.ndarray, valid: np.ndarray, leaf: int) -> float:
+    """Held-out R² of the boosted prediction minus that of one tree with the same leaf floor."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    if valid.sum() < 10 or (~valid).sum() < 2 * leaf:
+        return 0.0
+    y = target[valid]
+    total = float(((y - y.mean()) ** 2).sum()) or 1.0
+    tree = DecisionTreeRegressor(min_samples_leaf=leaf, random_state=0).fit(X[~valid], target[~valid])
+    r2_tree = 1.0 - float(((y - tree.predict(X[valid])) ** 2).sum()) / total
+    r2_boost = 1.0 - float(((y - mean.predict(X[valid])) ** 2).sum()) / total
+    return r2_boost - r2_tree

@@ -59,7 +59,7 @@ class LeafTree:
         n_trees: int = 1,
         max_features: float | None = None,
         n_jobs: int | None = None,
-        honest: bool = False,
+        honest: bool | str = False,
     ) -> LeafTree:
         """Grow trees on ``X`` for cells ``y`` (classification, or regression on ``regress_on``)."""
         counts_all = np.bincount(y, minlength=n_cells).astype(float)
@@ -67,13 +67,14 @@ class LeafTree:
         trees: list[Tree] = []
         grow = np.ones(y.size, dtype=bool)
         if honest and n_trees <= 1:
-            # honest tree: splits chosen on half the rows, leaf histograms counted on the other half
+            # honest splits: chosen on half the rows (leaves of half the floor), so that a split made
+            # on noise is not tailored to the rows counted in the leaves; "full" counts only the other half
             grow = rng.random(y.size) < 0.5
         if X.shape[1] and grow.sum() >= 2 * min_samples_leaf and np.unique(y).size > 1:
             target = regress_on[grow] if regress_on is not None else None
             leaf_size = max(min_samples_leaf // 2, 1) if honest else min_samples_leaf
             trees = _grow(X[grow], y[grow], target, leaf_size, max_depth, n_trees, max_features, n_jobs, rng)
-        if honest and n_trees <= 1 and trees:
+        if honest == "full" and n_trees <= 1 and trees:
             X, y = X[~grow], y[~grow]
         Xc = np.ascontiguousarray(X, dtype=np.float32)
         maps, tables, offset = [], [], 0
