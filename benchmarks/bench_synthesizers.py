@@ -153,6 +153,11 @@ def markdown(results: dict[str, dict[str, Any]], command: str) -> str:
         if notes:
             lines += ["", "Peers bounded: " + "; ".join(notes) + "."]
         lines.append("")
+    missing = [f"{t}/{m}" for t in D.TABLES for m in order if f"{t}/{m}" not in results]
+    if missing:
+        lines += ["Not measured yet (peers are slow on this shared CPU; rerun the command to fill them in): "
+                  + ", ".join(missing) + ".", ""]
+    lines += ["How the default was chosen (variants measured on Adult): see `docs/synthesizers.md`.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -162,6 +167,16 @@ def write_results(text: str) -> None:
     begin, end = "<!-- BEGIN synthesizers -->", "<!-- END synthesizers -->"
     a, b = content.index(begin) + len(begin), content.index(end)
     path.write_text(content[:a] + "\n" + text + content[b:])
+
+
+def _save(key: str, result: dict[str, Any]) -> None:
+    """Merge one result into the cache (other runs may be writing it too)."""
+    CACHE.parent.mkdir(exist_ok=True)
+    current = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    current[key] = result
+    tmp = CACHE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, indent=1))
+    tmp.replace(CACHE)
 
 
 def main() -> None:
@@ -190,10 +205,10 @@ def main() -> None:
             r = results[key]
             print(f"{key}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                           for k, v in r.items() if k not in ("table", "model")), flush=True)
-            CACHE.parent.mkdir(exist_ok=True)
-            CACHE.write_text(json.dumps(results, indent=1))
+            _save(key, r)
     if not args.no_write:
-        write_results(markdown(results, "python benchmarks/bench_synthesizers.py " + " ".join(sys.argv[1:])))
+        merged = json.loads(CACHE.read_text()) if CACHE.exists() else results
+        write_results(markdown(merged, "python benchmarks/bench_synthesizers.py " + " ".join(sys.argv[1:])))
 
 
 if __name__ == "__main__":
