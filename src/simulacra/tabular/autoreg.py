@@ -198,7 +198,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             del self._data
         self.cells_: dict[str, NumericCells] = {}
         features = np.full((len(data), len(self.chain_)), np.nan, dtype=np.float32)
-        self.models_: dict[str, dict[str, LeafTree]] = {}
+        self.models_: dict[str, dict[str, Any]] = {}
         for j, name in enumerate(self.chain_):
             enc = self.transformer_.encoders[name]
             x = enc.encode(data[name])
@@ -239,9 +239,9 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     def _fit_numeric(
         self, prefix: np.ndarray, u: np.ndarray, cells: NumericCells, rng: np.random.Generator
-    ) -> dict[str, LeafTree]:
+    ) -> dict[str, Any]:
         missing = ~np.isfinite(u)
-        out: dict[str, LeafTree] = {}
+        out: dict[str, Any] = {}
         if missing.any():
             out["missing"] = self._tree(prefix, missing.astype(np.int64), 2, rng)
         ok = ~missing
