@@ -46,9 +46,9 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         Pseudo-count of the column's marginal mixed into every leaf histogram.
     n_bins : int, default 64
         Rank cells of a continuous column (finer cells: closer conditionals, slower fit).
-    min_count : int, default 5
+    min_category_count : int, default 5
         A category or numeric level seen in fewer rows is never reproduced verbatim, and numbers
-        never go beyond the ``min_count``-th smallest and largest training values.
+        never go beyond the ``min_category_count``-th smallest and largest training values.
     order : list of str or str, optional
         Column order of the chain: the table's own order when omitted; a list puts those columns
         first; ``"predictability"`` puts the columns the others explain best last, ``"hubs"`` the
@@ -96,7 +96,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         min_samples_leaf: int = 30,
         smoothing: float = 1.0,
         n_bins: int = 64,
-        min_count: int = 5,
+        min_category_count: int = 5,
         order: list[str] | str | None = None,
         max_depth: int | None = None,
         oversample: int = 4,
@@ -112,7 +112,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         self.min_samples_leaf = min_samples_leaf
         self.smoothing = smoothing
         self.n_bins = n_bins
-        self.min_count = min_count
+        self.min_category_count = min_category_count
         self.order = order
         self.max_depth = max_depth
         self.oversample = oversample
@@ -125,7 +125,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     # -- fit ---------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        for name in ("min_samples_leaf", "n_bins", "min_count", "oversample", "n_trees"):
+        for name in ("min_samples_leaf", "n_bins", "min_category_count", "oversample", "n_trees"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -189,7 +189,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     def _fit(self, data: pd.DataFrame) -> None:
         self._check_params()
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_count).fit(data)
+        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
         self._data = data
         try:
@@ -204,7 +204,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             x = enc.encode(data[name])
             prefix = features[:, :j]
             if enc.representation == "continuous":
-                cells = NumericCells(n_bins=self.n_bins, min_count=self.min_count).fit(x)
+                cells = NumericCells(n_bins=self.n_bins, min_count=self.min_category_count).fit(x)
                 self.cells_[name] = cells
                 u = cells.to_uniform(x, rng)
                 self.models_[name] = self._fit_numeric(prefix, u, cells, rng)
@@ -339,7 +339,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 shown = ", ".join(repr(v) for v in labels[:10])
                 raise ConstraintError(
                     f"Condition {name}={value!r} is impossible: the model never learned that value "
-                    f"(values seen in fewer than {self.min_count} rows are protected); known values "
+                    f"(values seen in fewer than {self.min_category_count} rows are protected); known values "
                     f"include: {shown}"
                 )
             return {"code": code, "value": enc.decode(np.array([code])).iloc[0]}
@@ -439,7 +439,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         info["chain"] = list(self.chain_)
         info["columns"] = columns
         info["privacy"] = {"min_samples_leaf": self.min_samples_leaf, "smoothing": self.smoothing,
-                           "min_count": self.min_count}
+                           "min_category_count": self.min_category_count}
         return info
 
 

@@ -72,7 +72,7 @@ def test_rare_levels_and_extremes_are_protected() -> None:
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"v": rng.normal(size=2000), "c": ["common"] * 1998 + ["rare1", "rare2"]})
     df.loc[0, "v"] = 1000.0  # an outlier
-    rows = AutoregressiveSynthesizer(random_state=0, min_count=5).fit(df).sample(5000, random_state=0)
+    rows = AutoregressiveSynthesizer(random_state=0, min_category_count=5).fit(df).sample(5000, random_state=0)
     assert not rows["c"].isin(["rare1", "rare2"]).any()
     assert rows["v"].max() < 10
 
