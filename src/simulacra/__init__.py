@@ -12,7 +12,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AutoregressiveSynthesizer": "simulacra.tabular.autoreg",
     "BaseSynthesizer": "simulacra.tabular.base",
+    "DecisionTreeSynthesizer": "simulacra.tabular.trees",
+    "GaussianMixtureSynthesizer": "simulacra.tabular.gmm",
     "EDA": "simulacra.text.augment",
     "GaussianCopulaSynthesizer": "simulacra.tabular.copula",
     "Metadata": "simulacra.metadata",
@@ -21,6 +24,7 @@ _LAZY = {
     "Spec": "simulacra.spec",
     "infer_spec": "simulacra.spec",
     "available_synthesizers": "simulacra.tabular.registry",
+    "default_synthesizer_name": "simulacra.tabular.registry",
     "balance_table": "simulacra.augment",
     "mix_table": "simulacra.augment",
     "run_table_uplift": "simulacra.augment",
