@@ -9,6 +9,7 @@ import pandas as pd
 
 from simulacra.evaluate.context import CONTINUOUS, EvalContext
 from simulacra.evaluate.registry import MetricResult, register_metric
+from simulacra.transform.categorical import RARE_TOKEN
 
 
 def _bounds(ctx: EvalContext, col: str) -> tuple[float, float]:
@@ -51,11 +52,17 @@ def _column_checks(ctx: EvalContext, bad: dict[str, np.ndarray]) -> dict[str, An
             else:
                 ok_labels = np.zeros(len(labels), bool)
                 ok_labels[np.unique(codes["real"][codes["real"] >= 0])] = True
+            # the placeholder that stands for protected rare categories is by design, not an error
+            placeholder = np.asarray(labels, dtype=object) == RARE_TOKEN
+            ok_labels = ok_labels | placeholder
             c = codes["synthetic"]
             unseen = (c >= 0) & ~ok_labels[np.maximum(c, 0)]
             bad["unseen_categories"] |= unseen
             examples = pd.unique(np.asarray(labels, dtype=object)[c[unseen]])[:5].tolist()
             out[col] = {"unseen": int(unseen.sum()), "examples": [str(e) for e in examples]}
+            protected = int(((c >= 0) & placeholder[np.maximum(c, 0)]).sum())
+            if protected:
+                out[col]["rare_placeholder"] = protected
     for col, count in ctx.cache.get("type_errors", {}).items():
         out.setdefault(col, {})["unreadable"] = count
     return out
@@ -99,7 +106,8 @@ def _constraint(ctx: EvalContext, spec: dict[str, Any]) -> tuple[np.ndarray | No
     explanation="""
     The share of synthetic rows with no problem of these kinds: a numerical or datetime value outside
     the real range (or the bounds in the metadata) — out_of_bounds; a category the real table never
-    uses (or not in the metadata's categories) — unseen_categories; a value of the wrong type (text in
+    uses (or not in the metadata's categories) — unseen_categories (the placeholder '<rare>' that
+    stands for protected rare categories is not counted: it is counted as rare_placeholder); a value of the wrong type (text in
     a number column, a fraction in a whole-number column) — type_errors; a violated constraint from
     the metadata (inequality, range, fixed combinations, unique) — constraint_violations. Each of
     these is given as a share of synthetic rows.
