@@ -122,6 +122,7 @@ def _utility(rep: Report) -> str:
     out = ['<section id="utility"><h2>Utility</h2>']
     if res is None or res.skipped:
         reason = res.skipped if res else "not computed"
+        assert reason is not None  # a present result reaches here only when skipped is set
         return "".join(out) + f'<p class="skipped">Not measured ({escape(reason)}).</p></section>'
     d = res.details
     out.append(f'<p>Target <code>{escape(d["target"])}</code>, {d["task"]}; model: gradient boosting.</p>')

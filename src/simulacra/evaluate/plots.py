@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 REAL, SYN, HOLD = "#1f5f8b", "#e07b39", "#6a9f58"
 
 
-def _figure(w: float, h: float, layout: str | None = None) -> Any:
+def _figure(w: float, h: float, layout: Literal["constrained", "compressed", "tight"] | None = None) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -88,7 +88,7 @@ def association_matrices(pairs: list[dict[str, Any]], columns: list[str]) -> str
                                                ("|real − synthetic|", diff, "Reds", 0)]):
         im = ax.imshow(m, cmap=cmap, vmin=lo, vmax=1)
         ax.set_title(title, fontsize=10)
-        ticks = np.arange(k) if k <= 40 else []
+        ticks: np.ndarray | list[int] = np.arange(k) if k <= 40 else []
         ax.set_xticks(ticks, [short[t] for t in ticks], rotation=90, fontsize=6)
         ax.set_yticks(ticks, [short[t] for t in ticks], fontsize=6)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=6)

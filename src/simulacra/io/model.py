@@ -13,7 +13,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,7 +75,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     except TypeError as exc:
         raise ModelFileError(f"Model parameters must be JSON values to be saved: {exc}") from None
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, **cast(dict[str, Any], arrays))  # mypy: a key could be allow_pickle
     members = {
         "metadata.json": json.dumps(model.metadata_.to_dict()).encode(),
         "state.json": json.dumps(

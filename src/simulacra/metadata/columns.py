@@ -22,18 +22,18 @@ class ColumnType(str, Enum):
 class _Column(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    pii: bool = Field(False, description="The column holds personal data.")
+    pii: bool = Field(default=False, description="The column holds personal data.")
 
 
 class NumericalColumn(_Column):
     """Integer or decimal numbers, with observed bounds and precision."""
 
     type: Literal["numerical"] = "numerical"
-    integer: bool = Field(False, description="Values are whole numbers.")
-    minimum: float | None = Field(None, description="Smallest allowed value.")
-    maximum: float | None = Field(None, description="Largest allowed value.")
+    integer: bool = Field(default=False, description="Values are whole numbers.")
+    minimum: float | None = Field(default=None, description="Smallest allowed value.")
+    maximum: float | None = Field(default=None, description="Largest allowed value.")
     decimals: int | None = Field(
-        None, ge=0, le=15, description="Digits after the decimal point; None keeps full precision."
+        default=None, ge=0, le=15, description="Digits after the decimal point; None keeps full precision."
     )
     missing_tokens: list[str] = Field(
         default_factory=list,
@@ -46,7 +46,7 @@ class CategoricalColumn(_Column):
 
     type: Literal["categorical"] = "categorical"
     categories: list[Any] | None = Field(
-        None, description="The allowed values, when the domain is fixed; None means any label seen."
+        default=None, description="The allowed values, when the domain is fixed; None means any label seen."
     )
     ordered: bool = False
 
@@ -62,7 +62,7 @@ class DatetimeColumn(_Column):
 
     type: Literal["datetime"] = "datetime"
     format: str | None = Field(
-        None,
+        default=None,
         description="strftime format of the raw strings, 'mixed' for several formats, None for native datetimes.",
     )
     minimum: str | None = None
@@ -75,7 +75,7 @@ class IdColumn(_Column):
     type: Literal["id"] = "id"
     integer: bool = False
     pattern: str | None = Field(
-        None,
+        default=None,
         description="Shape of string identifiers: 'd' digit, 'A' upper, 'a' lower letter, other characters kept.",
     )
 

@@ -11,11 +11,11 @@ import pandas as pd
 from simulacra.metadata.columns import (
     BooleanColumn,
     CategoricalColumn,
+    Column,
     DatetimeColumn,
     IdColumn,
     NumericalColumn,
     TextColumn,
-    _Column,
 )
 
 #: Share of values that must parse as numbers / dates for a string column to be read as such.
@@ -99,7 +99,7 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
     return None
 
 
-def detect_column(series: pd.Series) -> _Column:
+def detect_column(series: pd.Series) -> Column:
     """Detect the semantic type of one column.
 
     Examples
@@ -159,7 +159,7 @@ def detect_column(series: pd.Series) -> _Column:
     return CategoricalColumn()
 
 
-def _numerical(name: str, values: np.ndarray, *, n_total: int) -> _Column:
+def _numerical(name: str, values: np.ndarray, *, n_total: int) -> Column:
     finite = values[np.isfinite(values)]
     integer = bool(finite.size == 0 or np.all(finite == np.round(finite)))
     if integer and _ID_NAME.search(name) and len(np.unique(values)) == n_total == values.size:

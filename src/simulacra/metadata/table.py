@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from simulacra.errors import MetadataError, ValidationError
-from simulacra.metadata.columns import COLUMN_CLASSES, Column, _Column
+from simulacra.metadata.columns import COLUMN_CLASSES, Column
 from simulacra.metadata.detect import detect_column
 from simulacra.metadata.validate import column_problems
 
@@ -91,9 +91,9 @@ class Metadata(BaseModel):
     def column_names(self) -> list[str]:
         return list(self.columns)
 
-    def __getitem__(self, name: str) -> _Column:
+    def __getitem__(self, name: str) -> Column:
         try:
-            return self.columns[name]  # type: ignore[return-value]
+            return self.columns[name]
         except KeyError:
             raise MetadataError(
                 f"No column '{name}' in the metadata; columns are: {', '.join(self.columns)}"

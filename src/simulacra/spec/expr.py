@@ -138,7 +138,8 @@ class Expression:
         elif isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
                 raise self._fail(node, f"the operator {type(node.op).__name__}")
-            self._check(node.left), self._check(node.right)
+            self._check(node.left)
+            self._check(node.right)
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
                 raise self._fail(node, f"the operator {type(node.op).__name__}")
@@ -149,7 +150,9 @@ class Expression:
         elif isinstance(node, ast.Compare):
             self._check_compare(node)
         elif isinstance(node, ast.IfExp):
-            self._check(node.test), self._check(node.body), self._check(node.orelse)
+            self._check(node.test)
+            self._check(node.body)
+            self._check(node.orelse)
         elif isinstance(node, ast.Call):
             self._check_call(node)
         else:

@@ -17,6 +17,7 @@ def _fit_continuous(x: np.ndarray) -> dict[str, Any]:
     from scipy import stats
 
     best: tuple[float, dict[str, Any]] = (np.inf, {})
+    spec: dict[str, Any]
     sample = x if len(x) <= 20_000 else np.random.default_rng(0).choice(x, 20_000, replace=False)
     lo, hi = float(sample.min()), float(sample.max())
     for name in _CANDIDATES:

@@ -19,15 +19,16 @@ def spec_json_schema() -> dict[str, Any]:
     """
     from simulacra.spec import kinds as _all  # noqa: F401
 
-    column = Annotated[Union[tuple(KINDS[k] for k in sorted(KINDS))], Field(discriminator="kind")]  # type: ignore[misc]
-    entry = Union[column, str, float, int, bool]  # type: ignore[valid-type]
+    column: Any = Annotated[Union[tuple(KINDS[k] for k in sorted(KINDS))], Field(discriminator="kind")]
+    entry: Any = Union[column, str, float, int, bool]
     tables = []
     for cls in (RowTable, SeriesTable, GraphTable):
-        fields: dict[str, Any] = {"columns": (dict[str, entry], Field(default_factory=dict))}  # type: ignore[valid-type]
+        fields: dict[str, Any] = {"columns": (dict[str, entry], Field(default_factory=dict))}
         if cls is GraphTable:
-            fields["edge_columns"] = (dict[str, entry], Field(default_factory=dict))  # type: ignore[valid-type]
+            fields["edge_columns"] = (dict[str, entry], Field(default_factory=dict))
         tables.append(create_model(cls.__name__, __base__=cls, **fields))
-    doc = create_model("Spec", __base__=SpecDocument, tables=(dict[str, Union[tuple(tables)]], ...))  # type: ignore[call-overload]
+    table: Any = Union[tuple(tables)]
+    doc = create_model("Spec", __base__=SpecDocument, tables=(dict[str, table], ...))
     schema = doc.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

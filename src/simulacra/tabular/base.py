@@ -8,7 +8,7 @@ import os
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,9 @@ class BaseSynthesizer(ABC):
 
     metadata: Any
     random_state: Any
+
+    if TYPE_CHECKING:  # the constructor contract of every subclass (keyword-only parameters)
+        def __init__(self, *, metadata: Any = None, random_state: int | None = None, **params: Any) -> None: ...
 
     # -- parameters --------------------------------------------------------------------------
     @classmethod

@@ -231,7 +231,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             if k:
                 w = np.linalg.solve(s_ff[:k, :k], s_ff[:k, k])
                 mu = target[:, :k] @ w
-                sd = float(np.sqrt(max(1.0 - s_ff[k, :k] @ w, 1e-12)))
+                sd = float(np.sqrt(max(float(1.0 - s_ff[k, :k] @ w), 1e-12)))
             else:
                 mu, sd = np.zeros(n), 1.0
             lo = ndtri(np.clip(a, _CLIP, 1 - _CLIP))
@@ -284,7 +284,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             m = self.marginals_.get(name)
             if isinstance(m, EmpiricalMarginal):
                 qs = np.interp([0.0, 0.25, 0.5, 0.75, 1.0], m.cdf_, m.values_) if m.continuous_ else [
-                    m.values_[min(np.searchsorted(m.cdf_, p), m.values_.size - 1)] for p in (0.0, 0.25, 0.5, 0.75, 1.0)
+                    m.values_[min(int(np.searchsorted(m.cdf_, p)), m.values_.size - 1)] for p in (0.0, 0.25, 0.5, 0.75, 1.0)
                 ]
                 entry["quantiles"] = {k: float(v) for k, v in zip(("min", "q25", "median", "q75", "max"), qs)}
             elif isinstance(m, DiscreteMarginal) and hasattr(enc, "labels"):

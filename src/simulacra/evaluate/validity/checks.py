@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -129,6 +129,6 @@ def validity(ctx: EvalContext) -> MetricResult:
     extras = {k: float(v.mean()) for k, v in bad.items()}
     extras["type_errors"] = float(min(1.0, extras["type_errors"] + unreadable / len(ctx.synthetic)))
     return MetricResult(
-        "validity", "validity", value=float(1.0 - any_bad.mean()), extras=extras,
+        "validity", "validity", value=float(1.0 - any_bad.mean()), extras=cast(dict[str, float | None], extras),
         details={"columns": per_column, "constraints": constraints, "unreadable_values": unreadable},
     )

@@ -73,10 +73,10 @@ class ColumnKind(BaseModel):
 
 
 KINDS: dict[str, type[ColumnKind]] = {}
-K = TypeVar("K", bound=type[ColumnKind])
+K = TypeVar("K", bound=ColumnKind)
 
 
-def register(cls: K) -> K:
+def register(cls: type[K]) -> type[K]:
     """Class decorator adding a column kind to the registry under its ``kind`` default."""
     KINDS[str(cls.model_fields["kind"].default)] = cls
     return cls
