@@ -20,6 +20,8 @@ from simulacra.metadata.columns import (
 
 #: Share of values that must parse as numbers / dates for a string column to be read as such.
 PARSE_SHARE = 0.95
+#: Fewer rows than this never make an unnamed column of unique, equal-length strings an identifier.
+MIN_ID_ROWS = 20
 
 DATETIME_FORMATS = (
     "%Y-%m-%d",
@@ -154,7 +156,8 @@ def detect_column(series: pd.Series) -> Column:
         return TextColumn()
     if n_unique == n and n == len(series) and n >= 2 and words <= 1.5:
         lengths = sample.str.len()
-        if _ID_NAME.search(name) or lengths.nunique() == 1 or n >= 50:
+        # a handful of distinct labels is no evidence of a key unless the name says so
+        if _ID_NAME.search(name) or (n >= MIN_ID_ROWS and lengths.nunique() == 1) or n >= 50:
             return IdColumn(pattern=None)
     return CategoricalColumn()
 

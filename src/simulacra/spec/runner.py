@@ -17,9 +17,11 @@ from simulacra.spec.source import SpecSource
 #: rows are made in blocks of this size; block ``k`` of a table always draws from the same streams
 BLOCK_ROWS = 1 << 16
 #: attempts to redraw rows that break a constraint before the constraint is declared impossible
-MAX_RETRIES = 1000
+MAX_RETRIES = 20000
 #: give up early when this many redraws in a row fixed nothing
 HOPELESS = 25
+#: ... or when, after that many, fewer than this share of redrawn rows come out valid
+MIN_ACCEPTANCE = 1e-4
 
 
 def run_entries(plan: TablePlan, block: Block, source: SpecSource) -> None:
@@ -102,7 +104,7 @@ def enforce_constraints(plan: TablePlan, block: Block, source: SpecSource) -> No
         cand_ok = np.logical_and.reduce(constraint_mask(plan, cand.columns, m, block.first_row))
         fixed = bad[cand_ok[bad]]
         tried, passed = tried + bad.size, passed + fixed.size
-        if passed == 0 and retry >= HOPELESS:
+        if retry >= HOPELESS and passed <= MIN_ACCEPTANCE * tried:
             break
         if fixed.size:
             for col in cand.columns:

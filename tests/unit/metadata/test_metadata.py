@@ -113,3 +113,9 @@ def test_detection_never_mutates():
     before = df.copy()
     Metadata.detect(df)
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_few_unique_labels_are_not_an_identifier():
+    assert detect_column(pd.Series(["c0", "c3", "c1"], name="city")).type == "categorical"
+    assert detect_column(pd.Series(["c0", "c3", "c1"], name="city_id")).type == "id"
+    assert detect_column(pd.Series([f"K{i:03d}" for i in range(40)], name="code")).type == "id"
