@@ -12,6 +12,7 @@ from simulacra.errors import ConstraintError
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
 from simulacra.tabular.latent import LatentGaussian
 from simulacra.tabular.registry import register
+from simulacra.tabular.scores import fit_scores
 from simulacra.transform import DiscreteMarginal, EmpiricalMarginal, TableTransformer
 from simulacra.transform.datetime import to_datetimes
 from simulacra.transform.numerical import to_numbers
@@ -60,32 +61,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         self._normal_cuts: dict[str, np.ndarray] = {}
         self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
-        self.marginals_: dict[str, Any] = {}
-        dims: list[tuple[str, str]] = []
-        scores: list[np.ndarray] = []
-        for name, enc in self.transformer_.encoders.items():
-            if enc.representation == "generated":
-                continue
-            x = enc.encode(data[name])
-            if enc.representation == "continuous":
-                marginal: Any = EmpiricalMarginal().fit(x)
-                u = marginal.to_uniform(x, rng)
-                marginal.release_data()
-            else:
-                marginal = DiscreteMarginal(enc.stats_["probabilities"])
-                u = marginal.to_uniform(x, rng)
-            self.marginals_[name] = marginal
-            missing = np.isnan(u)
-            if not missing.all():
-                dims.append((name, "value"))
-                scores.append(ndtri(u))
-            rate = float(missing.mean()) if missing.size else 0.0
-            if 0.0 < rate < 1.0:
-                um = np.where(missing, rng.random(missing.size) * rate, rate + rng.random(missing.size) * (1 - rate))
-                dims.append((name, "missing"))
-                scores.append(ndtri(np.clip(um, _CLIP, 1 - _CLIP)))
-        self.dims_ = dims
-        z = np.column_stack(scores) if scores else np.zeros((len(data), 0))
+        self.dims_, self.marginals_, z = fit_scores(self.transformer_, data, rng)
         self.latent_ = LatentGaussian().fit(z)
 
     # -- sample ------------------------------------------------------------------------------
