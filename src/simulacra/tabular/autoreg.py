@@ -278,11 +278,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         out: dict[str, pd.Series] = {}
         for name, enc in self.transformer_.encoders.items():
             if enc.representation == "generated":
-                col = enc.decode(np.arange(first_row, first_row + n), rng)
-                if enc.missing_rate > 0:
-                    col = col.astype(object) if col.dtype.kind in "iub" else col
-                    col[rng.random(n) < enc.missing_rate] = None
-                out[name] = col
+                out[name] = enc.generate(first_row, n, rng)
             else:
                 out[name] = enc.decode(values[name][:n], rng)
         frame = pd.DataFrame(out)

@@ -75,13 +75,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         out: dict[str, pd.Series] = {}
         for name, enc in self.transformer_.encoders.items():
             if enc.representation == "generated":
-                values: np.ndarray = np.arange(first_row, first_row + n)
-                col = enc.decode(values, rng)
-                rate = enc.missing_rate
-                if rate > 0:
-                    col = col.astype(object) if col.dtype.kind in "iub" else col
-                    col[rng.random(n) < rate] = None
-                out[name] = col
+                out[name] = enc.generate(first_row, n, rng)
                 continue
             marginal = self.marginals_[name]
             if (name, "value") in index:

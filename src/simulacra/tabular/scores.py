@@ -96,11 +96,7 @@ def decode_scores(
     out: dict[str, pd.Series] = {}
     for name, enc in transformer.encoders.items():
         if enc.representation == "generated":
-            col = enc.decode(np.arange(first_row, first_row + n), rng)
-            if enc.missing_rate > 0:
-                col = col.astype(object) if col.dtype.kind in "iub" else col
-                col[rng.random(n) < enc.missing_rate] = None
-            out[name] = col
+            out[name] = enc.generate(first_row, n, rng)
             continue
         empty = np.nan if enc.representation == "continuous" else -1
         values: np.ndarray = (

@@ -38,6 +38,15 @@ class Encoder(ABC):
     def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
         """Map the numeric representation back to values."""
 
+    def generate(self, first_row: int, n: int, rng: np.random.Generator) -> pd.Series:
+        """Fresh values for global rows ``first_row`` to ``first_row + n`` of a "generated" column
+        (ids, text), missing at the learned rate."""
+        col = self.decode(np.arange(first_row, first_row + n), rng)
+        if self.missing_rate > 0:
+            col = col.astype(object) if col.dtype.kind in "iub" else col
+            col[rng.random(n) < self.missing_rate] = None
+        return col
+
     @property
     def missing_rate(self) -> float:
         return float(self.stats_.get("missing_rate", 0.0))

@@ -45,7 +45,6 @@ class EmpiricalMarginal:
             self.cdf_ = probs
             self.continuous_ = True
             self._sorted = np.sort(x)
-        self._fit_x = x
         return self
 
     def to_uniform(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -53,12 +52,15 @@ class EmpiricalMarginal:
         x = np.asarray(x, dtype=float)
         out = np.full(x.shape, np.nan)
         ok = np.isfinite(x)
-        ref = getattr(self, "_sorted", None)
-        if ref is None:
-            ref = np.sort(self._fit_x) if hasattr(self, "_fit_x") else self.values_
-        n = ref.size
-        lo = np.searchsorted(ref, x[ok], side="left") / n
-        hi = np.searchsorted(ref, x[ok], side="right") / n
+        if self.continuous_:
+            # the training values while fitting; the quantile knots once they are released
+            ref = self.__dict__.get("_sorted", self.values_)
+            lo = np.searchsorted(ref, x[ok], side="left") / ref.size
+            hi = np.searchsorted(ref, x[ok], side="right") / ref.size
+        else:  # the exact step CDF is the summary itself
+            below = np.concatenate([[0.0], self.cdf_])
+            lo = below[np.searchsorted(self.values_, x[ok], side="left")]
+            hi = below[np.searchsorted(self.values_, x[ok], side="right")]
         out[ok] = lo + rng.random(int(ok.sum())) * (hi - lo)
         return np.clip(out, _EPS, 1 - _EPS)
 
@@ -71,7 +73,6 @@ class EmpiricalMarginal:
     def release_data(self) -> None:
         """Forget the training values (only the summary stays)."""
         self.__dict__.pop("_sorted", None)
-        self.__dict__.pop("_fit_x", None)
 
     def get_state(self) -> dict[str, Any]:
         return {"values": self.values_, "cdf": self.cdf_, "continuous": self.continuous_}
