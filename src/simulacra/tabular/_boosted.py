@@ -144,11 +144,12 @@ class BoostedMean:
     def fit(
         cls, X: np.ndarray, target: np.ndarray, *, min_samples_leaf: int, rng: np.random.Generator,
         categorical: list[int] | None = None, n_jobs: int | None = None, max_rounds: int = 40,
+        learning_rate: float = 0.3, num_leaves: int = 15,
     ) -> BoostedMean:
         import lightgbm as lgb
 
         params = {
-            "objective": "regression", "learning_rate": 0.3, "num_leaves": 15,
+            "objective": "regression", "learning_rate": learning_rate, "num_leaves": num_leaves,
             "min_data_in_leaf": int(min_samples_leaf), "lambda_l2": 1.0, "max_bin": 63, "verbose": -1,
             "seed": int(rng.integers(0, 2**31 - 1)), "num_threads": int(n_jobs or 1), "deterministic": True,
             "force_row_wise": True,

@@ -21,6 +21,10 @@ N_KNOTS = 1001
 MIN_REPEATS = 5
 #: ...and has at most this many distinct values (codes such as zip codes stay exact values).
 MAX_LEVELS = 256
+#: A continuous cell spanning more than this many typical cell widths is split...
+TAIL_WIDTH = 4.0
+#: ...as long as each part keeps this many training rows (or 4 × the privacy floor, if larger).
+MIN_CELL_ROWS = 20
 
 
 class NumericCells:
@@ -103,7 +107,33 @@ class NumericCells:
                 inside |= (arr > a - width / 4) & (arr < b + width / 4)
             arr = np.concatenate([arr[~inside], [a for a, _ in masses], [b for _, b in masses], [0.0, 1.0]])
             edges = list(arr)
-        return np.unique(np.clip(np.asarray(edges, dtype=float), 0.0, 1.0))
+        edges_arr = np.unique(np.clip(np.asarray(edges, dtype=float), 0.0, 1.0))
+        return self._refine_tails(x, edges_arr)
+
+    def _refine_tails(self, x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """Split cells much wider in value than a typical cell (the tails of a skewed column).
+
+        Equal-probability cells are wide in value where the density is thin: the top cell of a price
+        column can span millions. A model that predicts that cell then cannot tell a large house from
+        a mansion. Such cells are halved (in rank) while they span more than ``TAIL_WIDTH`` typical
+        cell widths and each half keeps at least ``MIN_CELL_ROWS`` rows.
+        """
+        n = x.size
+        min_rows = max(MIN_CELL_ROWS, 4 * int(self.min_count))
+        for _ in range(12):
+            q = x[np.clip((edges * n).astype(np.int64), 0, n - 1)]
+            width = np.diff(q)
+            positive = width[width > 0]
+            if positive.size == 0:
+                break
+            typical = float(np.median(positive))
+            rows = np.diff(edges) * n
+            split = (width > TAIL_WIDTH * typical) & (rows >= 2 * min_rows)
+            if not split.any():
+                break
+            mids = (edges[:-1][split] + edges[1:][split]) / 2
+            edges = np.unique(np.concatenate([edges, mids]))
+        return edges
 
     # -- mapping -----------------------------------------------------------------------------
     @property
@@ -155,6 +185,10 @@ class NumericCells:
             return self.values_[np.minimum(idx, self.values_.size - 1)]
         return np.interp(u, self.cdf_, self.values_)
 
+    def rank_of(self, x: np.ndarray) -> np.ndarray:
+        """The rank of each value of a continuous column (its CDF; 0 below and 1 above the range)."""
+        return np.interp(np.asarray(x, dtype=float), self.values_, self.cdf_, left=0.0, right=1.0)
+
     def rank_interval(self, value: float) -> tuple[float, float] | None:
         """The ranks that give ``value``, or None when the column never has that value."""
         if self.discrete_:
@@ -171,7 +205,8 @@ class NumericCells:
 
     # -- persistence -------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
-        return {"values": self.values_, "cdf": self.cdf_, "edges": self.edges_, "discrete": self.discrete_}
+        return {"kind": "cells", "values": self.values_, "cdf": self.cdf_, "edges": self.edges_,
+                "discrete": self.discrete_}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> NumericCells:

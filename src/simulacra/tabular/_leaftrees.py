@@ -132,6 +132,22 @@ class LeafTree:
             total += p_cell[self.leaf_of_node[k][tree.apply(Xc)]]
         return np.maximum(total / len(self.trees), 0.0)
 
+    def cdf(self, X: np.ndarray, cell: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """``P(cell < c) + fraction * P(cell == c)`` for each row's own ``c`` (averaged over the trees)."""
+        cum = self.cumulative
+        cell = np.clip(np.asarray(cell, dtype=np.int64), 0, cum.shape[1] - 1)
+        below = np.concatenate([np.zeros((cum.shape[0], 1)), cum[:, :-1]], axis=1)
+        Xc = np.ascontiguousarray(X, dtype=np.float32)
+        if not self.trees:
+            leaf_sets = [np.zeros(len(Xc), dtype=np.int64)]
+        else:
+            leaf_sets = [m[t.apply(Xc)] for t, m in zip(self.trees, self.leaf_of_node)]
+        total = np.zeros(len(Xc))
+        for leaf in leaf_sets:
+            lo, hi = below[leaf, cell], cum[leaf, cell]
+            total += lo + fraction * (hi - lo)
+        return np.clip(total / len(leaf_sets), 0.0, 1.0)
+
     # -- persistence -------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         trees = []

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from simulacra.errors import ConstraintError, InputError
 from simulacra.tabular._boosted import BoostedConditional, BoostedMean, lightgbm_available
@@ -28,6 +29,19 @@ from simulacra.transform.numerical import to_numbers
 #: A numeric column's tree gets the boosted prediction only if boosting explains this much more of
 #: the column's rank (held-out R²) than a tree alone: sampling stays fast where trees suffice.
 MIN_BOOST_GAIN = 0.03
+#: Boosting of a continuous column's normal scores (residual mode): learning rate, rounds at most
+#: (early stopping decides), leaves per tree; and the cells of the residual distribution.
+RESIDUAL_RATE = 0.25
+RESIDUAL_ROUNDS = 80
+RESIDUAL_LEAVES = 31
+RESIDUAL_BINS = 32
+#: ``refine="auto"`` draws a column again given the whole row when that raises its predictability
+#: (held-out R² of a tree on ranks) by this much over its chain prefix.
+REFINE_GAIN = 0.5
+#: ...and the other columns together explain it this much better than the best single one does.
+REFINE_JOINT = 0.15
+#: Boosting rounds at most of a redrawn column's model (few columns: a finer model is affordable).
+REFINE_ROUNDS = 200
 
 
 @register
@@ -53,6 +67,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         Column order of the chain: the table's own order when omitted; a list puts those columns
         first; ``"predictability"`` puts the columns the others explain best last, ``"hubs"`` the
         columns most associated with the others first.
+    refine : "auto", list of str or None, default "auto"
+        Columns drawn once more after the chain, each given all the other columns (a Gibbs step that
+        keeps the joint distribution): ``"auto"`` picks the columns that the later columns of the chain
+        predict much better than the earlier ones (a target placed early in the table); None turns
+        it off.
     max_depth : int, optional
         Depth limit of each tree.
     oversample : int, default 4
@@ -106,6 +125,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         honest: bool | str = True,
         boosted_classes: int = 4,
         boost_numbers: bool = True,
+        refine: list[str] | str | None = "auto",
     ) -> None:
         self.metadata = metadata
         self.random_state = random_state
@@ -122,6 +142,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         self.honest = honest
         self.boosted_classes = boosted_classes
         self.boost_numbers = boost_numbers
+        self.refine = refine
 
     # -- fit ---------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -202,27 +223,91 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         for j, name in enumerate(self.chain_):
             enc = self.transformer_.encoders[name]
             x = enc.encode(data[name])
-            prefix = features[:, :j]
             if enc.representation == "continuous":
                 cells = NumericCells(n_bins=self.n_bins, min_count=self.min_category_count).fit(x)
                 self.cells_[name] = cells
-                u = cells.to_uniform(x, rng)
-                self.models_[name] = self._fit_numeric(prefix, u, cells, rng)
-                features[:, j] = u
+                features[:, j] = cells.to_uniform(x, rng)
             else:
                 n_codes = max(int(getattr(enc, "n_codes", 1)), 1)
-                codes = np.where(x < 0, n_codes, np.minimum(x, n_codes - 1)).astype(np.int64)
-                if self._boost(codes):
-                    model: Any = BoostedConditional.fit(
-                        prefix, codes, n_cells=n_codes + 1, min_samples_leaf=self.min_samples_leaf, rng=rng,
-                        categorical=[i for i in range(j) if self.chain_[i] not in self.cells_],
-                        n_jobs=self.n_jobs,
-                    )
-                else:
-                    model = self._tree(prefix, codes, n_codes + 1, rng)
-                self.models_[name] = {"value": model}
-                features[:, j] = codes
+                features[:, j] = np.where(x < 0, n_codes, np.minimum(x, n_codes - 1))
+            self.models_[name] = self._fit_column(name, features[:, :j], self.chain_[:j], features[:, j], rng)
         self.n_features_ = len(self.chain_)
+        self.refine_ = self._refine_columns(features)
+        self.refined_: dict[str, dict[str, Any]] = {}
+        for name in self.refine_:
+            j = self.chain_.index(name)
+            others = [c for c in self.chain_ if c != name]
+            self.refined_[name] = self._fit_column(
+                name, np.delete(features, j, axis=1), others, features[:, j], rng, rounds=REFINE_ROUNDS
+            )
+
+    def _fit_column(
+        self, name: str, X: np.ndarray, names: list[str], target: np.ndarray, rng: np.random.Generator,
+        rounds: int | None = None,
+    ) -> dict[str, Any]:
+        """The conditional model of one column given the feature columns ``names``."""
+        if name in self.cells_:
+            return self._fit_numeric(X, names, target.astype(float), self.cells_[name], rng, rounds=rounds)
+        n_codes = max(int(getattr(self.transformer_.encoders[name], "n_codes", 1)), 1)
+        codes = target.astype(np.int64)
+        if self._boost(codes):
+            model: Any = BoostedConditional.fit(
+                X, codes, n_cells=n_codes + 1, min_samples_leaf=self.min_samples_leaf, rng=rng,
+                categorical=[i for i, c in enumerate(names) if c not in self.cells_], n_jobs=self.n_jobs,
+            )
+        else:
+            model = self._tree(X, codes, n_codes + 1, rng)
+        return {"value": model}
+
+    def _refine_columns(self, features: np.ndarray) -> list[str]:
+        """Columns to draw once more, given all the others, after the chain (``refine``).
+
+        A column that the columns *after* it in the chain predict much better than the columns before
+        it (a price placed early in the table) is drawn by the chain with little to go on, and the
+        columns after it copy its noise. Drawing it again from ``p(x_j | all other columns)`` is one
+        Gibbs step: it keeps the joint distribution and makes the column agree with the whole row.
+        ``"auto"`` picks the columns whose held-out R² (of a tree, on ranks) rises by ``REFINE_GAIN``
+        or more from their chain prefix to all other columns, and that no single column explains
+        nearly as well (``REFINE_JOINT``); the largest rise is drawn last.
+        """
+        if self.refine is None or self.refine is False:
+            return []
+        if isinstance(self.refine, (list, tuple)):
+            unknown = [c for c in self.refine if c not in self.chain_]
+            if unknown:
+                raise InputError(f"refine names unknown or generated columns: {', '.join(map(str, unknown))}")
+            return [str(c) for c in self.refine]
+        if self.refine != "auto":
+            raise InputError(f"refine must be 'auto', a list of columns or None, got {self.refine!r}")
+        if len(self.chain_) < 3:
+            return []
+        from sklearn.model_selection import cross_val_score
+        from sklearn.tree import DecisionTreeRegressor
+
+        rows = np.random.default_rng(0).permutation(len(features))[:4000]
+        ranks = np.column_stack([
+            pd.Series(features[rows, i]).rank(pct=True).fillna(-1).to_numpy() for i in range(features.shape[1])
+        ])
+
+        def r2(X: np.ndarray, y: np.ndarray) -> float:
+            if X.shape[1] == 0 or np.unique(y).size < 2:
+                return 0.0
+            tree = DecisionTreeRegressor(max_depth=8, min_samples_leaf=20, random_state=0)
+            return float(np.mean(cross_val_score(tree, X, y, cv=2, scoring="r2")))
+
+        gains = {}
+        for j, name in enumerate(self.chain_[:-1]):
+            full = r2(np.delete(ranks, j, axis=1), ranks[:, j])
+            gain = full - max(r2(ranks[:, :j], ranks[:, j]), 0.0)
+            if gain < REFINE_GAIN:
+                continue
+            # a column that one other column nearly determines (a near-duplicate, a coordinate of
+            # the other) is left alone: its chain already has that partner, and redrawing it only
+            # blurs what depends on it. A column explained by many columns together is redrawn.
+            single = max(r2(ranks[:, [i]], ranks[:, j]) for i in range(ranks.shape[1]) if i != j)
+            if full - single >= REFINE_JOINT:
+                gains[name] = gain
+        return sorted(gains, key=gains.__getitem__)
 
     def _boost(self, codes: np.ndarray) -> bool:
         limit = int(self.boosted_classes or 0)
@@ -238,7 +323,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         )
 
     def _fit_numeric(
-        self, prefix: np.ndarray, u: np.ndarray, cells: NumericCells, rng: np.random.Generator
+        self, prefix: np.ndarray, names: list[str], u: np.ndarray, cells: NumericCells, rng: np.random.Generator,
+        rounds: int | None = None,
     ) -> dict[str, Any]:
         missing = ~np.isfinite(u)
         out: dict[str, Any] = {}
@@ -250,7 +336,12 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             X = prefix[ok]
             if self.boost_numbers and X.shape[1] >= 2 and ok.sum() >= 4 * self.min_samples_leaf \
                     and lightgbm_available():
-                cats = [i for i in range(X.shape[1]) if self.chain_[i] not in self.cells_]
+                cats = [i for i, c in enumerate(names) if c not in self.cells_]
+                if not cells.discrete_:
+                    residual = self._fit_residual(X, u[ok], cats, rng, rounds=rounds)
+                    if residual is not None:
+                        out.update(residual)
+                        return out
                 mean = BoostedMean.fit(X, u[ok], min_samples_leaf=self.min_samples_leaf, rng=rng,
                                        categorical=cats, n_jobs=self.n_jobs)
                 if mean.gain_over_tree >= MIN_BOOST_GAIN:
@@ -258,6 +349,34 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                     X = np.column_stack([X, mean.predict(X)])
             out["value"] = self._tree(X, cell, cells.n_cells, rng, regress_on=u[ok])
         return out
+
+    def _fit_residual(
+        self, X: np.ndarray, u: np.ndarray, cats: list[int], rng: np.random.Generator, rounds: int | None = None
+    ) -> dict[str, Any] | None:
+        """Residual mode of a continuous column that the columns before it predict well.
+
+        Boosting predicts the column's normal score ``z = Φ⁻¹(u)``; a tree over the features and that
+        prediction holds, in each leaf of at least ``min_samples_leaf`` rows, a smoothed histogram of
+        the residuals ``z - ẑ``. A value is ``ẑ`` plus a residual drawn from its leaf: the conditional
+        mean is as sharp as boosting makes it, the spread is the one seen around it, and the normal
+        scale keeps a skewed column's tail (a price) as wide as it is. None when boosting does not
+        beat a tree by ``MIN_BOOST_GAIN``.
+        """
+        z = _normal_scores(u)
+        mean = BoostedMean.fit(X, z, min_samples_leaf=self.min_samples_leaf, rng=rng, categorical=cats,
+                               n_jobs=self.n_jobs, max_rounds=rounds or RESIDUAL_ROUNDS,
+                               learning_rate=RESIDUAL_RATE * RESIDUAL_ROUNDS / (rounds or RESIDUAL_ROUNDS),
+                               num_leaves=RESIDUAL_LEAVES)
+        if mean.gain_over_tree < MIN_BOOST_GAIN:
+            return None
+        predicted = mean.predict(X)
+        r = z - predicted
+        spread = NumericCells(n_bins=RESIDUAL_BINS, min_count=self.min_category_count).fit(r)
+        if spread.discrete_:
+            return None
+        cell = spread.cell_of(spread.to_uniform(r, rng))
+        tree = self._tree(np.column_stack([X, predicted]), cell, spread.n_cells, rng, regress_on=np.abs(r))
+        return {"mean": mean, "spread": spread, "value": tree}
 
     # -- sample ------------------------------------------------------------------------------
     def _sample_block(
@@ -275,6 +394,13 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 values[name], features[:, j] = self._forced(name, cond, n, rng)
                 continue
             values[name], features[:, j] = self._draw(name, features[:, :j], rng)
+        for name in self.refine_:
+            if conditions and name in conditions:
+                continue  # a conditioned column keeps its value; the others still agree with it
+            j = self.chain_.index(name)
+            values[name], features[:, j] = self._draw(
+                name, np.delete(features, j, axis=1), rng, models=self.refined_[name]
+            )
         out: dict[str, pd.Series] = {}
         for name, enc in self.transformer_.encoders.items():
             if enc.representation == "generated":
@@ -288,9 +414,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                     frame[name] = pd.Series([cond["value"]] * n, dtype=frame[name].dtype)
         return frame
 
-    def _draw(self, name: str, prefix: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _draw(
+        self, name: str, prefix: np.ndarray, rng: np.random.Generator, models: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Values (encoded) and chain features of one column for every row."""
-        models = self.models_[name]
+        models = self.models_[name] if models is None else models
         n = len(prefix)
         if name not in self.cells_:
             codes = models["value"].sample(prefix, rng)
@@ -304,9 +432,15 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if "value" in models and present.any():
             X = prefix[present]
             if "mean" in models:
-                X = np.column_stack([X, models["mean"].predict(X)])
+                predicted = models["mean"].predict(X)
+                X = np.column_stack([X, predicted])
             cell = models["value"].sample(X, rng)
-            u[present] = cells.draw_in_cell(cell, rng)
+            if "spread" in models:
+                spread = models["spread"]
+                r = spread.from_uniform(spread.draw_in_cell(cell, rng))
+                u[present] = np.clip(special.ndtr(predicted + r), 0.0, 1.0)
+            else:
+                u[present] = cells.draw_in_cell(cell, rng)
         x = np.full(n, np.nan)
         x[present] = cells.from_uniform(u[present])
         return x, u.astype(np.float32)
@@ -371,9 +505,28 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         last = int(cells.cell_of(np.array([max(hi - 1e-12, lo)]))[0])
         X = prefix
         if "mean" in models:
-            X = np.column_stack([X, models["mean"].predict(X)])
-        p_value = sum(models["value"].probability(X, c) for c in range(first, last + 1))
+            predicted = models["mean"].predict(X)
+            X = np.column_stack([X, predicted])
+        if "spread" in models:
+            if hi <= lo:  # one value: the probability of its cell stands in for a density
+                lo, hi = float(cells.edges_[first]), float(cells.edges_[first + 1])
+            zlo, zhi = _normal_scores(np.array([lo, hi]), clip=False)
+            p_value = self._residual_cdf(models, X, zhi - predicted) - self._residual_cdf(models, X, zlo - predicted)
+        else:
+            p_value = sum(models["value"].probability(X, c) for c in range(first, last + 1))
         return (1.0 - p_missing) * p_value
+
+    @staticmethod
+    def _residual_cdf(models: dict[str, Any], X: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """``P(residual <= r)`` for each row under its leaf's residual histogram."""
+        spread: NumericCells = models["spread"]
+        rank = spread.rank_of(r)
+        cell = spread.cell_of(rank)
+        width = np.maximum(spread.edges_[cell + 1] - spread.edges_[cell], 1e-12)
+        fraction = np.clip((rank - spread.edges_[cell]) / width, 0.0, 1.0)
+        out = models["value"].cdf(X, cell, fraction)
+        out = np.where(rank <= 0.0, 0.0, out)
+        return np.where(rank >= 1.0, 1.0, out)
 
     def _resample_for(
         self, name: str, j: int, features: np.ndarray, cond: dict[str, Any], n: int, rng: np.random.Generator
@@ -405,6 +558,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             "chain": list(self.chain_),
             "cells": {name: c.get_state() for name, c in self.cells_.items()},
             "models": {name: {part: t.get_state() for part, t in m.items()} for name, m in self.models_.items()},
+            "refine": list(self.refine_),
+            "refined": {name: {part: t.get_state() for part, t in m.items()} for name, m in self.refined_.items()},
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -415,6 +570,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             name: {part: _conditional_from_state(t) for part, t in m.items()} for name, m in state["models"].items()
         }
         self.n_features_ = len(self.chain_)
+        self.refine_ = [str(c) for c in state.get("refine", [])]
+        self.refined_ = {
+            name: {part: _conditional_from_state(t) for part, t in m.items()}
+            for name, m in state.get("refined", {}).items()
+        }
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -433,13 +593,22 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 entry["categories"] = int(value.cumulative.shape[1] - 1)
             columns[name] = entry
         info["chain"] = list(self.chain_)
+        info["refined"] = list(self.refine_)
         info["columns"] = columns
         info["privacy"] = {"min_samples_leaf": self.min_samples_leaf, "smoothing": self.smoothing,
                            "min_category_count": self.min_category_count}
         return info
 
 
+def _normal_scores(u: np.ndarray, clip: bool = True) -> np.ndarray:
+    """``Φ⁻¹(u)``; ranks at 0 or 1 are pulled in to ±4.5 (beyond any training row's score)."""
+    z = special.ndtri(np.asarray(u, dtype=float))
+    return np.clip(z, -4.5, 4.5) if clip else z
+
+
 def _conditional_from_state(state: dict[str, Any]) -> Any:
+    if state.get("kind") == "cells":
+        return NumericCells.from_state(state)
     if state.get("kind") == "boosted":
         return BoostedConditional.from_state(state)
     if state.get("kind") == "mean":

@@ -138,3 +138,75 @@ def test_describe(fitted: AutoregressiveSynthesizer) -> None:
     info = fitted.describe()
     assert info["model"] == "autoreg" and info["chain"][0] == "x"
     assert info["columns"]["amount"]["cells"] >= 2
+
+
+@pytest.fixture(scope="module")
+def priced() -> pd.DataFrame:
+    """A price placed first that the columns after it explain together (kc_house's layout)."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    size = rng.lognormal(7.5, 0.4, n)
+    quality = rng.integers(1, 11, n)
+    lat = rng.uniform(47.2, 47.8, n)
+    age = rng.integers(0, 100, n)
+    log_price = 5 + 0.9 * np.log(size) + 0.12 * quality + 2.0 * (lat - 47.5) - 0.002 * age + rng.normal(0, 0.15, n)
+    return pd.DataFrame({"price": np.round(np.exp(log_price), -2), "size": np.round(size), "quality": quality,
+                         "lat": lat, "age": age})
+
+
+@pytest.fixture(scope="module")
+def priced_model(priced: pd.DataFrame) -> AutoregressiveSynthesizer:
+    return AutoregressiveSynthesizer(random_state=0).fit(priced)
+
+
+def test_a_target_placed_first_is_redrawn_given_the_row(
+    priced_model: AutoregressiveSynthesizer, priced: pd.DataFrame
+) -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.metrics import r2_score
+
+    assert priced_model.refine_ == ["price"] and priced_model.describe()["refined"] == ["price"]
+    assert "spread" in priced_model.refined_["price"]  # residual mode on the normal scale
+    train, test = priced.iloc[:3000], priced.iloc[3000:]
+    X = ["size", "quality", "lat", "age"]
+
+    def r2(frame: pd.DataFrame) -> float:
+        model = HistGradientBoostingRegressor(random_state=0).fit(frame[X], np.log(frame["price"]))
+        return r2_score(np.log(test["price"]), model.predict(test[X]))
+
+    plain = AutoregressiveSynthesizer(random_state=0, refine=None).fit(train)
+    refined = AutoregressiveSynthesizer(random_state=0).fit(train)
+    real = r2(train)
+    assert r2(refined.sample(3000, random_state=1)) > max(r2(plain.sample(3000, random_state=1)), 0.9 * real)
+
+
+def test_tail_cells_keep_a_skewed_column_wide(priced_model: AutoregressiveSynthesizer, priced: pd.DataFrame) -> None:
+    cells = priced_model.cells_["price"]
+    assert cells.n_cells > priced_model.n_bins  # the thin upper tail got cells of its own
+    rows = priced_model.sample(4000, random_state=2)
+    top = priced["price"].quantile(0.99)
+    assert 0.004 < (rows["price"] > top).mean() < 0.02
+
+
+def test_conditions_and_persistence_in_residual_mode(priced_model: AutoregressiveSynthesizer, tmp_path) -> None:
+    assert any("spread" in m for m in priced_model.models_.values())
+    rows = priced_model.sample(300, random_state=3, conditions={"quality": 10})
+    assert len(rows) == 300 and (rows["quality"] == 10).all()
+    value = float(priced_model.cells_["size"].values_[500])
+    rows = priced_model.sample(200, random_state=3, conditions={"size": value})
+    assert (rows["size"] == value).all()
+    loaded = load_model(priced_model.save(tmp_path / "p.zip"))
+    pd.testing.assert_frame_equal(priced_model.sample(300, random_state=4), loaded.sample(300, random_state=4))
+    assert loaded.refine_ == ["price"]
+
+
+def test_refine_options(table: pd.DataFrame) -> None:
+    model = AutoregressiveSynthesizer(random_state=0, refine=["x"]).fit(table)
+    assert model.refine_ == ["x"] and len(model.sample(50)) == 50
+    rows = model.sample(200, random_state=0, conditions={"x": float(model.cells_["x"].values_[400])})
+    assert rows["x"].nunique() == 1  # a conditioned column is never redrawn
+    assert AutoregressiveSynthesizer(random_state=0, refine=None).fit(table).refine_ == []
+    with pytest.raises(InputError, match="refine"):
+        AutoregressiveSynthesizer(refine=["nope"]).fit(table)
+    with pytest.raises(InputError, match="refine"):
+        AutoregressiveSynthesizer(refine="always").fit(table)
