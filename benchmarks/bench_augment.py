@@ -91,13 +91,33 @@ def run_text(args: argparse.Namespace) -> None:
     from simulacra.augment import run_text_uplift
 
     tr, te, text, label = load_text(args.dataset)
-    for variant in args.eda:
-        start = time.perf_counter()
-        methods = ["none", "eda"] + (["eda-filtered"] if args.filtered else [])
-        res = run_text_uplift(tr, te, text, label, methods=methods, ratios=[args.n_aug], repeats=args.draws,
-                              train_size=args.train_size, eda_params=EDA_VARIANTS[variant])
-        res.info["eda_variant"] = variant
-        report(res, f"text_{args.dataset}_{variant}_{args.n_aug}", time.perf_counter() - start)
+    results = {}
+    for classifier in args.classifier:
+        for variant in args.eda:
+            start = time.perf_counter()
+            methods = ["none", "eda"] + (["eda-filtered"] if args.filtered else [])
+            if classifier != "tfidf-lr" and not args.embed_eda:
+                methods = ["none"]  # embedding 16 augmentations per sentence costs minutes per draw
+            res = run_text_uplift(tr, te, text, label, methods=methods, ratios=[args.n_aug], repeats=args.draws,
+                                  train_size=args.train_size, eda_params=EDA_VARIANTS[variant], classifier=classifier)
+            res.info["eda_variant"] = variant
+            suffix = "" if classifier == "tfidf-lr" else f"_{classifier}"
+            report(res, f"text_{args.dataset}_{variant}_{args.n_aug}{suffix}", time.perf_counter() - start)
+            results[(classifier, variant)] = res
+            if classifier != "tfidf-lr" or len(methods) == 1:
+                break  # the EDA variant does not matter for a classifier run without EDA
+    base = results.get(("tfidf-lr", args.eda[0]))
+    if base is None or len(results) < 2:
+        return
+    # paired comparison with plain EDA (TF-IDF) on the same draws
+    ref = base.runs[base.runs["method"] == "eda"].set_index("repeat")["accuracy"]
+    print("\n## paired gain over EDA + TF-IDF (same draws), accuracy points\n")
+    for (classifier, variant), res in results.items():
+        for method, rows in res.runs.groupby("method"):
+            gain = (rows.set_index("repeat")["accuracy"] - ref).dropna() * 100
+            sd = rows["accuracy"].std(ddof=1) * 100
+            print(f"{classifier:13s} {variant:6s} {method:13s} accuracy {rows['accuracy'].mean() * 100:5.1f} ± {sd:.1f}"
+                  f"  gain over EDA {gain.mean():+5.1f} (sd {gain.std(ddof=1):.1f})")
 
 
 def run_imbalance(args: argparse.Namespace) -> None:
@@ -135,6 +155,8 @@ def main() -> None:
     t.add_argument("--n-aug", type=int, default=16)
     t.add_argument("--eda", nargs="+", default=["paper"], choices=list(EDA_VARIANTS))
     t.add_argument("--filtered", action="store_true", help="also EDA + label-consistency filter")
+    t.add_argument("--classifier", nargs="+", default=["tfidf-lr"], choices=["tfidf-lr", "embedding-lr"])
+    t.add_argument("--embed-eda", action="store_true", help="also EDA arms for embedding-lr (slow)")
     i = sub.add_parser("imbalance")
     i.add_argument("--dataset", default="credit_default", choices=["credit_default", "bank_marketing", "bank_churners"])
     i.add_argument("--ratios", type=float, nargs="+", default=[1.0])

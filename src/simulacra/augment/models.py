@@ -61,18 +61,39 @@ def fit_table_model(train: pd.DataFrame, target: str, columns: list[str], seed: 
     return model, prep
 
 
+TEXT_MODELS = ("tfidf-lr", "embedding-lr")
+
+
 def fit_text_model(texts: pd.Series, labels: pd.Series, seed: int, model: str = "tfidf-lr",
-                   class_weight: str | None = None) -> Any:
-    """TF-IDF (words, scikit-learn defaults) with logistic regression: the text model of the experiment.
-    ``class_weight='balanced'`` weighs classes inversely to their frequency."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+                   class_weight: str | None = None, embedder: Any = None) -> Any:
+    """The text model of the experiment, fitted on ``texts``.
+
+    ``tfidf-lr``: TF-IDF (words, scikit-learn defaults) with logistic regression. ``embedding-lr``:
+    logistic regression (C = 10) over sentence embeddings from ``embedder`` (a function from texts to
+    an array; the embedded local model when None). ``class_weight='balanced'`` weighs classes
+    inversely to their frequency.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
-    if model != "tfidf-lr":
-        raise InputError(f"Unknown text model {model!r}; available: tfidf-lr")
-    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=2000, random_state=seed, class_weight=class_weight))
-    return pipe.fit(texts.astype("string").fillna("").to_numpy(), labels.astype("string").to_numpy())
+    x = texts.astype("string").fillna("").to_numpy()
+    y = labels.astype("string").to_numpy()
+    if model == "tfidf-lr":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        pipe = make_pipeline(TfidfVectorizer(),
+                             LogisticRegression(max_iter=2000, random_state=seed, class_weight=class_weight))
+        return pipe.fit(x, y)
+    if model == "embedding-lr":
+        if embedder is None:
+            from simulacra.text.embed import LocalEmbedder
+
+            embedder = LocalEmbedder()
+        pipe = make_pipeline(FunctionTransformer(embedder),
+                             LogisticRegression(C=10.0, max_iter=5000, random_state=seed, class_weight=class_weight))
+        return pipe.fit(x, y)
+    raise InputError(f"Unknown text model {model!r}; available: {', '.join(TEXT_MODELS)}")
 
 
 def minority_class(labels: pd.Series) -> str:

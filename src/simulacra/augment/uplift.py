@@ -185,8 +185,13 @@ def run_text_uplift(train: pd.DataFrame, test: pd.DataFrame, text: str, label: s
                     methods: Sequence[str] = ("none", "eda"), ratios: Sequence[float | None] = (None,),
                     repeats: int = 5, seed: int = 0, train_size: int | None = None, generator: Any = None,
                     eda_params: dict[str, Any] | None = None, threshold: float = 0.6, threads: int | None = 1,
-                    progress: Progress | None = None) -> UpliftResult:
-    """Uplift of text augmentations for TF-IDF + logistic regression on ``test``.
+                    progress: Progress | None = None, classifier: str = "tfidf-lr",
+                    embedder: Any = None) -> UpliftResult:
+    """Uplift of text augmentations for a text classifier on ``test``.
+
+    ``classifier`` is the downstream model: ``tfidf-lr`` (TF-IDF + logistic regression) or
+    ``embedding-lr`` (logistic regression over sentence embeddings of ``embedder``, by default the
+    embedded local model).
 
     A ratio is the number of augmented examples per real one (None: the EDA paper's number for the
     data size). Methods: ``none``, ``eda``, ``eda-filtered`` (EDA + label-consistency filter), ``llm``
@@ -203,6 +208,12 @@ def run_text_uplift(train: pd.DataFrame, test: pd.DataFrame, text: str, label: s
     """
     _check_columns(train, [text, label], "training")
     _check_columns(test, [text, label], "test")
+    if classifier not in models.TEXT_MODELS:
+        raise InputError(f"Unknown text classifier {classifier!r}; available: {', '.join(models.TEXT_MODELS)}")
+    if classifier == "embedding-lr" and embedder is None:
+        from simulacra.text.embed import LocalEmbedder
+
+        embedder = LocalEmbedder()
     minority = models.minority_class(train[label])
     y_test = test[label].astype("string")
     x_test = test[text].astype("string").fillna("").to_numpy()
@@ -212,11 +223,13 @@ def run_text_uplift(train: pd.DataFrame, test: pd.DataFrame, text: str, label: s
         data = part[[text, label]]
         aug = TEXT_METHODS[method](data, text, label, ratio, s, generator=generator, eda_params=eda_params,
                                    threshold=threshold)
-        model = models.fit_text_model(aug[text], aug[label], s)
+        model = models.fit_text_model(aug[text], aug[label], s, model=classifier, embedder=embedder)
         return {**models.evaluate_model(model, x_test, y_test, minority), "n_real": len(part), "n_train": len(aug)}
 
     runs = _run(plan, repeats, seed, train_size, train, label, one, progress, threads)
-    info = {"text": text, "label": label, "minority_class": minority, "model": "TF-IDF + LogisticRegression",
+    described = ("TF-IDF + LogisticRegression" if classifier == "tfidf-lr" else
+                 f"sentence embeddings ({getattr(embedder, 'name', 'custom')}) + LogisticRegression")
+    info = {"text": text, "label": label, "minority_class": minority, "model": described, "classifier": classifier,
             "n_train": len(train), "n_test": len(test), "train_size": train_size, "repeats": repeats,
             "eda_params": {k: v for k, v in (eda_params or {}).items() if isinstance(v, (int, float, str))}}
     headline = "accuracy" if train[label].value_counts(normalize=True).min() > 0.3 else "macro_f1"

@@ -81,11 +81,13 @@ def text(
     train_size: Annotated[int | None, typer.Option("--train-size", help="Draw this many training texts per repeat.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="LLM for 'llm': local, a .gguf path, an OpenAI-compatible URL, or fake.")] = "local",
     alpha: Annotated[float, typer.Option("--alpha", help="EDA: share of words changed by each operation.")] = 0.1,
+    classifier: Annotated[str, typer.Option("--classifier", help="Downstream model: tfidf-lr, or embedding-lr (sentence embeddings of the local model).")] = "tfidf-lr",
+    embed_model: Annotated[Path | None, typer.Option("--embed-model", help="GGUF file for embedding-lr (default: the packaged SmolLM2).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
 ) -> None:
-    """TF-IDF + logistic regression on real only vs real + each augmentation, scored on the real test set."""
+    """A text classifier on real only vs real + each augmentation, scored on the real test set."""
     from simulacra.augment.uplift import run_text_uplift
     from simulacra.io import read_table
 
@@ -95,10 +97,16 @@ def text(
         from simulacra.text.backends import get_backend
 
         generator = get_backend(backend)
+    embedder = None
+    if classifier == "embedding-lr":
+        from simulacra.text.embed import LocalEmbedder
+
+        embedder = LocalEmbedder(embed_model)
     result = run_text_uplift(
         read_table(train), read_table(test), text_col, label, methods=chosen, ratios=_floats(ratios, "--ratios"),
         repeats=repeats, seed=seed, train_size=train_size, generator=generator,
         eda_params={"alpha_sr": alpha, "alpha_ri": alpha, "alpha_rs": alpha, "p_rd": alpha}, progress=_progress(),
+        classifier=classifier, embedder=embedder,
     )
     _finish(result, json_path, html_path)
 

@@ -25,7 +25,6 @@ from simulacra.transform import TableTransformer
 from simulacra.transform.datetime import to_datetimes
 from simulacra.transform.numerical import to_numbers
 
-
 #: A numeric column's tree gets the boosted prediction only if boosting explains this much more of
 #: the column's rank (held-out R²) than a tree alone: sampling stays fast where trees suffice.
 MIN_BOOST_GAIN = 0.03
@@ -41,7 +40,7 @@ REFINE_GAIN = 0.5
 #: ...and the other columns together explain it this much better than the best single one does.
 REFINE_JOINT = 0.15
 #: Boosting rounds at most of a redrawn column's model (few columns: a finer model is affordable).
-REFINE_ROUNDS = 200
+REFINE_ROUNDS = 100
 
 
 @register
