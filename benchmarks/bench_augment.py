@@ -164,7 +164,7 @@ def main() -> None:
     i.add_argument("--train-rows", type=int, default=6000)
     i.add_argument("--test-rows", type=int, default=3000)
     i.add_argument("--model", default=None)
-    i.add_argument("--methods", nargs="+", default=["none", "random", "smote", "synth", "synth-conditional"])
+    i.add_argument("--methods", nargs="+", default=["none", "random", "smote", "synth", "synth-unfiltered", "synth-conditional"])
     s = sub.add_parser("scarcity")
     s.add_argument("--train-size", type=int, default=500)
     s.add_argument("--ratios", type=float, nargs="+", default=[0.5, 1.0, 2.0, 4.0])

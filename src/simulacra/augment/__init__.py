@@ -5,7 +5,7 @@ Examples
 --------
 >>> import simulacra.augment as aug
 >>> sorted(aug.TABLE_METHODS)
-['none', 'random', 'smote', 'synth', 'synth-conditional', 'synth-per-class']
+['none', 'random', 'smote', 'synth', 'synth-conditional', 'synth-per-class', 'synth-unfiltered']
 """
 
 from simulacra.augment.methods import TABLE_METHODS, TEXT_METHODS

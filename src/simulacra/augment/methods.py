@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulacra.augment.tables import SynthesizerSpec, balance_table, class_targets
+from simulacra.augment.tables import CONSISTENCY, SynthesizerSpec, balance_table, class_targets
 from simulacra.errors import InputError, require
 
 TableMethod = Callable[..., pd.DataFrame]
@@ -73,14 +73,14 @@ def table_smote(train: pd.DataFrame, target: str, ratio: float, mode: str, seed:
 
 def table_synth(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
                 synthesizer: SynthesizerSpec = None, strategy: str = "auto", cache: dict[Any, Any] | None = None,
-                **_: Any) -> pd.DataFrame:
+                consistency: float | None = CONSISTENCY, **_: Any) -> pd.DataFrame:
     """Synthetic rows per class from synthesizers fitted on the training split only (one per class
     when every class has 50+ rows, else one model sampled conditionally on the class)."""
     if mode not in ("balance", "mix"):
         raise InputError(f"mode must be 'balance' or 'mix', got {mode!r}")
     return balance_table(train, target, balance=ratio if mode == "balance" else None,
                          ratio=ratio if mode == "mix" else None, synthesizer=synthesizer, random_state=seed,
-                         strategy=strategy, source_column=None, cache=cache)
+                         strategy=strategy, source_column=None, cache=cache, consistency=consistency)
 
 
 def table_synth_conditional(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
@@ -97,6 +97,13 @@ def table_synth_per_class(train: pd.DataFrame, target: str, ratio: float, mode: 
                        cache=kw.get("cache"))
 
 
+def table_synth_unfiltered(train: pd.DataFrame, target: str, ratio: float, mode: str, seed: int,
+                           synthesizer: SynthesizerSpec = None, **kw: Any) -> pd.DataFrame:
+    """``synth`` without the class-consistency filter (every sampled row is kept)."""
+    return table_synth(train, target, ratio, mode, seed, synthesizer=synthesizer, cache=kw.get("cache"),
+                       consistency=None)
+
+
 TABLE_METHODS: dict[str, TableMethod] = {
     "none": table_none,
     "random": table_random,
@@ -104,6 +111,7 @@ TABLE_METHODS: dict[str, TableMethod] = {
     "synth": table_synth,
     "synth-conditional": table_synth_conditional,
     "synth-per-class": table_synth_per_class,
+    "synth-unfiltered": table_synth_unfiltered,
 }
 
 

@@ -23,6 +23,7 @@ def table(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     source_column: Annotated[str, typer.Option("--source-column", help="Column marking rows real/synthetic; '' for none.")] = "augmentation",
+    consistency: Annotated[float, typer.Option("--consistency", help="Class-consistency filter with --target: redraw synthetic rows less like their class than this share of the real ones (0 = off).")] = 0.2,
 ) -> None:
     """Balance classes (--target --balance 1:1) or mix in synthetic rows (--ratio, optionally --where)."""
     from simulacra.augment.tables import balance_table, mix_table
@@ -40,7 +41,7 @@ def table(
         if target is not None and where is None:
             out = balance_table(frame, target, balance=None if ratio is not None and balance is None else (balance or "1:1"),
                                 ratio=ratio if balance is None else None, synthesizer=model, random_state=seed,
-                                source_column=src)
+                                source_column=src, consistency=consistency or None)
         else:
             out = mix_table(frame, ratio=1.0 if ratio is None else ratio, where=where, synthesizer=model,
                             random_state=seed, source_column=src)

@@ -39,6 +39,8 @@ RESIDUAL_BINS = 32
 REFINE_GAIN = 0.5
 #: ...and the other columns together explain it this much better than the best single one does.
 REFINE_JOINT = 0.15
+#: Features (the most rank-correlated columns) of each predictability check, so wide tables stay fast.
+REFINE_FEATURES = 24
 #: Boosting rounds at most of a redrawn column's model (few columns: a finer model is affordable).
 REFINE_ROUNDS = 100
 
@@ -294,16 +296,28 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             tree = DecisionTreeRegressor(max_depth=8, min_samples_leaf=20, random_state=0)
             return float(np.mean(cross_val_score(tree, X, y, cv=2, scoring="r2")))
 
+        with np.errstate(invalid="ignore", divide="ignore"):
+            strength = np.nan_to_num(np.abs(np.corrcoef(ranks, rowvar=False)))
+        np.fill_diagonal(strength, -1.0)
+
+        def partners(j: int, among: range) -> list[int]:
+            """The columns of ``among`` most associated with column j (at most REFINE_FEATURES)."""
+            pool = [i for i in among if i != j]
+            if len(pool) <= REFINE_FEATURES:
+                return pool
+            return sorted(pool, key=lambda i: -strength[j, i])[:REFINE_FEATURES]
+
         gains = {}
         for j, name in enumerate(self.chain_[:-1]):
-            full = r2(np.delete(ranks, j, axis=1), ranks[:, j])
-            gain = full - max(r2(ranks[:, :j], ranks[:, j]), 0.0)
+            others = partners(j, range(ranks.shape[1]))
+            full = r2(ranks[:, others], ranks[:, j])
+            gain = full - max(r2(ranks[:, partners(j, range(j))], ranks[:, j]), 0.0)
             if gain < REFINE_GAIN:
                 continue
             # a column that one other column nearly determines (a near-duplicate, a coordinate of
             # the other) is left alone: its chain already has that partner, and redrawing it only
             # blurs what depends on it. A column explained by many columns together is redrawn.
-            single = max(r2(ranks[:, [i]], ranks[:, j]) for i in range(ranks.shape[1]) if i != j)
+            single = max(r2(ranks[:, [i]], ranks[:, j]) for i in others)
             if full - single >= REFINE_JOINT:
                 gains[name] = gain
         return sorted(gains, key=gains.__getitem__)

@@ -90,3 +90,35 @@ def test_errors_name_the_problem(table: pd.DataFrame) -> None:
     # auto falls back to conditional sampling when a class is too small to fit alone
     out = balance_table(small, "y", synthesizer="copula", random_state=0)
     assert out["y"].value_counts().to_dict() == {"no": 300, "yes": 300}
+
+
+def test_class_consistency_filter_keeps_rows_where_their_class_is(table: pd.DataFrame) -> None:
+    from simulacra.augment.tables import ClassJudge
+
+    counts = table["y"].value_counts()
+    plain = balance_table(table, "y", synthesizer="copula", random_state=1, consistency=None, strategy="conditional")
+    cache: dict = {}
+    kept = balance_table(table, "y", synthesizer="copula", random_state=1, consistency=0.2, strategy="conditional",
+                         cache=cache)
+    assert kept["y"].value_counts().to_dict() == {"no": counts["no"], "yes": counts["no"]}  # counts stay exact
+    judge = next(v for k, v in cache.items() if k[0] == "judge")
+    assert isinstance(judge, ClassJudge) and 0 < judge.floor["yes"] < 1
+    need, drawn = judge.kept["yes"]
+    assert need == counts["no"] - counts["yes"] and drawn > need  # some rows were redrawn
+    synth_plain = plain[plain.augmentation == "synthetic"]
+    synth_kept = kept[kept.augmentation == "synthetic"]
+    assert (judge.score(synth_kept, "yes") >= judge.floor["yes"]).all()
+    # the copula blurs the class boundary; the filter moves the synthetic minority back over it
+    assert synth_kept["x"].min() > synth_plain["x"].min()
+    assert (synth_kept["x"] < 0).mean() < (synth_plain["x"] < 0).mean()
+
+
+def test_class_consistency_filter_errors(table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulacra.augment.tables import ClassJudge
+
+    with pytest.raises(InputError, match="consistency"):
+        balance_table(table, "y", synthesizer="copula", random_state=0, consistency=1.5)
+    monkeypatch.setattr(ClassJudge, "MAX_ROUNDS", 1)  # a floor almost no row reaches, one draw round
+    with pytest.raises(ConstraintError, match="consistency"):
+        balance_table(table.assign(y=np.where(table.index % 5 == 0, "yes", "no")), "y", synthesizer="copula",
+                      random_state=0, consistency=0.99, strategy="conditional")
