@@ -37,10 +37,12 @@ class BoostedConditional:
     True
     """
 
-    def __init__(self, booster: Any, classes: np.ndarray, n_cells: int) -> None:
+    def __init__(self, booster: Any, classes: np.ndarray, n_cells: int, prior: np.ndarray | None = None) -> None:
         self.booster = booster
         self.classes = classes  # model output k is cell classes[k]
         self.n_cells = n_cells
+        # without a booster (no features, or one class): the class frequencies of the training rows
+        self.prior = np.asarray(prior, dtype=float) if prior is not None else None
 
     @classmethod
     def fit(
@@ -61,7 +63,8 @@ class BoostedConditional:
         classes, labels = np.unique(y, return_inverse=True)
         k = classes.size
         if k < 2 or X.shape[1] == 0:
-            return cls(None, classes, n_cells)
+            prior = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_cells).astype(float)
+            return cls(None, classes, n_cells, prior / max(prior.sum(), 1.0))
         seed = int(rng.integers(0, 2**31 - 1))
         params: dict[str, Any] = {
             "objective": "binary" if k == 2 else "multiclass",
@@ -93,7 +96,10 @@ class BoostedConditional:
         """Class probabilities, (n_rows, n_cells)."""
         out = np.zeros((len(X), self.n_cells))
         if self.booster is None:
-            out[:, self.classes[0] if self.classes.size else 0] = 1.0
+            if self.prior is not None and self.prior.sum() > 0:
+                out[:] = self.prior[None, :]
+            else:
+                out[:, self.classes[0] if self.classes.size else 0] = 1.0
             return out
         p = self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
         if p.ndim == 1:
@@ -116,7 +122,10 @@ class BoostedConditional:
 
     def get_state(self) -> dict[str, Any]:
         text = self.booster.model_to_string() if self.booster is not None else ""
-        return {"kind": "boosted", "model": text, "classes": self.classes, "n_cells": self.n_cells}
+        state: dict[str, Any] = {"kind": "boosted", "model": text, "classes": self.classes, "n_cells": self.n_cells}
+        if self.prior is not None:
+            state["prior"] = self.prior
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BoostedConditional:
@@ -125,7 +134,8 @@ class BoostedConditional:
             import lightgbm as lgb
 
             booster = lgb.Booster(model_str=state["model"])
-        return cls(booster, np.asarray(state["classes"], dtype=np.int64), int(state["n_cells"]))
+        prior = np.asarray(state["prior"], dtype=float) if "prior" in state else None
+        return cls(booster, np.asarray(state["classes"], dtype=np.int64), int(state["n_cells"]), prior)
 
 
 class BoostedMean:

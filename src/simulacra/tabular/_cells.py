@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-#: Knots of the stored quantile function of a continuous column.
+#: Knots of the stored quantile function of a continuous column (at most; fewer on small tables).
 N_KNOTS = 1001
 #: A column is cut per value only if each value repeats this many times on average...
 MIN_REPEATS = 5
@@ -82,7 +82,9 @@ class NumericCells:
             self.discrete_ = True
             return self
         self.discrete_ = False
-        levels = np.linspace(0.0, 1.0, N_KNOTS)
+        # each knot spans at least ``min_count`` training values: on a small table the knots would
+        # otherwise be the training values themselves, and new values would crowd around them
+        levels = np.linspace(0.0, 1.0, int(np.clip(x.size // k, 2, N_KNOTS)))
         knots = np.quantile(x, levels)
         lo, hi = x[min(k - 1, x.size - 1)], x[max(x.size - k, 0)]
         self.values_ = np.clip(knots, lo, hi)

@@ -210,3 +210,26 @@ def test_refine_options(table: pd.DataFrame) -> None:
         AutoregressiveSynthesizer(refine=["nope"]).fit(table)
     with pytest.raises(InputError, match="refine"):
         AutoregressiveSynthesizer(refine="always").fit(table)
+
+
+def test_a_few_class_first_column_keeps_its_marginal() -> None:
+    """The first column has no features: its boosted model must give the class frequencies."""
+    rng = np.random.default_rng(4)
+    n = 2000
+    label = rng.choice(["yes", "no"], n, p=[0.3, 0.7])
+    df = pd.DataFrame({"label": label, "x": np.where(label == "yes", 2.0, 0.0) + rng.normal(size=n),
+                       "g": rng.choice(["a", "b", "c"], n)})
+    model = AutoregressiveSynthesizer(random_state=0, refine=None).fit(df)
+    rows = model.sample(4000, random_state=0)
+    assert abs((rows["label"] == "yes").mean() - 0.3) < 0.03
+    assert abs(rows["g"].value_counts(normalize=True) - 1 / 3).max() < 0.04
+
+
+def test_a_few_class_first_column_survives_save_and_load(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"flag": rng.random(600) < 0.2, "x": rng.normal(size=600)})
+    model = AutoregressiveSynthesizer(random_state=0).fit(df)
+    loaded = load_model(model.save(tmp_path / "f.zip"))
+    rows = loaded.sample(3000, random_state=1)
+    assert abs(rows["flag"].mean() - df["flag"].mean()) < 0.03
+    pd.testing.assert_frame_equal(rows, model.sample(3000, random_state=1))
