@@ -27,12 +27,26 @@ TABLES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Tables the default was *not* tuned on: a check of the general case (issue 4 says the numbers are
+#: also checked on unseen tables). Columns named in ``drop`` are Kaggle leftovers, not data.
+EXTRA_TABLES: dict[str, dict[str, Any]] = {
+    "german_credit": {"file": "tabular/german_credit/credit.csv", "target": "default", "task": "classification"},
+    "bank_churners": {"file": "tabular/bank_churners/BankChurners.csv", "target": "Attrition_Flag",
+                      "task": "classification", "ids": ["CLIENTNUM"],
+                      "drop_prefix": "Naive_Bayes_Classifier"},
+    "cardio": {"file": "tabular/cardio/cardio_train.csv", "target": "cardio", "task": "classification",
+               "ids": ["id"]},
+}
+
+
 def load(name: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, Any]]:
     """The table, its column types (SDMetrics sdtypes) and its spec."""
     from simulacra.metadata import Metadata
 
-    spec = TABLES[name]
+    spec = TABLES[name] if name in TABLES else EXTRA_TABLES[name]
     df = pd.read_csv(DATASETS / spec["file"], **spec.get("read", {}))
+    if "drop_prefix" in spec:
+        df = df[[c for c in df.columns if not c.startswith(spec["drop_prefix"])]]
     for col, fmt in spec.get("dates", {}).items():
         df[col] = pd.to_datetime(df[col], format=fmt)
     meta = Metadata.detect(df)
