@@ -19,6 +19,7 @@ from simulacra.errors import ConstraintError, InputError
 from simulacra.tabular._boosted import BoostedConditional, BoostedMean, lightgbm_available
 from simulacra.tabular._cells import NumericCells
 from simulacra.tabular._leaftrees import LeafTree
+from simulacra.tabular._refine import pick_refined
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
 from simulacra.tabular.registry import register
 from simulacra.transform import TableTransformer
@@ -282,45 +283,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             raise InputError(f"refine must be 'auto', a list of columns or None, got {self.refine!r}")
         if len(self.chain_) < 3:
             return []
-        from sklearn.model_selection import cross_val_score
-        from sklearn.tree import DecisionTreeRegressor
-
-        rows = np.random.default_rng(0).permutation(len(features))[:4000]
-        ranks = np.column_stack([
-            pd.Series(features[rows, i]).rank(pct=True).fillna(-1).to_numpy() for i in range(features.shape[1])
-        ])
-
-        def r2(X: np.ndarray, y: np.ndarray) -> float:
-            if X.shape[1] == 0 or np.unique(y).size < 2:
-                return 0.0
-            tree = DecisionTreeRegressor(max_depth=8, min_samples_leaf=20, random_state=0)
-            return float(np.mean(cross_val_score(tree, X, y, cv=2, scoring="r2")))
-
-        with np.errstate(invalid="ignore", divide="ignore"):
-            strength = np.nan_to_num(np.abs(np.corrcoef(ranks, rowvar=False)))
-        np.fill_diagonal(strength, -1.0)
-
-        def partners(j: int, among: range) -> list[int]:
-            """The columns of ``among`` most associated with column j (at most REFINE_FEATURES)."""
-            pool = [i for i in among if i != j]
-            if len(pool) <= REFINE_FEATURES:
-                return pool
-            return sorted(pool, key=lambda i: -strength[j, i])[:REFINE_FEATURES]
-
-        gains = {}
-        for j, name in enumerate(self.chain_[:-1]):
-            others = partners(j, range(ranks.shape[1]))
-            full = r2(ranks[:, others], ranks[:, j])
-            gain = full - max(r2(ranks[:, partners(j, range(j))], ranks[:, j]), 0.0)
-            if gain < REFINE_GAIN:
-                continue
-            # a column that one other column nearly determines (a near-duplicate, a coordinate of
-            # the other) is left alone: its chain already has that partner, and redrawing it only
-            # blurs what depends on it. A column explained by many columns together is redrawn.
-            single = max(r2(ranks[:, [i]], ranks[:, j]) for i in others)
-            if full - single >= REFINE_JOINT:
-                gains[name] = gain
-        return sorted(gains, key=gains.__getitem__)
+        return pick_refined(self.chain_, features, gain=REFINE_GAIN, joint=REFINE_JOINT,
+                            max_features=REFINE_FEATURES)
 
     def _boost(self, codes: np.ndarray) -> bool:
         limit = int(self.boosted_classes or 0)
