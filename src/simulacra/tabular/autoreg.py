@@ -255,10 +255,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         n_codes = max(int(getattr(self.transformer_.encoders[name], "n_codes", 1)), 1)
         codes = target.astype(np.int64)
         if self._boost(codes):
-            fast = {} if rounds is None else {"max_rounds": REFINE_CLASS_ROUNDS, "learning_rate": 0.4}
             model: Any = BoostedConditional.fit(
                 X, codes, n_cells=n_codes + 1, min_samples_leaf=self.min_samples_leaf, rng=rng,
-                categorical=[i for i, c in enumerate(names) if c not in self.cells_], n_jobs=self.n_jobs, **fast,
+                categorical=[i for i, c in enumerate(names) if c not in self.cells_], n_jobs=self.n_jobs,
+                max_rounds=100 if rounds is None else REFINE_CLASS_ROUNDS,
+                learning_rate=0.2 if rounds is None else 0.4,
             )
         else:
             model = self._tree(X, codes, n_codes + 1, rng)
