@@ -97,3 +97,14 @@ def test_cli_errors_are_one_line(files: Path, capsys: pytest.CaptureFixture[str]
     code = call("uplift", "table", str(files / "train.csv"), str(files / "test.csv"), "--target", "default",
                 "--methods", "none,magic", "--repeats", "1")
     assert code == 2 and "Unknown method" in capsys.readouterr().err
+
+
+def test_augment_table_consistency_option(files: Path) -> None:
+    out = files / "plain.csv"
+    run("augment", "table", str(files / "train.csv"), "--target", "default", "--balance", "1:1",
+        "--consistency", "0", "--seed", "0", "-o", str(out))
+    counts = pd.read_csv(out)["default"].value_counts()
+    assert counts["yes"] == counts["no"]
+    assert call("augment", "table", str(files / "train.csv"), "--target", "default", "--consistency", "1.5",
+                "-o", str(files / "bad.csv")) == 2
+    assert not (files / "bad.csv").exists()
