@@ -101,8 +101,8 @@ def test_cli_errors_are_one_line(files: Path, capsys: pytest.CaptureFixture[str]
 
 def test_augment_table_consistency_option(files: Path) -> None:
     out = files / "plain.csv"
-    run("augment", "table", str(files / "train.csv"), "--target", "default", "--balance", "1:1",
-        "--consistency", "0", "--seed", "0", "-o", str(out))
+    assert call("augment", "table", str(files / "train.csv"), "--target", "default", "--balance", "1:1",
+                "--consistency", "0", "--seed", "0", "-o", str(out)) == 0
     counts = pd.read_csv(out)["default"].value_counts()
     assert counts["yes"] == counts["no"]
     assert call("augment", "table", str(files / "train.csv"), "--target", "default", "--consistency", "1.5",
