@@ -1,0 +1,335 @@
+"""The pieces of the sequence model: how each column of an event is represented and drawn.
+
+A sequence table has, per entity, a history of events ordered by an ``order`` column. Each dynamic
+column is drawn event by event given the entity's static attributes and the previous events. Three
+choices make the histories look real:
+
+* **Representation.** A positive column whose level moves slowly inside an entity (a price, a
+  balance) is modelled as its change on the log scale (``logdiff``); a signed one of that kind as its
+  difference (``diff``); other columns as their level. A column that, in every real row, lies above
+  (or below) other columns of the same row (``high ≥ max(open, close)``) is modelled as its distance
+  to that bound, so the rule holds in every synthetic row by construction.
+* **Model of one step.** A continuous representation is mapped to normal scores through its own
+  quantile cells (the privacy floor of the single-table models applies); LightGBM predicts the score's
+  location and the log of its spread from the features, and the standardised residual is drawn from
+  its own empirical distribution. The spread model is what reproduces volatility clustering.
+  Discrete representations (codes, gaps of a few distinct sizes) get a LightGBM classifier.
+* **Features.** Static attributes, lags ``1..n_lags`` of every representation, an exponentially
+  weighted mean of the absolute change, the distance of a level from the entity's running mean, the
+  step and the steps left, the weekday of the previous event, and the columns drawn before in the
+  same event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from simulacra.tabular._boosted import BoostedConditional, BoostedMean
+from simulacra.tabular._cells import NumericCells
+
+#: Lags of every column given to the model of a step.
+N_LAGS = 3
+#: Weights of the newest change in the two running means of absolute changes (volatility features:
+#: a slow one for the regime, a fast one for the last few events).
+EWM_ALPHA = (0.05, 0.3)
+#: A positive column whose log level has this lag-1 autocorrelation inside entities is modelled by
+#: its changes (a random-walk-like level); below it, by its level.
+LEVEL_AUTOCORR = 0.9
+#: A row rule (``a >= b``) is kept when it holds in at least this share of the real rows; the few
+#: rows that break it are data errors more often than not, and synthetic rows keep it in all rows.
+RULE_SUPPORT = 0.999
+#: A discrete representation with at most this many values gets a classifier.
+MAX_CLASSES = 32
+#: Boosting rounds and learning rate of the step models (early stopping picks fewer).
+ROUNDS, RATE = 60, 0.15
+#: Normal scores are kept inside this many standard deviations.
+Z_CLIP = 6.0
+
+
+@dataclass
+class ColumnPlan:
+    """How one dynamic column is represented (see the module docstring)."""
+
+    name: str
+    kind: str  # "numeric" or "category"
+    mode: str = "level"  # level | logdiff | diff | ratio | offset | lagratio | lagoffset | above | below | between
+    anchor: str | None = None  # ratio/offset: a column of the same row; lagratio/lagoffset: of the previous row
+    lower: list[str] = field(default_factory=list)
+    upper: list[str] = field(default_factory=list)
+    log: bool = False  # bounds as ratios (positive columns) rather than differences
+    decimals: int | None = None
+    integer: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decimals_of(x: np.ndarray) -> int | None:
+    """The number of decimals every value has (0 for integers), or None beyond six."""
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return None
+    for d in range(7):
+        scaled = x * 10.0**d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return d
+    return None
+
+
+def find_row_orders(frame: dict[str, np.ndarray], names: list[str]) -> dict[str, set[str]]:
+    """``above[a]`` = the columns ``b`` with ``a >= b`` in every row where both are present (and
+    ``a > b`` in some), found on the numeric dynamic columns."""
+    above: dict[str, set[str]] = {a: set() for a in names}
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            x, y = frame[a], frame[b]
+            ok = np.isfinite(x) & np.isfinite(y)
+            if ok.sum() < 30:
+                continue
+            if np.mean(x[ok] >= y[ok]) >= RULE_SUPPORT and np.mean(x[ok] > y[ok]) > 0.5:
+                # a rule the marginals imply on their own (volumes in millions >= prices) says
+                # nothing about the row: it must fail often when the rows are shuffled
+                shuffled = np.random.default_rng(0).permutation(y[ok])
+                if np.mean(x[ok] >= shuffled) < 0.95:
+                    above[a].add(b)
+    return above
+
+
+def chain_order(names: list[str], above: dict[str, set[str]]) -> list[str]:
+    """Columns in rule-degree order: free columns first, extremes (bounded by many) last."""
+    degree = {c: len(above[c]) + sum(c in above[o] for o in names) for c in names}
+    return sorted(names, key=lambda c: (degree[c], names.index(c)))
+
+
+def bounds(plan: ColumnPlan, row: dict[str, np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    lo = np.max(np.column_stack([row[c] for c in plan.lower]), axis=1) if plan.lower else None
+    hi = np.min(np.column_stack([row[c] for c in plan.upper]), axis=1) if plan.upper else None
+    return lo, hi
+
+
+def to_repr(plan: ColumnPlan, x: np.ndarray, prev: dict[str, np.ndarray], row: dict[str, np.ndarray]) -> np.ndarray:
+    """The representation of values ``x`` given the previous event (``prev``) and the current row."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if plan.mode == "logdiff":
+            return np.log(x) - np.log(prev[plan.name])
+        if plan.mode == "diff":
+            return x - prev[plan.name]
+        if plan.mode == "lagratio":
+            return np.log(x / prev[plan.anchor])
+        if plan.mode == "lagoffset":
+            return x - prev[plan.anchor]
+        if plan.mode == "ratio":
+            return np.log(x / row[plan.anchor])
+        if plan.mode == "offset":
+            return x - row[plan.anchor]
+        lo, hi = bounds(plan, row)
+        if plan.mode == "above":
+            return np.log(x / lo) if plan.log else x - lo
+        if plan.mode == "below":
+            return np.log(hi / x) if plan.log else hi - x
+        if plan.mode == "between":
+            width = hi - lo
+            return np.where(width > 0, (x - lo) / np.where(width > 0, width, 1.0), 0.0)
+    return x
+
+
+def from_repr(plan: ColumnPlan, y: np.ndarray, prev: dict[str, np.ndarray], row: dict[str, np.ndarray]) -> np.ndarray:
+    """Values from representations (the inverse of :func:`to_repr`), rounded as in the real data."""
+    if plan.mode == "logdiff":
+        x = prev[plan.name] * np.exp(y)
+    elif plan.mode == "diff":
+        x = prev[plan.name] + y
+    elif plan.mode == "lagratio":
+        x = prev[plan.anchor] * np.exp(y)
+    elif plan.mode == "lagoffset":
+        x = prev[plan.anchor] + y
+    elif plan.mode == "ratio":
+        x = row[plan.anchor] * np.exp(y)
+    elif plan.mode == "offset":
+        x = row[plan.anchor] + y
+    else:
+        lo, hi = bounds(plan, row)
+        if plan.mode == "above":
+            x = lo * np.exp(np.maximum(y, 0.0)) if plan.log else lo + np.maximum(y, 0.0)
+        elif plan.mode == "below":
+            x = hi / np.exp(np.maximum(y, 0.0)) if plan.log else hi - np.maximum(y, 0.0)
+        elif plan.mode == "between":
+            x = lo + np.clip(y, 0.0, 1.0) * (hi - lo)
+        else:
+            x = y
+    x = round_like(plan, x)
+    lo, hi = bounds(plan, row)
+    if lo is not None:
+        x = np.maximum(x, lo)  # bounds are on the grid: rounding never crosses them, this only guards
+    if hi is not None:
+        x = np.minimum(x, hi)
+    return x
+
+
+def round_like(plan: ColumnPlan, x: np.ndarray) -> np.ndarray:
+    if plan.integer:
+        return np.round(x)
+    if plan.decimals is not None:
+        return np.round(x, plan.decimals)
+    return x
+
+
+class StepModel:
+    """The conditional model of one column's representation at one step, given the step features."""
+
+    def __init__(self) -> None:
+        self.cells: NumericCells | None = None
+        self.classifier: BoostedConditional | None = None
+        self.loc: BoostedMean | None = None
+        self.scale: BoostedMean | None = None
+        self.noise: NumericCells | None = None
+        self.categorical: list[int] = []
+
+    @classmethod
+    def fit(
+        cls, X: np.ndarray, y: np.ndarray, *, classes: bool, categorical: list[int], min_count: int,
+        min_leaf: int, rng: np.random.Generator,
+    ) -> StepModel:
+        out = cls()
+        out.categorical = list(categorical)
+        if classes:
+            out.classifier = BoostedConditional.fit(
+                X, y.astype(np.int64), n_cells=int(y.max()) + 1, min_samples_leaf=min_leaf, rng=rng,
+                categorical=categorical, max_rounds=ROUNDS, learning_rate=RATE,
+            )
+            return out
+        cells = NumericCells(n_bins=64, min_count=min_count).fit(y)
+        out.cells = cells
+        if cells.discrete_ and cells.n_cells <= MAX_CLASSES:
+            cell = cells.cell_of(cells.to_uniform(y, rng))
+            out.classifier = BoostedConditional.fit(
+                X, cell, n_cells=cells.n_cells, min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
+                max_rounds=ROUNDS, learning_rate=RATE,
+            )
+            return out
+        z = np.clip(special.ndtri(np.clip(cells.to_uniform(y, rng), 1e-9, 1 - 1e-9)), -Z_CLIP, Z_CLIP)
+        out.loc = BoostedMean.fit(X, z, min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
+                                  max_rounds=ROUNDS, learning_rate=RATE, num_leaves=15)
+        r = z - out.loc.predict(X)
+        log_abs = np.log(np.abs(r) + 1e-3)
+        out.scale = BoostedMean.fit(X, log_abs, min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
+                                    max_rounds=ROUNDS, learning_rate=RATE, num_leaves=15)
+        spread = np.exp(out.scale.predict(X))
+        out.noise = NumericCells(n_bins=64, min_count=min_count).fit(r / spread)
+        return out
+
+    def sample(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.classifier is not None:
+            k = _sample_classes(self.classifier, X, rng)
+            if self.cells is None:
+                return k.astype(float)
+            return self.cells.from_uniform(self.cells.draw_in_cell(k, rng))
+        assert self.cells is not None and self.loc is not None and self.scale is not None and self.noise is not None
+        e = self.noise.from_uniform(rng.random(len(X)))
+        z = _predict(self.loc, X) + np.exp(_predict(self.scale, X)) * e
+        return self.cells.from_uniform(special.ndtr(np.clip(z, -Z_CLIP, Z_CLIP)))
+
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"categorical": self.categorical}
+        for key in ("cells", "classifier", "loc", "scale", "noise"):
+            part = getattr(self, key)
+            if part is not None:
+                state[key] = part.get_state()
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> StepModel:
+        out = cls()
+        out.categorical = [int(i) for i in state.get("categorical", [])]
+        if "cells" in state:
+            out.cells = NumericCells.from_state(state["cells"])
+        if "noise" in state:
+            out.noise = NumericCells.from_state(state["noise"])
+        if "classifier" in state:
+            out.classifier = BoostedConditional.from_state(state["classifier"])
+        if "loc" in state:
+            out.loc = BoostedMean.from_state(state["loc"])
+        if "scale" in state:
+            out.scale = BoostedMean.from_state(state["scale"])
+        return out
+
+
+def _predict(model: BoostedMean, X: np.ndarray) -> np.ndarray:
+    """One-thread prediction: a step has a few hundred rows, where thread start-up costs more than it saves."""
+    return np.asarray(model.booster.predict(X, num_iteration=model.booster.best_iteration or None, num_threads=1))
+
+
+def _sample_classes(model: BoostedConditional, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if model.booster is None:
+        return model.sample(X, rng)
+    p = model.booster.predict(X, num_iteration=model.booster.best_iteration or None, num_threads=1)
+    if p.ndim == 1:
+        p = np.column_stack([1.0 - p, p])
+    probs = np.zeros((len(X), model.n_cells))
+    probs[:, model.classes] = p
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(len(X)) * cum[:, -1]
+    return np.minimum((cum < u[:, None]).sum(axis=1), model.n_cells - 1)
+
+
+class Roller:
+    """Step features of a batch of entities, kept up to date event by event.
+
+    The same object builds the features for fitting (fed the real events) and for sampling (fed the
+    drawn events), so both see exactly the same features.
+    """
+
+    def __init__(self, plans: list[ColumnPlan], statics: np.ndarray, lengths: np.ndarray,
+                 weekday: bool) -> None:
+        self.plans = plans
+        self.statics = statics  # (n, n_static) already encoded
+        self.lengths = lengths
+        self.weekday = weekday
+        n, k = len(lengths), len(plans)
+        self.lags = np.full((n, k, N_LAGS), np.nan, dtype=np.float64)
+        self.ewm = np.zeros((n, k, len(EWM_ALPHA)))
+        self.level_sum = np.zeros((n, k))
+        self.level_last = np.full((n, k), np.nan)
+        self.prev_weekday = np.full(n, np.nan)
+        self.steps = 0
+
+    @property
+    def n_features(self) -> int:
+        return self.statics.shape[1] + len(self.plans) * (N_LAGS + len(EWM_ALPHA) + 1) + 2 + int(self.weekday)
+
+    def features(self, t: int, rows: np.ndarray) -> np.ndarray:
+        """Features of step ``t`` (t ≥ 1) for the entities ``rows``."""
+        n = rows.size
+        level_dev = np.log(np.abs(self.level_last[rows]) + 1e-12) - self.level_sum[rows] / max(t, 1)
+        parts = [
+            self.statics[rows],
+            self.lags[rows].reshape(n, -1),
+            self.ewm[rows].reshape(n, -1),
+            np.where(np.isfinite(level_dev), level_dev, np.nan),
+            np.full((n, 1), float(t)),
+            (self.lengths[rows] - t)[:, None].astype(float),
+        ]
+        if self.weekday:
+            parts.append(self.prev_weekday[rows][:, None])
+        return np.column_stack(parts).astype(np.float32)
+
+    def push(self, t: int, rows: np.ndarray, reprs: np.ndarray, levels: np.ndarray,
+             weekday: np.ndarray | None) -> None:
+        """Record step ``t`` of the entities ``rows``: representations and levels, (len(rows), k)."""
+        self.lags[rows, :, 1:] = self.lags[rows, :, :-1]
+        self.lags[rows, :, 0] = reprs
+        if t > 0:
+            change = np.nan_to_num(np.abs(reprs))[:, :, None]
+            alpha = np.asarray(EWM_ALPHA)[None, None, :]
+            self.ewm[rows] = (1 - alpha) * self.ewm[rows] + alpha * change
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.level_sum[rows] += np.nan_to_num(np.log(np.abs(levels) + 1e-12))
+        self.level_last[rows] = levels
+        if weekday is not None:
+            self.prev_weekday[rows] = weekday

@@ -1,0 +1,611 @@
+"""Tables of sequences: each entity (a ticker, a customer, a patient) has a history of events.
+
+:class:`SequenceSynthesizer` learns such a table and samples new entities with whole histories:
+
+1. An **entity table** holds one row per entity: its static attributes (columns constant within every
+   entity), the number of events, the time of the first event, and the first event's values. It is
+   fitted with the single-table default model, privacy floors included, and sampled first (so
+   sampling can be conditioned on entity attributes).
+2. The **gap** to the previous event and each **dynamic column** are drawn event by event, given the
+   entity's attributes and its previous events (see :mod:`simulacra.tabular._steps`). The order column
+   is the first event's time plus the drawn gaps, so it strictly increases inside every entity, and
+   rules that hold inside every real row (``high ≥ max(open, close)``) are kept by construction.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> rows = [(f"E{e}", t, 100 * np.exp(rng.normal(0, .01, t + 1).sum()), "ab"[e % 2])
+...         for e in range(40) for t in range(30)]
+>>> df = pd.DataFrame(rows, columns=["entity", "day", "price", "group"])
+>>> synth = SequenceSynthesizer(entity="entity", order="day", random_state=0).fit(df)
+>>> fake = synth.sample(5)
+>>> int(fake["entity"].nunique())
+5
+>>> bool(fake.groupby("entity")["day"].apply(lambda s: s.is_monotonic_increasing).all())
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InputError, NotFittedError
+from simulacra.tabular._steps import (
+    LEVEL_AUTOCORR,
+    ColumnPlan,
+    Roller,
+    StepModel,
+    chain_order,
+    decimals_of,
+    find_row_orders,
+    from_repr,
+    round_like,
+    to_repr,
+)
+
+GAP = "__gap"
+_OWN_LEVEL = ("level", "logdiff", "diff", "lagratio", "lagoffset")  # representations that need no other column of the row
+LENGTH = "__n_events"
+START = "__start"
+
+
+def _first(name: str) -> str:
+    return f"__first_{name}"
+
+
+class SequenceSynthesizer:
+    """Fit a table of sequences and sample new entities with whole histories.
+
+    Parameters
+    ----------
+    entity : str
+        The column naming the entity each row belongs to.
+    order : str
+        The column that orders an entity's events (dates, times or numbers; no ties inside an entity).
+    statics : list of str, optional
+        Columns constant within each entity. Detected when None.
+    min_category_count : int
+        Privacy floor, as for the single-table models: a value (or category) seen in fewer rows is
+        never reproduced verbatim.
+    min_samples_leaf : int
+        Fewest events in a leaf of the step models.
+    random_state : int, optional
+        Seed of fitting and of sampling when ``sample`` is given none.
+    """
+
+    name: ClassVar[str] = "sequence"
+
+    def __init__(self, *, entity: str, order: str, statics: list[str] | None = None,
+                 min_category_count: int = 5, min_samples_leaf: int = 20,
+                 random_state: int | None = None) -> None:
+        self.entity = entity
+        self.order = order
+        self.statics = statics
+        self.min_category_count = min_category_count
+        self.min_samples_leaf = min_samples_leaf
+        self.random_state = random_state
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in
+                ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state")}
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame) -> SequenceSynthesizer:
+        """Learn the sequences of ``data``; returns self. The frame is neither modified nor kept."""
+        from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+
+        frame = self._check(data)
+        rng = np.random.default_rng(self.random_state)
+        self.columns_ = [str(c) for c in data.columns]
+        self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}
+        self.statics_ = self._find_statics(frame)
+        dynamic = [c for c in self.columns_ if c not in (self.entity, self.order, *self.statics_)]
+        numeric = [c for c in dynamic if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+        self.categories_ = {c: self._categories(frame[c]) for c in dynamic if c not in numeric}
+        groups = frame.groupby(self.entity, sort=False)
+        lengths = groups.size().to_numpy()
+        self.n_entities_ = int(lengths.size)
+        self.n_training_rows_ = int(len(frame))
+        self.entity_prefix_ = _entity_prefix(frame[self.entity])
+        self.time_ = self._order_kind(frame[self.order])
+
+        values = {c: self._filled(frame, c) for c in numeric}
+        self.missing_ = {c: float(frame[c].isna().mean()) for c in dynamic if frame[c].isna().any()}
+        above = find_row_orders(values, numeric)
+        self.plans_ = self._plans(frame, numeric, dynamic, values, above)
+        self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
+        ordinal = self._ordinal(frame[self.order])
+        gaps = np.diff(ordinal, prepend=np.nan)
+        gaps[np.r_[0, np.cumsum(lengths)[:-1]]] = np.nan
+        if np.nanmin(gaps, initial=np.inf) <= 0:
+            raise InputError(f"Order column '{self.order}' has ties or decreases inside an entity.")
+
+        # the entity table: statics, length, start and first values
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        table = frame.iloc[starts][[self.entity, *self.statics_]].reset_index(drop=True)
+        table[LENGTH] = lengths
+        table[START] = frame[self.order].iloc[starts].to_numpy()
+        row0 = {p.name: values[p.name][starts] for p in self.plans_ if p.kind == "numeric"}
+        for plan in self.plans_:
+            if plan.kind == "category":
+                table[_first(plan.name)] = frame[plan.name].iloc[starts].to_numpy()
+            elif plan.mode in _OWN_LEVEL:
+                table[_first(plan.name)] = row0[plan.name]
+            else:  # relative to other columns of the same row: stored as that relation
+                table[_first(plan.name)] = to_repr(plan, row0[plan.name], row0, row0)
+        self.entity_model_ = AutoregressiveSynthesizer(
+            min_category_count=self.min_category_count, random_state=self.random_state,
+        ).fit(table.drop(columns=[self.entity]))
+
+        # step models, fitted on every event after the first
+        self.static_codes_ = {c: self._categories(frame[c]) for c in self.statics_ if not _numeric(frame[c])}
+        statics = self._encode_statics(table)
+        X, Y = self._transitions(frame, values, gaps, lengths, statics)
+        self._fit_steps(X, Y, statics.shape[1], rng)
+        self._sample_rng_ = np.random.default_rng(self.random_state)
+        return self
+
+    def _check(self, data: pd.DataFrame) -> pd.DataFrame:
+        if not isinstance(data, pd.DataFrame):
+            raise InputError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
+        for col, what in ((self.entity, "entity"), (self.order, "order")):
+            if col not in data.columns:
+                raise InputError(f"The {what} column '{col}' is not in the table; columns are: "
+                                 f"{', '.join(map(str, data.columns))}")
+        if data[self.entity].isna().any() or data[self.order].isna().any():
+            raise InputError(f"The entity ('{self.entity}') and order ('{self.order}') columns must have no "
+                             "missing values; drop or fill those rows first.")
+        order = data[self.order]
+        if order.dtype == object:
+            kinds = {type(v).__name__ for v in order.head(10_000)}
+            if len(kinds) > 1:
+                raise InputError(f"Order column '{self.order}' mixes types ({', '.join(sorted(kinds))}); "
+                                 "make it all dates or all numbers.")
+            parsed = pd.to_datetime(order, errors="coerce", format="mixed")
+            if parsed.isna().any():
+                raise InputError(f"Order column '{self.order}' holds values that are neither dates nor numbers "
+                                 f"(e.g. {order[parsed.isna()].iloc[0]!r}).")
+            data = data.assign(**{self.order: parsed})
+        frame = data.sort_values([self.entity, self.order], kind="stable").reset_index(drop=True)
+        dup = frame.duplicated([self.entity, self.order])
+        if dup.any():
+            row = frame[dup].iloc[0]
+            raise InputError(
+                f"Order column '{self.order}' has ties: entity {row[self.entity]!r} has {int(dup.sum())} events "
+                f"at the same {self.order} (e.g. {row[self.order]!r}); make (entity, order) unique first."
+            )
+        if frame[self.entity].value_counts().max() < 2:
+            raise InputError("Every entity has a single event: there are no sequences to learn. Fit a "
+                             "single-table model instead.")
+        return frame
+
+    def _find_statics(self, frame: pd.DataFrame) -> list[str]:
+        others = [c for c in frame.columns if c not in (self.entity, self.order)]
+        if self.statics is not None:
+            unknown = [c for c in self.statics if c not in others]
+            if unknown:
+                raise InputError(f"statics names unknown columns: {', '.join(map(str, unknown))}")
+            return [str(c) for c in self.statics]
+        nunique = frame.groupby(self.entity, sort=False)[others].nunique(dropna=False)
+        return [str(c) for c in others if (nunique[c] <= 1).all()]
+
+    def _categories(self, s: pd.Series) -> list[Any]:
+        counts = s.dropna().value_counts()
+        return [v.item() if hasattr(v, "item") else v for v in counts.index[counts >= self.min_category_count]]
+
+    def _order_kind(self, s: pd.Series) -> dict[str, Any]:
+        if pd.api.types.is_datetime64_any_dtype(s):
+            times = s.to_numpy("datetime64[ns]").astype(np.int64)
+            day = 86_400 * 10**9
+            unit = day if np.all(times % day == 0) else 10**9
+            return {"datetime": True, "unit": int(unit), "weekday": bool(unit == day)}
+        if not _numeric(s):
+            raise InputError(f"Order column '{self.order}' must hold dates or numbers, not {s.dtype}.")
+        return {"datetime": False, "unit": 1, "weekday": False,
+                "integer": bool(pd.api.types.is_integer_dtype(s))}
+
+    def _ordinal(self, s: pd.Series) -> np.ndarray:
+        if self.time_["datetime"]:
+            return (s.to_numpy("datetime64[ns]").astype(np.int64) / self.time_["unit"]).astype(float)
+        return s.to_numpy(dtype=float)
+
+    def _filled(self, frame: pd.DataFrame, c: str) -> np.ndarray:
+        """A numeric column with gaps filled from the same entity's neighbours (for the lags only)."""
+        s = frame[c].astype(float)
+        return s.groupby(frame[self.entity], sort=False).transform(lambda g: g.ffill().bfill()).to_numpy()
+
+    def _plans(self, frame: pd.DataFrame, numeric: list[str], dynamic: list[str],
+               values: dict[str, np.ndarray], above: dict[str, set[str]]) -> list[ColumnPlan]:
+        order = chain_order(numeric, above) + [c for c in dynamic if c not in numeric]
+        plans: list[ColumnPlan] = []
+        same = frame[self.entity].to_numpy()
+        persistent = {c: _level_mode(values[c], same) for c in numeric}
+        persistent = {c: m for c, m in persistent.items() if m != "level"}
+        for c in order:
+            if c not in numeric:
+                plans.append(ColumnPlan(name=c, kind="category"))
+                continue
+            x = values[c]
+            done = [p.name for p in plans if p.kind == "numeric"]
+            lower = [b for b in done if b in above[c]]
+            upper = [b for b in done if c in above[b]]
+            positive = bool(np.nanmin(x) > 0) and all(np.nanmin(values[b]) > 0 for b in lower + upper)
+            plan = ColumnPlan(name=c, kind="numeric", decimals=decimals_of(frame[c].to_numpy(dtype=float)),
+                              integer=bool(pd.api.types.is_integer_dtype(frame[c])))
+            if lower and upper:
+                plan.mode, plan.lower, plan.upper = "between", lower, upper
+            elif lower or upper:
+                plan.mode, plan.lower, plan.upper, plan.log = ("above" if lower else "below"), lower, upper, positive
+            else:
+                plan.mode = persistent.get(c, "level")
+                if plan.mode != "level":
+                    earlier = [p.name for p in plans if p.name in persistent and p.mode not in ("above", "below", "between")]
+                    _anchor(plan, x, same, earlier, [a for a in persistent if a != c and persistent[a] == plan.mode], values)
+            plans.append(plan)
+        return plans
+
+    def _encode_statics(self, table: pd.DataFrame) -> np.ndarray:
+        cols = []
+        for c in self.statics_:
+            if c in self.static_codes_:
+                lookup = {v: i for i, v in enumerate(self.static_codes_[c])}
+                cols.append(table[c].map(lookup).to_numpy(dtype=float))
+            else:
+                cols.append(pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float))
+        return np.column_stack(cols) if cols else np.zeros((len(table), 0))
+
+    def _codes(self, c: str, s: pd.Series | np.ndarray) -> np.ndarray:
+        lookup = {v: i for i, v in enumerate(self.categories_[c])}
+        other = len(self.categories_[c])  # rare and missing values share one code
+        return pd.Series(s).map(lookup).fillna(other).to_numpy(dtype=float)
+
+    def _transitions(self, frame: pd.DataFrame, values: dict[str, np.ndarray], gaps: np.ndarray,
+                     lengths: np.ndarray, statics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features and targets (gap, then every plan's representation) of every event after the first."""
+        n, T = lengths.size, int(lengths.max())
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        plans = self.plans_
+        levels = np.full((n, T, len(plans)), np.nan)
+        gap = np.full((n, T), np.nan)
+        times = self._ordinal(frame[self.order])
+        idx_entity = np.repeat(np.arange(n), lengths)
+        idx_step = np.arange(len(frame)) - np.repeat(starts, lengths)
+        for j, p in enumerate(plans):
+            col = self._codes(p.name, frame[p.name]) if p.kind == "category" else values[p.name]
+            levels[idx_entity, idx_step, j] = col
+        gap[idx_entity, idx_step] = gaps
+        day = np.full((n, T), np.nan)
+        if self.time_["weekday"]:
+            day[idx_entity, idx_step] = ((times.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
+        roller = Roller(plans, statics, lengths, self.time_["weekday"])
+        feats, targets = [], []
+        for t in range(T):
+            rows = np.flatnonzero(lengths > t)
+            row = {p.name: levels[rows, t, j] for j, p in enumerate(plans)}
+            prev = {p.name: levels[rows, t - 1, j] if t else np.full(rows.size, np.nan) for j, p in enumerate(plans)}
+            reprs = np.column_stack([self._repr(p, row, prev) for p in plans]) if plans else np.zeros((rows.size, 0))
+            if t > 0:
+                base = roller.features(t, rows)
+                feats.append(base)
+                targets.append(np.column_stack([gap[rows, t], reprs]))
+            roller.push(t, rows, reprs, levels[rows, t], day[rows, t] if self.time_["weekday"] else None)
+        return np.vstack(feats), np.vstack(targets)
+
+    @staticmethod
+    def _repr(p: ColumnPlan, row: dict[str, np.ndarray], prev: dict[str, np.ndarray]) -> np.ndarray:
+        if p.kind == "category":
+            return row[p.name]
+        return to_repr(p, row[p.name], prev, row)
+
+    def _fit_steps(self, X: np.ndarray, Y: np.ndarray, n_static: int, rng: np.random.Generator) -> None:
+        cat_static = [i for i, c in enumerate(self.statics_) if c in self.static_codes_]
+        k = len(self.plans_)
+        lag_cats = [n_static + j * 3 + lag for j, p in enumerate(self.plans_) if p.kind == "category" for lag in range(3)]
+        self.steps_: dict[str, StepModel] = {}
+        current = np.zeros((len(X), 0), dtype=np.float32)
+        names = [GAP] + [p.name for p in self.plans_]
+        for j, name in enumerate(names):
+            plan = self.plans_[j - 1] if j else None
+            y = Y[:, j]
+            ok = np.isfinite(y)
+            Xj = np.column_stack([X, current])
+            cats = cat_static + lag_cats + [X.shape[1] + i - 1 for i in range(1, j) if self.plans_[i - 1].kind == "category"]
+            self.steps_[name] = StepModel.fit(
+                Xj[ok], y[ok], classes=plan is not None and plan.kind == "category", categorical=cats,
+                min_count=self.min_category_count, min_leaf=self.min_samples_leaf, rng=rng,
+            )
+            if j:
+                current = np.column_stack([current, y]).astype(np.float32)
+        del k
+
+    # -- sampling --------------------------------------------------------------------------------
+    def sample(self, n_entities: int, *, random_state: int | np.random.Generator | None = None,
+               conditions: dict[str, Any] | None = None) -> pd.DataFrame:
+        """``n_entities`` new entities with whole histories, ordered by entity and order.
+
+        ``conditions`` fixes static attributes (or ``__n_events`` for the number of events) of every
+        sampled entity, as in single-table conditional sampling.
+        """
+        self._check_fitted()
+        if isinstance(n_entities, bool) or not isinstance(n_entities, (int, np.integer)) or n_entities < 0:
+            raise InputError(f"n_entities must be a whole number ≥ 0, got {n_entities!r}")
+        if conditions:
+            unknown = [c for c in conditions if c not in (*self.statics_, LENGTH)]
+            if unknown:
+                raise InputError(f"Sequences can be conditioned on static attributes only ({', '.join(self.statics_) or 'none'}"
+                                 f", or {LENGTH}); not on {', '.join(unknown)}.")
+        rng = self._rng(random_state)
+        if n_entities == 0:
+            return self._frame([], {}, np.zeros(0, dtype=np.int64))
+        table = self.entity_model_.sample(int(n_entities), random_state=int(rng.integers(2**62)),
+                                          conditions=conditions)
+        lengths = np.maximum(pd.to_numeric(table[LENGTH]).to_numpy(dtype=np.int64), 1)
+        return self._roll(table, lengths, rng)
+
+    def _rng(self, random_state: Any) -> np.random.Generator:
+        if random_state is None:
+            return np.random.default_rng(int(self._sample_rng_.integers(2**62)))
+        if isinstance(random_state, np.random.Generator):
+            return random_state
+        return np.random.default_rng(random_state)
+
+    def _roll(self, table: pd.DataFrame, lengths: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        n, T = lengths.size, int(lengths.max())
+        plans = self.plans_
+        statics = self._encode_statics(table)
+        roller = Roller(plans, statics, lengths, self.time_["weekday"])
+        levels = np.full((n, T, len(plans)), np.nan)
+        times = np.full((n, T), np.nan)
+        times[:, 0] = self._ordinal(pd.Series(table[START]) if not self.time_["datetime"]
+                                    else pd.to_datetime(table[START]))
+        rows = np.arange(n)
+        first: dict[str, np.ndarray] = {}
+        for p in plans:
+            col = table[_first(p.name)]
+            if p.kind == "category":
+                first[p.name] = self._codes(p.name, col)
+                continue
+            y = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            first[p.name] = round_like(p, y) if p.mode in _OWN_LEVEL else from_repr(p, y, first, first)
+        levels[:, 0] = np.column_stack([first[p.name] for p in plans]) if plans else np.zeros((n, 0))
+        reprs = np.column_stack([self._repr(p, first, {q.name: np.full(n, np.nan) for q in plans}) for p in plans]) \
+            if plans else np.zeros((n, 0))
+        roller.push(0, rows, reprs, levels[:, 0], self._weekday(times[:, 0]))
+        for t in range(1, T):
+            rows = np.flatnonzero(lengths > t)
+            base = roller.features(t, rows)
+            current = np.zeros((rows.size, 0), dtype=np.float32)
+            gap = self.steps_[GAP].sample(np.column_stack([base, current]), rng)
+            times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
+            row: dict[str, np.ndarray] = {}
+            prev = {p.name: levels[rows, t - 1, j] for j, p in enumerate(plans)}
+            out_reprs = []
+            for j, p in enumerate(plans):
+                y = self.steps_[p.name].sample(np.column_stack([base, current]), rng)
+                if p.kind == "category":
+                    row[p.name] = y
+                else:
+                    row[p.name] = from_repr(p, y, prev, row)
+                    y = to_repr(p, row[p.name], prev, row)  # the representation after rounding
+                out_reprs.append(y)
+                current = np.column_stack([current, y]).astype(np.float32)
+            levels[rows, t] = np.column_stack([row[p.name] for p in plans]) if plans else np.zeros((rows.size, 0))
+            roller.push(t, rows, np.column_stack(out_reprs) if plans else np.zeros((rows.size, 0)),
+                        levels[rows, t], self._weekday(times[rows, t]))
+        return self._frame_from(table, lengths, levels, times, rng)
+
+    def _min_gap(self) -> float:
+        cells = self.steps_[GAP].cells
+        return float(cells.values_[0]) if cells is not None and cells.values_[0] > 0 else 1e-9
+
+    def _weekday(self, ordinal: np.ndarray) -> np.ndarray | None:
+        if not self.time_["weekday"]:
+            return None
+        return ((np.round(ordinal).astype(np.int64) + 3) % 7).astype(float)
+
+    def _frame_from(self, table: pd.DataFrame, lengths: np.ndarray, levels: np.ndarray, times: np.ndarray,
+                    rng: np.random.Generator) -> pd.DataFrame:
+        n = lengths.size
+        step = np.arange(levels.shape[1])
+        mask = step[None, :] < lengths[:, None]
+        ent, stp = np.nonzero(mask)
+        cols: dict[str, Any] = {}
+        cols[self.entity] = np.array([f"{self.entity_prefix_}{i + 1:06d}" for i in range(n)], dtype=object)[ent]
+        cols[self.order] = times[ent, stp]
+        for c in self.statics_:
+            cols[c] = table[c].to_numpy()[ent]
+        for j, p in enumerate(self.plans_):
+            v = levels[ent, stp, j]
+            if p.kind == "category":
+                labels = np.array([*self.categories_[p.name], None], dtype=object)
+                cols[p.name] = labels[np.nan_to_num(v, nan=len(labels) - 1).astype(np.int64)]
+            else:
+                cols[p.name] = v
+        out = self._frame(list(cols), cols, ent)
+        for c, rate in self.missing_.items():
+            hole = rng.random(len(out)) < rate
+            if hole.any():
+                out[c] = out[c].where(~hole)
+        return out
+
+    def _frame(self, names: list[str], cols: dict[str, Any], ent: np.ndarray) -> pd.DataFrame:
+        out = pd.DataFrame({c: cols.get(c, []) for c in self.columns_})
+        if self.time_["datetime"]:
+            out[self.order] = pd.to_datetime(np.round(np.asarray(out[self.order], dtype=float) * self.time_["unit"])
+                                             .astype(np.int64))
+        elif self.time_.get("integer"):
+            out[self.order] = np.round(np.asarray(out[self.order], dtype=float)).astype(np.int64)
+        for c in self.columns_:
+            want = self.dtypes_[c]
+            if want.startswith(("int", "Int")) and c != self.order:
+                s = pd.to_numeric(out[c], errors="coerce")
+                out[c] = s.round().astype("Int64" if s.isna().any() else want)
+            elif want.startswith("float"):
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype(want)
+        return out
+
+    # -- continuing real histories ---------------------------------------------------------------
+    def forecast(self, history: pd.DataFrame, n_steps: int, *,
+                 random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+        """Synthetic futures: ``n_steps`` new events after the end of each entity's given history.
+
+        The history's entities keep their names and static attributes; only the new events are returned.
+        """
+        self._check_fitted()
+        if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+            raise InputError(f"n_steps must be a whole number ≥ 1, got {n_steps!r}")
+        frame = self._check_history(history)
+        rng = self._rng(random_state)
+        groups = frame.groupby(self.entity, sort=False)
+        hist_len = groups.size().to_numpy()
+        starts = np.r_[0, np.cumsum(hist_len)[:-1]]
+        table = frame.iloc[starts][[self.entity, *self.statics_]].reset_index(drop=True)
+        total = hist_len + int(n_steps)
+        statics = self._encode_statics(table)
+        values = {p.name: self._filled(frame, p.name) for p in self.plans_ if p.kind == "numeric"}
+        n, T = total.size, int(total.max())
+        plans = self.plans_
+        levels = np.full((n, T, len(plans)), np.nan)
+        times = np.full((n, T), np.nan)
+        idx_entity = np.repeat(np.arange(n), hist_len)
+        idx_step = np.arange(len(frame)) - np.repeat(starts, hist_len)
+        for j, p in enumerate(plans):
+            levels[idx_entity, idx_step, j] = self._codes(p.name, frame[p.name]) if p.kind == "category" \
+                else values[p.name]
+        times[idx_entity, idx_step] = self._ordinal(frame[self.order])
+        roller = Roller(plans, statics, total, self.time_["weekday"])
+        for t in range(T):
+            known = np.flatnonzero(hist_len > t)
+            new = np.flatnonzero((hist_len <= t) & (total > t))
+            if known.size:
+                row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
+                prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
+                reprs = np.column_stack([self._repr(p, row, prev) for p in plans])
+                roller.push(t, known, reprs, levels[known, t], self._weekday(times[known, t]))
+            if new.size:
+                base = roller.features(t, new)
+                current = np.zeros((new.size, 0), dtype=np.float32)
+                gap = self.steps_[GAP].sample(base, rng)
+                times[new, t] = times[new, t - 1] + np.maximum(gap, self._min_gap())
+                row, out_reprs = {}, []
+                prev = {p.name: levels[new, t - 1, j] for j, p in enumerate(plans)}
+                for j, p in enumerate(plans):
+                    y = self.steps_[p.name].sample(np.column_stack([base, current]), rng)
+                    if p.kind == "category":
+                        row[p.name] = y
+                    else:
+                        row[p.name] = from_repr(p, y, prev, row)
+                        y = to_repr(p, row[p.name], prev, row)
+                    out_reprs.append(y)
+                    current = np.column_stack([current, y]).astype(np.float32)
+                levels[new, t] = np.column_stack([row[p.name] for p in plans])
+                roller.push(t, new, np.column_stack(out_reprs), levels[new, t], self._weekday(times[new, t]))
+        full = self._frame_from(table, total, levels, times, rng)
+        names = np.repeat(table[self.entity].to_numpy(), total)
+        full[self.entity] = names
+        keep = np.concatenate([np.arange(h, t) + s for h, t, s in zip(hist_len, total, np.r_[0, np.cumsum(total)[:-1]])])
+        return full.iloc[keep].reset_index(drop=True)
+
+    def _check_history(self, history: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.columns_ if c not in history.columns]
+        if missing:
+            raise InputError(f"The history lacks the model's columns: {', '.join(missing)}")
+        old = self.statics
+        try:
+            self.statics = self.statics_
+            frame = self._check(history[self.columns_]) if history[self.entity].value_counts().max() > 1 else \
+                history[self.columns_].sort_values([self.entity, self.order]).reset_index(drop=True)
+        finally:
+            self.statics = old
+        if not self.time_["datetime"] and not _numeric(frame[self.order]):
+            raise InputError(f"Order column '{self.order}' of the history must be numeric like the training data.")
+        if self.time_["datetime"]:
+            frame[self.order] = pd.to_datetime(frame[self.order])
+        return frame
+
+    # -- introspection ---------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "steps_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError("This SequenceSynthesizer is not fitted yet; call fit(data) before sample().")
+
+    def describe(self) -> dict[str, Any]:
+        """What the model learned, in JSON-able form (for ``simulacra inspect``)."""
+        self._check_fitted()
+        return {
+            "model": self.name, "entity": self.entity, "order": self.order,
+            "training_rows": self.n_training_rows_, "training_entities": self.n_entities_,
+            "statics": self.statics_, "columns": [p.to_dict() for p in self.plans_],
+            "row_rules": [f"{p.name} >= {b}" for p in self.plans_ for b in p.lower]
+            + [f"{p.name} <= {b}" for p in self.plans_ for b in p.upper],
+        }
+
+    def __repr__(self) -> str:
+        return f"SequenceSynthesizer(entity={self.entity!r}, order={self.order!r})"
+
+
+def _numeric(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def _level_mode(x: np.ndarray, entity: np.ndarray) -> str:
+    """``logdiff``/``diff`` for a column whose level moves slowly inside entities, else ``level``.
+
+    The lag-1 autocorrelation is measured around each entity's own mean, so that entities at
+    different levels (a $30 and a $1,000 stock) do not make any column look persistent.
+    """
+    positive = bool(np.all(x[np.isfinite(x)] > 0))
+    v = np.log(x) if positive else x
+    means = pd.Series(v).groupby(entity).transform("mean").to_numpy()
+    v = v - means
+    same = entity[1:] == entity[:-1]
+    a, b = v[1:][same], v[:-1][same]
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 30 or np.std(a[ok]) == 0:
+        return "level"
+    if np.corrcoef(a[ok], b[ok])[0, 1] >= LEVEL_AUTOCORR:
+        return "logdiff" if positive else "diff"
+    return "level"
+
+
+def _anchor(plan: ColumnPlan, x: np.ndarray, same: np.ndarray, row_anchors: list[str], lag_anchors: list[str],
+            values: dict[str, np.ndarray]) -> None:
+    """Make a persistent column relative to another one when that varies less than its own changes.
+
+    Two prices of one stock (open and close) each move like a random walk, but never far apart:
+    modelled each by its own changes they would drift apart over a long history. The column is
+    drawn relative to whichever varies least: its own previous value, an earlier column of the same
+    row (close relative to today's open), or another column of the previous row (today's open
+    relative to yesterday's close). It then stays tied to its anchor for the whole history.
+    """
+    log = plan.mode == "logdiff"
+    keep = np.r_[False, same[1:] == same[:-1]]
+
+    def rel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a / b) if log else a - b
+
+    def spread(v: np.ndarray) -> float:
+        v = v[np.isfinite(v)]
+        return float(np.std(v)) if v.size >= 30 else np.inf
+
+    best = spread(rel(x, np.r_[np.nan, x[:-1]])[keep])
+    for a in row_anchors:
+        s = spread(rel(x, values[a]))
+        if s < best:
+            best, plan.anchor, plan.mode = s, a, ("ratio" if log else "offset")
+    for a in lag_anchors:
+        s = spread(rel(x, np.r_[np.nan, values[a][:-1]])[keep])
+        if s < best:
+            best, plan.anchor, plan.mode = s, a, ("lagratio" if log else "lagoffset")
+
+
+def _entity_prefix(s: pd.Series) -> str:
+    return "entity_" if not isinstance(s.iloc[0], str) else "E"
