@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import yaml
 
 from simulacra.errors import SpecError
+from simulacra.expr import suggest
 
 Loc = tuple[str | int, ...]
 
@@ -96,16 +96,6 @@ def _read_file(path: Path) -> tuple[str, str]:
         raise SpecError(f"Spec file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"Cannot read spec file {path}: {exc}") from None
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or an empty string.
-
-    >>> suggest("nromal", ["normal", "uniform"])
-    " (did you mean 'normal'?)"
-    """
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def pydantic_problems(exc: Any, model: Any, loc: Loc, source: SpecSource) -> SpecError:
