@@ -56,6 +56,47 @@ def _walk(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
             _walk(item, (*loc, i), out)
 
 
+#: The most values a spec may hold once its YAML aliases (``*name``) are expanded: far above any real
+#: spec, far below a "billion laughs" bomb (a few kilobytes of aliases that expand to billions of values).
+MAX_EXPANDED_NODES = 100_000
+
+
+def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES, name: str = "<string>") -> int:
+    """How many values the YAML graph ``root`` holds with every alias expanded (stops past ``limit``).
+
+    Shared nodes are sized once (memoized), so a bomb costs as little to measure as it is to read; a
+    node that contains itself is refused.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            size[key] = min(limit + 1, 1 + sum(size[id(c)] for c in children))
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise SpecError(f"{name}, line {node.start_mark.line + 1}: a YAML alias refers to a value that contains it "
+                            "(a recursive spec); write the values out instead")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return size[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def load_yaml(path_or_text: str | Path) -> tuple[dict[str, Any], SpecSource]:
     """Parse a spec from a YAML file or YAML text; returns the data and its :class:`SpecSource`.
 
@@ -66,7 +107,14 @@ def load_yaml(path_or_text: str | Path) -> tuple[dict[str, Any], SpecSource]:
     text, name = _read(path_or_text)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and expanded_size(node, name=name) > MAX_EXPANDED_NODES:
+            raise SpecError(
+                f"{name}: the spec's YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values; "
+                "this looks like an alias bomb. Write the values out, or use fewer aliases"
+            )
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise SpecError(f"{name}: the YAML is nested too deeply to be a spec") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
