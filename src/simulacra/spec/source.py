@@ -21,6 +21,30 @@ class SpecSource:
 
     name: str = "<dict>"
     lines: dict[Loc, int] = field(default_factory=dict)
+    #: let the spec read files outside its folder (``empirical`` kind's ``file``)
+    allow_external_files: bool = False
+
+    @property
+    def folder(self) -> Path:
+        """The spec's folder (the current directory for a spec given as text or a mapping)."""
+        return Path(self.name).parent if self.name not in ("<string>", "<dict>") else Path.cwd()
+
+    def resolve_file(self, loc: Sequence[str | int], file: str) -> Path:
+        """``file`` resolved relative to the spec's folder; a path that leaves the folder (``..``, an
+        absolute path, a symbolic link out) is refused unless :attr:`allow_external_files` is set."""
+        path = self.folder / file
+        if self.allow_external_files:
+            return path
+        try:
+            inside = path.resolve().is_relative_to(self.folder.resolve())
+        except (OSError, RuntimeError):
+            inside = False
+        if not inside:
+            raise self.error(
+                loc, f"'{file}' is outside the spec's folder ({self.folder}); a spec may only read files beside it. "
+                "Move the file there, or allow it explicitly (allow_external_files=True, --allow-external-files)"
+            )
+        return path
 
     def line(self, loc: Sequence[str | int]) -> int | None:
         """The line of ``loc``, or of its nearest ancestor that has one."""
