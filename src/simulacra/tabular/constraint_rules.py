@@ -27,7 +27,25 @@ def _numbers(data: pd.DataFrame, meta: Metadata, names: list[str]) -> dict[str, 
     return {c: Numbers(c, meta.columns[c].type, meta.columns[c]).fit(data[c]) for c in names}
 
 
-class Derived(Constraint):
+class _NumberRule(Constraint):
+    """A rule over number or date-time columns, read through :class:`Numbers` (kept in the model file)."""
+
+    numbers: dict[str, Numbers]
+    #: Learned scalars saved with the model, besides the number views.
+    scalars: tuple[str, ...] = ()
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), **{k: getattr(self, k) for k in self.scalars},
+                "numbers": {c: n.get_state() for c, n in self.numbers.items()}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        for k in self.scalars:
+            setattr(self, k, state[k])
+        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
+
+
+class Derived(_NumberRule):
     """``column = formula(other columns)``: the column is computed after sampling, never sampled.
 
     When the column is missing in rows where its inputs are known (or the reverse), it stays in the
@@ -36,6 +54,7 @@ class Derived(Constraint):
 
     kind = "derived"
     can_reparameterize = True
+    scalars = ("tol", "computed")
 
     def __init__(self, spec: dict[str, Any], position: int) -> None:
         super().__init__(spec, position)
@@ -103,15 +122,6 @@ class Derived(Constraint):
             data = _put(data, self.column, self.numbers[self.column].to_series(self._want(data)), bad)
         return data
 
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "tol": self.tol, "computed": self.computed,
-                "numbers": {c: n.get_state() for c, n in self.numbers.items()}}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.tol, self.computed = float(state["tol"]), bool(state["computed"])
-        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
-
 
 class Dependency(FixedCombinations):
     """``determinant -> dependent``: the dependent values are looked up, so every pair is a real one.
@@ -129,11 +139,12 @@ class Dependency(FixedCombinations):
         return f"dependency: {' + '.join(map(repr, self.spec['determinant']))} -> {', '.join(map(repr, self.spec['dependent']))}"
 
 
-class Bound(Constraint):
+class Bound(_NumberRule):
     """``column >= max(at_least)`` and ``column <= min(at_most)``; modelled as its place between bounds."""
 
     kind = "bound"
     can_reparameterize = True
+    scalars = ("ref", "unit")
 
     @property
     def column(self) -> str:
@@ -232,21 +243,13 @@ class Bound(Constraint):
             data = _put(data, self.column, num.to_series(x), bad)
         return data
 
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "ref": self.ref, "unit": self.unit,
-                "numbers": {c: n.get_state() for c, n in self.numbers.items()}}
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.ref, self.unit = float(state["ref"]), float(state["unit"])
-        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
-
-
-class Clock(Constraint):
+class Clock(_NumberRule):
     """A whole number written as a clock time HHMM (minutes below 60); modelled as minutes since midnight."""
 
     kind = "clock"
     can_reparameterize = True
+    scalars = ("midnight",)
     allowed_types = ("numerical",)
 
     @property
@@ -287,15 +290,6 @@ class Clock(Constraint):
         x = np.floor(m / 60) * 100 + np.mod(m, 60)
         data[self.column] = self.numbers[self.column].to_series(x).set_axis(data.index)
         return data, np.zeros(len(data), dtype=bool)
-
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "midnight": self.midnight,
-                "numbers": {c: n.get_state() for c, n in self.numbers.items()}}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.midnight = float(state["midnight"])
-        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
 
 
 class MissingWith(Constraint):
