@@ -6,7 +6,8 @@ import zipfile
 import pytest
 
 from simulacra.errors import ModelFileError
-from simulacra.io import load_model, read_manifest
+from simulacra import load as load_model
+from simulacra.io import read_manifest
 from simulacra.tabular.copula import GaussianCopulaSynthesizer
 from simulacra.testing import example_table
 
