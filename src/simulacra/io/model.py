@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,8 @@ MAX_RATIO = 100
 #: ... unless it stays below this size (small members of constant values compress very well).
 RATIO_FREE_BYTES = 16 * 1024**2
 _CHUNK = 1 << 20
+#: What reading a damaged archive raises (zlib.error: a corrupt deflate stream).
+_CORRUPT = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ def _open_zip(p: Path) -> zipfile.ZipFile:
         raise ModelFileError(f"'{p}' is not a simulacra model file (not a model archive).")
     try:
         return zipfile.ZipFile(p)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _CORRUPT as exc:
         raise ModelFileError(f"'{p}' is corrupt: {exc}") from None
 
 
@@ -281,7 +284,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         with _open_zip(p) as zf:
             infos = _members(p, zf)
             return _parse_manifest(p, zf.read(infos["manifest.json"]))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except _CORRUPT as exc:
         if isinstance(exc, ModelFileError):
             raise
         raise ModelFileError(f"'{p}' is corrupt: {exc}") from None
@@ -311,7 +314,7 @@ def read_archive(path: str | Path, *, key: bytes | None = None) -> Archive:
             arrays = _load_arrays(p, npz)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except _CORRUPT as exc:
         raise ModelFileError(f"'{p}' is corrupt: {exc}") from None
     metadata, state = (_parse_json(p, name, texts[name]) for name in ("metadata.json", "state.json"))
     return Archive(manifest=manifest, metadata=metadata, state=join_arrays(state, arrays))
