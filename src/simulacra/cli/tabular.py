@@ -208,7 +208,7 @@ def inspect(
         for head in ("rule", "kind", "how", "found"):
             ruled.add_column(head)
         for r in kept:
-            ruled.add_row(r["rule"], r["kind"], r["how"], r.get("found") or "declared")
+            ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
         out.print(ruled)
 
 
