@@ -50,6 +50,14 @@ class SpecError(InputError):
     """A generation spec is invalid."""
 
 
+class BackendError(SimulacraError):
+    """An LLM backend stopped answering: a server down or silent past the deadline, a crashed model."""
+
+
+class ShortfallError(SimulacraError):
+    """A generation run wrote fewer valid rows than asked (``--min-yield``); what it has is written."""
+
+
 class MissingDependencyError(SimulacraError, ImportError):
     """An optional dependency is not installed."""
 
@@ -74,6 +82,7 @@ def require(module: str, extra: str, purpose: str = "") -> object:
 
 
 __all__ = [
+    "BackendError",
     "ConstraintError",
     "DataReadError",
     "InputError",
@@ -81,6 +90,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
+    "ShortfallError",
     "SimulacraError",
     "SpecError",
     "ValidationError",
