@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-engine = pytest.importorskip("simulacra.spec.engine")
+import simulacra.spec.engine as engine
 
 SPEC = """
 tables:

@@ -127,7 +127,8 @@ def _utility(rep: Report) -> str:
     d = res.details
     out.append(f'<p>Target <code>{escape(d["target"])}</code>, {d["task"]}; model: gradient boosting.</p>')
     out.append('<div class="plot" id="tstr-plot">' + _img(plots.utility_bars(d["scores"], d["metric"]), "TSTR vs TRTR") + "</div>")
-    rows = [["tstr", rep.tstr, _ci(res.ci)], ["trtr", rep.trtr, ""], ["tstr_ratio", rep.tstr_ratio, ""]]
+    rows = [["tstr", rep.tstr, _ci(res.ci)], ["trtr", rep.trtr, ""], ["tstr_ratio", rep.tstr_ratio, ""],
+            ["tstr_ratio_above_chance", rep.scores.get("tstr_ratio_above_chance"), ""]]
     if d["task"] == "classification":
         rows += [["tstr_f1", rep.tstr_f1, ""], ["trtr_f1", rep.trtr_f1, ""]]
     out.append(_table(["metric", "value", "95% interval"], [[f"<code>{a}</code>", b, c] for a, b, c in rows]))
