@@ -27,9 +27,10 @@ Case = Callable[[int, Path], tuple[str, dict[str, Any]]]
 
 
 def _text(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
+    from simulacra.cli.main import app
     from simulacra.testing.chaos import text_chaos_case
 
-    return text_chaos_case(seed, workdir)
+    return text_chaos_case(seed, workdir, app)
 
 
 TARGETS: dict[str, Case] = {

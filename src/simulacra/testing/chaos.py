@@ -49,12 +49,12 @@ def _valid_rows(path: Path) -> int:
     return sum(1 for r in rows if r.get("_status", "ok") == "ok")
 
 
-def text_chaos_case(seed: int, workdir: str | Path) -> tuple[str, dict[str, Any]]:
-    """Run one fuzz case; returns ``(outcome class, details)``. Outcome classes: ``"ok"``, ``"clear error"``,
-    or ``"BUG: ..."`` (another exception, a hang, exit 0 without valid rows)."""
+def text_chaos_case(seed: int, workdir: str | Path, app: Any) -> tuple[str, dict[str, Any]]:
+    """Run one fuzz case with the command-line ``app`` (``simulacra.cli.main.app``); returns ``(outcome class,
+    details)``. Outcome classes: ``"ok"``, ``"clear error"``, or ``"BUG: ..."`` (another exception, a hang,
+    exit 0 without valid rows)."""
     from typer.testing import CliRunner
 
-    from simulacra.cli.main import app
     from simulacra.errors import SimulacraError
 
     rng = random.Random(seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from simulacra.errors import InputError, require
@@ -69,15 +70,7 @@ def bound_schema(schema: dict[str, Any], max_length: int = DEFAULT_MAX_LENGTH, m
     >>> s["properties"]["bio"]["maxLength"], s["required"]
     (400, ['bio'])
     """
-    out = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, dict):
-            return
+    def visit(node: dict[str, Any]) -> None:
         kind = node.get("type")
         if kind == "string" and "enum" not in node and "const" not in node and "format" not in node:
             node.setdefault("maxLength", max_length)
@@ -86,8 +79,22 @@ def bound_schema(schema: dict[str, Any], max_length: int = DEFAULT_MAX_LENGTH, m
         if kind == "object" and isinstance(node.get("properties"), dict):
             node.setdefault("required", list(node["properties"]))
             node.setdefault("additionalProperties", False)
-        for value in node.values():
-            walk(value)
+
+    return _rewrite(schema, visit)
+
+
+def _rewrite(schema: dict[str, Any], visit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A deep copy of ``schema`` where ``visit`` has changed every sub-schema (dict) in place."""
+    out = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            visit(node)
+            for value in node.values():
+                walk(value)
 
     walk(out)
     return out
@@ -106,23 +113,12 @@ def grammar_schema(schema: dict[str, Any], max_length: int = GRAMMAR_MAX_LENGTH)
     >>> s["properties"]["a"]["maxLength"]
     1000
     """
-    out = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, dict):
-            return
+    def visit(node: dict[str, Any]) -> None:
         for key in ("maxLength", "minLength"):
             if isinstance(node.get(key), int) and node[key] > max_length:
                 node[key] = max_length
-        for value in node.values():
-            walk(value)
 
-    walk(out)
-    return out
+    return _rewrite(schema, visit)
 
 
 def clean_text(value: Any) -> Any:

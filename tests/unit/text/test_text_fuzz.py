@@ -10,6 +10,7 @@ import tempfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulacra.cli.main import app
 from simulacra.testing.chaos import CLEAR_ERROR, OK, text_chaos_case
 
 
@@ -17,5 +18,5 @@ from simulacra.testing.chaos import CLEAR_ERROR, OK, text_chaos_case
 @given(seed=st.integers(min_value=0, max_value=2**31 - 1))
 def test_text_commands_against_a_chaotic_server(seed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        outcome, details = text_chaos_case(seed, tmp)
+        outcome, details = text_chaos_case(seed, tmp, app)
     assert outcome in (OK, CLEAR_ERROR), details
