@@ -16,6 +16,7 @@ FORBIDDEN = {
     "spec": {"tabular", "text", "evaluate", "cli", "augment"},
     "text": {"tabular", "cli", "augment"},
     "evaluate": {"tabular", "cli", "augment", "spec", "text"},
+    "rules": {"transform", "tabular", "spec", "text", "evaluate", "io", "scale", "cli", "augment"},
 }
 
 
