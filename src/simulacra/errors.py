@@ -58,6 +58,10 @@ class ShortfallError(SimulacraError):
     """A generation run wrote fewer valid rows than asked (``--min-yield``); what it has is written."""
 
 
+class ExpressionError(InputError):
+    """An expression (a row filter) is invalid, unsafe or cannot be computed."""
+
+
 class MissingDependencyError(SimulacraError, ImportError):
     """An optional dependency is not installed."""
 
@@ -85,6 +89,7 @@ __all__ = [
     "BackendError",
     "ConstraintError",
     "DataReadError",
+    "ExpressionError",
     "InputError",
     "MetadataError",
     "MissingDependencyError",
