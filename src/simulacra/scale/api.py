@@ -118,9 +118,9 @@ def run_sample_job(
     out, n_rows = swapped_order(out, n_rows, "run_sample_job")
     random_state = renamed("seed", "random_state", seed, random_state, "run_sample_job")
     if isinstance(model, (str, Path)):
-        from simulacra.io.model import load_model
+        from simulacra.tabular.persistence import load
 
-        model = load_model(model)
+        model = load(model)
     return sample_to(
         model, out, n_rows, chunk_rows=chunk_rows, workers=workers, engine=engine, format=format,
         random_state=random_state, conditions=conditions, resume=resume, overwrite=overwrite,
