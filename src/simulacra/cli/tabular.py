@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -60,11 +60,28 @@ def fit(
     ] = None,
     key_file: KeyFile = None,
     rules: RulesOption = True,
+    entity: Annotated[
+        Optional[str], typer.Option("--entity", help="A table of sequences: the column naming each entity (with --order).")
+    ] = None,
+    order: Annotated[
+        Optional[str], typer.Option("--order", help="A table of sequences: the column ordering each entity's events.")
+    ] = None,
+    static: Annotated[
+        Optional[list[str]], typer.Option("--static", help="With --entity: a column constant within each entity (repeatable); detected when omitted.")
+    ] = None,
 ) -> None:
-    """Fit a synthesizer on a real table and save it."""
+    """Fit a synthesizer on a real table and save it.
+
+    With --entity and --order the table is a table of sequences (one history per entity), fitted
+    with the sequence model: `simulacra sample` then writes whole new histories.
+    """
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
     from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
+
+    if entity or order:
+        _fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
+        return
 
     name = model or default_synthesizer_name()
     cls = get_synthesizer_class(name)
@@ -92,10 +109,45 @@ def fit(
     console.print(f"Model written to [bold]{output}[/bold]")
 
 
+def _fit_sequences(data: Path, output: Path, entity: str | None, order: str | None, static: list[str] | None,
+                   seed: int | None, delimiter: str | None, encoding: str | None, key_file: Path | None,
+                   model: str | None, param: list[str] | None) -> None:
+    from simulacra.errors import InputError
+    from simulacra.io import read_table
+    from simulacra.tabular.sequence import SequenceSynthesizer
+
+    if not entity or not order:
+        raise InputError("A table of sequences needs both --entity (who) and --order (when); give both.")
+    if model not in (None, "sequence"):
+        raise InputError(f"--entity/--order fit the sequence model; --model {model} is a single-table model.")
+    with step(f"Reading {data.name}"):
+        frame = read_table(data, delimiter=delimiter, encoding=encoding)
+    params = parse_assignments(param, "--param")
+    synth = SequenceSynthesizer(entity=entity, order=order, statics=static or None, random_state=seed, **params)
+    n_entities = frame[entity].nunique() if entity in frame.columns else 0
+    with step(f"Fitting the sequence model on {n_entities:,} entities, {len(frame):,} events"):
+        synth.fit(frame)
+    synth.save(output, key_file=key_file)
+    console.print(f"Model written to [bold]{output}[/bold] (static attributes: {', '.join(synth.statics_) or 'none'})")
+
+
+def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, conditions: dict[str, object] | None,
+                      format: str | None) -> None:
+    from simulacra.io import write_table
+
+    if conditions:  # typed like the entity table's columns
+        conditions = _typed_conditions(getattr(synth, "entity_model_"), conditions)
+    with step(f"Sampling {n:,} entities with whole histories"):
+        rows = synth.sample(n, random_state=seed, conditions=conditions)  # type: ignore[attr-defined]
+    with step(f"Writing {output.name}"):
+        write_table(rows, output, format=format)
+    console.print(f"{n:,} entities, {len(rows):,} events written to [bold]{output}[/bold]")
+
+
 def sample(
     model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.parquet, .csv or .jsonl).")],
-    n_rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to sample.")] = 1000,
+    n_rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to sample (entities, for a sequence model).")] = 1000,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
     condition: Annotated[
         Optional[list[str]],
@@ -119,6 +171,9 @@ def sample(
 
     synth = load(model_file, key_file=key_file)
     conditions = parse_assignments(condition, "--condition") or None
+    if getattr(synth, "name", "") == "sequence":
+        _sample_sequences(synth, output, n_rows, seed, conditions, format)
+        return
     if conditions:
         conditions = _typed_conditions(synth, conditions)
     from simulacra.scale.api import run_sample_job, wants_job
@@ -175,6 +230,9 @@ def inspect(
     manifest = read_manifest(model_file)
     synth = load(model_file, key_file=key_file)
     info = synth.describe()
+    if getattr(synth, "name", "") == "sequence":
+        _inspect_sequences(manifest, info, as_json)
+        return
     kept = _kept_rules(synth)
     if as_json:
         typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info,
@@ -212,6 +270,27 @@ def inspect(
         for r in kept:
             ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
         out.print(ruled)
+
+
+def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: bool) -> None:
+    from rich.table import Table
+
+    if as_json:
+        typer.echo(json.dumps({"manifest": manifest, "model": info}, indent=2, default=str))
+        return
+    out = console.__class__()
+    out.print(f"[bold]{manifest['class']}[/bold], simulacra {manifest['library_version']}, fitted on "
+              f"{info['training_entities']:,} entities ({info['training_rows']:,} events); entity '{info['entity']}', "
+              f"order '{info['order']}'; static attributes: {', '.join(info['statics']) or 'none'}")
+    table = Table(title="How each event's columns are drawn")
+    for head in ("column", "kind", "drawn as", "relative to"):
+        table.add_column(head)
+    for col in info["columns"]:
+        rel = col.get("anchor") or ", ".join(col.get("lower", []) + col.get("upper", []))
+        table.add_row(col["name"], col["kind"], col["mode"], rel or "")
+    out.print(table)
+    if info["row_rules"]:
+        out.print("Rules kept in every event: " + "; ".join(info["row_rules"]))
 
 
 def _kept_rules(synth: object) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ from typing import Any
 from simulacra.errors import InputError, ModelFileError
 from simulacra.io.model import model_key, read_archive, write_archive
 from simulacra.tabular.base import BaseSynthesizer
-from simulacra.tabular.registry import get_synthesizer_class
+from simulacra.tabular.registry import get_model_class
 
 
 def save_model(
@@ -47,7 +47,7 @@ def load(path: str | Path, *, key: str | bytes | None = None, key_file: str | Pa
     manifest = archive.manifest
     name = manifest.get("class")
     try:
-        cls = get_synthesizer_class(str(name))
+        cls = get_model_class(str(name))
     except InputError:
         raise ModelFileError(
             f"'{path}' holds a model of class {name!r}, which is not a registered synthesizer; install or "

@@ -30,6 +30,21 @@ BUILTIN: dict[str, _Builtin] = {
 }
 
 
+#: Models of sequences (and of related tables): saved and loaded like the others, but not single-table
+#: synthesizers, so ``--model`` does not offer them and the single-table checks do not run on them.
+COMPOSITE: dict[str, tuple[str, str]] = {
+    "SequenceSynthesizer": ("simulacra.tabular.sequence", "SequenceSynthesizer"),
+}
+
+
+def get_model_class(name: str) -> type:
+    """The class of a saved model: a registered synthesizer or one of the :data:`COMPOSITE` models."""
+    if name in COMPOSITE:
+        module, cls = COMPOSITE[name]
+        return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return get_synthesizer_class(name)
+
+
 def register(cls: T) -> T:
     """Class decorator: make a synthesizer available by its short ``name``."""
     if not cls.name:

@@ -28,12 +28,13 @@ True
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import InputError, NotFittedError
+from simulacra.errors import InputError, ModelFileError, NotFittedError
 from simulacra.tabular._steps import (
     LEVEL_AUTOCORR,
     ColumnPlan,
@@ -526,6 +527,56 @@ class SequenceSynthesizer:
         if self.time_["datetime"]:
             frame[self.order] = pd.to_datetime(frame[self.order])
         return frame
+
+    # -- persistence -----------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """The fitted model as plain state (JSON values and numeric arrays), as for single-table models."""
+        self._check_fitted()
+        entity = self.entity_model_.to_state()
+        return {
+            "class": type(self).__name__, "model": self.name, "params": self.get_params(),
+            "metadata": entity["metadata"],
+            "state": {
+                "columns": self.columns_, "dtypes": self.dtypes_, "statics": self.statics_,
+                "categories": self.categories_, "static_codes": self.static_codes_, "time": self.time_,
+                "missing": self.missing_, "n_entities": self.n_entities_, "n_training_rows": self.n_training_rows_,
+                "entity_prefix": self.entity_prefix_, "plans": [p.to_dict() for p in self.plans_],
+                "steps": {k: m.get_state() for k, m in self.steps_.items()}, "entity_model": entity,
+            },
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SequenceSynthesizer:
+        """Rebuild a fitted model from :meth:`to_state`'s output."""
+        from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+
+        params = dict(state.get("params") or {})
+        unknown = set(params) - {"entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state"}
+        if unknown:
+            raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
+        model = cls(**params)
+        body = state["state"]
+        model.columns_ = [str(c) for c in body["columns"]]
+        model.dtypes_ = {str(k): str(v) for k, v in body["dtypes"].items()}
+        model.statics_ = [str(c) for c in body["statics"]]
+        model.categories_ = {str(k): list(v) for k, v in body["categories"].items()}
+        model.static_codes_ = {str(k): list(v) for k, v in body["static_codes"].items()}
+        model.time_ = dict(body["time"])
+        model.missing_ = {str(k): float(v) for k, v in body["missing"].items()}
+        model.n_entities_, model.n_training_rows_ = int(body["n_entities"]), int(body["n_training_rows"])
+        model.entity_prefix_ = str(body["entity_prefix"])
+        model.plans_ = [ColumnPlan(**p) for p in body["plans"]]
+        model.steps_ = {str(k): StepModel.from_state(v) for k, v in body["steps"].items()}
+        entity = body["entity_model"]
+        model.entity_model_ = AutoregressiveSynthesizer.from_state(entity)  # type: ignore[assignment]
+        model._sample_rng_ = np.random.default_rng(params.get("random_state"))
+        return model
+
+    def save(self, path: str | Path, *, key: str | bytes | None = None, key_file: str | Path | None = None) -> Path:
+        """Write the fitted model to ``path`` (one archive of JSON and arrays, no pickle; signed with a key)."""
+        from simulacra.tabular.persistence import save_model
+
+        return save_model(self, path, key=key, key_file=key_file)  # type: ignore[arg-type]
 
     # -- introspection ---------------------------------------------------------------------------
     @property

@@ -1,0 +1,137 @@
+"""SequenceSynthesizer: whole histories per entity, order, statics and row rules kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulacra.errors import InputError, ModelFileError, NotFittedError
+from simulacra.tabular.sequence import SequenceSynthesizer
+
+
+def _panel(n_entities: int = 60, seed: int = 0) -> pd.DataFrame:
+    """Business-day histories of varying length: statics, a random-walk price, a high above it."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(n_entities):
+        group = ["north", "south", "east"][e % 3]
+        size = float(rng.integers(1, 5) * 10)
+        n = int(rng.integers(8, 60))
+        days = pd.bdate_range("2020-01-06", periods=n + int(rng.integers(0, 20)))[-n:]
+        price = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, n))) * (1 + size / 100)
+        high = price * np.exp(np.abs(rng.normal(0, 0.01, n)))
+        state = rng.choice(["open", "closed"], size=n, p=[0.8, 0.2])
+        for t in range(n):
+            rows.append((f"C{e:03d}", days[t], group, size, round(price[t], 2), round(high[t], 2), state[t]))
+    return pd.DataFrame(rows, columns=["customer", "day", "group", "size", "price", "high", "state"])
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[pd.DataFrame, SequenceSynthesizer]:
+    df = _panel()
+    return df, SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(df)
+
+
+def test_histories_keep_order_statics_and_rules(fitted) -> None:
+    df, synth = fitted
+    out = synth.sample(30, random_state=1)
+    assert list(out.columns) == list(df.columns)
+    assert out["customer"].nunique() == 30
+    assert set(synth.statics_) == {"group", "size"}
+    per = out.groupby("customer")
+    assert (per[["group", "size"]].nunique(dropna=False) == 1).all().all()
+    assert per["day"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+    assert not out.duplicated(["customer", "day"]).any()
+    assert (out["high"] >= out["price"]).all()
+    assert set(out["state"].dropna()) <= {"open", "closed"}
+    assert set(out["group"]) <= {"north", "south", "east"}
+    # business days stay business days (the gap model sees the weekday)
+    assert (pd.to_datetime(out["day"]).dt.dayofweek < 5).mean() > 0.95
+    # the price moves like the real one: a persistent level inside each entity
+    acf = per["price"].apply(lambda s: s.autocorr(1) if len(s) > 5 else np.nan).mean()
+    assert acf > 0.6
+    # prices keep their two decimals
+    assert np.allclose(out["price"], out["price"].round(2))
+
+
+def test_lengths_follow_the_real_ones(fitted) -> None:
+    df, synth = fitted
+    out = synth.sample(200, random_state=2)
+    real = df.groupby("customer").size()
+    fake = out.groupby("customer").size()
+    assert fake.min() >= 1
+    assert abs(fake.mean() - real.mean()) < 0.25 * real.mean()
+
+
+def test_same_seed_same_rows_and_save_load(fitted, tmp_path) -> None:
+    _, synth = fitted
+    a = synth.sample(5, random_state=3)
+    pd.testing.assert_frame_equal(a, synth.sample(5, random_state=3))
+    path = synth.save(tmp_path / "seq.model")
+    import simulacra
+
+    again = simulacra.load(path)
+    assert isinstance(again, SequenceSynthesizer)
+    pd.testing.assert_frame_equal(a, again.sample(5, random_state=3))
+
+
+def test_conditions_on_static_attributes(fitted) -> None:
+    _, synth = fitted
+    out = synth.sample(10, random_state=4, conditions={"group": "south"})
+    assert (out["group"] == "south").all()
+    with pytest.raises(InputError, match="static attributes"):
+        synth.sample(3, conditions={"price": 10.0})
+
+
+def test_forecast_continues_a_real_history(fitted) -> None:
+    df, synth = fitted
+    history = df[df["customer"].isin(["C001", "C002"])]
+    future = synth.forecast(history, 5, random_state=0)
+    assert len(future) == 10
+    assert set(future["customer"]) == {"C001", "C002"}
+    for name, part in future.groupby("customer"):
+        last = history[history["customer"] == name]["day"].max()
+        assert (part["day"] > last).all()
+        assert part["group"].iloc[0] == history[history["customer"] == name]["group"].iloc[0]
+
+
+def test_no_training_rows_kept(fitted) -> None:
+    _, synth = fitted
+    for value in vars(synth).values():
+        assert not isinstance(value, pd.DataFrame)
+
+
+def test_bad_input_is_refused() -> None:
+    df = _panel(10)
+    with pytest.raises(InputError, match="not in the table"):
+        SequenceSynthesizer(entity="who", order="day").fit(df)
+    tied = pd.concat([df, df.iloc[[0]]])
+    with pytest.raises(InputError, match="ties"):
+        SequenceSynthesizer(entity="customer", order="day").fit(tied)
+    single = df.drop_duplicates("customer")
+    with pytest.raises(InputError, match="single event"):
+        SequenceSynthesizer(entity="customer", order="day").fit(single)
+    mixed = df.assign(day=[1 if i % 2 else "2020-01-01" for i in range(len(df))])
+    with pytest.raises(InputError, match="mixes types"):
+        SequenceSynthesizer(entity="customer", order="day").fit(mixed)
+    with pytest.raises(NotFittedError):
+        SequenceSynthesizer(entity="customer", order="day").sample(3)
+
+
+def test_numeric_order_and_no_statics() -> None:
+    rng = np.random.default_rng(5)
+    rows = [(e, t * 2 + 1, float(np.sin(t / 3) + rng.normal(0, 0.1))) for e in range(30) for t in range(20)]
+    df = pd.DataFrame(rows, columns=["id", "step", "signal"])
+    synth = SequenceSynthesizer(entity="id", order="step", random_state=0).fit(df)
+    out = synth.sample(10, random_state=0)
+    assert out["step"].dtype.kind == "i"
+    assert out.groupby("id")["step"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+
+
+def test_corrupt_saved_params_are_refused(fitted) -> None:
+    _, synth = fitted
+    state = synth.to_state()
+    state["params"]["bogus"] = 1
+    with pytest.raises(ModelFileError):
+        SequenceSynthesizer.from_state(state)
