@@ -182,7 +182,7 @@ def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
         seconds = time.perf_counter() - t0
         rows = sum(r.rows for r in results.values())
     else:
-        from simulacra.io import load_model
+        from simulacra import load as load_model
         from simulacra.scale.api import sample_to
 
         synth = load_model(cfg["path"])

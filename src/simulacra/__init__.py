@@ -33,7 +33,7 @@ _LAZY = {
     "fit_large": "simulacra.scale.fit",
     "stream_stats": "simulacra.scale.stats",
     "get_synthesizer_class": "simulacra.tabular.registry",
-    "load": "simulacra.io.model:load_model",
+    "load": "simulacra.tabular.persistence:load",
     "read_table": "simulacra.io",
     "write_table": "simulacra.io",
 }

@@ -50,6 +50,10 @@ class SpecError(InputError):
     """A generation spec is invalid."""
 
 
+class ExpressionError(InputError):
+    """An expression (a row filter) is invalid, unsafe or cannot be computed."""
+
+
 class MissingDependencyError(SimulacraError, ImportError):
     """An optional dependency is not installed."""
 
@@ -76,6 +80,7 @@ def require(module: str, extra: str, purpose: str = "") -> object:
 __all__ = [
     "ConstraintError",
     "DataReadError",
+    "ExpressionError",
     "InputError",
     "MetadataError",
     "MissingDependencyError",

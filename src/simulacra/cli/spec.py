@@ -26,6 +26,7 @@ def generate(
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster address, e.g. auto.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an output folder of a different job.")] = False,
+    allow_external_files: Annotated[bool, typer.Option("--allow-external-files", help="Let the spec read files outside its folder (empirical 'file:'); only for specs you trust.")] = False,
 ) -> None:
     """Generate tables from a spec, chunk by chunk, reproducibly; resumable when run as a job."""
     import time
@@ -34,7 +35,7 @@ def generate(
 
     from simulacra.spec import Spec
 
-    sp = Spec.from_yaml(spec)
+    sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     seed = seed if seed is not None else (sp.document.seed or 0)
     start = time.perf_counter()
     if workers is not None or engine != "local" or ray_address or overwrite or str(output).endswith("/"):
@@ -58,7 +59,7 @@ def generate(
                 tasks[table] = bar.add_task(table, total=total)
             bar.update(tasks[table], completed=done)
 
-        path = sp.generate_to(output, n_rows, seed=seed, chunk_rows=chunk_rows, format=format, progress=progress)
+        path = sp.generate_to(output, n_rows, random_state=seed, chunk_rows=chunk_rows, format=format, progress=progress)
     console.print(f"[green]✓[/green] wrote {path} in {time.perf_counter() - start:.1f}s (seed {seed})")
 
 
@@ -70,13 +71,14 @@ def simulate(
     table: Annotated[Optional[str], typer.Option("--table", help="The table (default: the first with the column).")] = None,
     above: Annotated[Optional[float], typer.Option("--above", help="Also estimate P(column > this value).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    allow_external_files: Annotated[bool, typer.Option("--allow-external-files", help="Let the spec read files outside its folder (empirical 'file:'); only for specs you trust.")] = False,
 ) -> None:
     """Monte Carlo summary of a column: mean, std and quantiles, each with its Monte Carlo error."""
     from simulacra.spec import Spec
 
-    sp = Spec.from_yaml(spec)
+    sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     with step(f"Drawing {n_draws:,} rows"):
-        summary = sp.simulate(column, n_draws, seed=seed, table=table, above=above)
+        summary = sp.simulate(column, n_draws, random_state=seed, table=table, above=above)
     typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else str(summary))
 
 
@@ -84,15 +86,19 @@ def simulate(
 def check(
     spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
     trial_rows: Annotated[int, typer.Option("--trial-rows", help="Rows generated per table to test constraints (0: none).")] = 1000,
+    allow_external_files: Annotated[bool, typer.Option("--allow-external-files", help="Let the spec read files outside its folder (empirical 'file:'); only for specs you trust.")] = False,
 ) -> None:
     """Validate a spec and print the resolved plan (errors name the file, line and field)."""
+    from simulacra.errors import SpecError
     from simulacra.spec import Spec
 
-    sp = Spec.from_yaml(spec)
+    sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     typer.echo(sp.describe())
+    if trial_rows < 0:
+        raise SpecError(f"--trial-rows must be zero or more, got {trial_rows}")
     if trial_rows:
         for table in sp.tables:
-            sp.generate_range(table, 0, min(trial_rows, sp.units(table, None if sp.main else trial_rows)), seed=0, n_rows=trial_rows)
+            sp.generate_range(table, 0, min(trial_rows, sp.units(table, None if sp.main else trial_rows)), n_rows=trial_rows)
     console.print(f"[green]✓[/green] {spec} is valid" + (f" ({trial_rows:,} trial rows per table generated)" if trial_rows else ""))
 
 

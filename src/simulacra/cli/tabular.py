@@ -10,6 +10,16 @@ import typer
 
 from simulacra.cli.common import console, parse_assignments, step
 
+#: ``--key-file``: the model signing key (HMAC-SHA256), also read from $SIMULACRA_MODEL_KEY.
+KeyFile = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--key-file",
+        help="File holding a secret key: fit signs the model with it; sample and inspect refuse a model "
+        "not signed with it. Default: the key in $SIMULACRA_MODEL_KEY, if set.",
+    ),
+]
+
 
 def fit(
     data: Annotated[Path, typer.Argument(help="The real table: CSV (delimiter and encoding sniffed), Parquet or JSONL.")],
@@ -33,6 +43,7 @@ def fit(
         Optional[int],
         typer.Option("--max-rows-in-memory", help="Read a large table in chunks: exact statistics over every row, the model fitted on a seeded random subsample of at most this many rows."),
     ] = None,
+    key_file: KeyFile = None,
 ) -> None:
     """Fit a synthesizer on a real table and save it."""
     from simulacra.io import read_table
@@ -49,7 +60,7 @@ def fit(
             report = fit_large(
                 synth, data, max_rows_in_memory, seed=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
             )
-        synth.save(output)
+        synth.save(output, key_file=key_file)
         console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
         return
     with step(f"Reading {data.name}"):
@@ -59,7 +70,7 @@ def fit(
     synth = cls(metadata=meta, random_state=seed, **params)
     with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
         synth.fit(frame)
-    synth.save(output)
+    synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold]")
 
 
@@ -78,15 +89,17 @@ def sample(
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a different job's output folder instead of refusing.")] = False,
+    key_file: KeyFile = None,
 ) -> None:
     """Sample new rows from a fitted model.
 
     An output folder (``-o out/``), a scale option or more than a million rows runs a chunked job:
     bounded memory, every core (or Ray), resumable by running the same command again.
     """
-    from simulacra.io import load_model, write_table
+    from simulacra.io import write_table
+    from simulacra.tabular.persistence import load
 
-    synth = load_model(model_file)
+    synth = load(model_file, key_file=key_file)
     conditions = parse_assignments(condition, "--condition") or None
     if conditions:
         conditions = _typed_conditions(synth, conditions)
@@ -104,8 +117,7 @@ def sample(
         return
     with step(f"Sampling {n_rows:,} rows"):
         rows = synth.sample(n_rows, random_state=seed, conditions=conditions)
-    table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
-    formats = {name: col.format for name, col in table_meta.columns.items() if col.type == "datetime" and col.format}
+    formats = {name: col.format for name, col in synth.metadata_.columns.items() if col.type == "datetime" and col.format}
     with step(f"Writing {output.name}"):
         write_table(rows, output, format=format, datetime_formats=formats)
     console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
@@ -113,7 +125,7 @@ def sample(
 
 def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:
     """Values typed on the command line, compared as text for categorical columns."""
-    meta = getattr(synth, "table_metadata_", None) or getattr(synth, "metadata_")
+    meta = getattr(synth, "metadata_")
     out: dict[str, object] = {}
     for name, value in conditions.items():
         col = meta.columns.get(name)
@@ -132,18 +144,19 @@ def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str,
 def inspect(
     model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    key_file: KeyFile = None,
 ) -> None:
     """Show a model's metadata and what it learned."""
     from rich.table import Table
 
-    from simulacra.io import load_model, read_manifest
+    from simulacra.io import read_manifest
+    from simulacra.tabular.persistence import load
 
     manifest = read_manifest(model_file)
-    synth = load_model(model_file)
+    synth = load(model_file, key_file=key_file)
     info = synth.describe()
     if as_json:
-        table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
-        typer.echo(json.dumps({"manifest": manifest, "metadata": table_meta.to_dict(), "model": info}, indent=2, default=str))
+        typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info}, indent=2, default=str))
         return
     out = console.__class__()
     out.print(
@@ -154,8 +167,7 @@ def inspect(
     for head in ("column", "type", "details", "missing", "learned"):
         table.add_column(head)
     learned = info.get("columns", {})
-    table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
-    for name, col in table_meta.columns.items():
+    for name, col in synth.metadata_.columns.items():
         details = {k: v for k, v in col.model_dump().items() if k not in ("type", "pii") and v not in (None, [], False)}
         entry = learned.get(name, {})
         summary = entry.get("quantiles") or entry.get("top") or ""

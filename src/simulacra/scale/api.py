@@ -114,9 +114,9 @@ def run_sample_job(
 ) -> JobResult:
     """``simulacra sample`` at scale: ``model`` is a fitted synthesizer or the path of a model file."""
     if isinstance(model, (str, Path)):
-        from simulacra.io.model import load_model
+        from simulacra.tabular.persistence import load
 
-        model = load_model(model)
+        model = load(model)
     return sample_to(
         model, out, n_rows, chunk_rows=chunk_rows, workers=workers, engine=engine, format=format, seed=seed,
         conditions=conditions, resume=resume, overwrite=overwrite, ray_address=ray_address, progress=progress,

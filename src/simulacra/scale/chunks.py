@@ -99,7 +99,7 @@ class SynthesizerProducer:
     Parameters
     ----------
     model_bytes : bytes
-        The model archive written by ``save`` (``simulacra.io.save_model``).
+        The model archive written by ``save`` (``BaseSynthesizer.save``).
     seed : int
         The row sequence's seed.
     conditions : dict, optional
@@ -141,13 +141,13 @@ class SynthesizerProducer:
     def synthesizer(self) -> Any:
         """The synthesizer, loaded from the model bytes on first use in this process."""
         if self._synth is None:
-            from simulacra.io.model import load_model
+            from simulacra.tabular.persistence import load
 
             fd, tmp = tempfile.mkstemp(suffix=".simulacra")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(self.model_bytes)
-                self._attach(load_model(tmp))
+                self._attach(load(tmp))
             finally:
                 os.unlink(tmp)
         return self._synth

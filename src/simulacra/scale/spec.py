@@ -43,7 +43,7 @@ class SpecProducer:
         self.exact_rows = spec.row_unit(table) == "rows" if hasattr(spec, "row_unit") else True
 
     def __call__(self, start: int, stop: int) -> pd.DataFrame:
-        return self.spec.generate_range(self.table, start, stop, seed=self.seed, n_rows=self.n_rows)
+        return self.spec.generate_range(self.table, start, stop, random_state=self.seed, n_rows=self.n_rows)
 
     def fingerprint(self) -> str:
         payload = json.dumps([spec_digest(self.spec), self.table, self.seed, self.n_rows])
@@ -75,7 +75,7 @@ def run_generate_job(
     results: dict[str, JobResult] = {}
     for name in names:
         target: str | Path = out if len(names) == 1 else f"{Path(out) / name}/"
-        units = spec.units(name, n_rows, seed=seed)
+        units = spec.units(name, n_rows, random_state=seed)
         producer = SpecProducer(spec, name, seed, n_rows)
         info = {"producer": "spec", "table": name, "seed": seed, "unit": spec.row_unit(name), "main_rows": n_rows}
         results[name] = run_job(

@@ -56,7 +56,7 @@ def prefix_context(context: dict[str, Any], n: int, m: int) -> dict[str, Any]:
 
 def constraint_mask(plan: TablePlan, columns: dict[str, Values], n: int, first_row: int) -> list[np.ndarray]:
     """One mask per constraint: True where the row satisfies it (or reads a missing value)."""
-    from simulacra.spec.expr import _numpy
+    from simulacra.spec.expr import numpy_values
 
     masks = []
     rng = np.random.default_rng(0)  # constraints are deterministic; draws in them are refused at parse
@@ -64,7 +64,7 @@ def constraint_mask(plan: TablePlan, columns: dict[str, Values], n: int, first_r
         ok = np.broadcast_to(np.asarray(expr.evaluate(columns, n, rng, first_row), dtype=bool), (n,)).copy()
         for name in expr.names:
             if name in columns:
-                ok |= np.asarray(pd.isna(_numpy(columns[name])), dtype=bool)
+                ok |= np.asarray(pd.isna(numpy_values(columns[name])), dtype=bool)
         masks.append(ok)
     return masks
 

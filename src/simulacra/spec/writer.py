@@ -78,7 +78,7 @@ class _Sink:
 
 def write_table(spec: Spec, table: str, path: Path, fmt: str, n_rows: int | None, seed: int, chunk_rows: int, progress: Any) -> int:
     """Write one table; returns its row count."""
-    units = spec.units(table, n_rows, seed=seed)
+    units = spec.units(table, n_rows, random_state=seed)
     unit = spec.row_unit(table)
     plan = spec.plans[table]
     if unit == "parent_rows":
@@ -95,7 +95,7 @@ def write_table(spec: Spec, table: str, path: Path, fmt: str, n_rows: int | None
         sink = _Sink(tmp, fmt)
         pending: deque[Any] = deque()
         for lo, hi in ranges:  # at most `workers + 1` chunks in memory: bounded whatever the row count
-            pending.append((hi, pool.submit(spec.generate_range, table, lo, hi, seed=seed, n_rows=n_rows)))
+            pending.append((hi, pool.submit(spec.generate_range, table, lo, hi, random_state=seed, n_rows=n_rows)))
             if len(pending) > workers:
                 _drain(pending, sink, table, units, progress)
         while pending:

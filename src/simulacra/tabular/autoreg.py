@@ -214,7 +214,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     def _fit(self, data: pd.DataFrame) -> None:
         self._check_params()
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
         self._data = data
         try:
@@ -542,7 +542,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.chain_ = [str(c) for c in state["chain"]]
         self.cells_ = {name: NumericCells.from_state(c) for name, c in state["cells"].items()}
         self.models_ = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import warnings
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import ConstraintError, InputError, NotFittedError
+from simulacra.errors import ConstraintError, InputError, ModelFileError, NotFittedError
 from simulacra.metadata import Metadata, check_frame
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
@@ -70,10 +71,14 @@ class BaseSynthesizer(ABC):
 
     Subclasses implement ``_fit(data)``, ``_sample_block(n, rng, first_row, conditions)``,
     ``_get_state()`` and ``_set_state(state)``; parameters are keyword-only and stored unchanged.
+    ``_get_state`` returns the learned state as JSON values and numeric numpy arrays, and
+    ``_set_state`` restores it: :meth:`to_state` and :meth:`from_state` build on them, so a model
+    turns itself into plain state and back without anyone setting its attributes from outside.
 
-    Constraints declared in the metadata are handled here for every model: ``_fit`` sees the
-    reparameterized table described by ``metadata_`` (the user's metadata when no constraint
-    changes columns; the user's own is ``table_metadata_``), and sampled rows are mapped back,
+    Fitted state ends in ``_``: ``metadata_`` is the user's metadata (given or detected);
+    ``model_metadata_`` describes the table the model itself learns, after the constraints declared
+    in the metadata reparameterize it (the same object when no constraint changes columns).
+    Constraints are handled here for every model: ``_fit`` sees that reparameterized table, and sampled rows are mapped back,
     checked, and redrawn where invalid. Conditions a model cannot honour natively
     (``supports_conditions = False``) are met the same way; ``impute`` falls back to matching rows
     of the model's own samples unless the model implements ``_impute``.
@@ -138,7 +143,7 @@ class BaseSynthesizer(ABC):
             model_meta, table = constraints.model_metadata(meta), constraints.transform(table)
         else:
             model_meta = meta
-        self.table_metadata_, self.constraints_, self.metadata_ = meta, constraints, model_meta
+        self.metadata_, self.constraints_, self.model_metadata_ = meta, constraints, model_meta
         self.columns_ = [str(c) for c in data.columns]
         self.n_training_rows_ = len(data)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
@@ -249,11 +254,10 @@ class BaseSynthesizer(ABC):
             conditions = {k: v["value"] for k, v in conditions.items()}  # the copula's prepared form
         if not conditions and not constraints.active:
             return None
-        meta = getattr(self, "table_metadata_", None) or self.metadata_
-        conds = check_conditions(conditions, meta, constraints) if conditions else {}
+        conds = check_conditions(conditions, self.metadata_, constraints) if conditions else {}
         native = None
         if conds and self.supports_conditions:
-            direct = set(self.metadata_.columns) - constraints.touched()
+            direct = set(self.model_metadata_.columns) - constraints.touched()
             if all(name in direct and not isinstance(v, list) for name, v in conds.items()):
                 native = self._prepare_conditions(conds)
         return Plan(constraints=constraints, conditions=conds, native=native)
@@ -269,13 +273,12 @@ class BaseSynthesizer(ABC):
         if not conditions:
             return None
         if not self.supports_conditions:
-            meta = getattr(self, "table_metadata_", None) or self.metadata_
-            return check_conditions(conditions, meta, self._constraints())
-        unknown = [c for c in conditions if c not in self.metadata_.columns]
+            return check_conditions(conditions, self.metadata_, self._constraints())
+        unknown = [c for c in conditions if c not in self.model_metadata_.columns]
         if unknown:
             raise ConstraintError(
                 f"Conditions name unknown columns: {', '.join(unknown)}; "
-                f"columns are: {', '.join(self.metadata_.columns)}"
+                f"columns are: {', '.join(self.model_metadata_.columns)}"
             )
         return dict(conditions)
 
@@ -296,8 +299,7 @@ class BaseSynthesizer(ABC):
         if missing_cols:
             raise InputError(f"The table to impute lacks the model's columns: {', '.join(missing_cols)}")
         rng = np.random.default_rng(resolve_seed(random_state, self._sample_rng_))
-        meta = getattr(self, "table_metadata_", None) or self.metadata_
-        fill = [c for c in self.columns_ if meta.columns[c].type not in ("id", "text")]
+        fill = [c for c in self.columns_ if self.metadata_.columns[c].type not in ("id", "text")]
         holes = data[fill].isna().to_numpy()
         todo = np.flatnonzero(holes.any(axis=1))
         out = data.copy()
@@ -337,25 +339,73 @@ class BaseSynthesizer(ABC):
     # -- persistence -------------------------------------------------------------------------
     @abstractmethod
     def _get_state(self) -> dict[str, Any]:
-        """Learned state: JSON-able values and numpy arrays only."""
+        """What this model learned: JSON values and numeric numpy arrays only."""
 
     @abstractmethod
-    def _set_state(self, state: dict[str, Any]) -> None: ...
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_get_state` returned (``model_metadata_`` is already set)."""
 
-    def _base_state(self) -> dict[str, Any]:
-        """State kept by the base class for every model: the constraints and the user's metadata."""
-        return {"constraints": self._constraints().get_state()}
+    def to_state(self) -> dict[str, Any]:
+        """The fitted model as plain state: JSON values and numeric numpy arrays, nothing else.
 
-    def _set_base_state(self, state: dict[str, Any] | None) -> None:
-        self.constraints_ = ConstraintSet.from_state((state or {}).get("constraints") or {})
-        self.table_metadata_ = self.constraints_.input_metadata or self.metadata_
-
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to ``path`` (a single archive of JSON and arrays, no pickle)."""
-        from simulacra.io.model import save_model
-
+        ``class``, ``model`` and ``params`` say what to rebuild, ``metadata`` is the metadata of the
+        table the model learns (``model_metadata_``), and ``state`` holds everything it learned (the
+        constraints and the user's metadata under ``state["base"]``). :meth:`from_state` is the inverse.
+        """
         self._check_fitted()
-        return save_model(self, path)
+        params = {k: v for k, v in self.get_params().items() if k != "metadata"}
+        return {
+            "class": type(self).__name__,
+            "model": self.name,
+            "params": params,
+            "metadata": self.model_metadata_.to_dict(),
+            "state": {
+                "columns": list(self.columns_),
+                "n_training_rows": self.n_training_rows_,
+                "state": self._get_state(),
+                "base": {"constraints": self._constraints().get_state()},
+            },
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> BaseSynthesizer:
+        """Rebuild a fitted model from :meth:`to_state`'s output (as read back from a model file)."""
+        params = dict(state.get("params") or {})
+        unknown = set(params) - set(cls._param_names())
+        if unknown:
+            raise ModelFileError(
+                f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__} in this simulacra version; "
+                "re-fit the model with this version."
+            )
+        model = cls(**params)
+        body = state["state"]
+        model.model_metadata_ = Metadata.from_dict(state["metadata"])
+        model.columns_ = [str(c) for c in body["columns"]]
+        model.n_training_rows_ = int(body["n_training_rows"])
+        model._sample_rng_ = np.random.default_rng(params.get("random_state"))
+        model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
+        model.metadata_ = model.constraints_.input_metadata or model.model_metadata_
+        model._set_state(body["state"])
+        return model
+
+    def save(self, path: str | Path, *, key: str | bytes | None = None, key_file: str | Path | None = None) -> Path:
+        """Write the fitted model to ``path``: one archive of JSON and arrays, no pickle.
+
+        With a signing key (``key``, ``key_file`` or ``$SIMULACRA_MODEL_KEY``) the file is signed, and
+        ``simulacra.load`` with the same key refuses any copy that was changed or not signed.
+        """
+        from simulacra.tabular.persistence import save_model
+
+        return save_model(self, path, key=key, key_file=key_file)
+
+    @property
+    def table_metadata_(self) -> Metadata:
+        """Deprecated spelling of :attr:`metadata_` (the user's metadata)."""
+        warnings.warn(
+            "table_metadata_ is deprecated; use metadata_ (the user's metadata) or model_metadata_ "
+            "(the table the model learns, after constraints)", DeprecationWarning, stacklevel=2,
+        )
+        return self.metadata_
 
     def describe(self) -> dict[str, Any]:
         """What the model learned, in JSON-able form (for ``simulacra inspect``)."""

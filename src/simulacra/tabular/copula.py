@@ -59,7 +59,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
     # -- fit ---------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame) -> None:
         self._normal_cuts: dict[str, np.ndarray] = {}
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
         self.dims_, self.marginals_, z = fit_scores(self.transformer_, data, rng)
         self.latent_ = LatentGaussian().fit(z)
@@ -236,7 +236,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self._normal_cuts = {}
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.dims_ = [(str(a), str(b)) for a, b in state["dims"]]
         self.marginals_ = {}
         for name, m in state["marginals"].items():

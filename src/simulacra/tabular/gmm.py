@@ -79,7 +79,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
             raise InputError(f"selection must be 'bic' or 'bayesian', got {self.selection!r}")
         seed = resolve_seed(self.random_state)
         rng = np.random.default_rng(seed)
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         self.dims_, self.marginals_, z = fit_scores(self.transformer_, data, rng)
         n, d = z.shape
         z = np.nan_to_num(z)  # a NaN value score only occurs where the missing-score says "missing"
@@ -159,7 +159,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.dims_ = [(str(a), str(b)) for a, b in state["dims"]]
         self.marginals_ = marginals_from_state(state["marginals"])
         d = len(self.dims_)

@@ -119,7 +119,7 @@ def neighbors_impute(model: BaseSynthesizer, data: pd.DataFrame, rng: np.random.
     """Copy each row's missing cells from a random one of its nearest sampled rows (observed columns)."""
     from sklearn.neighbors import NearestNeighbors
 
-    meta = model.table_metadata_
+    meta = model.metadata_
     size = int(min(POOL_ROWS, max(2000, 20 * len(data))))
     pool = model.sample(size, random_state=int(rng.integers(0, 2**62)))
     kinds = {c: meta.columns[c].type for c in data.columns if c in meta.columns}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from simulacra.errors import ConstraintError, InputError, NotFittedError
-from simulacra.io.model import load_model
+from simulacra.tabular.persistence import load as load_model
 from simulacra.tabular import autoreg as autoreg_module
 from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 from simulacra.tabular.registry import default_synthesizer_name
