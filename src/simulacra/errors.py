@@ -50,6 +50,14 @@ class SpecError(InputError):
     """A generation spec is invalid."""
 
 
+class BackendError(SimulacraError):
+    """An LLM backend stopped answering: a server down or silent past the deadline, a crashed model."""
+
+
+class ShortfallError(SimulacraError):
+    """A generation run wrote fewer valid rows than asked (``--min-yield``); what it has is written."""
+
+
 class ExpressionError(InputError):
     """An expression (a row filter) is invalid, unsafe or cannot be computed."""
 
@@ -78,6 +86,7 @@ def require(module: str, extra: str, purpose: str = "") -> object:
 
 
 __all__ = [
+    "BackendError",
     "ConstraintError",
     "DataReadError",
     "ExpressionError",
@@ -86,6 +95,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
+    "ShortfallError",
     "SimulacraError",
     "SpecError",
     "ValidationError",
