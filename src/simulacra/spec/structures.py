@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from simulacra.spec.kinds.base import stable_key
+from simulacra.spec.kinds.distributions import Distribution
 from simulacra.spec.model import GraphTable, SeriesTable, TablePlan
 from simulacra.spec.runner import BLOCK_ROWS, blocks_of, make_block, slice_values
 
@@ -22,12 +23,13 @@ if TYPE_CHECKING:
     from simulacra.spec.engine import Spec
 
 
-def parent_block_size(per_parent: Any) -> int:
-    """Parent rows per block of a child table, so that a block holds about BLOCK_ROWS children."""
-    try:
-        mean = float(per_parent.scipy().mean())
-    except (NotImplementedError, AttributeError, ValueError):
-        mean = 1.0
+def parent_block_size(per_parent: Distribution) -> int:
+    """Parent rows per block of a child table, so that a block holds about BLOCK_ROWS children.
+
+    ``per_parent`` is a numeric distribution (the engine refuses anything else when it reads the
+    spec), so it has moments; an infinite or undefined mean (a heavy-tailed Zipf) counts as one.
+    """
+    mean = float(per_parent.scipy().mean())
     return max(1, BLOCK_ROWS // max(1, math.ceil(mean if np.isfinite(mean) else 1.0)))
 
 
