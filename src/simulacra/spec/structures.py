@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from simulacra.random import seed_sequence, stream
 from simulacra.spec.kinds.base import stable_key
 from simulacra.spec.kinds.distributions import Distribution
 from simulacra.spec.model import GraphTable, SeriesTable, TablePlan
@@ -36,8 +37,8 @@ def parent_block_size(per_parent: Distribution) -> int:
 def child_counts(spec: Spec, plan: TablePlan, seed: int, pblock: int, hi: int) -> np.ndarray:
     """Children of the first ``hi`` parents of parent block ``pblock``."""
     kind = spec._per_parent[plan.name]
-    ss = np.random.SeedSequence(seed, spawn_key=(plan.key, pblock, stable_key("__per_parent__"), 0, 0))
-    counts = np.asarray(kind.finish(kind.draw(np.random.default_rng(ss), hi)))
+    rng = stream(seed, plan.key, pblock, stable_key("__per_parent__"), 0, 0)
+    counts = np.asarray(kind.finish(kind.draw(rng, hi)))
     return np.maximum(np.round(counts), 0).astype(np.int64)
 
 
@@ -107,7 +108,7 @@ def _graph(model_json: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
     nx: Any = require("networkx", "spec", "graph tables")
     model = GraphTable.model_validate_json(model_json)
-    s = int(np.random.SeedSequence(seed, spawn_key=(stable_key(model.model),)).generate_state(1)[0])
+    s = int(seed_sequence(seed, stable_key(model.model)).generate_state(1)[0])
     n = model.nodes or sum(model.sizes or [])
     if model.model == "erdos_renyi":
         g = nx.fast_gnp_random_graph(n, model.p, seed=s, directed=model.directed)
