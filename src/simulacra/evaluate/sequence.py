@@ -150,7 +150,14 @@ def _changes(df: pd.DataFrame, entity: str, c: str) -> pd.Series:
 
 
 def _acf(df: pd.DataFrame, entity: str, s: pd.Series, lag: int) -> float:
-    vals = s.groupby(df[entity]).apply(lambda g: g.dropna().autocorr(lag) if g.notna().sum() > lag + 2 else np.nan)
+    def one(g: pd.Series) -> float:
+        g = g.dropna()
+        if len(g) <= lag + 2 or g.nunique() < 2:
+            return np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(g.autocorr(lag))
+
+    vals = s.groupby(df[entity]).apply(one)
     vals = vals[np.isfinite(vals)]
     return float(vals.mean()) if len(vals) else float("nan")
 
@@ -238,7 +245,7 @@ def _next_step(train: dict[str, np.ndarray], synth: dict[str, np.ndarray], hold:
     out: dict[str, Any] = {}
     if min(len(train["X"]), len(synth["X"]), len(hold["X"])) < 50:
         return out
-    scores = {"tstr": [], "trtr": []}
+    scores: dict[str, list[float]] = {"tstr": [], "trtr": []}
     for j in range(train["Y"].shape[1]):
         target = [np.abs(d["Y"][:, j]) for d in (train, synth, hold)]
         if not all(np.isfinite(t).sum() > 30 for t in target):

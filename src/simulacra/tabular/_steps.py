@@ -46,6 +46,8 @@ RULE_SUPPORT = 0.999
 MAX_CLASSES = 32
 #: Boosting rounds and learning rate of the step models (early stopping picks fewer).
 ROUNDS, RATE = 60, 0.15
+#: Smallest predicted spread (mean absolute residual, in normal scores) of a step.
+MIN_SPREAD = 0.05
 #: Normal scores are kept inside this many standard deviations.
 Z_CLIP = 6.0
 
@@ -115,25 +117,27 @@ def bounds(plan: ColumnPlan, row: dict[str, np.ndarray]) -> tuple[np.ndarray | N
 
 def to_repr(plan: ColumnPlan, x: np.ndarray, prev: dict[str, np.ndarray], row: dict[str, np.ndarray]) -> np.ndarray:
     """The representation of values ``x`` given the previous event (``prev``) and the current row."""
+    anchor = plan.anchor or plan.name
     with np.errstate(divide="ignore", invalid="ignore"):
         if plan.mode == "logdiff":
             return np.log(x) - np.log(prev[plan.name])
         if plan.mode == "diff":
             return x - prev[plan.name]
         if plan.mode == "lagratio":
-            return np.log(x / prev[plan.anchor])
+            return np.log(x / prev[anchor])
         if plan.mode == "lagoffset":
-            return x - prev[plan.anchor]
+            return x - prev[anchor]
         if plan.mode == "ratio":
-            return np.log(x / row[plan.anchor])
+            return np.log(x / row[anchor])
         if plan.mode == "offset":
-            return x - row[plan.anchor]
+            return x - row[anchor]
         lo, hi = bounds(plan, row)
         if plan.mode == "above":
             return np.log(x / lo) if plan.log else x - lo
         if plan.mode == "below":
             return np.log(hi / x) if plan.log else hi - x
         if plan.mode == "between":
+            assert lo is not None and hi is not None
             width = hi - lo
             return np.where(width > 0, (x - lo) / np.where(width > 0, width, 1.0), 0.0)
     return x
@@ -141,18 +145,19 @@ def to_repr(plan: ColumnPlan, x: np.ndarray, prev: dict[str, np.ndarray], row: d
 
 def from_repr(plan: ColumnPlan, y: np.ndarray, prev: dict[str, np.ndarray], row: dict[str, np.ndarray]) -> np.ndarray:
     """Values from representations (the inverse of :func:`to_repr`), rounded as in the real data."""
+    anchor = plan.anchor or plan.name
     if plan.mode == "logdiff":
         x = prev[plan.name] * np.exp(y)
     elif plan.mode == "diff":
         x = prev[plan.name] + y
     elif plan.mode == "lagratio":
-        x = prev[plan.anchor] * np.exp(y)
+        x = prev[anchor] * np.exp(y)
     elif plan.mode == "lagoffset":
-        x = prev[plan.anchor] + y
+        x = prev[anchor] + y
     elif plan.mode == "ratio":
-        x = row[plan.anchor] * np.exp(y)
+        x = row[anchor] * np.exp(y)
     elif plan.mode == "offset":
-        x = row[plan.anchor] + y
+        x = row[anchor] + y
     else:
         lo, hi = bounds(plan, row)
         if plan.mode == "above":
@@ -160,6 +165,7 @@ def from_repr(plan: ColumnPlan, y: np.ndarray, prev: dict[str, np.ndarray], row:
         elif plan.mode == "below":
             x = hi / np.exp(np.maximum(y, 0.0)) if plan.log else hi - np.maximum(y, 0.0)
         elif plan.mode == "between":
+            assert lo is not None and hi is not None
             x = lo + np.clip(y, 0.0, 1.0) * (hi - lo)
         else:
             x = y
@@ -217,10 +223,9 @@ class StepModel:
         out.loc = BoostedMean.fit(X, z, min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
                                   max_rounds=ROUNDS, learning_rate=RATE, num_leaves=15)
         r = z - out.loc.predict(X)
-        log_abs = np.log(np.abs(r) + 1e-3)
-        out.scale = BoostedMean.fit(X, log_abs, min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
+        out.scale = BoostedMean.fit(X, np.abs(r), min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
                                     max_rounds=ROUNDS, learning_rate=RATE, num_leaves=15)
-        spread = np.exp(out.scale.predict(X))
+        spread = np.maximum(out.scale.predict(X), MIN_SPREAD)
         out.noise = NumericCells(n_bins=64, min_count=min_count).fit(r / spread)
         return out
 
@@ -232,7 +237,7 @@ class StepModel:
             return self.cells.from_uniform(self.cells.draw_in_cell(k, rng))
         assert self.cells is not None and self.loc is not None and self.scale is not None and self.noise is not None
         e = self.noise.from_uniform(rng.random(len(X)))
-        z = _predict(self.loc, X) + np.exp(_predict(self.scale, X)) * e
+        z = _predict(self.loc, X) + np.maximum(_predict(self.scale, X), MIN_SPREAD) * e
         return self.cells.from_uniform(special.ndtr(np.clip(z, -Z_CLIP, Z_CLIP)))
 
     def get_state(self) -> dict[str, Any]:

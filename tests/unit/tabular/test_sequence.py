@@ -10,14 +10,14 @@ from simulacra.errors import InputError, ModelFileError, NotFittedError
 from simulacra.tabular.sequence import SequenceSynthesizer
 
 
-def _panel(n_entities: int = 60, seed: int = 0) -> pd.DataFrame:
+def _panel(n_entities: int = 45, seed: int = 0) -> pd.DataFrame:
     """Business-day histories of varying length: statics, a random-walk price, a high above it."""
     rng = np.random.default_rng(seed)
     rows = []
     for e in range(n_entities):
         group = ["north", "south", "east"][e % 3]
         size = float(rng.integers(1, 5) * 10)
-        n = int(rng.integers(8, 60))
+        n = int(rng.integers(6, 40))
         days = pd.bdate_range("2020-01-06", periods=n + int(rng.integers(0, 20)))[-n:]
         price = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, n))) * (1 + size / 100)
         high = price * np.exp(np.abs(rng.normal(0, 0.01, n)))
