@@ -25,6 +25,7 @@ _LAZY = {
     "infer_spec": "simulacra.spec",
     "available_synthesizers": "simulacra.tabular.registry",
     "default_synthesizer_name": "simulacra.tabular.registry",
+    "discover_rules": "simulacra.rules",
     "balance_table": "simulacra.augment",
     "mix_table": "simulacra.augment",
     "run_table_uplift": "simulacra.augment",

@@ -108,8 +108,11 @@ def infer(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the draft spec (YAML).")],
     name: Annotated[str, typer.Option("--name", help="Table name in the spec.")] = "data",
     max_categories: Annotated[int, typer.Option("--max-categories", help="Keep at most this many categories per column.")] = 50,
+    min_category_count: Annotated[int, typer.Option("--min-category-count", help="Privacy floor: values seen in fewer rows are not listed, ranges end where this many rows reach (1: off).")] = 5,
 ) -> None:
     """Draft a spec from a real table: fitted marginals per column and a correlated group."""
+    import textwrap
+
     import yaml
 
     from simulacra.io import atomic_path, read_table
@@ -118,9 +121,10 @@ def infer(
     with step(f"Reading {data.name}"):
         frame = read_table(data)
     with step("Fitting marginals"):
-        draft = infer_spec(frame, name=name, max_categories=max_categories)
+        draft = infer_spec(frame, name=name, max_categories=max_categories, min_category_count=min_category_count)
     Spec.from_dict(draft)  # the draft must itself be a valid spec
     text = f"# Draft spec inferred from {data.name}: review the distributions before use.\n"
+    text += "".join(f"# {line}\n" for line in textwrap.wrap(draft["description"], 100))
     text += yaml.safe_dump(draft, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
     with atomic_path(output) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from simulacra.cli.common import console, parse_assignments, step
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulacra.metadata import Metadata
+
 #: ``--key-file``: the model signing key (HMAC-SHA256), also read from $SIMULACRA_MODEL_KEY.
+#: ``--rules/--no-rules``: discover the table's rules (derived columns, dependencies, row rules).
+RulesOption = Annotated[
+    bool,
+    typer.Option(
+        "--rules/--no-rules",
+        help="Find the table's rules (derived columns, dependencies, orderings, clock times, missing together) "
+        "and keep them in every synthetic row; see docs/rules.md. With --metadata, the rules in that file are used.",
+    ),
+]
+
 KeyFile = Annotated[
     Optional[Path],
     typer.Option(
@@ -44,6 +59,7 @@ def fit(
         typer.Option("--max-rows-in-memory", help="Read a large table in chunks: exact statistics over every row, the model fitted on a seeded random subsample of at most this many rows."),
     ] = None,
     key_file: KeyFile = None,
+    rules: RulesOption = True,
 ) -> None:
     """Fit a synthesizer on a real table and save it."""
     from simulacra.io import read_table
@@ -66,6 +82,8 @@ def fit(
     with step(f"Reading {data.name}"):
         frame = read_table(data, delimiter=delimiter, encoding=encoding, sample_rows=sample_rows)
     meta = Metadata.load(metadata) if metadata else None
+    if meta is None and rules:
+        meta = _with_rules(Metadata.detect(frame), frame)
     params = parse_assignments(param, "--param")
     synth = cls(metadata=meta, random_state=seed, **params)
     with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
@@ -155,8 +173,10 @@ def inspect(
     manifest = read_manifest(model_file)
     synth = load(model_file, key_file=key_file)
     info = synth.describe()
+    kept = _kept_rules(synth)
     if as_json:
-        typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info}, indent=2, default=str))
+        typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info,
+                               "rules": kept}, indent=2, default=str))
         return
     out = console.__class__()
     out.print(
@@ -183,6 +203,25 @@ def inspect(
         for p in pairs:
             corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
         out.print(corr)
+    if kept:
+        ruled = Table(title="Rules kept in every sampled row")
+        for head in ("rule", "kind", "how", "found"):
+            ruled.add_column(head)
+        for r in kept:
+            ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
+        out.print(ruled)
+
+
+def _kept_rules(synth: object) -> list[dict[str, object]]:
+    """The constraints a fitted model keeps: the rule, and whether it is built in or checked."""
+    from simulacra.rules import describe_rule
+
+    constraints = getattr(getattr(synth, "constraints_", None), "constraints", None) or []
+    return [
+        {"rule": describe_rule(c.spec), "kind": c.kind, "found": c.spec.get("found"),
+         "how": "by construction" if c.reparameterize else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
+        for c in constraints
+    ]
 
 
 def _short(value: object, width: int = 60) -> str:
@@ -195,17 +234,32 @@ def _short(value: object, width: int = 60) -> str:
 def metadata(
     data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
+    rules: RulesOption = True,
 ) -> None:
     """Detect a table's metadata (column types) and write it as editable JSON."""
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
 
-    meta = Metadata.detect(read_table(data))
+    frame = read_table(data)
+    meta = Metadata.detect(frame)
+    if rules:
+        _with_rules(meta, frame)
     if output:
         meta.save(output)
         console.print(f"Metadata for {len(meta.columns)} columns written to [bold]{output}[/bold]")
     else:
         typer.echo(json.dumps(meta.to_dict(), indent=2))
+
+
+def _with_rules(meta: Metadata, frame: pd.DataFrame) -> Metadata:
+    """Add the rules found in ``frame`` to ``meta``'s constraints and list them (with support) on stderr."""
+    from simulacra.rules import add_rules
+
+    with step("Finding the table's rules"):
+        found = add_rules(meta, frame)
+    for line in found.lines():
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    return meta
 
 
 def models() -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulacra.evaluate import plots
 from simulacra.evaluate.registry import available_metrics
+from simulacra.evaluate.validity.rules import rules_html
 
 if TYPE_CHECKING:
     from simulacra.evaluate.report import Report
@@ -207,7 +208,7 @@ def render_html(rep: Report) -> str:
     rows = rep.info.get("rows", {})
     sub = ", ".join(f"{k}: {v:,} rows" for k, v in rows.items())
     warns = "".join(f'<div class="warn">⚠ {escape(w)}</div>' for w in rep.warnings)
-    body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), _glossary(rep)])
+    body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), rules_html(rep), _glossary(rep)])
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Synthetic data evaluation</title>'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head><body><main>'

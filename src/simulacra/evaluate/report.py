@@ -167,7 +167,8 @@ class Report:
         rows += [("", k, self._flat.get(k), "") for k in ("dcr_share", "exact_copies", "exact_copies_holdout",
                                                            "mia_auc", "attribute_risk")]
         rows += [("Fairness", "bias_amplification", self._flat.get("bias_amplification"), ""),
-                 ("Validity", "validity", self._flat.get("validity"), "")]
+                 ("Validity", "validity", self._flat.get("validity"), ""),
+                 ("", "rules", self._flat.get("rules"), "")]
         table = Table(title="simulacra evaluation", show_lines=False)
         for head in ("family", "metric", "value", "verdict"):
             table.add_column(head, justify="right" if head == "value" else "left")

@@ -5,13 +5,14 @@ the metadata, and checked on any table by :func:`rule_mask` (the evaluation's ru
 """
 
 from simulacra.rules.check import as_float, describe_rule, rule_columns, rule_mask
-from simulacra.rules.discover import KINDS, Discovery, discover_rules
+from simulacra.rules.discover import KINDS, Discovery, add_rules, discover_rules
 from simulacra.rules.formula import Formula, quote
 
 __all__ = [
     "KINDS",
     "Discovery",
     "Formula",
+    "add_rules",
     "as_float",
     "describe_rule",
     "discover_rules",

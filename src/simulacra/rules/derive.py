@@ -171,7 +171,7 @@ class DerivedSearch:
             for b in sources:
                 if b == a or not _whole(self._sample(b)):
                     continue
-                f = Formula(f"{fn}(minutes({quote(a)}) + {quote(b)})")
+                f = Formula(f"{fn}(clock_minutes({quote(a)}) + {quote(b)})")
                 self.tested += 1
                 want = f.evaluate({a: self._sample(a), b: self._sample(b)})
                 if self._holds(target, want, 0.5):

@@ -27,7 +27,7 @@ from simulacra.rules.formula import Formula
 from simulacra.rules.relations import clocks, dependencies, missing_together, orderings
 from simulacra.rules.stats import creates_cycle
 
-__all__ = ["KINDS", "Discovery", "discover_rules"]
+__all__ = ["KINDS", "Discovery", "add_rules", "discover_rules"]
 
 #: The kinds of rules discovery looks for.
 KINDS = ("derived", "dependency", "bound", "clock", "missing_with")
@@ -153,3 +153,33 @@ def discover_rules(
         r["found"] = _support(r, data)
     return Discovery(rules=rules, discarded=dict(dropped), candidates=candidates,
                      seconds=time.perf_counter() - start, rows=len(data))
+
+
+def add_rules(metadata: Metadata, data: pd.DataFrame, **options: Any) -> Discovery:
+    """Discover the rules of ``data`` and append them to ``metadata.constraints`` (in place).
+
+    A found rule on a column that a constraint already in the metadata writes (a derived column, a
+    bound, a dependent) is left out: the user's own rule wins.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [i % 7 for i in range(100)], "b": [i % 11 for i in range(100)]})
+    >>> df["total"] = df["a"] + df["b"]
+    >>> meta = Metadata.detect(df)
+    >>> found = add_rules(meta, df)
+    >>> [r["kind"] for r in meta.constraints]
+    ['derived']
+    """
+    found = discover_rules(data, metadata, **options)
+    taken = set()
+    for c in metadata.constraints:
+        if isinstance(c, dict):
+            taken |= {str(c[k]) for k in ("column", "total", "high") if k in c}
+            taken |= {str(x) for x in c.get("dependent") or []}
+    kept = [r for r in found.rules if not ({str(r[k]) for k in ("column",) if k in r} | set(r.get("dependent") or [])) & taken]
+    if len(kept) < len(found.rules):
+        found.discarded["column already ruled by a constraint in the metadata"] = len(found.rules) - len(kept)
+        found.rules = kept
+    metadata.constraints = [*metadata.constraints, *kept]
+    return found

@@ -4,17 +4,13 @@ A formula names columns (``sqft_above + sqft_basement``; a name that is not a Py
 written in backticks: ```education-num` * 2``), numbers, the operators ``+ - * / // %`` and these
 functions:
 
-==================================  ===========================================================
-``round(x, d)``                      ``x`` rounded to ``d`` decimals (``d`` = 0 when omitted)
-``mean(a, b, ...)``                  the mean of the arguments
-``min(a, b, ...)``, ``max(...)``     the smallest / largest argument
-``minutes(t)``                       a clock time written HHMM (``1530``) as minutes since midnight (930)
-``clock(m)``                         minutes as a clock time HHMM, modulo a day (midnight is ``0``)
-``clock24(m)``                       the same, but midnight is written ``2400``
-``timestamp(y, mo, d, h, mi)``       the date-time (seconds since 1970, UTC) of those parts (``h``,
-                                     ``mi`` may be left out)
-``hours(x)``                         ``x`` hours in seconds (to add to a date-time)
-==================================  ===========================================================
+- ``round(x, d)``: ``x`` rounded to ``d`` decimals (``d`` = 0 when omitted)
+- ``mean(a, b, ...)``, ``min(a, b, ...)``, ``max(a, b, ...)``
+- ``clock_minutes(t)``: a clock time written HHMM (``1530``) as minutes since midnight (930)
+- ``clock(m)``: minutes as a clock time HHMM, modulo a day (midnight is ``0``); ``clock24(m)`` writes
+  midnight as ``2400``
+- ``timestamp(y, mo, d, h, mi)``: the date-time (seconds since 1970, UTC) of those parts (``h`` and
+  ``mi`` may be left out); ``hours(x)`` is ``x`` hours in seconds, to add to a date-time
 
 Values are floats; date-time columns are read as seconds since 1970 (UTC). Nothing else (no
 attribute, subscript, call of another function) is accepted, so a formula from a metadata file can
@@ -23,7 +19,7 @@ never run code.
 Examples
 --------
 >>> import numpy as np
->>> f = Formula("clock(minutes(sched) + delay)")
+>>> f = Formula("clock(clock_minutes(sched) + delay)")
 >>> sorted(f.columns)
 ['delay', 'sched']
 >>> f.evaluate({"sched": np.array([2350.0]), "delay": np.array([15.0])}).tolist()
@@ -101,7 +97,7 @@ _FUNCTIONS: dict[str, tuple[Callable[..., np.ndarray], int, int]] = {
     "mean": (lambda *a: np.mean(np.vstack(np.broadcast_arrays(*a)), axis=0), 1, 99),
     "min": (lambda *a: np.min(np.vstack(np.broadcast_arrays(*a)), axis=0), 1, 99),
     "max": (lambda *a: np.max(np.vstack(np.broadcast_arrays(*a)), axis=0), 1, 99),
-    "minutes": (_minutes, 1, 1),
+    "clock_minutes": (_minutes, 1, 1),
     "clock": (_clock, 1, 1),
     "clock24": (_clock24, 1, 1),
     "timestamp": (_timestamp, 3, 5),

@@ -21,7 +21,7 @@ def test_discovery_finds_every_kind(table: pd.DataFrame) -> None:
     assert "living = above + basement" in found
     assert "hour = sched // 100" in found
     assert "minute = sched % 100" in found
-    assert "dep = clock(minutes(sched) + delay)" in found
+    assert "dep = clock(clock_minutes(sched) + delay)" in found
     assert "grade -> grade_num" in found
     assert "high >= max(close, open)" in found
     assert "low <= min(close, open)" in found
@@ -93,7 +93,7 @@ def test_formula_functions() -> None:
     f = Formula("timestamp(y, m, d, h) + hours(5)")
     v = f.evaluate({"y": np.array([2013.0]), "m": np.array([1.0]), "d": np.array([31.0]), "h": np.array([23.0])})
     assert pd.Timestamp(v[0], unit="s") == pd.Timestamp("2013-02-01 04:00")
-    assert Formula("clock24(minutes(t) + d)").evaluate({"t": np.array([2330.0]), "d": np.array([30.0])})[0] == 2400
+    assert Formula("clock24(clock_minutes(t) + d)").evaluate({"t": np.array([2330.0]), "d": np.array([30.0])})[0] == 2400
     assert Formula("`education-num` * 2").columns == ["education-num"]
 
 
