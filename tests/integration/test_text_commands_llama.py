@@ -43,7 +43,7 @@ def work(tmp_path_factory) -> Path:
 
 
 def _run(work: Path, *args: str) -> list[dict]:
-    out = work / f"{args[1]}-{abs(hash(args)) % 10**6}.jsonl"
+    out = work / f"{args[0]}-{abs(hash(args)) % 10**6}.jsonl"
     res = runner.invoke(app, ["text", *args, "-o", str(out), "--model", "smollm2-135m", "--cache",
                               str(work / "cache.sqlite"), "--min-yield", "1"])
     assert res.exit_code == 0, (res.output, res.exception)
@@ -71,7 +71,8 @@ def test_qa_from_documents(work: Path) -> None:
 
 def test_instruct_with_outputs_no_crash(work: Path) -> None:
     # issue 14: instruct (output maxLength 1,200) died with SIGSEGV; the grammar now caps string bounds
-    for row in _run(work, "instruct", "--seeds", str(work / "seeds.txt"), "-n", "1"):
+    for row in _run(work, "instruct", "--seeds", str(work / "seeds.txt"), "-n", "1", "--per-call", "2",
+                    "--calls-per-round", "2"):
         assert _text(row["instruction"]) and isinstance(row["input"], str) and _text(row["output"])
         assert len(row["output"]) <= 1200
 
