@@ -20,6 +20,21 @@ from simulacra.text.engine import Engine
 from simulacra.text.types import ChatRequest
 
 
+# llama.cpp's server, started so that it loads its model the way the embedded backend does: without the AMX
+# kernels of a native build where they are built in (they crash every multi-token prompt on such machines)
+_SERVE = ("import runpy, sys\n"
+          "from simulacra.text.backends.llamacpp import _has_amx_kernels, _without_extra_buffers\n"
+          "sys.argv = ['llama_cpp.server', *sys.argv[1:]]\n"
+          "with _without_extra_buffers(_has_amx_kernels()):\n"
+          "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n")
+
+
+def _server(port: int, log) -> subprocess.Popen:  # type: ignore[type-arg,no-untyped-def]
+    return subprocess.Popen([sys.executable, "-c", _SERVE, "--model", str(default_model_path()), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "1024",
+                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,9 +45,7 @@ def _free_port() -> int:
 def server_url(tmp_path_factory):
     port = _free_port()
     log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")  # a file: the model loader writes ~2000 lines
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "1024",
-                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+    proc = _server(port, log)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -93,9 +106,7 @@ def test_long_string_bound_does_not_crash_the_server(server_url: str) -> None:
 def test_a_server_that_dies_mid_run_ends_the_run_at_the_deadline(tmp_path) -> None:
     port = _free_port()
     log = open(tmp_path / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host",
-                             "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "1024", "--model_alias",
-                             "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+    proc = _server(port, log)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 90
