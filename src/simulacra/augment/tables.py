@@ -281,7 +281,8 @@ class ClassJudge:
         from simulacra.augment import models
 
         self.target = target
-        self.columns = models.feature_columns(data, target)
+        self.features = models.table_features(data, target)
+        self.columns = self.features.columns
         self.model: Any = None
         self.floor: dict[str, float] = {}
         self.kept: dict[str, tuple[int, int]] = {}  # class -> (kept, drawn)
@@ -289,7 +290,7 @@ class ClassJudge:
             return
         y = data[target].astype("string").to_numpy()
         seed = int(np.random.SeedSequence(random_state).generate_state(1)[0] % (2**31))
-        self.model, self.prep = models.fit_table_model(data, target, self.columns, seed)
+        self.model, self.prep = models.fit_table_model(data, target, self.features, seed)
         self.classes = [str(c) for c in self.model.classes_]
         out_of_fold = np.zeros((len(data), len(self.classes)))
         folds = min(3, int(pd.Series(y).value_counts().min()))
@@ -297,7 +298,7 @@ class ClassJudge:
             split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
             for fit_rows, score_rows in split.split(np.zeros(len(y)), y):
                 part = data.iloc[fit_rows]
-                model, prep = models.fit_table_model(part, target, self.columns, seed)
+                model, prep = models.fit_table_model(part, target, self.features, seed)
                 proba = model.predict_proba(prep.transform(data.iloc[score_rows]))
                 for k, c in enumerate(model.classes_):
                     out_of_fold[score_rows, self.classes.index(str(c))] = proba[:, k]

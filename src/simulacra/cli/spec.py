@@ -42,9 +42,11 @@ def generate(
         from simulacra.scale.spec import run_generate_job
 
         results = run_generate_job(
-            sp, n_rows, output, workers=workers, chunk_rows=chunk_rows, format=format, engine=engine,
-            ray_address=ray_address, seed=seed, overwrite=overwrite,
+            sp, output, n_rows, workers=workers, chunk_rows=chunk_rows, format=format, engine=engine,
+            ray_address=ray_address, random_state=seed, overwrite=overwrite,
         )
+        for removed in (p for r in results.values() for p in r.extra.get("removed", [])):
+            console.print(f"removed (--overwrite): {removed}")
         console.print(
             f"[green]✓[/green] wrote {', '.join(str(r.path) for r in results.values())} "
             f"in {time.perf_counter() - start:.1f}s (seed {seed})"

@@ -125,9 +125,11 @@ def sample(
 
     if wants_job(output, n_rows, workers=workers, chunk_rows=chunk_rows, engine=engine):
         result = run_sample_job(
-            synth, n_rows, output, workers=workers, chunk_rows=chunk_rows or (1 << 20), format=format, engine=engine,
-            ray_address=ray_address, seed=seed, conditions=conditions, overwrite=overwrite,
+            synth, output, n_rows, workers=workers, chunk_rows=chunk_rows or (1 << 20), format=format, engine=engine,
+            ray_address=ray_address, random_state=seed, conditions=conditions, overwrite=overwrite,
         )
+        for removed in result.extra.get("removed", []):
+            console.print(f"removed (--overwrite): {removed}")
         console.print(
             f"{result.rows:,} rows written to [bold]{result.path}[/bold] (seed {result.seed}; "
             f"{result.chunks_made} chunks made, {result.chunks_resumed} already done; {result.rows_per_second:,.0f} rows/s)"

@@ -62,6 +62,34 @@ def _within(x: np.ndarray, lo: float, hi: float) -> bool:
     return bool(v.size and _whole(v) and v.min() >= lo and v.max() <= hi)
 
 
+def _zone(target: np.ndarray, base: np.ndarray, gap: np.ndarray) -> str | None:
+    """The time zone whose wall clock ``base`` is, when ``target`` is UTC (offsets one hour apart)."""
+    import zoneinfo
+
+    offsets = np.unique(np.round(gap / 900) * 900)
+    if offsets.size != 2 or offsets[1] - offsets[0] != 3600:
+        return None
+    ok = np.flatnonzero(np.isfinite(target) & np.isfinite(base))
+    others = sorted(z for z in zoneinfo.available_timezones()
+                    if "/" in z and not z.startswith(("Etc/", "posix/", "right/")) and z not in _ZONES)
+    for zone in [*_ZONES, *others]:
+        for rows in (ok[:200], ok):  # a quick look, then every row
+            try:
+                want = Formula(f"utc(t, '{zone}')").evaluate({"t": base[rows]})
+            except Exception:  # a zone the system tables cannot read
+                break
+            if not np.allclose(want, target[rows], atol=0.5, equal_nan=False):
+                break
+        else:
+            return zone
+    return None
+
+
+#: Time zones tried first (the most common), before every other zone in alphabetical order.
+_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Europe/London",
+          "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Rome", "Australia/Sydney", "America/Sao_Paulo")
+
+
 def _rounded(template: str, step: float) -> str:
     if step <= 0:
         return template
@@ -198,7 +226,12 @@ class DerivedSearch:
                             base = f.evaluate({c: self._sample(c) for c in cols})
                             gap = target - base
                             gap = gap[np.isfinite(gap)]
-                            if gap.size < MIN_ROWS or np.ptp(gap) > 0.5:
+                            if gap.size < MIN_ROWS:
+                                continue
+                            if np.ptp(gap) > 0.5:  # daylight saving: the wall clock of one time zone
+                                zone = _zone(target, base, gap)
+                                if zone:
+                                    out.append(Candidate(t, f"utc({f.text}, '{zone}')", 6.8, sources=cols))
                                 continue
                             offset = float(np.round(np.median(gap)))
                             text = f.text

@@ -10,7 +10,9 @@ functions:
 - ``clock(m)``: minutes as a clock time HHMM, modulo a day (midnight is ``0``); ``clock24(m)`` writes
   midnight as ``2400``
 - ``timestamp(y, mo, d, h, mi)``: the date-time (seconds since 1970, UTC) of those parts (``h`` and
-  ``mi`` may be left out); ``hours(x)`` is ``x`` hours in seconds, to add to a date-time
+  ``mi`` may be left out); ``hours(x)`` is ``x`` hours in seconds, to add to a date-time;
+  ``utc(t, 'America/New_York')`` reads the date-time ``t`` as wall-clock time in that zone (daylight
+  saving included) and gives it in UTC
 
 Values are floats; date-time columns are read as seconds since 1970 (UTC). Nothing else (no
 attribute, subscript, call of another function) is accepted, so a formula from a metadata file can
@@ -87,6 +89,19 @@ def _timestamp(*parts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _utc(local: np.ndarray, zone: str) -> np.ndarray:
+    """Seconds of a wall-clock time in ``zone`` as seconds UTC (NaN for a time the zone skips or repeats)."""
+    import pandas as pd
+
+    stamps = pd.to_datetime(pd.Series(local), unit="s", errors="coerce")
+    try:
+        zoned = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    except Exception as exc:  # an unknown zone name: pandas raises several kinds
+        raise ConstraintError(f"utc(): unknown time zone {zone!r} ({exc})") from None
+    out = zoned.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    return np.where(zoned.isna().to_numpy(), np.nan, out)
+
+
 def _round(x: np.ndarray, d: np.ndarray | float = 0.0) -> np.ndarray:
     digits = int(np.asarray(d).flat[0]) if np.size(d) else 0
     return np.round(x, digits)
@@ -102,6 +117,7 @@ _FUNCTIONS: dict[str, tuple[Callable[..., np.ndarray], int, int]] = {
     "clock24": (_clock24, 1, 1),
     "timestamp": (_timestamp, 3, 5),
     "hours": (lambda x: x * 3600.0, 1, 1),
+    "utc": (_utc, 2, 2),
 }
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
@@ -150,7 +166,12 @@ class Formula:
             _, least, most = _FUNCTIONS[node.func.id]
             if not least <= len(node.args) <= most:
                 raise ConstraintError(f"Formula {self.text!r}: {node.func.id}() takes {least} to {most} arguments")
-            for arg in node.args:
+            args = list(node.args)
+            if node.func.id == "utc":
+                zone = args.pop()
+                if not (isinstance(zone, ast.Constant) and isinstance(zone.value, str)):
+                    raise ConstraintError(f"Formula {self.text!r}: utc() takes a time zone name in quotes, e.g. 'America/New_York'")
+            for arg in args:
                 self._check(arg)
         else:
             shown = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
@@ -179,6 +200,10 @@ class Formula:
             return np.asarray(values[self._column(node.id)], dtype=float)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         func = _FUNCTIONS[node.func.id][0]
+        if node.func.id == "utc":
+            zone = node.args[1]
+            assert isinstance(zone, ast.Constant)
+            return func(np.asarray(self._eval(node.args[0], values), dtype=float), str(zone.value))
         return func(*[np.asarray(self._eval(a, values), dtype=float) for a in node.args])
 
     def __repr__(self) -> str:

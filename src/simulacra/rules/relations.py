@@ -37,25 +37,27 @@ MAX_RULES = 25
 def dependencies(data: pd.DataFrame, columns: list[str], derived: set[str]) -> tuple[list[dict[str, Any]], Counter[str]]:
     """``A -> B`` (each value of ``A`` has one value of ``B``) between categorical-like columns."""
     dropped: Counter[str] = Counter()
-    codes, sizes = {}, {}
+    codes = {}
     for c in columns:
         code, uniques = pd.factorize(data[c], use_na_sentinel=True)
         if 2 <= len(uniques) <= MAX_DETERMINANT_VALUES:
-            codes[c], sizes[c] = code.astype(np.int64) + 1, len(uniques) + 1
+            codes[c] = code.astype(np.int64) + 1
     names = list(codes)
     found: dict[tuple[str, str], float] = {}
-    for a in names:
+    matrix = np.column_stack([codes[c] for c in names]) if names else np.zeros((len(data), 0), np.int64)
+    for i, a in enumerate(names):
         ca = codes[a]
-        n_a = np.unique(ca).size
         counts = np.bincount(ca)
         if (counts[ca] < KEYLIKE_COUNT).mean() > KEYLIKE_SHARE:
             dropped["dependency on a column that is nearly a key"] += 1
             continue
-        for b in names:
-            if a == b:
-                continue
-            joint = np.unique(ca * sizes[b] + codes[b]).size
-            if joint != n_a:
+        by_a = np.argsort(ca, kind="stable")  # rows sharing a value of a are neighbours; b must not change
+        within = np.flatnonzero(ca[by_a][1:] == ca[by_a][:-1])
+        sorted_codes = matrix[by_a]
+        determined = (sorted_codes[within + 1] == sorted_codes[within]).all(axis=0)
+        for j in np.flatnonzero(determined):
+            b = names[j]
+            if j == i:
                 continue
             freq = np.bincount(codes[b]) / len(ca)
             score = fd_chance_log10(counts[counts > 0], freq[freq > 0])

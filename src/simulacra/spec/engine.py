@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra._deprecation import renamed
 from simulacra.errors import SpecError
 from simulacra.spec import structures as st
 from simulacra.spec.kinds.base import Values, parse_column
@@ -314,12 +314,7 @@ class Spec:
 
     def _random_state(self, random_state: Any, seed: Any, where: str) -> int:
         """The integer seed of a call: ``random_state``, the deprecated ``seed=``, or the spec's own seed."""
-        if seed is not None:
-            warnings.warn(f"Spec.{where}: 'seed=' is deprecated; use 'random_state=' instead.", DeprecationWarning,
-                          stacklevel=3)
-            if random_state is not None and random_state != seed:
-                raise TypeError(f"Spec.{where}() got both 'seed' and 'random_state'; pass only 'random_state'.")
-            random_state = seed
+        random_state = renamed("seed", "random_state", seed, random_state, f"Spec.{where}")
         if random_state is None:
             random_state = self.document.seed or 0
         return _seed(random_state)

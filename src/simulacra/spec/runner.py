@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from simulacra.errors import SpecError
+from simulacra.random import blocks_of as blocks_of  # the one definition of a block range
 from simulacra.spec.kinds.base import Block, Values, apply_nulls
 from simulacra.spec.model import TablePlan
 from simulacra.spec.source import SpecSource
@@ -152,14 +153,6 @@ def to_frame(columns: dict[str, Values], names: list[str]) -> pd.DataFrame:
             v = pd.arrays.ArrowStringArray(v) if pa.types.is_string(v.type) else v.to_pandas()
         data[name] = v
     return pd.DataFrame(data, copy=False)
-
-
-def blocks_of(start: int, stop: int, size: int) -> list[tuple[int, int, int]]:
-    """``(block, lo, hi)``: block numbers covering [start, stop) and the part of each to keep."""
-    out = []
-    for k in range(start // size, (stop - 1) // size + 1 if stop > start else start // size):
-        out.append((k, max(start, k * size) - k * size, min(stop, (k + 1) * size) - k * size))
-    return out
 
 
 Structural = Callable[[int, int], dict[str, Values]]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -16,45 +16,12 @@ import pandas as pd
 
 from simulacra.errors import ConstraintError, InputError, ModelFileError, NotFittedError
 from simulacra.metadata import Metadata, check_frame
+from simulacra._deprecation import renamed
+from simulacra.random import BLOCK_CELLS as BLOCK_CELLS  # re-exported: importable from here before
+from simulacra.random import BLOCK_ROWS as BLOCK_ROWS
+from simulacra.random import RandomState, block_rng, block_rows_for, blocks_of, resolve_seed
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
-
-#: Rows are made in blocks of at most this size; block ``k`` always draws from the same random stream,
-#: so the same seed gives the same rows whatever the chunking or the number of threads.
-BLOCK_ROWS = 1 << 14
-#: Wide tables get shorter blocks, so that one block holds about this many cells.
-BLOCK_CELLS = 1 << 21
-
-
-def block_rows_for(n_columns: int) -> int:
-    """Rows per block for a table of ``n_columns`` columns (a power of two, 64 to :data:`BLOCK_ROWS`)."""
-    rows = BLOCK_CELLS // max(n_columns, 1)
-    return int(min(BLOCK_ROWS, max(64, 1 << max(rows.bit_length() - 1, 0))))
-
-RandomState = int | np.random.Generator | np.random.SeedSequence | None
-
-
-def resolve_seed(random_state: RandomState, fallback: np.random.Generator | None = None) -> int:
-    """An integer seed from ``random_state`` (drawn from ``fallback`` or fresh entropy when None)."""
-    if random_state is None:
-        if fallback is not None:
-            return int(fallback.integers(0, 2**63 - 1))
-        return int(np.random.SeedSequence().entropy % (2**63 - 1))  # type: ignore[operator]
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63 - 1))
-    if isinstance(random_state, np.random.SeedSequence):
-        return int(random_state.generate_state(2, dtype=np.uint64)[0] % (2**63 - 1))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise InputError(f"random_state must be a non-negative integer, got {random_state}")
-        return int(random_state)
-    raise InputError(f"random_state must be an int, a numpy Generator or None, got {type(random_state).__name__}")
-
-
-def block_rng(seed: int, block: int) -> np.random.Generator:
-    """The generator of block ``block`` for ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
-
 
 def _as_metadata(metadata: Any) -> Metadata | None:
     if metadata is None or isinstance(metadata, Metadata):
@@ -175,54 +142,99 @@ class BaseSynthesizer(ABC):
         """
         self._check_fitted()
         n_rows = _check_n_rows(n_rows)
-        seed = resolve_seed(random_state, self._sample_rng_)
-        return self.sample_range(0, n_rows, seed=seed, conditions=conditions)
+        return self.sample_range(0, n_rows, random_state=self.sampling_seed(random_state), conditions=conditions)
+
+    def sampling_seed(self, random_state: RandomState = None) -> int:
+        """The integer seed of the row sequence that ``sample(random_state=...)`` would draw from.
+
+        An integer is returned as it is; None draws one from the stream seeded at construction.
+        """
+        self._check_fitted()
+        return resolve_seed(random_state, self._sample_rng_)
 
     def sample_range(
-        self, start: int, stop: int, *, seed: int, conditions: dict[str, Any] | None = None
+        self,
+        start: int,
+        stop: int,
+        *,
+        random_state: RandomState = None,
+        conditions: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> pd.DataFrame:
-        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``seed`` (and ``conditions``)."""
+        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``random_state`` (and ``conditions``).
+
+        Row ``i`` never depends on how the range is cut: ``sample_range(0, 10)`` equals
+        ``sample_range(0, 4)`` followed by ``sample_range(4, 10)``. ``seed=`` is the deprecated
+        spelling of ``random_state=``.
+        """
         self._check_fitted()
-        first, last = start // BLOCK_ROWS, max(math.ceil(stop / BLOCK_ROWS), start // BLOCK_ROWS + 1)
+        random_state = renamed("seed", "random_state", seed, random_state, "sample_range")
+        if random_state is None:
+            raise InputError("sample_range needs random_state=<int>: the seed of the row sequence to cut.")
+        seed_ = resolve_seed(random_state)
+        size = self.block_rows
         plan = self._sampling_plan(conditions)
 
-        def block(k: int) -> pd.DataFrame:
-            lo = max(start, k * BLOCK_ROWS)
-            hi = min(stop, (k + 1) * BLOCK_ROWS)
+        def block(k: int, lo: int, hi: int) -> pd.DataFrame:
             if plan is None:
-                rows = self._sample_block(BLOCK_ROWS, block_rng(seed, k), k * BLOCK_ROWS, None)
+                rows = self._sample_block(size, block_rng(seed_, k), k * size, None)
             else:
-                rows = sample_valid(self, hi - k * BLOCK_ROWS, seed, k, plan, BLOCK_ROWS)
-            return rows.iloc[lo - k * BLOCK_ROWS : hi - k * BLOCK_ROWS]
+                rows = sample_valid(self, hi, seed_, k, plan, size)
+            return rows.iloc[lo:hi]
 
         if stop <= start:
             return self._empty_frame()
-        blocks = range(first, last)
+        blocks = blocks_of(start, stop, size)
         workers = min(len(blocks), os.cpu_count() or 1)
         if workers > 1:
             from threadpoolctl import threadpool_limits
 
             # one BLAS thread per worker: the blocks are the parallelism, nested threads only contend
             with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
-                parts = list(pool.map(block, blocks))
+                parts = list(pool.map(lambda b: block(*b), blocks))
         else:
-            parts = [block(k) for k in blocks]
+            parts = [block(*b) for b in blocks]
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         return out if list(out.columns) == self.columns_ else out[self.columns_]
 
     def iter_samples(
-        self, n_rows: int, chunk_rows: int = 1 << 20, seed: int | None = None, *, conditions: dict[str, Any] | None = None
-    ) -> Any:
-        """Rows ``0..n_rows`` for ``seed`` as an iterator of DataFrames of ``chunk_rows`` rows (see simulacra.scale)."""
-        from simulacra.scale.api import iter_samples
+        self,
+        n_rows: int,
+        chunk_rows: int = 1 << 20,
+        random_state: RandomState = None,
+        *,
+        conditions: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Rows ``0..n_rows`` for ``random_state`` as DataFrames of at most ``chunk_rows`` rows.
 
-        return iter_samples(self, n_rows, chunk_rows, seed, conditions=conditions)
+        Memory holds one chunk at a time; concatenated, the chunks equal
+        ``sample_range(0, n_rows, random_state=...)`` whatever ``chunk_rows``. ``seed=`` is the
+        deprecated spelling of ``random_state=``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from simulacra.tabular.copula import GaussianCopulaSynthesizer
+        >>> synth = GaussianCopulaSynthesizer(random_state=0).fit(pd.DataFrame({"x": range(100)}))
+        >>> [len(c) for c in synth.iter_samples(10, chunk_rows=4, random_state=1)]
+        [4, 4, 2]
+        """
+        random_state = renamed("seed", "random_state", seed, random_state, "iter_samples")
+        n_rows, chunk_rows = _check_n_rows(n_rows), _check_n_rows(chunk_rows, "chunk_rows")
+        if chunk_rows < 1:
+            raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        seed_ = self.sampling_seed(random_state)
+        return (
+            self.sample_range(lo, min(lo + chunk_rows, n_rows), random_state=seed_, conditions=conditions)
+            for lo in range(0, n_rows, chunk_rows)
+        )
 
     def sample_to(self, path: str | Path, n_rows: int, **options: Any) -> Any:
         """Write ``n_rows`` rows to a file or folder in chunks, on every core or Ray; resumable.
 
-        Options (``chunk_rows``, ``workers``, ``engine``, ``format``, ``seed``, ``resume``, ...) are those of
-        :func:`simulacra.scale.sample_to`.
+        Options (``chunk_rows``, ``workers``, ``engine``, ``format``, ``random_state``, ``resume``, ...)
+        are those of :func:`simulacra.scale.sample_to`.
         """
         from simulacra.scale.api import sample_to
 
@@ -446,15 +458,15 @@ def _has_rare(merged: pd.DataFrame, part: pd.DataFrame, columns: list[str]) -> n
     return out
 
 
-def _check_n_rows(n_rows: Any) -> int:
+def _check_n_rows(n_rows: Any, name: str = "n_rows") -> int:
     if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)):
         try:
             as_float = float(n_rows)
         except (TypeError, ValueError):
-            raise InputError(f"n_rows must be a whole number, got {n_rows!r}") from None
+            raise InputError(f"{name} must be a whole number, got {n_rows!r}") from None
         if not as_float.is_integer():
-            raise InputError(f"n_rows must be a whole number, got {n_rows!r}")
+            raise InputError(f"{name} must be a whole number, got {n_rows!r}")
         n_rows = int(as_float)
     if n_rows < 0:
-        raise InputError(f"n_rows must be zero or more, got {n_rows}")
+        raise InputError(f"{name} must be zero or more, got {n_rows}")
     return int(n_rows)

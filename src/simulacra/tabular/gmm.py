@@ -129,7 +129,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         self.covariances_ = np.asarray(covs, dtype=float)
         d = self.means_.shape[1]
         eye = np.eye(d)
-        self._chol = np.stack([np.linalg.cholesky(c + 1e-9 * eye) for c in self.covariances_])
+        self.cholesky_ = np.stack([np.linalg.cholesky(c + 1e-9 * eye) for c in self.covariances_])
 
     def _sample_block(
         self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
@@ -140,7 +140,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         z = np.empty((n, d))
         for c in np.unique(comp):
             rows = comp == c
-            z[rows] = self.means_[c] + eps[rows] @ self._chol[c].T
+            z[rows] = self.means_[c] + eps[rows] @ self.cholesky_[c].T
         return decode_scores(self.transformer_, self.marginals_, self.dims_, z, rng, first_row)
 
     def _impute(self, data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame | None:

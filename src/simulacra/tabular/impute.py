@@ -100,9 +100,9 @@ def copula_impute(model: Any, data: pd.DataFrame, rng: np.random.Generator) -> p
     """Impute with a Gaussian copula: the conditional normal of the missing scores given the observed."""
     latent = getattr(model, "latent_", None)
     if latent is not None:
-        if latent.corr is None:
+        if latent.corr_ is None:
             return None  # a factor model of a very wide table: use the generic fallback
-        corr = latent.corr
+        corr = latent.corr_
     else:
         corr = getattr(model, "correlation_", None)
         if corr is None:

@@ -100,3 +100,16 @@ def test_formula_functions() -> None:
 def test_unknown_kind_is_refused(plain: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="Unknown rule kinds"):
         discover_rules(plain, kinds=("ratio",))
+
+
+def test_a_utc_timestamp_built_from_local_clock_parts_across_daylight_saving() -> None:
+    rng = np.random.default_rng(5)
+    local = pd.Timestamp("2013-01-01") + pd.to_timedelta(rng.integers(0, 364, 2000), unit="D")
+    df = pd.DataFrame({"year": local.year, "month": local.month, "day": local.day, "hour": rng.integers(5, 23, 2000)})
+    wall = pd.to_datetime(df[["year", "month", "day", "hour"]])
+    df["time_hour"] = wall.dt.tz_localize("America/New_York").dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    formulas = [r["formula"] for r in discover_rules(df).rules if r["kind"] == "derived"]
+    assert formulas == ["utc(timestamp(year, month, day, hour), 'America/New_York')"]
+    with pytest.raises(ConstraintError, match="unknown time zone"):
+        Formula("utc(timestamp(year, month, day), 'Mars/Olympus')").evaluate(
+            {c: np.array([2013.0]) if c == "year" else np.array([1.0]) for c in ("year", "month", "day")})

@@ -60,7 +60,7 @@ def test_found_rules_hold_in_every_row_for_every_model(model: str, fitted_rules)
     assert len(out) == 2000 and list(out.columns) == list(df.columns)
     _assert_rules_hold(meta, df, out)
     for name in ("hour", "minute", "living", "dep", "stamp"):  # computed, not sampled
-        assert name not in synth.metadata_.columns
+        assert name not in synth.model_metadata_.columns
     assert out["hour"].value_counts(normalize=True).max() < 0.15  # the clock's minutes are modelled, not clipped
 
 
