@@ -262,6 +262,8 @@ class BaseSynthesizer(ABC):
         if isinstance(conditions, Plan):
             return conditions
         constraints = self._constraints()
+        if conditions is not None and not isinstance(conditions, dict):  # checked before any use of .values()
+            check_conditions(conditions, self.metadata_, constraints)
         if conditions and all(isinstance(v, dict) and "intervals" in v for v in conditions.values()):
             conditions = {k: v["value"] for k, v in conditions.items()}  # the copula's prepared form
         if not conditions and not constraints.active:

@@ -66,6 +66,8 @@ def check_conditions(conditions: dict[str, Any], meta: Metadata, constraints: Co
         if not values:
             raise ConstraintError(f"The condition on '{name}' lists no value.")
         for v in values:
+            if isinstance(v, (dict, list, tuple, set, frozenset)):
+                raise ConstraintError(f"Condition {name}={value!r} is not a value: give one value or a list of values.")
             if _is_missing(v):
                 continue
             if kind == "numerical" and _to_float(v) is None:
