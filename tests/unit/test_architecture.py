@@ -60,6 +60,13 @@ def test_every_part_has_a_layer():
     assert not [p for p in parts if _layer(p) is None], "add new parts to LAYERS and docs/architecture.md"
 
 
+def test_docs_draw_every_layer():
+    """docs/architecture.md draws the same layers as LAYERS (one row of the picture per layer)."""
+    doc = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {int(m.group(1)): set(m.group(2).split()) for m in re.finditer(r"^ +(\d) +│ +([\w ]+?) +│", doc, re.M)}
+    assert rows == dict(enumerate(LAYERS))
+
+
 def _upward_imports() -> set[tuple[str, str]]:
     found = set()
     for path in SRC.rglob("*.py"):
