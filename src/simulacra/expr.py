@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -165,6 +166,8 @@ class Expression:
     error: ClassVar[type[InputError]] = ExpressionError
     #: what the messages call it
     what: ClassVar[str] = "formula"
+    #: added to syntax errors
+    syntax_hint: ClassVar[str] = ""
 
     def __init__(self, text: str) -> None:
         self.text = str(text)
@@ -175,7 +178,7 @@ class Expression:
         try:
             tree = ast.parse(self._parse_text().strip(), mode="eval")
         except SyntaxError as exc:
-            raise self.error(f"invalid {self.what} '{shown}': {exc.msg} at character {exc.offset}") from None
+            raise self.error(f"invalid {self.what} '{shown}': {exc.msg} at character {exc.offset}{self.syntax_hint}") from None
         except (RecursionError, MemoryError, ValueError) as exc:
             why = "it is nested too deeply" if not isinstance(exc, ValueError) else str(exc)
             raise self.error(f"invalid {self.what} '{shown}': {why}") from None
@@ -502,6 +505,7 @@ class Filter(Expression):
     """
 
     what: ClassVar[str] = "filter"
+    syntax_hint: ClassVar[str] = " (column names that are not plain names, such as `hours-per-week` or `class`, go in backticks)"
 
     def __init__(self, text: str) -> None:
         self.quoted: dict[str, str] = {}
@@ -527,7 +531,8 @@ class Filter(Expression):
             raise self.error(
                 f"filter '{self._shown()}' names column '{missing[0]}'{suggest(missing[0], cols)}, which the table "
                 f"does not have; columns: {', '.join(cols)}"
-                + ("" if all(c.isidentifier() for c in cols) else " (put names that are not identifiers in `backticks`)")
+                + ("" if all(c.isidentifier() and not keyword.iskeyword(c) for c in cols)
+                   else " (put names that are not plain names in `backticks`)")
             )
         columns = {raw: _frame_column(frame[self.quoted.get(raw, raw)]) for raw in self._raw_names
                    if self.quoted.get(raw, raw) in frame.columns}
