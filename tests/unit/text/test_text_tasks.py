@@ -70,8 +70,12 @@ def test_rows_full_row_validation_catches_model_fields() -> None:
     assert all(r["_status"] == "invalid" and "does not match" in r["_error"] for r in res.records)
 
 
+def _qa_responder(req):
+    return json.dumps({"question": f"Why does sample {req.seed} behave this way?", "answer": f"Because of reason {req.seed}."})
+
+
 def test_qa_topics_and_question_types_vary() -> None:
-    fb = FakeBackend()
+    fb = FakeBackend(responder=_qa_responder)
     res = generate_qa(["volcanoes", "tides", "bread"], 12, engine=Engine(fb), seed=1)
     assert len(res.records) == 12 and _balanced(res)
     assert {r["topic"] for r in res.records} == {"volcanoes", "tides", "bread"}
@@ -79,19 +83,14 @@ def test_qa_topics_and_question_types_vary() -> None:
     assert len(prompts) > 3  # question types sampled in Python
 
 
-def test_qa_documents_grounding_filter() -> None:
-    passage = "The Loire is the longest river in France. It flows into the Atlantic Ocean near Saint-Nazaire."
-
-    def responder(req):
-        grounded = req.seed % 2 == 0
-        ans = "It flows into the Atlantic Ocean" if grounded else "Bananas taste sweet in tropical Brazil"
-        return json.dumps({"question": f"What happens {req.seed}?", "answer": ans})
-
-    res = generate_qa(documents=[passage], n=10, engine=Engine(FakeBackend(responder=responder)), dedup=False, retries=0)
-    grounding = next(s for s in res.stages if s.name == "grounding")
-    assert grounding.filtered.get("ungrounded answer", 0) > 0 and _balanced(res)
-    assert all(r["grounding"] >= 0.5 for r in res.records)
-    assert all(f["_reason"] == "ungrounded answer" for f in res.filtered)
+def test_qa_documents_answers_are_spans_of_the_passage() -> None:
+    passage = ("The Loire is the longest river in France at 1,006 kilometres. It flows into the Atlantic Ocean near "
+               "Saint-Nazaire. Its basin covers 117,000 square kilometres, a fifth of France.")
+    fb = FakeBackend()
+    res = generate_qa(documents=[passage], n=3, engine=Engine(fb), dedup=False, retries=0)
+    assert res.records and _balanced(res) and fb.calls == 0  # the template phrases: no model call is needed
+    for r in res.records:
+        assert r["answer"] in r["passage"] and r["answer"] not in r["question"] and r["question"].endswith("?")
     assert chunk_text("w " * 450, 200) and len(chunk_text("w " * 450, 200)) == 3
 
 
