@@ -52,6 +52,7 @@ def _lines(path: Path) -> list[str]:
 @text_app.command("qa")
 def qa(output: Out, topics: Annotated[Path | None, typer.Option(help="A file with one topic per line.")] = None,
        documents: Annotated[Path | None, typer.Option(help="A directory (or file) of .txt/.md documents.")] = None,
+       phrasing: Annotated[str, typer.Option(help="Documents: who phrases the question for the answer span: template, model, or auto (model for a server).")] = "auto",
        n: Annotated[int, typer.Option("-n", help="Number of pairs.")] = 20, llm: Llm = "local", model: Model = None,
        concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0, retries: Retries = 2, cache: Cache = None,
        format: Fmt = None) -> None:
@@ -59,7 +60,8 @@ def qa(output: Out, topics: Annotated[Path | None, typer.Option(help="A file wit
     from simulacra.text.tasks.qa import generate_qa
 
     eng = _engine(llm, model, concurrency, threads, cache, output)
-    res = generate_qa(_lines(topics) if topics else None, n, documents=documents, seed=seed, retries=retries, engine=eng)
+    res = generate_qa(_lines(topics) if topics else None, n, documents=documents, phrasing=phrasing, seed=seed,
+                      retries=retries, engine=eng)
     _finish(res, eng, output, format)
 
 
@@ -154,6 +156,8 @@ def judge_cmd(source: Annotated[Path, typer.Argument(help="JSONL with prompts an
               rubric: Annotated[str, typer.Option(help="helpfulness, correctness, harmlessness, groundedness, conciseness, or your own text.")] = "helpfulness",
               pairs: Annotated[bool, typer.Option("--pairs", help="Build chosen/rejected pairs per prompt.")] = False,
               candidates: Annotated[int, typer.Option(help="Responses per prompt for --pairs (more are written).")] = 2,
+              min_judge_accuracy: Annotated[float, typer.Option("--min-judge-accuracy", help="Refuse a judge below this accuracy on the built-in calibration set (0 to override).")] = 0.75,
+              schema: Annotated[Path | None, typer.Option(help="--pairs: a JSON Schema the response must satisfy (a verifier: valid beats invalid).")] = None,
               llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
               retries: Retries = 2, cache: Cache = None, format: Fmt = None) -> None:
     """Score responses with a rubric; --pairs gives prompt/chosen/rejected."""
@@ -162,7 +166,11 @@ def judge_cmd(source: Annotated[Path, typer.Argument(help="JSONL with prompts an
 
     records = [r for r in read_jsonl(source) if r.get("_status", "ok") == "ok"]
     eng = _engine(llm, model, concurrency, threads, cache, output)
-    res = judge(records, rubric, pairs=pairs, candidates=candidates, seed=seed, retries=retries, engine=eng)
+    import json
+
+    verifier = json.loads(schema.read_text(encoding="utf-8")) if schema is not None else None
+    res = judge(records, rubric, pairs=pairs, candidates=candidates, schema=verifier, min_accuracy=min_judge_accuracy,
+                seed=seed, retries=retries, engine=eng)
     _finish(res, eng, output, format or ("preference" if pairs else None))
 
 

@@ -89,7 +89,8 @@ def grounded_qa(engine: Engine, documents: str | Path | Sequence[str], n: int, *
     how = resolve_phrasing(phrasing, engine)
     res = TaskResult("qa", config={"n": n, "seed": seed, "grounded": True, "phrasing": how, "chunk_words": chunk_words})
     candidates = candidate_spans(documents, chunk_words, seed)
-    phrase, kept, pos = res.stage("phrase question"), [], 0
+    phrase, pos = res.stage("phrase question"), 0
+    kept: list[dict[str, Any]] = []
     checks = qa_checks() + [("question", _off_sentence)]
     dup_stage = None
     while len(kept) < n and pos < len(candidates):
@@ -150,7 +151,7 @@ def _off_sentence(row: dict[str, Any]) -> str | None:
         return None
     words = [w for w in tokens(row["question"]) if w not in _STOP]
     have = set(tokens(row["evidence"]))
-    if len(words) < 2 or sum(w in have for w in words) / len(words) < 0.6:
+    if len(words) < 2 or sum(w in have for w in words) / len(words) < 0.5:
         return "not answerable from the passage"
     return None
 

@@ -172,7 +172,8 @@ def paraphrase(
             out.append([])
             errors.append("; ".join(st.errors))
             continue
-        kept, dropped = [], []
+        kept: list[str] = []
+        dropped: list[str] = []
         for cand in (" ".join(str(t).split()) for t in st.value["texts"]):
             why = text_problem(cand) or _same_text(cand, text, kept)
             (dropped if why else kept).append(why or cand)

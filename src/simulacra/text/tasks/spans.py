@@ -121,7 +121,8 @@ def _candidates(sent: str, code: set[str]) -> list[tuple[str, str]]:
         name = " ".join(words)
         if not name or (m.start() == 0 and len(words) == 1 and name == first.strip(",.;:")):
             continue
-        if len(name) >= 3 and (len(words) > 1 or any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)):
+        if len(name) >= 3 and (len(words) > 1 or m.start() > 0 or any(c.isupper() for c in name[1:])
+                               or any(c.isdigit() for c in name)):
             found.append((name, "name"))
     return found
 
