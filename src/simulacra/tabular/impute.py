@@ -100,9 +100,9 @@ def copula_impute(model: Any, data: pd.DataFrame, rng: np.random.Generator) -> p
     """Impute with a Gaussian copula: the conditional normal of the missing scores given the observed."""
     latent = getattr(model, "latent_", None)
     if latent is not None:
-        if latent.corr is None:
+        if latent.corr_ is None:
             return None  # a factor model of a very wide table: use the generic fallback
-        corr = latent.corr
+        corr = latent.corr_
     else:
         corr = getattr(model, "correlation_", None)
         if corr is None:
@@ -119,7 +119,7 @@ def neighbors_impute(model: BaseSynthesizer, data: pd.DataFrame, rng: np.random.
     """Copy each row's missing cells from a random one of its nearest sampled rows (observed columns)."""
     from sklearn.neighbors import NearestNeighbors
 
-    meta = model.table_metadata_
+    meta = model.metadata_
     size = int(min(POOL_ROWS, max(2000, 20 * len(data))))
     pool = model.sample(size, random_state=int(rng.integers(0, 2**62)))
     kinds = {c: meta.columns[c].type for c in data.columns if c in meta.columns}

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from simulacra.errors import require
+from simulacra.errors import InputError, require
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -93,6 +93,7 @@ def find_duplicates(
     >>> d.keep.tolist(), d.reason
     ([True, False, True], [None, 'exact duplicate', None])
     """
+    _check_options(texts, near, num_perm, embed, embed_threshold)
     n = len(texts)
     keep = np.ones(n, dtype=bool)
     reason: list[str | None] = [None] * n
@@ -110,6 +111,26 @@ def find_duplicates(
     if embed is not None and keep.sum() > 1:
         _embedded(texts, keep, reason, dup_of, embed, embed_threshold)
     return Duplicates(keep, reason, dup_of)
+
+
+def _check_options(texts: Sequence[str], near: float | None, num_perm: int, embed: Embed | str | None,
+                   embed_threshold: float) -> None:
+    """Refuse options and inputs that cannot work, with a message that says what to give instead."""
+    if isinstance(texts, str):
+        raise InputError("find_duplicates needs a list of texts, not one string; wrap it in a list.")
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise InputError(
+            f"Text {bad} is a {type(texts[bad]).__name__}, not a string; convert or drop missing values first."
+        )
+    if near is not None and not (isinstance(near, (int, float)) and 0 < near <= 1):
+        raise InputError(f"near must be a Jaccard threshold in (0, 1] or None, got {near!r}")
+    if isinstance(num_perm, bool) or not isinstance(num_perm, (int, np.integer)) or num_perm < 2:
+        raise InputError(f"num_perm must be an integer of 2 or more (128 is usual), got {num_perm!r}")
+    if embed is not None and embed != "tfidf" and not callable(embed):
+        raise InputError(f"embed must be 'tfidf', a function texts -> (n, d) array, or None; got {embed!r}")
+    if not (isinstance(embed_threshold, (int, float)) and -1 <= embed_threshold <= 1):
+        raise InputError(f"embed_threshold must be a cosine similarity in [-1, 1], got {embed_threshold!r}")
 
 
 def _near(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], dup_of: np.ndarray,
@@ -141,10 +162,17 @@ def _embedded(texts: Sequence[str], keep: np.ndarray, reason: list[str | None], 
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         vecs = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(sub).toarray()
-    elif callable(embed):
-        vecs = np.asarray(embed(sub), dtype=np.float64)
     else:
-        raise ValueError(f"embed must be 'tfidf' or a function, got {embed!r}")
+        assert callable(embed)  # checked by _check_options
+        try:
+            vecs = np.asarray(embed(sub), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"The embed function must return numbers, an (n, d) array: {exc}") from None
+        if vecs.ndim != 2 or len(vecs) != len(sub):
+            raise InputError(
+                f"The embed function returned an array of shape {vecs.shape} for {len(sub)} texts; "
+                "it must return one row per text, shape (n, d)."
+            )
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     vecs = vecs / np.where(norms == 0, 1.0, norms)
     sims = vecs @ vecs.T

@@ -94,16 +94,13 @@ def test_cli_qa_rerun_zero_calls_and_report(tmp_path: Path) -> None:
     second = runner.invoke(app, args)
     assert second.exit_code == 0
     m2 = json.loads((tmp_path / "qa.manifest.json").read_text())
-    assert m1["engine"]["model_calls"] == 6 and m2["engine"]["model_calls"] == 0 and m2["engine"]["cache_hits"] == 6
-    assert (tmp_path / "qa.jsonl").is_file() and (tmp_path / ".simulacra-cache.sqlite").is_file()
+    calls = m1["engine"]["model_calls"]
+    assert calls >= 6 and m2["engine"]["model_calls"] == 0 and m2["engine"]["cache_hits"] == calls
+    assert read_jsonl(tmp_path / "qa.jsonl") and (tmp_path / ".simulacra-cache.sqlite").is_file()
     rep = runner.invoke(app, ["text", "report", str(tmp_path / "qa.jsonl"), "--json", str(tmp_path / "r.json")])
-    assert rep.exit_code == 0 and "| generate | 6 | 6 |" in rep.output
-    # the fake writes word salad, not questions: the filters remove it, and the quality report says why
-    kept = len(read_jsonl(tmp_path / "qa.jsonl"))
-    assert json.loads((tmp_path / "r.json").read_text())["rows"] == kept
+    assert rep.exit_code == 0 and json.loads((tmp_path / "r.json").read_text())["rows"] == 6
     quality = json.loads((tmp_path / "qa.quality.json").read_text())
-    assert quality["kept"] == kept and quality["filters"].get("question: not a question", 0) == 6 - kept
-    assert "not a question" in (tmp_path / "qa.quality.html").read_text()
+    assert quality["kept"] == 6 and quality["asked"] == 6 and "Diversity and length" in (tmp_path / "qa.quality.html").read_text()
 
 
 def test_cli_every_task_with_fake(tmp_path: Path) -> None:
@@ -117,7 +114,8 @@ def test_cli_every_task_with_fake(tmp_path: Path) -> None:
         ["text", "label", "--labels", "pos,neg", "--per-label", "3", "--domain", "reviews", "-o", str(tmp_path / "l.jsonl")],
         ["text", "instruct", "--seeds", str(tmp_path / "seeds.txt"), "-n", "4", "-o", str(tmp_path / "i.jsonl")],
         ["text", "evolve", str(tmp_path / "i.jsonl"), "--rounds", "1", "-o", str(tmp_path / "e.jsonl"), "--format", "chat"],
-        ["text", "judge", str(tmp_path / "i.jsonl"), "--pairs", "--min-judge-accuracy", "0", "-o", str(tmp_path / "pairs.jsonl")],
+        ["text", "judge", str(tmp_path / "i.jsonl"), "--pairs", "--min-judge-accuracy", "0", "--min-yield", "1",
+         "-o", str(tmp_path / "pairs.jsonl")],
     ]
     for cmd in cmds:
         result = runner.invoke(app, cmd + fake)
@@ -139,7 +137,6 @@ def test_cli_bad_input_is_one_line_error(tmp_path: Path) -> None:
 
 
 def test_cli_rows_conditioned_on_a_spec(tmp_path: Path) -> None:
-    pytest.importorskip("simulacra.spec")
     (tmp_path / "p.yaml").write_text("rows: 10\ncolumns:\n  age: {kind: uniform, min: 20, max: 30, round: 0}\n"
                                      "  extra: {kind: uniform, min: 0, max: 1}\n")
     schema = {"type": "object", "properties": {"age": {"type": "number"}, "bio": {"type": "string", "maxLength": 40}}}

@@ -118,9 +118,9 @@ def generate_qa(
 
     Examples
     --------
-    >>> res = generate_qa(["volcanoes", "tides"], 4, backend="fake")  # the fake writes no questions: all filtered
-    >>> res.stages[0].inputs, len(res.records), sorted(res.stages[-2].filtered)
-    (4, 0, ['question: not a question'])
+    >>> res = generate_qa(["volcanoes", "tides"], 4, backend="fake")
+    >>> sorted(res.records[0])[:3], res.stages[0].inputs
+    (['answer', 'question', 'topic'], 4)
     >>> doc = "The tower was finished in 1889 for the fair. It is 330 metres tall and weighs 10,100 tonnes."
     >>> res = generate_qa(documents=[doc], n=2, backend="fake")
     >>> [(r["question"], r["answer"]) for r in res.records]
