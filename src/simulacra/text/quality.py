@@ -17,6 +17,13 @@ from simulacra.text.formats import sidecar
 from simulacra.text.report import _categorical, _field_stats, text_fields
 
 _EXAMPLES = 6
+#: a small stylesheet in the spirit of the evaluation report (text may not import evaluate)
+_CSS = ("body{font:15px/1.5 system-ui,sans-serif;color:#1d2430;background:#f5f6f8;margin:0}"
+        "main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}h1{font-size:26px}"
+        "h2{font-size:20px;margin-top:30px;border-bottom:2px solid #dde1e7}.sub{color:#5b6574;font-size:13px}"
+        "table{border-collapse:collapse;background:#fff;font-size:13.5px;margin:8px 0}"
+        "th,td{padding:4px 10px;border-bottom:1px solid #e6e9ee;text-align:left;vertical-align:top}th{background:#eef1f5}"
+        "td.num{text-align:right}.warn{background:#fff4e5;border-left:5px solid #e0a030;padding:8px 12px;margin:8px 0}")
 
 
 def quality_report(records: list[dict[str, Any]], filtered: list[dict[str, Any]], manifest: dict[str, Any]) -> dict[str, Any]:
@@ -143,8 +150,6 @@ def render_quality_html(rep: dict[str, Any]) -> str:
     >>> "<h1>" in render_quality_html({"task": "qa", "asked": 1, "kept": 1, "attempted": 1, "yield": 1.0})
     True
     """
-    from simulacra.evaluate.html import CSS
-
     def pct(x: Any) -> str:
         return "—" if x is None else f"{x:.0%}"
 
@@ -190,7 +195,7 @@ def render_quality_html(rep: dict[str, Any]) -> str:
             keys = list(dict.fromkeys(k for r in rows for k in r if not k.startswith("_") or k in ("_reason", "_stage")))[:8]
             parts += [f"<h2>{title}</h2>", _table(keys, [[r.get(k, "") for k in keys] for r in rows])]
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Text quality</title>"
-            f"<style>{CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")
+            f"<style>{_CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")
 
 
 __all__ = ["quality_report", "render_quality_html", "write_quality_report"]
