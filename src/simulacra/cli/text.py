@@ -101,7 +101,7 @@ def _finish(result: Any, engine: Any, output: Path, fmt: str | None, asked: int 
     valid = manifest["rows_valid"]
     want = asked if asked is not None else manifest["rows"]
     need = _min_yield(min_yield, want)
-    tick = "[green]✓[/green]" if valid >= need and valid > 0 or want == 0 else "[red]✗[/red]"
+    tick = "[green]✓[/green]" if valid >= need else "[red]✗[/red]"
     of = f" of {want} asked" if asked is not None else ""
     console.print(f"{tick} {valid} valid rows{of} -> {output} (written {manifest['output']['rows']}, invalid kept "
                   f"{manifest['rows_invalid_kept']}, filtered {manifest['rows_filtered']}; model calls {e['model_calls']}, "
@@ -115,7 +115,7 @@ def _finish(result: Any, engine: Any, output: Path, fmt: str | None, asked: int 
     failures = engine.failure_summary()
     if engine.gave_up:
         raise BackendError(f"{engine.gave_up}; {valid} valid rows written to {output}; rerun the same command to resume")
-    if want > 0 and (valid < need or valid == 0):
+    if valid < need:
         why = f"; {failures}" if failures else ""
         raise ShortfallError(f"only {valid} valid rows of the {need} required (--min-yield {min_yield}){why}; "
                              f"what was made is in {output}: see its .manifest.json and .filtered.jsonl")
@@ -194,6 +194,8 @@ def _positive(n: int, name: str) -> None:
 def instruct(output: Out, seeds: Annotated[Path, typer.Option(help="Seed tasks: JSONL with 'instruction', or one per line.")],
              n: Annotated[int, typer.Option("-n", help="Number of new instructions.")] = 50,
              no_outputs: Annotated[bool, typer.Option("--no-outputs", help="Only instructions, no input/output.")] = False,
+             per_call: Annotated[int, typer.Option("--per-call", help="New instructions asked for per model call.")] = 4,
+             calls_per_round: Annotated[int, typer.Option("--calls-per-round", help="Model calls per round.")] = 8,
              llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
              retries: Retries = 2, cache: Cache = None, format: Fmt = None, timeout: Timeout = None,
              deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all") -> None:
@@ -205,7 +207,10 @@ def instruct(output: Out, seeds: Annotated[Path, typer.Option(help="Seed tasks: 
     tasks: list[Any] = read_jsonl(seeds) if seeds.suffix == ".jsonl" else _lines(seeds)
     eng = _engine(llm, model, concurrency, threads, cache, output, timeout, deadline, http_retries)
     _warn_weak(eng, "instruct")
-    res = self_instruct(tasks, n, outputs=not no_outputs, seed=seed, retries=retries, engine=eng)
+    _positive(per_call, "--per-call")
+    _positive(calls_per_round, "--calls-per-round")
+    res = self_instruct(tasks, n, outputs=not no_outputs, per_call=per_call, calls_per_round=calls_per_round, seed=seed,
+                        retries=retries, engine=eng)
     _finish(res, eng, output, format, n, min_yield)
 
 
