@@ -60,3 +60,17 @@ def test_to_state_and_back_without_a_file(model):
     again = type(fitted).from_state(state)
     assert again.sample(100, random_state=4).equals(fitted.sample(100, random_state=4))
     assert again.metadata_.to_dict() == fitted.metadata_.to_dict()
+
+
+def test_metadata_names():
+    """metadata_ is the user's metadata, model_metadata_ the table after constraints; the old name warns."""
+    from simulacra.metadata import Metadata
+
+    data = table("example")
+    user = Metadata.detect(data).to_dict()
+    user["constraints"] = [{"kind": "inequality", "low": "age", "high": "income"}]
+    model = get_synthesizer_class("copula")(random_state=0, metadata=user).fit(data)
+    assert model.metadata_.to_dict() == Metadata.from_dict(user).to_dict()
+    assert model.model_metadata_ is not model.metadata_ and model.model_metadata_.constraints == []
+    with pytest.warns(DeprecationWarning, match="table_metadata_ is deprecated"):
+        assert model.table_metadata_ is model.metadata_
