@@ -137,3 +137,10 @@ def test_no_source_file_evaluates_text():
                 if receiver not in allowed_receivers:
                     bad.append(f"{path.relative_to(src)}:{node.lineno}: {receiver}.{f.attr}()")
     assert not bad, "\n".join(bad)
+
+
+def test_keyword_column_names_go_in_backticks():
+    frame = pd.DataFrame({"class": ["a", "b"], "x": [1, 2]})
+    assert row_filter(frame, "`class` == 'a' and x < 2").tolist() == [True, False]
+    with pytest.raises(ExpressionError, match="go in backticks"):
+        row_filter(frame, "class == 'a'")
