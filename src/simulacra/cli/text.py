@@ -365,8 +365,11 @@ def models_cmd(measure: Annotated[bool, typer.Option("--measure", help="Measure 
     for m in found:
         speed = f"{m['tokens_per_s']} tok/s" if "tokens_per_s" in m else "speed not measured"
         valid = f"JSON valid {m['json_valid']:.0%} of {m.get('json_prompts', '?')}" if "json_valid" in m else "JSON validity not measured"
-        judge = (f"judge accuracy {m['judge_accuracy']:.0%}" if isinstance(m.get("judge_accuracy"), (int, float))
-                 else "judge accuracy not measured")
+        judge = "judge accuracy not measured (simulacra text judge calibrates it)"
+        if isinstance(m.get("judge_accuracy"), (int, float)):
+            low, high = (m.get("judge_interval") or [None, None])[:2]
+            ci = f" (95% interval {low:.0%}-{high:.0%}, {m.get('judge_pairs')} judgements)" if low is not None and high is not None else ""
+            judge = f"judge accuracy {m['judge_accuracy']:.0%}{ci}"
         kind = "instruct" if m["instruct"] else "base model"
         size = f"{m['size_mb']} MB" if m.get("size_mb") else "not assembled yet"
         console.print(f"[bold]{m['name']}[/bold] ({kind}, {size}, {m['license']}): {speed}; {valid}; {judge}\n"

@@ -102,8 +102,20 @@ def installed_models() -> list[dict[str, Any]]:
         ready = path.is_file()
         out.append({"name": model.name, "path": str(path) if ready else f"{path} (assembled on first use)",
                     "size_mb": round(path.stat().st_size / 1e6, 1) if ready else None, "instruct": model.instruct,
-                    "license": model.license, "about": model.about, **(measurements(path) if ready else {})})
+                    "license": model.license, "about": model.about,
+                    **(measurements(path) if ready else {}), **_judge_calibration(path)})
     return out
+
+
+def _judge_calibration(path: Path) -> dict[str, Any]:
+    """The judge accuracy that the judge calibration cached for this model file (pairwise mode), if any."""
+    from simulacra.text.tasks.calibration import cached_calibration
+
+    found = cached_calibration(f"llama.cpp:{path.name}", "pairwise")
+    if not found or "accuracy" not in found:
+        return {}
+    return {"judge_accuracy": float(found["accuracy"]), "judge_interval": [found.get("low"), found.get("high")],
+            "judge_pairs": found.get("n")}
 
 
 def resolve_model(name: str) -> Path:
