@@ -162,6 +162,7 @@ def _lines(path: Path) -> list[str]:
 @text_app.command("qa")
 def qa(output: Out, topics: Annotated[Path | None, typer.Option(help="A file with one topic per line.")] = None,
        documents: Annotated[Path | None, typer.Option(help="A directory (or file) of .txt/.md documents.")] = None,
+       phrasing: Annotated[str, typer.Option(help="Documents: who phrases the question for the answer span: template, model, or auto (model for a server).")] = "auto",
        n: Annotated[int, typer.Option("-n", help="Number of pairs.")] = 20, llm: Llm = "local", model: Model = None,
        concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0, retries: Retries = 2, cache: Cache = None,
        format: Fmt = None, timeout: Timeout = None, deadline: Deadline = 180.0, http_retries: HttpRetries = 6,
@@ -174,7 +175,7 @@ def qa(output: Out, topics: Annotated[Path | None, typer.Option(help="A file wit
     eng = _engine(llm, model, concurrency, threads, cache, output, timeout, deadline, http_retries)
     if documents is None:
         _warn_weak(eng, "qa")
-    res = _fill(n, attempts, lambda k, r: generate_qa(topic_list, k, documents=documents, seed=seed + r * _ROUND,
+    res = _fill(n, attempts, lambda k, r: generate_qa(topic_list, k, documents=documents, phrasing=phrasing, seed=seed + r * _ROUND,
                                                       retries=retries, engine=eng), dedup_field="question")
     _finish(res, eng, output, format, n, min_yield)
 
@@ -303,6 +304,8 @@ def judge_cmd(source: Annotated[Path, typer.Argument(help="JSONL with prompts an
               rubric: Annotated[str, typer.Option(help="helpfulness, correctness, harmlessness, groundedness, conciseness, or your own text.")] = "helpfulness",
               pairs: Annotated[bool, typer.Option("--pairs", help="Build chosen/rejected pairs per prompt.")] = False,
               candidates: Annotated[int, typer.Option(help="Responses per prompt for --pairs (more are written).")] = 2,
+              min_judge_accuracy: Annotated[float, typer.Option("--min-judge-accuracy", help="Refuse a judge below this accuracy on the built-in calibration set (0 to override).")] = 0.75,
+              schema: Annotated[Path | None, typer.Option(help="--pairs: a JSON Schema the response must satisfy (a verifier: valid beats invalid).")] = None,
               llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
               retries: Retries = 2, cache: Cache = None, format: Fmt = None, timeout: Timeout = None,
               deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all") -> None:
@@ -313,7 +316,11 @@ def judge_cmd(source: Annotated[Path, typer.Argument(help="JSONL with prompts an
     records = [r for r in read_jsonl(source) if r.get("_status", "ok") == "ok"]
     eng = _engine(llm, model, concurrency, threads, cache, output, timeout, deadline, http_retries)
     _warn_weak(eng, "judge")
-    res = judge(records, rubric, pairs=pairs, candidates=candidates, seed=seed, retries=retries, engine=eng)
+    import json
+
+    verifier = json.loads(schema.read_text(encoding="utf-8")) if schema is not None else None
+    res = judge(records, rubric, pairs=pairs, candidates=candidates, schema=verifier, min_accuracy=min_judge_accuracy,
+                seed=seed, retries=retries, engine=eng)
     asked = len({str(prompt_of(r)) for r in records}) if pairs else len(records)
     _finish(res, eng, output, format or ("preference" if pairs else None), asked, min_yield)
 
