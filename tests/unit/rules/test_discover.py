@@ -131,3 +131,11 @@ def test_a_dependency_on_two_columns_is_found_and_kept() -> None:
     assert [describe_rule(r) for r in found.rules] == ["origin + dest -> distance"]
     out = sim.get_synthesizer_class("gmm")(metadata=meta, random_state=0).fit(df).sample(2000, random_state=0)
     assert all(routes[(o, d)] == x for o, d, x in zip(out["origin"], out["dest"], out["distance"]))
+
+
+def test_a_derived_clock_column_sampled_where_its_inputs_are_missing_keeps_its_format(table: pd.DataFrame) -> None:
+    assert "dep is a clock time HHMM (minutes < 60)" not in _found(table)  # computed everywhere: its formula keeps it
+    df = table.copy()
+    df.loc[:40, "delay"] = np.nan  # the departure time is known, the delay is not: the model samples dep there
+    found = _found(df)
+    assert "dep = clock(clock_minutes(sched) + delay)" in found and "dep is a clock time HHMM (minutes < 60)" in found
