@@ -221,7 +221,7 @@ def _kept_rules(synth: object) -> list[dict[str, object]]:
     constraints = getattr(getattr(synth, "constraints_", None), "constraints", None) or []
     return [
         {"rule": describe_rule(c.spec), "kind": c.kind, "found": c.spec.get("found"),
-         "how": "by construction" if c.reparameterize else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
+         "how": "by construction" if c.reparameterize_ else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
         for c in constraints
     ]
 
