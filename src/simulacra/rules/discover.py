@@ -138,7 +138,10 @@ def discover_rules(
         dropped += why
         candidates += len(cols) * max(len(cols) - 1, 0)
     if "clock" in kinds:
-        found_clock, why = clocks(values, numeric, targets)
+        # a derived column stays in the model where its inputs are missing but it is not: its format is kept too
+        computed = {c.column for c in derived if np.array_equal(
+            data[c.column].isna().to_numpy(), data[[s for s in c.sources if s in data]].isna().any(axis=1).to_numpy())}
+        found_clock, why = clocks(values, numeric, computed)
         rules += found_clock
         dropped += why
         candidates += len(numeric)
