@@ -155,3 +155,39 @@ def test_every_run_writes_a_quality_report(tmp_path: Path) -> None:
     assert "question" in rep["fields"] and rep["fields"]["question"]["histogram"] and rep["examples"]["kept"]
     html = (tmp_path / "qa.quality.html").read_text()
     assert "<h1>Text quality: qa</h1>" in html and "Grounding" in html
+
+
+def test_self_instruct_completion_form_continues_a_numbered_list() -> None:
+    from simulacra.text.tasks.instruct import self_instruct
+
+    seeds = ["Write a haiku about rain.", "Sort three numbers.", "Explain tides simply.", "Name two rivers in Asia.",
+             "Summarize a news story.", "Plan a picnic menu.", "Give an antonym of 'happy'.", "List three fruits."]
+    made = iter(["Describe a sunset in two sentences.", "Passage: the river is long. What is it?", "Love it #great #day #fun", "Translate 'cat' into French.",
+                 "Suggest a title for a short story about a lighthouse.", "Write a limerick about a cat."] * 5)
+
+    def responder(req):
+        assert req.raw_prompt is not None and req.raw_prompt.rstrip().endswith("9.") and req.stop == ("\n",)
+        return next(made)
+
+    res = self_instruct(seeds, 3, outputs=False, prompt_form="completion", calls_per_round=3,
+                        engine=Engine(FakeBackend(responder=responder)))
+    assert res.config["prompt_form"] == "completion"
+    assert [r["instruction"] for r in res.records] == ["Describe a sunset in two sentences.", "Translate 'cat' into French.",
+                                                      "Suggest a title for a short story about a lighthouse."]
+    reasons = {f["_reason"] for f in res.filtered}
+    assert "prompt template leaked" in reasons and "hashtags" in reasons
+
+
+def test_llama_backend_runs_raw_prompts_as_plain_completions() -> None:
+    from simulacra.text.backends.llamacpp import generate, request_payload
+    from simulacra.text.types import ChatRequest
+
+    class Model:
+        def create_completion(self, prompt, **kw):
+            return {"choices": [{"text": f" continued<{prompt}>", "finish_reason": "stop"}], "usage": {}}
+
+        def create_chat_completion(self, messages, **kw):
+            return {"choices": [{"message": {"content": "chat"}, "finish_reason": "stop"}], "usage": {}}
+
+    assert generate(Model(), request_payload(ChatRequest.raw("1. a\n2.")), {})["text"] == " continued<1. a\n2.>"
+    assert generate(Model(), request_payload(ChatRequest.user("hi")), {})["text"] == "chat"

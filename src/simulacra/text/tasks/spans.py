@@ -92,7 +92,10 @@ def find_spans(passage: str, raw: str | None = None, *, min_words: int = 6, max_
         if (not min_words <= n_words <= max_words or sent.endswith(("?", ":")) or not sent[0].isupper()
                 or not _balanced(sent)):
             continue
-        for text, kind in _candidates(sent, code):
+        found = _candidates(sent, code)
+        for text, kind in found:
+            if any(text != other and text in other and kind in ("code", "name") for other, _ in found):
+                continue  # a part of a longer code span or name ('--opt' inside '--opt 1')
             text = text.strip(" ,;:")
             if (not text or not _balanced(text) or text in seen or sent.count(text) != 1 or text not in passage
                     or len(text.split()) > max(4, n_words // 3)):
@@ -111,7 +114,7 @@ def _candidates(sent: str, code: set[str]) -> list[tuple[str, str]]:
     for m in _NUMBER.finditer(sent):
         found.append((m.group(0), "year" if _YEAR.fullmatch(m.group(0)) else "number"))
     for name in sorted(code, key=len, reverse=True):
-        plain_word = name.isalpha() and name.islower()
+        plain_word = name.replace(" ", "").isalpha() and name.islower()
         if (len(name) >= 3 and not plain_word and not name[0].isdigit()
                 and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sent)):
             found.append((name, "code"))
@@ -154,9 +157,7 @@ def template_question(span: Span) -> str | None:
     'After the chain, which model redraws a column?'
     """
     clause = span.sentence if len(span.sentence.split()) <= 30 else _clause(span.sentence, span.text)
-    if clause is not None and clause[0].islower():
-        clause = clause[0].upper() + clause[1:]
-    if clause is None or not clause[0].isupper() or re.search(r"[.!?]\s", clause) or _WH.search(clause):
+    if clause is None or not (clause[0].isalpha() or clause[0] in "-_`") or re.search(r"[.!?]\s", clause) or _WH.search(clause):
         return None
     if clause.split()[0] in _IMPERATIVE or len(clause.split()) > 30:
         return None
@@ -166,7 +167,9 @@ def template_question(span: Span) -> str | None:
         return None
     if span.kind in ("code", "name") and (before.endswith(", ") or re.match(r"^(,| or | and |/)", after)):
         return None  # an item of a list: "A, B, what, or C" asks nothing specific
-    if re.match(r"^('s|\s*[+*=<>]|[(.]\S)", after) or before.endswith(("whatever ", "whichever ")) or len(clause.split()) < 6:
+    if re.search(r"[-+*/=<>^]\s*$", before) or re.match(r"^\s*(error|exception)\b", after, re.I):
+        return None  # an operand of a formula, or part of an error name
+    if re.match(r"^('s|\s*[+*=<>/^]|[(.]\S)", after) or before.endswith(("whatever ", "whichever ")) or len(clause.split()) < 6:
         return None
     wh: str | None = "what"
     if span.kind in ("number", "year"):
@@ -184,7 +187,7 @@ def template_question(span: Span) -> str | None:
     q = f"{before}{wh}{after}".strip().rstrip(".!;,")
     if not _balanced(q):
         return None
-    if not before.strip():
+    if not before.strip() or q[0].islower() and not before.split()[0].startswith(span.text[:1]):
         q = q[0].upper() + q[1:]
     q = " ".join(q.split())
     return q + "?" if len(q.split()) >= 4 else None
