@@ -74,7 +74,7 @@ def fit(
         synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed, **parse_assignments(param, "--param"))
         with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
             report = fit_large(
-                synth, data, max_rows_in_memory, seed=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
+                synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
             )
         synth.save(output, key_file=key_file)
         console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
