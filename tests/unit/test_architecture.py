@@ -60,6 +60,13 @@ def test_every_part_has_a_layer():
     assert not [p for p in parts if _layer(p) is None], "add new parts to LAYERS and docs/architecture.md"
 
 
+def test_docs_draw_every_layer():
+    """docs/architecture.md draws the same layers as LAYERS (one row of the picture per layer)."""
+    doc = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {int(m.group(1)): set(m.group(2).split()) for m in re.finditer(r"^ +(\d) +│ +([\w ]+?) +│", doc, re.M)}
+    assert rows == dict(enumerate(LAYERS))
+
+
 def _upward_imports() -> set[tuple[str, str]]:
     found = set()
     for path in SRC.rglob("*.py"):
@@ -138,8 +145,11 @@ def test_capabilities_are_declared_not_discovered():
 
 
 def test_model_archive_format_lives_in_io():
-    """Only io/model.py opens zip archives or reads .npz arrays; models only produce plain state."""
-    assert _sources(r"^\s*(import zipfile|from zipfile)|np\.load\(", re.M) == {"io/model.py"}
+    """Only io/model.py opens zip archives or reads .npz arrays; models only produce plain state.
+
+    (``testing/model_fuzz.py`` damages archives on purpose, to test the reader.)
+    """
+    assert _sources(r"^\s*(import zipfile|from zipfile)|np\.load\(", re.M) == {"io/model.py", "testing/model_fuzz.py"}
 
 
 def test_io_knows_no_model():

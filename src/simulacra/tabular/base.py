@@ -398,7 +398,7 @@ class BaseSynthesizer(ABC):
         model.n_training_rows_ = int(body["n_training_rows"])
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
         model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
-        model.metadata_ = model.constraints_.input_metadata or model.model_metadata_
+        model.metadata_ = model.constraints_.input_metadata_ or model.model_metadata_
         model._set_state(body["state"])
         return model
 

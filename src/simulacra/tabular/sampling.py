@@ -60,7 +60,7 @@ def check_conditions(conditions: dict[str, Any], meta: Metadata, constraints: Co
                 f"Conditions name unknown column '{name}'; columns are: {', '.join(meta.columns)}"
             )
         kind = meta.columns[name].type
-        if kind in ("id", "text") or name in constraints.keys:
+        if kind in ("id", "text") or name in constraints.keys_:
             raise ConstraintError(f"Cannot condition on '{name}': its values are generated fresh ({kind}), not learned.")
         values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
         if not values:
