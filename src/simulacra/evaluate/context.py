@@ -15,7 +15,7 @@ from simulacra.evaluate.coerce import align_dtypes, as_float, shared_codes
 from simulacra.metadata import Metadata
 
 #: Semantic types measured as continuous values (KS, correlation) and as discrete labels (TV, contingency).
-CONTINUOUS = ("numerical", "datetime")
+CONTINUOUS = ("numerical", "datetime", "timedelta")
 DISCRETE = ("categorical", "boolean")
 
 
@@ -242,7 +242,8 @@ def prepare(
     found: list[str] = []
     type_errors: dict[str, int] = {}
     formats = {c: getattr(meta.columns[c], "format", None) for c in cols if types[c] == "datetime"}
-    synthetic = align_dtypes(real, synthetic, types, "synthetic", found, type_errors, formats)
+    bad_rows: dict[str, np.ndarray] = {}
+    synthetic = align_dtypes(real, synthetic, types, "synthetic", found, type_errors, formats, bad_rows)
     if hold is not None:
         hold = align_dtypes(real, hold, types, "holdout", found, None, formats)
     sens = [sensitive] if isinstance(sensitive, str) else list(sensitive or [])
@@ -253,15 +254,34 @@ def prepare(
         sensitive=sens, secret=secret, random_state=int(random_state), options=options or EvalOptions(),
     )
     ctx.cache["type_errors"] = type_errors
+    ctx.cache["type_error_rows"] = bad_rows
     ctx.cache["metadata_given"] = metadata is not None
     ctx.cache["formats"] = formats
     for message in found:
         ctx.warn(message)
+    _flag_empty_columns(ctx)
     if target is not None:
         for role, frame in ctx.frames().items():
             if frame[target].notna().sum() == 0:
                 raise InputError(f"The target column '{target}' has no values in the {role} table")
     return ctx
+
+
+def _flag_empty_columns(ctx: EvalContext) -> None:
+    """Name every column with values in the real table but none in the synthetic one (or the reverse)."""
+    empty = {}
+    for col in ctx.types:
+        masks = ctx.missing(col)
+        real_share = 1.0 - float(masks["real"].mean())
+        syn_share = 1.0 - float(masks["synthetic"].mean())
+        if (real_share > 0) != (syn_share > 0):
+            empty[col] = "synthetic" if real_share > 0 else "real"
+            ctx.warn(
+                f"Column '{col}' is entirely empty in the {empty[col]} table but has values in "
+                f"{100 * max(real_share, syn_share):.0f}% of the {'real' if real_share > 0 else 'synthetic'} "
+                "rows: it scores 0 in column_shapes and fidelity is poor"
+            )
+    ctx.cache["empty_columns"] = empty
 
 
 def sample_index(n: int, cap: int, rng: np.random.Generator) -> np.ndarray | None:
