@@ -12,7 +12,7 @@ import pandas as pd
 
 from simulacra.errors import InputError, MetadataError
 from simulacra.evaluate.coerce import align_dtypes, as_float, shared_codes
-from simulacra.metadata import Metadata
+from simulacra.metadata import Metadata, frame_problems
 
 #: Semantic types measured as continuous values (KS, correlation) and as discrete labels (TV, contingency).
 CONTINUOUS = ("numerical", "datetime", "timedelta")
@@ -228,6 +228,9 @@ def prepare(
     for role, frame in (("real", real), ("synthetic", synthetic), ("holdout", hold)):
         if frame is not None and (len(frame) == 0 or frame.shape[1] == 0):
             raise InputError(f"The {role} table is empty ({len(frame)} rows, {frame.shape[1]} columns); give a table with data")
+        problems = frame_problems(frame) if frame is not None else []
+        if problems:
+            raise InputError(f"The {role} table cannot be evaluated: " + "; ".join(problems))
     if target is not None and target not in real.columns:
         raise InputError(f"The target column '{target}' is not in the real table; columns are: {', '.join(map(str, real.columns))}")
     _check_columns(real, synthetic, "synthetic", target)

@@ -18,6 +18,10 @@ def model_columns(ctx: EvalContext, exclude: tuple[str, ...] = ()) -> list[str]:
     return [c for c, t in ctx.types.items() if t in CONTINUOUS + DISCRETE and c not in exclude]
 
 
+F32_MAX = float(np.finfo(np.float32).max) / 2
+MAX_Z = 1e6
+
+
 def model_matrix(
     ctx: EvalContext, cols: list[str], rows: dict[str, np.ndarray | None]
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -30,7 +34,8 @@ def model_matrix(
     is_cat = []
     for col in cols:
         if ctx.types[col] in CONTINUOUS:
-            values = ctx.floats(col)
+            # the models work in float32: larger values and infinities become its extremes (order kept)
+            values = {role: np.clip(v, -F32_MAX, F32_MAX) for role, v in ctx.floats(col).items()}
             is_cat.append(False)
         else:
             codes, labels = ctx.codes(col)
@@ -63,7 +68,7 @@ def distance_matrix(
     for col in cols:
         if ctx.types[col] in CONTINUOUS:
             values = ctx.floats(col)
-            real = values["real"][~np.isnan(values["real"])]
+            real = values["real"][np.isfinite(values["real"])]
             med = float(np.median(real)) if real.size else 0.0
             q1, q3 = np.quantile(real, [0.25, 0.75]) if real.size else (0.0, 1.0)
             scale = float(q3 - q1) or float(np.std(real)) or 1.0
@@ -71,7 +76,8 @@ def distance_matrix(
             for role, idx in rows.items():
                 v = values[role] if idx is None else values[role][idx]
                 z = (v - med) / scale
-                blocks[role].append(np.nan_to_num(z, nan=0.0)[:, None])
+                # a million IQRs away is as far as anything needs to be (and keeps float32 distances finite)
+                blocks[role].append(np.clip(np.nan_to_num(z, nan=0.0), -MAX_Z, MAX_Z)[:, None])
                 if has_nan:
                     blocks[role].append(np.isnan(v).astype(float)[:, None])
         else:

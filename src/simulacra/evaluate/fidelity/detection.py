@@ -10,6 +10,8 @@ from simulacra.evaluate.registry import MetricResult, register_metric
 from simulacra.evaluate.stats import auc_interval, rank_auc
 
 FOLDS = 3
+#: Fewer rows than this in either table leave too few per fold for a classifier: the metric is skipped.
+MIN_ROWS = 10
 
 
 def fit_predict_proba(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
@@ -31,7 +33,8 @@ def fit_predict_proba(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, test: np
     explanation="""
     A gradient-boosted classifier is trained to tell real rows from synthetic rows (3-fold
     cross-validation on a balanced sample). Its ROC AUC on held-out folds is reported: 0.5 means it
-    cannot tell them apart, 1.0 means every synthetic row gives itself away.
+    cannot tell them apart, 1.0 means every synthetic row gives itself away. Skipped when either
+    table has fewer than 10 rows.
     """,
 )
 def detection_auc(ctx: EvalContext) -> MetricResult:
@@ -40,6 +43,9 @@ def detection_auc(ctx: EvalContext) -> MetricResult:
         return MetricResult("detection_auc", "fidelity", skipped="no column a model can use")
     rng = ctx.rng("detection")
     n = min(len(ctx.real), len(ctx.synthetic), ctx.options.detection_rows)
+    if n < MIN_ROWS:
+        return MetricResult("detection_auc", "fidelity",
+                            skipped=f"needs at least {MIN_ROWS} rows in each table (the smaller has {n})")
     rows = {
         "real": sample_index(len(ctx.real), n, rng),
         "synthetic": sample_index(len(ctx.synthetic), n, rng),

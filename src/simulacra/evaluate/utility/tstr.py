@@ -15,6 +15,10 @@ from simulacra.evaluate.stats import auc_interval, rank_auc
 MAX_CLASSES_NUMERIC = 10
 
 
+#: Fewer rows with a target value than this in any table leave nothing to train or test on: skipped.
+MIN_ROWS = 5
+
+
 def task_of(ctx: EvalContext) -> str:
     """'classification' or 'regression' for the target column."""
     if ctx.options.task != "auto":
@@ -104,6 +108,11 @@ def tstr(ctx: EvalContext) -> MetricResult:
         pick = sample_index(ok.size, cap, rng)
         rows[role] = ok if pick is None else ok[pick]
     cols = model_columns(ctx, exclude=(ctx.target,))
+    few = {role: idx.size for role, idx in rows.items() if idx.size < MIN_ROWS}
+    if few or not cols:
+        why = (f"needs at least {MIN_ROWS} rows with a target value in each table ("
+               + ", ".join(f"{role}: {n}" for role, n in few.items()) + ")") if few else "no feature column a model can use"
+        return MetricResult("tstr", "utility", skipped=why)
     mats, is_cat = model_matrix(ctx, cols, rows)
     y = {role: ys[role][idx] for role, idx in rows.items()}
     res = {

@@ -58,11 +58,12 @@ def _column_checks(ctx: EvalContext, bad: dict[str, np.ndarray]) -> dict[str, An
             placeholder = np.asarray(labels, dtype=object) == RARE_TOKEN
             ok_labels = ok_labels | placeholder
             c = codes["synthetic"]
-            unseen = (c >= 0) & ~ok_labels[np.maximum(c, 0)]
+            ok_labels = np.r_[ok_labels, True]  # index -1 (missing) reads this sentinel, never an error
+            unseen = (c >= 0) & ~ok_labels[c]
             bad["unseen_categories"] |= unseen
             examples = pd.unique(np.asarray(labels, dtype=object)[c[unseen]])[:5].tolist()
             out[col] = {"unseen": int(unseen.sum()), "examples": [str(e) for e in examples]}
-            protected = int(((c >= 0) & placeholder[np.maximum(c, 0)]).sum())
+            protected = int(((c >= 0) & np.r_[placeholder, False][c]).sum())
             if protected:
                 out[col]["rare_placeholder"] = protected
     for col, count in ctx.cache.get("type_errors", {}).items():
