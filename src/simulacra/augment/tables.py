@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Union
@@ -59,6 +61,8 @@ def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[A
 def parse_balance(balance: str | float) -> float:
     """Minority size as a share of the majority, from ``'1:1'``, ``'1:3'``, ``'0.5'`` or ``0.5``.
 
+    A share above 1 (``'3:1'``) is refused: the minority classes cannot outgrow the majority.
+
     Examples
     --------
     >>> parse_balance("1:4"), parse_balance(0.5)
@@ -73,8 +77,14 @@ def parse_balance(balance: str | float) -> float:
             share = float(m.group(1)) / float(m.group(2)) if m else float(text)
         except (ValueError, ZeroDivisionError):
             raise InputError(f"Cannot read balance {balance!r}; write it as minority:majority, e.g. '1:1' or '1:2'.") from None
-    if not share > 0:
+    if not share > 0 or not math.isfinite(share):
         raise InputError(f"balance must be above 0, got {balance!r}")
+    if share > 1:
+        raise InputError(
+            f"balance {balance!r} asks for minority classes larger than the majority, which balancing never "
+            f"does (no class loses rows); write minority:majority with the minority first, e.g. "
+            f"'1:{share:g}' for minority classes at 1/{share:g} of the majority, or '1:1'."
+        )
     return share
 
 

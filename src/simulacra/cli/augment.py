@@ -26,7 +26,7 @@ def table(
     consistency: Annotated[float, typer.Option("--consistency", help="Class-consistency filter with --target: redraw synthetic rows less like their class than this share of the real ones (0 = off).")] = 0.2,
 ) -> None:
     """Balance classes (--target --balance 1:1) or mix in synthetic rows (--ratio, optionally --where)."""
-    from simulacra.augment.tables import balance_table, mix_table
+    from simulacra.augment.tables import balance_table, mix_table, parse_balance
     from simulacra.errors import InputError
     from simulacra.io import read_table, write_table
 
@@ -34,6 +34,8 @@ def table(
         raise InputError("--balance needs --target (the class column to balance).")
     if target is None and ratio is None:
         raise InputError("Say what to do: --target COL --balance 1:1 to balance, or --ratio R to mix in synthetic rows.")
+    if balance is not None:
+        parse_balance(balance)  # a malformed or impossible balance is refused before any work
     with step(f"Reading {data.name}"):
         frame = read_table(data)
     src = source_column or None

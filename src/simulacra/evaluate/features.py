@@ -54,6 +54,15 @@ def model_matrix(
     return out, np.array(is_cat, dtype=bool)
 
 
+def informative(x: np.ndarray, is_cat: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``x``, ``is_cat`` and ``others`` without the feature columns that are missing in every row of ``x``
+    (a model cannot bin them; they carry nothing to learn from)."""
+    keep = ~np.isnan(x).all(axis=0) if x.size else np.ones(x.shape[1], bool)
+    if keep.all():
+        return (x, is_cat, *others)
+    return (x[:, keep], is_cat[keep], *(o[:, keep] for o in others))
+
+
 def distance_matrix(
     ctx: EvalContext, cols: list[str], rows: dict[str, np.ndarray | None]
 ) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulacra.evaluate.context import EvalContext, sample_index
-from simulacra.evaluate.features import model_columns, model_matrix
+from simulacra.evaluate.features import informative, model_columns, model_matrix
 from simulacra.evaluate.registry import MetricResult, register_metric
 from simulacra.evaluate.stats import auc_interval, rank_auc
 
@@ -18,6 +18,9 @@ def fit_predict_proba(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, test: np
     """Probability of class 1 for ``test`` from a gradient-boosted classifier fitted on (x, y)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    x, is_cat, test = informative(x, is_cat, test)
+    if x.shape[1] == 0:
+        return np.full(len(test), 0.5)
     model = HistGradientBoostingClassifier(
         max_iter=100, learning_rate=0.1, categorical_features=is_cat if is_cat.any() else None,
         random_state=seed, early_stopping=False,
