@@ -63,7 +63,7 @@ def main() -> None:
         ).stdout.strip().splitlines()[-1]
     )
 
-    from simulacra.io import load_model
+    from simulacra import load as load_model
 
     model = load_model(work / "adult.model")
     model.sample(100_000, random_state=0)  # warm-up

@@ -176,13 +176,13 @@ def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
         cpu0 = _cpu(resource)
         t0 = time.perf_counter()
         results = run_generate_job(
-            spec, cfg["rows"], out, workers=cfg["workers"], chunk_rows=cfg["chunk_rows"], engine=cfg["engine"],
-            seed=1, progress=False, overwrite=True,
+            spec, out, cfg["rows"], workers=cfg["workers"], chunk_rows=cfg["chunk_rows"], engine=cfg["engine"],
+            random_state=1, progress=False, overwrite=True,
         )
         seconds = time.perf_counter() - t0
         rows = sum(r.rows for r in results.values())
     else:
-        from simulacra.io import load_model
+        from simulacra import load as load_model
         from simulacra.scale.api import sample_to
 
         synth = load_model(cfg["path"])
@@ -190,7 +190,7 @@ def one_job(cfg: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         result = sample_to(
             synth, out, cfg["rows"], workers=cfg["workers"], chunk_rows=cfg["chunk_rows"], engine=cfg["engine"],
-            seed=1, progress=False, overwrite=True,
+            random_state=1, progress=False, overwrite=True,
         )
         seconds = time.perf_counter() - t0
         rows = result.rows

@@ -25,6 +25,7 @@ _LAZY = {
     "infer_spec": "simulacra.spec",
     "available_synthesizers": "simulacra.tabular.registry",
     "default_synthesizer_name": "simulacra.tabular.registry",
+    "discover_rules": "simulacra.rules",
     "balance_table": "simulacra.augment",
     "mix_table": "simulacra.augment",
     "run_table_uplift": "simulacra.augment",
@@ -33,7 +34,7 @@ _LAZY = {
     "fit_large": "simulacra.scale.fit",
     "stream_stats": "simulacra.scale.stats",
     "get_synthesizer_class": "simulacra.tabular.registry",
-    "load": "simulacra.io.model:load_model",
+    "load": "simulacra.tabular.persistence:load",
     "read_table": "simulacra.io",
     "write_table": "simulacra.io",
 }

@@ -50,6 +50,18 @@ class SpecError(InputError):
     """A generation spec is invalid."""
 
 
+class BackendError(SimulacraError):
+    """An LLM backend stopped answering: a server down or silent past the deadline, a crashed model."""
+
+
+class ShortfallError(SimulacraError):
+    """A generation run wrote fewer valid rows than asked (``--min-yield``); what it has is written."""
+
+
+class ExpressionError(InputError):
+    """An expression (a row filter) is invalid, unsafe or cannot be computed."""
+
+
 class MissingDependencyError(SimulacraError, ImportError):
     """An optional dependency is not installed."""
 
@@ -74,13 +86,16 @@ def require(module: str, extra: str, purpose: str = "") -> object:
 
 
 __all__ = [
+    "BackendError",
     "ConstraintError",
     "DataReadError",
+    "ExpressionError",
     "InputError",
     "MetadataError",
     "MissingDependencyError",
     "ModelFileError",
     "NotFittedError",
+    "ShortfallError",
     "SimulacraError",
     "SpecError",
     "ValidationError",

@@ -69,7 +69,6 @@ def test_augment_text_eda(files: Path) -> None:
 
 
 def test_augment_text_llm_fake_backend(files: Path) -> None:
-    pytest.importorskip("simulacra.text.tasks.label")
     out = files / "llm.csv"
     assert call("augment", "text", str(files / "text.csv"), "--text", "review", "--label", "sentiment",
                 "--method", "llm", "--backend", "fake", "--filter-threshold", "1", "-o", str(out)) == 0

@@ -17,3 +17,10 @@ def test_demo_end_to_end(tmp_path):
     assert 0.5 < summary["scores"]["quality"] <= 1.0
     html = (tmp_path / "report.html").read_text()
     assert "<svg" in html or "data:image/png" in html
+    # the flights' logic survives: delays, hour, minute and time_hour agree with the clock columns
+    rules = set(summary["rules"])
+    assert {"hour = sched_dep_time // 100", "minute = sched_dep_time % 100",
+            "time_hour = utc(timestamp(year, month, day, hour), 'America/New_York')"} <= rules
+    assert any(r.startswith("dep_time = clock") and r.endswith("(clock_minutes(sched_dep_time) + dep_delay)") for r in rules)
+    assert summary["scores"]["rules"] == 1.0 and '<section id="rules">' in html
+    assert (syn["sched_dep_time"] % 100 < 60).all() and (syn["hour"] == syn["sched_dep_time"] // 100).all()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-cli_main = pytest.importorskip("simulacra.cli.main")
+import simulacra.cli.main as cli_main
 
 
 @pytest.fixture(scope="module")

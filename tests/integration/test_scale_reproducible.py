@@ -31,7 +31,7 @@ def synth():
 
 @pytest.fixture(scope="module")
 def expected(synth):
-    return synth.sample_range(0, N_ROWS, seed=2024)
+    return synth.sample_range(0, N_ROWS, random_state=2024)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def expected(synth):
     ],
 )
 def test_same_rows_for_every_configuration(tmp_path, synth, expected, chunk_rows, workers, target, reader):
-    result = synth.sample_to(f"{tmp_path}/{target}", N_ROWS, chunk_rows=chunk_rows, workers=workers, seed=2024, progress=False)
+    result = synth.sample_to(f"{tmp_path}/{target}", N_ROWS, chunk_rows=chunk_rows, workers=workers, random_state=2024, progress=False)
     assert result.rows == N_ROWS
     got = reader(result.path)
     pd.testing.assert_frame_equal(got, expected, check_dtype=target.endswith(".csv") is False)
@@ -51,13 +51,13 @@ def test_same_rows_for_every_configuration(tmp_path, synth, expected, chunk_rows
 
 def test_iter_samples_matches_whatever_the_chunk(synth, expected):
     for chunk_rows in (9_999, 50_000):
-        chunks = list(synth.iter_samples(N_ROWS, chunk_rows=chunk_rows, seed=2024))
+        chunks = list(synth.iter_samples(N_ROWS, chunk_rows=chunk_rows, random_state=2024))
         assert max(len(c) for c in chunks) <= chunk_rows
         pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), expected)
 
 
 def test_different_seed_gives_different_rows(tmp_path, synth, expected):
-    result = synth.sample_to(tmp_path / "other.parquet", 2_000, chunk_rows=500, workers=1, seed=2025, progress=False)
+    result = synth.sample_to(tmp_path / "other.parquet", 2_000, chunk_rows=500, workers=1, random_state=2025, progress=False)
     assert not pd.read_parquet(result.path).equals(expected.iloc[:2_000])
 
 
@@ -68,4 +68,4 @@ def test_seed_is_recorded_and_reused_on_resume(tmp_path, synth):
     (tmp_path / "o" / "_SUCCESS").unlink()
     again = synth.sample_to(f"{tmp_path}/o/", 3_000, chunk_rows=1_000, workers=1, progress=False)
     assert again.seed == first.seed and again.chunks_made == 1
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o"), synth.sample_range(0, 3_000, seed=first.seed))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o"), synth.sample_range(0, 3_000, random_state=first.seed))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-engine = pytest.importorskip("simulacra.spec.engine")
+import simulacra.spec.engine as engine
 
 SPEC = """
 tables:
@@ -36,7 +36,7 @@ def test_spec_producer_pickles_and_reproduces(spec):
 
     producer = SpecProducer(spec, "people", seed=4, n_rows=100)
     clone = pickle.loads(pickle.dumps(producer))
-    pd.testing.assert_frame_equal(clone(30, 70), spec.generate_range("people", 30, 70, seed=4, n_rows=100))
+    pd.testing.assert_frame_equal(clone(30, 70), spec.generate_range("people", 30, 70, random_state=4, n_rows=100))
     assert clone.fingerprint() == producer.fingerprint()
     assert SpecProducer(spec, "people", seed=5).fingerprint() != producer.fingerprint()
 
@@ -45,10 +45,10 @@ def test_spec_producer_pickles_and_reproduces(spec):
 def test_generate_job_writes_one_folder_per_table(tmp_path, spec, chunk_rows, workers):
     from simulacra.scale.spec import run_generate_job
 
-    results = run_generate_job(spec, 30_000, tmp_path / "out", workers=workers, chunk_rows=chunk_rows, seed=9, progress=False)
+    results = run_generate_job(spec, tmp_path / "out", 30_000, workers=workers, chunk_rows=chunk_rows, random_state=9, progress=False)
     assert set(results) == {"people", "shops"}
     people = pd.read_parquet(tmp_path / "out" / "people")
-    pd.testing.assert_frame_equal(people, spec.generate_range("people", 0, 30_000, seed=9, n_rows=30_000))
+    pd.testing.assert_frame_equal(people, spec.generate_range("people", 0, 30_000, random_state=9, n_rows=30_000))
     assert len(pd.read_parquet(tmp_path / "out" / "shops")) == 1000
 
 

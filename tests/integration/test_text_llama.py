@@ -32,7 +32,8 @@ def test_free_generation_is_seeded(backend: LlamaCppBackend) -> None:
     req = ChatRequest.user("Name one colour.", max_tokens=6, temperature=0.8, seed=5)
     a, b = backend.complete([req, req])
     assert a.text and a.text == b.text and 0 < a.completion_tokens <= 6 and a.prompt_tokens > 5
-    assert backend.llama.context_params.n_threads == 1 and backend.llama.context_params.n_threads_batch == 1
+    assert backend._worker is not None  # the model runs in a child process, loaded with the threads asked for
+    assert backend._worker.info["n_threads"] == 1 and backend._worker.info["n_threads_batch"] == 1
 
 
 def test_schema_rows_all_valid_with_grammar(backend: LlamaCppBackend, tmp_path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "simulacra"
 # package -> packages it must never import (at module level or lazily)
 FORBIDDEN = {
+    "expr": {"metadata", "transform", "tabular", "spec", "text", "evaluate", "io", "scale", "cli", "augment"},
     "errors": {"metadata", "transform", "tabular", "spec", "text", "evaluate", "io", "scale", "cli", "augment"},
     "metadata": {"transform", "tabular", "spec", "text", "evaluate", "scale", "cli", "augment"},
     "transform": {"tabular", "spec", "text", "evaluate", "scale", "cli", "augment"},
@@ -16,6 +17,7 @@ FORBIDDEN = {
     "spec": {"tabular", "text", "evaluate", "cli", "augment"},
     "text": {"tabular", "cli", "augment"},
     "evaluate": {"tabular", "cli", "augment", "spec", "text"},
+    "rules": {"transform", "tabular", "spec", "text", "evaluate", "io", "scale", "cli", "augment"},
 }
 
 

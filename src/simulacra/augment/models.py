@@ -8,57 +8,30 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.evaluate.features import ModelFeatures
 
 #: Metrics reported for every run, in this order; the first is the headline.
 METRICS = ("macro_f1", "minority_f1", "pr_auc", "roc_auc", "accuracy")
-_MAX_CATEGORIES = 250
 
 
-def feature_columns(train: pd.DataFrame, target: str) -> list[str]:
-    """The columns a model may learn from: everything but the target, id-like and free-text columns."""
-    from simulacra.metadata import Metadata
-
-    meta = Metadata.detect(train)
-    return [c for c, col in meta.columns.items() if c != target and col.type not in ("id", "text")]
+def table_features(train: pd.DataFrame, target: str) -> ModelFeatures:
+    """The features a model may learn from: every column but the target, id-like and free-text ones, typed by
+    detection (the same features, and label cap, as the evaluation's utility models)."""
+    return ModelFeatures.detect(train, exclude=(target,))
 
 
-class TableFrame:
-    """Turns a table into what HistGradientBoosting takes: numbers, and categories as pandas ``category``
-    with the categories seen in training (the most frequent 250; the rest and unseen ones become missing)."""
+def fit_table_model(train: pd.DataFrame, target: str, features: ModelFeatures, seed: int) -> tuple[Any, ModelFeatures]:
+    """Gradient boosting (scikit-learn's HistGradientBoostingClassifier, defaults) on ``features`` of ``train``.
 
-    def __init__(self, columns: list[str]) -> None:
-        self.columns = columns
-
-    def fit(self, data: pd.DataFrame) -> TableFrame:
-        self.categories_: dict[str, list[Any]] = {}
-        for col in self.columns:
-            s = data[col]
-            if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)) or pd.api.types.is_bool_dtype(s):
-                top = s.astype("string").value_counts().index[:_MAX_CATEGORIES]
-                self.categories_[col] = sorted(top.tolist())
-        return self
-
-    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        out = {}
-        for col in self.columns:
-            s = data[col]
-            if col in self.categories_:
-                out[col] = pd.Categorical(s.astype("string"), categories=self.categories_[col])
-            elif pd.api.types.is_datetime64_any_dtype(s):
-                out[col] = s.astype("int64", errors="ignore").astype(float)
-            else:
-                out[col] = pd.to_numeric(s, errors="coerce").astype(float)
-        return pd.DataFrame(out, index=data.index)
-
-
-def fit_table_model(train: pd.DataFrame, target: str, columns: list[str], seed: int) -> tuple[Any, TableFrame]:
-    """Gradient boosting (scikit-learn's HistGradientBoostingClassifier, defaults) on ``columns``."""
+    Returns the model and the fitted features; score a table with ``model.predict_proba(feats.transform(t))``.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    prep = TableFrame(columns).fit(train)
-    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
-    model.fit(prep.transform(train), train[target].astype("string").to_numpy())
-    return model, prep
+    fitted = ModelFeatures(features.types, features.formats).fit(train)
+    mask = fitted.is_categorical
+    model = HistGradientBoostingClassifier(categorical_features=mask if mask.any() else None, random_state=seed)
+    model.fit(fitted.transform(train), train[target].astype("string").to_numpy())
+    return model, fitted
 
 
 TEXT_MODELS = ("tfidf-lr", "embedding-lr")

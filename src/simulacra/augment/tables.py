@@ -145,16 +145,20 @@ def _equals(df: pd.DataFrame, conditions: Mapping[str, Any]) -> np.ndarray:
 
 def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], Any], *,
                  random_state: int | None = None, max_rounds: int = 20, what: str | None = None) -> pd.DataFrame:
-    """Exactly ``n_rows`` synthetic rows for which ``where`` holds (a pandas query string or a function
-    returning a boolean mask), by rejection sampling in growing batches."""
+    """Exactly ``n_rows`` synthetic rows for which ``where`` holds, by rejection sampling in growing batches.
+
+    ``where`` is a filter in the safe expression language of spec formulas (``"age < 25 and sex ==
+    'F'"``, see :func:`simulacra.expr.row_filter`; never run as Python or as a pandas query) or a
+    function returning a boolean mask."""
+    if isinstance(where, str):
+        what, where = what or where, _filter_function(where)
     rng = np.random.default_rng(random_state)
     kept: list[pd.DataFrame] = []
     have, drawn, hits = 0, 0, 0
     batch = max(256, 2 * n_rows)
     for _ in range(max_rounds):
         rows = synth.sample(batch, random_state=int(rng.integers(2**31 - 1)))
-        mask = rows.eval(where) if isinstance(where, str) else where(rows)
-        mask = np.asarray(mask, dtype=bool)
+        mask = np.asarray(where(rows), dtype=bool)
         drawn += len(rows)
         hits += int(mask.sum())
         kept.append(rows[mask])
@@ -164,10 +168,17 @@ def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], 
         rate = max(hits / drawn, 1e-4)
         batch = int(min(2_000_000, max(batch, 1.3 * (n_rows - have) / rate)))
     raise ConstraintError(
-        f"Only {have} of {n_rows} synthetic rows matched {what or where!r} after {drawn:,} draws "
+        f"Only {have} of {n_rows} synthetic rows matched {what or 'the condition'!r} after {drawn:,} draws "
         f"({hits / max(drawn, 1):.3%} match); the condition is too rare for this model. Use a model that "
         "supports conditions, or loosen the condition."
     )
+
+
+def _filter_function(where: str) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A mask function from filter text, checked (syntax, whitelist) before any row is drawn."""
+    from simulacra.expr import Filter
+
+    return Filter(where).mask
 
 
 def _match_dtypes(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
@@ -280,7 +291,8 @@ class ClassJudge:
         from simulacra.augment import models
 
         self.target = target
-        self.columns = models.feature_columns(data, target)
+        self.features = models.table_features(data, target)
+        self.columns = self.features.columns
         self.model: Any = None
         self.floor: dict[str, float] = {}
         self.kept: dict[str, tuple[int, int]] = {}  # class -> (kept, drawn)
@@ -288,7 +300,7 @@ class ClassJudge:
             return
         y = data[target].astype("string").to_numpy()
         seed = int(np.random.SeedSequence(random_state).generate_state(1)[0] % (2**31))
-        self.model, self.prep = models.fit_table_model(data, target, self.columns, seed)
+        self.model, self.prep = models.fit_table_model(data, target, self.features, seed)
         self.classes = [str(c) for c in self.model.classes_]
         out_of_fold = np.zeros((len(data), len(self.classes)))
         folds = min(3, int(pd.Series(y).value_counts().min()))
@@ -296,7 +308,7 @@ class ClassJudge:
             split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
             for fit_rows, score_rows in split.split(np.zeros(len(y)), y):
                 part = data.iloc[fit_rows]
-                model, prep = models.fit_table_model(part, target, self.columns, seed)
+                model, prep = models.fit_table_model(part, target, self.features, seed)
                 proba = model.predict_proba(prep.transform(data.iloc[score_rows]))
                 for k, c in enumerate(model.classes_):
                     out_of_fold[score_rows, self.classes.index(str(c))] = proba[:, k]
@@ -353,8 +365,10 @@ def mix_table(data: pd.DataFrame, *, ratio: float = 1.0, where: str | Callable[[
               source_column: str | None = "augmentation") -> pd.DataFrame:
     """The real rows plus ``ratio`` synthetic rows per real row (per matching real row with ``where``).
 
-    ``where`` (a pandas query like ``"age < 25"`` or a mask function) enlarges one group only: the
-    synthetic rows all satisfy it, and their number is ``ratio`` times the real rows that do.
+    ``where`` (a filter like ``"age < 25"`` in the safe expression language of spec formulas, or a mask
+    function) enlarges one group only: the synthetic rows all satisfy it, and their number is ``ratio``
+    times the real rows that do. Filter text is never run as Python or as a pandas query; a column the
+    table lacks is a clear error, raised before anything is fitted.
 
     Examples
     --------
@@ -365,13 +379,13 @@ def mix_table(data: pd.DataFrame, *, ratio: float = 1.0, where: str | Callable[[
     """
     if ratio < 0:
         raise InputError(f"ratio must be zero or more, got {ratio}")
+    select = _filter_function(where) if isinstance(where, str) else where
+    base = None if select is None else int(np.asarray(select(data), dtype=bool).sum())
     synth = fit_synthesizer(data, synthesizer, random_state=random_state)
-    if where is None:
+    if select is None or base is None:
         rows = synth.sample(round(ratio * len(data)), random_state=random_state)
     else:
-        base = data.eval(where) if isinstance(where, str) else where(data)
-        n = round(ratio * int(np.asarray(base, dtype=bool).sum()))
-        rows = sample_query(synth, n, where, random_state=random_state)
+        rows = sample_query(synth, round(ratio * base), select, random_state=random_state, what=str(where))
     return _combine(data, [rows], source_column)
 
 

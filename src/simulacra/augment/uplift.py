@@ -149,7 +149,8 @@ def run_table_uplift(train: pd.DataFrame, test: pd.DataFrame, target: str, *,
     """
     _check_columns(train, [target], "training")
     _check_columns(test, [target], "test")
-    columns = models.feature_columns(train, target)
+    features = models.table_features(train, target)
+    columns = features.columns
     _check_columns(test, columns, "test")
     minority = models.minority_class(train[target])
     y_test = test[target].astype("string")
@@ -162,7 +163,7 @@ def run_table_uplift(train: pd.DataFrame, test: pd.DataFrame, target: str, *,
             del caches[key]
         aug = TABLE_METHODS[method](data, target, 1.0 if ratio is None else ratio, mode, s, synthesizer=synthesizer,
                                     cache=caches.setdefault((s, method), {}))
-        model, prep = models.fit_table_model(aug, target, columns, s)
+        model, prep = models.fit_table_model(aug, target, features, s)
         scores = models.evaluate_model(model, prep.transform(test), y_test, minority)
         return {**scores, "n_real": len(part), "n_train": len(aug)}
 

@@ -19,7 +19,7 @@ def table(
     target: Annotated[str | None, typer.Option("--target", "-t", help="Class column to balance (any categorical column).")] = None,
     balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1 or 1:2.")] = None,
     ratio: Annotated[float | None, typer.Option("--ratio", help="Synthetic rows per real row (mixing; per class when --target is set).")] = None,
-    where: Annotated[str | None, typer.Option("--where", help="Enlarge one group only: a pandas query, e.g. \"age < 25\" (with --ratio).")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="Enlarge one group only: a filter in the spec formula language, e.g. \"age < 25 and sex == 'F'\" (with --ratio).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     source_column: Annotated[str, typer.Option("--source-column", help="Column marking rows real/synthetic; '' for none.")] = "augmentation",

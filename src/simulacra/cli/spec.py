@@ -26,6 +26,7 @@ def generate(
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster address, e.g. auto.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an output folder of a different job.")] = False,
+    allow_external_files: Annotated[bool, typer.Option("--allow-external-files", help="Let the spec read files outside its folder (empirical 'file:'); only for specs you trust.")] = False,
 ) -> None:
     """Generate tables from a spec, chunk by chunk, reproducibly; resumable when run as a job."""
     import time
@@ -34,16 +35,18 @@ def generate(
 
     from simulacra.spec import Spec
 
-    sp = Spec.from_yaml(spec)
+    sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     seed = seed if seed is not None else (sp.document.seed or 0)
     start = time.perf_counter()
     if workers is not None or engine != "local" or ray_address or overwrite or str(output).endswith("/"):
         from simulacra.scale.spec import run_generate_job
 
         results = run_generate_job(
-            sp, n_rows, output, workers=workers, chunk_rows=chunk_rows, format=format, engine=engine,
-            ray_address=ray_address, seed=seed, overwrite=overwrite,
+            sp, output, n_rows, workers=workers, chunk_rows=chunk_rows, format=format, engine=engine,
+            ray_address=ray_address, random_state=seed, overwrite=overwrite,
         )
+        for removed in (p for r in results.values() for p in r.extra.get("removed", [])):
+            console.print(f"removed (--overwrite): {removed}")
         console.print(
             f"[green]✓[/green] wrote {', '.join(str(r.path) for r in results.values())} "
             f"in {time.perf_counter() - start:.1f}s (seed {seed})"
@@ -58,7 +61,7 @@ def generate(
                 tasks[table] = bar.add_task(table, total=total)
             bar.update(tasks[table], completed=done)
 
-        path = sp.generate_to(output, n_rows, seed=seed, chunk_rows=chunk_rows, format=format, progress=progress)
+        path = sp.generate_to(output, n_rows, random_state=seed, chunk_rows=chunk_rows, format=format, progress=progress)
     console.print(f"[green]✓[/green] wrote {path} in {time.perf_counter() - start:.1f}s (seed {seed})")
 
 
@@ -70,13 +73,14 @@ def simulate(
     table: Annotated[Optional[str], typer.Option("--table", help="The table (default: the first with the column).")] = None,
     above: Annotated[Optional[float], typer.Option("--above", help="Also estimate P(column > this value).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    allow_external_files: Annotated[bool, typer.Option("--allow-external-files", help="Let the spec read files outside its folder (empirical 'file:'); only for specs you trust.")] = False,
 ) -> None:
     """Monte Carlo summary of a column: mean, std and quantiles, each with its Monte Carlo error."""
     from simulacra.spec import Spec
 
-    sp = Spec.from_yaml(spec)
+    sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     with step(f"Drawing {n_draws:,} rows"):
-        summary = sp.simulate(column, n_draws, seed=seed, table=table, above=above)
+        summary = sp.simulate(column, n_draws, random_state=seed, table=table, above=above)
     typer.echo(json.dumps(summary.to_dict(), indent=2) if as_json else str(summary))
 
 
@@ -84,15 +88,19 @@ def simulate(
 def check(
     spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
     trial_rows: Annotated[int, typer.Option("--trial-rows", help="Rows generated per table to test constraints (0: none).")] = 1000,
+    allow_external_files: Annotated[bool, typer.Option("--allow-external-files", help="Let the spec read files outside its folder (empirical 'file:'); only for specs you trust.")] = False,
 ) -> None:
     """Validate a spec and print the resolved plan (errors name the file, line and field)."""
+    from simulacra.errors import SpecError
     from simulacra.spec import Spec
 
-    sp = Spec.from_yaml(spec)
+    sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     typer.echo(sp.describe())
+    if trial_rows < 0:
+        raise SpecError(f"--trial-rows must be zero or more, got {trial_rows}")
     if trial_rows:
         for table in sp.tables:
-            sp.generate_range(table, 0, min(trial_rows, sp.units(table, None if sp.main else trial_rows)), seed=0, n_rows=trial_rows)
+            sp.generate_range(table, 0, min(trial_rows, sp.units(table, None if sp.main else trial_rows)), n_rows=trial_rows)
     console.print(f"[green]✓[/green] {spec} is valid" + (f" ({trial_rows:,} trial rows per table generated)" if trial_rows else ""))
 
 
@@ -102,8 +110,11 @@ def infer(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the draft spec (YAML).")],
     name: Annotated[str, typer.Option("--name", help="Table name in the spec.")] = "data",
     max_categories: Annotated[int, typer.Option("--max-categories", help="Keep at most this many categories per column.")] = 50,
+    min_category_count: Annotated[int, typer.Option("--min-category-count", help="Privacy floor: values seen in fewer rows are not listed, ranges end where this many rows reach (1: off).")] = 5,
 ) -> None:
     """Draft a spec from a real table: fitted marginals per column and a correlated group."""
+    import textwrap
+
     import yaml
 
     from simulacra.io import atomic_path, read_table
@@ -112,9 +123,10 @@ def infer(
     with step(f"Reading {data.name}"):
         frame = read_table(data)
     with step("Fitting marginals"):
-        draft = infer_spec(frame, name=name, max_categories=max_categories)
+        draft = infer_spec(frame, name=name, max_categories=max_categories, min_category_count=min_category_count)
     Spec.from_dict(draft)  # the draft must itself be a valid spec
     text = f"# Draft spec inferred from {data.name}: review the distributions before use.\n"
+    text += "".join(f"# {line}\n" for line in textwrap.wrap(draft["description"], 100))
     text += yaml.safe_dump(draft, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
     with atomic_path(output) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -4,11 +4,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from simulacra.cli.common import console, parse_assignments, step
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulacra.metadata import Metadata
+
+#: ``--key-file``: the model signing key (HMAC-SHA256), also read from $SIMULACRA_MODEL_KEY.
+#: ``--rules/--no-rules``: discover the table's rules (derived columns, dependencies, row rules).
+RulesOption = Annotated[
+    bool,
+    typer.Option(
+        "--rules/--no-rules",
+        help="Find the table's rules (derived columns, dependencies, orderings, clock times, missing together) "
+        "and keep them in every synthetic row; see docs/rules.md. With --metadata, the rules in that file are used.",
+    ),
+]
+
+KeyFile = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--key-file",
+        help="File holding a secret key: fit signs the model with it; sample and inspect refuse a model "
+        "not signed with it. Default: the key in $SIMULACRA_MODEL_KEY, if set.",
+    ),
+]
 
 
 def fit(
@@ -33,6 +58,8 @@ def fit(
         Optional[int],
         typer.Option("--max-rows-in-memory", help="Read a large table in chunks: exact statistics over every row, the model fitted on a seeded random subsample of at most this many rows."),
     ] = None,
+    key_file: KeyFile = None,
+    rules: RulesOption = True,
 ) -> None:
     """Fit a synthesizer on a real table and save it."""
     from simulacra.io import read_table
@@ -49,17 +76,19 @@ def fit(
             report = fit_large(
                 synth, data, max_rows_in_memory, seed=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
             )
-        synth.save(output)
+        synth.save(output, key_file=key_file)
         console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
         return
     with step(f"Reading {data.name}"):
         frame = read_table(data, delimiter=delimiter, encoding=encoding, sample_rows=sample_rows)
     meta = Metadata.load(metadata) if metadata else None
+    if meta is None and rules:
+        meta = _with_rules(Metadata.detect(frame), frame)
     params = parse_assignments(param, "--param")
     synth = cls(metadata=meta, random_state=seed, **params)
     with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
         synth.fit(frame)
-    synth.save(output)
+    synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold]")
 
 
@@ -78,15 +107,17 @@ def sample(
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a different job's output folder instead of refusing.")] = False,
+    key_file: KeyFile = None,
 ) -> None:
     """Sample new rows from a fitted model.
 
     An output folder (``-o out/``), a scale option or more than a million rows runs a chunked job:
     bounded memory, every core (or Ray), resumable by running the same command again.
     """
-    from simulacra.io import load_model, write_table
+    from simulacra.io import write_table
+    from simulacra.tabular.persistence import load
 
-    synth = load_model(model_file)
+    synth = load(model_file, key_file=key_file)
     conditions = parse_assignments(condition, "--condition", repeats=True) or None
     if conditions:
         conditions = _typed_conditions(synth, conditions)
@@ -94,9 +125,11 @@ def sample(
 
     if wants_job(output, n_rows, workers=workers, chunk_rows=chunk_rows, engine=engine):
         result = run_sample_job(
-            synth, n_rows, output, workers=workers, chunk_rows=chunk_rows or (1 << 20), format=format, engine=engine,
-            ray_address=ray_address, seed=seed, conditions=conditions, overwrite=overwrite,
+            synth, output, n_rows, workers=workers, chunk_rows=chunk_rows or (1 << 20), format=format, engine=engine,
+            ray_address=ray_address, random_state=seed, conditions=conditions, overwrite=overwrite,
         )
+        for removed in result.extra.get("removed", []):
+            console.print(f"removed (--overwrite): {removed}")
         console.print(
             f"{result.rows:,} rows written to [bold]{result.path}[/bold] (seed {result.seed}; "
             f"{result.chunks_made} chunks made, {result.chunks_resumed} already done; {result.rows_per_second:,.0f} rows/s)"
@@ -104,8 +137,7 @@ def sample(
         return
     with step(f"Sampling {n_rows:,} rows"):
         rows = synth.sample(n_rows, random_state=seed, conditions=conditions)
-    table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
-    formats = {name: col.format for name, col in table_meta.columns.items() if col.type == "datetime" and col.format}
+    formats = {name: col.format for name, col in synth.metadata_.columns.items() if col.type == "datetime" and col.format}
     with step(f"Writing {output.name}"):
         write_table(rows, output, format=format, datetime_formats=formats)
     console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
@@ -113,7 +145,7 @@ def sample(
 
 def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:
     """Values typed on the command line, compared as text for categorical columns."""
-    meta = getattr(synth, "table_metadata_", None) or getattr(synth, "metadata_")
+    meta = getattr(synth, "metadata_")
     out: dict[str, object] = {}
     for name, value in conditions.items():
         col = meta.columns.get(name)
@@ -136,18 +168,21 @@ def _known_label(known: list[object], value: object) -> object:
 def inspect(
     model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    key_file: KeyFile = None,
 ) -> None:
     """Show a model's metadata and what it learned."""
     from rich.table import Table
 
-    from simulacra.io import load_model, read_manifest
+    from simulacra.io import read_manifest
+    from simulacra.tabular.persistence import load
 
     manifest = read_manifest(model_file)
-    synth = load_model(model_file)
+    synth = load(model_file, key_file=key_file)
     info = synth.describe()
+    kept = _kept_rules(synth)
     if as_json:
-        table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
-        typer.echo(json.dumps({"manifest": manifest, "metadata": table_meta.to_dict(), "model": info}, indent=2, default=str))
+        typer.echo(json.dumps({"manifest": manifest, "metadata": synth.metadata_.to_dict(), "model": info,
+                               "rules": kept}, indent=2, default=str))
         return
     out = console.__class__()
     out.print(
@@ -158,8 +193,7 @@ def inspect(
     for head in ("column", "type", "details", "missing", "learned"):
         table.add_column(head)
     learned = info.get("columns", {})
-    table_meta = getattr(synth, "table_metadata_", None) or synth.metadata_
-    for name, col in table_meta.columns.items():
+    for name, col in synth.metadata_.columns.items():
         details = {k: v for k, v in col.model_dump().items() if k not in ("type", "pii") and v not in (None, [], False)}
         entry = learned.get(name, {})
         summary = entry.get("quantiles") or entry.get("top") or ""
@@ -175,6 +209,25 @@ def inspect(
         for p in pairs:
             corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
         out.print(corr)
+    if kept:
+        ruled = Table(title="Rules kept in every sampled row")
+        for head in ("rule", "kind", "how", "found"):
+            ruled.add_column(head)
+        for r in kept:
+            ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
+        out.print(ruled)
+
+
+def _kept_rules(synth: object) -> list[dict[str, object]]:
+    """The constraints a fitted model keeps: the rule, and whether it is built in or checked."""
+    from simulacra.rules import describe_rule
+
+    constraints = getattr(getattr(synth, "constraints_", None), "constraints", None) or []
+    return [
+        {"rule": describe_rule(c.spec), "kind": c.kind, "found": c.spec.get("found"),
+         "how": "by construction" if c.reparameterize else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
+        for c in constraints
+    ]
 
 
 def _short(value: object, width: int = 60) -> str:
@@ -187,17 +240,32 @@ def _short(value: object, width: int = 60) -> str:
 def metadata(
     data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
+    rules: RulesOption = True,
 ) -> None:
     """Detect a table's metadata (column types) and write it as editable JSON."""
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
 
-    meta = Metadata.detect(read_table(data))
+    frame = read_table(data)
+    meta = Metadata.detect(frame)
+    if rules:
+        _with_rules(meta, frame)
     if output:
         meta.save(output)
         console.print(f"Metadata for {len(meta.columns)} columns written to [bold]{output}[/bold]")
     else:
         typer.echo(json.dumps(meta.to_dict(), indent=2))
+
+
+def _with_rules(meta: Metadata, frame: pd.DataFrame) -> Metadata:
+    """Add the rules found in ``frame`` to ``meta``'s constraints and list them (with support) on stderr."""
+    from simulacra.rules import add_rules
+
+    with step("Finding the table's rules"):
+        found = add_rules(meta, frame)
+    for line in found.lines():
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    return meta
 
 
 def models() -> None:

@@ -1,10 +1,19 @@
-"""Feature matrices for the models (gradient boosting) and the nearest-neighbour searches."""
+"""Feature matrices for the models (gradient boosting) and the nearest-neighbour searches.
+
+The one place where tables become model features: the evaluation's metrics use :func:`model_matrix` on
+their shared encodings; models trained on one table and applied to another (the augmentation's
+downstream models and class-consistency filter) use :class:`ModelFeatures`. Both keep the same labels.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from simulacra.evaluate.coerce import as_float, shared_codes
 from simulacra.evaluate.context import CONTINUOUS, DISCRETE, EvalContext
 
 #: Categorical columns with more labels than this keep only their most frequent ones (others -> one code).
@@ -18,8 +27,34 @@ def model_columns(ctx: EvalContext, exclude: tuple[str, ...] = ()) -> list[str]:
     return [c for c, t in ctx.types.items() if t in CONTINUOUS + DISCRETE and c not in exclude]
 
 
+#: Largest magnitude given to the models (they bin in float32): larger values and infinities become it.
 F32_MAX = float(np.finfo(np.float32).max) / 2
+#: Largest distance feature, in IQRs from the real median (keeps float32 distances finite).
 MAX_Z = 1e6
+
+
+def top_labels(counts: np.ndarray) -> np.ndarray:
+    """Indices of the labels a model keeps: the :data:`MAX_MODEL_LABELS` most frequent (ties: first seen).
+
+    Gradient boosting takes at most 255 categories per feature: the kept labels get codes 0, 1, ...,
+    every other label one shared code after them, and missing values stay NaN.
+
+    Examples
+    --------
+    >>> top_labels(np.array([3, 9, 0, 9])).tolist()
+    [1, 3, 0, 2]
+    """
+    return np.argsort(-np.asarray(counts), kind="stable")[:MAX_MODEL_LABELS]
+
+
+def _label_remap(counts: np.ndarray) -> np.ndarray:
+    """Label code -> model code (own code for kept labels, one code for the rest); the extra last entry
+    (picked by code -1, missing) is NaN."""
+    keep = top_labels(counts)
+    remap = np.full(len(counts) + 1, np.nan)
+    remap[:-1] = len(keep)
+    remap[keep] = np.arange(len(keep))
+    return remap
 
 
 def model_matrix(
@@ -40,11 +75,7 @@ def model_matrix(
         else:
             codes, labels = ctx.codes(col)
             real = codes["real"]
-            counts = np.bincount(real[real >= 0], minlength=len(labels))
-            keep = np.argsort(-counts, kind="stable")[:MAX_MODEL_LABELS]
-            remap = np.full(len(labels) + 1, np.nan)
-            remap[:-1] = len(keep)
-            remap[keep] = np.arange(len(keep))
+            remap = _label_remap(np.bincount(real[real >= 0], minlength=len(labels)))
             values = {role: remap[codes[role]] for role in rows}  # code -1 picks the last entry: NaN
             is_cat.append(True)
         for role, idx in rows.items():
@@ -61,6 +92,83 @@ def informative(x: np.ndarray, is_cat: np.ndarray, *others: np.ndarray) -> tuple
     if keep.all():
         return (x, is_cat, *others)
     return (x[:, keep], is_cat[keep], *(o[:, keep] for o in others))
+
+
+class ModelFeatures:
+    """Columns as the float matrix gradient boosting takes, fitted on one table and applied to any other.
+
+    Numerical and datetime columns become floats (datetimes in seconds since the epoch; missing stays NaN for
+    the model to handle). Categorical and boolean columns become label codes, the same as in
+    :func:`model_matrix`: the most frequent :data:`MAX_MODEL_LABELS` labels of the fitted table get their
+    own code, any other label (rare, or never seen in fitting) one shared code, missing NaN.
+
+    Parameters
+    ----------
+    types
+        Semantic type of each feature column, in order (numerical, datetime, categorical, boolean).
+    formats
+        strftime formats of datetime columns stored as strings (None: parsed as given).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [1.0, 2.0, None], "c": ["a", "b", "a"]})
+    >>> f = ModelFeatures({"n": "numerical", "c": "categorical"}).fit(df)
+    >>> f.transform(pd.DataFrame({"n": [5], "c": ["z"]})).tolist(), f.is_categorical.tolist()
+    ([[5.0, 2.0]], [False, True])
+    """
+
+    def __init__(self, types: Mapping[str, str], formats: Mapping[str, str | None] | None = None) -> None:
+        self.types = dict(types)
+        self.formats = dict(formats or {})
+
+    @classmethod
+    def detect(cls, data: pd.DataFrame, exclude: Sequence[str] = ()) -> ModelFeatures:
+        """Features for every column of ``data`` a model can use (types detected; id and text columns and
+        ``exclude`` left out)."""
+        from simulacra.metadata import Metadata
+
+        meta = Metadata.detect(data)
+        types = {c: col.type for c, col in meta.columns.items() if col.type in CONTINUOUS + DISCRETE and c not in exclude}
+        return cls(types, {c: getattr(meta.columns[c], "format", None) for c, t in types.items() if t == "datetime"})
+
+    @property
+    def columns(self) -> list[str]:
+        """The feature columns, in matrix order."""
+        return list(self.types)
+
+    @property
+    def is_categorical(self) -> np.ndarray:
+        """Mask of the categorical (label-coded) features, for ``categorical_features=``."""
+        return np.array([t not in CONTINUOUS for t in self.types.values()], dtype=bool)
+
+    def fit(self, data: pd.DataFrame) -> ModelFeatures:
+        """Learn the kept labels of each categorical column from ``data``."""
+        self.labels_: dict[str, pd.Index] = {}
+        for col, stype in self.types.items():
+            if stype not in CONTINUOUS:
+                codes, labels = shared_codes({"fit": data[col]})
+                counts = np.bincount(codes["fit"][codes["fit"] >= 0], minlength=len(labels))
+                self.labels_[col] = pd.Index(labels[top_labels(counts)], dtype=object)
+        return self
+
+    def transform(self, data: pd.DataFrame) -> np.ndarray:
+        """The float matrix of ``data`` (one row per row, one column per feature)."""
+        if not hasattr(self, "labels_"):
+            from simulacra.errors import NotFittedError
+
+            raise NotFittedError("ModelFeatures is not fitted; call fit(table) first.")
+        out = np.empty((len(data), len(self.types)))
+        for j, (col, stype) in enumerate(self.types.items()):
+            if stype in CONTINUOUS:
+                out[:, j] = np.clip(as_float(data[col], stype, self.formats.get(col)), -F32_MAX, F32_MAX)
+                continue
+            values: Any = data[col].astype(object)
+            kept = self.labels_[col]
+            code = kept.get_indexer(values).astype(float)
+            code[code < 0] = len(kept)  # a label not kept: the shared code of the rest
+            code[pd.isna(values).to_numpy()] = np.nan
+            out[:, j] = code
+        return out
 
 
 def distance_matrix(

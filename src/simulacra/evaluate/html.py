@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulacra.evaluate import plots
 from simulacra.evaluate.registry import available_metrics
+from simulacra.evaluate.validity.rules import rules_html
 
 if TYPE_CHECKING:
     from simulacra.evaluate.report import Report
@@ -127,7 +128,8 @@ def _utility(rep: Report) -> str:
     d = res.details
     out.append(f'<p>Target <code>{escape(d["target"])}</code>, {d["task"]}; model: gradient boosting.</p>')
     out.append('<div class="plot" id="tstr-plot">' + _img(plots.utility_bars(d["scores"], d["metric"]), "TSTR vs TRTR") + "</div>")
-    rows = [["tstr", rep.tstr, _ci(res.ci)], ["trtr", rep.trtr, ""], ["tstr_ratio", rep.tstr_ratio, ""]]
+    rows = [["tstr", rep.tstr, _ci(res.ci)], ["trtr", rep.trtr, ""], ["tstr_ratio", rep.tstr_ratio, ""],
+            ["tstr_ratio_above_chance", rep.scores.get("tstr_ratio_above_chance"), ""]]
     if d["task"] == "classification":
         rows += [["tstr_f1", rep.tstr_f1, ""], ["trtr_f1", rep.trtr_f1, ""]]
     out.append(_table(["metric", "value", "95% interval"], [[f"<code>{a}</code>", b, c] for a, b, c in rows]))
@@ -206,7 +208,7 @@ def render_html(rep: Report) -> str:
     rows = rep.info.get("rows", {})
     sub = ", ".join(f"{k}: {v:,} rows" for k, v in rows.items())
     warns = "".join(f'<div class="warn">⚠ {escape(w)}</div>' for w in rep.warnings)
-    body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), _glossary(rep)])
+    body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), rules_html(rep), _glossary(rep)])
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Synthetic data evaluation</title>'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head><body><main>'

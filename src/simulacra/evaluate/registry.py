@@ -152,7 +152,7 @@ def compute_metric(name: str, real: Any, synthetic: Any, **kwargs: Any) -> Metri
 BUILTIN = (
     "fidelity.column_shapes", "fidelity.pair_trends", "fidelity.quality", "fidelity.detection",
     "fidelity.missing", "utility.tstr", "privacy.dcr", "privacy.copies",
-    "privacy.mia", "privacy.attribute", "fairness.parity", "validity.checks",
+    "privacy.mia", "privacy.attribute", "fairness.parity", "validity.rules", "validity.checks",
 )
 
 

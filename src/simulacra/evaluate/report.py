@@ -168,12 +168,13 @@ class Report:
             rows += [("", "empty_columns", float(len(empty)), "FAILED: " + ", ".join(empty))]
         rows += [("", k, self._flat.get(k), "") for k in ("column_shapes", "column_pair_trends", "detection_auc")]
         rows += [("Utility", "tstr_ratio", self._flat.get("tstr_ratio"), self.verdict["utility"]["level"])]
-        rows += [("", k, self._flat.get(k), "") for k in ("tstr", "trtr")]
+        rows += [("", k, self._flat.get(k), "") for k in ("tstr_ratio_above_chance", "tstr", "trtr")]
         rows += [("Privacy", "privacy", self._flat.get("privacy"), self.verdict["privacy"]["level"])]
         rows += [("", k, self._flat.get(k), "") for k in ("dcr_share", "exact_copies", "exact_copies_holdout",
                                                            "mia_auc", "attribute_risk")]
         rows += [("Fairness", "bias_amplification", self._flat.get("bias_amplification"), ""),
-                 ("Validity", "validity", self._flat.get("validity"), "")]
+                 ("Validity", "validity", self._flat.get("validity"), ""),
+                 ("", "rules", self._flat.get("rules"), "")]
         table = Table(title="simulacra evaluation", show_lines=False)
         for head in ("family", "metric", "value", "verdict"):
             table.add_column(head, justify="right" if head == "value" else "left")

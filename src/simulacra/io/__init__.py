@@ -1,6 +1,9 @@
-"""Readers and writers for tables, and model persistence without pickle."""
+"""Readers and writers for tables, and the model archive format (no pickle; it knows no model)."""
 
-from simulacra.io.model import load_model, read_manifest, save_model
+from simulacra.io.model import model_key, read_archive, read_manifest, write_archive
 from simulacra.io.tables import atomic_path, read_table, table_format, write_table
 
-__all__ = ["atomic_path", "load_model", "read_manifest", "read_table", "save_model", "table_format", "write_table"]
+__all__ = [
+    "atomic_path", "model_key", "read_archive", "read_manifest", "read_table", "table_format", "write_archive",
+    "write_table",
+]

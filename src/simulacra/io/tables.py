@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import DataReadError, InputError
+from simulacra.io.files import atomic_path as atomic_path  # re-exported: its home before io.files
 
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -259,24 +257,6 @@ def _reservoir(chunks: Any, n: int, seed: int) -> pd.DataFrame:
     return kept.sort_index().reset_index(drop=True)
 
 
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` that replaces it only when the block succeeds."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; give the usual permissions
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_table(data: pd.DataFrame, path: str | Path, *, format: str | None = None, datetime_formats: dict[str, str] | None = None) -> Path:
     """Write ``data`` as CSV, Parquet or JSONL; the file appears only once complete.
 
@@ -284,20 +264,11 @@ def write_table(data: pd.DataFrame, path: str | Path, *, format: str | None = No
     in their original format (CSV, via ``datetime_formats``), missing stays missing.
     """
     fmt = table_format(path, format)
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            data.to_parquet(tmp, index=False)
-        elif fmt == "csv":
-            frame = data
-            if datetime_formats:
-                frame = data.copy()
-                for col, f in datetime_formats.items():
-                    if col in frame and f and f != "mixed" and pd.api.types.is_datetime64_any_dtype(frame[col]):
-                        frame[col] = frame[col].dt.strftime(f)
-            sep = "\t" if str(path).lower().endswith(".tsv") else ","
-            frame.to_csv(tmp, index=False, sep=sep)
-        elif fmt == "jsonl":
-            data.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
-        else:
+    if fmt == "json":  # one JSON array: not streamable, written whole
+        with atomic_path(path) as tmp:
             data.to_json(tmp, orient="records", date_format="iso", force_ascii=False)
+        return Path(path)
+    from simulacra.io.writers import write_frames
+
+    write_frames([data], path, format=fmt, datetime_formats=dict(datetime_formats or {}))
     return Path(path)

@@ -23,7 +23,7 @@ _LAZY = {
     "FitLargeReport": "simulacra.scale.fit",
     "fit_large": "simulacra.scale.fit",
     "iter_samples": "simulacra.scale.api",
-    "iter_table_chunks": "simulacra.scale.reading",
+    "iter_table_chunks": "simulacra.io.reading",
     "job_status": "simulacra.scale.job",
     "plan_chunks": "simulacra.scale.chunks",
     "run_generate_job": "simulacra.scale.spec",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
-from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, SynthesizerProducer, check_count, plan_chunks
+from simulacra._deprecation import renamed, swapped_order
+from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, SynthesizerProducer, require_fitted
 from simulacra.scale.job import JobResult, plan_layout, read_job_manifest, run_job
 
 
@@ -16,30 +17,24 @@ def iter_samples(
     synth: Any,
     n_rows: int,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    seed: int | None = None,
+    random_state: int | None = None,
     *,
     conditions: dict[str, Any] | None = None,
+    seed: int | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Rows ``0..n_rows`` of ``synth`` for ``seed`` as DataFrames of at most ``chunk_rows`` rows.
-
-    Memory holds one chunk at a time; concatenated, the chunks equal
-    ``synth.sample_range(0, n_rows, seed=seed)`` whatever ``chunk_rows``.
+    """Rows ``0..n_rows`` of ``synth`` as DataFrames of at most ``chunk_rows`` rows (``synth.iter_samples``).
 
     Examples
     --------
     >>> import pandas as pd
     >>> from simulacra.tabular.copula import GaussianCopulaSynthesizer
     >>> synth = GaussianCopulaSynthesizer(random_state=0).fit(pd.DataFrame({"x": range(100)}))
-    >>> [len(c) for c in iter_samples(synth, 10, chunk_rows=4, seed=1)]
+    >>> [len(c) for c in iter_samples(synth, 10, chunk_rows=4, random_state=1)]
     [4, 4, 2]
     """
-    from simulacra.tabular.base import resolve_seed
-
-    synth._check_fitted()
-    chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
-    seed = resolve_seed(seed, synth._sample_rng_)
-    for chunk in plan_chunks(n_rows, chunk_rows):
-        yield synth.sample_range(chunk.start, chunk.stop, seed=seed, conditions=conditions)
+    require_fitted(synth)
+    random_state = renamed("seed", "random_state", seed, random_state, "iter_samples")
+    return cast(Iterator[pd.DataFrame], synth.iter_samples(n_rows, chunk_rows, random_state, conditions=conditions))
 
 
 def sample_to(
@@ -51,19 +46,22 @@ def sample_to(
     workers: int | None = None,
     engine: str = "local",
     format: str | None = None,
-    seed: int | None = None,
+    random_state: int | None = None,
     conditions: dict[str, Any] | None = None,
     resume: bool = True,
     overwrite: bool = False,
     ray_address: str | None = None,
     progress: bool | None = None,
+    seed: int | None = None,
 ) -> JobResult:
     """Write ``n_rows`` rows of the fitted ``synth`` to ``path`` in chunks, in bounded memory.
 
     ``path`` is a file (``.parquet``, ``.csv``, ``.jsonl``: staged in parts, appears once complete) or
-    a folder (partitioned files ``part-000000.parquet``...). The same ``seed`` gives the same rows in
-    the same order whatever ``chunk_rows``, ``workers`` or ``engine``. When ``seed`` is None a seed is
-    drawn (and recorded in the job manifest); resuming an interrupted job reuses the recorded seed.
+    a folder (partitioned files ``part-000000.parquet``...). The same ``random_state`` gives the same
+    rows in the same order whatever ``chunk_rows``, ``workers`` or ``engine``. When it is None a seed
+    is drawn (and recorded in the job manifest); resuming an interrupted job reuses the recorded seed.
+    A folder holding files the job did not write is refused unless ``overwrite``. ``seed=`` is the
+    deprecated spelling of ``random_state=``.
 
     Examples
     --------
@@ -71,24 +69,23 @@ def sample_to(
     >>> from simulacra.tabular.copula import GaussianCopulaSynthesizer
     >>> synth = GaussianCopulaSynthesizer(random_state=0).fit(pd.DataFrame({"x": range(100)}))
     >>> out = tempfile.mkdtemp() + "/rows.csv"
-    >>> sample_to(synth, out, 1000, chunk_rows=300, workers=1, seed=7).rows
+    >>> sample_to(synth, out, 1000, chunk_rows=300, workers=1, random_state=7).rows
     1000
-    >>> pd.read_csv(out).equals(synth.sample_range(0, 1000, seed=7))
+    >>> pd.read_csv(out).equals(synth.sample_range(0, 1000, random_state=7))
     True
     """
-    from simulacra.tabular.base import resolve_seed
-
-    synth._check_fitted()
-    if seed is None and resume:
+    require_fitted(synth)
+    random_state = renamed("seed", "random_state", seed, random_state, "sample_to")
+    if random_state is None and resume:
         old = read_job_manifest(plan_layout(path, format).parts_dir)
-        seed = old.get("seed") if old else None
-    seed = resolve_seed(seed, synth._sample_rng_)
-    producer = SynthesizerProducer.from_synthesizer(synth, seed, conditions)
+        random_state = old.get("seed") if old else None
+    seed_ = synth.sampling_seed(random_state)
+    producer = SynthesizerProducer.from_synthesizer(synth, seed_, conditions)
     formats = {
         name: col.format for name, col in synth.metadata_.columns.items()
         if col.type == "datetime" and getattr(col, "format", None)
     }
-    info = {"producer": "synthesizer", "model": synth.name, "seed": seed, "conditions": conditions}
+    info = {"producer": "synthesizer", "model": synth.name, "seed": seed_, "conditions": conditions}
     return run_job(
         producer, n_rows, path, chunk_rows=chunk_rows, workers=workers, engine=engine, format=format,
         resume=resume, overwrite=overwrite, progress=progress, ray_address=ray_address,
@@ -98,28 +95,36 @@ def sample_to(
 
 def run_sample_job(
     model: Any,
-    n_rows: int,
     out: str | Path,
+    n_rows: int,
     *,
     workers: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     format: str | None = None,
     engine: str = "local",
     ray_address: str | None = None,
-    seed: int | None = None,
+    random_state: int | None = None,
     conditions: dict[str, Any] | None = None,
     resume: bool = True,
     overwrite: bool = False,
     progress: bool | None = None,
+    seed: int | None = None,
 ) -> JobResult:
-    """``simulacra sample`` at scale: ``model`` is a fitted synthesizer or the path of a model file."""
-    if isinstance(model, (str, Path)):
-        from simulacra.io.model import load_model
+    """``simulacra sample`` at scale: ``model`` is a fitted synthesizer or the path of a model file.
 
-        model = load_model(model)
+    Arguments in the order of :func:`sample_to`: source, output, rows (the old order
+    ``(model, n_rows, out)`` still works, with a DeprecationWarning).
+    """
+    out, n_rows = swapped_order(out, n_rows, "run_sample_job")
+    random_state = renamed("seed", "random_state", seed, random_state, "run_sample_job")
+    if isinstance(model, (str, Path)):
+        from simulacra.tabular.persistence import load
+
+        model = load(model)
     return sample_to(
-        model, out, n_rows, chunk_rows=chunk_rows, workers=workers, engine=engine, format=format, seed=seed,
-        conditions=conditions, resume=resume, overwrite=overwrite, ray_address=ray_address, progress=progress,
+        model, out, n_rows, chunk_rows=chunk_rows, workers=workers, engine=engine, format=format,
+        random_state=random_state, conditions=conditions, resume=resume, overwrite=overwrite,
+        ray_address=ray_address, progress=progress,
     )
 
 

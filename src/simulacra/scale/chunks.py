@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 import pandas as pd
 
-from simulacra.errors import InputError
+from simulacra.errors import InputError, NotFittedError
 
 #: Default chunk size: 2**20 rows, a multiple of the synthesizers' (power-of-two) block size, so no
 #: block is generated twice.
@@ -39,17 +39,58 @@ class Chunk:
         return self.stop - self.start
 
 
-def plan_chunks(n_rows: int, chunk_rows: int) -> list[Chunk]:
-    """Cut ``range(n_rows)`` into chunks of ``chunk_rows`` (the last one may be shorter).
+class ChunkPlan(Sequence[Chunk]):
+    """The chunks of ``range(n_rows)``, computed on demand: planning 10**15 rows takes no memory.
+
+    Examples
+    --------
+    >>> plan = ChunkPlan(10, 4)
+    >>> len(plan), plan[-1], [c.rows for c in plan]
+    (3, Chunk(index=2, start=8, stop=10), [4, 4, 2])
+    """
+
+    def __init__(self, n_rows: int, chunk_rows: int) -> None:
+        self.n_rows, self.chunk_rows = n_rows, chunk_rows
+        self._count = -(-n_rows // chunk_rows)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, k: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, k: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._count))]
+        if k < 0:
+            k += self._count
+        if not 0 <= k < self._count:
+            raise IndexError(k)
+        return Chunk(k, k * self.chunk_rows, min(self.n_rows, (k + 1) * self.chunk_rows))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[k] for k in range(self._count))
+
+    def rows_of(self, indices: Iterable[int]) -> int:
+        """Rows in the chunks numbered ``indices``."""
+        return sum(self[k].rows for k in indices)
+
+
+def plan_chunks(n_rows: int, chunk_rows: int) -> ChunkPlan:
+    """Cut ``range(n_rows)`` into chunks of ``chunk_rows`` (the last one may be shorter), lazily.
 
     Examples
     --------
     >>> [(c.start, c.stop) for c in plan_chunks(10, 4)]
     [(0, 4), (4, 8), (8, 10)]
+    >>> len(plan_chunks(10**15, 1 << 20))
+    953674317
     """
     n_rows, chunk_rows = check_count(n_rows, "n_rows"), check_count(chunk_rows, "chunk_rows", minimum=1)
-    count = math.ceil(n_rows / chunk_rows)
-    return [Chunk(k, k * chunk_rows, min(n_rows, (k + 1) * chunk_rows)) for k in range(count)]
+    return ChunkPlan(n_rows, chunk_rows)
 
 
 def check_count(value: Any, name: str, minimum: int = 0) -> int:
@@ -99,7 +140,7 @@ class SynthesizerProducer:
     Parameters
     ----------
     model_bytes : bytes
-        The model archive written by ``save`` (``simulacra.io.save_model``).
+        The model archive written by ``save`` (``BaseSynthesizer.save``).
     seed : int
         The row sequence's seed.
     conditions : dict, optional
@@ -111,7 +152,7 @@ class SynthesizerProducer:
     >>> from simulacra.tabular.copula import GaussianCopulaSynthesizer
     >>> synth = GaussianCopulaSynthesizer(random_state=0).fit(pd.DataFrame({"x": range(50)}))
     >>> producer = SynthesizerProducer.from_synthesizer(synth, seed=3)
-    >>> producer(5, 8).equals(synth.sample_range(5, 8, seed=3))
+    >>> producer(5, 8).equals(synth.sample_range(5, 8, random_state=3))
     True
     """
 
@@ -126,7 +167,7 @@ class SynthesizerProducer:
         cls, synth: Any, seed: int, conditions: dict[str, Any] | None = None
     ) -> SynthesizerProducer:
         """A producer for the fitted ``synth`` (saved to bytes once); the synthesizer is reused here."""
-        synth._check_fitted()
+        require_fitted(synth)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.simulacra"
             synth.save(path)
@@ -141,28 +182,25 @@ class SynthesizerProducer:
     def synthesizer(self) -> Any:
         """The synthesizer, loaded from the model bytes on first use in this process."""
         if self._synth is None:
-            from simulacra.io.model import load_model
+            from simulacra.tabular.persistence import load
 
             fd, tmp = tempfile.mkstemp(suffix=".simulacra")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(self.model_bytes)
-                self._attach(load_model(tmp))
+                self._attach(load(tmp))
             finally:
                 os.unlink(tmp)
         return self._synth
 
     def __call__(self, start: int, stop: int) -> pd.DataFrame:
-        from simulacra.tabular.base import BLOCK_ROWS
-
         synth = self.synthesizer()
         if stop <= start:
-            return synth.sample_range(0, 0, seed=self.seed, conditions=self.conditions)
+            return synth.sample_range(0, 0, random_state=self.seed, conditions=self.conditions)
         # one block at a time: no thread pool inside a worker, and memory of one block at a time
-        block = int(getattr(synth, "block_rows", BLOCK_ROWS))
         parts = [
-            synth.sample_range(lo, hi, seed=self.seed, conditions=self.conditions)
-            for lo, hi in split_range(start, stop, block)
+            synth.sample_range(lo, hi, random_state=self.seed, conditions=self.conditions)
+            for lo, hi in split_range(start, stop, synth.block_rows)
         ]
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
@@ -197,6 +235,14 @@ def model_digest(model_bytes: bytes) -> str:
                 digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
                 digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
+
+
+def require_fitted(synth: Any) -> None:
+    """A NotFittedError unless ``synth`` is a fitted synthesizer."""
+    if not getattr(synth, "is_fitted", False):
+        raise NotFittedError(
+            f"This {type(synth).__name__} is not fitted yet; call fit(data) before writing its rows."
+        )
 
 
 class FunctionProducer:

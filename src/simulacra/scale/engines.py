@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError, MissingDependencyError, SimulacraError
+from simulacra.io.files import install_worker_handlers
+from simulacra.io.writers import ChunkWriter
 from simulacra.scale.chunks import Chunk, RangeProducer, split_range
-from simulacra.scale.writers import ChunkWriter
 
 ENGINES = ("local", "ray")
 
@@ -41,7 +42,10 @@ def run_chunk(producer: RangeProducer, writer: ChunkWriter, chunk: Chunk, path: 
     rows = writer.write_pieces(pieces, path)
     if getattr(producer, "exact_rows", True) and rows != chunk.rows:
         os.unlink(path)
-        raise RuntimeError(f"Chunk {chunk.index} made {rows} rows instead of {chunk.rows}.")
+        raise SimulacraError(
+            f"Chunk {chunk.index} made {rows} rows instead of {chunk.rows}: the row producer is not "
+            "deterministic over ranges; fix it so that producer(start, stop) returns stop - start rows."
+        )
     return ChunkResult(chunk.index, rows, time.perf_counter() - t0, os.path.getsize(path))
 
 
@@ -73,6 +77,7 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(producer: RangeProducer, writer: ChunkWriter) -> None:
+    install_worker_handlers()  # SIGTERM removes the temporary of the chunk being written
     try:
         from threadpoolctl import threadpool_limits
 
@@ -94,16 +99,19 @@ def _start_method() -> str:
 def run_local(
     producer: RangeProducer,
     writer: ChunkWriter,
-    tasks: Sequence[tuple[Chunk, str]],
+    tasks: Iterable[tuple[Chunk, str]],
+    count: int,
     workers: int,
-) -> Iterator[ChunkResult]:
-    """Run ``tasks`` (chunk, path) in this process (``workers=1``) or in a pool of worker processes."""
-    if not tasks:
+) -> Generator[ChunkResult, None, None]:
+    """Run ``count`` ``tasks`` (chunk, path), taken lazily, in this process (``workers=1``) or in a
+    pool of worker processes. If the caller stops (an error, Ctrl-C, SIGTERM), workers are
+    terminated: their unfinished parts are removed, finished ones stay."""
+    if count <= 0:
         return
-    if workers <= 1 or len(tasks) == 1:
+    if workers <= 1 or count == 1:
         yield from _run_inline(producer, writer, tasks)
         return
-    workers = min(workers, len(tasks))
+    workers = min(workers, count)
     context = multiprocessing.get_context(_start_method())
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(producer, writer))
     pending: set[Future[ChunkResult]] = set()
@@ -121,13 +129,24 @@ def run_local(
             "A worker process died (often: out of memory). Finished chunks are kept; run the same job "
             "again to resume, with fewer workers or smaller chunks if memory is short."
         ) from None
+    except BaseException:  # interrupted (or closed early): stop the workers now, not after their chunks
+        _terminate(pool)
+        raise
     finally:
         for f in pending:
             f.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_inline(producer: RangeProducer, writer: ChunkWriter, tasks: Sequence[tuple[Chunk, str]]) -> Iterator[ChunkResult]:
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM to the pool's workers (each removes the temporary of the part it was writing)."""
+    processes = getattr(pool, "_processes", None) or {}  # no public API lists the pool's processes
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.terminate()
+
+
+def _run_inline(producer: RangeProducer, writer: ChunkWriter, tasks: Iterable[tuple[Chunk, str]]) -> Generator[ChunkResult, None, None]:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
@@ -152,11 +171,12 @@ def import_ray() -> Any:
 def run_ray(
     producer: RangeProducer,
     writer: ChunkWriter,
-    tasks: Sequence[tuple[Chunk, str]],
+    tasks: Iterable[tuple[Chunk, str]],
+    count: int,
     workers: int | None,
     address: str | None = None,
-) -> Iterator[ChunkResult]:
-    """Run ``tasks`` as Ray tasks, one CPU each; connects to ``address`` (or starts Ray locally).
+) -> Generator[ChunkResult, None, None]:
+    """Run ``count`` ``tasks`` (taken lazily) as Ray tasks, one CPU each; connects to ``address`` (or starts Ray locally).
 
     Paths must be reachable from every Ray node (a shared file system on a cluster). Ray is shut
     down afterwards only if this call started it.

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.scale.chunks import check_count
-from simulacra.scale.reading import READ_CHUNK_ROWS, iter_table_chunks
+from simulacra.io.reading import READ_CHUNK_ROWS, iter_table_chunks
 from simulacra.scale.stats import StreamingStats
 
 

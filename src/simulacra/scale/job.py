@@ -6,37 +6,68 @@ options) and, once every part exists, a ``_SUCCESS`` marker. Parts appear atomic
 crash the parts present are exactly the finished chunks: running the same job again makes only the
 missing ones. A single-file output is staged as parts in a hidden folder beside it and assembled at
 the end; the file appears only when complete.
+
+What a job may delete (see docs/security.md): only files its manifest lists (the manifest, the
+``_SUCCESS`` marker, and ``part-NNNNNN.<fmt>`` for the chunks it plans) and its own stale
+temporaries (see :mod:`simulacra.io.files`). A folder holding anything else is refused unless
+``overwrite`` is given, and then every file removed is named in a warning and in the result.
+Chunks are planned lazily: a job of 10**15 rows holds one chunk at a time, never the list.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
+import re
 import sys
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError
-from simulacra.io.tables import atomic_path
-from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, Chunk, RangeProducer, check_count, plan_chunks
-from simulacra.scale.engines import ENGINES, ChunkResult, resolve_workers, run_local, run_ray
-from simulacra.scale.writers import (
-    SUFFIXES,
-    ChunkWriter,
-    arrow_schema,
-    check_format,
-    count_rows,
-    fast_eligible,
-    merge_parts,
-    part_name,
+from simulacra.io.files import (
+    atomic_path,
+    remove_files,
+    stale_temps_in,
+    temp_owner,
+    terminate_cleanly,
 )
+from simulacra.io.writers import SUFFIXES, ChunkWriter, count_rows, merge_parts, output_format
+from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, RangeProducer, check_count, plan_chunks
+from simulacra.scale.engines import ENGINES, ChunkResult, resolve_workers, run_local, run_ray
 
 MANIFEST = "_simulacra_job.json"
 SUCCESS = "_SUCCESS"
 JOB_FORMAT = "simulacra-job"
+_PART = re.compile(r"^part-(\d{6,})(\.[a-z]+)$")
+
+
+def part_name(index: int, fmt: str) -> str:
+    """The file name of part ``index``.
+
+    Examples
+    --------
+    >>> part_name(3, "parquet")
+    'part-000003.parquet'
+    """
+    return f"part-{index:06d}{SUFFIXES[fmt]}"
+
+
+def part_index(name: str, fmt: str) -> int | None:
+    """The chunk number of a part file name of format ``fmt`` (None for any other name).
+
+    Examples
+    --------
+    >>> part_index("part-000012.csv", "csv"), part_index("part-0.parquet", "parquet")
+    (12, None)
+    """
+    found = _PART.match(name)
+    if found is None or found.group(2) != SUFFIXES.get(fmt):
+        return None
+    return int(found.group(1))
 
 
 @dataclass
@@ -85,17 +116,12 @@ def plan_layout(output: str | Path, format: str | None) -> Layout:
     suffix = out.suffix.lower()
     is_dir = str(output).endswith(("/", "\\")) or out.is_dir() or not suffix
     if is_dir:
-        return Layout(out, None, check_format(format or "parquet"))
-    if format is None and suffix not in {*SUFFIXES.values(), ".pq"}:
-        raise InputError(
-            f"Cannot write '{out.name}' in chunks: use a .parquet, .csv or .jsonl file, or a folder "
-            "(end the path with '/') for partitioned files."
-        )
-    fmt = check_format(format or suffix)
+        return Layout(out, None, output_format(out, format or "parquet", what="write in chunks"))
+    fmt = output_format(out, format, what="write in chunks")
     return Layout(out.parent / f".{out.name}.parts", out, fmt)
 
 
-def _manifest(producer: RangeProducer, n_rows: int, chunk_rows: int, fmt: str, info: dict[str, Any]) -> dict[str, Any]:
+def _manifest(producer: RangeProducer, plan: ChunkPlan, fmt: str, info: dict[str, Any]) -> dict[str, Any]:
     from simulacra import __version__
 
     return {
@@ -103,9 +129,11 @@ def _manifest(producer: RangeProducer, n_rows: int, chunk_rows: int, fmt: str, i
         "version": 1,
         "library_version": __version__,
         "fingerprint": producer.fingerprint(),
-        "n_rows": n_rows,
-        "chunk_rows": chunk_rows,
+        "n_rows": plan.n_rows,
+        "chunk_rows": plan.chunk_rows,
         "output_format": fmt,
+        # the files this job owns, and may remove: the manifest, the marker and these parts
+        "parts": {"pattern": part_name(0, fmt).replace("000000", "{index:06d}"), "count": len(plan)},
         **info,
     }
 
@@ -113,13 +141,34 @@ def _manifest(producer: RangeProducer, n_rows: int, chunk_rows: int, fmt: str, i
 def read_job_manifest(folder: str | Path) -> dict[str, Any] | None:
     """The manifest of the job in ``folder`` (None if there is none)."""
     path = Path(folder) / MANIFEST
-    if not path.exists():
+    if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == JOB_FORMAT else None
+    ok = isinstance(data, dict) and data.get("format") == JOB_FORMAT
+    ok = ok and isinstance(data.get("n_rows"), int) and isinstance(data.get("chunk_rows"), int) and data["chunk_rows"] > 0
+    return data if ok and data.get("output_format") in SUFFIXES else None
+
+
+def owned_by(manifest: dict[str, Any] | None, name: str) -> bool:
+    """Whether the job of ``manifest`` wrote (and so may remove) the file ``name`` of its folder.
+
+    Examples
+    --------
+    >>> m = {"n_rows": 10, "chunk_rows": 4, "output_format": "csv"}
+    >>> [owned_by(m, n) for n in ("part-000002.csv", "part-000003.csv", "part-0.csv", "_SUCCESS")]
+    [True, False, False, True]
+    >>> owned_by(None, "_SUCCESS")
+    False
+    """
+    if manifest is None:
+        return False
+    if name in (MANIFEST, SUCCESS):
+        return True
+    index = part_index(name, manifest["output_format"])
+    return index is not None and index < len(ChunkPlan(manifest["n_rows"], manifest["chunk_rows"]))
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -127,56 +176,80 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(data, indent=2, default=str))
 
 
-def _ours(path: Path) -> bool:
-    name = path.name
-    return name in (MANIFEST, SUCCESS) or (name.startswith("part-") and path.suffix in SUFFIXES.values()) or (
-        name.startswith((".part-", "._simulacra_job", "._SUCCESS")) and name.endswith(".part")
-    )
+def _check_folder(layout: Layout, manifest: dict[str, Any], resume: bool, overwrite: bool) -> tuple[bool, list[Path]]:
+    """Whether an earlier run of the same job is resumed, and the files to remove first.
 
-
-def _prepare_folder(layout: Layout, manifest: dict[str, Any], resume: bool, overwrite: bool) -> bool:
-    """Make the parts folder ready; returns True when an earlier run of the same job is resumed."""
+    Nothing is changed here: every refusal leaves the folder as it was.
+    """
     folder = layout.parts_dir
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"'{folder}' is a file, not a folder; choose another output.")
     old = read_job_manifest(folder)
     keys = ("fingerprint", "n_rows", "chunk_rows", "output_format")
     same = old is not None and all(old.get(k) == manifest.get(k) for k in keys)
-    entries = list(folder.iterdir()) if folder.is_dir() else []
-    if entries and not (same and resume):
-        foreign = [p.name for p in entries if not _ours(p)]
-        if foreign:
+    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    stale = set(stale_temps_in(folder))
+    busy = [p for p in entries if temp_owner(p) is not None and p not in stale]
+    if busy:
+        raise InputError(
+            f"Another simulacra process (pid {temp_owner(busy[0])}) is writing to '{folder}' right now; "
+            f"wait for it to finish or choose another output (if no such job runs, remove '{busy[0].name}')."
+        )
+    visible = [p for p in entries if not p.name.startswith(".")]
+    mine = [p for p in visible if owned_by(old, p.name)]
+    foreign = [p for p in visible if p not in mine]
+    if foreign:
+        dirs = [p.name for p in foreign if p.is_dir()]
+        if dirs:
             raise InputError(
-                f"Output folder '{folder}' holds files this job did not write (e.g. '{foreign[0]}'); "
-                "choose an empty or new folder."
+                f"Output folder '{folder}' holds folders this job did not make (e.g. '{dirs[0]}'); "
+                "nothing was changed. Choose an empty or new folder."
             )
-        if old is not None and not overwrite and not same:
-            changed = [k for k in keys if old.get(k) != manifest.get(k)]
+        if not overwrite:
             raise InputError(
-                f"'{folder}' holds an unfinished or finished job with a different {', '.join(changed)}; "
-                "pass overwrite=True (--overwrite) to replace it, or write to a new folder."
+                f"Output folder '{folder}' holds {len(foreign)} file(s) this job did not write "
+                f"(e.g. '{foreign[0].name}'); nothing was changed. Choose an empty or new folder, or pass "
+                "overwrite=True (--overwrite) to remove them."
             )
-        if old is not None and not overwrite and not resume:
-            raise InputError(f"'{folder}' holds this job already; pass resume=True to finish it or overwrite=True to redo it.")
-        for p in entries:
-            p.unlink()
+    if old is not None and not same and not overwrite:
+        changed = [k for k in keys if old.get(k) != manifest.get(k)]
+        raise InputError(
+            f"'{folder}' holds an unfinished or finished job with a different {', '.join(changed)}; "
+            "pass overwrite=True (--overwrite) to replace it, or write to a new folder."
+        )
+    if old is not None and same and not resume and not overwrite:
+        raise InputError(f"'{folder}' holds this job already; pass resume=True to finish it or overwrite=True to redo it.")
+    resumed = same and resume and not foreign
+    remove = foreign + ([] if resumed else mine)
+    return resumed, remove
+
+
+def _prepare_folder(layout: Layout, manifest: dict[str, Any], remove: list[Path], resumed: bool) -> None:
+    folder = layout.parts_dir
+    if remove:
+        names = ", ".join(p.name for p in remove[:10]) + (f" and {len(remove) - 10} more" if len(remove) > 10 else "")
+        warnings.warn(f"overwrite: removing {len(remove)} file(s) from '{folder}': {names}", stacklevel=4)
+        if any(p.name == MANIFEST for p in remove):  # the manifest goes last: the folder stays ours until then
+            remove = [p for p in remove if p.name != MANIFEST] + [folder / MANIFEST]
+        remove_files(remove)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in [*folder.glob(".part-*.part"), *folder.glob("._*.part")]:  # temporary files of chunks a crash interrupted
-        stale.unlink()
-    if not (same and resume):
+    remove_files(stale_temps_in(folder))  # temporaries of chunks a killed run was writing
+    if not resumed:
         _write_json(folder / MANIFEST, manifest)
-        return False
-    return True
 
 
-def _finished(folder: Path, chunks: list[Chunk], fmt: str) -> set[int]:
+def _finished(folder: Path, plan: ChunkPlan, fmt: str) -> set[int]:
+    """Chunks whose part file is present and whole (the folder is listed: nothing is planned ahead)."""
     done = set()
-    for c in chunks:
-        path = folder / part_name(c.index, fmt)
-        if path.exists():
-            rows = count_rows(path, fmt)
-            if rows is None or rows == c.rows:
-                done.add(c.index)
-            else:  # pragma: no cover - parts are renamed only when complete
-                path.unlink()
+    for path in folder.iterdir() if folder.is_dir() else ():
+        k = part_index(path.name, fmt)
+        if k is None or k >= len(plan):
+            continue
+        rows = count_rows(path, fmt)
+        if rows is None or rows == plan[k].rows:
+            done.add(k)
+        else:  # pragma: no cover - parts are renamed only when complete
+            path.unlink()
     return done
 
 
@@ -202,6 +275,8 @@ def run_job(
     (``.parquet``, ``.csv``, ``.jsonl``). ``engine`` is ``local`` (``workers`` processes; all cores
     when None) or ``ray`` (``ray_address``: a cluster, or None for Ray on this machine).
     With ``resume``, parts finished by an interrupted run of the same job are kept, not redone.
+    A folder holding files the job did not write is refused unless ``overwrite``. SIGTERM and
+    Ctrl-C stop the job cleanly: finished parts stay (run again to resume), temporaries go.
 
     Examples
     --------
@@ -221,42 +296,50 @@ def run_job(
     n_workers = resolve_workers(workers)
     layout = plan_layout(output, format)
     t0 = time.perf_counter()
-    manifest = _manifest(producer, n_rows, chunk_rows, layout.fmt, dict(info or {}))
-    resumed = _prepare_folder(layout, manifest, resume, overwrite)
-    chunks = plan_chunks(n_rows, chunk_rows)
-    done = _finished(layout.parts_dir, chunks, layout.fmt) if resumed else set()
-    writer = ChunkWriter(layout.fmt, datetime_formats=dict(datetime_formats or {}))
-    if layout.fmt == "parquet":
-        probe = producer(0, min(n_rows, 256))
-        writer.schema_bytes = arrow_schema(probe).serialize().to_pybytes()
-        writer.fast = fast_eligible(probe)
-    todo = [(c, str(layout.parts_dir / part_name(c.index, layout.fmt))) for c in chunks if c.index not in done]
-    if engine == "ray":
-        results = run_ray(producer, writer, todo, workers, ray_address)
-    else:
-        results = run_local(producer, writer, todo, n_workers)
-    written = _drain(results, {c.index: c.rows for c, _ in todo}, progress, f"{n_rows:,} rows → {Path(output).name}")
-    parts = [layout.parts_dir / part_name(c.index, layout.fmt) for c in chunks]
-    if not parts:  # zero rows: one empty part with the right columns
-        parts = [layout.parts_dir / part_name(0, layout.fmt)]
-        writer.write(producer(0, 0), parts[0])
-    final = _finish(layout, parts, writer, n_rows, time.perf_counter() - t0)
+    plan = plan_chunks(n_rows, chunk_rows)
+    manifest = _manifest(producer, plan, layout.fmt, dict(info or {}))
+    resumed, remove = _check_folder(layout, manifest, resume, overwrite)
+    probe = producer(0, min(n_rows, 256))  # before anything is written: a producer that fails leaves no trace
+    writer = ChunkWriter.for_sample(layout.fmt, probe, datetime_formats=dict(datetime_formats or {}))
+    with terminate_cleanly():
+        _prepare_folder(layout, manifest, remove, resumed)
+        done = _finished(layout.parts_dir, plan, layout.fmt) if resumed else set()
+        todo = ((c, str(layout.parts_dir / part_name(c.index, layout.fmt))) for c in plan if c.index not in done)
+        count = len(plan) - len(done)
+        if engine == "ray":
+            results = run_ray(producer, writer, todo, count, workers, ray_address)
+        else:
+            results = run_local(producer, writer, todo, count, n_workers)
+        remaining = n_rows - plan.rows_of(done)
+        with contextlib.closing(results):
+            written = _drain(results, remaining, progress, f"{n_rows:,} rows → {Path(output).name}")
+        if not len(plan):  # zero rows: one empty part with the right columns
+            writer.write(producer(0, 0), layout.parts_dir / part_name(0, layout.fmt))
+        final = _finish(layout, plan, writer, n_rows, time.perf_counter() - t0)
     return JobResult(
-        final, n_rows, len(chunks), len(todo), len(done), time.perf_counter() - t0, layout.fmt, engine,
-        n_workers, manifest.get("seed"), {"parts_dir": str(layout.parts_dir), "rows_written_now": written},
+        final, n_rows, len(plan), count, len(done), time.perf_counter() - t0, layout.fmt, engine, n_workers,
+        manifest.get("seed"), {"parts_dir": str(layout.parts_dir), "rows_written_now": written,
+                               "removed": [str(p) for p in remove]},
     )
 
 
-def _finish(layout: Layout, parts: list[Path], writer: ChunkWriter, n_rows: int, seconds: float) -> Path:
+def _finish(layout: Layout, plan: ChunkPlan, writer: ChunkWriter, n_rows: int, seconds: float) -> Path:
+    folder = layout.parts_dir
+    parts = (folder / part_name(k, layout.fmt) for k in range(max(len(plan), 1)))
     if layout.single_file is None:
-        _write_json(layout.parts_dir / SUCCESS, {"rows": n_rows, "parts": len(parts), "seconds": round(seconds, 3)})
-        return layout.parts_dir
+        _write_json(folder / SUCCESS, {"rows": n_rows, "parts": max(len(plan), 1), "seconds": round(seconds, 3)})
+        return folder
     merge_parts(parts, layout.single_file, layout.fmt, writer.schema())
-    shutil.rmtree(layout.parts_dir)
+    # the staging folder goes: only the files this job owns, then the folder if nothing else is left
+    manifest = read_job_manifest(folder)
+    remove_files([p for p in folder.iterdir() if owned_by(manifest, p.name) and p.name != MANIFEST])
+    remove_files([folder / MANIFEST, *stale_temps_in(folder)])
+    with contextlib.suppress(OSError):
+        folder.rmdir()
     return layout.single_file
 
 
-def _drain(results: Iterator[ChunkResult], sizes: dict[int, int], progress: bool | None, label: str) -> int:
+def _drain(results: Iterable[ChunkResult], total: int, progress: bool | None, label: str) -> int:
     """Consume finished chunks, showing rows/s and an ETA when ``progress`` (default: on a terminal)."""
     show = sys.stderr.isatty() if progress is None else progress
     made = 0
@@ -280,11 +363,11 @@ def _drain(results: Iterator[ChunkResult], sizes: dict[int, int], progress: bool
     ]
     t0 = time.perf_counter()
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(label, total=sum(sizes.values()), rate="")
+        task = bar.add_task(label, total=total, rate="")
         for res in results:
             made += res.rows
             rate = made / max(time.perf_counter() - t0, 1e-9)
-            bar.update(task, advance=sizes.get(res.index, res.rows), rate=f"{rate:,.0f} rows/s")
+            bar.update(task, advance=res.rows, rate=f"{rate:,.0f} rows/s")
     return made
 
 
@@ -302,15 +385,15 @@ def job_status(output: str | Path, format: str | None = None) -> dict[str, Any]:
     manifest = read_job_manifest(layout.parts_dir)
     if manifest is None:
         return {"state": "absent", "path": str(output)}
-    chunks = plan_chunks(manifest["n_rows"], manifest["chunk_rows"])
-    done = _finished(layout.parts_dir, chunks, manifest["output_format"])
+    plan = ChunkPlan(manifest["n_rows"], manifest["chunk_rows"])
+    done = _finished(layout.parts_dir, plan, manifest["output_format"])
     complete = (layout.parts_dir / SUCCESS).exists()
     return {
         "state": "complete" if complete else "partial",
         "path": str(output),
-        "chunks": len(chunks),
+        "chunks": len(plan),
         "chunks_done": len(done),
-        "rows_done": sum(c.rows for c in chunks if c.index in done),
+        "rows_done": plan.rows_of(done),
         "manifest": manifest,
     }
 

@@ -51,9 +51,7 @@ def to_ray_dataset(
     if isinstance(source, RangeProducer) and not hasattr(source, "sample_range"):
         producer = source
     else:
-        from simulacra.tabular.base import resolve_seed
-
-        producer = SynthesizerProducer.from_synthesizer(source, resolve_seed(seed, source._sample_rng_), conditions)
+        producer = SynthesizerProducer.from_synthesizer(source, source.sampling_seed(seed), conditions)
     chunks = plan_chunks(n_rows, chunk_rows)
     items = [{"start": c.start, "stop": c.stop} for c in chunks]
     dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))

@@ -286,7 +286,7 @@ def stream_stats(path: Any, *, chunk_rows: int = 250_000, **options: Any) -> Str
     >>> float(stream_stats(p, chunk_rows=3).quantiles("x", [0.5])[0])
     2.0
     """
-    from simulacra.scale.reading import iter_table_chunks
+    from simulacra.io.reading import iter_table_chunks
 
     stats = StreamingStats(**{k: options.pop(k) for k in ("max_distinct", "correlations") if k in options})
     for chunk in iter_table_chunks(path, chunk_rows, **options):

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra._deprecation import renamed
 from simulacra.errors import SpecError
 from simulacra.spec import structures as st
 from simulacra.spec.kinds.base import Values, parse_column
@@ -34,13 +35,15 @@ class Spec:
     ...       height: {kind: normal, mean: 170, std: 10}
     ...       weight: "= 0.9 * height - 90 + normal(0, 5)"
     ... ''')
-    >>> frame = spec.generate(seed=1)["people"]
+    >>> frame = spec.generate(random_state=1)["people"]
     >>> list(frame.columns), len(frame)
     (['id', 'height', 'weight'], 5)
     """
 
-    def __init__(self, data: dict[str, Any], source: SpecSource | None = None) -> None:
+    def __init__(self, data: dict[str, Any], source: SpecSource | None = None, *,
+                 allow_external_files: bool = False) -> None:
         self.source = source or SpecSource()
+        self.source.allow_external_files = self.source.allow_external_files or allow_external_files
         self.document = parse_document(dict(data), self.source)
         self.models: dict[str, Any] = {}
         self.plans: dict[str, TablePlan] = {}
@@ -59,15 +62,19 @@ class Spec:
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def from_yaml(cls, path_or_text: str | Path) -> Spec:
-        """A spec from a YAML file (path) or YAML text; errors name the file, line and field."""
+    def from_yaml(cls, path_or_text: str | Path, *, allow_external_files: bool = False) -> Spec:
+        """A spec from a YAML file (path) or YAML text; errors name the file, line and field.
+
+        Files a spec reads (``empirical`` ``file:``) must lie in the spec's folder (the current directory
+        for YAML text) unless ``allow_external_files`` is True.
+        """
         data, source = load_yaml(path_or_text)
-        return cls(data, source)
+        return cls(data, source, allow_external_files=allow_external_files)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], name: str = "<dict>") -> Spec:
+    def from_dict(cls, data: dict[str, Any], name: str = "<dict>", *, allow_external_files: bool = False) -> Spec:
         """A spec from a Python mapping (as the YAML would load)."""
-        return cls(data, SpecSource(name=name))
+        return cls(data, SpecSource(name=name), allow_external_files=allow_external_files)
 
     @property
     def tables(self) -> list[str]:
@@ -157,27 +164,32 @@ class Spec:
             return "parent_rows"
         return "entities" if isinstance(model, SeriesTable) else "rows"
 
-    def units(self, table: str, n_rows: int | None = None, *, seed: int = 0) -> int:
+    def units(self, table: str, n_rows: int | None = None, *, random_state: int | None = None,
+              seed: int | None = None) -> int:
         """How many units (see :meth:`row_unit`) make table ``table`` when the main table has ``n_rows``."""
+        seed = self._random_state(random_state, seed, "units")
+        n_rows = _n_rows(n_rows)
         model = self._plan(table).model
         if isinstance(model, RowTable):
             if model.parent:
-                return self.count(model.parent, n_rows, seed=seed)
+                return self.count(model.parent, n_rows, random_state=seed)
             if table == self.main and n_rows is not None:
                 return int(n_rows)
             if model.rows is not None:
                 return model.rows
             if model.ratio is not None and self.main and table != self.main:
-                return int(round(model.ratio * self.units(self.main, n_rows, seed=seed)))
+                return int(round(model.ratio * self.units(self.main, n_rows, random_state=seed)))
             raise self.source.error(("tables", table), "give 'rows' (or 'ratio' of the main table), or pass n_rows")
         if isinstance(model, SeriesTable):
-            return model.entities if isinstance(model.entities, int) else self.count(model.entities, n_rows, seed=seed)
+            return model.entities if isinstance(model.entities, int) else self.count(model.entities, n_rows, random_state=seed)
         return st.graph_size(self._plan(table), seed)
 
-    def count(self, table: str, n_rows: int | None = None, *, seed: int = 0) -> int:
+    def count(self, table: str, n_rows: int | None = None, *, random_state: int | None = None,
+              seed: int | None = None) -> int:
         """The number of rows of ``table`` when the main table has ``n_rows``."""
+        seed = self._random_state(random_state, seed, "count")
         plan = self._plan(table)
-        units = self.units(table, n_rows, seed=seed)
+        units = self.units(table, n_rows, random_state=seed)
         if self.row_unit(table) == "parent_rows":
             return st.child_total(self, plan, seed, units)
         if isinstance(plan.model, SeriesTable):
@@ -202,20 +214,21 @@ class Spec:
     def _context(self, seed: int, n_rows: int | None) -> dict[str, Any]:
         return {
             "resolve_key": lambda ref, rows: self.resolve_key(ref, rows, seed),
-            "table_rows": lambda t: self.count(t, n_rows, seed=seed),
+            "table_rows": lambda t: self.count(t, n_rows, random_state=seed),
         }
 
     # -- generation -----------------------------------------------------------------------------
-    def generate_range(self, table: str, start: int, stop: int, *, seed: int = 0, n_rows: int | None = None) -> pd.DataFrame:
+    def generate_range(self, table: str, start: int, stop: int, *, random_state: int | None = None,
+                       n_rows: int | None = None, seed: int | None = None) -> pd.DataFrame:
         """Units ``start`` .. ``stop`` of ``table`` (see :meth:`row_unit`) of the infinite, deterministic
-        sequence for ``seed``: the same seed gives the same rows whatever the chunking.
+        sequence for ``random_state``: the same seed gives the same rows whatever the chunking.
 
         ``n_rows`` (the main table's size) only matters to foreign keys that pick among parent rows.
         """
+        seed = self._random_state(random_state, seed, "generate_range")
         plan = self._plan(table)
         if start < 0 or stop < start:
             raise SpecError(f"invalid range {start}..{stop}: need 0 <= start <= stop")
-        seed = _seed(seed)
         context = self._context(seed, n_rows)
         model = plan.model
         if isinstance(model, RowTable) and model.parent:
@@ -249,41 +262,62 @@ class Spec:
         cols = make_block(plan, self.source, seed=0, block=0, first_row=0, n=1, context=self._context(0, 1))
         return self._frame(plan, {c: _cut(v, 0, 0) for c, v in cols.items()})
 
-    def generate_table(self, table: str, n_rows: int | None = None, *, seed: int = 0) -> pd.DataFrame:
+    def generate_table(self, table: str, n_rows: int | None = None, *, random_state: int | None = None,
+                       seed: int | None = None) -> pd.DataFrame:
         """The whole of ``table``; ``n_rows`` is the main table's size (default: the spec's ``rows``)."""
-        return self.generate_range(table, 0, self.units(table, n_rows, seed=seed), seed=seed, n_rows=n_rows)
+        seed = self._random_state(random_state, seed, "generate_table")
+        return self.generate_range(table, 0, self.units(table, n_rows, random_state=seed), random_state=seed, n_rows=n_rows)
 
-    def generate(self, n_rows: int | None = None, *, seed: int | None = None) -> dict[str, pd.DataFrame]:
-        """Every table, in spec order; ``n_rows`` overrides the main (first) table's ``rows``."""
-        seed = self.document.seed or 0 if seed is None else seed
-        return {t: self.generate_table(t, n_rows, seed=seed) for t in self.plans}
+    def generate(self, n_rows: int | None = None, *, random_state: int | None = None,
+                 seed: int | None = None) -> dict[str, pd.DataFrame]:
+        """Every table, in spec order; ``n_rows`` overrides the main (first) table's ``rows``.
 
-    def sample(self, n_rows: int | None = None, *, seed: int = 0) -> pd.DataFrame:
+        ``random_state`` (an integer) picks the rows; None (the default, in every method) means the
+        spec's own ``seed:``, or 0 when it has none: a spec gives the same rows on every run.
+        """
+        seed = self._random_state(random_state, seed, "generate")
+        return {t: self.generate_table(t, n_rows, random_state=seed) for t in self.plans}
+
+    def sample(self, n_rows: int | None = None, *, random_state: int | None = None, seed: int | None = None) -> pd.DataFrame:
         """The rows of a single-table spec (or of its main table)."""
+        seed = self._random_state(random_state, seed, "sample")
         table = self.main or self.tables[0]
-        return self.generate_table(table, n_rows, seed=seed)
+        return self.generate_table(table, n_rows, random_state=seed)
 
     def generate_to(
-        self, path: str | Path, n_rows: int | None = None, *, seed: int = 0, chunk_rows: int = 4 * BLOCK_ROWS,
-        format: str | None = None, progress: Any = None,
+        self, path: str | Path, n_rows: int | None = None, *, random_state: int | None = None,
+        chunk_rows: int = 4 * BLOCK_ROWS, format: str | None = None, progress: Any = None, seed: int | None = None,
     ) -> Path:
         """Write every table to ``path`` chunk by chunk (bounded memory); a multi-table spec writes a
         folder with one file per table. Files appear only once complete."""
         from simulacra.spec.writer import write_tables
 
-        return write_tables(self, Path(path), n_rows, seed=_seed(seed), chunk_rows=chunk_rows, format=format, progress=progress)
+        seed = self._random_state(random_state, seed, "generate_to")
+        return write_tables(self, Path(path), _n_rows(n_rows), seed=seed, chunk_rows=chunk_rows, format=format,
+                            progress=progress)
 
-    def simulate(self, column: str, n: int = 100_000, *, seed: int = 0, table: str | None = None, **options: Any) -> Any:
+    def simulate(self, column: str, n: int = 100_000, *, random_state: int | None = None, table: str | None = None,
+                 seed: int | None = None, **options: Any) -> Any:
         """Monte Carlo summary of ``column`` over ``n`` draws (see :func:`simulacra.spec.simulate.summarize`)."""
         from simulacra.spec.simulate import summarize
 
+        seed = self._random_state(random_state, seed, "simulate")
+        if _n_rows(n) == 0:
+            raise SpecError("simulate needs at least one draw (n >= 1)")
         table = table or next((t for t, p in self.plans.items() if column in p.outputs), None)
         if table is None:
             cols = [c for p in self.plans.values() for c in p.outputs]
             raise SpecError(f"no table has a column '{column}'{suggest(column, cols)}")
         plan = self.plans[table]
-        frame = self.generate_range(table, 0, n, seed=seed, n_rows=n)
+        frame = self.generate_range(table, 0, n, random_state=seed, n_rows=n)
         return summarize(frame[column], column=column, **options) if plan else None
+
+    def _random_state(self, random_state: Any, seed: Any, where: str) -> int:
+        """The integer seed of a call: ``random_state``, the deprecated ``seed=``, or the spec's own seed."""
+        random_state = renamed("seed", "random_state", seed, random_state, f"Spec.{where}")
+        if random_state is None:
+            random_state = self.document.seed or 0
+        return _seed(random_state)
 
     def describe(self) -> str:
         """A readable plan: tables, sizes, and columns in generation order with their kinds."""
@@ -318,8 +352,19 @@ def _cut(values: Values, lo: int, hi: int) -> Values:
 
 def _seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SpecError(f"seed must be a non-negative integer, got {seed!r}")
+        raise SpecError(f"random_state (the seed) must be a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+def _n_rows(n_rows: Any) -> Any:
+    """``n_rows`` checked: None, or a whole number >= 0 (a negative count is refused, never clamped)."""
+    if n_rows is None:
+        return None
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)):
+        raise SpecError(f"the number of rows must be a whole number, got {n_rows!r}")
+    if n_rows < 0:
+        raise SpecError(f"the number of rows must be zero or more, got {n_rows}")
+    return int(n_rows)
 
 
 def _numeric(kind: Any) -> bool:

@@ -15,7 +15,7 @@ from simulacra.spec.source import Loc, SpecSource, pydantic_problems, suggest
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     columns: dict[str, Any] = Field(default_factory=dict, description="Column name -> column spec.")
     constraints: list[str | dict[str, Any]] = Field(default_factory=list, description="Rules every row satisfies.")
     description: str | None = None
@@ -70,7 +70,7 @@ TABLE_KINDS: dict[str, type[_Table]] = {"table": RowTable, "timeseries": SeriesT
 class SpecDocument(BaseModel):
     """The top level of a spec file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     version: int = Field(1, ge=1, le=1)
     name: str | None = None
     description: str | None = None

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from simulacra.errors import SpecError
+from simulacra.random import blocks_of as blocks_of  # the one definition of a block range
 from simulacra.spec.kinds.base import Block, Values, apply_nulls
 from simulacra.spec.model import TablePlan
 from simulacra.spec.source import SpecSource
@@ -56,7 +57,7 @@ def prefix_context(context: dict[str, Any], n: int, m: int) -> dict[str, Any]:
 
 def constraint_mask(plan: TablePlan, columns: dict[str, Values], n: int, first_row: int) -> list[np.ndarray]:
     """One mask per constraint: True where the row satisfies it (or reads a missing value)."""
-    from simulacra.spec.expr import _numpy
+    from simulacra.spec.expr import numpy_values
 
     masks = []
     rng = np.random.default_rng(0)  # constraints are deterministic; draws in them are refused at parse
@@ -64,7 +65,7 @@ def constraint_mask(plan: TablePlan, columns: dict[str, Values], n: int, first_r
         ok = np.broadcast_to(np.asarray(expr.evaluate(columns, n, rng, first_row), dtype=bool), (n,)).copy()
         for name in expr.names:
             if name in columns:
-                ok |= np.asarray(pd.isna(_numpy(columns[name])), dtype=bool)
+                ok |= np.asarray(pd.isna(numpy_values(columns[name])), dtype=bool)
         masks.append(ok)
     return masks
 
@@ -152,14 +153,6 @@ def to_frame(columns: dict[str, Values], names: list[str]) -> pd.DataFrame:
             v = pd.arrays.ArrowStringArray(v) if pa.types.is_string(v.type) else v.to_pandas()
         data[name] = v
     return pd.DataFrame(data, copy=False)
-
-
-def blocks_of(start: int, stop: int, size: int) -> list[tuple[int, int, int]]:
-    """``(block, lo, hi)``: block numbers covering [start, stop) and the part of each to keep."""
-    out = []
-    for k in range(start // size, (stop - 1) // size + 1 if stop > start else start // size):
-        out.append((k, max(start, k * size) - k * size, min(stop, (k + 1) * size) - k * size))
-    return out
 
 
 Structural = Callable[[int, int], dict[str, Values]]

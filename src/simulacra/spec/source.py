@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import yaml
 
 from simulacra.errors import SpecError
+from simulacra.expr import suggest
 
 Loc = tuple[str | int, ...]
 
@@ -21,6 +21,30 @@ class SpecSource:
 
     name: str = "<dict>"
     lines: dict[Loc, int] = field(default_factory=dict)
+    #: let the spec read files outside its folder (``empirical`` kind's ``file``)
+    allow_external_files: bool = False
+
+    @property
+    def folder(self) -> Path:
+        """The spec's folder (the current directory for a spec given as text or a mapping)."""
+        return Path(self.name).parent if self.name not in ("<string>", "<dict>") else Path.cwd()
+
+    def resolve_file(self, loc: Sequence[str | int], file: str) -> Path:
+        """``file`` resolved relative to the spec's folder; a path that leaves the folder (``..``, an
+        absolute path, a symbolic link out) is refused unless :attr:`allow_external_files` is set."""
+        path = self.folder / file
+        if self.allow_external_files:
+            return path
+        try:
+            inside = path.resolve().is_relative_to(self.folder.resolve())
+        except (OSError, RuntimeError):
+            inside = False
+        if not inside:
+            raise self.error(
+                loc, f"'{file}' is outside the spec's folder ({self.folder}); a spec may only read files beside it. "
+                "Move the file there, or allow it explicitly (allow_external_files=True, --allow-external-files)"
+            )
+        return path
 
     def line(self, loc: Sequence[str | int]) -> int | None:
         """The line of ``loc``, or of its nearest ancestor that has one."""
@@ -56,6 +80,47 @@ def _walk(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
             _walk(item, (*loc, i), out)
 
 
+#: The most values a spec may hold once its YAML aliases (``*name``) are expanded: far above any real
+#: spec, far below a "billion laughs" bomb (a few kilobytes of aliases that expand to billions of values).
+MAX_EXPANDED_NODES = 100_000
+
+
+def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES, name: str = "<string>") -> int:
+    """How many values the YAML graph ``root`` holds with every alias expanded (stops past ``limit``).
+
+    Shared nodes are sized once (memoized), so a bomb costs as little to measure as it is to read; a
+    node that contains itself is refused.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            size[key] = min(limit + 1, 1 + sum(size[id(c)] for c in children))
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise SpecError(f"{name}, line {node.start_mark.line + 1}: a YAML alias refers to a value that contains it "
+                            "(a recursive spec); write the values out instead")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return size[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def load_yaml(path_or_text: str | Path) -> tuple[dict[str, Any], SpecSource]:
     """Parse a spec from a YAML file or YAML text; returns the data and its :class:`SpecSource`.
 
@@ -66,7 +131,14 @@ def load_yaml(path_or_text: str | Path) -> tuple[dict[str, Any], SpecSource]:
     text, name = _read(path_or_text)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and expanded_size(node, name=name) > MAX_EXPANDED_NODES:
+            raise SpecError(
+                f"{name}: the spec's YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values; "
+                "this looks like an alias bomb. Write the values out, or use fewer aliases"
+            )
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise SpecError(f"{name}: the YAML is nested too deeply to be a spec") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
@@ -96,16 +168,6 @@ def _read_file(path: Path) -> tuple[str, str]:
         raise SpecError(f"Spec file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"Cannot read spec file {path}: {exc}") from None
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or an empty string.
-
-    >>> suggest("nromal", ["normal", "uniform"])
-    " (did you mean 'normal'?)"
-    """
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def pydantic_problems(exc: Any, model: Any, loc: Loc, source: SpecSource) -> SpecError:

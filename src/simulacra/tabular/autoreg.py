@@ -5,6 +5,11 @@ directly; numbers are predicted as *cells* of their rank (quantile) scale, and t
 inside the cell from the column's quantile function, so marginals are kept while values are new.
 Each conditional is a CART tree whose leaves hold at least ``min_samples_leaf`` training rows and
 whose histograms are smoothed toward the column's marginal: these two knobs are the privacy floor.
+
+The model is split along its seams: the chain's column order (:mod:`._autoreg_order`), the column
+models and how they are sampled (:mod:`._autoreg_columns`), and the refinement step that redraws a
+few columns given the whole row (:mod:`._refine`). This module fits and samples the chain, meets
+conditions and saves the result. No training row is kept, not even during ``fit``.
 """
 
 from __future__ import annotations
@@ -13,39 +18,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from simulacra.errors import ConstraintError, InputError
-from simulacra.tabular._boosted import BoostedConditional, BoostedMean, lightgbm_available
+from simulacra.tabular._autoreg_columns import (
+    ColumnFitter,
+    draw,
+    models_from_state,
+    models_state,
+    n_codes_of,
+    probability,
+)
+from simulacra.tabular._autoreg_order import chain_order
 from simulacra.tabular._cells import NumericCells
-from simulacra.tabular._leaftrees import LeafTree
-from simulacra.tabular._refine import pick_refined
+from simulacra.tabular._refine import REFINE_ROUNDS, refined_columns
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
 from simulacra.tabular.registry import register
 from simulacra.transform import TableTransformer
 from simulacra.transform.datetime import to_datetimes
 from simulacra.transform.numerical import to_numbers
-
-#: A numeric column's tree gets the boosted prediction only if boosting explains this much more of
-#: the column's rank (held-out R²) than a tree alone: sampling stays fast where trees suffice.
-MIN_BOOST_GAIN = 0.03
-#: Boosting of a continuous column's normal scores (residual mode): learning rate, rounds at most
-#: (early stopping decides), leaves per tree; and the cells of the residual distribution.
-RESIDUAL_RATE = 0.25
-RESIDUAL_ROUNDS = 80
-RESIDUAL_LEAVES = 31
-RESIDUAL_BINS = 32
-#: ``refine="auto"`` draws a column again given the whole row when that raises its predictability
-#: (held-out R² of a tree on ranks) by this much over its chain prefix.
-REFINE_GAIN = 0.5
-#: ...and the other columns together explain it this much better than the best single one does.
-REFINE_JOINT = 0.15
-#: Features (the most rank-correlated columns) of each predictability check, so wide tables stay fast.
-REFINE_FEATURES = 24
-#: Boosting rounds at most of a redrawn column's model (few columns: a finer model is affordable).
-REFINE_ROUNDS = 100
-#: ...and of a redrawn few-class column (a label): a faster rate, so that sampling stays fast.
-REFINE_CLASS_ROUNDS = 40
 
 
 @register
@@ -157,71 +147,19 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if not isinstance(self.smoothing, (int, float)) or self.smoothing < 0:
             raise InputError(f"smoothing must be a number >= 0, got {self.smoothing!r}")
 
-    def _chain_order(self) -> list[str]:
-        learned = [n for n, e in self.transformer_.encoders.items() if e.representation != "generated"]
-        if self.order is None:
-            return learned
-        if isinstance(self.order, str):
-            if self.order == "hubs":
-                return self._hub_order(learned)
-            if self.order == "predictability":
-                return self._predictability_order(learned)
-            raise InputError(f"order must be a list of columns, 'predictability' or 'hubs', got {self.order!r}")
-        unknown = [c for c in self.order if c not in learned]
-        if unknown:
-            raise InputError(f"order names unknown or generated columns: {', '.join(map(str, unknown))}")
-        return list(self.order) + [c for c in learned if c not in self.order]
-
-    def _hub_order(self, learned: list[str]) -> list[str]:
-        """Columns most associated with the others first (rank correlation of encoded values)."""
-        if len(learned) < 3:
-            return learned
-        sample = self._data.sample(min(len(self._data), 5000), random_state=0)
-        ranks = np.column_stack([
-            pd.Series(self.transformer_.encoders[c].encode(sample[c]).astype(float)).rank().fillna(0).to_numpy()
-            for c in learned
-        ])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.nan_to_num(np.abs(np.corrcoef(ranks, rowvar=False)))
-        np.fill_diagonal(corr, 0.0)
-        return [learned[i] for i in np.argsort(-corr.sum(axis=1), kind="stable")]
-
-    def _rank_matrix(self, learned: list[str], rows: int = 4000) -> np.ndarray:
-        sample = self._data.sample(min(len(self._data), rows), random_state=0)
-        return np.column_stack([
-            pd.Series(self.transformer_.encoders[c].encode(sample[c]).astype(float)).rank(pct=True)
-            .fillna(-1).to_numpy() for c in learned
-        ])
-
-    def _predictability_order(self, learned: list[str]) -> list[str]:
-        """Columns hardest to predict from the others first, the most predictable last.
-
-        A column that the rest of the row explains well (a label, a total, a price) is then modelled
-        given everything else, which is where a conditional model is most accurate.
-        """
-        from sklearn.model_selection import cross_val_score
-        from sklearn.tree import DecisionTreeRegressor
-
-        if len(learned) < 3:
-            return learned
-        ranks = self._rank_matrix(learned)
-        score = np.zeros(len(learned))
-        for i in range(len(learned)):
-            X = np.delete(ranks, i, axis=1)
-            tree = DecisionTreeRegressor(max_depth=8, min_samples_leaf=20, random_state=0)
-            score[i] = float(np.mean(cross_val_score(tree, X, ranks[:, i], cv=2, scoring="r2")))
-        return [learned[i] for i in np.argsort(score, kind="stable")]
-
     def _fit(self, data: pd.DataFrame) -> None:
         self._check_params()
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
-        self._data = data
-        try:
-            self.chain_ = self._chain_order()
-        finally:
-            del self._data
+        learned = [n for n, e in self.transformer_.encoders.items() if e.representation != "generated"]
+        self.chain_ = chain_order(self.order, learned, self.transformer_.encoders, data)
         self.cells_: dict[str, NumericCells] = {}
+        fitter = ColumnFitter(
+            self.cells_, min_samples_leaf=self.min_samples_leaf, smoothing=self.smoothing,
+            min_category_count=self.min_category_count, max_depth=self.max_depth, n_trees=self.n_trees,
+            max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
+            boosted_classes=self.boosted_classes, boost_numbers=self.boost_numbers,
+        )
         features = np.full((len(data), len(self.chain_)), np.nan, dtype=np.float32)
         self.models_: dict[str, dict[str, Any]] = {}
         for j, name in enumerate(self.chain_):
@@ -232,130 +170,24 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                 self.cells_[name] = cells
                 features[:, j] = cells.to_uniform(x, rng)
             else:
-                n_codes = max(int(getattr(enc, "n_codes", 1)), 1)
-                features[:, j] = np.where(x < 0, n_codes, np.minimum(x, n_codes - 1))
-            self.models_[name] = self._fit_column(name, features[:, :j], self.chain_[:j], features[:, j], rng)
+                features[:, j] = np.where(x < 0, self._n_codes(name), np.minimum(x, self._n_codes(name) - 1))
+            self.models_[name] = fitter.fit(
+                name, features[:, :j], self.chain_[:j], features[:, j], rng, n_codes=self._n_codes(name)
+            )
         self.n_features_ = len(self.chain_)
-        self.refine_ = self._refine_columns(features)
+        self.refine_ = refined_columns(self.refine, self.chain_, features)
         self.refined_: dict[str, dict[str, Any]] = {}
         for name in self.refine_:
             j = self.chain_.index(name)
             others = [c for c in self.chain_ if c != name]
-            self.refined_[name] = self._fit_column(
-                name, np.delete(features, j, axis=1), others, features[:, j], rng, rounds=REFINE_ROUNDS
+            self.refined_[name] = fitter.fit(
+                name, np.delete(features, j, axis=1), others, features[:, j], rng, n_codes=self._n_codes(name),
+                rounds=REFINE_ROUNDS,
             )
 
-    def _fit_column(
-        self, name: str, X: np.ndarray, names: list[str], target: np.ndarray, rng: np.random.Generator,
-        rounds: int | None = None,
-    ) -> dict[str, Any]:
-        """The conditional model of one column given the feature columns ``names``."""
-        if name in self.cells_:
-            return self._fit_numeric(X, names, target.astype(float), self.cells_[name], rng, rounds=rounds)
-        n_codes = max(int(getattr(self.transformer_.encoders[name], "n_codes", 1)), 1)
-        codes = target.astype(np.int64)
-        if self._boost(codes):
-            model: Any = BoostedConditional.fit(
-                X, codes, n_cells=n_codes + 1, min_samples_leaf=self.min_samples_leaf, rng=rng,
-                categorical=[i for i, c in enumerate(names) if c not in self.cells_], n_jobs=self.n_jobs,
-                max_rounds=100 if rounds is None else REFINE_CLASS_ROUNDS,
-                learning_rate=0.2 if rounds is None else 0.4,
-            )
-        else:
-            model = self._tree(X, codes, n_codes + 1, rng)
-        return {"value": model}
-
-    def _refine_columns(self, features: np.ndarray) -> list[str]:
-        """Columns to draw once more, given all the others, after the chain (``refine``).
-
-        A column that the columns *after* it in the chain predict much better than the columns before
-        it (a price placed early in the table) is drawn by the chain with little to go on, and the
-        columns after it copy its noise. Drawing it again from ``p(x_j | all other columns)`` is one
-        Gibbs step: it keeps the joint distribution and makes the column agree with the whole row.
-        ``"auto"`` picks the columns whose held-out R² (of a tree, on ranks) rises by ``REFINE_GAIN``
-        or more from their chain prefix to all other columns, and that no single column explains
-        nearly as well (``REFINE_JOINT``); the largest rise is drawn last.
-        """
-        if self.refine is None or self.refine is False:
-            return []
-        if isinstance(self.refine, (list, tuple)):
-            unknown = [c for c in self.refine if c not in self.chain_]
-            if unknown:
-                raise InputError(f"refine names unknown or generated columns: {', '.join(map(str, unknown))}")
-            return [str(c) for c in self.refine]
-        if self.refine != "auto":
-            raise InputError(f"refine must be 'auto', a list of columns or None, got {self.refine!r}")
-        return pick_refined(self.chain_, features, gain=REFINE_GAIN, joint=REFINE_JOINT,
-                            max_features=REFINE_FEATURES)
-
-    def _boost(self, codes: np.ndarray) -> bool:
-        limit = int(self.boosted_classes or 0)
-        return limit > 0 and np.unique(codes).size <= limit and lightgbm_available()
-
-    def _tree(
-        self, X: np.ndarray, y: np.ndarray, n_cells: int, rng: np.random.Generator, regress_on: Any = None
-    ) -> LeafTree:
-        return LeafTree.fit(
-            X, y, n_cells=n_cells, min_samples_leaf=self.min_samples_leaf, smoothing=float(self.smoothing),
-            rng=rng, regress_on=regress_on, max_depth=self.max_depth, n_trees=int(self.n_trees),
-            max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
-        )
-
-    def _fit_numeric(
-        self, prefix: np.ndarray, names: list[str], u: np.ndarray, cells: NumericCells, rng: np.random.Generator,
-        rounds: int | None = None,
-    ) -> dict[str, Any]:
-        missing = ~np.isfinite(u)
-        out: dict[str, Any] = {}
-        if missing.any():
-            out["missing"] = self._tree(prefix, missing.astype(np.int64), 2, rng)
-        ok = ~missing
-        if ok.any():
-            cell = cells.cell_of(u[ok])
-            X = prefix[ok]
-            if self.boost_numbers and X.shape[1] >= 2 and ok.sum() >= 4 * self.min_samples_leaf \
-                    and lightgbm_available():
-                cats = [i for i, c in enumerate(names) if c not in self.cells_]
-                if not cells.discrete_:
-                    residual = self._fit_residual(X, u[ok], cats, rng, rounds=rounds)
-                    if residual is not None:
-                        out.update(residual)
-                        return out
-                mean = BoostedMean.fit(X, u[ok], min_samples_leaf=self.min_samples_leaf, rng=rng,
-                                       categorical=cats, n_jobs=self.n_jobs)
-                if mean.gain_over_tree >= MIN_BOOST_GAIN:
-                    out["mean"] = mean
-                    X = np.column_stack([X, mean.predict(X)])
-            out["value"] = self._tree(X, cell, cells.n_cells, rng, regress_on=u[ok])
-        return out
-
-    def _fit_residual(
-        self, X: np.ndarray, u: np.ndarray, cats: list[int], rng: np.random.Generator, rounds: int | None = None
-    ) -> dict[str, Any] | None:
-        """Residual mode of a continuous column that the columns before it predict well.
-
-        Boosting predicts the column's normal score ``z = Φ⁻¹(u)``; a tree over the features and that
-        prediction holds, in each leaf of at least ``min_samples_leaf`` rows, a smoothed histogram of
-        the residuals ``z - ẑ``. A value is ``ẑ`` plus a residual drawn from its leaf: the conditional
-        mean is as sharp as boosting makes it, the spread is the one seen around it, and the normal
-        scale keeps a skewed column's tail (a price) as wide as it is. None when boosting does not
-        beat a tree by ``MIN_BOOST_GAIN``.
-        """
-        z = _normal_scores(u)
-        mean = BoostedMean.fit(X, z, min_samples_leaf=self.min_samples_leaf, rng=rng, categorical=cats,
-                               n_jobs=self.n_jobs, max_rounds=rounds or RESIDUAL_ROUNDS,
-                               learning_rate=RESIDUAL_RATE * RESIDUAL_ROUNDS / (rounds or RESIDUAL_ROUNDS),
-                               num_leaves=RESIDUAL_LEAVES)
-        if mean.gain_over_tree < MIN_BOOST_GAIN:
-            return None
-        predicted = mean.predict(X)
-        r = z - predicted
-        spread = NumericCells(n_bins=RESIDUAL_BINS, min_count=self.min_category_count).fit(r)
-        if spread.discrete_:
-            return None
-        cell = spread.cell_of(spread.to_uniform(r, rng))
-        tree = self._tree(np.column_stack([X, predicted]), cell, spread.n_cells, rng, regress_on=np.abs(r))
-        return {"mean": mean, "spread": spread, "value": tree}
+    def _n_codes(self, name: str) -> int:
+        """Codes of a discrete column's encoder (at least one)."""
+        return max(int(getattr(self.transformer_.encoders[name], "n_codes", 1)), 1)
 
     # -- sample ------------------------------------------------------------------------------
     def _sample_block(
@@ -397,32 +229,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         self, name: str, prefix: np.ndarray, rng: np.random.Generator, models: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Values (encoded) and chain features of one column for every row."""
-        models = self.models_[name] if models is None else models
-        n = len(prefix)
-        if name not in self.cells_:
-            codes = models["value"].sample(prefix, rng)
-            n_codes = models["value"].cumulative.shape[1] - 1
-            return np.where(codes >= n_codes, -1, codes), codes.astype(np.float32)
-        cells = self.cells_[name]
-        u = np.full(n, np.nan)
-        present = np.ones(n, dtype=bool)
-        if "missing" in models:
-            present = models["missing"].sample(prefix, rng) == 0
-        if "value" in models and present.any():
-            X = prefix[present]
-            if "mean" in models:
-                predicted = models["mean"].predict(X)
-                X = np.column_stack([X, predicted])
-            cell = models["value"].sample(X, rng)
-            if "spread" in models:
-                spread = models["spread"]
-                r = spread.from_uniform(spread.draw_in_cell(cell, rng))
-                u[present] = np.clip(special.ndtr(predicted + r), 0.0, 1.0)
-            else:
-                u[present] = cells.draw_in_cell(cell, rng)
-        x = np.full(n, np.nan)
-        x[present] = cells.from_uniform(u[present])
-        return x, u.astype(np.float32)
+        return draw(self.models_[name] if models is None else models, self.cells_.get(name), prefix, rng)
 
     # -- conditions --------------------------------------------------------------------------
     def _prepare_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -439,7 +246,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         if is_missing and enc.missing_rate <= 0:
             raise ConstraintError(f"Condition {name}=missing is impossible: '{name}' has no missing values.")
         if name not in self.cells_:
-            n_codes = self.models_[name]["value"].cumulative.shape[1] - 1
+            n_codes = n_codes_of(self.models_[name])
             if is_missing:
                 return {"code": n_codes, "value": None}
             code = int(enc.encode(pd.Series([value]))[0])
@@ -470,48 +277,11 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             )
         return {"missing": False, "interval": interval, "number": number, "value": shown_value}
 
-    def _weights(self, name: str, prefix: np.ndarray, cond: dict[str, Any]) -> np.ndarray:
-        """The model's probability of the condition for each candidate row."""
-        models = self.models_[name]
-        if "code" in cond:
-            return models["value"].probability(prefix, cond["code"])
-        p_missing = models["missing"].probability(prefix, 1) if "missing" in models else np.zeros(len(prefix))
-        if cond["missing"]:
-            return p_missing
-        cells = self.cells_[name]
-        lo, hi = cond["interval"]
-        first = int(cells.cell_of(np.array([lo]))[0])
-        last = int(cells.cell_of(np.array([max(hi - 1e-12, lo)]))[0])
-        X = prefix
-        if "mean" in models:
-            predicted = models["mean"].predict(X)
-            X = np.column_stack([X, predicted])
-        if "spread" in models:
-            if hi <= lo:  # one value: the probability of its cell stands in for a density
-                lo, hi = float(cells.edges_[first]), float(cells.edges_[first + 1])
-            zlo, zhi = _normal_scores(np.array([lo, hi]), clip=False)
-            p_value = self._residual_cdf(models, X, zhi - predicted) - self._residual_cdf(models, X, zlo - predicted)
-        else:
-            p_value = sum(models["value"].probability(X, c) for c in range(first, last + 1))
-        return (1.0 - p_missing) * p_value
-
-    @staticmethod
-    def _residual_cdf(models: dict[str, Any], X: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """``P(residual <= r)`` for each row under its leaf's residual histogram."""
-        spread: NumericCells = models["spread"]
-        rank = spread.rank_of(r)
-        cell = spread.cell_of(rank)
-        width = np.maximum(spread.edges_[cell + 1] - spread.edges_[cell], 1e-12)
-        fraction = np.clip((rank - spread.edges_[cell]) / width, 0.0, 1.0)
-        out = models["value"].cdf(X, cell, fraction)
-        out = np.where(rank <= 0.0, 0.0, out)
-        return np.where(rank >= 1.0, 1.0, out)
-
     def _resample_for(
         self, name: str, j: int, features: np.ndarray, cond: dict[str, Any], n: int, rng: np.random.Generator
     ) -> np.ndarray:
         """Rows of the candidates kept for a condition on column ``j`` (importance resampling)."""
-        w = np.asarray(self._weights(name, features[:, :j], cond), dtype=float)
+        w = np.asarray(probability(self.models_[name], self.cells_.get(name), features[:, :j], cond), dtype=float)
         total = float(w.sum())
         if not np.isfinite(total) or total <= 0:
             raise ConstraintError(
@@ -521,7 +291,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
 
     def _forced(self, name: str, cond: dict[str, Any], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if "code" in cond:
-            n_codes = self.models_[name]["value"].cumulative.shape[1] - 1
+            n_codes = n_codes_of(self.models_[name])
             code = cond["code"]
             return np.full(n, -1 if code >= n_codes else code), np.full(n, code, dtype=np.float32)
         if cond["missing"]:
@@ -536,24 +306,19 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             "encoders": self.transformer_.get_state(),
             "chain": list(self.chain_),
             "cells": {name: c.get_state() for name, c in self.cells_.items()},
-            "models": {name: {part: t.get_state() for part, t in m.items()} for name, m in self.models_.items()},
+            "models": models_state(self.models_),
             "refine": list(self.refine_),
-            "refined": {name: {part: t.get_state() for part, t in m.items()} for name, m in self.refined_.items()},
+            "refined": models_state(self.refined_),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.chain_ = [str(c) for c in state["chain"]]
         self.cells_ = {name: NumericCells.from_state(c) for name, c in state["cells"].items()}
-        self.models_ = {
-            name: {part: _conditional_from_state(t) for part, t in m.items()} for name, m in state["models"].items()
-        }
+        self.models_ = models_from_state(state["models"])
         self.n_features_ = len(self.chain_)
         self.refine_ = [str(c) for c in state.get("refine", [])]
-        self.refined_ = {
-            name: {part: _conditional_from_state(t) for part, t in m.items()}
-            for name, m in state.get("refined", {}).items()
-        }
+        self.refined_ = models_from_state(state.get("refined", {}))
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -577,22 +342,6 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         info["privacy"] = {"min_samples_leaf": self.min_samples_leaf, "smoothing": self.smoothing,
                            "min_category_count": self.min_category_count}
         return info
-
-
-def _normal_scores(u: np.ndarray, clip: bool = True) -> np.ndarray:
-    """``Φ⁻¹(u)``; ranks at 0 or 1 are pulled in to ±4.5 (beyond any training row's score)."""
-    z = special.ndtri(np.asarray(u, dtype=float))
-    return np.clip(z, -4.5, 4.5) if clip else z
-
-
-def _conditional_from_state(state: dict[str, Any]) -> Any:
-    if state.get("kind") == "cells":
-        return NumericCells.from_state(state)
-    if state.get("kind") == "boosted":
-        return BoostedConditional.from_state(state)
-    if state.get("kind") == "mean":
-        return BoostedMean.from_state(state)
-    return LeafTree.from_state(state)
 
 
 def _in_labels(value: Any, labels: list[Any]) -> bool:

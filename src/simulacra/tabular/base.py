@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
-import math
 import os
+import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,47 +14,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import ConstraintError, InputError, NotFittedError
+from simulacra.errors import ConstraintError, InputError, ModelFileError, NotFittedError
 from simulacra.metadata import Metadata, check_frame
+from simulacra._deprecation import renamed
+from simulacra.random import BLOCK_CELLS as BLOCK_CELLS  # re-exported: importable from here before
+from simulacra.random import BLOCK_ROWS as BLOCK_ROWS
+from simulacra.random import RandomState, block_rng, block_rows_for, blocks_of, resolve_seed
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
-
-#: Rows are made in blocks of at most this size; block ``k`` always draws from the same random stream,
-#: so the same seed gives the same rows whatever the chunking or the number of threads.
-BLOCK_ROWS = 1 << 14
-#: Wide tables get shorter blocks, so that one block holds about this many cells.
-BLOCK_CELLS = 1 << 21
-
-
-def block_rows_for(n_columns: int) -> int:
-    """Rows per block for a table of ``n_columns`` columns (a power of two, 64 to :data:`BLOCK_ROWS`)."""
-    rows = BLOCK_CELLS // max(n_columns, 1)
-    return int(min(BLOCK_ROWS, max(64, 1 << max(rows.bit_length() - 1, 0))))
-
-RandomState = int | np.random.Generator | np.random.SeedSequence | None
-
-
-def resolve_seed(random_state: RandomState, fallback: np.random.Generator | None = None) -> int:
-    """An integer seed from ``random_state`` (drawn from ``fallback`` or fresh entropy when None)."""
-    if random_state is None:
-        if fallback is not None:
-            return int(fallback.integers(0, 2**63 - 1))
-        return int(np.random.SeedSequence().entropy % (2**63 - 1))  # type: ignore[operator]
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63 - 1))
-    if isinstance(random_state, np.random.SeedSequence):
-        return int(random_state.generate_state(2, dtype=np.uint64)[0] % (2**63 - 1))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise InputError(f"random_state must be a non-negative integer, got {random_state}")
-        return int(random_state)
-    raise InputError(f"random_state must be an int, a numpy Generator or None, got {type(random_state).__name__}")
-
-
-def block_rng(seed: int, block: int) -> np.random.Generator:
-    """The generator of block ``block`` for ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
-
 
 def _as_metadata(metadata: Any) -> Metadata | None:
     if metadata is None or isinstance(metadata, Metadata):
@@ -70,10 +38,14 @@ class BaseSynthesizer(ABC):
 
     Subclasses implement ``_fit(data)``, ``_sample_block(n, rng, first_row, conditions)``,
     ``_get_state()`` and ``_set_state(state)``; parameters are keyword-only and stored unchanged.
+    ``_get_state`` returns the learned state as JSON values and numeric numpy arrays, and
+    ``_set_state`` restores it: :meth:`to_state` and :meth:`from_state` build on them, so a model
+    turns itself into plain state and back without anyone setting its attributes from outside.
 
-    Constraints declared in the metadata are handled here for every model: ``_fit`` sees the
-    reparameterized table described by ``metadata_`` (the user's metadata when no constraint
-    changes columns; the user's own is ``table_metadata_``), and sampled rows are mapped back,
+    Fitted state ends in ``_``: ``metadata_`` is the user's metadata (given or detected);
+    ``model_metadata_`` describes the table the model itself learns, after the constraints declared
+    in the metadata reparameterize it (the same object when no constraint changes columns).
+    Constraints are handled here for every model: ``_fit`` sees that reparameterized table, and sampled rows are mapped back,
     checked, and redrawn where invalid. Conditions a model cannot honour natively
     (``supports_conditions = False``) are met the same way; ``impute`` falls back to matching rows
     of the model's own samples unless the model implements ``_impute``.
@@ -138,7 +110,7 @@ class BaseSynthesizer(ABC):
             model_meta, table = constraints.model_metadata(meta), constraints.transform(table)
         else:
             model_meta = meta
-        self.table_metadata_, self.constraints_, self.metadata_ = meta, constraints, model_meta
+        self.metadata_, self.constraints_, self.model_metadata_ = meta, constraints, model_meta
         self.columns_ = [str(c) for c in data.columns]
         self.n_training_rows_ = len(data)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
@@ -170,54 +142,99 @@ class BaseSynthesizer(ABC):
         """
         self._check_fitted()
         n_rows = _check_n_rows(n_rows)
-        seed = resolve_seed(random_state, self._sample_rng_)
-        return self.sample_range(0, n_rows, seed=seed, conditions=conditions)
+        return self.sample_range(0, n_rows, random_state=self.sampling_seed(random_state), conditions=conditions)
+
+    def sampling_seed(self, random_state: RandomState = None) -> int:
+        """The integer seed of the row sequence that ``sample(random_state=...)`` would draw from.
+
+        An integer is returned as it is; None draws one from the stream seeded at construction.
+        """
+        self._check_fitted()
+        return resolve_seed(random_state, self._sample_rng_)
 
     def sample_range(
-        self, start: int, stop: int, *, seed: int, conditions: dict[str, Any] | None = None
+        self,
+        start: int,
+        stop: int,
+        *,
+        random_state: RandomState = None,
+        conditions: dict[str, Any] | None = None,
+        seed: int | None = None,
     ) -> pd.DataFrame:
-        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``seed`` (and ``conditions``)."""
+        """Rows ``start`` to ``stop`` of the infinite sequence of rows for ``random_state`` (and ``conditions``).
+
+        Row ``i`` never depends on how the range is cut: ``sample_range(0, 10)`` equals
+        ``sample_range(0, 4)`` followed by ``sample_range(4, 10)``. ``seed=`` is the deprecated
+        spelling of ``random_state=``.
+        """
         self._check_fitted()
-        first, last = start // BLOCK_ROWS, max(math.ceil(stop / BLOCK_ROWS), start // BLOCK_ROWS + 1)
+        random_state = renamed("seed", "random_state", seed, random_state, "sample_range")
+        if random_state is None:
+            raise InputError("sample_range needs random_state=<int>: the seed of the row sequence to cut.")
+        seed_ = resolve_seed(random_state)
+        size = self.block_rows
         plan = self._sampling_plan(conditions)
 
-        def block(k: int) -> pd.DataFrame:
-            lo = max(start, k * BLOCK_ROWS)
-            hi = min(stop, (k + 1) * BLOCK_ROWS)
+        def block(k: int, lo: int, hi: int) -> pd.DataFrame:
             if plan is None:
-                rows = self._sample_block(BLOCK_ROWS, block_rng(seed, k), k * BLOCK_ROWS, None)
+                rows = self._sample_block(size, block_rng(seed_, k), k * size, None)
             else:
-                rows = sample_valid(self, hi - k * BLOCK_ROWS, seed, k, plan, BLOCK_ROWS)
-            return rows.iloc[lo - k * BLOCK_ROWS : hi - k * BLOCK_ROWS]
+                rows = sample_valid(self, hi, seed_, k, plan, size)
+            return rows.iloc[lo:hi]
 
         if stop <= start:
             return self._empty_frame()
-        blocks = range(first, last)
+        blocks = blocks_of(start, stop, size)
         workers = min(len(blocks), os.cpu_count() or 1)
         if workers > 1:
             from threadpoolctl import threadpool_limits
 
             # one BLAS thread per worker: the blocks are the parallelism, nested threads only contend
             with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
-                parts = list(pool.map(block, blocks))
+                parts = list(pool.map(lambda b: block(*b), blocks))
         else:
-            parts = [block(k) for k in blocks]
+            parts = [block(*b) for b in blocks]
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         return out if list(out.columns) == self.columns_ else out[self.columns_]
 
     def iter_samples(
-        self, n_rows: int, chunk_rows: int = 1 << 20, seed: int | None = None, *, conditions: dict[str, Any] | None = None
-    ) -> Any:
-        """Rows ``0..n_rows`` for ``seed`` as an iterator of DataFrames of ``chunk_rows`` rows (see simulacra.scale)."""
-        from simulacra.scale.api import iter_samples
+        self,
+        n_rows: int,
+        chunk_rows: int = 1 << 20,
+        random_state: RandomState = None,
+        *,
+        conditions: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Rows ``0..n_rows`` for ``random_state`` as DataFrames of at most ``chunk_rows`` rows.
 
-        return iter_samples(self, n_rows, chunk_rows, seed, conditions=conditions)
+        Memory holds one chunk at a time; concatenated, the chunks equal
+        ``sample_range(0, n_rows, random_state=...)`` whatever ``chunk_rows``. ``seed=`` is the
+        deprecated spelling of ``random_state=``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from simulacra.tabular.copula import GaussianCopulaSynthesizer
+        >>> synth = GaussianCopulaSynthesizer(random_state=0).fit(pd.DataFrame({"x": range(100)}))
+        >>> [len(c) for c in synth.iter_samples(10, chunk_rows=4, random_state=1)]
+        [4, 4, 2]
+        """
+        random_state = renamed("seed", "random_state", seed, random_state, "iter_samples")
+        n_rows, chunk_rows = _check_n_rows(n_rows), _check_n_rows(chunk_rows, "chunk_rows")
+        if chunk_rows < 1:
+            raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        seed_ = self.sampling_seed(random_state)
+        return (
+            self.sample_range(lo, min(lo + chunk_rows, n_rows), random_state=seed_, conditions=conditions)
+            for lo in range(0, n_rows, chunk_rows)
+        )
 
     def sample_to(self, path: str | Path, n_rows: int, **options: Any) -> Any:
         """Write ``n_rows`` rows to a file or folder in chunks, on every core or Ray; resumable.
 
-        Options (``chunk_rows``, ``workers``, ``engine``, ``format``, ``seed``, ``resume``, ...) are those of
-        :func:`simulacra.scale.sample_to`.
+        Options (``chunk_rows``, ``workers``, ``engine``, ``format``, ``random_state``, ``resume``, ...)
+        are those of :func:`simulacra.scale.sample_to`.
         """
         from simulacra.scale.api import sample_to
 
@@ -249,11 +266,10 @@ class BaseSynthesizer(ABC):
             conditions = {k: v["value"] for k, v in conditions.items()}  # the copula's prepared form
         if not conditions and not constraints.active:
             return None
-        meta = getattr(self, "table_metadata_", None) or self.metadata_
-        conds = check_conditions(conditions, meta, constraints) if conditions else {}
+        conds = check_conditions(conditions, self.metadata_, constraints) if conditions else {}
         native = None
         if conds and self.supports_conditions:
-            direct = set(self.metadata_.columns) - constraints.touched()
+            direct = set(self.model_metadata_.columns) - constraints.touched()
             if all(name in direct and not isinstance(v, list) for name, v in conds.items()):
                 native = self._prepare_conditions(conds)
         return Plan(constraints=constraints, conditions=conds, native=native)
@@ -269,13 +285,12 @@ class BaseSynthesizer(ABC):
         if not conditions:
             return None
         if not self.supports_conditions:
-            meta = getattr(self, "table_metadata_", None) or self.metadata_
-            return check_conditions(conditions, meta, self._constraints())
-        unknown = [c for c in conditions if c not in self.metadata_.columns]
+            return check_conditions(conditions, self.metadata_, self._constraints())
+        unknown = [c for c in conditions if c not in self.model_metadata_.columns]
         if unknown:
             raise ConstraintError(
                 f"Conditions name unknown columns: {', '.join(unknown)}; "
-                f"columns are: {', '.join(self.metadata_.columns)}"
+                f"columns are: {', '.join(self.model_metadata_.columns)}"
             )
         return dict(conditions)
 
@@ -296,8 +311,7 @@ class BaseSynthesizer(ABC):
         if missing_cols:
             raise InputError(f"The table to impute lacks the model's columns: {', '.join(missing_cols)}")
         rng = np.random.default_rng(resolve_seed(random_state, self._sample_rng_))
-        meta = getattr(self, "table_metadata_", None) or self.metadata_
-        fill = [c for c in self.columns_ if meta.columns[c].type not in ("id", "text")]
+        fill = [c for c in self.columns_ if self.metadata_.columns[c].type not in ("id", "text")]
         holes = data[fill].isna().to_numpy()
         todo = np.flatnonzero(holes.any(axis=1))
         out = data.copy()
@@ -337,25 +351,73 @@ class BaseSynthesizer(ABC):
     # -- persistence -------------------------------------------------------------------------
     @abstractmethod
     def _get_state(self) -> dict[str, Any]:
-        """Learned state: JSON-able values and numpy arrays only."""
+        """What this model learned: JSON values and numeric numpy arrays only."""
 
     @abstractmethod
-    def _set_state(self, state: dict[str, Any]) -> None: ...
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_get_state` returned (``model_metadata_`` is already set)."""
 
-    def _base_state(self) -> dict[str, Any]:
-        """State kept by the base class for every model: the constraints and the user's metadata."""
-        return {"constraints": self._constraints().get_state()}
+    def to_state(self) -> dict[str, Any]:
+        """The fitted model as plain state: JSON values and numeric numpy arrays, nothing else.
 
-    def _set_base_state(self, state: dict[str, Any] | None) -> None:
-        self.constraints_ = ConstraintSet.from_state((state or {}).get("constraints") or {})
-        self.table_metadata_ = self.constraints_.input_metadata or self.metadata_
-
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to ``path`` (a single archive of JSON and arrays, no pickle)."""
-        from simulacra.io.model import save_model
-
+        ``class``, ``model`` and ``params`` say what to rebuild, ``metadata`` is the metadata of the
+        table the model learns (``model_metadata_``), and ``state`` holds everything it learned (the
+        constraints and the user's metadata under ``state["base"]``). :meth:`from_state` is the inverse.
+        """
         self._check_fitted()
-        return save_model(self, path)
+        params = {k: v for k, v in self.get_params().items() if k != "metadata"}
+        return {
+            "class": type(self).__name__,
+            "model": self.name,
+            "params": params,
+            "metadata": self.model_metadata_.to_dict(),
+            "state": {
+                "columns": list(self.columns_),
+                "n_training_rows": self.n_training_rows_,
+                "state": self._get_state(),
+                "base": {"constraints": self._constraints().get_state()},
+            },
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> BaseSynthesizer:
+        """Rebuild a fitted model from :meth:`to_state`'s output (as read back from a model file)."""
+        params = dict(state.get("params") or {})
+        unknown = set(params) - set(cls._param_names())
+        if unknown:
+            raise ModelFileError(
+                f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__} in this simulacra version; "
+                "re-fit the model with this version."
+            )
+        model = cls(**params)
+        body = state["state"]
+        model.model_metadata_ = Metadata.from_dict(state["metadata"])
+        model.columns_ = [str(c) for c in body["columns"]]
+        model.n_training_rows_ = int(body["n_training_rows"])
+        model._sample_rng_ = np.random.default_rng(params.get("random_state"))
+        model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
+        model.metadata_ = model.constraints_.input_metadata or model.model_metadata_
+        model._set_state(body["state"])
+        return model
+
+    def save(self, path: str | Path, *, key: str | bytes | None = None, key_file: str | Path | None = None) -> Path:
+        """Write the fitted model to ``path``: one archive of JSON and arrays, no pickle.
+
+        With a signing key (``key``, ``key_file`` or ``$SIMULACRA_MODEL_KEY``) the file is signed, and
+        ``simulacra.load`` with the same key refuses any copy that was changed or not signed.
+        """
+        from simulacra.tabular.persistence import save_model
+
+        return save_model(self, path, key=key, key_file=key_file)
+
+    @property
+    def table_metadata_(self) -> Metadata:
+        """Deprecated spelling of :attr:`metadata_` (the user's metadata)."""
+        warnings.warn(
+            "table_metadata_ is deprecated; use metadata_ (the user's metadata) or model_metadata_ "
+            "(the table the model learns, after constraints)", DeprecationWarning, stacklevel=2,
+        )
+        return self.metadata_
 
     def describe(self) -> dict[str, Any]:
         """What the model learned, in JSON-able form (for ``simulacra inspect``)."""
@@ -396,15 +458,15 @@ def _has_rare(merged: pd.DataFrame, part: pd.DataFrame, columns: list[str]) -> n
     return out
 
 
-def _check_n_rows(n_rows: Any) -> int:
+def _check_n_rows(n_rows: Any, name: str = "n_rows") -> int:
     if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)):
         try:
             as_float = float(n_rows)
         except (TypeError, ValueError):
-            raise InputError(f"n_rows must be a whole number, got {n_rows!r}") from None
+            raise InputError(f"{name} must be a whole number, got {n_rows!r}") from None
         if not as_float.is_integer():
-            raise InputError(f"n_rows must be a whole number, got {n_rows!r}")
+            raise InputError(f"{name} must be a whole number, got {n_rows!r}")
         n_rows = int(as_float)
     if n_rows < 0:
-        raise InputError(f"n_rows must be zero or more, got {n_rows}")
+        raise InputError(f"{name} must be zero or more, got {n_rows}")
     return int(n_rows)

@@ -32,6 +32,7 @@ from simulacra.errors import ConstraintError
 from simulacra.metadata import Metadata
 from simulacra.tabular.constraint_kinds import Constraint, Inequality, Range, Sum
 from simulacra.tabular.constraint_sets import FixedCombinations, Unique
+from simulacra.tabular.constraint_specs import RULE_KINDS, RULE_SPECS, SpecBase
 
 __all__ = [
     "Constraint",
@@ -46,8 +47,7 @@ __all__ = [
 ]
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Spec = SpecBase
 
 
 class RangeSpec(_Spec):
@@ -110,7 +110,8 @@ class UniqueSpec(_Spec):
 
 
 ConstraintSpec = Annotated[
-    RangeSpec | InequalitySpec | FixedCombinationsSpec | SumSpec | UniqueSpec, Field(discriminator="kind")
+    RangeSpec | InequalitySpec | FixedCombinationsSpec | SumSpec | UniqueSpec | RULE_SPECS,
+    Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ConstraintSpec)
 _KINDS: dict[str, type[Constraint]] = {
@@ -119,6 +120,7 @@ _KINDS: dict[str, type[Constraint]] = {
     "fixed_combinations": FixedCombinations,
     "sum": Sum,
     "unique": Unique,
+    **RULE_KINDS,
 }
 
 
@@ -177,7 +179,7 @@ class ConstraintSet:
         for c in self.constraints:
             c.prepare(data, meta, min_count=min_count)
             bad = np.zeros(len(data), dtype=bool) if c.defined_by_data else ~c.valid(data)
-            if bad.any():
+            if bad.any() and bad.mean() > float(c.spec.get("exceptions") or 0.0):
                 problems.append(c.violation_message(data, bad))
         if problems:
             raise ConstraintError(

@@ -58,11 +58,11 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
 
     # -- fit ---------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame) -> None:
-        self._normal_cuts: dict[str, np.ndarray] = {}
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         rng = np.random.default_rng(resolve_seed(self.random_state))
         self.dims_, self.marginals_, z = fit_scores(self.transformer_, data, rng)
         self.latent_ = LatentGaussian().fit(z)
+        self.normal_cuts_ = _normal_cuts(self.marginals_)
 
     # -- sample ------------------------------------------------------------------------------
     def _sample_block(
@@ -100,15 +100,12 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         """Values of a column from its latent normal scores.
 
         Discrete columns compare the scores with the normal quantiles of their cumulative probabilities
-        (computed once), which gives the same values as mapping to uniforms first, without ``ndtr``.
+        (``normal_cuts_``, computed once), which gives the same values as mapping to uniforms first,
+        without ``ndtr``.
         """
         if isinstance(marginal, EmpiricalMarginal) and marginal.continuous_:
             return marginal.from_uniform(ndtr(z))
-        cache = self.__dict__.setdefault("_normal_cuts", {})
-        cuts = cache.get(name)
-        if cuts is None:
-            upper = marginal.upper if isinstance(marginal, DiscreteMarginal) else marginal.cdf_
-            cuts = cache[name] = ndtri(np.clip(upper, 0.0, 1.0))
+        cuts = self.normal_cuts_[name]
         idx = np.searchsorted(cuts, z, side="left")
         size = cuts.size
         if isinstance(marginal, DiscreteMarginal):
@@ -235,8 +232,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._normal_cuts = {}
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.dims_ = [(str(a), str(b)) for a, b in state["dims"]]
         self.marginals_ = {}
         for name, m in state["marginals"].items():
@@ -245,6 +241,7 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             else:
                 self.marginals_[name] = DiscreteMarginal(m["probabilities"])
         self.latent_ = LatentGaussian.from_state(state["latent"], len(self.dims_))
+        self.normal_cuts_ = _normal_cuts(self.marginals_)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -280,6 +277,17 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             {"columns": [x, y], "correlation": round(float(c), 3)} for _, x, y, c in pairs[:10]
         ]
         return info
+
+
+def _normal_cuts(marginals: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Per discrete column, the normal quantiles of its cumulative probabilities (the cell edges of its scores)."""
+    cuts = {}
+    for name, marginal in marginals.items():
+        if isinstance(marginal, EmpiricalMarginal) and marginal.continuous_:
+            continue
+        upper = marginal.upper if isinstance(marginal, DiscreteMarginal) else marginal.cdf_
+        cuts[name] = ndtri(np.clip(upper, 0.0, 1.0))
+    return cuts
 
 
 def _in_labels(value: Any, labels: list[Any]) -> bool:

@@ -79,7 +79,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
             raise InputError(f"selection must be 'bic' or 'bayesian', got {self.selection!r}")
         seed = resolve_seed(self.random_state)
         rng = np.random.default_rng(seed)
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         self.dims_, self.marginals_, z = fit_scores(self.transformer_, data, rng)
         n, d = z.shape
         z = np.nan_to_num(z)  # a NaN value score only occurs where the missing-score says "missing"
@@ -129,7 +129,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         self.covariances_ = np.asarray(covs, dtype=float)
         d = self.means_.shape[1]
         eye = np.eye(d)
-        self._chol = np.stack([np.linalg.cholesky(c + 1e-9 * eye) for c in self.covariances_])
+        self.cholesky_ = np.stack([np.linalg.cholesky(c + 1e-9 * eye) for c in self.covariances_])
 
     def _sample_block(
         self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
@@ -140,7 +140,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         z = np.empty((n, d))
         for c in np.unique(comp):
             rows = comp == c
-            z[rows] = self.means_[c] + eps[rows] @ self._chol[c].T
+            z[rows] = self.means_[c] + eps[rows] @ self.cholesky_[c].T
         return decode_scores(self.transformer_, self.marginals_, self.dims_, z, rng, first_row)
 
     def _impute(self, data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame | None:
@@ -159,7 +159,7 @@ class GaussianMixtureSynthesizer(BaseSynthesizer):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.dims_ = [(str(a), str(b)) for a, b in state["dims"]]
         self.marginals_ = marginals_from_state(state["marginals"])
         d = len(self.dims_)

@@ -16,7 +16,7 @@ from scipy.stats import multivariate_normal
 
 from simulacra.tabular.scores import decode_scores, observed_scores
 from simulacra.transform import RARE_TOKEN
-from simulacra.transform.datetime import to_datetimes
+from simulacra.metadata.temporal import datetime_seconds, timedelta_seconds
 from simulacra.transform.numerical import to_numbers
 
 if TYPE_CHECKING:
@@ -78,11 +78,8 @@ def _draw_missing(
 
 
 def _features(pool: pd.Series, rows: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    if kind in ("numerical", "datetime"):
-        conv = (lambda s: to_numbers(s)) if kind == "numerical" else (
-            lambda s: to_datetimes(s, None).astype("datetime64[ns]").to_numpy().astype(np.int64) / 1e9
-            * np.where(to_datetimes(s, None).isna(), np.nan, 1.0)
-        )
+    if kind in ("numerical", "datetime", "timedelta"):
+        conv = {"numerical": to_numbers, "datetime": datetime_seconds, "timedelta": timedelta_seconds}[kind]
         p, r = np.asarray(conv(pool), dtype=float), np.asarray(conv(rows), dtype=float)
         mu = float(np.nanmean(p)) if np.isfinite(p).any() else 0.0
         sd = float(np.nanstd(p)) if np.isfinite(p).any() else 1.0
@@ -100,9 +97,9 @@ def copula_impute(model: Any, data: pd.DataFrame, rng: np.random.Generator) -> p
     """Impute with a Gaussian copula: the conditional normal of the missing scores given the observed."""
     latent = getattr(model, "latent_", None)
     if latent is not None:
-        if latent.corr is None:
+        if latent.corr_ is None:
             return None  # a factor model of a very wide table: use the generic fallback
-        corr = latent.corr
+        corr = latent.corr_
     else:
         corr = getattr(model, "correlation_", None)
         if corr is None:
@@ -119,7 +116,7 @@ def neighbors_impute(model: BaseSynthesizer, data: pd.DataFrame, rng: np.random.
     """Copy each row's missing cells from a random one of its nearest sampled rows (observed columns)."""
     from sklearn.neighbors import NearestNeighbors
 
-    meta = model.table_metadata_
+    meta = model.metadata_
     size = int(min(POOL_ROWS, max(2000, 20 * len(data))))
     pool = model.sample(size, random_state=int(rng.integers(0, 2**62)))
     kinds = {c: meta.columns[c].type for c in data.columns if c in meta.columns}

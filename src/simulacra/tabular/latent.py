@@ -46,27 +46,28 @@ class LatentGaussian:
 
     Dense (full correlation matrix and Cholesky factor) up to :data:`DENSE_MAX_DIMS` dimensions; above,
     a factor model ``L Lᵀ + diag(ψ)`` with at most :data:`MAX_FACTORS` factors, so a table with ten
-    thousand columns fits in memory and time.
+    thousand columns fits in memory and time. Fitted attributes end in ``_`` (``corr_``, ``chol_`` or
+    ``loadings_`` and ``uniqueness_``).
     """
 
     def __init__(self) -> None:
-        self.dims = 0
-        self.corr: np.ndarray | None = None
-        self.chol: np.ndarray | None = None
-        self.loadings: np.ndarray | None = None
-        self.uniqueness: np.ndarray | None = None
+        self.dims_ = 0
+        self.corr_: np.ndarray | None = None
+        self.chol_: np.ndarray | None = None
+        self.loadings_: np.ndarray | None = None
+        self.uniqueness_: np.ndarray | None = None
 
     def fit(self, z: np.ndarray) -> LatentGaussian:
         n, d = z.shape
-        self.dims = d
+        self.dims_ = d
         if d == 0:
-            self.corr = self.chol = np.zeros((0, 0))
+            self.corr_ = self.chol_ = np.zeros((0, 0))
             return self
         if d <= DENSE_MAX_DIMS:
             corr = correlation_with_missing(z)
             if n < d + 2:
                 corr = 0.5 * corr + 0.5 * np.eye(d)  # shrink when rows are too few to trust it
-            self.corr, self.chol = nearest_correlation(corr)
+            self.corr_, self.chol_ = nearest_correlation(corr)
             return self
         z0 = np.where(np.isfinite(z), z, 0.0)
         if n > 5000:
@@ -76,48 +77,48 @@ class LatentGaussian:
         loadings = (vt[:k].T * s[:k]) / np.sqrt(len(z0))
         psi = np.clip(1.0 - np.sum(loadings**2, axis=1), 0.05, 1.0)
         scale = np.sqrt(np.sum(loadings**2, axis=1) + psi)
-        self.loadings, self.uniqueness = loadings / scale[:, None], psi / scale**2
+        self.loadings_, self.uniqueness_ = loadings / scale[:, None], psi / scale**2
         return self
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws as a ``(dims, n)`` array: one contiguous row per dimension."""
-        if self.dims == 0:
+        if self.dims_ == 0:
             return np.zeros((0, n))
-        if self.chol is not None:
-            return self.chol @ rng.standard_normal((self.dims, n))
-        assert self.loadings is not None and self.uniqueness is not None
-        g = rng.standard_normal((self.loadings.shape[1], n))
-        noise = rng.standard_normal((self.dims, n))
-        noise *= np.sqrt(self.uniqueness)[:, None]
-        return self.loadings @ g + noise
+        if self.chol_ is not None:
+            return self.chol_ @ rng.standard_normal((self.dims_, n))
+        assert self.loadings_ is not None and self.uniqueness_ is not None
+        g = rng.standard_normal((self.loadings_.shape[1], n))
+        noise = rng.standard_normal((self.dims_, n))
+        noise *= np.sqrt(self.uniqueness_)[:, None]
+        return self.loadings_ @ g + noise
 
     def block(self, rows: list[int], cols: list[int]) -> np.ndarray:
         """The correlation sub-matrix ``[rows, cols]``."""
-        if self.corr is not None:
-            return self.corr[np.ix_(rows, cols)]
-        assert self.loadings is not None and self.uniqueness is not None
-        out = self.loadings[rows] @ self.loadings[cols].T
+        if self.corr_ is not None:
+            return self.corr_[np.ix_(rows, cols)]
+        assert self.loadings_ is not None and self.uniqueness_ is not None
+        out = self.loadings_[rows] @ self.loadings_[cols].T
         same = np.equal.outer(np.asarray(rows), np.asarray(cols))
-        out[same] += np.broadcast_to(self.uniqueness[rows][:, None], out.shape)[same]
+        out[same] += np.broadcast_to(self.uniqueness_[rows][:, None], out.shape)[same]
         return out
 
     def pairs(self) -> np.ndarray:
         """The full correlation matrix (only for inspection of small models)."""
-        return self.corr if self.corr is not None else self.block(list(range(self.dims)), list(range(self.dims)))
+        return self.corr_ if self.corr_ is not None else self.block(list(range(self.dims_)), list(range(self.dims_)))
 
     def get_state(self) -> dict[str, Any]:
-        if self.corr is not None:
-            return {"kind": "dense", "correlation": self.corr}
-        return {"kind": "factor", "loadings": self.loadings, "uniqueness": self.uniqueness}
+        if self.corr_ is not None:
+            return {"kind": "dense", "correlation": self.corr_}
+        return {"kind": "factor", "loadings": self.loadings_, "uniqueness": self.uniqueness_}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], dims: int) -> LatentGaussian:
         obj = cls()
-        obj.dims = dims
+        obj.dims_ = dims
         if state["kind"] == "dense":
             corr = np.asarray(state["correlation"], dtype=float).reshape(dims, dims)
-            obj.corr, obj.chol = nearest_correlation(corr) if dims else (corr, corr)
+            obj.corr_, obj.chol_ = nearest_correlation(corr) if dims else (corr, corr)
         else:
-            obj.loadings = np.asarray(state["loadings"], dtype=float)
-            obj.uniqueness = np.asarray(state["uniqueness"], dtype=float)
+            obj.loadings_ = np.asarray(state["loadings"], dtype=float)
+            obj.uniqueness_ = np.asarray(state["uniqueness"], dtype=float)
         return obj

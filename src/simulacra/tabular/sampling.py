@@ -18,6 +18,7 @@ import pandas as pd
 from simulacra.errors import ConstraintError
 from simulacra.metadata import Metadata
 from simulacra.metadata.validate import BOOL_WORDS
+from simulacra.random import block_rng, stream
 from simulacra.tabular.constraints import ConstraintSet
 
 if TYPE_CHECKING:
@@ -155,8 +156,6 @@ def sample_valid(
     model: BaseSynthesizer, need: int, seed: int, block: int, plan: Plan, block_rows: int
 ) -> pd.DataFrame:
     """The first ``need`` valid rows of block ``block`` (row ``block * block_rows`` onwards)."""
-    from simulacra.tabular.base import block_rng
-
     rng = block_rng(seed, block)
     parts: list[pd.DataFrame] = []
     got = drawn = 0
@@ -177,7 +176,7 @@ def sample_valid(
             _check_progress(got, drawn, need, plan, failures)
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     out = out.iloc[:need].reset_index(drop=True)
-    key_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, 1)))
+    key_rng = stream(seed, block, 1)
     return plan.constraints.assign_keys(out, block * block_rows + np.arange(len(out)), key_rng)
 
 

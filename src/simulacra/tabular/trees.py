@@ -124,7 +124,7 @@ class DecisionTreeSynthesizer(BaseSynthesizer):
     # -- fit ---------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame) -> None:
         rng = np.random.default_rng(resolve_seed(self.random_state))
-        self.transformer_ = TableTransformer(self.metadata_, min_category_count=self.min_category_count).fit(data)
+        self.transformer_ = TableTransformer(self.model_metadata_, min_category_count=self.min_category_count).fit(data)
         self.order_ = [n for n, e in self.transformer_.encoders.items() if e.representation != "generated"]
         self.marginals_: dict[str, Any] = {}
         feats = np.zeros((len(data), max(len(self.order_), 1)), dtype=np.float32)
@@ -240,7 +240,7 @@ class DecisionTreeSynthesizer(BaseSynthesizer):
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self.transformer_ = TableTransformer.from_state(self.metadata_, state["encoders"])
+        self.transformer_ = TableTransformer.from_state(self.model_metadata_, state["encoders"])
         self.order_ = [str(n) for n in state["order"]]
         self.marginals_ = marginals_from_state(state["marginals"])
         self.trees_ = {

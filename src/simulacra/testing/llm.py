@@ -153,6 +153,11 @@ class FakeBackend:
         """Nothing to free."""
 
 
+DROP, GARBAGE, HANG, NO_CHOICES, TRUNCATED, CONTROL = 0, 1, 2, 3, 4, 5
+MISBEHAVIOURS = {DROP: "drop", GARBAGE: "garbage", HANG: "hang", NO_CHOICES: "no choices", TRUNCATED: "truncated",
+                 CONTROL: "control characters"}
+
+
 class FakeOpenAIServer:
     """A local OpenAI-compatible chat server (127.0.0.1, a free port) for client tests.
 
@@ -164,7 +169,12 @@ class FakeOpenAIServer:
         Probability that a request is answered with an HTTP error instead (half 429 with
         ``Retry-After``, half 500), drawn from ``seed``.
     faults
-        Alternatively, a fixed cyclic pattern of status codes (200 = answer), one per request received.
+        Alternatively, a fixed cyclic pattern of outcomes, one per request received: an HTTP status (200 =
+        answer) or one of the misbehaviours :data:`DROP` (close the connection without an answer),
+        :data:`GARBAGE` (200 with a body that is not JSON), :data:`HANG` (accept and never answer, until
+        the server stops), :data:`NO_CHOICES` (200 with valid JSON that is not a completion),
+        :data:`TRUNCATED` (200 with a cut JSON body), :data:`CONTROL` (200 whose content holds raw control
+        characters).
     retry_after
         The ``Retry-After`` value (seconds) sent with 429.
     reject_json_schema
@@ -198,6 +208,7 @@ class FakeOpenAIServer:
         self.max_in_flight = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -243,17 +254,26 @@ class FakeOpenAIServer:
 
     def start(self) -> None:
         """Start serving in a background thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._stopping.clear()
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the server."""
+        """Stop the server (requests left hanging are let go)."""
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """No traceback on stderr when a client hangs up mid-answer (tests make them do so on purpose)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
 
 
 def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
@@ -271,7 +291,42 @@ def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout): nothing to do
+                pass
+
+        def _raw(self, data: bytes, content_type: str = "application/json") -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _misbehave(self, kind: int, body: dict[str, Any]) -> None:
+            if kind == DROP:
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+            elif kind == HANG:
+                srv._stopping.wait()
+                self.close_connection = True
+            elif kind == GARBAGE:
+                self._raw(b"<html><body>502 Bad Gateway (but sent as 200)</body></html>", "text/html")
+            elif kind == NO_CHOICES:
+                self._raw(json.dumps({"object": "chat.completion", "choices": []}).encode())
+            elif kind == TRUNCATED:
+                self._raw(json.dumps(srv.reply(body)).encode()[:40])
+            else:  # CONTROL: raw control characters inside the JSON strings of the content
+                reply = srv.reply(body)
+                text = reply["choices"][0]["message"]["content"]
+                reply["choices"][0]["message"]["content"] = text.replace('": "', '": "\x01\x02', 1)
+                self._raw(json.dumps(reply).encode())
 
         def do_GET(self) -> None:  # noqa: N802
             self._send(200, {"object": "list", "data": [{"id": srv.model, "object": "model"}]})
@@ -295,7 +350,9 @@ def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     srv.in_flight -= 1
             with srv._lock:
                 srv.statuses[status] += 1
-            if status == 200:
+            if status in MISBEHAVIOURS:
+                self._misbehave(status, body)
+            elif status == 200:
                 self._send(200, srv.reply(body))
             elif status == 429:
                 self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
@@ -306,7 +363,8 @@ def _handler(srv: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-__all__ = ["FakeBackend", "FakeOpenAIServer", "check_backend", "example_from_schema"]
+__all__ = ["CONTROL", "DROP", "GARBAGE", "HANG", "MISBEHAVIOURS", "NO_CHOICES", "TRUNCATED", "FakeBackend",
+           "FakeOpenAIServer", "check_backend", "example_from_schema"]
 
 
 def check_backend(backend: Any, *, structured: bool = True, max_tokens: int = 24) -> None:

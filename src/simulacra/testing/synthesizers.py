@@ -128,9 +128,9 @@ def check_synthesizer(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.simulacra"
         model.save(path)
-        from simulacra.io import load_model
+        from simulacra.tabular.persistence import load
 
-        loaded = load_model(path)
+        loaded = load(path)
         _check(
             loaded.sample(100, random_state=5).equals(model.sample(100, random_state=5)),
             "a saved and loaded model samples different rows for the same seed",

@@ -3,6 +3,10 @@
 Tasks build :class:`~simulacra.text.types.ChatRequest` objects and hand them to :class:`Engine`; it answers
 from the cache when it can, sends the rest to the backend, stores every answer the moment it arrives,
 and for structured requests parses, validates and resamples invalid outputs up to ``retries`` times.
+
+Two budgets are kept apart: the backend retries a failed *request* (refused, timed out, HTTP 5xx/429)
+under its own policy and deadline; the engine resamples an *output* that came back but does not parse or
+validate. A request the backend gave up on is not sent again by the output retries.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class Structured:
     raw: str
     errors: list[str] = field(default_factory=list)
     attempts: int = 1
+    #: the backend gave no answer (transport failure, crash, deadline): not a model output at all
+    backend_failed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -75,6 +81,9 @@ class Engine:
         self.calls = 0
         self.cache_hits = 0
         self.errors = 0
+        self.failures: dict[str, int] = {}
+        self.structured_first = 0
+        self.structured_first_ok = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.model_seconds = 0.0
@@ -123,7 +132,9 @@ class Engine:
             out[key] = comp
         self.calls += len(items)
         for comp in out.values():
-            self.errors += comp.error is not None
+            if comp.error is not None:
+                self.errors += 1
+                self.failures[comp.error] = self.failures.get(comp.error, 0) + 1
             self.prompt_tokens += comp.prompt_tokens
             self.completion_tokens += comp.completion_tokens
         return out
@@ -134,7 +145,8 @@ class Engine:
         """Answer structured requests: parse JSON, validate against the request's schema and ``check``.
 
         Invalid outputs are resampled (a new seed) up to ``retries`` times; an output still invalid is
-        returned with its errors, never dropped.
+        returned with its errors, never dropped. A request the backend failed to answer is not resampled
+        (the backend's own retries were spent on it); it comes back with ``backend_failed``.
         """
         validators: dict[int, Any] = {}
         results: list[Structured | None] = [None] * len(requests)
@@ -147,7 +159,10 @@ class Engine:
                 res = self._parse(req, comp, validators, check)
                 res.attempts = attempt + 1
                 results[i] = res
-                if not res.ok:
+                if attempt == 0 and not res.backend_failed:
+                    self.structured_first += 1
+                    self.structured_first_ok += res.ok
+                if not res.ok and not res.backend_failed:
                     still.append(i)
             pending = still
             if not pending:
@@ -157,7 +172,7 @@ class Engine:
     @staticmethod
     def _parse(req: ChatRequest, comp: Completion, validators: dict[int, Any], check: Check | None) -> Structured:
         if comp.error is not None:
-            return Structured(None, comp.text, [f"backend: {comp.error}"])
+            return Structured(None, comp.text, [f"backend: {comp.error}"], backend_failed=True)
         try:
             value = extract_json(comp.text)
         except ValueError as exc:
@@ -174,6 +189,28 @@ class Engine:
             errors.append("output cut at max_tokens")
         return Structured(value, comp.text, errors)
 
+    @property
+    def gave_up(self) -> str | None:
+        """Why the backend stopped answering for good (a passed deadline), or None."""
+        return getattr(self.backend, "gave_up", None)
+
+    def failure_summary(self) -> str | None:
+        """One line on the backend's failures (the most frequent first), or None when there were none.
+
+        Examples
+        --------
+        >>> eng = Engine("fake")
+        >>> eng.failures = {"HTTP 500: boom": 3, "timed out": 1}; eng.errors = 4
+        >>> eng.failure_summary()
+        '4 requests failed in the backend: HTTP 500: boom (3); timed out (1)'
+        """
+        if not self.failures:
+            return None
+        top = sorted(self.failures.items(), key=lambda kv: -kv[1])[:3]
+        more = f"; and {len(self.failures) - 3} other errors" if len(self.failures) > 3 else ""
+        return (f"{self.errors} request{'s' if self.errors != 1 else ''} failed in the backend: "
+                + "; ".join(f"{msg} ({k})" for msg, k in top) + more)
+
     def stats(self) -> dict[str, Any]:
         """Counters for the run manifest."""
         return {
@@ -181,6 +218,8 @@ class Engine:
             "model_calls": self.calls,
             "cache_hits": self.cache_hits,
             "backend_errors": self.errors,
+            "backend_failures": dict(sorted(self.failures.items(), key=lambda kv: -kv[1])[:10]),
+            "gave_up": self.gave_up,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "model_seconds": round(self.model_seconds, 3),

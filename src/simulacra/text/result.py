@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,25 @@ class TaskResult:
         stage.drop(reason)
         self.filtered.append({**row, "_stage": stage.name, "_reason": reason})
 
+    def merge(self, other: TaskResult) -> TaskResult:
+        """Add ``other``'s rows, filtered rows, notes and per-stage counts (stages of one name are summed)."""
+        self.records += other.records
+        self.filtered += other.filtered
+        by_name = {s.name: s for s in self.stages}
+        for st in other.stages:
+            mine = by_name.get(st.name)
+            if mine is None:
+                mine = self.stage(st.name)
+                by_name[st.name] = mine
+            mine.inputs += st.inputs
+            mine.outputs += st.outputs
+            mine.invalid += st.invalid
+            for reason, k in st.filtered.items():
+                mine.drop(reason, k)
+        self.notes += [n for n in other.notes if n not in self.notes]
+        self.engine_stats = other.engine_stats or self.engine_stats
+        return self
+
     @property
     def valid(self) -> list[dict[str, Any]]:
         """The rows whose output parsed and validated."""
@@ -70,4 +91,59 @@ class TaskResult:
         }
 
 
-__all__ = ["TaskResult"]
+def fill(n: int, run: Callable[[int, int], TaskResult], *, max_attempts: int | None = None,
+         dedup: Callable[[TaskResult, list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> TaskResult:
+    """Run a task until ``n`` rows pass its filters, or ``max_attempts`` rows have been asked for.
+
+    ``run(k, round)`` asks the task for ``k`` rows (with seeds that differ by ``round``). After the first
+    round, each round asks for the missing rows divided by the yield so far. Invalid rows are replaced
+    by valid ones when there are enough; the surplus is filtered as "quota reached"; ``dedup`` (if given)
+    removes duplicates across rounds. A "fill" stage accounts for every row, and a note says how many
+    attempts were made and why it stopped.
+
+    Examples
+    --------
+    >>> def run(k, r):
+    ...     res = TaskResult("demo")
+    ...     res.records = [{"x": i, **({"_status": "invalid"} if i % 2 else {})} for i in range(k)]
+    ...     return res
+    >>> res = fill(4, run, max_attempts=20)
+    >>> len(res.valid), len(res.records), res.stages[-1].balanced
+    (4, 4, True)
+    """
+    budget = max(n, int(max_attempts) if max_attempts is not None else 3 * n)
+    res = run(n, 0)
+    attempts, rounds = n, 1
+    while len(res.valid) < n and attempts < budget and not res.engine_stats.get("gave_up"):
+        got = len(res.valid)
+        rate = max(got / attempts, 0.1)
+        k = min(budget - attempts, max(1, math.ceil((n - got) / rate)))
+        more = run(k, rounds)
+        attempts += k
+        rounds += 1
+        res.merge(more)
+        if dedup is not None:
+            res.records = dedup(res, res.records)
+    stage = res.stage("fill")
+    stage.inputs = len(res.records)
+    valid = [r for r in res.records if r.get("_status", "ok") == "ok"]
+    invalid = [r for r in res.records if r.get("_status", "ok") != "ok"]
+    kept = valid[:n]
+    for row in valid[n:]:
+        res.reject(stage, row, "quota reached")
+    room = max(0, n - len(kept))
+    for row in invalid[room:]:
+        res.reject(stage, row, "invalid output, replaced by a valid row" if room == 0 else "invalid output (surplus attempt)")
+    kept += invalid[:room]
+    stage.invalid = len(invalid[:room])
+    stage.outputs = len(kept)
+    res.records = kept
+    res.config["fill"] = {"asked": n, "attempts": attempts, "budget": budget, "rounds": rounds}
+    if rounds > 1 or len(valid) < n:
+        why = ("" if len(valid) >= n else "; stopped: the backend gave up" if res.engine_stats.get("gave_up")
+               else f"; stopped: the attempt budget ({budget}) was spent")
+        res.notes.append(f"{min(len(valid), n)} of {n} valid rows after {attempts} attempts in {rounds} rounds{why}")
+    return res
+
+
+__all__ = ["TaskResult", "fill"]

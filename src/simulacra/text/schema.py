@@ -10,12 +10,16 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from simulacra.errors import InputError, require
 
 DEFAULT_MAX_LENGTH = 400
 DEFAULT_MAX_ITEMS = 16
+#: the longest string bound llama.cpp's JSON-schema grammar survives: above 1,000 generation dies with SIGSEGV
+GRAMMAR_MAX_LENGTH = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def to_json_schema(schema: Any) -> dict[str, Any]:
@@ -66,15 +70,7 @@ def bound_schema(schema: dict[str, Any], max_length: int = DEFAULT_MAX_LENGTH, m
     >>> s["properties"]["bio"]["maxLength"], s["required"]
     (400, ['bio'])
     """
-    out = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-            return
-        if not isinstance(node, dict):
-            return
+    def visit(node: dict[str, Any]) -> None:
         kind = node.get("type")
         if kind == "string" and "enum" not in node and "const" not in node and "format" not in node:
             node.setdefault("maxLength", max_length)
@@ -83,11 +79,63 @@ def bound_schema(schema: dict[str, Any], max_length: int = DEFAULT_MAX_LENGTH, m
         if kind == "object" and isinstance(node.get("properties"), dict):
             node.setdefault("required", list(node["properties"]))
             node.setdefault("additionalProperties", False)
-        for value in node.values():
-            walk(value)
+
+    return _rewrite(schema, visit)
+
+
+def _rewrite(schema: dict[str, Any], visit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A deep copy of ``schema`` where ``visit`` has changed every sub-schema (dict) in place."""
+    out = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            visit(node)
+            for value in node.values():
+                walk(value)
 
     walk(out)
     return out
+
+
+def grammar_schema(schema: dict[str, Any], max_length: int = GRAMMAR_MAX_LENGTH) -> dict[str, Any]:
+    """A copy of ``schema`` that a llama.cpp grammar can enforce: string bounds capped at ``max_length``.
+
+    llama.cpp turns ``maxLength: N`` into N repetitions of a character rule, and above about 1,000 the
+    grammar sampler crashes the process. The cap only narrows what decoding may write; the output is still
+    validated against the original schema afterwards.
+
+    Examples
+    --------
+    >>> s = grammar_schema({"type": "object", "properties": {"a": {"type": "string", "maxLength": 1500}}})
+    >>> s["properties"]["a"]["maxLength"]
+    1000
+    """
+    def visit(node: dict[str, Any]) -> None:
+        for key in ("maxLength", "minLength"):
+            if isinstance(node.get(key), int) and node[key] > max_length:
+                node[key] = max_length
+
+    return _rewrite(schema, visit)
+
+
+def clean_text(value: Any) -> Any:
+    """``value`` with control characters (other than newline, tab and carriage return) removed from every string.
+
+    Examples
+    --------
+    >>> clean_text({"a": ["x\\x00y", 1], "b": "line\\nnext"})
+    {'a': ['xy', 1], 'b': 'line\\nnext'}
+    """
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [clean_text(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): clean_text(v) for k, v in value.items()}
+    return value
 
 
 def token_budget(schema: dict[str, Any], chars_per_token: float = 3.0, floor: int = 64, cap: int = 2048) -> int:
@@ -148,23 +196,26 @@ def validation_errors(value: Any, check: Any) -> list[str]:
 def extract_json(text: str) -> Any:
     """The first JSON value in ``text`` (whole text, a fenced block, or the first parseable ``{...}``/``[...]``).
 
-    Raises ``ValueError`` when none parses.
+    Raw control characters inside strings (which grammars let through and strict JSON refuses) are
+    accepted and removed; newlines and tabs are kept. Raises ``ValueError`` when no value parses.
 
     Examples
     --------
     >>> extract_json('Sure! ```json\\n{"a": 1}\\n``` done')
     {'a': 1}
+    >>> extract_json('{"a": "two\\nlines\\u0007"}')
+    {'a': 'two\\nlines'}
     """
     stripped = text.strip()
+    decoder = json.JSONDecoder(strict=False)
     try:
-        return json.loads(stripped)
+        return clean_text(decoder.decode(stripped))
     except json.JSONDecodeError:
         pass
-    decoder = json.JSONDecoder()
     for match in re.finditer(r"[\[{]", stripped):
         try:
             value, _ = decoder.raw_decode(stripped, match.start())
-            return value
+            return clean_text(value)
         except json.JSONDecodeError:
             continue
     raise ValueError("no JSON value found in the output" + (" (it was cut by max_tokens?)" if stripped else " (empty output)"))
@@ -207,7 +258,9 @@ def schema_description(schema: dict[str, Any]) -> str:
 
 __all__ = [
     "bound_schema",
+    "clean_text",
     "extract_json",
+    "grammar_schema",
     "regex_json",
     "schema_description",
     "to_json_schema",

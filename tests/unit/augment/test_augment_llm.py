@@ -64,7 +64,6 @@ def test_unfilled_slots_are_reported_not_hidden(data: pd.DataFrame) -> None:
 
 
 def test_simulacra_backend_goes_through_text_tasks(data: pd.DataFrame) -> None:
-    pytest.importorskip("simulacra.text.tasks.label")
     from simulacra.testing.llm import FakeBackend
 
     fb = FakeBackend()

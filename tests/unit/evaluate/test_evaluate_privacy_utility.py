@@ -43,9 +43,15 @@ def test_tstr_classification_and_regression(tables, small_options):
     noise["y"] = np.random.default_rng(0).permutation(noise["y"].to_numpy())
     bad = evaluate(real, noise, holdout=hold, target="y", metrics=["tstr"], options=small_options)
     assert bad.tstr < 0.65 and bad.tstr_ratio < good.tstr_ratio
+    # above chance (AUC 0.5), the noise table keeps far less of the real model's skill than the plain ratio says
+    for rep in (good, bad):
+        assert rep.tstr_ratio_above_chance == pytest.approx((rep.tstr - 0.5) / (rep.trtr - 0.5))
+    assert bad.tstr_ratio_above_chance < bad.tstr_ratio - 0.2
     reg = evaluate(real, tables["synthetic"], holdout=hold, target="income", metrics=["tstr"], options=small_options)
     assert reg.results["tstr"].details["task"] == "regression"
-    assert reg.trtr > 0.5 and reg.tstr_f1 is None if hasattr(reg, "tstr_f1") else True
+    assert reg.trtr > 0.5
+    assert "tstr_f1" not in reg.scores and "trtr_f1" not in reg.scores  # F1 is for classes only
+    assert reg.tstr_ratio_above_chance == pytest.approx(reg.tstr_ratio)  # chance is R² = 0
     assert reg.results["tstr"].details["rows_without_target_left_out"]["real"] > 0  # NaN targets counted
 
 

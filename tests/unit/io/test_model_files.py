@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 
 import pytest
 
 from simulacra.errors import ModelFileError
-from simulacra.io import load_model, read_manifest
+from simulacra import load as load_model
+from simulacra.io import read_manifest
 from simulacra.tabular.copula import GaussianCopulaSynthesizer
 from simulacra.testing import example_table
 
@@ -26,6 +28,19 @@ def _rewrite(path, member, transform):
     with zipfile.ZipFile(path, "w") as zf:
         for n, data in members.items():
             zf.writestr(n, data)
+
+
+def _replace_resummed(path, member, data):
+    """Replace a member and recompute its checksum in the manifest, as an attacker would."""
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members[member] = data
+    manifest = json.loads(members["manifest.json"])
+    manifest["sha256"][member] = hashlib.sha256(data).hexdigest()
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, d in members.items():
+            zf.writestr(n, d)
 
 
 def test_round_trip(saved):
@@ -66,16 +81,9 @@ def test_pickle_payload_is_never_executed(saved, tmp_path):
             zf.writestr("a0.npy", buf.getvalue())
         return out.getvalue()
 
-    _rewrite(path, "arrays.npz", inject)
     # even with checksums recomputed by an attacker, object arrays are refused
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    manifest = json.loads(members["manifest.json"])
-    import hashlib
-
-    manifest["sha256"]["arrays.npz"] = hashlib.sha256(members["arrays.npz"]).hexdigest()
-    _rewrite(path, "manifest.json", lambda _: json.dumps(manifest).encode())
-    with pytest.raises(ModelFileError):
+    _replace_resummed(path, "arrays.npz", inject(b""))
+    with pytest.raises(ModelFileError, match="non-numeric array"):
         load_model(path)
     assert not marker.exists()
     assert pickle  # imported only to build the payload
@@ -92,3 +100,88 @@ def test_unknown_class_extra_member_and_garbage(saved, tmp_path):
         load_model(junk)
     with pytest.raises(ModelFileError, match="does not exist"):
         load_model(tmp_path / "absent.model")
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_manifest_with_string_checksums_is_a_clear_error(saved):
+    _, path = saved
+    _rewrite(path, "manifest.json", lambda b: json.dumps({**json.loads(b), "sha256": "abc"}).encode())
+    with pytest.raises(ModelFileError, match="'sha256' must map each member"):
+        load_model(path)
+    with pytest.raises(ModelFileError, match="'sha256' must map each member"):
+        read_manifest(path)
+
+
+def test_signed_models_load_only_with_their_key(saved, tmp_path, monkeypatch):
+    model, path = saved
+    key_file = tmp_path / "key"
+    key_file.write_text("s3cret\n")
+    signed = model.save(tmp_path / "signed.model", key_file=key_file)
+    assert read_manifest(signed)["signature"]["algorithm"] == "hmac-sha256"
+    rows = model.sample(20, random_state=2)
+    assert load_model(signed, key=b"s3cret").sample(20, random_state=2).equals(rows)
+    assert load_model(signed).sample(20, random_state=2).equals(rows)  # no key: checksums only
+    with pytest.raises(ModelFileError, match="does not match the key"):
+        load_model(signed, key="another")
+    with pytest.raises(ModelFileError, match="not signed"):
+        load_model(path, key_file=key_file)
+    # an attacker who edits a member and recomputes every checksum cannot recompute the signature
+    state = _members(signed)["state.json"]
+    _replace_resummed(signed, "state.json", state.replace(b'"missing_rate": 0.0', b'"missing_rate": 0.9', 1))
+    assert load_model(signed).n_training_rows_ == model.n_training_rows_  # checksums alone are fooled
+    with pytest.raises(ModelFileError, match="does not match the key"):
+        load_model(signed, key_file=key_file)
+    # the key may come from the environment, for saving and for loading
+    monkeypatch.setenv("SIMULACRA_MODEL_KEY", "from-env")
+    env_signed = model.save(tmp_path / "env.model")
+    monkeypatch.delenv("SIMULACRA_MODEL_KEY")
+    assert load_model(env_signed, key="from-env").n_training_rows_ == model.n_training_rows_
+    with pytest.raises(ModelFileError, match="not signed"):
+        load_model(path, key="from-env")
+
+
+def test_key_file_problems_are_clear(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(ModelFileError, match="Cannot read the key file"):
+        load_model(path, key_file=tmp_path / "absent-key")
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ModelFileError, match="is empty"):
+        load_model(path, key_file=tmp_path / "empty")
+
+
+def test_members_that_expand_too_far_are_refused(saved, tmp_path):
+    """A small file whose member inflates to hundreds of MB is refused before it is read."""
+    _, path = saved
+    members = _members(path)
+    bomb = tmp_path / "bomb.model"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for n, data in members.items():
+            zf.writestr(n, b" " * (64 * 1024**2) if n == "state.json" else data)
+    assert bomb.stat().st_size < 1024**2
+    with pytest.raises(ModelFileError, match="would expand"):
+        load_model(bomb)
+
+
+def test_array_whose_header_claims_more_than_it_holds_is_refused(saved):
+    import io as _io
+
+    import numpy as np
+
+    _, path = saved
+
+    def lying(_: bytes) -> bytes:
+        buf = _io.BytesIO()
+        np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (4 * 10**12,)})
+        raw = buf.getvalue() + np.zeros(4).tobytes()
+        out = _io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zf:
+            zf.writestr("a0.npy", raw)
+        return out.getvalue()
+
+    _replace_resummed(path, "arrays.npz", lying(b""))
+    with pytest.raises(ModelFileError, match="shorter than its header says"):
+        load_model(path)

@@ -66,7 +66,8 @@ def test_interrupted_job_resumes_without_redoing_finished_chunks(tmp_path, monke
     assert status["state"] == "partial" and status["chunks_done"] == 5 and status["rows_done"] == 500
     staged = tmp_path / ".rows.csv.parts"
     mtimes = {p.name: p.stat().st_mtime_ns for p in staged.glob("part-*")}
-    (staged / ".part-000007.csv.abc.part").write_text("half a chunk")  # a temp file a crash left behind
+    stale = staged / ".part-000007.csv.simulacra-4194305-0badcafe.part"  # its process (no such pid) is gone
+    stale.write_text("half a chunk")  # a temp file a crash left behind
     monkeypatch.delenv(FAIL_FLAG)
     result = run_job(producer, 1000, out, chunk_rows=100, workers=1)
     assert (result.chunks_resumed, result.chunks_made) == (5, 5)

@@ -48,7 +48,7 @@ def test_impossible_constraint_is_detected(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(SpecError, match=r"line 7.*impossible constraint 'age > 20'"):
-        Spec.from_yaml(path).generate(seed=0)
+        Spec.from_yaml(path).generate(random_state=0)
 
 
 def test_contradictory_range_is_refused(tmp_path):

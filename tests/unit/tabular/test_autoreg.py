@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from simulacra.errors import ConstraintError, InputError, NotFittedError
-from simulacra.io.model import load_model
-from simulacra.tabular import autoreg as autoreg_module
+from simulacra.tabular import _autoreg_columns as autoreg_columns
 from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+from simulacra.tabular.persistence import load as load_model
 from simulacra.tabular.registry import default_synthesizer_name
 
 
@@ -109,7 +109,7 @@ def test_save_and_load_give_the_same_rows(fitted: AutoregressiveSynthesizer, tmp
 
 
 def test_works_without_lightgbm(table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(autoreg_module, "lightgbm_available", lambda: False)
+    monkeypatch.setattr(autoreg_columns, "lightgbm_available", lambda: False)
     model = AutoregressiveSynthesizer(random_state=0).fit(table)
     assert all(type(m["value"]).__name__ == "LeafTree" for m in model.models_.values() if "value" in m)
     assert len(model.sample(100)) == 100
@@ -233,3 +233,19 @@ def test_a_few_class_first_column_survives_save_and_load(tmp_path) -> None:
     rows = loaded.sample(3000, random_state=1)
     assert abs(rows["flag"].mean() - df["flag"].mean()) < 0.03
     pd.testing.assert_frame_equal(rows, model.sample(3000, random_state=1))
+
+
+@pytest.mark.parametrize("order", [None, "hubs", "predictability"])
+def test_fit_never_stores_the_training_rows(table: pd.DataFrame, order) -> None:
+    """Not even briefly: no attribute is ever set to a frame, a column or the rows' values."""
+
+    class Watched(AutoregressiveSynthesizer):
+        def __setattr__(self, key, value):
+            held = value.values() if isinstance(value, dict) else [value]
+            assert not any(isinstance(v, (pd.DataFrame, pd.Series)) for v in held), f"fit parked rows on .{key}"
+            super().__setattr__(key, value)
+
+    Watched.name = "autoreg"  # the same model; only attribute writes are watched
+    model = Watched(random_state=0, order=order, refine=["score"]).fit(table.iloc[:600])
+    kept = [k for k, v in vars(model).items() if isinstance(v, (pd.DataFrame, pd.Series))]
+    assert not kept and not hasattr(model, "_data")

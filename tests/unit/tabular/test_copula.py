@@ -62,9 +62,9 @@ def test_missing_values_keep_rate_and_relation():
 
 def test_chunking_does_not_change_rows():
     synth = GaussianCopulaSynthesizer(random_state=0).fit(example_table())
-    whole = synth.sample_range(0, 40000, seed=9)
+    whole = synth.sample_range(0, 40000, random_state=9)
     parts = pd.concat(
-        [synth.sample_range(a, b, seed=9) for a, b in [(0, 7), (7, 20000), (20000, 40000)]], ignore_index=True
+        [synth.sample_range(a, b, random_state=9) for a, b in [(0, 7), (7, 20000), (20000, 40000)]], ignore_index=True
     )
     pd.testing.assert_frame_equal(whole, parts)
 

@@ -123,7 +123,6 @@ def test_cli_bad_input_is_one_line_error(tmp_path: Path) -> None:
 
 
 def test_cli_rows_conditioned_on_a_spec(tmp_path: Path) -> None:
-    pytest.importorskip("simulacra.spec")
     (tmp_path / "p.yaml").write_text("rows: 10\ncolumns:\n  age: {kind: uniform, min: 20, max: 30, round: 0}\n"
                                      "  extra: {kind: uniform, min: 0, max: 1}\n")
     schema = {"type": "object", "properties": {"age": {"type": "number"}, "bio": {"type": "string", "maxLength": 40}}}

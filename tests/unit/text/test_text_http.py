@@ -109,7 +109,7 @@ def test_unknown_backend_description(bad: str) -> None:
     from simulacra.errors import InputError
     from simulacra.text.backends import get_backend
 
-    with pytest.raises(InputError, match="Unknown LLM"):
+    with pytest.raises(InputError, match="Unknown (LLM|model)"):
         get_backend(bad)
 
 

@@ -101,6 +101,11 @@ def _constraint(ctx: EvalContext, spec: dict[str, Any]) -> tuple[np.ndarray | No
         names = [c for c in spec.get("columns", [spec.get("column")]) if c in cols]
         if names:
             return syn.duplicated(subset=names, keep="first").to_numpy(), f"{', '.join(names)} unique"
+    from simulacra.rules import describe_rule, rule_mask
+
+    mask = rule_mask(spec, syn, ctx.real) if "kind" in spec else None
+    if mask is not None:  # the rule language: derived, dependency, bound, clock, missing_with, sum
+        return ~mask, describe_rule(spec)
     return None, f"constraint of kind '{kind or '?'}' is not evaluated generically"
 
 
@@ -115,8 +120,10 @@ def _constraint(ctx: EvalContext, spec: dict[str, Any]) -> tuple[np.ndarray | No
     stands for protected rare categories is not counted: it is counted as rare_placeholder); a value of the wrong type (text in
     a number column, a fraction in a whole-number column) — type_errors; a violated constraint from
     the metadata (inequality, range, fixed combinations, unique) — constraint_violations. Each of
-    these is given as a share of synthetic rows.
+    these is given as a share of synthetic rows; a row that breaks a rule of the real table (see
+    `rules`) — rule_violations.
     """,
+    after=("rules",),
 )
 def validity(ctx: EvalContext) -> MetricResult:
     bad: dict[str, np.ndarray] = {}
@@ -129,6 +136,8 @@ def validity(ctx: EvalContext) -> MetricResult:
                             "violations": None if viol is None else int(np.sum(viol))})
         if viol is not None:
             bad["constraint_violations"] |= np.asarray(viol, bool)
+    rule_bad = ctx.cache.get("rule_violations")
+    bad["rule_violations"] = rule_bad if rule_bad is not None and len(rule_bad) == len(ctx.synthetic) else np.zeros(len(ctx.synthetic), bool)
     any_bad = np.logical_or.reduce(list(bad.values()))
     unreadable = sum(ctx.cache.get("type_errors", {}).values())
     extras = {k: float(v.mean()) for k, v in bad.items()}

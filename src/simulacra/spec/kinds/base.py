@@ -47,7 +47,9 @@ class Block:
 class ColumnKind(BaseModel):
     """A column kind: validated parameters, the columns it reads, and a vectorized generator."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    # NaN and infinity are refused in every numeric parameter (a NaN correlation or concentration would
+    # otherwise pass the range checks and give silently wrong columns); omit a bound for "no bound".
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
     kind: str
     hidden: bool = Field(False, description="Compute the column (for formulas, templates) but do not output it.")

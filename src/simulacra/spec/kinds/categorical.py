@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -201,9 +200,7 @@ class Empirical(Finite):
         from simulacra.errors import SimulacraError
         from simulacra.io import read_table
 
-        path = Path(str(self.file))
-        if not path.is_absolute() and source.name not in ("<string>", "<dict>"):
-            path = Path(source.name).parent / path
+        path = source.resolve_file((*loc, "file"), str(self.file))
         try:
             frame = read_table(path)
         except SimulacraError as exc:

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from simulacra.errors import SpecError
-from simulacra.spec.expr import ROW, Expression
+from simulacra.spec.expr import ROW, Expression, numpy_values
 from simulacra.spec.kinds.base import Block, ColumnKind, Values, parse_column, register, to_arrow_strings
 from simulacra.spec.kinds.categorical import _pool
 from simulacra.spec.source import Loc, SpecSource
@@ -125,9 +125,7 @@ class Conditional(ColumnKind):
     def generate(self, block: Block, name: str) -> dict[str, Values]:
         masks = []
         if self.by:
-            from simulacra.spec.expr import _numpy
-
-            keys = _numpy(block.columns[self.by])
+            keys = numpy_values(block.columns[self.by])
             masks = [keys == c for c in self._conds]
         else:
             masks = [c.evaluate(block.columns, block.n, block.rng(name), block.first_row) for c in self._conds]

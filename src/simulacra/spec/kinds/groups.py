@@ -238,8 +238,13 @@ class FixedSum(ColumnKind):
 
         unit = 10**self.decimals
         n = block.n
+        missing = np.zeros(n, dtype=bool)
         if isinstance(self.total, str):
-            total = np.round(np.asarray(block.columns[self.total], dtype=float) * unit).astype(np.int64)
+            scaled = np.round(np.asarray(block.columns[self.total], dtype=float) * unit)
+            missing = np.isnan(scaled)  # a missing total gives missing parts
+            if np.any(np.isinf(scaled) | (np.abs(np.where(missing, 0, scaled)) >= 2.0**62)):
+                raise SpecError(f"fixed_sum '{name}': column '{self.total}' has totals too large to split exactly")
+            total = np.where(missing, self._lo.sum(), scaled).astype(np.int64)
         else:
             total = np.full(n, int(round(self.total * unit)), dtype=np.int64)
         self._check_total(total, lambda msg: SpecError(f"fixed_sum '{name}': {msg} (total from column '{self.total}')"))
@@ -247,7 +252,8 @@ class FixedSum(ColumnKind):
         units += self._lo
         out: dict[str, Values] = {}
         for j, col in enumerate(self.columns):
-            out[col] = units[:, j] if self.decimals == 0 else units[:, j] / unit
+            part = units[:, j] if self.decimals == 0 else units[:, j] / unit
+            out[col] = apply_nulls(part, missing) if missing.any() else part
         return out
 
 

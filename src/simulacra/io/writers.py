@@ -1,0 +1,383 @@
+"""Writing tables: one stack for every writer in simulacra (whole tables, spec output, job parts).
+
+- :func:`output_format`: the one table of output formats and their suffixes;
+- :class:`TableWriter`: one file written frame by frame (Parquet row groups, CSV, JSONL) in bounded
+  memory, with one Arrow schema for every frame, appearing complete or not at all;
+- :class:`ChunkWriter`: the picklable settings of a job's writer, sent to worker processes;
+- :func:`merge_parts`: finished parts concatenated into one file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InputError
+from simulacra.io.files import atomic_path
+
+#: Formats a table can be streamed to, with their file suffix.
+SUFFIXES = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
+#: Other suffixes accepted for those formats.
+ALIASES = {".pq": "parquet", ".tsv": "csv", ".txt": "csv", ".ndjson": "jsonl"}
+
+
+def output_format(path: str | Path, format: str | None = None, *, what: str = "write") -> str:
+    """The streamable format of ``path`` (``parquet``, ``csv`` or ``jsonl``): given, or from the suffix.
+
+    A path without a suffix is a folder of Parquet parts.
+
+    Examples
+    --------
+    >>> output_format("rows.csv"), output_format("out/"), output_format("x.bin", "pq")
+    ('csv', 'parquet', 'parquet')
+    """
+    if format:
+        name = str(format).lower().lstrip(".")
+        name = ALIASES.get("." + name, name)
+        if name not in SUFFIXES:
+            raise InputError(f"Cannot {what} format '{format}'; use one of: {', '.join(SUFFIXES)}")
+        return name
+    suffix = Path(path).suffix.lower()
+    if not suffix or str(path).endswith(("/", "\\")):
+        return "parquet"
+    found = ALIASES.get(suffix) or next((k for k, v in SUFFIXES.items() if v == suffix), None)
+    if found is None:
+        raise InputError(
+            f"Cannot {what} '{Path(path).name}': use a .parquet, .csv or .jsonl file name, or pass the format."
+        )
+    return found
+
+
+def arrow_schema(sample: pd.DataFrame) -> Any:
+    """The Arrow schema every frame of a file will have, from a sample (all-missing columns become text)."""
+    import pyarrow as pa
+
+    schema = pa.Schema.from_pandas(sample, preserve_index=False)
+    for i, fld in enumerate(schema):
+        if pa.types.is_null(fld.type):
+            schema = schema.set(i, pa.field(fld.name, pa.string()))
+    return schema
+
+
+def fast_eligible(sample: pd.DataFrame) -> bool:
+    """Whether every column is a plain numpy dtype (or object text) that Parquet alone restores.
+
+    Examples
+    --------
+    >>> fast_eligible(pd.DataFrame({"a": [1, 2], "b": ["x", None]}))
+    True
+    >>> fast_eligible(pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}))
+    False
+    """
+    for dtype in sample.dtypes:
+        if dtype == object:
+            continue
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "iufbM":
+            return False
+        if dtype.kind == "M" and dtype != np.dtype("datetime64[ns]"):
+            return False
+    return True
+
+
+def _simple(kind: Any) -> bool:
+    """Arrow types that Parquet stores and reads back faithfully without the Arrow schema."""
+    import pyarrow as pa
+
+    t = pa.types
+    if t.is_timestamp(kind):
+        return kind.tz is None
+    return bool(t.is_integer(kind) or t.is_floating(kind) or t.is_boolean(kind) or t.is_string(kind) or t.is_date32(kind))
+
+
+def csv_ready(frame: pd.DataFrame, formats: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with the columns Arrow's CSV writer would spell badly turned into text.
+
+    Datetimes named in ``formats`` take their ``strftime`` format; other datetimes and timedeltas
+    are written as pandas writes them (``2024-01-02 03:04:05``, ``0 days 00:00:01``) rather than
+    with nanoseconds or as integers.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"d": pd.to_datetime(["2024-01-02"]), "t": pd.to_timedelta([1], unit="s")})
+    >>> csv_ready(frame, {"d": "%d/%m/%Y"}).iloc[0].tolist()
+    ['02/01/2024', '0 days 00:00:01']
+    """
+    todo: dict[str, Any] = {}
+    for col in frame.columns:
+        series = frame[col]
+        fmt = formats.get(col)
+        if pd.api.types.is_datetime64_any_dtype(series):
+            todo[col] = series.dt.strftime(fmt) if fmt and fmt != "mixed" else series.astype(str).where(series.notna())
+        elif pd.api.types.is_timedelta64_dtype(series):
+            todo[col] = series.astype(str).where(series.notna())
+    if not todo:
+        return frame
+    frame = frame.copy(deep=False)
+    for col, values in todo.items():
+        frame[col] = values
+    return frame
+
+
+@dataclass
+class ChunkWriter:
+    """How the files of one job are written; picklable for worker processes.
+
+    Parameters
+    ----------
+    fmt : str
+        ``parquet``, ``csv`` or ``jsonl``.
+    schema_bytes : bytes, optional
+        Serialized Arrow schema every Parquet file of the job shares (see :func:`arrow_schema`).
+    datetime_formats : dict, optional
+        ``strftime`` formats for datetime columns in CSV output (ISO otherwise).
+    compression : str
+        Parquet compression codec.
+    fast : bool
+        Whether the columns allow :meth:`to_arrow_fast` (see :func:`fast_eligible`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "part.csv"
+    >>> ChunkWriter("csv").write(pd.DataFrame({"a": [1, 2]}), out)
+    2
+    >>> out.read_text().split()
+    ['"a"', '1', '2']
+    """
+
+    fmt: str
+    schema_bytes: bytes | None = None
+    datetime_formats: dict[str, str] = field(default_factory=dict)
+    compression: str = "snappy"
+    fast: bool = False
+
+    @classmethod
+    def for_sample(cls, fmt: str, sample: pd.DataFrame, **options: Any) -> ChunkWriter:
+        """Settings for files of rows like ``sample`` (its schema fixed for every file)."""
+        writer = cls(fmt, **options)
+        if fmt == "parquet":
+            writer.schema_bytes = arrow_schema(sample).serialize().to_pybytes()
+            writer.fast = fast_eligible(sample)
+        return writer
+
+    def schema(self) -> Any:
+        if self.schema_bytes is None:
+            return None
+        import pyarrow as pa
+
+        return pa.ipc.read_schema(pa.py_buffer(self.schema_bytes))
+
+    def to_arrow(self, frame: pd.DataFrame, target: Any = None) -> Any:
+        """``frame`` as an Arrow table of the job's schema (or of ``target``, a file's schema)."""
+        import pyarrow as pa
+
+        try:
+            table = pa.Table.from_pandas(frame, schema=self.schema(), preserve_index=False)
+            return table if target is None or table.schema.equals(target) else table.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise InputError(
+                f"A chunk's columns do not match the file's schema ({exc}); the rows of one file must "
+                "keep the same column types."
+            ) from None
+
+    def to_arrow_fast(self, frame: pd.DataFrame) -> Any:
+        """Text columns dictionary-encoded from ``pd.factorize`` (about 2x faster to convert and write
+        than Python strings one by one); None when the schema has types this path does not handle."""
+        import pyarrow as pa
+
+        schema = self.schema()
+        if not self.fast or schema is None or not all(_simple(f.type) for f in schema):
+            return None
+        arrays, fields = [], []
+        try:
+            for fld in schema:
+                series = frame[fld.name]
+                if pa.types.is_string(fld.type) and series.dtype == object:
+                    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+                    arr = pa.DictionaryArray.from_arrays(
+                        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+                    )
+                    fields.append(pa.field(fld.name, arr.type))
+                else:
+                    arr = pa.Array.from_pandas(series, type=fld.type)
+                    fields.append(fld)
+                arrays.append(arr)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, KeyError):
+            return None
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema.metadata))
+
+    def open(self, path: str | Path) -> TableWriter:
+        """A :class:`TableWriter` of ``path`` with these settings."""
+        return TableWriter(path, self)
+
+    def write(self, frame: pd.DataFrame, path: str | Path) -> int:
+        """Write ``frame`` to ``path`` (atomically); returns the number of rows written."""
+        return self.write_pieces(iter([frame]), path)
+
+    def write_pieces(self, pieces: Iterable[pd.DataFrame], path: str | Path) -> int:
+        """Write consecutive pieces as one file (a Parquet row group each), one piece in memory at a
+        time; the file appears complete or not at all. Returns the rows written."""
+        with self.open(path) as out:
+            for piece in pieces:
+                out.write(piece)
+        return out.rows
+
+
+class TableWriter:
+    """One file written frame by frame; it replaces ``path`` only when closed without error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> with TableWriter(path, ChunkWriter("parquet")) as out:
+    ...     out.write(pd.DataFrame({"a": [1, 2]}))
+    ...     out.write(pd.DataFrame({"a": [3]}))
+    >>> pd.read_parquet(path)["a"].tolist()
+    [1, 2, 3]
+    """
+
+    def __init__(self, path: str | Path, settings: ChunkWriter, *, delimiter: str = ",") -> None:
+        self.path, self.settings, self.delimiter = Path(path), settings, delimiter
+        self.rows = 0
+        self._stack = ExitStack()
+        self._tmp: Path | None = None
+        self._writer: Any = None
+        self._fh: Any = None
+
+    def __enter__(self) -> TableWriter:
+        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            if self._fh is not None:
+                self._fh.close()
+        finally:
+            self._stack.__exit__(kind, exc, tb)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame`` (one Parquet row group, or lines of CSV/JSONL)."""
+        if self._tmp is None:
+            raise RuntimeError("TableWriter.write outside its 'with' block")
+        fmt = self.settings.fmt
+        if fmt == "parquet":
+            self._write_parquet(frame)
+        elif fmt == "csv":
+            self._write_csv(frame)
+        else:
+            if self._fh is None:
+                self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
+            text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+            if text and not text.endswith("\n"):
+                text += "\n"
+            self._fh.write(text.encode("utf-8") if len(frame) else b"")
+        self.rows += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        s = self.settings
+        if s.schema_bytes is None:  # the first frame fixes the schema of the file
+            s = self.settings = dataclasses.replace(s, schema_bytes=arrow_schema(frame).serialize().to_pybytes())
+        table = s.to_arrow_fast(frame)
+        if self._writer is None:
+            fast = table is not None
+            table = table if fast else s.to_arrow(frame)
+            # without the Arrow schema in the file, dictionary-encoded text reads back as text (the
+            # pandas metadata restores the dtypes); the fast path only allows types Parquet stores
+            # faithfully on its own
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression=s.compression, store_schema=not fast)
+        elif table is None or not table.schema.equals(self._writer.schema):
+            table = s.to_arrow(frame, target=self._writer.schema)
+        self._writer.write_table(table)
+
+    def _write_csv(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        frame = csv_ready(frame, self.settings.datetime_formats)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._fh is None:
+            assert self._tmp is not None
+            self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
+            header = True
+        else:
+            header = False
+        options = pacsv.WriteOptions(include_header=header, delimiter=self.delimiter)
+        pacsv.write_csv(table, self._fh, write_options=options)
+
+
+def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, *, format: str | None = None, **settings: Any) -> int:
+    """Write consecutive frames as one table file (``settings``: those of :class:`ChunkWriter`).
+
+    The schema is fixed by the first frame. Returns the rows written.
+    """
+    fmt = output_format(path, format)
+    stream = iter(frames)
+    first = next(stream, None)
+    if first is None:
+        raise InputError(f"Nothing to write to '{path}': no rows and no columns.")
+    writer = ChunkWriter.for_sample(fmt, first, **settings)
+    delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    with TableWriter(path, writer, delimiter=delimiter) as out:
+        out.write(first)
+        for frame in stream:
+            out.write(frame)
+    return out.rows
+
+
+def count_rows(path: Path, fmt: str) -> int | None:
+    """Rows in a finished part, read from the Parquet footer (None for text formats: not checked)."""
+    if fmt != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def merge_parts(parts: Iterable[Path], dest: Path, fmt: str, schema: Any = None) -> Path:
+    """Concatenate finished parts, in order, into ``dest`` (which appears only once complete).
+
+    Parquet parts are copied row group by row group (memory of one row group), text columns kept
+    dictionary-encoded; CSV parts keep the header of the first part only; JSONL parts are joined.
+    """
+    with atomic_path(dest) as tmp:
+        if fmt == "parquet":
+            _merge_parquet(iter(parts), tmp, schema)
+        else:
+            with open(tmp, "wb") as out:
+                for i, part in enumerate(parts):
+                    with open(part, "rb") as src:
+                        if fmt == "csv" and i > 0:
+                            src.readline()
+                        shutil.copyfileobj(src, out, 1 << 22)
+    return dest
+
+
+def _merge_parquet(parts: Iterator[Path], tmp: Path, schema: Any) -> None:
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for part in parts:
+            pf = pq.ParquetFile(part)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, schema if schema is not None else pf.schema_arrow)
+            for group in range(pf.num_row_groups):
+                writer.write_table(pf.read_row_group(group))
+        if writer is None and schema is not None:
+            writer = pq.ParquetWriter(tmp, schema)
+    finally:
+        if writer is not None:
+            writer.close()
