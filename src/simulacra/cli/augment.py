@@ -17,7 +17,7 @@ def table(
     data: Annotated[Path, typer.Argument(help="The real training table (CSV, Parquet or JSONL).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write real + synthetic rows.")],
     target: Annotated[str | None, typer.Option("--target", "-t", help="Class column to balance (any categorical column).")] = None,
-    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1 or 1:2.")] = None,
+    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1, 1:2, or 2:1 (minority classes twice the majority).")] = None,
     ratio: Annotated[float | None, typer.Option("--ratio", help="Synthetic rows per real row (mixing; per class when --target is set).")] = None,
     where: Annotated[str | None, typer.Option("--where", help="Enlarge one group only: a filter in the spec formula language, e.g. \"age < 25 and sex == 'F'\" (with --ratio).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,

@@ -79,9 +79,16 @@ def test_sample_with_a_value_set(tmp_path, table, capsys):
     assert set(pd.read_csv(out)["sex"]) == {"Male", "Female"}
 
 
-def test_balance_with_minority_above_majority_is_refused(tmp_path, table, capsys):
-    code, text = _run(["augment", "table", str(table), "-o", str(tmp_path / "o.csv"), "-t", "sex", "--balance", "3:1"], capsys)
-    assert code == 2 and "'1:3'" in text and not (tmp_path / "o.csv").exists()
+def test_balance_is_done_as_asked_or_refused(tmp_path, table, capsys):
+    out = tmp_path / "o.csv"
+    code, text = _run(["augment", "table", str(table), "-o", str(out), "-t", "sex", "--balance", "3:1",
+                       "--model", "copula", "--seed", "0"], capsys)
+    assert code == 0, text
+    counts = pd.read_csv(out)["sex"].value_counts()
+    real = pd.read_csv(table)["sex"].value_counts()
+    assert counts["Male"] == real["Male"] and counts["Female"] == 3 * real["Male"]
+    code, text = _run(["augment", "table", str(table), "-o", str(tmp_path / "x.csv"), "-t", "sex", "--balance", "1:0"], capsys)
+    assert code == 2 and "Cannot read balance" in text and not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.parametrize("command", [["fit", "{p}", "-o", "{d}/m.model"], ["augment", "table", "{p}", "-o", "{d}/o.csv", "--ratio", "1"],

@@ -134,7 +134,7 @@ def tstr(ctx: EvalContext) -> MetricResult:
         pick = sample_index(ok.size, cap, rng)
         rows[role] = ok if pick is None else ok[pick]
     cols = model_columns(ctx, exclude=(ctx.target,))
-    few = {role: idx.size for role, idx in rows.items() if idx.size < MIN_ROWS}
+    few = {role: len(idx) for role, idx in rows.items() if idx is not None and len(idx) < MIN_ROWS}
     if few or not cols:
         why = (f"needs at least {MIN_ROWS} rows with a target value in each table ("
                + ", ".join(f"{role}: {n}" for role, n in few.items()) + ")") if few else "no feature column a model can use"
