@@ -7,6 +7,13 @@ in their own virtual environments (``benchmarks/.envs/sdv``, ``benchmarks/.envs/
 ``_peer.py``. Results are cached per (table, model) in ``benchmarks/results/synthesizers.json`` so a
 long run can be resumed, and the table is written into the ``synthesizers`` section of RESULTS.md.
 
+Each cached result carries the code and settings it ran with (``run``: a hash of the model's code --
+simulacra's source for our models, the peer package versions and ``_peer.py`` for peers -- a hash of
+the scoring code, and the settings: seeds, epochs, time cap). A cached result is reused only when all of
+them equal the current ones; otherwise it is recomputed. A row that could not be recomputed (a peer whose
+environment is not installed here) keeps its old result and is printed with the code and settings it
+actually ran with, so no row claims settings it did not run.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_synthesizers.py                      # our models, all tables
@@ -17,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -38,6 +46,56 @@ OURS = ("autoreg", "copula")
 PEERS = {"sdv_copula": "sdv", "ctgan": "sdv", "tvae": "sdv", "tabularargn": "mostly"}
 CACHE = HERE / "results" / "synthesizers.json"
 THROUGHPUT_ROWS = 262_144
+SRC = HERE.parent / "src" / "simulacra"
+#: Parts of simulacra that no synthesizer uses: changing them does not make a cached result stale.
+NOT_MODEL_CODE = ("augment", "cli", "evaluate", "spec", "testing", "text", "demo.py")
+#: Seeds of our models: fitted with random_state=0, sampled with 1 (and 2 for the throughput sample).
+OUR_SEEDS = {"fit_seed": 0, "sample_seed": 1}
+
+
+def _hash_files(paths: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def scoring_version() -> str:
+    """A hash of the scoring code: this script, the metrics and the data loading."""
+    return _hash_files([HERE / "bench_synthesizers.py", HERE / "_metrics.py", HERE / "_datasets.py"], HERE)
+
+
+def model_code_version(model: str) -> str:
+    """Our models: simulacra's version and a hash of its sources that synthesizers use (everything but
+    text, evaluate, augment, spec, cli); peers: the peer packages' versions and a hash of ``_peer.py``."""
+    if model in OURS:
+        import simulacra
+
+        files = [p for p in SRC.rglob("*.py") if p.relative_to(SRC).parts[0] not in NOT_MODEL_CODE]
+        return f"simulacra {simulacra.__version__} src:{_hash_files(files, SRC)}"
+    python = HERE / ".envs" / PEERS[model] / "bin" / "python"
+    if not python.exists():
+        return "unknown (peer environment not installed)"
+    package = {"sdv": "sdv", "mostly": "mostlyai-engine"}[PEERS[model]]
+    proc = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
+                          capture_output=True, text=True, timeout=120)
+    return f"{package} {proc.stdout.strip() or '?'} peer:{_hash_files([HERE / '_peer.py'], HERE)}"
+
+
+def settings_of(model: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The settings a result of ``model`` depends on (besides the split, which is fixed)."""
+    if model in OURS:
+        return dict(OUR_SEEDS)
+    if model in ("ctgan", "tvae"):
+        return {"epochs": args.epochs}
+    if model == "tabularargn":
+        return {"minutes_cap": args.argn_minutes}
+    return {}
+
+
+def run_signature(model: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What a cached result must have been run with to be reused."""
+    return {"code": model_code_version(model), "scoring": scoring_version(), "settings": settings_of(model, args)}
 
 
 def run_ours(name: str, train: pd.DataFrame, meta: Any) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -96,11 +154,26 @@ def score(table: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
     out.update({"trtr": util["trtr"], "tstr": util["tstr"], "utility": util["ratio"], "task": spec["task"]})
     out.update(M.privacy(train, holdout, synth, types))
     out["load"] = os.getloadavg()[0]
-    if model in ("ctgan", "tvae"):
-        out["epochs"] = args.epochs
-    if model == "tabularargn":
-        out["minutes_cap"] = args.argn_minutes
+    out["run"] = run_signature(model, args)
     return out
+
+
+def settings_text(r: dict[str, Any]) -> str:
+    """The settings a cached result ran with, in words (results from before the versioned cache kept only
+    the peers' epochs and time cap)."""
+    run = r.get("run")
+    settings = run["settings"] if run else {k: r[k] for k in ("epochs", "minutes_cap") if k in r}
+    parts = [f"{v:g} epochs" if k == "epochs" else f"{v:g} min cap" if k == "minutes_cap" else f"{k} {v}"
+             for k, v in settings.items()]
+    code = run["code"].split(" peer:")[0].split(" src:") if run else None
+    version = (f"src {code[1]}" if len(code) > 1 else code[0]) if code else "code before versioning"
+    return ", ".join(parts + [version])
+
+
+def above_chance(r: dict[str, Any]) -> str:
+    """(TSTR − chance) / (TRTR − chance): chance is 0.5 for ROC AUC, 0 for R² (then equal to the ratio)."""
+    chance = 0.5 if r["task"] == "classification" else 0.0
+    return f"{(r['tstr'] - chance) / (r['trtr'] - chance):.3f}" if r["trtr"] > chance else "–"
 
 
 def _fmt(r: dict[str, Any]) -> list[str]:
@@ -118,25 +191,31 @@ def _fmt(r: dict[str, Any]) -> list[str]:
 
     rate = f"{r['rows_per_s'] / 1000:,.0f}k" if "rows_per_s" in r else "–"
     return [
-        r["model"], f"{r['quality']:.3f}{mark('quality')}", f"{r['utility']:.3f}{mark('utility')}",
+        r["model"], f"{r['quality']:.3f}{mark('quality')}", f"{r['utility']:.3f}{mark('utility')}", above_chance(r),
         f"{r['dcr_share']:.3f}{mark('dcr')}", f"{100 * r['copies']:.2f}% / {100 * r['holdout_copies']:.2f}%{mark('copies')}",
         f"{r['mia_auc']:.3f}{mark('mia')}", f"{r['seconds']:.1f}{mark('time')}", rate, f"{r['load']:.1f}",
+        settings_text(r),
     ]
 
 
 def markdown(results: dict[str, dict[str, Any]], command: str) -> str:
-    head = ["model", "quality", "TSTR/TRTR", "DCR share", "copies (synth / holdout)", "MIA AUC",
-            "fit+sample s", "sample rows/s", "load"]
+    head = ["model", "quality", "TSTR/TRTR", "above chance", "DCR share", "copies (synth / holdout)", "MIA AUC",
+            "fit+sample s", "sample rows/s", "load", "ran with"]
     lines = [
         "## Default synthesizer and the classic models (issue 4)",
         "",
         f"Command: `{command}` (script: `benchmarks/bench_synthesizers.py`, metrics: `benchmarks/_metrics.py`).",
         "80/20 split (seed 0), as many rows sampled as trained on; quality = SDMetrics QualityReport vs the",
         "training rows; TSTR/TRTR = scikit-learn HistGradientBoosting, ROC AUC (classification) or R²",
-        "(regression) on the holdout; DCR share = synthetic rows nearer an equal-sized training sample than the",
-        "holdout (mean of 3 samples; 0.5 ideal); MIA = distance attack AUC. ✗ = misses the issue's target",
+        "(regression) on the holdout; above chance = (TSTR − 0.5) / (TRTR − 0.5) for ROC AUC (a model that guesses",
+        "scores 0.5, so the plain ratio hides gaps; for R² it equals the ratio); DCR share = synthetic rows nearer",
+        "an equal-sized training sample than the holdout (mean of 3 samples; 0.5 ideal); MIA = distance attack",
+        "AUC. ✗ = misses the issue's target",
         "(quality ≥ 0.97, TSTR/TRTR ≥ 0.98 / 0.95, DCR ≤ 0.52, copies ≤ holdout's, MIA ≤ 0.55, ≤ 60 s).",
         "`load` is the 1-minute load average when scored: the 2-core machine was shared, so seconds are noisy.",
+        "`ran with`: the settings and code of each row's own run (`src` = hash of simulacra's model code; peers:",
+        "package version). Rows are rerun when either changes, except peers whose environment is not installed",
+        "on the machine that wrote this table: those keep their last run, with its own settings.",
         "",
     ]
     order = list(OURS) + list(PEERS)
@@ -155,10 +234,6 @@ def markdown(results: dict[str, dict[str, Any]], command: str) -> str:
         lines += [f"**{table}** ({rows[0]['rows']:,} training rows, {rows[0]['task']})", "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(_fmt(r)) + " |" for r in rows]
-        notes = [f"{r['model']}: {r['epochs']} epochs" for r in rows if "epochs" in r]
-        notes += [f"{r['model']}: {r['minutes_cap']} min training cap" for r in rows if "minutes_cap" in r]
-        if notes:
-            lines += ["", "Peers bounded: " + "; ".join(notes) + "."]
         lines.append("")
     missing = [f"{t}/{m}" for t in D.TABLES for m in order if f"{t}/{m}" not in results]
     if missing:
@@ -199,10 +274,11 @@ def main() -> None:
     tables = list(D.TABLES) if args.tables == "all" else args.tables.split(",")
     models = {"ours": list(OURS), "all": list(OURS) + list(PEERS)}.get(args.models, args.models.split(","))
     results: dict[str, dict[str, Any]] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    signatures = {model: run_signature(model, args) for model in models}
     for table in tables:
         for model in models:
             key = f"{table}/{model}"
-            if key in results and not args.force:
+            if key in results and results[key].get("run") == signatures[model] and not args.force:
                 continue
             try:
                 results[key] = score(table, model, args)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # WordNet 3.0 for EDA synonym replacement, offline: Debian's wordnet-base (+ sense index) copied into
-# .venv/nltk_data/corpora/wordnet/, where simulacra.text.augment looks first. Idempotent and quick when done.
+# .venv/nltk_data/corpora/wordnet/, where simulacra.text.perturb looks first. Idempotent and quick when done.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dest=".venv/nltk_data/corpora/wordnet"

@@ -16,7 +16,7 @@ _LAZY = {
     "BaseSynthesizer": "simulacra.tabular.base",
     "DecisionTreeSynthesizer": "simulacra.tabular.trees",
     "GaussianMixtureSynthesizer": "simulacra.tabular.gmm",
-    "EDA": "simulacra.text.augment",
+    "EDA": "simulacra.text.perturb",
     "GaussianCopulaSynthesizer": "simulacra.tabular.copula",
     "Metadata": "simulacra.metadata",
     "Report": "simulacra.evaluate:Report",

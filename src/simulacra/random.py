@@ -25,6 +25,7 @@ __all__ = [
     "block_rows_for",
     "blocks_of",
     "resolve_seed",
+    "seed_sequence",
     "stream",
 ]
 
@@ -90,7 +91,12 @@ def stream(seed: int, *key: int) -> np.random.Generator:
     >>> bool(stream(1, 2, 3).random() == stream(1, 2, 3).random())
     True
     """
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in key)))
+    return np.random.default_rng(seed_sequence(seed, *key))
+
+
+def seed_sequence(seed: int, *key: int) -> np.random.SeedSequence:
+    """The seed sequence of the stream named by ``key`` under ``seed`` (for raw integer states)."""
+    return np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in key))
 
 
 def block_rng(seed: int, block: int) -> np.random.Generator:

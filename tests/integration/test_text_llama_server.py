@@ -20,6 +20,21 @@ from simulacra.text.engine import Engine
 from simulacra.text.types import ChatRequest
 
 
+# llama.cpp's server, started so that it loads its model the way the embedded backend does: without the AMX
+# kernels of a native build where they are built in (they crash every multi-token prompt on such machines)
+_SERVE = ("import runpy, sys\n"
+          "from simulacra.text.backends.llamacpp import _has_amx_kernels, _without_extra_buffers\n"
+          "sys.argv = ['llama_cpp.server', *sys.argv[1:]]\n"
+          "with _without_extra_buffers(_has_amx_kernels()):\n"
+          "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n")
+
+
+def _server(port: int, log) -> subprocess.Popen:  # type: ignore[type-arg,no-untyped-def]
+    return subprocess.Popen([sys.executable, "-c", _SERVE, "--model", str(default_model_path()), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "1024",
+                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,9 +45,7 @@ def _free_port() -> int:
 def server_url(tmp_path_factory):
     port = _free_port()
     log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")  # a file: the model loader writes ~2000 lines
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "1024",
-                             "--model_alias", "smollm2"], stdout=log, stderr=subprocess.STDOUT)
+    proc = _server(port, log)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -76,3 +89,45 @@ def test_http_backend_keeps_the_contract_against_real_server(server_url: str) ->
     from simulacra.testing.llm import check_backend
 
     check_backend(OpenAIBackend(server_url, concurrency=2, timeout=60, schema_mode="json_object"), max_tokens=4)
+
+
+def test_long_string_bound_does_not_crash_the_server(server_url: str) -> None:
+    # issue 14: a string maxLength above 1,000 (instruct's outputs: 1,200) crashed llama.cpp's server, and the
+    # client then retried for minutes; the json_object form now carries a grammar-safe copy of the schema
+    from simulacra.text.tasks.instruct import OUTPUT_SCHEMA
+
+    backend = OpenAIBackend(server_url, concurrency=1, timeout=60, max_retries=1, schema_mode="json_object")
+    out = Engine(backend).structured([ChatRequest.user("Task: name a colour. Reply as JSON with input and output.",
+                                                       schema=OUTPUT_SCHEMA, max_tokens=60, seed=4)], retries=1)
+    assert not out[0].backend_failed, out[0].errors
+    assert backend.gave_up is None
+
+
+def test_a_server_that_dies_mid_run_ends_the_run_at_the_deadline(tmp_path) -> None:
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w+")
+    proc = _server(port, log)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url + "/models", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        backend = OpenAIBackend(url, concurrency=1, timeout=30, deadline=4, backoff_base=0.2)
+        eng = Engine(backend, cache=tmp_path / "c.sqlite")
+        first = eng.complete([ChatRequest.user("Say hello.", max_tokens=4, seed=1)])
+        assert first[0].ok
+        proc.kill()  # the server dies: the run must stop at its deadline, not retry for minutes
+        proc.wait(timeout=10)
+        t0 = time.monotonic()
+        rest = eng.complete([ChatRequest.user(f"Say hello {i}.", max_tokens=4, seed=i) for i in range(2, 5)])
+        assert time.monotonic() - t0 < 15 and all(c.error for c in rest)
+        assert backend.gave_up and "gave no answer for 4 s" in backend.gave_up
+        assert len(eng.cache) == 1  # the finished answer is kept: a rerun resumes from it
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()

@@ -5,8 +5,8 @@ It flags, in every file under tests/:
 - an ``assert`` on a constant (``assert True``, ``assert "message"``);
 - an ``assert`` whose test is a conditional expression (``assert a if cond else True``: when ``cond`` is
   false nothing is checked) or contains ``or <truthy constant>`` / a conditional with a truthy constant arm;
-- an ``assert`` inside an ``if`` without ``else`` in a test function (the branch may never run; assert the
-  condition, or split the test);
+- an ``assert`` inside an ``if`` without ``else`` in a test function's own flow (the branch may never run;
+  assert the condition, or split the test); inside a loop such an ``if`` is a per-item implication, allowed;
 - ``pytest.skip`` / ``pytest.xfail`` inside an ``except`` clause (a failure turned into a skip);
 - ``pytest.importorskip`` of a simulacra module (an import error in our own code becomes a skip; skip on the
   third-party package the extra installs instead).
@@ -50,11 +50,23 @@ def _is_test_function(node: ast.AST) -> bool:
 
 
 def _asserts_in_bare_ifs(func: ast.AST) -> list[ast.Assert]:
-    """Asserts that run only when an ``if`` (with no ``else``) in a test function happens to be true."""
+    """Asserts that run only when an ``if`` (with no ``else``) of the test's own flow happens to be true.
+
+    Inside a loop, ``if cond: assert x`` is a per-item implication and is left alone; at the test's top
+    level (also inside ``with`` and ``try``) it can skip the test's whole check.
+    """
     found = []
-    for node in ast.walk(func):
-        if isinstance(node, ast.If) and not node.orelse:
-            found += [a for stmt in node.body for a in ast.walk(stmt) if isinstance(a, ast.Assert)]
+    todo = list(getattr(func, "body", []))
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, ast.If):
+            if not stmt.orelse:
+                found += [a for sub in stmt.body for a in ast.walk(sub) if isinstance(a, ast.Assert)]
+            todo += stmt.orelse
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            todo += stmt.body
+        elif isinstance(stmt, ast.Try):
+            todo += stmt.body + stmt.orelse + stmt.finalbody
     return found
 
 
@@ -91,6 +103,7 @@ BAD = {
     "assert x or True": "'or' with a true constant",
     "assert (a and b) or 1": "'or' with a true constant",
     "def test_a():\n    if x:\n        assert y": "may never run",
+    "def test_a():\n    with f():\n        if x:\n            assert y": "may never run",
     "try:\n    f()\nexcept Exception:\n    pytest.skip('x')": "turns a failure into a skip",
     "m = pytest.importorskip('simulacra.spec')": "hides an import error",
 }
@@ -99,6 +112,7 @@ GOOD = [
     "assert (x if y else z) > 0",
     "def test_a():\n    if x:\n        assert y\n    else:\n        assert z",
     "def helper():\n    if x:\n        assert y",
+    "def test_a():\n    for w in ws:\n        if w.bad:\n            assert strict",
     "try:\n    import ray\nexcept ImportError:\n    ray = None",
     "m = pytest.importorskip('sdmetrics')",
 ]

@@ -125,7 +125,7 @@ def text_none(train: pd.DataFrame, text: str, label: str, ratio: float | None, s
 def text_eda(train: pd.DataFrame, text: str, label: str, ratio: float | None, seed: int,
              eda_params: dict[str, Any] | None = None, **_: Any) -> pd.DataFrame:
     """EDA with ``ratio`` augmented sentences per real one (the paper's number for the data size when None)."""
-    from simulacra.text.augment import EDA
+    from simulacra.text.perturb import EDA
 
     n_aug = None if ratio is None else round(ratio)
     return EDA(random_state=seed, **(eda_params or {})).augment_frame(train, text, n_aug=n_aug, source_column=None)

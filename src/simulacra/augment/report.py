@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from pathlib import Path
@@ -134,60 +132,87 @@ def save_json(result: UpliftResult, path: str | Path) -> None:
         Path(tmp).write_text(json.dumps(to_dict(result), indent=2), encoding="utf-8")
 
 
-def plot_png(result: UpliftResult) -> bytes:
-    """One panel per metric: mean ± sd by method (x: ratio); real-only as a band."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+def plot_uri(result: UpliftResult) -> str:
+    """One panel per metric: mean ± sd by method (x: ratio); real-only as a grey band; an inline PNG."""
+    from simulacra.evaluate import plots
 
     s = result.summary()
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(3.2 * len(METRICS), 3.0), constrained_layout=True)
+    fig = plots.figure(3.0 * len(METRICS), 2.9, layout="constrained")
+    axes = fig.subplots(1, len(METRICS))
+    others = s[s.method != "none"]
+    ratios = sorted(others["ratio"].dropna().unique())
+    groups = list(others.groupby("method", sort=False))
     for ax, m in zip(axes, METRICS):
         base = s[s.method == "none"]
         if len(base):
             mu, sd = base[f"{m}_mean"].iloc[0], np.nan_to_num(base[f"{m}_sd"].iloc[0])
-            ax.axhspan(mu - sd, mu + sd, color="0.85")
-            ax.axhline(mu, color="0.4", lw=1, label="none (real only)")
-        others = s[s.method != "none"]
-        ratios = sorted(others["ratio"].dropna().unique())
-        groups = list(others.groupby("method", sort=False))
+            ax.axhspan(mu - sd, mu + sd, color="0.9")
+            ax.axhline(mu, color="0.45", lw=1, label="none (real only)")
         for j, (method, grp) in enumerate(groups):
             shift = (j - (len(groups) - 1) / 2) * 0.08  # side by side, so error bars do not hide each other
             x = [(ratios.index(r) if not pd.isna(r) else 0) + shift for r in grp["ratio"]]
-            ax.errorbar(x, grp[f"{m}_mean"], yerr=np.nan_to_num(grp[f"{m}_sd"]), marker="o", capsize=3, label=method)
+            ax.errorbar(x, grp[f"{m}_mean"], yerr=np.nan_to_num(grp[f"{m}_sd"]), marker="o", ms=4, capsize=3,
+                        lw=1.4, color=plots.SERIES[j % len(plots.SERIES)], label=method)
         ax.set_xticks(range(max(1, len(ratios))), [f"{r:g}" for r in ratios] or ["auto"])
-        ax.set_title(m.replace("_", " "))
-        ax.set_xlabel("ratio")
-    axes[0].legend(fontsize=7)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+        ax.set_title(LABELS[m], fontsize=9)
+        ax.set_xlabel("ratio", fontsize=8)
+        plots.style(ax)
+    axes[0].legend(fontsize=6.5, frameon=False)
+    return str(plots.png_uri(fig))
+
+
+#: Display names of the metrics.
+LABELS = dict(zip(METRICS, HEADER[3:]))
+
+
+def _level(verdict: str) -> str:
+    return "good" if verdict.startswith("better") else "poor" if verdict.startswith("worse") else "fair"
+
+
+def _cards(result: UpliftResult) -> str:
+    """The headline metric: real data only, and the best augmentation with its verdict."""
+    from simulacra.evaluate import page
+
+    s, metric = result.summary(), result.headline
+    base = s[s.method == "none"]
+    cards = []
+    if len(base):
+        cards.append(f'<div class="card"><div class="name">real data only · {html.escape(LABELS[metric])}</div>'
+                     f'<div class="score">{_fmt(base[f"{metric}_mean"].iloc[0], base[f"{metric}_sd"].iloc[0])}</div>'
+                     f"<div>{int(base['repeats'].iloc[0])} repeats, in %</div></div>")
+    vs = [v for v in result.verdicts() if v["metric"] == metric and not math.isnan(v["gain"])]
+    if vs:
+        best = max(vs, key=lambda v: v["gain"])
+        where = "" if best["ratio"] is None else f" at ratio {best['ratio']:g}"
+        cards.append(f'<div class="card {_level(best["verdict"])}"><div class="name">best: {html.escape(best["method"] + where)}</div>'
+                     f'<div class="score">{best["gain"] * 100:+.1f}</div><div class="level">points of {html.escape(LABELS[metric])}'
+                     f'</div><div>{html.escape(best["verdict"])}</div></div>')
+    return page.section("summary", "Summary", '<div class="cards">' + "".join(cards) + "</div>") if cards else ""
 
 
 def render_html(result: UpliftResult) -> str:
-    """A self-contained page: verdicts, table, plot (inline PNG) and the set-up; no network needed."""
+    """A self-contained page (the evaluation report's stack): verdicts, scores, plot and set-up."""
+    from simulacra.evaluate import page
+
     esc = html.escape
-    img = base64.b64encode(plot_png(result)).decode("ascii")
-    head = "".join(f"<th>{esc(h)}</th>" for h in HEADER)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in table_rows(result))
-    verdict = "".join(f"<li>{esc(s)}</li>" for s in sentences(result))
-    info = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in result.info.items())
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>simulacra uplift ({esc(result.task)})</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f4f4f4}}img{{max-width:100%}}</style>
-</head><body><h1>Does augmentation help? Uplift on the real test set ({esc(result.task)})</h1>
-<p>Headline metric: <b>{esc(result.headline)}</b>. Scores in %, mean ± standard deviation over repeats.</p>
-<h2>Verdict</h2><ul>{verdict}</ul><h2>Scores</h2><table><tr>{head}</tr>{body}</table>
-<h2>Plot</h2><img alt="metrics by method and ratio" src="data:image/png;base64,{img}">
-<h2>Set-up</h2><table>{info}</table>
-<p>Augmentations were fitted on the training split only; the test set was used for scoring alone.</p>
-</body></html>"""
+    order = sorted(result.verdicts(), key=lambda v: -v["gain"] if not math.isnan(v["gain"]) else 0)
+    verdicts = "".join(f'<li class="{_level(v["verdict"])}">{esc(text)}</li>' for v, text in zip(order, sentences(result)))
+    scores = page.table(HEADER, [[esc(c) for c in r] for r in table_rows(result)], right=range(1, len(HEADER)))
+    setup = page.table(["setting", "value"], [[f"<code>{esc(str(k))}</code>", esc(str(v))] for k, v in result.info.items()])
+    body = "".join([
+        _cards(result),
+        page.section("verdicts", "Verdicts", f'<ul class="verdicts">{verdicts}</ul>'),
+        page.section("scores", "Scores", '<p class="note">In %: mean ± standard deviation over repeats, on the real '
+                     "test set.</p>", scores),
+        page.section("plot", "By method and ratio", page.figure(plot_uri(result), "metrics by method and ratio", id="uplift-plot")),
+        page.section("setup", "Set-up", setup, '<p class="note">Augmentations were fitted on the training split only; '
+                     "the test set was used for scoring alone.</p>"),
+    ])
+    return page.page(f"Does augmentation help? Uplift on the real test set ({result.task})",
+                     f"headline metric: {LABELS[result.headline]}", body)
 
 
 def save_html(result: UpliftResult, path: str | Path) -> None:
-    from simulacra.io import atomic_path
+    from simulacra.evaluate import page
 
-    with atomic_path(Path(path)) as tmp:
-        Path(tmp).write_text(render_html(result), encoding="utf-8")
+    page.write(path, render_html(result))

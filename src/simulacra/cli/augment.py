@@ -76,7 +76,7 @@ def text(
 
     frame = read_table(data)
     if method == "eda":
-        from simulacra.text.augment import EDA
+        from simulacra.text.perturb import EDA
 
         chosen = {o.strip() for o in ops.split(",") if o.strip()}
         bad = chosen - {"sr", "ri", "rs", "rd"}

@@ -1,12 +1,12 @@
-"""The HTML report: one self-contained file (inline CSS and PNG plots, no network, no external script)."""
+"""The evaluation's HTML report, on the shared page stack of :mod:`simulacra.evaluate.page` (one self-contained
+file: inline CSS and PNG plots, no network, no external script)."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from simulacra.evaluate import plots
+from simulacra.evaluate import page, plots
 from simulacra.evaluate.registry import available_metrics
 from simulacra.evaluate.validity.rules import rules_html
 
@@ -16,56 +16,8 @@ if TYPE_CHECKING:
 #: At most this many per-column distribution plots (the lowest-scoring columns first).
 MAX_DISTRIBUTIONS = 60
 
-CSS = """
-body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:26px;margin:4px 0}h2{font-size:20px;margin:34px 0 8px;border-bottom:2px solid #dde1e7;padding-bottom:4px}
-h3{font-size:16px;margin:20px 0 6px}.sub{color:#5b6574;font-size:13px}
-.cards{display:grid;grid-template-columns:repeat(3,1fr);gap:14px;margin:18px 0}
-.card{background:#fff;border-radius:10px;padding:14px 16px;border-top:6px solid #aab}
-.card.good{border-color:#2e9d5b}.card.fair{border-color:#e0a030}.card.poor{border-color:#d04a3c}
-.card .score{font-size:34px;font-weight:700}.card .name{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#5b6574}
-.level{font-weight:600}.good .level{color:#2e9d5b}.fair .level{color:#b07a10}.poor .level{color:#d04a3c}
-table{border-collapse:collapse;background:#fff;margin:8px 0;font-size:13.5px}
-th,td{padding:4px 10px;border-bottom:1px solid #e6e9ee;text-align:left;vertical-align:top}th{background:#eef1f5}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:8px}
-.grid figure,.plot{background:#fff;margin:0;padding:6px;border-radius:8px}
-img{max-width:100%;height:auto;display:block}
-.warn{background:#fff4e5;border-left:5px solid #e0a030;padding:8px 12px;margin:8px 0}
-.note{color:#5b6574;font-size:13px}.skipped{color:#8a93a0;font-style:italic}
-dl.glossary dt{font-weight:700;margin-top:12px}dl.glossary dd{margin:2px 0 0 0}
-"""
-
-SCRIPT = """
-window.addEventListener('load',function(){var im=document.images,ok=0;
-for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0){ok++;}}
-document.body.setAttribute('data-images-total',im.length);document.body.setAttribute('data-images-ok',ok);});
-"""
-
-
-def _f(x: Any, digits: int = 3) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        return f"{x:.{digits}f}"
-    return escape(str(x))
-
-
 def _ci(ci: Any) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None and ci[1] is not None else ""
-
-
-def _img(src: str, alt: str) -> str:
-    return f'<img class="plot-img" src="{src}" alt="{escape(alt)}">'
-
-
-def _table(head: list[str], rows: list[list[Any]]) -> str:
-    h = "".join(f"<th>{escape(x)}</th>" for x in head)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="num">{_f(c)}</td>' if isinstance(c, (int, float)) or c is None
-                         else f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{h}</tr>{body}</table>"
 
 
 def _summary(rep: Report) -> str:
@@ -76,7 +28,7 @@ def _summary(rep: Report) -> str:
         v = rep.verdict[key]
         value = rep.scores.get(key)
         cards.append(f'<div class="card {v["level"]}"><div class="name">{title} · {what}</div>'
-                     f'<div class="score">{_f(value, 2)}</div><div class="level">{escape(v["level"])}</div>'
+                     f'<div class="score">{page.fmt(value, 2)}</div><div class="level">{escape(v["level"])}</div>'
                      f'<div>{escape(v["text"])}</div></div>')
     return '<section id="summary"><h2>Summary</h2><div class="cards">' + "".join(cards) + "</div></section>"
 
@@ -85,15 +37,15 @@ def _fidelity(rep: Report) -> str:
     out = ['<section id="fidelity"><h2>Fidelity</h2>']
     rows = [[f"<code>{n}</code>", rep.scores.get(n), _ci(rep.results[n].ci) if n in rep.results else ""]
             for n in ("quality", "column_shapes", "column_pair_trends", "detection_auc", "missing_similarity")]
-    out.append(_table(["metric", "value", "95% interval"], rows))
+    out.append(page.table(["metric", "value", "95% interval"], rows))
     shapes = rep.results.get("column_shapes")
     if shapes and shapes.details.get("columns"):
         cols = shapes.details["columns"]
-        out.append('<h3>Column shapes</h3><div class="plot">' + _img(plots.shape_scores(cols), "column shape scores") + "</div>")
+        out.append('<h3>Column shapes</h3><div class="plot">' + page.img(plots.shape_scores(cols), "column shape scores") + "</div>")
         order = sorted(cols, key=lambda c: cols[c]["score"] if cols[c]["score"] is not None else 2.0)
         shown = order[:MAX_DISTRIBUTIONS]
         out.append('<h3>Distributions, real vs synthetic</h3><div class="grid" id="distributions">')
-        out += [f'<figure>{_img(plots.distribution(c, cols[c]), "distribution of " + c)}</figure>' for c in shown]
+        out += [f'<figure>{page.img(plots.distribution(c, cols[c]), "distribution of " + c)}</figure>' for c in shown]
         out.append("</div>")
         if len(order) > len(shown):
             out.append(f'<p class="note">{len(order) - len(shown)} more columns are in the JSON report.</p>')
@@ -102,11 +54,11 @@ def _fidelity(rep: Report) -> str:
         cols_in = list(dict.fromkeys(c for p in pairs.details["pairs"] for c in p["columns"]))
         out.append('<h3 id="correlations">Correlation matrices: real, synthetic, difference</h3>'
                    '<p class="note">Pearson r for two numerical/datetime columns, Cramér\'s V for any other pair.</p>'
-                   '<div class="plot">' + _img(plots.association_matrices(pairs.details["pairs"], cols_in),
+                   '<div class="plot">' + page.img(plots.association_matrices(pairs.details["pairs"], cols_in),
                                                "association matrices") + "</div>")
         worst = sorted((p for p in pairs.details["pairs"] if p["counts"]), key=lambda p: p["score"])[:10]
         if worst:
-            out.append("<h3>Related pairs reproduced least well</h3>" + _table(
+            out.append("<h3>Related pairs reproduced least well</h3>" + page.table(
                 ["columns", "metric", "score", "real", "synthetic"],
                 [[escape(" × ".join(p["columns"])), p["metric"], p["score"], p["real"], p["synthetic"]] for p in worst]))
     missing = rep.results.get("missing_similarity")
@@ -114,7 +66,7 @@ def _fidelity(rep: Report) -> str:
         rows = [[escape(c), r["real"], r["synthetic"]] for c, r in missing.details["columns"].items()
                 if r["real"] or r["synthetic"]]
         if rows:
-            out.append("<h3>Missing values</h3>" + _table(["column", "share missing (real)", "share missing (synthetic)"], rows))
+            out.append("<h3>Missing values</h3>" + page.table(["column", "share missing (real)", "share missing (synthetic)"], rows))
     return "".join(out) + "</section>"
 
 
@@ -127,31 +79,31 @@ def _utility(rep: Report) -> str:
         return "".join(out) + f'<p class="skipped">Not measured ({escape(reason)}).</p></section>'
     d = res.details
     out.append(f'<p>Target <code>{escape(d["target"])}</code>, {d["task"]}; model: gradient boosting.</p>')
-    out.append('<div class="plot" id="tstr-plot">' + _img(plots.utility_bars(d["scores"], d["metric"]), "TSTR vs TRTR") + "</div>")
+    out.append('<div class="plot" id="tstr-plot">' + page.img(plots.utility_bars(d["scores"], d["metric"]), "TSTR vs TRTR") + "</div>")
     rows = [["tstr", rep.tstr, _ci(res.ci)], ["trtr", rep.trtr, ""], ["tstr_ratio", rep.tstr_ratio, ""],
             ["tstr_ratio_above_chance", rep.scores.get("tstr_ratio_above_chance"), ""]]
     if d["task"] == "classification":
         rows += [["tstr_f1", rep.tstr_f1, ""], ["trtr_f1", rep.trtr_f1, ""]]
-    out.append(_table(["metric", "value", "95% interval"], [[f"<code>{a}</code>", b, c] for a, b, c in rows]))
+    out.append(page.table(["metric", "value", "95% interval"], [[f"<code>{a}</code>", b, c] for a, b, c in rows]))
     return "".join(out) + "</section>"
 
 
 def _privacy(rep: Report) -> str:
     out = ['<section id="privacy"><h2>Privacy</h2>']
     rows = []
-    for name, base in (("dcr_share", "0.5"), ("exact_copies", _f(rep.scores.get("exact_copies_holdout"))),
-                       ("nndr", _f(rep.scores.get("nndr_holdout"))), ("mia_auc", "0.5"), ("attribute_risk", "0")):
+    for name, base in (("dcr_share", "0.5"), ("exact_copies", page.fmt(rep.scores.get("exact_copies_holdout"))),
+                       ("nndr", page.fmt(rep.scores.get("nndr_holdout"))), ("mia_auc", "0.5"), ("attribute_risk", "0")):
         res = rep.results.get(name)
         if res is None:
             continue
         value = res.skipped and f'<span class="skipped">{escape(res.skipped)}</span>' or res.value
         rows.append([f"<code>{name}</code>", value, _ci(res.ci), base])
-    out.append(_table(["metric", "value", "95% interval", "baseline / ideal"], rows))
+    out.append(page.table(["metric", "value", "95% interval", "baseline / ideal"], rows))
     dcr = rep.results.get("dcr_share")
     if dcr and not dcr.skipped:
         out.append('<h3>Distance to closest record</h3><p class="note">If the synthetic rows (orange) are no closer to '
                    'training rows than to holdout rows (blue, dashed), the synthesizer did not memorise people.</p>'
-                   '<div class="plot" id="dcr-plot">' + _img(plots.dcr_histogram(dcr.details["histogram"]), "DCR histograms") + "</div>")
+                   '<div class="plot" id="dcr-plot">' + page.img(plots.dcr_histogram(dcr.details["histogram"]), "DCR histograms") + "</div>")
     return "".join(out) + "</section>"
 
 
@@ -162,10 +114,10 @@ def _fairness(rep: Report) -> str:
         reason = res.skipped if res and res.skipped else "not computed"
         return "".join(out) + f'<p class="skipped">Not measured ({escape(reason)}).</p></section>'
     for col, p in res.details["columns"].items():
-        out.append(f"<h3>{escape(col)}</h3><p>Demographic parity difference: real {_f(p['parity_difference_real'])}, "
-                   f"synthetic {_f(p['parity_difference_synthetic'])} (change {_f(p['amplification'])}).</p>")
-        out.append('<div class="plot">' + _img(plots.group_rates(col, p["groups"], res.details["outcome"]), "rates of " + col) + "</div>")
-        out.append(_table(["group", "rows (real)", "rows (synthetic)", "rate (real)", "rate (synthetic)"],
+        out.append(f"<h3>{escape(col)}</h3><p>Demographic parity difference: real {page.fmt(p['parity_difference_real'])}, "
+                   f"synthetic {page.fmt(p['parity_difference_synthetic'])} (change {page.fmt(p['amplification'])}).</p>")
+        out.append('<div class="plot">' + page.img(plots.group_rates(col, p["groups"], res.details["outcome"]), "rates of " + col) + "</div>")
+        out.append(page.table(["group", "rows (real)", "rows (synthetic)", "rate (real)", "rate (synthetic)"],
                           [[escape(g["group"]), g["n_real"], g["n_synthetic"], g["real"], g["synthetic"]] for g in p["groups"]]))
     return "".join(out) + "</section>"
 
@@ -175,15 +127,15 @@ def _validity(rep: Report) -> str:
     out = ['<section id="validity"><h2>Validity</h2>']
     if res is None:
         return "".join(out) + "</section>"
-    out.append(_table(["metric", "share of synthetic rows"], [[f"<code>{k}</code>", v] for k, v in
+    out.append(page.table(["metric", "share of synthetic rows"], [[f"<code>{k}</code>", v] for k, v in
                                                               [("validity", res.value), *res.extras.items()]]))
     rows = [[escape(c), i.get("out_of_bounds", 0), i.get("unseen", 0), i.get("not_whole", 0) + i.get("unreadable", 0),
              escape(", ".join(i.get("examples", [])))] for c, i in res.details["columns"].items()
             if i.get("out_of_bounds") or i.get("unseen") or i.get("not_whole") or i.get("unreadable")]
     if rows:
-        out.append(_table(["column", "out of bounds", "unseen categories", "type errors", "examples"], rows))
+        out.append(page.table(["column", "out of bounds", "unseen categories", "type errors", "examples"], rows))
     if res.details["constraints"]:
-        out.append(_table(["constraint", "violations"], [[escape(c["rule"]), c["violations"]] for c in res.details["constraints"]]))
+        out.append(page.table(["constraint", "violations"], [[escape(c["rule"]), c["violations"]] for c in res.details["constraints"]]))
     return "".join(out) + "</section>"
 
 
@@ -191,7 +143,7 @@ def _glossary(rep: Report) -> str:
     items, notes = [], []
     for name, metric in available_metrics().items():
         res = rep.results.get(name)
-        state = "not computed" if res is None else (f"skipped: {res.skipped}" if res.skipped else f"value {_f(res.value)}")
+        state = "not computed" if res is None else (f"skipped: {res.skipped}" if res.skipped else f"value {page.fmt(res.value)}")
         items.append(f"<dt><code>{name}</code> · {metric.family} · {escape(state)}</dt><dd>{escape(metric.explanation)}"
                      f' <span class="note">Ideal: {escape(metric.ideal)}.</span></dd>')
         if res is not None and res.sampling:
@@ -207,11 +159,6 @@ def render_html(rep: Report) -> str:
     """The whole report as one HTML document."""
     rows = rep.info.get("rows", {})
     sub = ", ".join(f"{k}: {v:,} rows" for k, v in rows.items())
-    warns = "".join(f'<div class="warn">⚠ {escape(w)}</div>' for w in rep.warnings)
     body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), rules_html(rep), _glossary(rep)])
-    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Synthetic data evaluation</title>'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head><body><main>'
-            f'<h1>Synthetic data evaluation</h1><div class="sub">{escape(sub)} · {len(rep.info.get("columns", {}))} columns · '
-            f'simulacra {escape(str(rep.info.get("simulacra_version", "")))} · {stamp}</div>{warns}{body}</main>'
-            f"<script>{SCRIPT}</script></body></html>")
+    return page.page("Synthetic data evaluation", f"{sub} · {len(rep.info.get('columns', {}))} columns · "
+                     f"simulacra {rep.info.get('simulacra_version', '')}", body, warnings=rep.warnings)

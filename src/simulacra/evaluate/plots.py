@@ -9,9 +9,12 @@ from typing import Any, Literal
 import numpy as np
 
 REAL, SYN, HOLD = "#1f5f8b", "#e07b39", "#6a9f58"
+#: Colours of further series (methods of an uplift plot), after the three above.
+SERIES = (SYN, REAL, HOLD, "#8e5ea2", "#c44e52", "#4c9fb8", "#b8a23c")
 
 
-def _figure(w: float, h: float, layout: Literal["constrained", "compressed", "tight"] | None = None) -> Any:
+def figure(w: float, h: float, layout: Literal["constrained", "compressed", "tight"] | None = None) -> Any:
+    """A matplotlib figure on its own Agg canvas (``w`` x ``h`` inches): pyplot's global state is never used."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -20,20 +23,22 @@ def _figure(w: float, h: float, layout: Literal["constrained", "compressed", "ti
     return fig
 
 
-def _png(fig: Any) -> str:
+def png_uri(fig: Any) -> str:
+    """The figure as an inline PNG (a ``data:`` URI)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _style(ax: Any) -> None:
+def style(ax: Any) -> None:
+    """The reports' axes style: no top and right spines, small tick labels."""
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=7)
 
 
 def distribution(name: str, info: dict[str, Any]) -> str:
     """Real vs synthetic distribution of one column: histogram outlines or category bars."""
-    fig = _figure(3.4, 2.3)
+    fig = figure(3.4, 2.3)
     ax = fig.add_subplot()
     plot = info["plot"]
     if plot["kind"] == "continuous" and plot["edges"]:
@@ -52,21 +57,21 @@ def distribution(name: str, info: dict[str, Any]) -> str:
         ax.invert_yaxis()
     ax.set_title(f"{name[:30]}  ({info['score']:.3f})" if info["score"] is not None else name[:30], fontsize=9)
     ax.legend(fontsize=6, frameon=False)
-    _style(ax)
-    return _png(fig)
+    style(ax)
+    return png_uri(fig)
 
 
 def shape_scores(columns: dict[str, dict[str, Any]]) -> str:
     """Column shape score of every column, lowest first."""
     items = sorted(((c, i["score"]) for c, i in columns.items() if i["score"] is not None), key=lambda t: t[1])
-    fig = _figure(7.5, max(1.6, 0.22 * len(items) + 0.6))
+    fig = figure(7.5, max(1.6, 0.22 * len(items) + 0.6))
     ax = fig.add_subplot()
     ax.barh([c[:28] for c, _ in items], [s for _, s in items], color=REAL)
     low = min((s for _, s in items), default=0.0)
     ax.set_xlim(max(0.0, min(0.9, low - 0.05)), 1)
     ax.set_xlabel("column shape score (1 = identical distributions)", fontsize=8)
-    _style(ax)
-    return _png(fig)
+    style(ax)
+    return png_uri(fig)
 
 
 def association_matrices(pairs: list[dict[str, Any]], columns: list[str]) -> str:
@@ -81,7 +86,7 @@ def association_matrices(pairs: list[dict[str, Any]], columns: list[str]) -> str
             mats[role][i, j] = mats[role][j, i] = np.nan if v is None else v
     diff = np.abs(mats["real"] - mats["synthetic"])
     size = min(15.0, 3.0 * 3 + 0.12 * k * 3)
-    fig = _figure(size, size / 3 + 0.9, layout="constrained")
+    fig = figure(size, size / 3 + 0.9, layout="constrained")
     axes = fig.subplots(1, 3)
     short = [c[:12] for c in columns]
     for ax, (title, m, cmap, lo) in zip(axes, [("real", mats["real"], "RdBu_r", -1), ("synthetic", mats["synthetic"], "RdBu_r", -1),
@@ -92,12 +97,12 @@ def association_matrices(pairs: list[dict[str, Any]], columns: list[str]) -> str
         ax.set_xticks(ticks, [short[t] for t in ticks], rotation=90, fontsize=6)
         ax.set_yticks(ticks, [short[t] for t in ticks], fontsize=6)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=6)
-    return _png(fig)
+    return png_uri(fig)
 
 
 def dcr_histogram(hist: dict[str, Any]) -> str:
     """Distances to the closest record: synthetic→train, synthetic→holdout and holdout→train."""
-    fig = _figure(7.0, 2.8)
+    fig = figure(7.0, 2.8)
     ax = fig.add_subplot()
     edges = np.asarray(hist["edges"])
     ax.stairs(hist["synthetic_to_train"], edges, color=SYN, lw=1.8, label="synthetic → nearest training row")
@@ -106,14 +111,14 @@ def dcr_histogram(hist: dict[str, Any]) -> str:
     ax.set_xlabel("distance (scaled units)", fontsize=8)
     ax.set_ylabel("share of rows", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
-    _style(ax)
-    return _png(fig)
+    style(ax)
+    return png_uri(fig)
 
 
 def utility_bars(scores: dict[str, dict[str, float]], metric: str) -> str:
     """TSTR vs TRTR for each score (ROC AUC, macro F1 or R²)."""
     names = list(scores["trtr"])
-    fig = _figure(5.0, 2.6)
+    fig = figure(5.0, 2.6)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     label = {"auc": "ROC AUC", "f1": "macro F1", "r2": "R²"}
@@ -127,14 +132,14 @@ def utility_bars(scores: dict[str, dict[str, float]], metric: str) -> str:
     ax.set_ylim(min(0.0, *trtr, *tstr), 1.1)
     ax.set_title(f"tested on the real holdout ({metric})", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
-    _style(ax)
-    return _png(fig)
+    style(ax)
+    return png_uri(fig)
 
 
 def group_rates(col: str, groups: list[dict[str, Any]], outcome: str) -> str:
     """Target rate per group of a sensitive column, real vs synthetic."""
     names = [str(g["group"])[:16] for g in groups]
-    fig = _figure(6.0, max(1.6, 0.3 * len(names) + 0.7))
+    fig = figure(6.0, max(1.6, 0.3 * len(names) + 0.7))
     ax = fig.add_subplot()
     y = np.arange(len(names))
     ax.barh(y - 0.2, [g["real"] or 0 for g in groups], 0.4, color=REAL, label="real")
@@ -143,5 +148,5 @@ def group_rates(col: str, groups: list[dict[str, Any]], outcome: str) -> str:
     ax.invert_yaxis()
     ax.set_title(f"{col}: {outcome}", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
-    _style(ax)
-    return _png(fig)
+    style(ax)
+    return png_uri(fig)

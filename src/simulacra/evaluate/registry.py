@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from simulacra.evaluate.context import EvalContext
 
 FAMILIES = ("fidelity", "utility", "privacy", "fairness", "validity")
+#: Optional inputs of an evaluation that a metric may need (it is skipped without them).
+NEEDS = ("holdout", "target", "sensitive", "secret")
+
+
+def _check_family(family: str) -> None:
+    if family not in FAMILIES:
+        raise InputError(f"Unknown metric family {family!r}; use one of: {', '.join(FAMILIES)}.")
 
 
 @dataclass
@@ -85,8 +92,12 @@ def register_metric(
     ``secret``): without them it is reported as skipped. ``after`` names metrics whose results it
     reads from ``ctx.results``.
     """
-    if family not in FAMILIES:
-        raise ValueError(f"Unknown metric family '{family}'; use one of {FAMILIES}")
+    _check_family(family)
+    unknown = [n for n in needs if n not in NEEDS]
+    if unknown:
+        raise InputError(
+            f"Metric '{name}' needs unknown inputs {unknown}; a metric can need {', '.join(NEEDS)}."
+        )
 
     def decorate(func: Callable[[EvalContext], MetricResult]) -> Callable[[EvalContext], MetricResult]:
         _REGISTRY[name] = Metric(name, family, func, explanation.strip(), ideal, needs, after)
@@ -103,6 +114,8 @@ def available_metrics(family: str | None = None) -> dict[str, Metric]:
     >>> "quality" in available_metrics("fidelity")
     True
     """
+    if family is not None:
+        _check_family(family)
     _load_builtin()
     order = {f: i for i, f in enumerate(FAMILIES)}
     items = sorted(_REGISTRY.items(), key=lambda kv: order[kv[1].family])

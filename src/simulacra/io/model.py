@@ -359,3 +359,22 @@ def _load_arrays(p: Path, npz: Path) -> dict[str, np.ndarray]:
             with inner.open(info) as f:
                 arrays[name] = fmt.read_array(f, allow_pickle=False)
     return arrays
+
+
+def archive_digest(raw: bytes) -> str:
+    """A digest of what a model file holds, not of its bytes (zip members carry the time they were written).
+
+    Two saves of the same fitted model give the same digest: chunked jobs use it to recognise their model.
+    """
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        digest.update(json.dumps([manifest.get("class"), manifest.get("params")], sort_keys=True).encode())
+        digest.update(zf.read("metadata.json"))
+        digest.update(zf.read("state.json"))
+        with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+            for name in sorted(npz.files):
+                array = npz[name]
+                digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.metadata import Metadata
-from simulacra.rules.check import as_float, describe_rule, rule_mask, step_of
+from simulacra.rules.check import as_float, describe_rule, rule_columns, rule_mask, step_of
 from simulacra.rules.derive import Candidate, DerivedSearch, accept
 from simulacra.rules.formula import Formula
 from simulacra.rules.relations import clocks, dependencies, missing_together, orderings
@@ -29,6 +29,10 @@ from simulacra.rules.stats import creates_cycle
 
 __all__ = ["KINDS", "Discovery", "add_rules", "discover_rules"]
 
+#: At most this many numeric columns are searched for derived columns and orderings (the first ones).
+MAX_NUMERIC = 60
+#: At most this many columns are searched for dependencies.
+MAX_DEPENDENCY = 120
 #: The kinds of rules discovery looks for.
 KINDS = ("derived", "dependency", "bound", "clock", "missing_with")
 
@@ -58,16 +62,10 @@ class Discovery:
 
 def _support(spec: dict[str, Any], data: pd.DataFrame) -> str:
     mask = rule_mask(spec, data, data)
-    cols = [c for c in _columns(spec) if c in data.columns]
+    cols = [c for c in rule_columns(spec) if c in data.columns]
     known = data[cols].notna().all(axis=1).to_numpy() if spec["kind"] != "missing_with" else data[cols[0]].isna().to_numpy()
     held = int((mask & known).sum()) if mask is not None else 0
     return f"holds in {held} of {int(known.sum())} rows"
-
-
-def _columns(spec: dict[str, Any]) -> list[str]:
-    from simulacra.rules.check import rule_columns
-
-    return rule_columns(spec)
 
 
 def _choose_derived(cands: list[Candidate], dropped: Counter[str]) -> list[Candidate]:
@@ -113,9 +111,12 @@ def discover_rules(
     types = {name: col.type for name, col in meta.columns.items() if name in data.columns}
     numeric = [c for c, t in types.items() if t == "numerical"]
     stamps = [c for c, t in types.items() if t == "datetime"]
+    dropped: Counter[str] = Counter()
+    if len(numeric) > MAX_NUMERIC:  # a wide table: the search is quadratic in its columns
+        dropped[f"numeric columns beyond the first {MAX_NUMERIC} not searched"] = len(numeric) - MAX_NUMERIC
+        numeric = numeric[:MAX_NUMERIC]
     values = {c: as_float(data[c]) for c in numeric + stamps}
     rng = np.random.default_rng(random_state)
-    dropped: Counter[str] = Counter()
     rules: list[dict[str, Any]] = []
     candidates = 0
     search = DerivedSearch(values, {c: step_of(v) for c, v in values.items()}, set(stamps), rng)
@@ -131,13 +132,16 @@ def discover_rules(
         dropped += why
     rules += [c.spec for c in derived]
     if "dependency" in kinds:
-        cols = [c for c, t in types.items() if t in ("categorical", "boolean", "numerical")]
+        cols = [c for c, t in types.items() if t in ("categorical", "boolean") or c in numeric][:MAX_DEPENDENCY]
         found_fd, why = dependencies(data, cols, targets)
         rules += found_fd
         dropped += why
         candidates += len(cols) * max(len(cols) - 1, 0)
     if "clock" in kinds:
-        found_clock, why = clocks(values, numeric, targets)
+        # a derived column stays in the model where its inputs are missing but it is not: its format is kept too
+        computed = {c.column for c in derived if np.array_equal(
+            data[c.column].isna().to_numpy(), data[[s for s in c.sources if s in data]].isna().any(axis=1).to_numpy())}
+        found_clock, why = clocks(values, numeric, computed)
         rules += found_clock
         dropped += why
         candidates += len(numeric)

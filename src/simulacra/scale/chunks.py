@@ -20,6 +20,7 @@ from typing import Any, Protocol, overload, runtime_checkable
 import pandas as pd
 
 from simulacra.errors import InputError, NotFittedError
+from simulacra.io.model import archive_digest
 
 #: Default chunk size: 2**20 rows, a multiple of the synthesizers' (power-of-two) block size, so no
 #: block is generated twice.
@@ -205,7 +206,7 @@ class SynthesizerProducer:
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(model_digest(self.model_bytes).encode())
+        digest = hashlib.sha256(archive_digest(self.model_bytes).encode())
         digest.update(json.dumps([self.seed, self.conditions], sort_keys=True, default=str).encode())
         return digest.hexdigest()
 
@@ -214,27 +215,6 @@ class SynthesizerProducer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["model_bytes"], state["seed"], state["conditions"])  # type: ignore[misc]
-
-
-def model_digest(model_bytes: bytes) -> str:
-    """A digest of a model file's content (not of its bytes: zip members carry the time they were written)."""
-    import io
-    import zipfile
-
-    import numpy as np
-
-    digest = hashlib.sha256()
-    with zipfile.ZipFile(io.BytesIO(model_bytes)) as zf:
-        manifest = json.loads(zf.read("manifest.json"))
-        digest.update(json.dumps([manifest.get("class"), manifest.get("params")], sort_keys=True).encode())
-        digest.update(zf.read("metadata.json"))
-        digest.update(zf.read("state.json"))
-        with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
-            for name in sorted(npz.files):
-                array = npz[name]
-                digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-                digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
 
 
 def require_fitted(synth: Any) -> None:

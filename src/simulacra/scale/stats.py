@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra.errors import DataReadError, InputError
+
 #: Distinct values kept per column before numeric counts are summarised / categories stop being counted.
 MAX_DISTINCT = 1_000_000
 
@@ -185,7 +187,9 @@ class StreamingStats:
     """
 
     def __init__(self, *, max_distinct: int = MAX_DISTINCT, correlations: bool = True) -> None:
-        self.max_distinct = max_distinct
+        if isinstance(max_distinct, bool) or not isinstance(max_distinct, (int, np.integer)) or max_distinct < 2:
+            raise InputError(f"max_distinct must be a whole number of at least 2, got {max_distinct!r}")
+        self.max_distinct = int(max_distinct)
         self.correlations = correlations
         self.rows = 0
         self.columns: dict[str, _Numeric | _Categorical] = {}
@@ -195,6 +199,8 @@ class StreamingStats:
 
     def update(self, frame: pd.DataFrame) -> StreamingStats:
         """Add the rows of ``frame``; returns self."""
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(f"StreamingStats.update takes a pandas DataFrame, got {type(frame).__name__}.")
         if not self.columns:
             for name in frame.columns:
                 kind = "numeric" if _is_numeric(frame[name]) else "categorical"
@@ -204,8 +210,6 @@ class StreamingStats:
             self._corr = _Correlation(numeric) if self.correlations and numeric else None
         missing = [n for n in self.columns if n not in frame.columns]
         if missing:
-            from simulacra.errors import DataReadError
-
             raise DataReadError(f"A chunk lacks columns {missing}; every chunk of a table needs the same columns.")
         numeric_block = []
         for name, col in self.columns.items():
@@ -227,7 +231,14 @@ class StreamingStats:
         if not self.columns:
             self.__dict__.update({k: v for k, v in other.__dict__.items()})
             return self
+        if other.columns and (other.kinds != self.kinds):
+            raise InputError(
+                "Cannot merge statistics of tables with different columns or column kinds "
+                f"({sorted(self.kinds.items())} vs {sorted(other.kinds.items())}); merge parts of one table only."
+            )
         for name, col in self.columns.items():
+            if name not in other.columns:  # the other part saw no rows
+                continue
             col.merge(other.columns[name], self.max_distinct)  # type: ignore[arg-type]
             self.non_numeric[name] = self.non_numeric.get(name, 0) + other.non_numeric.get(name, 0)
         if self._corr is not None and other._corr is not None:
@@ -253,20 +264,29 @@ class StreamingStats:
 
     def quantiles(self, column: str, q: Iterable[float]) -> np.ndarray:
         """Quantiles (inverse empirical CDF) of a numeric column; exact while ``summary().exact``."""
-        col = self.columns[column]
+        col = self._column(column)
         if not isinstance(col, _Numeric):
-            raise KeyError(f"'{column}' is not numeric")
+            raise InputError(f"'{column}' is categorical: it has no quantiles; use value_counts('{column}').")
         return col.quantiles(np.asarray(list(q), dtype=float))
 
     def value_counts(self, column: str) -> pd.Series:
         """Counts of every value of a column (categorical: categories; numeric: distinct values)."""
-        col = self.columns[column]
+        col = self._column(column)
         if isinstance(col, _Numeric):
             return pd.Series(col.counts.astype(np.int64), index=col.values, name=column)
         if col.overflow:
-            raise ValueError(f"'{column}' has more than {self.max_distinct:,} distinct values; counts were not kept.")
+            raise InputError(
+                f"'{column}' has more than {self.max_distinct:,} distinct values, so its counts were not kept; "
+                "compute the statistics again with a larger max_distinct."
+            )
         counts = pd.Series(col.counts, name=column, dtype=np.int64)
         return counts.sort_values(ascending=False, kind="stable")
+
+    def _column(self, column: str) -> Any:
+        if column not in self.columns:
+            shown = ", ".join(list(self.columns)[:20]) or "none yet: no rows were added"
+            raise InputError(f"No column '{column}' in these statistics; columns are: {shown}.")
+        return self.columns[column]
 
     def correlation(self) -> pd.DataFrame:
         """Pairwise-complete Pearson correlation of the numeric columns."""

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from simulacra.random import seed_sequence, stream
 from simulacra.spec.kinds.base import stable_key
+from simulacra.spec.kinds.distributions import Distribution
 from simulacra.spec.model import GraphTable, SeriesTable, TablePlan
 from simulacra.spec.runner import BLOCK_ROWS, blocks_of, make_block, slice_values
 
@@ -22,20 +24,21 @@ if TYPE_CHECKING:
     from simulacra.spec.engine import Spec
 
 
-def parent_block_size(per_parent: Any) -> int:
-    """Parent rows per block of a child table, so that a block holds about BLOCK_ROWS children."""
-    try:
-        mean = float(per_parent.scipy().mean())
-    except (NotImplementedError, AttributeError, ValueError):
-        mean = 1.0
+def parent_block_size(per_parent: Distribution) -> int:
+    """Parent rows per block of a child table, so that a block holds about BLOCK_ROWS children.
+
+    ``per_parent`` is a numeric distribution (the engine refuses anything else when it reads the
+    spec), so it has moments; an infinite or undefined mean (a heavy-tailed Zipf) counts as one.
+    """
+    mean = float(per_parent.scipy().mean())
     return max(1, BLOCK_ROWS // max(1, math.ceil(mean if np.isfinite(mean) else 1.0)))
 
 
 def child_counts(spec: Spec, plan: TablePlan, seed: int, pblock: int, hi: int) -> np.ndarray:
     """Children of the first ``hi`` parents of parent block ``pblock``."""
     kind = spec._per_parent[plan.name]
-    ss = np.random.SeedSequence(seed, spawn_key=(plan.key, pblock, stable_key("__per_parent__"), 0, 0))
-    counts = np.asarray(kind.finish(kind.draw(np.random.default_rng(ss), hi)))
+    rng = stream(seed, plan.key, pblock, stable_key("__per_parent__"), 0, 0)
+    counts = np.asarray(kind.finish(kind.draw(rng, hi)))
     return np.maximum(np.round(counts), 0).astype(np.int64)
 
 
@@ -105,7 +108,7 @@ def _graph(model_json: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
     nx: Any = require("networkx", "spec", "graph tables")
     model = GraphTable.model_validate_json(model_json)
-    s = int(np.random.SeedSequence(seed, spawn_key=(stable_key(model.model),)).generate_state(1)[0])
+    s = int(seed_sequence(seed, stable_key(model.model)).generate_state(1)[0])
     n = model.nodes or sum(model.sizes or [])
     if model.model == "erdos_renyi":
         g = nx.fast_gnp_random_graph(n, model.p, seed=s, directed=model.directed)

@@ -6,6 +6,7 @@ the ranges of each table and generates them on a few threads, at most ``workers 
 
 from __future__ import annotations
 
+import json
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simulacra.errors import InputError, SpecError
-from simulacra.io.files import terminate_cleanly
+from simulacra.io.files import atomic_path, terminate_cleanly
 from simulacra.io.writers import SUFFIXES, ChunkWriter, TableWriter, output_format
 
 if TYPE_CHECKING:
@@ -83,7 +84,45 @@ def write_tables(
     fmt = _format(path.with_suffix(path.suffix or ".parquet"), format)
     if path.suffix.lower() in SUFFIXES.values() and not format:
         path = path.with_suffix("")
+    names = [f"{table}{SUFFIXES[fmt]}" for table in spec.order]
+    _check_tables_folder(path, names)
     path.mkdir(parents=True, exist_ok=True)
-    for table in spec.order:
-        write_table(spec, table, path / f"{table}{SUFFIXES[fmt]}", fmt, n_rows, seed, chunk_rows, progress)
+    _write_marker(path, sorted(set(names) | set(_marked(path))))
+    for table, name in zip(spec.order, names):
+        write_table(spec, table, path / name, fmt, n_rows, seed, chunk_rows, progress)
     return path
+
+
+#: Lists the files a multi-table ``generate`` wrote into its folder: those, and only those, a later
+#: run may replace.
+MARKER = "_simulacra_tables.json"
+
+
+def _marked(folder: Path) -> list[str]:
+    try:
+        data = json.loads((folder / MARKER).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    files = data.get("files") if isinstance(data, dict) else None
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+
+
+def _check_tables_folder(folder: Path, names: list[str]) -> None:
+    """Refuse a folder holding files that no earlier ``generate`` of simulacra wrote there."""
+    if folder.exists() and not folder.is_dir():
+        raise SpecError(f"'{folder}' is a file; a multi-table spec writes a folder. Choose another output.")
+    if not folder.is_dir():
+        return
+    ours = {MARKER, *_marked(folder)}
+    foreign = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in ours)
+    if foreign:
+        raise SpecError(
+            f"Output folder '{folder}' holds {len(foreign)} file(s) simulacra did not write (e.g. '{foreign[0]}'); "
+            "nothing was changed. Choose an empty or new folder (or run it as a job: end the path with '/' "
+            "and pass --overwrite to replace them)."
+        )
+
+
+def _write_marker(folder: Path, names: list[str]) -> None:
+    with atomic_path(folder / MARKER) as tmp:
+        tmp.write_text(json.dumps({"format": "simulacra-tables", "files": names}, indent=2))

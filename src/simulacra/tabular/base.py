@@ -262,6 +262,8 @@ class BaseSynthesizer(ABC):
         if isinstance(conditions, Plan):
             return conditions
         constraints = self._constraints()
+        if conditions is not None and not isinstance(conditions, dict):  # checked before any use of .values()
+            check_conditions(conditions, self.metadata_, constraints)
         if conditions and all(isinstance(v, dict) and "intervals" in v for v in conditions.values()):
             conditions = {k: v["value"] for k, v in conditions.items()}  # the copula's prepared form
         if not conditions and not constraints.active:
@@ -396,7 +398,7 @@ class BaseSynthesizer(ABC):
         model.n_training_rows_ = int(body["n_training_rows"])
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
         model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
-        model.metadata_ = model.constraints_.input_metadata or model.model_metadata_
+        model.metadata_ = model.constraints_.input_metadata_ or model.model_metadata_
         model._set_state(body["state"])
         return model
 

@@ -150,13 +150,17 @@ def parse_constraint(payload: dict[str, Any], position: int = 0) -> Constraint:
 
 
 class ConstraintSet:
-    """The constraints of a table, applied together in a dependency-safe order."""
+    """The constraints of a table, applied together in a dependency-safe order.
+
+    What :meth:`fit` learns ends in ``_``: ``keys_`` (the key columns kept unique), ``input_metadata_``
+    (the user's metadata) and ``reverse_order_`` (the reparameterizing constraints, in reverse order).
+    """
 
     def __init__(self, constraints: list[Constraint]) -> None:
         self.constraints = constraints
-        self.keys: dict[str, Any] = {}
-        self.input_metadata: Metadata | None = None
-        self.reverse_order: list[Constraint] = []
+        self.keys_: dict[str, Any] = {}
+        self.input_metadata_: Metadata | None = None
+        self.reverse_order_: list[Constraint] = []
 
     @classmethod
     def parse(cls, payloads: list[dict[str, Any]] | None) -> ConstraintSet:
@@ -187,40 +191,40 @@ class ConstraintSet:
                 + "\n  - ".join(problems)
             )
         self._plan()
-        self.input_metadata = meta
+        self.input_metadata_ = meta
         for name, col in meta.columns.items():
             if col.type == "id" and not any(isinstance(c, Unique) and c.column == name for c in self.constraints):
                 key = Unique({"kind": "unique", "column": name}, -1)
                 key.prepare(data, meta, min_count=min_count)
-                self.keys[name] = key
+                self.keys_[name] = key
         for c in self.constraints:
             if isinstance(c, Unique):
-                self.keys[c.column] = c
+                self.keys_[c.column] = c
         return self
 
     def _plan(self) -> None:
         """Choose which constraints reparameterize and the order of their reverses."""
         written: set[str] = set()
         for c in self.constraints:
-            c.reparameterize = c.can_reparameterize and not (c.writes() & written)
-            if c.reparameterize:
+            c.reparameterize_ = c.can_reparameterize and not (c.writes() & written)
+            if c.reparameterize_:
                 written |= c.writes()
-        todo = [c for c in self.constraints if c.reparameterize]
+        todo = [c for c in self.constraints if c.reparameterize_]
         order: list[Constraint] = []
         while todo:
             ready = [c for c in todo if not (c.reads() & set().union(*(o.writes() for o in todo if o is not c)))]
             if not ready:  # a cycle: the rest are only checked and redrawn
                 for c in todo:
-                    c.reparameterize = False
+                    c.reparameterize_ = False
                 break
             order.extend(ready)
             todo = [c for c in todo if c not in ready]
-        self.reverse_order = order
+        self.reverse_order_ = order
 
     def model_metadata(self, meta: Metadata) -> Metadata:
         """The metadata of the reparameterized table the model is fitted on."""
         columns: dict[str, Any] = dict(meta.columns)
-        for c in reversed(self.reverse_order):
+        for c in reversed(self.reverse_order_):
             columns = c.model_columns(columns)
         return Metadata(columns=columns, primary_key=meta.primary_key if meta.primary_key in columns else None)
 
@@ -228,7 +232,7 @@ class ConstraintSet:
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
         """Table space to model space."""
         out = data.copy()
-        for c in reversed(self.reverse_order):
+        for c in reversed(self.reverse_order_):
             out = c.transform(out)
         return out
 
@@ -236,7 +240,7 @@ class ConstraintSet:
         """Model space back to table space, with repairs; also the rows that could not be mapped back."""
         out = data.copy()
         broken = np.zeros(len(out), dtype=bool)
-        for c in self.reverse_order:
+        for c in self.reverse_order_:
             out, bad = c.reverse(out)
             broken |= bad
         for c in self.constraints:
@@ -245,7 +249,7 @@ class ConstraintSet:
 
     def assign_keys(self, data: pd.DataFrame, rows: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         """Fresh unique keys for the final row numbers ``rows``."""
-        for key in self.keys.values():
+        for key in self.keys_.values():
             data = key.assign(data, rows, rng)
         return data
 
@@ -274,7 +278,7 @@ class ConstraintSet:
     def touched(self) -> set[str]:
         """Columns that the model does not see as they are in the table."""
         out: set[str] = set()
-        for c in self.reverse_order:
+        for c in self.reverse_order_:
             out |= c.writes()
         return out
 
@@ -282,9 +286,9 @@ class ConstraintSet:
     def get_state(self) -> dict[str, Any]:
         return {
             "constraints": [c.get_state() for c in self.constraints],
-            "keys": {name: key.get_state() for name, key in self.keys.items() if key.position < 0},
-            "input_metadata": self.input_metadata.to_dict() if self.input_metadata else None,
-            "reverse_order": [self.constraints.index(c) for c in getattr(self, "reverse_order", [])],
+            "keys": {name: key.get_state() for name, key in self.keys_.items() if key.position < 0},
+            "input_metadata": self.input_metadata_.to_dict() if self.input_metadata_ else None,
+            "reverse_order": [self.constraints.index(c) for c in self.reverse_order_],
         }
 
     @classmethod
@@ -297,15 +301,15 @@ class ConstraintSet:
         for name, s in (state.get("keys") or {}).items():
             key = Unique({"kind": "unique", "column": name}, -1)
             key.set_state(s)
-            obj.keys[name] = key
+            obj.keys_[name] = key
         for c in obj.constraints:
             if isinstance(c, Unique):
-                obj.keys[c.column] = c
-        obj.reverse_order = [c for c in obj.constraints if c.reparameterize]
+                obj.keys_[c.column] = c
+        obj.reverse_order_ = [c for c in obj.constraints if c.reparameterize_]
         order = state.get("reverse_order")
         if order is not None:
-            obj.reverse_order = [obj.constraints[i] for i in order]
+            obj.reverse_order_ = [obj.constraints[i] for i in order]
         meta = state.get("input_metadata")
-        obj.input_metadata = Metadata.from_dict(meta) if meta else None
+        obj.input_metadata_ = Metadata.from_dict(meta) if meta else None
         return obj
 

@@ -60,12 +60,14 @@ def check_conditions(conditions: dict[str, Any], meta: Metadata, constraints: Co
                 f"Conditions name unknown column '{name}'; columns are: {', '.join(meta.columns)}"
             )
         kind = meta.columns[name].type
-        if kind in ("id", "text") or name in constraints.keys:
+        if kind in ("id", "text") or name in constraints.keys_:
             raise ConstraintError(f"Cannot condition on '{name}': its values are generated fresh ({kind}), not learned.")
         values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
         if not values:
             raise ConstraintError(f"The condition on '{name}' lists no value.")
         for v in values:
+            if isinstance(v, (dict, list, tuple, set, frozenset)):
+                raise ConstraintError(f"Condition {name}={value!r} is not a value: give one value or a list of values.")
             if _is_missing(v):
                 continue
             if kind == "numerical" and _to_float(v) is None:

@@ -1,16 +1,17 @@
-"""Fuzz cases for specs, formulas and row filters: one seed gives one random case and its outcome.
+"""Fuzz cases for specs, formulas, row filters and sampling conditions: one seed, one random case.
 
 Each ``*_case(seed, workdir)`` draws a random input from ``seed``, runs it, and checks the invariant of
 untrusted specs and filters: the input is either handled correctly or refused with a clear
 :class:`~simulacra.errors.SimulacraError`; never another exception, never a run past :data:`HANG_AFTER`
 seconds, never a table of the wrong size or a filter mask that disagrees with an independent pandas
-computation. The CI tests (``tests/unit/spec/test_spec_fuzz.py``) run a few seeds of each; the longer
-run is ``benchmarks/fuzz.py --target spec --target formula --target filter``.
+computation, never a sampled row that breaks its condition. The CI tests (``tests/unit/spec/test_spec_fuzz.py``)
+run a few seeds of each; the longer run is ``benchmarks/fuzz.py`` with the targets of :data:`CASES`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import random
 import signal
@@ -32,7 +33,7 @@ _NUMBERS: list[Any] = [0, 1, -1, 2, 0.5, -3.5, 1e9, -1e9, 10**30, 1e308, math.na
 _KINDS = ["normal", "truncated_normal", "lognormal", "uniform", "exponential", "gamma", "beta", "triangular",
           "integer", "poisson", "binomial", "negative_binomial", "geometric", "zipf", "categorical", "bernoulli",
           "constant", "empirical", "mixture", "formula", "date", "timestamp", "sequence", "uuid", "id",
-          "correlated", "fixed_sum", "conditional", "lookup", "rule", "template"]
+          "correlated", "fixed_sum", "conditional", "lookup", "rule", "template", "fake"]
 _PARAMS = ["mean", "std", "min", "max", "mu", "sigma", "scale", "rate", "shape", "a", "b", "mode", "lam", "n", "p",
            "null_rate", "round", "clip", "weights", "concentration", "total", "decimals", "digits", "start", "step"]
 _OPS = ["+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!=", " and ", " or ", "&", "|"]
@@ -294,6 +295,9 @@ def random_column(rng: random.Random, depth: int = 0) -> Any:
         column["when" if kind == "conditional" else "rules"] = [{"if": random_formula(rng), "then": random_column(rng, depth + 1)}]
     elif kind in ("date", "timestamp"):
         column.update(start=rng.choice(["2024-01-01", "9999-12-31", "x", 5]), end=rng.choice(["2025-01-01", "2020-01-01"]))
+    elif kind == "fake":
+        column.update(method=rng.choice(["company", "binary", "zip", "__class__", "seed_instance", "no_such", "format"]),
+                      pool_size=rng.choice([1, 50, 0]))
     elif kind == "template":
         column["template"] = rng.choice(["{x} and {y}", "{", "{x:.2f}", "{__class__}"])
     return column
@@ -367,6 +371,66 @@ def spec_case(seed: int, workdir: str | Path | None = None) -> tuple[str, dict[s
     return classify(run, {"spec": (source if as_yaml else repr(source))[:400]})
 
 
+# -- sampling conditions (checked against the rows) -------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _conditional_model() -> Any:
+    from simulacra.tabular.registry import get_synthesizer_class
+    from simulacra.testing import example_table
+
+    return get_synthesizer_class("copula")(random_state=0).fit(example_table())
+
+
+def _condition_value(rng: random.Random, column: str) -> Any:
+    known: dict[str, list[Any]] = {"age": [30, 45, "52", 39.0], "income": [30_000.5], "city": ["Oslo", "Lima", "Bergen"],
+                 "member": [True, False, "true", "no"], "joined": ["2022-03-01", "2021-07-06 00:00:00"],
+                 "score": [50, 55.5], "customer_id": [1]}
+    plausible = known.get(column, [1])
+    junk: list[Any] = [None, math.nan, math.inf, -1, 10**30, 1e308, "", "<rare>", "x" * 300, [], {"a": 1}, "2022-02-30",
+            "nan", b"bytes", object()]
+    if rng.random() < 0.15:
+        return [rng.choice(plausible + junk[:3]) for _ in range(rng.randint(1, 3))]
+    return rng.choice(plausible) if rng.random() < 0.6 else rng.choice(junk)
+
+
+def _holds(series: pd.Series, value: Any) -> np.ndarray:
+    """An independent check that every sampled value satisfies the condition ``value``."""
+    if isinstance(value, list):
+        return np.logical_or.reduce([_holds(series, v) for v in value]) if value else np.zeros(len(series), bool)
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return series.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return (series == (str(value).lower() in ("true", "yes", "1"))).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return np.isclose(series.to_numpy(dtype=float, na_value=np.nan), float(value), rtol=1e-9, atol=0)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return (series == pd.Timestamp(value)).fillna(False).to_numpy(dtype=bool)
+    return (series.astype(str) == str(value)).to_numpy()
+
+
+def conditions_case(seed: int, workdir: str | Path | None = None) -> tuple[str, dict[str, Any]]:
+    """Sample a fitted model under random conditions (plausible, impossible, malformed, unknown columns):
+    every returned row must satisfy them, or the request must be refused clearly."""
+    rng = random.Random(seed)
+    model = _conditional_model()
+    names = ["age", "income", "city", "member", "joined", "score", "customer_id", "no_such", "", "AGE"]
+    conditions: Any = {rng.choice(names): None for _ in range(rng.randint(1, 2))}
+    conditions = {k: _condition_value(rng, k) for k in conditions}
+    if rng.random() < 0.05:
+        conditions = rng.choice([[("city", "Oslo")], "city=Oslo", 5])
+    n = rng.choice([0, 1, 25])
+
+    def run() -> str | None:
+        rows = model.sample(n, random_state=seed, conditions=conditions)
+        if len(rows) != n:
+            return f"{len(rows)} rows for {n}"
+        for name, value in conditions.items():
+            if not _holds(rows[name], value).all():
+                return f"rows break the condition {name}={value!r}"
+        return None
+
+    return classify(run, {"conditions": repr(conditions)[:300], "n": n})
+
+
 CASES: dict[str, Callable[[int, Path], tuple[str, dict[str, Any]]]] = {
-    "spec": spec_case, "formula": formula_case, "filter": filter_case,
+    "spec": spec_case, "formula": formula_case, "filter": filter_case, "conditions": conditions_case,
 }

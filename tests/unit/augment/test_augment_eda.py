@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from simulacra.errors import InputError
-from simulacra.text.augment import EDA, default_num_aug, stop_words
-from simulacra.text.augment.synonyms import EmbeddingSynonyms, nltk_data_dirs
+from simulacra.text.perturb import EDA, default_num_aug, stop_words
+from simulacra.text.perturb.synonyms import EmbeddingSynonyms, nltk_data_dirs
 
 SYN = {"film": ["movie", "picture"], "great": ["outstanding"], "story": ["tale"], "the": ["THE_STOP"]}
 SENT = "the film is a great story about the sea"
@@ -97,10 +97,26 @@ def _wordnet_present() -> bool:
 
 @pytest.mark.skipif(not _wordnet_present(), reason="WordNet not installed (scripts/setup.d/augment.sh)")
 def test_wordnet_synonyms_offline() -> None:
-    from simulacra.text.augment import WordNetSynonyms
+    from simulacra.text.perturb import WordNetSynonyms
 
     syn = WordNetSynonyms()
     assert "movie" in syn("film")
     assert syn("the") == [] or "the" not in syn("the")
     out = EDA(alpha_sr=0.5, alpha_ri=0, alpha_rs=0, p_rd=0, random_state=0).augment("a wonderful film", 5)
     assert any(s != "a wonderful film" for s in out)
+
+
+def test_the_old_import_path_still_works_with_a_deprecation_warning() -> None:
+    import simulacra.text.perturb as perturb
+    from simulacra.text.perturb import synonyms
+
+    with pytest.warns(DeprecationWarning, match="renamed simulacra.text.perturb"):
+        from simulacra.text.augment import EDA as OldEDA
+    assert OldEDA is perturb.EDA
+    with pytest.warns(DeprecationWarning, match="simulacra.text.perturb.synonyms"):
+        from simulacra.text.augment.synonyms import EmbeddingSynonyms as Old
+    assert Old is synonyms.EmbeddingSynonyms
+    import simulacra.text.augment as old
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        old.nope  # noqa: B018

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,6 +75,14 @@ def test_table_uplift_report_round_trip(tmp_path: Any) -> None:
     page = (tmp_path / "u.html").read_text()
     assert "data:image/png;base64," in page and "http" not in page.replace("http-equiv", "")
     assert "| smote | 1 | 2 |" in res.to_text()
+    # the evaluation report's stack: its style sheet, sections, and a summary card for the headline metric
+    from simulacra.evaluate import page as stack
+
+    assert f"<style>{stack.CSS}</style>" in page and stack.SCRIPT in page
+    for section in ("summary", "verdicts", "scores", "plot", "setup"):
+        assert f'<section id="{section}">' in page
+    assert len(re.findall(r'class="card[ "]', page)) == 2 and "real data only · macro F1" in page
+    assert page.count('<td class="num">') == 5 * 7  # every score right-aligned
 
 
 def test_verdict_compares_gain_with_noise() -> None:

@@ -83,3 +83,26 @@ def test_real_process_help_and_error():
     assert help_.returncode == 0 and "fit" in help_.stdout and "demo" in help_.stdout
     missing = subprocess.run([*exe, "sample", "nope.model", "-o", "x.csv"], capture_output=True, text=True)
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_models_signed_with_a_key_file(tmp_path, table, monkeypatch, capsys):
+    monkeypatch.delenv("SIMULACRA_MODEL_KEY", raising=False)
+    key = tmp_path / "model.key"
+    key.write_text("team secret\n")
+    signed, unsigned = tmp_path / "signed.model", tmp_path / "plain.model"
+    base = ["fit", str(table), "--model", "copula", "--seed", "1"]
+    assert runner.invoke(app, [*base, "-o", str(signed), "--key-file", str(key)]).exit_code == 0
+    assert runner.invoke(app, [*base, "-o", str(unsigned)]).exit_code == 0
+    out = tmp_path / "rows.csv"
+    res = runner.invoke(app, ["sample", str(signed), "-n", "20", "-o", str(out), "--key-file", str(key)])
+    assert res.exit_code == 0, res.output
+
+    def refused(args, message):
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        err = capsys.readouterr().err
+        assert exit_info.value.code != 0 and message in " ".join(err.split()) and "Traceback" not in err
+
+    refused(["sample", str(unsigned), "-n", "20", "-o", str(out), "--key-file", str(key)], "is not signed")
+    monkeypatch.setenv("SIMULACRA_MODEL_KEY", "another secret")
+    refused(["inspect", str(signed)], "does not match the key")

@@ -74,3 +74,14 @@ def test_registered_metric_appears_in_report(tables):
         assert available_metrics()["row_count_ratio"](tables["real"], tables["real"]).value == 1.0
     finally:
         _REGISTRY.pop("row_count_ratio")
+
+
+def test_metric_registration_mistakes_are_clear_errors():
+    from simulacra.errors import InputError
+
+    with pytest.raises(InputError, match="Unknown metric family 'fidelty'"):
+        register_metric("x", family="fidelty", ideal="1", explanation="")
+    with pytest.raises(InputError, match="needs unknown inputs"):
+        register_metric("x", family="fidelity", ideal="1", explanation="", needs=("labels",))
+    with pytest.raises(InputError, match="Unknown metric family"):
+        available_metrics("fairnes")

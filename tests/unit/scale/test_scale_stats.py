@@ -88,3 +88,24 @@ def test_stream_stats_reads_a_parquet_folder(tmp_path, table):
     stats = stream_stats(folder, chunk_rows=900)
     assert stats.rows == len(table)
     assert stats.summary().loc["a", "mean"] == pytest.approx(table["a"].mean())
+
+
+def test_user_errors_are_simulacra_errors_that_say_what_to_do():
+    from simulacra.errors import SimulacraError
+    from simulacra.scale.stats import StreamingStats
+
+    stats = StreamingStats(max_distinct=4).update(pd.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]}))
+    with pytest.raises(SimulacraError, match="columns are: x, c"):
+        stats.quantiles("nope", [0.5])
+    with pytest.raises(SimulacraError, match="value_counts"):
+        stats.quantiles("c", [0.5])
+    stats.update(pd.DataFrame({"x": [3.0, 4.0, 5.0], "c": ["e", "f", "g"]}))
+    with pytest.raises(SimulacraError, match="larger max_distinct"):
+        stats.value_counts("c")
+    other = StreamingStats().update(pd.DataFrame({"y": [1.0]}))
+    with pytest.raises(SimulacraError, match="different columns"):
+        stats.merge(other)
+    with pytest.raises(SimulacraError, match="max_distinct"):
+        StreamingStats(max_distinct=0)
+    with pytest.raises(SimulacraError, match="DataFrame"):
+        StreamingStats().update([1, 2])

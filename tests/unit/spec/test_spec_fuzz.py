@@ -1,9 +1,9 @@
-"""Fuzz (a small fixed budget for CI): the spec parser, the expression checker and row filters.
+"""Fuzz (a small fixed budget for CI): the spec parser, the expression checker, row filters and conditions.
 
 Invariant: a clear SimulacraError or a correct result (tables of the promised size, filter masks equal to
-the pandas computation); never another exception, never a hang. The cases live in
+the pandas computation, sampled rows that meet their conditions); never another exception, never a hang. The cases live in
 :mod:`simulacra.testing.spec_fuzz`; the longer run is
-``benchmarks/fuzz.py --target spec --target formula --target filter``.
+``benchmarks/fuzz.py --target spec --target formula --target filter --target conditions``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from simulacra.errors import SimulacraError
 from simulacra.expr import row_filter
 from simulacra.spec import Spec
 from simulacra.spec.expr import Expression
-from simulacra.testing.spec_fuzz import CLEAR_ERROR, OK, classify, filter_case, formula_case, spec_case
+from simulacra.testing.spec_fuzz import CLEAR_ERROR, OK, classify, conditions_case, filter_case, formula_case, spec_case
 
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 
@@ -46,6 +46,13 @@ def test_random_formulas_are_computed_or_refused_clearly(seed: int) -> None:
 @given(seed=SEEDS)
 def test_random_filters_agree_with_pandas_or_are_refused_clearly(seed: int) -> None:
     outcome, details = filter_case(seed)
+    assert outcome in (OK, CLEAR_ERROR), details
+
+
+@budget(25)
+@given(seed=SEEDS)
+def test_random_conditions_hold_or_are_refused_clearly(seed: int) -> None:
+    outcome, details = conditions_case(seed)
     assert outcome in (OK, CLEAR_ERROR), details
 
 

@@ -177,3 +177,35 @@ def test_empirical_paths_of_a_spec_given_as_text_are_relative_to_the_current_fol
     assert set(Spec.from_yaml(text).generate()["t"]["v"]) <= {1, 2}
     with pytest.raises(SpecError, match="outside"):
         Spec.from_yaml(text.replace("ok.csv", "/etc/passwd"))
+
+
+def test_integer_formulas_keep_missing_values_missing_and_refuse_overflow():
+    frame = Spec.from_dict({"tables": {"t": {"rows": 3000, "columns": {
+        "x": {"kind": "normal", "mean": 10, "std": 3, "null_rate": 0.2},
+        "k": {"kind": "formula", "expr": "x * 2", "dtype": "int"},
+        "j": "= int(x)"}}}}).generate()["t"]
+    missing = frame["x"].isna()
+    assert 400 < missing.sum() < 800
+    assert frame["k"].isna().equals(missing) and frame["j"].isna().equals(missing)
+    assert (frame.loc[~missing, "k"] == (frame.loc[~missing, "x"] * 2) // 1).all()
+    assert frame["k"].min() > -1e6  # no -9.2e18 where x was missing
+    with pytest.raises(SpecError, match="beyond"):
+        Spec.from_dict({"tables": {"t": {"rows": 3, "columns": {
+            "k": {"kind": "formula", "expr": "1e300", "dtype": "int"}}}}}).generate()
+
+
+# -- fake columns ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["binary", "zip", "tar"])
+def test_fake_methods_that_make_huge_values_are_refused_at_once(method):
+    pytest.importorskip("faker")
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match="characters \\(the limit is 1,000\\)"):
+        _one({"kind": "fake", "method": method, "pool_size": 100_000})
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("method", ["person.__class__", "_data", "person._Person__x", "person.__init__.__globals__"])
+def test_mimesis_private_attributes_are_not_reachable(method):
+    pytest.importorskip("mimesis")
+    with pytest.raises(SpecError, match="Mimesis has no"):
+        _one({"kind": "fake", "provider": "mimesis", "method": method})

@@ -37,3 +37,67 @@ def test_model_files_of_0_1_0_still_load(name):
     expected = {k: v for k, v in EXPECTED[name].items() if k != "saved"}
     assert outputs(loaded) == expected
     assert loaded.metadata_.columns and loaded.model_metadata_.columns
+
+
+@pytest.mark.parametrize("model", ["autoreg", "copula", "gmm", "trees"])
+def test_to_state_and_back_without_a_file(model):
+    """``from_state(to_state())`` is the same model; the state is JSON values and numeric arrays only."""
+    import numpy as np
+
+    fitted = get_synthesizer_class(model)(random_state=0).fit(table("example"))
+    state = fitted.to_state()
+
+    def plain(value):
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        if isinstance(value, list):
+            return all(plain(v) for v in value)
+        if isinstance(value, np.ndarray):
+            return value.dtype.kind in "biufcUS"
+        return value is None or isinstance(value, (str, int, float, bool, np.generic))
+
+    assert plain(state)
+    again = type(fitted).from_state(state)
+    assert again.sample(100, random_state=4).equals(fitted.sample(100, random_state=4))
+    assert again.metadata_.to_dict() == fitted.metadata_.to_dict()
+
+
+def test_metadata_names():
+    """metadata_ is the user's metadata, model_metadata_ the table after constraints; the old name warns."""
+    from simulacra.metadata import Metadata
+
+    data = table("example")
+    user = Metadata.detect(data).to_dict()
+    user["constraints"] = [{"kind": "inequality", "low": "age", "high": "income"}]
+    model = get_synthesizer_class("copula")(random_state=0, metadata=user).fit(data)
+    assert model.metadata_.to_dict() == Metadata.from_dict(user).to_dict()
+    assert model.model_metadata_ is not model.metadata_ and model.model_metadata_.constraints == []
+    with pytest.warns(DeprecationWarning, match="table_metadata_ is deprecated"):
+        assert model.table_metadata_ is model.metadata_
+
+
+def test_fitted_state_ends_in_underscore():
+    """scikit-learn's convention: what fit learns (models, constraints, their parts) ends in ``_``."""
+    from simulacra.metadata import Metadata
+    from simulacra.tabular.constraints import ConstraintSet
+
+    data = table("example")
+    user = Metadata.detect(data).to_dict()
+    user["constraints"] = [
+        {"kind": "range", "column": "age", "min": 0, "max": 120},
+        {"kind": "inequality", "low": "age", "high": "income"},
+        {"kind": "fixed_combinations", "columns": ["city", "member"]},
+        {"kind": "unique", "column": "customer_id"},
+    ]
+    for model in ("autoreg", "copula", "gmm", "trees"):
+        cls = get_synthesizer_class(model)
+        before = set(vars(cls(random_state=0, metadata=user)))
+        fitted = cls(random_state=0, metadata=user).fit(data)
+        learned = set(vars(fitted)) - before - {"_sample_rng_"}
+        assert learned and all(name.endswith("_") for name in learned), (model, sorted(learned))
+    constraints = fitted.constraints_
+    fresh = ConstraintSet.parse(user["constraints"])
+    for c, new in zip(fresh.constraints, constraints.constraints):
+        added = set(vars(new)) - set(vars(c))
+        assert all(name.endswith("_") for name in added), (type(new).__name__, sorted(added))
+    assert {"keys_", "input_metadata_", "reverse_order_"} <= set(vars(constraints))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from simulacra.text.dedup import find_duplicates
 
@@ -32,3 +33,23 @@ def test_tfidf_embedding_dedup() -> None:
     texts = ["refund my order please it arrived broken", "please refund my order, it arrived broken", "great camera"]
     d = find_duplicates(texts, exact=False, near=None, embed="tfidf", embed_threshold=0.5)
     assert d.keep.tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("texts", "options", "message"),
+    [
+        (["a", "b"], {"embed": "bert"}, "embed must be 'tfidf'"),
+        (["a", "b"], {"near": 1.5}, "near must be a Jaccard threshold"),
+        (["a", "b"], {"num_perm": 0}, "num_perm must be an integer"),
+        (["a", "b"], {"embed": "tfidf", "embed_threshold": 3}, "embed_threshold must be"),
+        (["a", None], {}, "Text 1 is a NoneType"),
+        ("one text", {}, "not one string"),
+        (["aa", "bb"], {"embed": lambda ts: np.zeros(len(ts))}, "one row per text"),
+        (["aa", "bb"], {"embed": lambda ts: [["x"]] * len(ts)}, "must return numbers"),
+    ],
+)
+def test_bad_options_are_clear_errors(texts, options, message) -> None:
+    from simulacra.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        find_duplicates(texts, **options)

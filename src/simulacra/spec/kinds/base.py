@@ -12,6 +12,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulacra.errors import SpecError
+from simulacra.random import stream
 from simulacra.spec.source import Loc, SpecSource, pydantic_problems, suggest
 
 Values = Any  # a numpy array, or a pyarrow array for strings
@@ -38,7 +39,7 @@ class Block:
     def rng(self, name: str, salt: int = 0) -> np.random.Generator:
         """The random stream of column ``name`` in this block (and retry)."""
         key = (self.table_key, self.block, stable_key(name), self.retry, salt)
-        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
+        return stream(self.seed, *key)
 
     def rows(self) -> np.ndarray:
         return np.arange(self.first_row, self.first_row + self.n, dtype=np.int64)

@@ -10,8 +10,9 @@ import pyarrow.compute as pc
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from simulacra.errors import SpecError
+from simulacra.expr import INT_LIMIT
 from simulacra.spec.expr import ROW, Expression, numpy_values
-from simulacra.spec.kinds.base import Block, ColumnKind, Values, parse_column, register, to_arrow_strings
+from simulacra.spec.kinds.base import Block, ColumnKind, Values, apply_nulls, parse_column, register, to_arrow_strings
 from simulacra.spec.kinds.categorical import _pool
 from simulacra.spec.source import Loc, SpecSource
 
@@ -64,9 +65,21 @@ class Formula(ColumnKind):
             x = np.round(x, self.round)
         if self.dtype == "str" or x.dtype.kind in "OUS":
             return {name: to_arrow_strings(x)}
+        if self.dtype == "int":
+            return {name: _integers(x, name)}
         if self.dtype:
-            x = np.floor(x).astype(np.int64) if self.dtype == "int" else x.astype(self.dtype)
+            x = x.astype(self.dtype)
         return {name: x}
+
+
+def _integers(x: np.ndarray, name: str) -> Values:
+    """Floored 64-bit integers; missing values stay missing (a nullable column), beyond 64 bits is refused."""
+    f = np.floor(np.asarray(x, dtype=float))
+    missing = np.isnan(f)
+    if np.any(np.abs(f[~missing]) >= INT_LIMIT):
+        raise SpecError(f"formula column '{name}' has values beyond ±9.2e18 (or infinite): no 64-bit integer holds them")
+    ints = np.where(missing, 0, f).astype(np.int64)
+    return apply_nulls(ints, missing) if missing.any() else ints
 
 
 @register

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
+from simulacra.random import seed_sequence
 from simulacra.spec.kinds.base import Block, ColumnKind, Values, register, stable_key
 
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -29,7 +30,7 @@ def mix64(x: np.ndarray) -> np.ndarray:
 
 
 def _key(seed: int, *parts: int) -> np.uint64:
-    ss = np.random.SeedSequence(seed, spawn_key=tuple(parts))
+    ss = seed_sequence(seed, *parts)
     return np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
 
 

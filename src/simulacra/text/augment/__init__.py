@@ -1,10 +1,6 @@
-"""Classic text augmentation: EDA (synonym replacement, random insertion, swap and deletion).
+"""Deprecated: renamed :mod:`simulacra.text.perturb` (the old name clashed with :mod:`simulacra.augment`); names imported from
+here still work, with a DeprecationWarning."""
 
-Generative augmentation with an LLM (paraphrases, new labelled examples, class quotas and the
-label-consistency filter) lives in :mod:`simulacra.augment.text`.
-"""
+from simulacra.text.perturb._moved import forwarder
 
-from simulacra.text.augment.eda import EDA, default_num_aug, eda, stop_words
-from simulacra.text.augment.synonyms import EmbeddingSynonyms, WordNetSynonyms, nltk_data_dirs
-
-__all__ = ["EDA", "EmbeddingSynonyms", "WordNetSynonyms", "default_num_aug", "eda", "nltk_data_dirs", "stop_words"]
+__getattr__ = forwarder("simulacra.text.augment", "simulacra.text.perturb")

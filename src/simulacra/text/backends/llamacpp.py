@@ -15,6 +15,8 @@ next request starts a fresh child.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +74,54 @@ def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, n_b
         extra = {"embedding": True, "pooling_type": getattr(llama_cpp, "LLAMA_POOLING_TYPE_MEAN", 1)}
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                                           n_threads_batch=n_threads_batch, n_batch=n_batch, verbose=False,
-                                           **extra)
+            with _without_extra_buffers(_has_amx_kernels()):
+                _MODELS[key] = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                                               n_threads_batch=n_threads_batch, n_batch=n_batch, verbose=False,
+                                               **extra)
         return _MODELS[key]
+
+
+@functools.lru_cache(maxsize=1)
+def _has_amx_kernels() -> bool:
+    """Whether the installed llama.cpp was built with its AMX matrix kernels (a ``-march=native`` build on a
+    CPU that reports AMX). Where the kernel does not grant AMX state they crash every prompt longer than
+    one token (SIGSEGV in ``ggml_backend_amx_mul_mat``)."""
+    spec = importlib.util.find_spec("llama_cpp")
+    if spec is None or spec.origin is None:
+        return False
+    for lib in (Path(spec.origin).parent / "lib").glob("libggml-cpu*"):
+        try:
+            if b"ggml_backend_amx_mul_mat" in lib.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@contextlib.contextmanager
+def _without_extra_buffers(active: bool) -> Iterator[None]:
+    """Load models without llama.cpp's extra buffer types (AMX, weight repacking) while ``active``.
+
+    ``Llama`` does not expose ``use_extra_bufts``, so the default model parameters are wrapped for the
+    duration of the load. scripts/setup.d/text.sh builds llama.cpp without AMX; this covers other builds.
+    """
+    if not active:
+        yield
+        return
+    import llama_cpp.llama as llama_module
+
+    original = llama_module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    llama_module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
 
 
 @atexit.register
@@ -123,13 +169,19 @@ def generate(llama: Any, payload: dict[str, Any], grammars: dict[str, Any]) -> d
         if key not in grammars:
             grammars[key] = build_grammar(payload["schema"])
         kwargs["grammar"] = grammars[key]
+    msgs = kwargs["messages"]
+    raw = msgs[0]["content"] if len(msgs) == 1 and msgs[0].get("role") == "raw" else None
     try:
-        resp = llama.create_chat_completion(**kwargs)
+        if raw is not None:  # a few-shot completion prompt: the text is continued, no chat template
+            del kwargs["messages"]
+            resp = llama.create_completion(prompt=raw, **kwargs)
+        else:
+            resp = llama.create_chat_completion(**kwargs)
     except ValueError as exc:  # e.g. the prompt does not fit in n_ctx
         return {"error": f"llama.cpp: {exc}"}
     choice = resp["choices"][0]
     usage = resp.get("usage") or {}
-    return {"text": choice["message"].get("content") or "", "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+    return {"text": (choice["text"] if raw is not None else choice["message"].get("content")) or "", "prompt_tokens": int(usage.get("prompt_tokens", 0)),
             "completion_tokens": int(usage.get("completion_tokens", 0)),
             "finish_reason": str(choice.get("finish_reason") or "stop")}
 

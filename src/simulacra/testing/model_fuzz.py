@@ -1,0 +1,143 @@
+"""Fuzz cases for model archives: a real model file, damaged at random, must load or be refused clearly.
+
+Used by ``tests/unit/io/test_model_fuzz.py`` (a fixed Hypothesis budget in CI) and by
+``benchmarks/fuzz.py --target model`` (a longer, timed run). The invariant: loading a damaged archive
+gives a correct model or a :class:`~simulacra.errors.SimulacraError`, never another exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulacra.errors import SimulacraError
+
+MEMBERS = ("manifest.json", "metadata.json", "state.json", "arrays.npz")
+
+
+@lru_cache(maxsize=4)
+def real_archive(model: str = "copula") -> bytes:
+    """The bytes of a small real model file (fitted on the example table, seed 0)."""
+    import tempfile
+
+    from simulacra.tabular.registry import get_synthesizer_class
+    from simulacra.testing import example_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = get_synthesizer_class(model)(random_state=0).fit(example_table()).save(Path(tmp) / "m.model")
+        return path.read_bytes()
+
+
+def members(raw: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def rezip(parts: dict[str, bytes], *, resum: bool) -> bytes:
+    """An archive of ``parts``; with ``resum``, the manifest's checksums recomputed (as an attacker would)."""
+    if resum and "manifest.json" in parts:
+        try:
+            manifest = json.loads(parts["manifest.json"])
+            manifest["sha256"] = {n: hashlib.sha256(d).hexdigest() for n, d in parts.items() if n != "manifest.json"}
+            parts = {**parts, "manifest.json": json.dumps(manifest).encode()}
+        except (ValueError, TypeError):
+            pass
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def json_paths(obj: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path into a JSON document (the empty path is the document itself)."""
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from json_paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from json_paths(v, (*prefix, i))
+
+
+def replace_at(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """``doc`` with the value at ``path`` replaced (in place; the new document is returned)."""
+    if not path:
+        return value
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    return doc
+
+
+def load_outcome(raw: bytes, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """Load ``raw`` as a model file: ``ok``, ``clear error`` or ``BUG: ...``."""
+    from simulacra.tabular.persistence import load
+
+    path = workdir / "fuzzed.model"
+    path.write_bytes(raw)
+    try:
+        load(path)
+    except SimulacraError as exc:
+        return "clear error", {"message": str(exc)[:200]}
+    except Exception as exc:  # noqa: BLE001 - the invariant under test
+        return f"BUG: {type(exc).__name__}", {"message": str(exc)[:300]}
+    return "ok", {}
+
+
+_JUNK: list[Any] = [None, True, 0, -1, 2**70, 1.5, float("nan"), "", "x", [], {}, [1, 2], {"a": 1}, {"__array__": "a0"}]
+
+
+def mutate(raw: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """One random damage to an archive, and what it was."""
+    kind = str(rng.choice(["truncate", "flip", "rename", "drop", "edit", "edit-resummed", "json"]))
+    if kind == "truncate":
+        return raw[: int(rng.integers(0, len(raw)))], kind
+    if kind == "flip":
+        data = bytearray(raw)
+        for at in rng.integers(0, len(data), int(rng.integers(1, 9))):
+            data[int(at)] ^= int(rng.integers(1, 256))
+        return bytes(data), kind
+    parts = members(raw)
+    name = str(rng.choice(MEMBERS))
+    if kind in ("rename", "drop"):
+        moved = parts.pop(name)
+        if kind == "rename":
+            parts[name.upper() if rng.random() < 0.5 else f"x/{name}"] = moved
+        return rezip(parts, resum=False), f"{kind} {name}"
+    if kind == "json":
+        name = str(rng.choice(MEMBERS[:3]))
+        doc = json.loads(parts[name])
+        paths = list(json_paths(doc))
+        path = paths[int(rng.integers(0, len(paths)))]
+        parts[name] = json.dumps(replace_at(doc, path, _JUNK[int(rng.integers(0, len(_JUNK)))])).encode()
+        return rezip(parts, resum=True), f"json {name} {list(path)[:6]}"
+    edited = bytearray(parts[name])
+    for _ in range(int(rng.integers(1, 7))):
+        at = int(rng.integers(0, max(len(edited), 1)))
+        edited[at : at + 4] = rng.integers(0, 256, int(rng.integers(0, 5))).astype(np.uint8).tobytes()
+    if rng.random() < 0.3:
+        edited = edited[: int(rng.integers(0, len(edited) + 1))]
+    parts[name] = bytes(edited)
+    return rezip(parts, resum=kind == "edit-resummed"), f"{kind} {name}"
+
+
+def model_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """One fuzz case for ``benchmarks/fuzz.py``: a random damage to a real copula or autoreg model file."""
+    rng = np.random.default_rng(seed)
+    model = "copula" if seed % 2 == 0 else "autoreg"
+    raw, what = mutate(real_archive(model), rng)
+    outcome, details = load_outcome(raw, workdir)
+    return outcome, {"model": model, "damage": what, **details}
+
+
+CASES = {"model": model_case}
