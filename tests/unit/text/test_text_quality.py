@@ -83,6 +83,8 @@ def test_grounded_qa_every_answer_in_its_passage_and_accounted() -> None:
     assert res.records and all(r["answer"] in r["passage"] for r in res.records)
     assert all(not_a_question(r["question"]) is None and r["verifier"] == "answer occurs in passage" for r in res.records)
     assert all(s.balanced for s in res.stages) and res.config["phrasing"] == "template"
+    assert res.config["attempted"] == res.stages[0].inputs
+    assert len(res.records) + len(res.filtered) == res.stages[0].inputs  # every attempted span accounted for
 
 
 def test_grounded_qa_model_phrasing_is_checked() -> None:
