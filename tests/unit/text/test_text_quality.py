@@ -171,13 +171,18 @@ def test_self_instruct_completion_form_continues_a_numbered_list() -> None:
         assert req.raw_prompt is not None and req.raw_prompt.rstrip().endswith("9.") and req.stop == ("\n",)
         return next(made)
 
-    res = self_instruct(seeds, 3, outputs=False, prompt_form="completion", calls_per_round=3,
+    res = self_instruct(seeds, 3, outputs=False, prompt_form="completion", calls_per_round=3, task_verbs=False,
                         engine=Engine(FakeBackend(responder=responder)))
     assert res.config["prompt_form"] == "completion"
     assert [r["instruction"] for r in res.records] == ["Describe a sunset in two sentences.", "Translate 'cat' into French.",
                                                       "Suggest a title for a short story about a lighthouse."]
     reasons = {f["_reason"] for f in res.filtered}
     assert "prompt template leaked" in reasons and "hashtags" in reasons
+    made = iter(["Build a Lego tower in the garden.", "Write a limerick about a cat."] * 5)
+    res = self_instruct(seeds, 1, outputs=False, prompt_form="completion", calls_per_round=2,
+                        engine=Engine(FakeBackend(responder=responder)))
+    assert [r["instruction"] for r in res.records] == ["Write a limerick about a cat."]
+    assert 'not a text task (starts with "build")' in {f["_reason"] for f in res.filtered}
 
 
 def test_llama_backend_runs_raw_prompts_as_plain_completions() -> None:
