@@ -17,7 +17,7 @@ def table(
     data: Annotated[Path, typer.Argument(help="The real training table (CSV, Parquet or JSONL).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write real + synthetic rows.")],
     target: Annotated[str | None, typer.Option("--target", "-t", help="Class column to balance (any categorical column).")] = None,
-    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1 or 1:2.")] = None,
+    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1, 1:2, or 2:1 (minority classes twice the majority).")] = None,
     ratio: Annotated[float | None, typer.Option("--ratio", help="Synthetic rows per real row (mixing; per class when --target is set).")] = None,
     where: Annotated[str | None, typer.Option("--where", help="Enlarge one group only: a filter in the spec formula language, e.g. \"age < 25 and sex == 'F'\" (with --ratio).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,
@@ -26,7 +26,7 @@ def table(
     consistency: Annotated[float, typer.Option("--consistency", help="Class-consistency filter with --target: redraw synthetic rows less like their class than this share of the real ones (0 = off).")] = 0.2,
 ) -> None:
     """Balance classes (--target --balance 1:1) or mix in synthetic rows (--ratio, optionally --where)."""
-    from simulacra.augment.tables import balance_table, mix_table
+    from simulacra.augment.tables import balance_table, mix_table, parse_balance
     from simulacra.errors import InputError
     from simulacra.io import read_table, write_table
 
@@ -34,6 +34,8 @@ def table(
         raise InputError("--balance needs --target (the class column to balance).")
     if target is None and ratio is None:
         raise InputError("Say what to do: --target COL --balance 1:1 to balance, or --ratio R to mix in synthetic rows.")
+    if balance is not None:
+        parse_balance(balance)  # a malformed or impossible balance is refused before any work
     with step(f"Reading {data.name}"):
         frame = read_table(data)
     src = source_column or None
