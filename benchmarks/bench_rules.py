@@ -115,7 +115,7 @@ def _fit_sample(model: str, df: pd.DataFrame, meta: Metadata, n: int, seed: int)
 def cmd_keep(args: argparse.Namespace) -> None:
     """Share of synthetic rows keeping each rule, with and without rules, on the four tables of the issue."""
     results = {}
-    for name in ("flights (Jan 2013)", "adult", "kc_house", "sp500"):
+    for name in args.tables or ("flights (Jan 2013)", "adult", "kc_house", "sp500"):
         df = load(name)
         if args.rows and len(df) > args.rows:
             df = df.sample(args.rows, random_state=0).reset_index(drop=True)
@@ -182,6 +182,7 @@ def main() -> None:
     keep.add_argument("--rows", type=int, default=20000, help="Fit on a seeded sample of at most this many rows")
     keep.add_argument("--sample", type=int, default=20000)
     keep.add_argument("--seed", type=int, default=0)
+    keep.add_argument("--tables", nargs="*", choices=list(TABLES), help="Tables to run (default: the four of the issue)")
     cost = sub.add_parser("cost")
     cost.add_argument("--model", default="autoreg")
     cost.add_argument("--seed", type=int, default=0)

@@ -217,7 +217,7 @@ def one_fit(cfg: dict[str, Any]) -> dict[str, Any]:
 
     synth = get_synthesizer_class(cfg["model"])(random_state=0)
     t0 = time.perf_counter()
-    report = fit_large(synth, cfg["input"], cfg["max_rows"], seed=0, warn=False)
+    report = fit_large(synth, cfg["input"], cfg["max_rows"], random_state=0, warn=False)
     seconds = time.perf_counter() - t0
     gaps = report.marginal_gaps
     return {"model": cfg["model"], "rows_total": report.rows_total, "rows_fitted": report.rows_fitted,

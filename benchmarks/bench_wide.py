@@ -4,7 +4,7 @@ A job's worker cuts its chunk at the model's block size (``synth.block_rows``) a
 at a time; before blocks had one definition, each of those slices of a table wider than 128 columns
 drew a full 16,384-row block and kept 2,048 rows of it. This script times both paths.
 
-    nice -n 10 python benchmarks/bench_wide.py --columns 1000 --rows 65536 --repeats 3
+    nice -n 10 python benchmarks/bench_wide.py --columns 1000 --rows 16384 --repeats 2 --train-rows 1000
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=65536)
     parser.add_argument("--train-rows", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--job", action="store_true", help="also time sample_to(folder) with one worker")
     args = parser.parse_args()
 
     from simulacra.scale.chunks import SynthesizerProducer
@@ -45,6 +46,9 @@ def main() -> None:
             assert len(frame) == args.rows
         best = min(times)
         out[label] = {"best_s": round(best, 3), "rows_per_s": round(args.rows / best), "cells_per_s": round(args.rows * args.columns / best)}
+    if not args.job:
+        print(json.dumps(out, indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         synth.sample_to(f"{tmp}/out/", args.rows, chunk_rows=16384, workers=1, progress=False)

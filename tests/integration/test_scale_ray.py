@@ -58,7 +58,7 @@ def test_ray_single_file_output(tmp_path, ray_local, synth):
 def test_to_ray_dataset_gives_the_same_rows_and_writes_parquet(tmp_path, ray_local, synth):
     from simulacra.scale.ray_data import to_ray_dataset
 
-    ds = to_ray_dataset(synth, 9_000, chunk_rows=4_000, seed=8)
+    ds = to_ray_dataset(synth, 9_000, chunk_rows=4_000, random_state=8)
     ds.write_parquet(str(tmp_path / "ds"))
     back = pd.read_parquet(tmp_path / "ds")
     expected = synth.sample_range(0, 9_000, random_state=8)

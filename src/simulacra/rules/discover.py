@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.metadata import Metadata
-from simulacra.rules.check import as_float, describe_rule, rule_mask, step_of
+from simulacra.rules.check import as_float, describe_rule, rule_columns, rule_mask, step_of
 from simulacra.rules.derive import Candidate, DerivedSearch, accept
 from simulacra.rules.formula import Formula
 from simulacra.rules.relations import clocks, dependencies, missing_together, orderings
@@ -62,16 +62,10 @@ class Discovery:
 
 def _support(spec: dict[str, Any], data: pd.DataFrame) -> str:
     mask = rule_mask(spec, data, data)
-    cols = [c for c in _columns(spec) if c in data.columns]
+    cols = [c for c in rule_columns(spec) if c in data.columns]
     known = data[cols].notna().all(axis=1).to_numpy() if spec["kind"] != "missing_with" else data[cols[0]].isna().to_numpy()
     held = int((mask & known).sum()) if mask is not None else 0
     return f"holds in {held} of {int(known.sum())} rows"
-
-
-def _columns(spec: dict[str, Any]) -> list[str]:
-    from simulacra.rules.check import rule_columns
-
-    return rule_columns(spec)
 
 
 def _choose_derived(cands: list[Candidate], dropped: Counter[str]) -> list[Candidate]:
@@ -144,7 +138,10 @@ def discover_rules(
         dropped += why
         candidates += len(cols) * max(len(cols) - 1, 0)
     if "clock" in kinds:
-        found_clock, why = clocks(values, numeric, targets)
+        # a derived column stays in the model where its inputs are missing but it is not: its format is kept too
+        computed = {c.column for c in derived if np.array_equal(
+            data[c.column].isna().to_numpy(), data[[s for s in c.sources if s in data]].isna().any(axis=1).to_numpy())}
+        found_clock, why = clocks(values, numeric, computed)
         rules += found_clock
         dropped += why
         candidates += len(numeric)

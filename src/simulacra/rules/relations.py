@@ -24,6 +24,10 @@ from simulacra.rules.stats import (
 
 #: A determinant with more distinct values than this is not searched (it is close to a key).
 MAX_DETERMINANT_VALUES = 5000
+#: Two-column determinants are searched among at most this many columns.
+MAX_PAIR_DETERMINANTS = 30
+#: ... each of at most this many distinct values (a schedule time or a flight number is not a determinant).
+MAX_PAIR_VALUES = 200
 #: A determinant is nearly a key (and determines nothing useful) when more than this share of the rows
 #: hold a value seen fewer than KEYLIKE_COUNT times.
 KEYLIKE_SHARE, KEYLIKE_COUNT = 0.2, 5
@@ -46,24 +50,9 @@ def dependencies(data: pd.DataFrame, columns: list[str], derived: set[str]) -> t
     found: dict[tuple[str, str], float] = {}
     matrix = np.column_stack([codes[c] for c in names]) if names else np.zeros((len(data), 0), np.int64)
     for i, a in enumerate(names):
-        ca = codes[a]
-        counts = np.bincount(ca)
-        if (counts[ca] < KEYLIKE_COUNT).mean() > KEYLIKE_SHARE:
-            dropped["dependency on a column that is nearly a key"] += 1
-            continue
-        by_a = np.argsort(ca, kind="stable")  # rows sharing a value of a are neighbours; b must not change
-        within = np.flatnonzero(ca[by_a][1:] == ca[by_a][:-1])
-        sorted_codes = matrix[by_a]
-        determined = (sorted_codes[within + 1] == sorted_codes[within]).all(axis=0)
-        for j in np.flatnonzero(determined):
+        for j, score in _determined(codes[a], matrix, [i], dropped):
             b = names[j]
-            if j == i:
-                continue
-            freq = np.bincount(codes[b]) / len(ca)
-            score = fd_chance_log10(counts[counts > 0], freq[freq > 0])
-            if score >= CHANCE_LOG10:
-                dropped["dependency could hold by chance"] += 1
-            elif a in derived or b in derived:
+            if a in derived or b in derived:
                 dropped["dependency involves a derived column"] += 1
             else:
                 found[(a, b)] = score
@@ -96,9 +85,69 @@ def dependencies(data: pd.DataFrame, columns: list[str], derived: set[str]) -> t
         {"kind": "dependency", "determinant": [r], "dependent": sorted(deps, key=order.__getitem__)}
         for r, deps in sorted(groups.items(), key=lambda kv: order[kv[0]])
     ]
+    rules += _pair_dependencies(codes, matrix, names, {c for r in rules for c in [*r["determinant"], *r["dependent"]]},
+                                derived, set(found), dropped)
     if len(rules) > MAX_RULES:
         dropped["more dependencies than shown"] += len(rules) - MAX_RULES
     return rules[:MAX_RULES], dropped
+
+
+def _determined(key: np.ndarray, matrix: np.ndarray, own: list[int], dropped: Counter[str]) -> list[tuple[int, float]]:
+    """Columns of ``matrix`` (codes) with one value per value of ``key``, and the chance of each."""
+    counts = np.bincount(key)
+    if (counts[key] < KEYLIKE_COUNT).mean() > KEYLIKE_SHARE:
+        dropped["dependency on a column that is nearly a key"] += 1
+        return []
+    by_key = np.argsort(key, kind="stable")  # rows sharing a key are neighbours; a dependent must not change
+    within = np.flatnonzero(key[by_key][1:] == key[by_key][:-1])
+    sorted_codes = matrix[by_key]
+    determined = (sorted_codes[within + 1] == sorted_codes[within]).all(axis=0)
+    out = []
+    for j in np.flatnonzero(determined):
+        if j in own:
+            continue
+        freq = np.bincount(matrix[:, j]) / len(key)
+        score = fd_chance_log10(counts[counts > 0], freq[freq > 0])
+        if score >= CHANCE_LOG10:
+            dropped["dependency could hold by chance"] += 1
+        else:
+            out.append((int(j), score))
+    return out
+
+
+def _pair_dependencies(codes: dict[str, np.ndarray], matrix: np.ndarray, names: list[str], used: set[str],
+                       derived: set[str], single: set[tuple[str, str]], dropped: Counter[str]) -> list[dict[str, Any]]:
+    """``A + B -> C`` where neither ``A`` nor ``B`` alone determines ``C`` (``origin + dest -> distance``).
+
+    Only among columns no single-column dependency uses, so that each column is in one rule.
+    """
+    free = [i for i, c in enumerate(names) if c not in used and c not in derived
+            and int(codes[c].max()) <= MAX_PAIR_VALUES][:MAX_PAIR_DETERMINANTS]
+    keys = []
+    sample = np.random.default_rng(0).permutation(len(matrix))[:2000]
+    for x, i in enumerate(free):
+        for k in free[x + 1:]:
+            joint = codes[names[i]] * (int(codes[names[k]].max()) + 1) + codes[names[k]]
+            js = joint[sample]  # screen on a sample: a dependency must hold there too
+            by = np.argsort(js, kind="stable")
+            within = np.flatnonzero(js[by][1:] == js[by][:-1])
+            held = (matrix[sample][by][within + 1] == matrix[sample][by][within]).all(axis=0)
+            held[[i, k]] = False
+            if held.any():
+                uniq, key = np.unique(joint, return_inverse=True)
+                keys.append((uniq.size, i, k, key.astype(np.int64)))
+    rules: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for _, i, k, key in sorted(keys, key=lambda t: t[:3]):  # the simplest determinants (fewest pairs) first
+        a, b = names[i], names[k]
+        if {a, b} & taken:
+            continue
+        deps = [names[j] for j, _ in _determined(key, matrix, [i, k], dropped)
+                if names[j] not in used | taken | derived and (a, names[j]) not in single and (b, names[j]) not in single]
+        if deps:
+            rules.append({"kind": "dependency", "determinant": [a, b], "dependent": deps})
+            taken |= {a, b, *deps}
+    return rules
 
 
 def orderings(values: dict[str, np.ndarray], groups: list[list[str]], derived: set[str],

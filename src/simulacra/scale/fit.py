@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra._deprecation import renamed
 from simulacra.scale.chunks import check_count
 from simulacra.io.reading import READ_CHUNK_ROWS, iter_table_chunks
 from simulacra.scale.stats import StreamingStats
@@ -126,9 +127,10 @@ def fit_large(
     path: str | Path,
     max_rows_in_memory: int = 1_000_000,
     *,
-    seed: int = 0,
+    random_state: int | None = None,
     chunk_rows: int = READ_CHUNK_ROWS,
     warn: bool = True,
+    seed: int | None = None,
     **read_options: Any,
 ) -> FitLargeReport:
     """Fit ``synth`` on a Parquet/CSV/JSONL table of any size, reading it in chunks.
@@ -141,9 +143,9 @@ def fit_large(
         A table file or a folder of Parquet files.
     max_rows_in_memory : int
         Most rows handed to the model. Larger tables are fitted on a uniform random subsample of this
-        size drawn with ``seed`` (a warning says so); statistics in the report cover every row.
-    seed : int
-        Seed of the subsample.
+        size drawn with ``random_state`` (a warning says so); statistics in the report cover every row.
+    random_state : int, optional
+        Seed of the subsample (default 0). ``seed=`` is its deprecated spelling.
     chunk_rows : int
         Rows read at a time.
     warn : bool
@@ -162,6 +164,7 @@ def fit_large(
     max_rows = check_count(max_rows_in_memory, "max_rows_in_memory", minimum=1)
     t0 = time.perf_counter()
     stats = StreamingStats()
+    seed = int(renamed("seed", "random_state", seed, random_state, "fit_large") or 0)
     reservoir = _Reservoir(max_rows, seed)
     for chunk in iter_table_chunks(path, chunk_rows, **read_options):
         stats.update(chunk)

@@ -35,9 +35,10 @@ from simulacra.io.files import (
     temp_owner,
     terminate_cleanly,
 )
-from simulacra.io.writers import SUFFIXES, ChunkWriter, count_rows, merge_parts, output_format
+from simulacra.io.writers import SUFFIXES, ChunkWriter, count_rows, output_format
 from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, RangeProducer, check_count, plan_chunks
 from simulacra.scale.engines import ENGINES, ChunkResult, resolve_workers, run_local, run_ray
+from simulacra.scale.merge import PartMerger
 
 MANIFEST = "_simulacra_job.json"
 SUCCESS = "_SUCCESS"
@@ -306,16 +307,29 @@ def run_job(
         done = _finished(layout.parts_dir, plan, layout.fmt) if resumed else set()
         todo = ((c, str(layout.parts_dir / part_name(c.index, layout.fmt))) for c in plan if c.index not in done)
         count = len(plan) - len(done)
+        merger = None
+        if layout.single_file is not None:
+            merger = PartMerger(layout.single_file, layout.fmt, writer.schema(),
+                                lambda k: layout.parts_dir / part_name(k, layout.fmt), len(plan))
         if engine == "ray":
             results = run_ray(producer, writer, todo, count, workers, ray_address)
         else:
             results = run_local(producer, writer, todo, count, n_workers)
-        remaining = n_rows - plan.rows_of(done)
-        with contextlib.closing(results):
-            written = _drain(results, remaining, progress, f"{n_rows:,} rows → {Path(output).name}")
-        if not len(plan):  # zero rows: one empty part with the right columns
-            writer.write(producer(0, 0), layout.parts_dir / part_name(0, layout.fmt))
-        final = _finish(layout, plan, writer, n_rows, time.perf_counter() - t0)
+        try:
+            available = set(done)
+            if not len(plan):  # zero rows: one empty part with the right columns
+                writer.write(producer(0, 0), layout.parts_dir / part_name(0, layout.fmt))
+                available = {0}
+            if merger is not None:
+                merger.start(available)
+            with contextlib.closing(results):
+                written = _drain(results, n_rows - plan.rows_of(done), progress,
+                                 f"{n_rows:,} rows → {Path(output).name}", merger)
+        except BaseException:
+            if merger is not None:
+                merger.stop()
+            raise
+        final = _finish(layout, plan, merger, n_rows, time.perf_counter() - t0)
     return JobResult(
         final, n_rows, len(plan), count, len(done), time.perf_counter() - t0, layout.fmt, engine, n_workers,
         manifest.get("seed"), {"parts_dir": str(layout.parts_dir), "rows_written_now": written,
@@ -323,29 +337,33 @@ def run_job(
     )
 
 
-def _finish(layout: Layout, plan: ChunkPlan, writer: ChunkWriter, n_rows: int, seconds: float) -> Path:
+def _finish(layout: Layout, plan: ChunkPlan, merger: PartMerger | None, n_rows: int, seconds: float) -> Path:
     folder = layout.parts_dir
-    parts = (folder / part_name(k, layout.fmt) for k in range(max(len(plan), 1)))
-    if layout.single_file is None:
+    if merger is None:
         _write_json(folder / SUCCESS, {"rows": n_rows, "parts": max(len(plan), 1), "seconds": round(seconds, 3)})
         return folder
-    merge_parts(parts, layout.single_file, layout.fmt, writer.schema())
+    merger.finish()
     # the staging folder goes: only the files this job owns, then the folder if nothing else is left
     manifest = read_job_manifest(folder)
     remove_files([p for p in folder.iterdir() if owned_by(manifest, p.name) and p.name != MANIFEST])
     remove_files([folder / MANIFEST, *stale_temps_in(folder)])
     with contextlib.suppress(OSError):
         folder.rmdir()
-    return layout.single_file
+    return merger.dest
 
 
-def _drain(results: Iterable[ChunkResult], total: int, progress: bool | None, label: str) -> int:
-    """Consume finished chunks, showing rows/s and an ETA when ``progress`` (default: on a terminal)."""
+def _drain(
+    results: Iterable[ChunkResult], total: int, progress: bool | None, label: str, merger: PartMerger | None = None
+) -> int:
+    """Consume finished chunks (handing them to ``merger``), showing rows/s and an ETA when ``progress``
+    (default: on a terminal)."""
     show = sys.stderr.isatty() if progress is None else progress
     made = 0
     if not show:
         for res in results:
             made += res.rows
+            if merger is not None:
+                merger.ready(res.index)
         return made
     from rich.console import Console
     from rich.progress import (
@@ -366,6 +384,8 @@ def _drain(results: Iterable[ChunkResult], total: int, progress: bool | None, la
         task = bar.add_task(label, total=total, rate="")
         for res in results:
             made += res.rows
+            if merger is not None:
+                merger.ready(res.index)
             rate = made / max(time.perf_counter() - t0, 1e-9)
             bar.update(task, advance=res.rows, rate=f"{rate:,.0f} rows/s")
     return made

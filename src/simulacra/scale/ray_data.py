@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulacra._deprecation import renamed
 from simulacra.scale.chunks import (
     DEFAULT_CHUNK_ROWS,
     RangeProducer,
@@ -35,23 +36,25 @@ def to_ray_dataset(
     n_rows: int,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    seed: int | None = None,
+    random_state: int | None = None,
     conditions: dict[str, Any] | None = None,
+    seed: int | None = None,
 ) -> Any:
     """A lazy ``ray.data.Dataset`` of ``n_rows`` rows of ``source`` (a fitted synthesizer or a range producer).
 
     Examples
     --------
     >>> import pytest; _ = pytest.importorskip("ray")  # doctest: +SKIP
-    >>> ds = to_ray_dataset(synth, 10_000_000, seed=1)  # doctest: +SKIP
+    >>> ds = to_ray_dataset(synth, 10_000_000, random_state=1)  # doctest: +SKIP
     >>> ds.write_parquet("s3://bucket/rows/")  # doctest: +SKIP
     """
+    random_state = renamed("seed", "random_state", seed, random_state, "to_ray_dataset")
     ray = import_ray()
     n_rows = check_count(n_rows, "n_rows")
     if isinstance(source, RangeProducer) and not hasattr(source, "sample_range"):
         producer = source
     else:
-        producer = SynthesizerProducer.from_synthesizer(source, source.sampling_seed(seed), conditions)
+        producer = SynthesizerProducer.from_synthesizer(source, source.sampling_seed(random_state), conditions)
     chunks = plan_chunks(n_rows, chunk_rows)
     items = [{"start": c.start, "stop": c.stop} for c in chunks]
     dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))

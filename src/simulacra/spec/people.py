@@ -47,10 +47,26 @@ def pool(locale: str, method: str, size: int = POOL_SIZE) -> pa.Array:
         raise SpecError(f"Faker has no method '{method}' (see https://faker.readthedocs.io for the providers)")
     f.seed_instance(hash_name(method))
     try:
-        values = [fn() for _ in range(size)]
+        return short_texts(fn, size, f"Faker's '{method}'")
     except TypeError as exc:
         raise SpecError(f"Faker's '{method}' needs arguments ({exc}); pick a method that takes none") from None
-    return pa.array([str(v) for v in values], type=pa.string())
+
+
+#: Longest value a ``fake`` column may draw: a spec cannot make Faker build megabytes per value
+#: (``binary``, ``zip``, ``tar``...) thousands of times over.
+MAX_VALUE_CHARS = 1000
+
+
+def short_texts(make: Any, size: int, what: str) -> pa.Array:
+    """``size`` values of ``make()`` as Arrow strings; stops at the first one over :data:`MAX_VALUE_CHARS`."""
+    values = []
+    for _ in range(size):
+        text = str(make())
+        if len(text) > MAX_VALUE_CHARS:
+            raise SpecError(f"{what} gives values of {len(text):,} characters (the limit is {MAX_VALUE_CHARS:,}); "
+                            "pick a method that makes short text")
+        values.append(text)
+    return pa.array(values, type=pa.string())
 
 
 def hash_name(name: str) -> int:

@@ -20,57 +20,57 @@ class Numbers:
     Examples
     --------
     >>> n = Numbers("x", "numerical").fit(pd.Series([1.25, 2.5]))
-    >>> n.step, n.to_series(np.array([1.2549])).tolist()
+    >>> n.step_, n.to_series(np.array([1.2549])).tolist()
     (0.01, [1.25])
     """
 
     def __init__(self, name: str, kind: str, column: Any = None) -> None:
         self.name, self.kind, self.column = name, kind, column
-        self.encoder: Any = None
-        self.step = 0.0
+        self.encoder_: Any = None
+        self.step_ = 0.0
 
     def fit(self, series: pd.Series) -> Numbers:
         if self.kind == "datetime":
-            self.encoder = DatetimeEncoder(self.name, self.column).analyze(series)
-            self.step = float(self.encoder.stats_.get("step_seconds") or 0)
+            self.encoder_ = DatetimeEncoder(self.name, self.column).analyze(series)
+            self.step_ = float(self.encoder_.stats_.get("step_seconds") or 0)
         else:
-            self.encoder = NumericalEncoder(self.name, self.column).analyze(series)
-            stats = self.encoder.stats_
+            self.encoder_ = NumericalEncoder(self.name, self.column).analyze(series)
+            stats = self.encoder_.stats_
             if stats["integer"]:
-                self.step = 1.0
+                self.step_ = 1.0
             else:
                 if stats["decimals"] is None:
-                    stats["decimals"] = _decimals(self.encoder.encode(series))
-                self.step = 10.0 ** -stats["decimals"] if stats["decimals"] is not None else 0.0
-        self.encoder.stats_["minimum"] = self.encoder.stats_["maximum"] = None
+                    stats["decimals"] = _decimals(self.encoder_.encode(series))
+                self.step_ = 10.0 ** -stats["decimals"] if stats["decimals"] is not None else 0.0
+        self.encoder_.stats_["minimum"] = self.encoder_.stats_["maximum"] = None
         return self
 
     def to_float(self, series: pd.Series) -> np.ndarray:
-        return np.asarray(self.encoder.encode(series), dtype=float)
+        return np.asarray(self.encoder_.encode(series), dtype=float)
 
     def to_series(self, values: np.ndarray) -> pd.Series:
-        out = self.encoder.decode(np.asarray(values, dtype=float))
+        out = self.encoder_.decode(np.asarray(values, dtype=float))
         return out.reset_index(drop=True)
 
     def above(self, x: np.ndarray, strict: bool) -> np.ndarray:
         """The smallest representable value ``> x`` (strict) or ``>= x``."""
-        if self.step > 0:
-            k = np.floor(x / self.step + 1e-9) + 1 if strict else np.ceil(x / self.step - 1e-9)
-            return np.round(k * self.step, 12)
+        if self.step_ > 0:
+            k = np.floor(x / self.step_ + 1e-9) + 1 if strict else np.ceil(x / self.step_ - 1e-9)
+            return np.round(k * self.step_, 12)
         return np.nextafter(x, np.inf) if strict else x
 
     def below(self, x: np.ndarray, strict: bool) -> np.ndarray:
         return -Numbers.above(self, -x, strict)
 
     def get_state(self) -> dict[str, Any]:
-        return {"kind": self.kind, "step": self.step, "encoder": self.encoder.get_state()}
+        return {"kind": self.kind, "step": self.step_, "encoder": self.encoder_.get_state()}
 
     @classmethod
     def from_state(cls, name: str, state: dict[str, Any]) -> Numbers:
         obj = cls(name, state["kind"])
-        obj.step = float(state["step"])
+        obj.step_ = float(state["step"])
         enc: Any = DatetimeEncoder(name) if obj.kind == "datetime" else NumericalEncoder(name)
-        obj.encoder = enc.set_state(state["encoder"])
+        obj.encoder_ = enc.set_state(state["encoder"])
         return obj
 
 
@@ -116,7 +116,7 @@ class Constraint:
     def __init__(self, spec: dict[str, Any], position: int) -> None:
         self.spec = spec
         self.position = position
-        self.reparameterize = False
+        self.reparameterize_ = False
 
     def columns(self) -> list[str]:
         raise NotImplementedError
@@ -175,10 +175,10 @@ class Constraint:
         return f"{self.label()}: {rows.size} of {len(data)} rows violate it, e.g. " + "; ".join(shown)
 
     def get_state(self) -> dict[str, Any]:
-        return {"spec": self.spec, "reparameterize": self.reparameterize}
+        return {"spec": self.spec, "reparameterize": self.reparameterize_}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self.reparameterize = bool(state.get("reparameterize", False))
+        self.reparameterize_ = bool(state.get("reparameterize", False))
 
 
 class Range(Constraint):
@@ -205,7 +205,7 @@ class Range(Constraint):
         if value is None:
             return np.nan
         try:
-            number = float(self.numbers.to_float(pd.Series([value]))[0])
+            number = float(self.numbers_.to_float(pd.Series([value]))[0])
         except (TypeError, ValueError):
             number = np.nan
         if np.isnan(number):
@@ -214,35 +214,35 @@ class Range(Constraint):
 
     def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
         col = meta.columns[self.column]
-        self.numbers = Numbers(self.column, col.type, col).fit(data[self.column])
+        self.numbers_ = Numbers(self.column, col.type, col).fit(data[self.column])
         self._set_bounds()
 
     def _set_bounds(self) -> None:
         strict = bool(self.spec.get("strict"))
-        self.lo, self.hi = self._bound(self.spec.get("min")), self._bound(self.spec.get("max"))
-        self.lo_ok = float(self.numbers.above(np.array([self.lo]), strict)[0]) if np.isfinite(self.lo) else -np.inf
-        self.hi_ok = float(self.numbers.below(np.array([self.hi]), strict)[0]) if np.isfinite(self.hi) else np.inf
-        if self.lo_ok > self.hi_ok:
+        self.lo_, self.hi_ = self._bound(self.spec.get("min")), self._bound(self.spec.get("max"))
+        self.lo_ok_ = float(self.numbers_.above(np.array([self.lo_]), strict)[0]) if np.isfinite(self.lo_) else -np.inf
+        self.hi_ok_ = float(self.numbers_.below(np.array([self.hi_]), strict)[0]) if np.isfinite(self.hi_) else np.inf
+        if self.lo_ok_ > self.hi_ok_:
             raise ConstraintError(f"The {self.label()} leaves no possible value for '{self.column}'.")
 
     def valid(self, data: pd.DataFrame) -> np.ndarray:
-        x = self.numbers.to_float(data[self.column])
+        x = self.numbers_.to_float(data[self.column])
         with np.errstate(invalid="ignore"):
-            return np.isnan(x) | ((x >= self.lo_ok) & (x <= self.hi_ok))
+            return np.isnan(x) | ((x >= self.lo_ok_) & (x <= self.hi_ok_))
 
     def repair(self, data: pd.DataFrame) -> pd.DataFrame:
         bad = ~self.valid(data)
         if bad.any():
-            x = np.clip(self.numbers.to_float(data[self.column]), self.lo_ok, self.hi_ok)
-            data = _put(data, self.column, self.numbers.to_series(x), bad)
+            x = np.clip(self.numbers_.to_float(data[self.column]), self.lo_ok_, self.hi_ok_)
+            data = _put(data, self.column, self.numbers_.to_series(x), bad)
         return data
 
     def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "numbers": self.numbers.get_state()}
+        return {**super().get_state(), "numbers": self.numbers_.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self.numbers = Numbers.from_state(self.column, state["numbers"])
+        self.numbers_ = Numbers.from_state(self.column, state["numbers"])
         self._set_bounds()
 
 
@@ -280,57 +280,57 @@ class Inequality(Constraint):
 
     def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
         kind = meta.columns[self.low].type
-        self.lows = Numbers(self.low, kind, meta.columns[self.low]).fit(data[self.low])
-        self.highs = Numbers(self.high, kind, meta.columns[self.high]).fit(data[self.high])
-        lo, hi = self.lows.to_float(data[self.low]), self.highs.to_float(data[self.high])
-        self.ref = float(np.nanmedian(lo)) if np.isfinite(lo).any() else 0.0
+        self.lows_ = Numbers(self.low, kind, meta.columns[self.low]).fit(data[self.low])
+        self.highs_ = Numbers(self.high, kind, meta.columns[self.high]).fit(data[self.high])
+        lo, hi = self.lows_.to_float(data[self.low]), self.highs_.to_float(data[self.high])
+        self.ref_ = float(np.nanmedian(lo)) if np.isfinite(lo).any() else 0.0
         gaps = hi - lo
         gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
         median = float(np.median(gaps)) if gaps.size else 1.0
-        self.unit = self.highs.step if self.highs.step > 0 else max(median * 1e-3, 1e-12)
+        self.unit_ = self.highs_.step_ if self.highs_.step_ > 0 else max(median * 1e-3, 1e-12)
 
     def valid(self, data: pd.DataFrame) -> np.ndarray:
-        lo, hi = self.lows.to_float(data[self.low]), self.highs.to_float(data[self.high])
+        lo, hi = self.lows_.to_float(data[self.low]), self.highs_.to_float(data[self.high])
         with np.errstate(invalid="ignore"):
             ok = hi > lo if self.spec.get("strict") else hi >= lo
         return np.isnan(lo) | np.isnan(hi) | ok
 
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        lo = self.lows.to_float(data[self.low])
-        gap = self.highs.to_float(data[self.high]) - np.where(np.isnan(lo), self.ref, lo)
-        data[self.high] = np.arcsinh(gap / self.unit)
+        lo = self.lows_.to_float(data[self.low])
+        gap = self.highs_.to_float(data[self.high]) - np.where(np.isnan(lo), self.ref_, lo)
+        data[self.high] = np.arcsinh(gap / self.unit_)
         return data
 
     def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
         return {**columns, self.high: NumericalColumn()}
 
     def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        lo = self.lows.to_float(data[self.low])
+        lo = self.lows_.to_float(data[self.low])
         v = pd.to_numeric(data[self.high], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        gap = np.sinh(v) * self.unit
+        gap = np.sinh(v) * self.unit_
         gap = np.where(np.isnan(lo), gap, np.maximum(gap, 0.0))
-        data[self.high] = self.highs.to_series(np.where(np.isnan(lo), self.ref, lo) + gap).set_axis(data.index)
+        data[self.high] = self.highs_.to_series(np.where(np.isnan(lo), self.ref_, lo) + gap).set_axis(data.index)
         return data, np.zeros(len(data), dtype=bool)
 
     def repair(self, data: pd.DataFrame) -> pd.DataFrame:
         bad = ~self.valid(data)
         if bad.any():
-            lo = self.lows.to_float(data[self.low])
-            fixed = self.highs.above(lo, bool(self.spec.get("strict")))
-            data = _put(data, self.high, self.highs.to_series(fixed), bad)
+            lo = self.lows_.to_float(data[self.low])
+            fixed = self.highs_.above(lo, bool(self.spec.get("strict")))
+            data = _put(data, self.high, self.highs_.to_series(fixed), bad)
         return data
 
     def get_state(self) -> dict[str, Any]:
         return {
-            **super().get_state(), "lows": self.lows.get_state(), "highs": self.highs.get_state(),
-            "ref": self.ref, "unit": self.unit,
+            **super().get_state(), "lows": self.lows_.get_state(), "highs": self.highs_.get_state(),
+            "ref": self.ref_, "unit": self.unit_,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self.lows = Numbers.from_state(self.low, state["lows"])
-        self.highs = Numbers.from_state(self.high, state["highs"])
-        self.ref, self.unit = float(state["ref"]), float(state["unit"])
+        self.lows_ = Numbers.from_state(self.low, state["lows"])
+        self.highs_ = Numbers.from_state(self.high, state["highs"])
+        self.ref_, self.unit_ = float(state["ref"]), float(state["unit"])
 
 
 class Sum(Constraint):
@@ -360,22 +360,22 @@ class Sum(Constraint):
         return f"sum: {' + '.join(repr(c) for c in self.parts)} == '{self.total}'"
 
     def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
-        self.numbers = {c: Numbers(c, "numerical", meta.columns[c]).fit(data[c]) for c in self.columns()}
-        steps = [n.step for n in self.numbers.values()]
-        self.tol = 0.5 * min(steps) if all(s > 0 for s in steps) else 0.0
-        self.total_missing = bool(data[self.total].isna().any())
+        self.numbers_ = {c: Numbers(c, "numerical", meta.columns[c]).fit(data[c]) for c in self.columns()}
+        steps = [n.step_ for n in self.numbers_.values()]
+        self.tol_ = 0.5 * min(steps) if all(s > 0 for s in steps) else 0.0
+        self.total_missing_ = bool(data[self.total].isna().any())
 
     @property
     def can_reparameterize(self) -> bool:  # type: ignore[override]
-        return not getattr(self, "total_missing", True)
+        return not getattr(self, "total_missing_", True)
 
     def _sums(self, data: pd.DataFrame) -> np.ndarray:
-        return np.sum([self.numbers[c].to_float(data[c]) for c in self.parts], axis=0)
+        return np.sum([self.numbers_[c].to_float(data[c]) for c in self.parts], axis=0)
 
     def valid(self, data: pd.DataFrame) -> np.ndarray:
-        s, t = self._sums(data), self.numbers[self.total].to_float(data[self.total])
+        s, t = self._sums(data), self.numbers_[self.total].to_float(data[self.total])
         with np.errstate(invalid="ignore"):
-            ok = np.abs(s - t) <= self.tol + 1e-9 * np.maximum(1.0, np.abs(t))
+            ok = np.abs(s - t) <= self.tol_ + 1e-9 * np.maximum(1.0, np.abs(t))
         return np.isnan(s) | np.isnan(t) | ok
 
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
@@ -385,22 +385,22 @@ class Sum(Constraint):
         return {k: v for k, v in columns.items() if k != self.total}
 
     def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        data[self.total] = self.numbers[self.total].to_series(self._sums(data)).set_axis(data.index)
+        data[self.total] = self.numbers_[self.total].to_series(self._sums(data)).set_axis(data.index)
         return data, np.zeros(len(data), dtype=bool)
 
     def repair(self, data: pd.DataFrame) -> pd.DataFrame:
         bad = ~self.valid(data)
         if bad.any():
-            data = _put(data, self.total, self.numbers[self.total].to_series(self._sums(data)), bad)
+            data = _put(data, self.total, self.numbers_[self.total].to_series(self._sums(data)), bad)
         return data
 
     def get_state(self) -> dict[str, Any]:
         return {
-            **super().get_state(), "tol": self.tol, "total_missing": self.total_missing,
-            "numbers": {c: n.get_state() for c, n in self.numbers.items()},
+            **super().get_state(), "tol": self.tol_, "total_missing": self.total_missing_,
+            "numbers": {c: n.get_state() for c, n in self.numbers_.items()},
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self.tol, self.total_missing = float(state["tol"]), bool(state["total_missing"])
-        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
+        self.tol_, self.total_missing_ = float(state["tol"]), bool(state["total_missing"])
+        self.numbers_ = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}

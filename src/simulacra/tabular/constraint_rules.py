@@ -30,19 +30,19 @@ def _numbers(data: pd.DataFrame, meta: Metadata, names: list[str]) -> dict[str, 
 class _NumberRule(Constraint):
     """A rule over number or date-time columns, read through :class:`Numbers` (kept in the model file)."""
 
-    numbers: dict[str, Numbers]
-    #: Learned scalars saved with the model, besides the number views.
+    numbers_: dict[str, Numbers]
+    #: Learned scalars saved with the model (as ``name``; the attribute is ``name_``), besides the number views.
     scalars: tuple[str, ...] = ()
 
     def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), **{k: getattr(self, k) for k in self.scalars},
-                "numbers": {c: n.get_state() for c, n in self.numbers.items()}}
+        return {**super().get_state(), **{k: getattr(self, k + "_") for k in self.scalars},
+                "numbers": {c: n.get_state() for c, n in self.numbers_.items()}}
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         for k in self.scalars:
-            setattr(self, k, state[k])
-        self.numbers = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
+            setattr(self, k + "_", state[k])
+        self.numbers_ = {c: Numbers.from_state(c, s) for c, s in state["numbers"].items()}
 
 
 class Derived(_NumberRule):
@@ -59,7 +59,7 @@ class Derived(_NumberRule):
     def __init__(self, spec: dict[str, Any], position: int) -> None:
         super().__init__(spec, position)
         self.formula = Formula(str(spec["formula"]))
-        self.computed = True
+        self.computed_ = True
 
     @property
     def column(self) -> str:
@@ -78,38 +78,38 @@ class Derived(_NumberRule):
         return f"derived: '{self.column}' = {self.formula.text}"
 
     def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
-        self.numbers = _numbers(data, meta, self.columns())
-        step = self.numbers[self.column].step
-        self.tol = 0.5 * step if step > 0 else 0.0
+        self.numbers_ = _numbers(data, meta, self.columns())
+        step = self.numbers_[self.column].step_
+        self.tol_ = 0.5 * step if step > 0 else 0.0
         target_missing = data[self.column].isna().to_numpy()
         inputs_missing = data[self.formula.columns].isna().any(axis=1).to_numpy() if self.formula.columns else target_missing
-        self.computed = bool(np.array_equal(target_missing, inputs_missing))
+        self.computed_ = bool(np.array_equal(target_missing, inputs_missing))
 
     def _want(self, data: pd.DataFrame) -> np.ndarray:
-        return self.formula.evaluate({c: self.numbers[c].to_float(data[c]) for c in self.formula.columns})
+        return self.formula.evaluate({c: self.numbers_[c].to_float(data[c]) for c in self.formula.columns})
 
     def _inputs_known(self, data: pd.DataFrame) -> np.ndarray:
         known = np.ones(len(data), dtype=bool)
         for c in self.formula.columns:
-            known &= np.isfinite(self.numbers[c].to_float(data[c]))
+            known &= np.isfinite(self.numbers_[c].to_float(data[c]))
         return known
 
     def valid(self, data: pd.DataFrame) -> np.ndarray:
-        got, want = self.numbers[self.column].to_float(data[self.column]), self._want(data)
+        got, want = self.numbers_[self.column].to_float(data[self.column]), self._want(data)
         known = np.isfinite(got) & self._inputs_known(data)
         with np.errstate(invalid="ignore"):
-            ok = np.abs(got - want) <= self.tol + 1e-9 * np.maximum(1.0, np.abs(want))
+            ok = np.abs(got - want) <= self.tol_ + 1e-9 * np.maximum(1.0, np.abs(want))
         return ~known | ok
 
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        return data.drop(columns=[self.column]) if self.computed else data
+        return data.drop(columns=[self.column]) if self.computed_ else data
 
     def model_columns(self, columns: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in columns.items() if k != self.column} if self.computed else columns
+        return {k: v for k, v in columns.items() if k != self.column} if self.computed_ else columns
 
     def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        values = self.numbers[self.column].to_series(self._want(data)).set_axis(data.index)
-        if self.computed:
+        values = self.numbers_[self.column].to_series(self._want(data)).set_axis(data.index)
+        if self.computed_:
             data[self.column] = values
         else:
             present = data[self.column].notna().to_numpy() & self._inputs_known(data)
@@ -119,7 +119,7 @@ class Derived(_NumberRule):
     def repair(self, data: pd.DataFrame) -> pd.DataFrame:
         bad = ~self.valid(data)
         if bad.any():
-            data = _put(data, self.column, self.numbers[self.column].to_series(self._want(data)), bad)
+            data = _put(data, self.column, self.numbers_[self.column].to_series(self._want(data)), bad)
         return data
 
 
@@ -172,44 +172,44 @@ class Bound(_NumberRule):
         return "bound: " + " and ".join(parts)
 
     def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
-        self.numbers = _numbers(data, meta, self.columns())
-        x = self.numbers[self.column].to_float(data[self.column])
-        self.ref = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
+        self.numbers_ = _numbers(data, meta, self.columns())
+        x = self.numbers_[self.column].to_float(data[self.column])
+        self.ref_ = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
         spread = float(np.nanstd(x)) if np.isfinite(x).sum() > 1 else 1.0
-        step = self.numbers[self.column].step
-        self.unit = step if step > 0 else max(spread * 1e-3, 1e-12)
+        step = self.numbers_[self.column].step_
+        self.unit_ = step if step > 0 else max(spread * 1e-3, 1e-12)
 
     def _limits(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         n = len(data)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # 'All-NaN slice' on rows with no bound
-            lo = np.nanmax([self.numbers[c].to_float(data[c]) for c in self.lows], axis=0) if self.lows else np.full(n, np.nan)
-            hi = np.nanmin([self.numbers[c].to_float(data[c]) for c in self.highs], axis=0) if self.highs else np.full(n, np.nan)
+            lo = np.nanmax([self.numbers_[c].to_float(data[c]) for c in self.lows], axis=0) if self.lows else np.full(n, np.nan)
+            hi = np.nanmin([self.numbers_[c].to_float(data[c]) for c in self.highs], axis=0) if self.highs else np.full(n, np.nan)
         return lo, hi
 
     def valid(self, data: pd.DataFrame) -> np.ndarray:
-        x = self.numbers[self.column].to_float(data[self.column])
+        x = self.numbers_[self.column].to_float(data[self.column])
         ok = np.ones(len(data), dtype=bool)
         strict = bool(self.spec.get("strict"))
         with np.errstate(invalid="ignore"):
             for c in self.lows:
-                lo = self.numbers[c].to_float(data[c])
+                lo = self.numbers_[c].to_float(data[c])
                 ok &= np.isnan(lo) | np.isnan(x) | ((x > lo) if strict else (x >= lo))
             for c in self.highs:
-                hi = self.numbers[c].to_float(data[c])
+                hi = self.numbers_[c].to_float(data[c])
                 ok &= np.isnan(hi) | np.isnan(x) | ((x < hi) if strict else (x <= hi))
         return ok
 
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        x = self.numbers[self.column].to_float(data[self.column])
+        x = self.numbers_[self.column].to_float(data[self.column])
         lo, hi = self._limits(data)
-        h = self.unit / 2
+        h = self.unit_ / 2
         with np.errstate(all="ignore"):
             both = np.log(np.maximum(x - lo, 0) + h) - np.log(np.maximum(hi - x, 0) + h)
             z = np.where(np.isfinite(lo) & np.isfinite(hi), both,
-                         np.where(np.isfinite(lo), np.arcsinh((x - lo) / self.unit),
-                                  np.where(np.isfinite(hi), np.arcsinh((hi - x) / self.unit),
-                                           np.arcsinh((x - self.ref) / self.unit))))
+                         np.where(np.isfinite(lo), np.arcsinh((x - lo) / self.unit_),
+                                  np.where(np.isfinite(hi), np.arcsinh((hi - x) / self.unit_),
+                                           np.arcsinh((x - self.ref_) / self.unit_))))
         data[self.column] = z
         return data
 
@@ -219,22 +219,22 @@ class Bound(_NumberRule):
     def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         z = pd.to_numeric(data[self.column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         lo, hi = self._limits(data)
-        h = self.unit / 2
+        h = self.unit_ / 2
         with np.errstate(all="ignore"):
             e = np.exp(np.clip(z, -700, 700))
             both = np.clip((e * (hi + h) + lo - h) / (1 + e), lo, hi)
             x = np.where(np.isfinite(lo) & np.isfinite(hi), both,
-                         np.where(np.isfinite(lo), lo + np.maximum(np.sinh(z), 0) * self.unit,
-                                  np.where(np.isfinite(hi), hi - np.maximum(np.sinh(z), 0) * self.unit,
-                                           self.ref + np.sinh(z) * self.unit)))
+                         np.where(np.isfinite(lo), lo + np.maximum(np.sinh(z), 0) * self.unit_,
+                                  np.where(np.isfinite(hi), hi - np.maximum(np.sinh(z), 0) * self.unit_,
+                                           self.ref_ + np.sinh(z) * self.unit_)))
         bad = np.isfinite(lo) & np.isfinite(hi) & (lo > hi)
-        data[self.column] = self.numbers[self.column].to_series(x).set_axis(data.index)
+        data[self.column] = self.numbers_[self.column].to_series(x).set_axis(data.index)
         return data, bad
 
     def repair(self, data: pd.DataFrame) -> pd.DataFrame:
         bad = ~self.valid(data)
         if bad.any():
-            num = self.numbers[self.column]
+            num = self.numbers_[self.column]
             x = num.to_float(data[self.column])
             lo, hi = self._limits(data)
             strict = bool(self.spec.get("strict"))
@@ -266,18 +266,18 @@ class Clock(_NumberRule):
         return f"clock: '{self.column}' is HHMM"
 
     def prepare(self, data: pd.DataFrame, meta: Metadata, *, min_count: int = 5) -> None:
-        self.numbers = _numbers(data, meta, [self.column])
-        x = self.numbers[self.column].to_float(data[self.column])
-        self.midnight = 2400.0 if np.nanmax(x, initial=0) == 2400 else 0.0
+        self.numbers_ = _numbers(data, meta, [self.column])
+        x = self.numbers_[self.column].to_float(data[self.column])
+        self.midnight_ = 2400.0 if np.nanmax(x, initial=0) == 2400 else 0.0
 
     def valid(self, data: pd.DataFrame) -> np.ndarray:
-        x = self.numbers[self.column].to_float(data[self.column])
+        x = self.numbers_[self.column].to_float(data[self.column])
         with np.errstate(invalid="ignore"):
             ok = (x >= 0) & (x <= 2400) & (np.mod(x, 100) < 60) & (x == np.round(x))
         return np.isnan(x) | ok
 
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        x = self.numbers[self.column].to_float(data[self.column])
+        x = self.numbers_[self.column].to_float(data[self.column])
         data[self.column] = np.floor(x / 100) * 60 + np.mod(x, 100)
         return data
 
@@ -286,9 +286,9 @@ class Clock(_NumberRule):
 
     def reverse(self, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         m = pd.to_numeric(data[self.column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        m = np.clip(np.round(m), 0, 1440 if self.midnight else 1439)
+        m = np.clip(np.round(m), 0, 1440 if self.midnight_ else 1439)
         x = np.floor(m / 60) * 100 + np.mod(m, 60)
-        data[self.column] = self.numbers[self.column].to_series(x).set_axis(data.index)
+        data[self.column] = self.numbers_[self.column].to_series(x).set_axis(data.index)
         return data, np.zeros(len(data), dtype=bool)
 
 

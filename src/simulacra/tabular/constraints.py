@@ -206,16 +206,16 @@ class ConstraintSet:
         """Choose which constraints reparameterize and the order of their reverses."""
         written: set[str] = set()
         for c in self.constraints:
-            c.reparameterize = c.can_reparameterize and not (c.writes() & written)
-            if c.reparameterize:
+            c.reparameterize_ = c.can_reparameterize and not (c.writes() & written)
+            if c.reparameterize_:
                 written |= c.writes()
-        todo = [c for c in self.constraints if c.reparameterize]
+        todo = [c for c in self.constraints if c.reparameterize_]
         order: list[Constraint] = []
         while todo:
             ready = [c for c in todo if not (c.reads() & set().union(*(o.writes() for o in todo if o is not c)))]
             if not ready:  # a cycle: the rest are only checked and redrawn
                 for c in todo:
-                    c.reparameterize = False
+                    c.reparameterize_ = False
                 break
             order.extend(ready)
             todo = [c for c in todo if c not in ready]
@@ -305,7 +305,7 @@ class ConstraintSet:
         for c in obj.constraints:
             if isinstance(c, Unique):
                 obj.keys_[c.column] = c
-        obj.reverse_order_ = [c for c in obj.constraints if c.reparameterize]
+        obj.reverse_order_ = [c for c in obj.constraints if c.reparameterize_]
         order = state.get("reverse_order")
         if order is not None:
             obj.reverse_order_ = [obj.constraints[i] for i in order]

@@ -52,7 +52,8 @@ def example_from_schema(schema: dict[str, Any], rng: random.Random, defs: dict[s
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties", {})
-        return {name: example_from_schema(sub, rng, defs) for name, sub in props.items()}
+        return {name: _question(rng, sub) if name == "question" and sub.get("type") == "string" and "enum" not in sub
+                else example_from_schema(sub, rng, defs) for name, sub in props.items()}
     if kind == "array":
         lo = int(schema.get("minItems", 1))
         hi = max(lo, int(schema.get("maxItems", lo + 2)))
@@ -68,6 +69,13 @@ def example_from_schema(schema: dict[str, Any], rng: random.Random, defs: dict[s
     if kind == "null":
         return None
     return _text(rng, int(schema.get("minLength", 0)), int(schema.get("maxLength", 120)))
+
+
+def _question(rng: random.Random, schema: dict[str, Any]) -> str:
+    """A field named ``question`` gets a question (the text filters drop word salad that is not one)."""
+    words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 8)))
+    text = f"{rng.choice(('What', 'Why', 'How', 'When'))} does the {words} change?"
+    return text[:int(schema.get("maxLength", 300))]
 
 
 def _text(rng: random.Random, min_len: int = 0, max_len: int = 120) -> str:

@@ -33,7 +33,7 @@ _NUMBERS: list[Any] = [0, 1, -1, 2, 0.5, -3.5, 1e9, -1e9, 10**30, 1e308, math.na
 _KINDS = ["normal", "truncated_normal", "lognormal", "uniform", "exponential", "gamma", "beta", "triangular",
           "integer", "poisson", "binomial", "negative_binomial", "geometric", "zipf", "categorical", "bernoulli",
           "constant", "empirical", "mixture", "formula", "date", "timestamp", "sequence", "uuid", "id",
-          "correlated", "fixed_sum", "conditional", "lookup", "rule", "template"]
+          "correlated", "fixed_sum", "conditional", "lookup", "rule", "template", "fake"]
 _PARAMS = ["mean", "std", "min", "max", "mu", "sigma", "scale", "rate", "shape", "a", "b", "mode", "lam", "n", "p",
            "null_rate", "round", "clip", "weights", "concentration", "total", "decimals", "digits", "start", "step"]
 _OPS = ["+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!=", " and ", " or ", "&", "|"]
@@ -295,6 +295,9 @@ def random_column(rng: random.Random, depth: int = 0) -> Any:
         column["when" if kind == "conditional" else "rules"] = [{"if": random_formula(rng), "then": random_column(rng, depth + 1)}]
     elif kind in ("date", "timestamp"):
         column.update(start=rng.choice(["2024-01-01", "9999-12-31", "x", 5]), end=rng.choice(["2025-01-01", "2020-01-01"]))
+    elif kind == "fake":
+        column.update(method=rng.choice(["company", "binary", "zip", "__class__", "seed_instance", "no_such", "format"]),
+                      pool_size=rng.choice([1, 50, 0]))
     elif kind == "template":
         column["template"] = rng.choice(["{x} and {y}", "{", "{x:.2f}", "{__class__}"])
     return column

@@ -145,6 +145,10 @@ def write_result(result: TaskResult, path: str | Path, *, format: str | None = N
     if result.filtered:
         write_jsonl(result.filtered, sidecar(path, "filtered.jsonl"))
         manifest["output"]["filtered_path"] = str(sidecar(path, "filtered.jsonl"))
+    from simulacra.text.quality import write_quality_report
+
+    quality = write_quality_report(result.records, result.filtered, manifest, path)
+    manifest["output"]["quality_report"] = [str(p) for p in quality]
     with atomic_path(sidecar(path, "manifest.json")) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
         _usual_mode(tmp)
@@ -167,7 +171,7 @@ def _export_rows(result: TaskResult, fmt: str, system: str | None) -> tuple[list
                 rows.append(chat)
         else:
             if all(k in row for k in ("prompt", "chosen", "rejected")):
-                rows.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
+                rows.append({k: row[k] for k in ("prompt", "chosen", "rejected", "preference_source") if k in row})
             else:
                 skipped.append((row, "not a preference pair (run judge --pairs)"))
     return rows, skipped

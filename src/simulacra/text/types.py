@@ -53,6 +53,27 @@ class ChatRequest:
         msgs.append({"role": "user", "content": prompt})
         return cls(messages=tuple(msgs), **kwargs)
 
+    @classmethod
+    def raw(cls, prompt: str, **kwargs: Any) -> ChatRequest:
+        """A plain completion request: ``prompt`` is continued as it is, without a chat template.
+
+        Few-shot completion prompts measure better than chat for small models on some tasks (SmolLM2-135M
+        wrote about 13 sensible new tasks in 20 from a numbered list, 3 in 20 in chat form).
+
+        Examples
+        --------
+        >>> ChatRequest.raw("1. a\\n2.").raw_prompt
+        '1. a\\n2.'
+        """
+        return cls(messages=({"role": "raw", "content": prompt},), **kwargs)
+
+    @property
+    def raw_prompt(self) -> str | None:
+        """The prompt of a :meth:`raw` request, or None for a chat request."""
+        if len(self.messages) == 1 and self.messages[0].get("role") == "raw":
+            return self.messages[0]["content"]
+        return None
+
     def with_seed(self, seed: int) -> ChatRequest:
         """The same request with another sampling seed."""
         return replace(self, seed=int(seed))

@@ -185,3 +185,12 @@ def test_array_whose_header_claims_more_than_it_holds_is_refused(saved):
     _replace_resummed(path, "arrays.npz", lying(b""))
     with pytest.raises(ModelFileError, match="shorter than its header says"):
         load_model(path)
+
+
+def test_old_io_entry_points_say_where_they_went():
+    import simulacra.io
+
+    with pytest.raises(AttributeError, match=r"use simulacra.load\(path\)"):
+        simulacra.io.load_model  # noqa: B018
+    with pytest.raises(ImportError, match="save_model"):
+        from simulacra.io import save_model  # noqa: F401

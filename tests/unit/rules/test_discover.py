@@ -113,3 +113,29 @@ def test_a_utc_timestamp_built_from_local_clock_parts_across_daylight_saving() -
     with pytest.raises(ConstraintError, match="unknown time zone"):
         Formula("utc(timestamp(year, month, day), 'Mars/Olympus')").evaluate(
             {c: np.array([2013.0]) if c == "year" else np.array([1.0]) for c in ("year", "month", "day")})
+
+
+def test_a_dependency_on_two_columns_is_found_and_kept() -> None:
+    import simulacra as sim
+    from simulacra.rules import add_rules
+
+    rng = np.random.default_rng(6)
+    # 12 routes, 5 distances: neither the distance nor one end alone tells the other
+    routes = {(o, d): 200 * (1 + (3 * i) % 5) for i, (o, d) in enumerate(
+        (o, d) for o in ("EWR", "JFK", "LGA") for d in ("ATL", "BOS", "ORD", "MIA"))}
+    origin, dest = rng.choice(["EWR", "JFK", "LGA"], 3000), rng.choice(["ATL", "BOS", "ORD", "MIA"], 3000)
+    df = pd.DataFrame({"origin": origin, "dest": dest, "delay": rng.normal(0, 10, 3000).round(),
+                       "distance": [routes[(o, d)] for o, d in zip(origin, dest)]})
+    meta = sim.Metadata.detect(df)
+    found = add_rules(meta, df)
+    assert [describe_rule(r) for r in found.rules] == ["origin + dest -> distance"]
+    out = sim.get_synthesizer_class("gmm")(metadata=meta, random_state=0).fit(df).sample(2000, random_state=0)
+    assert all(routes[(o, d)] == x for o, d, x in zip(out["origin"], out["dest"], out["distance"]))
+
+
+def test_a_derived_clock_column_sampled_where_its_inputs_are_missing_keeps_its_format(table: pd.DataFrame) -> None:
+    assert "dep is a clock time HHMM (minutes < 60)" not in _found(table)  # computed everywhere: its formula keeps it
+    df = table.copy()
+    df.loc[:40, "delay"] = np.nan  # the departure time is known, the delay is not: the model samples dep there
+    found = _found(df)
+    assert "dep = clock(clock_minutes(sched) + delay)" in found and "dep is a clock time HHMM (minutes < 60)" in found

@@ -37,7 +37,7 @@ def test_fit_large_subsamples_and_says_so(big_file):
     path, frame = big_file
     synth = GaussianCopulaSynthesizer(random_state=0)
     with pytest.warns(UserWarning, match="subsample of 1,000 of 6,000"):
-        report = fit_large(synth, path, max_rows_in_memory=1000, chunk_rows=700, seed=4)
+        report = fit_large(synth, path, max_rows_in_memory=1000, chunk_rows=700, random_state=4)
     assert report.subsampled and report.rows_fitted == 1000 and synth.n_training_rows_ == 1000
     assert report.stats.rows == 6000
     assert report.stats.summary().loc["x", "mean"] == pytest.approx(frame["x"].mean())

@@ -192,3 +192,20 @@ def test_integer_formulas_keep_missing_values_missing_and_refuse_overflow():
     with pytest.raises(SpecError, match="beyond"):
         Spec.from_dict({"tables": {"t": {"rows": 3, "columns": {
             "k": {"kind": "formula", "expr": "1e300", "dtype": "int"}}}}}).generate()
+
+
+# -- fake columns ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["binary", "zip", "tar"])
+def test_fake_methods_that_make_huge_values_are_refused_at_once(method):
+    pytest.importorskip("faker")
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match="characters \\(the limit is 1,000\\)"):
+        _one({"kind": "fake", "method": method, "pool_size": 100_000})
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("method", ["person.__class__", "_data", "person._Person__x", "person.__init__.__globals__"])
+def test_mimesis_private_attributes_are_not_reachable(method):
+    pytest.importorskip("mimesis")
+    with pytest.raises(SpecError, match="Mimesis has no"):
+        _one({"kind": "fake", "provider": "mimesis", "method": method})

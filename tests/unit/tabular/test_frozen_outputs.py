@@ -74,3 +74,30 @@ def test_metadata_names():
     assert model.model_metadata_ is not model.metadata_ and model.model_metadata_.constraints == []
     with pytest.warns(DeprecationWarning, match="table_metadata_ is deprecated"):
         assert model.table_metadata_ is model.metadata_
+
+
+def test_fitted_state_ends_in_underscore():
+    """scikit-learn's convention: what fit learns (models, constraints, their parts) ends in ``_``."""
+    from simulacra.metadata import Metadata
+    from simulacra.tabular.constraints import ConstraintSet
+
+    data = table("example")
+    user = Metadata.detect(data).to_dict()
+    user["constraints"] = [
+        {"kind": "range", "column": "age", "min": 0, "max": 120},
+        {"kind": "inequality", "low": "age", "high": "income"},
+        {"kind": "fixed_combinations", "columns": ["city", "member"]},
+        {"kind": "unique", "column": "customer_id"},
+    ]
+    for model in ("autoreg", "copula", "gmm", "trees"):
+        cls = get_synthesizer_class(model)
+        before = set(vars(cls(random_state=0, metadata=user)))
+        fitted = cls(random_state=0, metadata=user).fit(data)
+        learned = set(vars(fitted)) - before - {"_sample_rng_"}
+        assert learned and all(name.endswith("_") for name in learned), (model, sorted(learned))
+    constraints = fitted.constraints_
+    fresh = ConstraintSet.parse(user["constraints"])
+    for c, new in zip(fresh.constraints, constraints.constraints):
+        added = set(vars(new)) - set(vars(c))
+        assert all(name.endswith("_") for name in added), (type(new).__name__, sorted(added))
+    assert {"keys_", "input_metadata_", "reverse_order_"} <= set(vars(constraints))

@@ -13,13 +13,21 @@ from simulacra.cli.main import app
 from simulacra.text.formats import read_jsonl, write_result
 from simulacra.text.report import render_report, text_report
 from simulacra.text.result import TaskResult
+from simulacra.text.tasks.calibration import JudgeRefusedError
 from simulacra.text.tasks.qa import generate_qa
 
 runner = CliRunner()
 
 
+def _qa_responder(req):
+    return json.dumps({"question": f"Which river flows past town number {req.seed}?", "answer": f"The river {req.seed}."})
+
+
 def _qa_result() -> TaskResult:
-    res = generate_qa(["maps", "rivers"], 4, backend="fake")
+    from simulacra.testing.llm import FakeBackend
+    from simulacra.text.engine import Engine
+
+    res = generate_qa(["maps", "rivers"], 4, engine=Engine(FakeBackend(responder=_qa_responder)), dedup=False)
     res.records.append({"question": None, "answer": None, "topic": "x", "_status": "invalid", "_error": "parse: cut"})
     return res
 
@@ -86,11 +94,13 @@ def test_cli_qa_rerun_zero_calls_and_report(tmp_path: Path) -> None:
     second = runner.invoke(app, args)
     assert second.exit_code == 0
     m2 = json.loads((tmp_path / "qa.manifest.json").read_text())
-    assert m1["engine"]["model_calls"] == 6 and m2["engine"]["model_calls"] == 0 and m2["engine"]["cache_hits"] == 6
+    calls = m1["engine"]["model_calls"]
+    assert calls >= 6 and m2["engine"]["model_calls"] == 0 and m2["engine"]["cache_hits"] == calls
     assert read_jsonl(tmp_path / "qa.jsonl") and (tmp_path / ".simulacra-cache.sqlite").is_file()
     rep = runner.invoke(app, ["text", "report", str(tmp_path / "qa.jsonl"), "--json", str(tmp_path / "r.json")])
-    assert rep.exit_code == 0 and "| generate | 6 | 6 |" in rep.output
-    assert json.loads((tmp_path / "r.json").read_text())["rows"] == 6
+    assert rep.exit_code == 0 and json.loads((tmp_path / "r.json").read_text())["rows"] == 6
+    quality = json.loads((tmp_path / "qa.quality.json").read_text())
+    assert quality["kept"] == 6 and quality["asked"] == 6 and "Diversity and length" in (tmp_path / "qa.quality.html").read_text()
 
 
 def test_cli_every_task_with_fake(tmp_path: Path) -> None:
@@ -104,14 +114,18 @@ def test_cli_every_task_with_fake(tmp_path: Path) -> None:
         ["text", "label", "--labels", "pos,neg", "--per-label", "3", "--domain", "reviews", "-o", str(tmp_path / "l.jsonl")],
         ["text", "instruct", "--seeds", str(tmp_path / "seeds.txt"), "-n", "4", "-o", str(tmp_path / "i.jsonl")],
         ["text", "evolve", str(tmp_path / "i.jsonl"), "--rounds", "1", "-o", str(tmp_path / "e.jsonl"), "--format", "chat"],
-        ["text", "judge", str(tmp_path / "i.jsonl"), "--pairs", "-o", str(tmp_path / "pairs.jsonl")],
+        ["text", "judge", str(tmp_path / "i.jsonl"), "--pairs", "--min-judge-accuracy", "0", "--min-yield", "1",
+         "-o", str(tmp_path / "pairs.jsonl")],
     ]
     for cmd in cmds:
         result = runner.invoke(app, cmd + fake)
         assert result.exit_code == 0, (cmd, result.output)
     assert len(read_jsonl(tmp_path / "rows.jsonl")) == 5 and len(read_jsonl(tmp_path / "l.jsonl")) == 6
     assert "messages" in read_jsonl(tmp_path / "e.jsonl")[0]
-    assert set(read_jsonl(tmp_path / "pairs.jsonl")[0]) == {"prompt", "chosen", "rejected"}
+    pairs = read_jsonl(tmp_path / "pairs.jsonl")
+    assert all(set(p) == {"prompt", "chosen", "rejected", "preference_source"} for p in pairs)
+    refused = runner.invoke(app, ["text", "judge", str(tmp_path / "i.jsonl"), "--pairs", "-o", str(tmp_path / "p2.jsonl")] + fake)
+    assert isinstance(refused.exception, JudgeRefusedError) and "calibration set" in str(refused.exception)  # at chance: refused
 
 
 def test_cli_bad_input_is_one_line_error(tmp_path: Path) -> None:

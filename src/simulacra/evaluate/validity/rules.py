@@ -79,25 +79,18 @@ def rules(ctx: EvalContext) -> MetricResult:
 
 
 def rules_html(rep: Report) -> str:
-    """The report's rules section (self-contained HTML)."""
+    """The report's rules section (HTML)."""
+    from simulacra.evaluate import page
+
     res = rep.results.get("rules")
-    out = ['<section id="rules"><h2>Rules</h2>']
     if res is None or not res.details.get("rules"):
         reason = res.skipped if res is not None and res.skipped else "not computed"
-        return "".join(out) + f'<p class="skipped">No rule checked ({escape(reason)}).</p></section>'
-    share = "—" if res.value is None else f"{res.value:.3f}"
-    out.append(f"<p>Share of synthetic rows that obey every rule of the real table: <b>{share}</b> "
-               f"({int(res.extras.get('rules_broken') or 0)} of {int(res.extras.get('rules_found') or 0)} rules broken "
-               "in some rows).</p>")
-    cells = []
-    for e in res.details["rules"]:
-        real = "—" if e["real"] is None else f"{e['real']:.4f}"
-        syn = "—" if e["synthetic"] is None else f"{e['synthetic']:.4f}"
-        bad = e.get("broken_rows")
-        flag = ' class="bad"' if bad else ""
-        cells.append(f"<tr{flag}><td><code>{escape(e['rule'])}</code></td><td>{escape(e['kind'])}</td>"
-                     f"<td>{escape(e['source'])}</td><td class=\"num\">{real}</td><td class=\"num\">{syn}</td>"
-                     f"<td class=\"num\">{'—' if bad is None else bad}</td></tr>")
-    out.append("<table><tr><th>rule</th><th>kind</th><th>from</th><th>share of real rows</th>"
-               "<th>share of synthetic rows</th><th>synthetic rows breaking it</th></tr>" + "".join(cells) + "</table>")
-    return "".join(out) + "</section>"
+        return page.section("rules", "Rules", f'<p class="skipped">No rule checked ({escape(reason)}).</p>')
+    intro = (f"<p>Share of synthetic rows that obey every rule of the real table: <b>{page.fmt(res.value)}</b> "
+             f"({int(res.extras.get('rules_broken') or 0)} of {int(res.extras.get('rules_found') or 0)} rules broken "
+             "in some rows). Rules are found on the real table (docs/rules.md) or declared in the metadata.</p>")
+    rows = [[f"<code>{escape(e['rule'])}</code>", escape(e["kind"]), escape(e["source"]),
+             None if e["real"] is None else f"{e['real']:.4f}", None if e["synthetic"] is None else f"{e['synthetic']:.4f}",
+             e.get("broken_rows")] for e in res.details["rules"]]
+    head = ["rule", "kind", "from", "share of real rows", "share of synthetic rows", "synthetic rows breaking it"]
+    return page.section("rules", "Rules", intro, page.table(head, rows, right=(3, 4)))

@@ -224,6 +224,7 @@ class Fake(_LocaleMixin):
 @lru_cache(maxsize=128)
 def _mimesis_pool(locale: str, method: str, size: int) -> pa.Array:
     from simulacra.errors import SpecError, require
+    from simulacra.spec.people import short_texts
 
     mimesis: Any = require("mimesis", "spec", "mimesis columns")
     code = locale.split("_")[0].lower() if locale not in ("en_GB", "en_AU", "en_CA", "pt_BR", "zh_TW") else locale.replace("_", "-").lower()
@@ -233,7 +234,12 @@ def _mimesis_pool(locale: str, method: str, size: int) -> pa.Array:
         raise SpecError(f"Mimesis has no locale '{locale}': {exc}") from None
     target: Any = gen
     for part in method.split("."):
-        target = getattr(target, part, None)
+        target = None if part.startswith("_") else getattr(target, part, None)  # no private or dunder attributes
         if target is None:
             raise SpecError(f"Mimesis has no '{method}' (e.g. person.full_name, address.city, person.occupation)")
-    return pa.array([str(target()) for _ in range(size)], type=pa.string())
+    if not callable(target):
+        raise SpecError(f"Mimesis's '{method}' is not a method")
+    try:
+        return short_texts(target, size, f"Mimesis's '{method}'")
+    except TypeError as exc:
+        raise SpecError(f"Mimesis's '{method}' needs arguments ({exc}); pick a method that takes none") from None

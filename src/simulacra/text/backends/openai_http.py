@@ -219,7 +219,9 @@ class OpenAIBackend:
 
     def _payload(self, req: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "model": self.model, "messages": list(req.messages), "max_tokens": req.max_tokens,
+            # a raw (few-shot completion) prompt goes as one user message: served models are chat models
+            "model": self.model, "max_tokens": req.max_tokens,
+            "messages": [{"role": "user", "content": req.raw_prompt}] if req.raw_prompt is not None else list(req.messages),
             "temperature": req.temperature, "top_p": req.top_p, "seed": req.seed,
         }
         if req.stop:

@@ -18,6 +18,7 @@ import numpy as np
 
 from simulacra.errors import InputError
 from simulacra.text.engine import Engine
+from simulacra.text.filters import mostly_noise, repetitive, template_leak
 from simulacra.text.result import TaskResult
 from simulacra.text.schema import token_budget
 from simulacra.text.similarity import max_rouge_l, tokens
@@ -76,6 +77,13 @@ def _prompt(examples: list[str], k: int) -> str:
             f'Write {k} new tasks, different from the examples, as JSON: {{"instructions": ["...", ...]}}')
 
 
+def _listing(examples: list[str]) -> str:
+    """The few-shot completion prompt: a numbered list of tasks, ending where the next one starts."""
+    listed = "\n".join(f"{i + 1}. {e}" for i, e in enumerate(examples))
+    return ("Below is a list of diverse tasks for an assistant. Each task is one sentence that can be done with "
+            f"text alone.\n\n{listed}\n{len(examples) + 1}.")
+
+
 def self_instruct(
     seeds: Sequence[Any],
     n: int = 100,
@@ -89,6 +97,7 @@ def self_instruct(
     max_words: int = 150,
     blacklist: Sequence[str] = BLACKLIST,
     outputs: bool = True,
+    prompt_form: str = "auto",
     max_rounds: int | None = None,
     seed: int = 0,
     retries: int = 2,
@@ -97,6 +106,11 @@ def self_instruct(
     backend: Any = None,
 ) -> TaskResult:
     """Bootstrap ``n`` new instructions (and their input/output) from ``seeds``.
+
+    ``prompt_form`` is ``"completion"`` (a numbered list of example tasks that the model continues with one
+    more, one task per call), ``"chat"`` (a chat request for ``per_call`` tasks as JSON), or ``"auto"``:
+    completion for an embedded GGUF model, chat otherwise. Measured with SmolLM2-135M on 20 calls each,
+    about 13 of 20 completion-form tasks were sensible against 3 of 20 in chat form.
 
     Examples
     --------
@@ -107,11 +121,14 @@ def self_instruct(
     (5, True)
     """
     human = _seed_instructions(seeds)
+    if prompt_form not in ("auto", "completion", "chat"):
+        raise InputError(f"prompt_form must be 'auto', 'completion' or 'chat', not {prompt_form!r}")
     eng = as_engine(engine, backend)
+    form = prompt_form if prompt_form != "auto" else ("completion" if eng.model_id.startswith("llama.cpp:") else "chat")
     rng = np.random.default_rng(seed)
     res = TaskResult("instruct", config={"n": n, "seed": seed, "num_human": num_human, "num_generated": num_generated,
                                          "rouge_threshold": rouge_threshold, "words": [min_words, max_words],
-                                         "blacklist": list(blacklist), "per_call": per_call})
+                                         "blacklist": list(blacklist), "per_call": per_call, "prompt_form": form})
     pool = [tokens(t) for t in human]
     accepted: list[dict[str, Any]] = []
     calls, proposed = res.stage("calls"), res.stage("filter instructions")
@@ -125,8 +142,22 @@ def self_instruct(
         requests = []
         for c in range(calls_per_round):
             shown = _examples(rng, human, [a["instruction"] for a in accepted], num_human, num_generated)
-            requests.append(ChatRequest.user(_prompt(shown, per_call), schema=schema, max_tokens=token_budget(schema),
-                                             temperature=temperature, seed=call_seed(seed, r, c)))
+            if form == "completion":
+                requests.append(ChatRequest.raw(_listing(shown), max_tokens=48, temperature=temperature, stop=("\n",),
+                                                seed=call_seed(seed, r, c)))
+            else:
+                requests.append(ChatRequest.user(_prompt(shown, per_call), schema=schema, max_tokens=token_budget(schema),
+                                                 temperature=temperature, seed=call_seed(seed, r, c)))
+        if form == "completion":
+            for comp in eng.complete(requests, label=f"self-instruct round {r + 1}"):
+                calls.inputs += 1
+                if not comp.ok:
+                    res.reject(calls, {"_raw": comp.text[:2000], "_error": str(comp.error)}, "backend error")
+                    continue
+                calls.outputs += 1
+                _consider(res, proposed, " ".join(comp.text.split()), pool, accepted, n, rouge_threshold,
+                          (min_words, max_words, blacklist), r)
+            continue
         for st in eng.structured(requests, retries=retries, label=f"self-instruct round {r + 1}"):
             calls.inputs += 1
             if not st.ok:
@@ -156,7 +187,8 @@ def _consider(res: TaskResult, stage: StageCount, text: str, pool: list[list[str
               n: int, threshold: float, rules: tuple[int, int, Sequence[str]], round_: int) -> None:
     stage.inputs += 1
     row = {"instruction": text, "_round": round_}
-    reason = instruction_filter(text, *rules) if text else "empty"
+    reason = (instruction_filter(text, *rules) or template_leak(text) or mostly_noise(text) or repetitive(text)
+              if text else "empty")
     if reason is None:
         score = max_rouge_l(text, pool, stop_above=threshold)
         if score > threshold:

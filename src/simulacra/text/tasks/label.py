@@ -17,6 +17,7 @@ import numpy as np
 from simulacra.errors import InputError
 from simulacra.text.dedup import find_duplicates
 from simulacra.text.engine import Engine
+from simulacra.text.filters import copies_source, mostly_noise, repetitive, template_leak
 from simulacra.text.result import TaskResult
 from simulacra.text.schema import token_budget
 from simulacra.text.tasks import as_engine, call_seed
@@ -123,7 +124,7 @@ def _accept(res: TaskResult, stage: Any, kept: list[dict[str, Any]], new: list[d
     base = len(kept)
     dup = find_duplicates([r["text"] for r in kept] + [r["text"] for r in new])
     for j, row in enumerate(new):
-        reason = dup.reason[base + j]
+        reason = dup.reason[base + j] or text_problem(row["text"])
         if reason is None and len(row["text"].split()) < min_words:
             reason = f"too short (< {min_words} words)"
         if reason is None and counts[row["label"]] >= quotas[row["label"]]:
@@ -166,10 +167,39 @@ def paraphrase(
                              temperature=temperature, seed=call_seed(seed, i)) for i, t in enumerate(texts)]
     out: list[list[str]] = []
     errors: list[str | None] = []
-    for st in eng.structured(reqs, retries=retries, label="paraphrasing"):
-        out.append([" ".join(str(t).split()) for t in st.value["texts"]] if st.ok else [])
-        errors.append(None if st.ok else "; ".join(st.errors))
+    for text, st in zip(texts, eng.structured(reqs, retries=retries, label="paraphrasing")):
+        if not st.ok:
+            out.append([])
+            errors.append("; ".join(st.errors))
+            continue
+        kept: list[str] = []
+        dropped: list[str] = []
+        for cand in (" ".join(str(t).split()) for t in st.value["texts"]):
+            why = text_problem(cand) or _same_text(cand, text, kept)
+            (dropped if why else kept).append(why or cand)
+        out.append(kept)
+        errors.append(f"dropped {len(dropped)} of {n}: " + "; ".join(dropped) if dropped else None)
     return (out, errors) if return_errors else out
+
+
+def text_problem(text: str) -> str | None:
+    """The reason a generated text is unusable at a glance (leaked template, noise, hashtags, repetition), or None.
+
+    Examples
+    --------
+    >>> text_problem("..."), text_problem("#deal #phone #wow"), text_problem("Review: great phone\\nAnswer: positive"), text_problem("A fine phone.")
+    ('mostly punctuation', 'hashtags', 'prompt template leaked', None)
+    """
+    return mostly_noise(text) or template_leak(text) or repetitive(text)
+
+
+def _same_text(candidate: str, source: str, kept: list[str]) -> str | None:
+    from simulacra.text.dedup import find_duplicates
+
+    dup = find_duplicates([source, *kept, candidate])
+    if dup.reason[-1]:
+        return "copies the original" if dup.duplicate_of[-1] == 0 else "duplicate paraphrase"
+    return copies_source(candidate, source, max_share=0.9, min_words=4)
 
 
 __all__ = ["generate_labelled", "paraphrase"]

@@ -1,9 +1,10 @@
 """Question/answer pairs from topics, or grounded in passages of documents.
 
 From topics, the question type and difficulty are sampled in Python so that a small model does not
-write the same question again and again. From documents, texts are cut into passages of about
-``chunk_words`` words (on paragraph boundaries), and an answer must be grounded in its passage: its
-content words must mostly occur there, or the pair is filtered with the reason "ungrounded answer".
+write the same question again and again; its facts come from the model's memory, so use a strong model.
+From documents, texts are cut into passages of about ``chunk_words`` words (on paragraph boundaries) and
+the answer is a span of the passage chosen by the pipeline (:mod:`simulacra.text.tasks.grounded`), so it
+occurs there verbatim: correctness comes from the document, not from the model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from simulacra.errors import InputError
 from simulacra.text.engine import Engine
+from simulacra.text.filters import apply_checks, copies_source, gives_away, mostly_noise, not_a_question, repetitive, template_leak
 from simulacra.text.result import TaskResult
 from simulacra.text.schema import token_budget
 from simulacra.text.similarity import rouge_l, tokens
@@ -96,7 +98,7 @@ def generate_qa(
     *,
     documents: str | Path | Sequence[str] | None = None,
     chunk_words: int = 200,
-    min_grounding: float = 0.5,
+    phrasing: str = "auto",
     dedup: bool = True,
     seed: int = 0,
     retries: int = 2,
@@ -106,27 +108,40 @@ def generate_qa(
 ) -> TaskResult:
     """Generate ``n`` question/answer pairs about ``topics``, or grounded in ``documents``.
 
+    From documents the answer is a span of the passage chosen by the pipeline (a number with its unit, a
+    year, a code name, a proper name; see :mod:`simulacra.text.tasks.spans`), so every answer occurs
+    verbatim in its passage. ``phrasing`` says who writes the question: ``"template"`` puts a question
+    phrase in the span's place in its sentence (right by construction; what small models need: SmolLM2-135M
+    wrote 0 sensible questions in 20 for given spans), ``"model"`` asks the LLM with few-shot examples and
+    keeps a question only when it passes the checks, ``"auto"`` is ``"model"`` for a server and
+    ``"template"`` for an embedded GGUF model.
+
     Examples
     --------
     >>> res = generate_qa(["volcanoes", "tides"], 4, backend="fake")
     >>> sorted(res.records[0])[:3], res.stages[0].inputs
     (['answer', 'question', 'topic'], 4)
+    >>> doc = "The tower was finished in 1889 for the fair. It is 330 metres tall and weighs 10,100 tonnes."
+    >>> res = generate_qa(documents=[doc], n=2, backend="fake")
+    >>> [(r["question"], r["answer"]) for r in res.records]
+    [('It is 330 metres tall and weighs how many tonnes?', '10,100'), ('The tower was finished in what year for the fair?', '1889')]
     """
     if (topics is None) == (documents is None):
         raise InputError("Give either topics or documents for QA generation")
+    if phrasing not in ("auto", "template", "model"):
+        raise InputError(f"phrasing must be 'auto', 'template' or 'model', not {phrasing!r}")
     eng = as_engine(engine, backend)
-    rng = np.random.default_rng(seed)
-    res = TaskResult("qa", config={"n": n, "seed": seed, "retries": retries, "grounded": documents is not None})
     if documents is not None:
-        passages = [(name, c) for name, text in load_documents(documents) for c in chunk_text(text, chunk_words)]
-        if not passages:
-            raise InputError("The documents contain no text")
-        contexts = [{"source": passages[i % len(passages)][0], "passage": passages[i % len(passages)][1]} for i in range(n)]
-    else:
-        topics = [t.strip() for t in (topics or []) if t and t.strip()]
-        if not topics:
-            raise InputError("The topic list is empty")
-        contexts = [{"topic": topics[i % len(topics)]} for i in range(n)]
+        from simulacra.text.tasks.grounded import grounded_qa
+
+        return grounded_qa(eng, documents, n, chunk_words=chunk_words, phrasing=phrasing, dedup=dedup, seed=seed,
+                           retries=retries)
+    rng = np.random.default_rng(seed)
+    res = TaskResult("qa", config={"n": n, "seed": seed, "retries": retries, "grounded": False})
+    topics = [t.strip() for t in (topics or []) if t and t.strip()]
+    if not topics:
+        raise InputError("The topic list is empty")
+    contexts = [{"topic": topics[i % len(topics)]} for i in range(n)]
     kinds = rng.choice(len(QUESTION_TYPES), size=n)
     levels = rng.choice(len(DIFFICULTY), size=n)
     requests = [ChatRequest.user(_prompt(ctx, QUESTION_TYPES[k], DIFFICULTY[d]), schema=QA_SCHEMA, temperature=temperature,
@@ -146,8 +161,7 @@ def generate_qa(
         rows.append(row)
     gen.outputs = len(rows)
     rows = _filter_echo(res, rows)
-    if documents is not None:
-        rows = _filter_grounded(res, rows, min_grounding)
+    rows = apply_checks(res, rows, "filters", qa_checks())
     if dedup:
         rows = dedup_stage(res, rows, "question")
     res.records = rows
@@ -155,11 +169,17 @@ def generate_qa(
     return res
 
 
+def qa_checks() -> list[tuple[str, Any]]:
+    """The at-a-glance checks of a question/answer row: leakage, not a question, give-away, noise, copying."""
+    return [
+        ("question", lambda r: template_leak(r["question"]) or not_a_question(r["question"])),
+        ("question", lambda r: gives_away(r["question"], r["answer"])),
+        ("answer", lambda r: template_leak(r["answer"]) or mostly_noise(r["answer"]) or repetitive(r["answer"])),
+        ("answer", lambda r: copies_source(r["answer"], r["passage"]) if r.get("passage") else None),
+    ]
+
+
 def _prompt(ctx: dict[str, Any], kind: str, level: str) -> str:
-    if "passage" in ctx:
-        return (f"Read the passage and write one {level} question that starts with '{kind}' and can be answered from "
-                f"the passage alone, and its answer using the passage's words.\n\nPassage:\n{ctx['passage']}\n\n"
-                'Reply as JSON: {"question": "...", "answer": "..."}')
     return (f"Write one {level} question about {ctx['topic']} that starts with '{kind}', and a correct, concise answer.\n"
             'Reply as JSON: {"question": "...", "answer": "..."}')
 
@@ -178,19 +198,4 @@ def _filter_echo(res: TaskResult, rows: list[dict[str, Any]]) -> list[dict[str, 
     return kept
 
 
-def _filter_grounded(res: TaskResult, rows: list[dict[str, Any]], min_grounding: float) -> list[dict[str, Any]]:
-    stage = res.stage("grounding")
-    stage.inputs = len(rows)
-    kept = []
-    for row in rows:
-        if row.get("_status", "ok") == "ok":
-            row["grounding"] = round(grounding(row["answer"], row["passage"]), 3)
-            if row["grounding"] < min_grounding:
-                res.reject(stage, row, "ungrounded answer")
-                continue
-        kept.append(row)
-    stage.outputs = len(kept)
-    return kept
-
-
-__all__ = ["QA_SCHEMA", "chunk_text", "generate_qa", "grounding", "load_documents"]
+__all__ = ["QA_SCHEMA", "chunk_text", "generate_qa", "grounding", "load_documents", "qa_checks"]

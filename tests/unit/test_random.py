@@ -1,0 +1,66 @@
+"""Random streams (simulacra.random): one definition of a block, used by sampling and by jobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulacra.errors import InputError
+from simulacra.random import BLOCK_ROWS, block_rng, block_rows_for, blocks_of, resolve_seed, stream
+
+
+def test_block_rows_shrink_with_width_as_powers_of_two():
+    assert [block_rows_for(n) for n in (1, 128, 129, 200, 1000, 10**6)] == [BLOCK_ROWS, BLOCK_ROWS, 8192, 8192, 2048, 64]
+
+
+def test_streams_are_keyed_and_reproducible():
+    assert block_rng(5, 3).random() == stream(5, 3).random()
+    assert stream(5, 3).random() != stream(5, 4).random() != stream(6, 3).random()
+
+
+def test_blocks_of_covers_the_range_exactly():
+    for start, stop, size in [(0, 10, 4), (3, 3, 4), (5, 1000, 64), (63, 65, 64)]:
+        rows = [k * size + r for k, lo, hi in blocks_of(start, stop, size) for r in range(lo, hi)]
+        assert rows == list(range(start, stop))
+
+
+def test_resolve_seed_refuses_nonsense():
+    with pytest.raises(InputError):
+        resolve_seed(-1)
+    with pytest.raises(InputError):
+        resolve_seed("7")  # type: ignore[arg-type]
+    assert resolve_seed(np.random.SeedSequence(1)) == resolve_seed(np.random.SeedSequence(1))
+
+
+@pytest.fixture(scope="module")
+def wide():
+    from simulacra.tabular.copula import GaussianCopulaSynthesizer
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(300, 200)), columns=[f"c{i}" for i in range(200)])
+    return GaussianCopulaSynthesizer(random_state=0).fit(data)
+
+
+def test_a_wide_table_draws_blocks_of_its_own_size(wide, monkeypatch):
+    """A slice of a 200-column table draws 8,192-row blocks, not 16,384 (issue 13)."""
+    assert wide.block_rows == 8192
+    sizes = []
+    real = type(wide)._sample_block
+
+    def spy(self, n, rng, first_row, conditions):
+        sizes.append(n)
+        return real(self, n, rng, first_row, conditions)
+
+    monkeypatch.setattr(type(wide), "_sample_block", spy)
+    wide.sample_range(8192, 8292, random_state=1)
+    assert sizes == [8192]
+
+
+def test_wide_rows_do_not_depend_on_the_cut(wide):
+    whole = wide.sample_range(0, 20_000, random_state=3)
+    parts = pd.concat([wide.sample_range(a, b, random_state=3) for a, b in [(0, 100), (100, 8192), (8192, 20_000)]],
+                      ignore_index=True)
+    pd.testing.assert_frame_equal(whole, parts)
+    jobbed = pd.concat(list(wide.iter_samples(20_000, chunk_rows=3000, random_state=3)), ignore_index=True)
+    pd.testing.assert_frame_equal(whole, jobbed)
