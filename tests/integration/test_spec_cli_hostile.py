@@ -47,3 +47,13 @@ def test_external_files_need_the_flag(tmp_path, capsys):
     code, _ = run(["generate", str(spec), "-o", str(out), "--allow-external-files"], capsys)
     assert code == 0 and "hunter2" in out.read_text()
     assert run(["spec", "check", str(spec), "--allow-external-files"], capsys)[0] == 0
+
+
+def test_generate_into_an_existing_folder_is_refused_before_any_work(tmp_path, capsys):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "part-000000.parquet").write_text("another tool's file")
+    code, text = run(["generate", str(_spec(tmp_path, "{kind: normal}")), "-o", str(folder)], capsys)
+    assert code == 2 and "is a folder" in text and "Traceback" not in text and "DEBUG" not in text
+    assert sorted(p.name for p in folder.iterdir()) == ["part-000000.parquet"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temporary left beside it

@@ -119,10 +119,11 @@ def test_judge_scores_and_pairs(work: Path) -> None:
 
 
 def test_report_on_generated_rows(work: Path) -> None:
-    _run(work, "qa", "--topics", str(work / "topics.txt"), "-n", "2")
-    made = sorted(work.glob("qa-*.jsonl"))[0]
-    res = runner.invoke(app, ["text", "report", str(made)])
-    assert res.exit_code == 0 and "# Text report" in res.output and "model: llama.cpp:SmolLM2" in res.output
+    res = runner.invoke(app, ["text", "qa", "--topics", str(work / "topics.txt"), "-n", "2", "-o", str(work / "rep.jsonl"),
+                              "--model", "smollm2-135m", "--cache", str(work / "cache.sqlite"), "--min-yield", "1"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    rep = runner.invoke(app, ["text", "report", str(work / "rep.jsonl")])
+    assert rep.exit_code == 0 and "# Text report" in rep.output and "model: llama.cpp:SmolLM2" in rep.output
 
 
 def test_a_crash_of_the_model_fails_one_request_not_the_run(tmp_path) -> None:

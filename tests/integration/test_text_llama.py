@@ -60,3 +60,14 @@ def test_embedded_backend_keeps_the_contract(backend: LlamaCppBackend) -> None:
     from simulacra.testing.llm import check_backend
 
     check_backend(backend, max_tokens=4)
+
+
+def test_grammar_keeps_control_characters_out_and_caps_bounds() -> None:
+    from simulacra.text.backends.llamacpp import build_grammar
+
+    grammar = build_grammar({"type": "object", "properties": {"o": {"type": "string", "maxLength": 1500}},
+                             "required": ["o"]})
+    text = grammar._grammar
+    char_rule = next(line for line in text.splitlines() if line.startswith("char ::="))
+    assert "\\x00-\\x1F" in char_rule and "\\x7F" in char_rule
+    assert text.count("char") == 1001  # the 1,500 bound became 1,000 repetitions (+ the rule itself), not 1,500

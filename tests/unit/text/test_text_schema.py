@@ -48,3 +48,26 @@ def test_bad_schema_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{oops")
     with pytest.raises(InputError, match="not valid JSON"):
         to_json_schema(str(tmp_path / "bad.json"))
+
+
+def test_grammar_schema_caps_string_bounds_for_llama_cpp() -> None:
+    # issue 14: a string maxLength above 1,000 in a llama.cpp grammar killed the process (SIGSEGV)
+    from simulacra.text.schema import GRAMMAR_MAX_LENGTH, grammar_schema
+
+    schema = {"type": "object", "properties": {
+        "output": {"type": "string", "minLength": 1, "maxLength": 1500},
+        "items": {"type": "array", "items": {"type": "string", "minLength": 1200, "maxLength": 4000}},
+        "short": {"type": "string", "maxLength": 20}}}
+    capped = grammar_schema(schema)
+    assert capped["properties"]["output"]["maxLength"] == GRAMMAR_MAX_LENGTH == 1000
+    assert capped["properties"]["items"]["items"] == {"type": "string", "minLength": 1000, "maxLength": 1000}
+    assert capped["properties"]["short"]["maxLength"] == 20
+    assert schema["properties"]["output"]["maxLength"] == 1500  # the original, checked after decoding, is kept
+    check = validator(schema)
+    assert validation_errors({"output": "x" * 1501, "items": [], "short": "a"}, check)
+
+
+def test_control_characters_are_parsed_leniently_and_removed() -> None:
+    # a grammar (or a server) let raw control characters into strings; strict JSON parsing refused them
+    raw = '{"a": "tab\\there\\u0000 and a bell\x07", "b": ["x\x01y"]}'.replace("\\u0000", "\x00")
+    assert extract_json(raw) == {"a": "tab\there and a bell", "b": ["xy"]}
