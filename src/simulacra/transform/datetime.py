@@ -5,6 +5,8 @@ Dates beyond pandas' nanosecond range (after 2262, before 1677) are kept at micr
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +19,23 @@ from simulacra.transform.numerical import tail_bounds
 def to_datetimes(series: pd.Series, fmt: str | None) -> pd.Series:
     """Parse a column to datetime64 (NaT for missing or unparseable; microseconds past 2262)."""
     return parse_datetimes(series, fmt)
+
+
+def clip_tails(seconds: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Seconds clipped to the learned tail bounds when a privacy floor is on (``tail_count > 1``)."""
+    if stats.get("tail_count", 1) > 1:
+        return np.clip(seconds, stats["minimum"], stats["maximum"])
+    return seconds
+
+
+def bounded_steps(values: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Model output in seconds clipped to the learned bounds and rounded to the learned step."""
+    secs = np.asarray(values, dtype=float)
+    lo, hi = stats.get("minimum"), stats.get("maximum")
+    if lo is not None and hi is not None:
+        secs = np.clip(secs, lo, hi)
+    step = stats.get("step_seconds") or 0
+    return np.round(secs / step) * step if step else secs
 
 
 class DatetimeEncoder(Encoder):
@@ -64,20 +83,10 @@ class DatetimeEncoder(Encoder):
         return self
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        secs = self._seconds(series)
-        if self.stats_.get("tail_count", 1) > 1:
-            secs = np.clip(secs, self.stats_["minimum"], self.stats_["maximum"])
-        return secs
+        return clip_tails(self._seconds(series), self.stats_)
 
     def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
-        secs = np.asarray(values, dtype=float)
-        lo, hi = self.stats_.get("minimum"), self.stats_.get("maximum")
-        if lo is not None:
-            secs = np.clip(secs, lo, hi)
-        step = self.stats_.get("step_seconds") or 0
-        if step:
-            secs = np.round(secs / step) * step
-        stamps = seconds_to_datetimes(secs, self.name)
+        stamps = seconds_to_datetimes(bounded_steps(values, self.stats_), self.name)
         tz = self.stats_.get("tz")
         if tz:
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)

@@ -8,6 +8,7 @@ import pandas as pd
 from simulacra.metadata.columns import TimedeltaColumn
 from simulacra.metadata.temporal import timedelta_seconds
 from simulacra.transform.base import Encoder
+from simulacra.transform.datetime import bounded_steps, clip_tails
 from simulacra.transform.numerical import tail_bounds
 
 #: Candidate precisions of durations, coarsest first: a day, an hour, a minute, a second, a millisecond.
@@ -58,17 +59,7 @@ class TimedeltaEncoder(Encoder):
         return self
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        secs = timedelta_seconds(series)
-        if self.stats_.get("tail_count", 1) > 1:
-            secs = np.clip(secs, self.stats_["minimum"], self.stats_["maximum"])
-        return secs
+        return clip_tails(timedelta_seconds(series), self.stats_)
 
     def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
-        secs = np.asarray(values, dtype=float)
-        lo, hi = self.stats_.get("minimum"), self.stats_.get("maximum")
-        if lo is not None and hi is not None:
-            secs = np.clip(secs, lo, hi)
-        step = self.stats_.get("step_seconds") or 0.0
-        if step:
-            secs = np.round(secs / step) * step
-        return pd.Series(pd.to_timedelta(secs, unit="s"), name=self.name)
+        return pd.Series(pd.to_timedelta(bounded_steps(values, self.stats_), unit="s"), name=self.name)
