@@ -30,7 +30,11 @@ def test_tables_fuzz(target: str) -> None:
 
 
 #: Seeds on which the longer run found a bug, kept as regression cases.
-FOUND = [("read_bytes", 6509)]  # a flipped byte in a Parquet string: pyarrow's ArrowException (and an abort at exit)
+FOUND = [
+    ("read_bytes", 6509),  # a flipped byte in a Parquet string: pyarrow's ArrowException (and an abort at exit)
+    ("read_bytes", 101727),  # a flipped byte in the pandas metadata of a Parquet file: KeyError
+    ("read_bytes", 103867),
+]
 
 
 @pytest.mark.parametrize(("target", "seed"), FOUND)

@@ -231,7 +231,11 @@ def _read_parquet(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:
     def checked(data: Any) -> pd.DataFrame:
         # a damaged file can hold text that is not UTF-8: converting it unchecked can abort the process
         data.validate(full=True)
-        return data.to_pandas()
+        try:
+            return data.to_pandas()
+        except (KeyError, TypeError, AttributeError) as exc:  # damaged pandas metadata in the schema
+            raise DataReadError(f"'{p}' has damaged pandas metadata ({type(exc).__name__}: {exc}); "
+                                "rewrite the file, or read it with pyarrow and ignore_metadata=True") from None
 
     if sample_rows is None:
         return checked(pq.read_table(p))
