@@ -69,6 +69,9 @@ def text(
     llm_mode: Annotated[str, typer.Option("--llm-mode", help="llm: paraphrase real examples or write new ones.")] = "paraphrase",
     threshold: Annotated[float, typer.Option("--filter-threshold", help="llm: drop texts the real-data classifier puts in another class with this probability; 1 turns it off.")] = 0.6,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="llm: most seconds for one request (default: 60 against a server).")] = None,
+    deadline: Annotated[float, typer.Option("--deadline", help="llm: stop when a server has given no answer for this many seconds.")] = 180.0,
+    http_retries: Annotated[int, typer.Option("--http-retries", help="llm: retries of a failed request to a server (refused, timed out, HTTP 429/5xx).")] = 6,
 ) -> None:
     """Augment labelled texts with EDA or an LLM (paraphrases / new examples, label-consistency filtered)."""
     from simulacra.errors import InputError
@@ -88,11 +91,16 @@ def text(
             out = EDA(random_state=seed, **params).augment_frame(frame, text_col, n_aug=per_example)
     elif method == "llm":
         from simulacra.augment.text import llm_augment
-        from simulacra.text.backends import get_backend
+        from simulacra.text.engine import Engine
 
         if label is None:
             raise InputError("--method llm needs --label (the class of each text).")
-        gen = get_backend(backend)
+        if (timeout is not None and timeout <= 0) or deadline <= 0 or http_retries < 0:
+            raise InputError("--timeout and --deadline must be positive numbers of seconds and --http-retries >= 0")
+        options: dict[str, Any] = {"deadline": deadline, "max_retries": http_retries}
+        if timeout is not None:
+            options["timeout"] = timeout
+        gen = Engine(backend, **options)
         with step(f"Generating with {getattr(gen, 'model_id', backend)}"):
             out = llm_augment(frame, text_col, label, gen, mode="new" if llm_mode == "new" else "paraphrase",
                               per_example=per_example or 1, balance=balance,

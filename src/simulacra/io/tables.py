@@ -189,6 +189,10 @@ def read_table(
         raise
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DataReadError(f"Could not read '{p}' as {fmt}: {exc}") from None
+    except Exception as exc:  # pyarrow's base ArrowException (a damaged Parquet file) is no ValueError
+        if type(exc).__module__.startswith("pyarrow"):
+            raise DataReadError(f"Could not read '{p}' as {fmt}: {exc}") from None
+        raise
 
 
 def _csv_options(p: Path, delimiter: str | None, encoding: str | None) -> dict[str, Any]:
@@ -222,12 +226,21 @@ def _read_csv(p: Path, delimiter: str | None, encoding: str | None, sample_rows:
 
 
 def _read_parquet(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:
-    if sample_rows is None:
-        return pd.read_parquet(p)
     import pyarrow.parquet as pq
 
+    def checked(data: Any) -> pd.DataFrame:
+        # a damaged file can hold text that is not UTF-8: converting it unchecked can abort the process
+        data.validate(full=True)
+        try:
+            return data.to_pandas()
+        except (KeyError, TypeError, AttributeError) as exc:  # damaged pandas metadata in the schema
+            raise DataReadError(f"'{p}' has damaged pandas metadata ({type(exc).__name__}: {exc}); "
+                                "rewrite the file, or read it with pyarrow and ignore_metadata=True") from None
+
+    if sample_rows is None:
+        return checked(pq.read_table(p))
     pf = pq.ParquetFile(p)
-    return _reservoir((b.to_pandas() for b in pf.iter_batches(batch_size=200_000)), sample_rows, seed)
+    return _reservoir((checked(b) for b in pf.iter_batches(batch_size=200_000)), sample_rows, seed)
 
 
 def _read_jsonl(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:
