@@ -136,7 +136,7 @@ def run_peer(
     return synth, {"seconds": seconds}
 
 
-def score(table: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
+def score(table: str, model: str, args: argparse.Namespace, signature: dict[str, Any]) -> dict[str, Any]:
     df, types, spec = D.load(table)
     train, holdout = M.split(df)
     meta = D.metadata(train, types)
@@ -154,7 +154,7 @@ def score(table: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
     out.update({"trtr": util["trtr"], "tstr": util["tstr"], "utility": util["ratio"], "task": spec["task"]})
     out.update(M.privacy(train, holdout, synth, types))
     out["load"] = os.getloadavg()[0]
-    out["run"] = run_signature(model, args)
+    out["run"] = signature
     return out
 
 
@@ -274,6 +274,7 @@ def main() -> None:
     tables = list(D.TABLES) if args.tables == "all" else args.tables.split(",")
     models = {"ours": list(OURS), "all": list(OURS) + list(PEERS)}.get(args.models, args.models.split(","))
     results: dict[str, dict[str, Any]] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    # taken once, before any model runs: the code this process runs, even if the files change meanwhile
     signatures = {model: run_signature(model, args) for model in models}
     for table in tables:
         for model in models:
@@ -281,7 +282,7 @@ def main() -> None:
             if key in results and results[key].get("run") == signatures[model] and not args.force:
                 continue
             try:
-                results[key] = score(table, model, args)
+                results[key] = score(table, model, args, signatures[model])
             except Exception as exc:  # a failing peer must not stop the run
                 print(f"{key}: FAILED {exc}", flush=True)
                 continue

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_text_quality.py grounded --n 50 --show      # grounded QA from docs/*.md
     .venv/bin/python benchmarks/bench_text_quality.py instruct --n 50 --show      # Self-Instruct, completion vs chat form
     .venv/bin/python benchmarks/bench_text_quality.py json --n 20                 # JSON validity under a grammar
-    .venv/bin/python benchmarks/bench_text_quality.py calibrate --model smollm2-135m  # judge accuracy, both modes
+    .venv/bin/python benchmarks/bench_text_quality.py calibrate --fresh           # judge accuracy, both modes
 
 ``--ubatch1`` loads the embedded model with ``n_ubatch=1`` in-process: the shared venv's llama-cpp-python 0.3.36
 build segfaults on batched prompt decoding on this machine (see RESULTS.md); prompts then run one token at a time.
@@ -116,7 +116,7 @@ def bench_calibrate(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"part": "calibrate", "model": eng.model_id}
     for mode in args.modes.split(","):
         t = time.perf_counter()
-        cal = calibrate(eng, mode, use_cache=True)
+        cal = calibrate(eng, mode, use_cache=not args.fresh)
         out[mode] = {"accuracy": cal.accuracy, "ci": [cal.low, cal.high], "n": cal.n, "threshold": cal.threshold,
                      "passed": cal.passed, "position_bias": cal.position_bias, "seconds": round(time.perf_counter() - t, 1)}
     return out
@@ -133,6 +133,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--ubatch1", action="store_true")
+    ap.add_argument("--fresh", action="store_true", help="calibrate again instead of reading the cached calibration")
     args = ap.parse_args()
     fn = {"grounded": bench_grounded, "instruct": bench_instruct, "json": bench_json, "calibrate": bench_calibrate}[args.part]
     out = fn(args)

@@ -47,3 +47,23 @@ def test_external_files_need_the_flag(tmp_path, capsys):
     code, _ = run(["generate", str(spec), "-o", str(out), "--allow-external-files"], capsys)
     assert code == 0 and "hunter2" in out.read_text()
     assert run(["spec", "check", str(spec), "--allow-external-files"], capsys)[0] == 0
+
+
+def test_generate_into_an_existing_folder_of_another_tool_is_refused(tmp_path, capsys):
+    # was IsADirectoryError (exit 1) once every row had been made
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "part-000000.parquet").write_text("another tool's file")
+    code, text = run(["generate", str(_spec(tmp_path, "{kind: normal}")), "-o", f"{folder}/"], capsys)
+    assert code == 2 and "did not write" in text and "DEBUG" not in text
+    assert sorted(p.name for p in folder.iterdir()) == ["part-000000.parquet"]
+    assert (folder / "part-000000.parquet").read_text() == "another tool's file"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no temporary left beside it
+
+
+def test_generate_to_a_new_folder_is_a_job(tmp_path, capsys):
+    # `-o out/` wrote a Parquet file named `out` (the command line drops the trailing '/')
+    out = tmp_path / "out"
+    code, _ = run(["generate", str(_spec(tmp_path, "{kind: normal}")), "-o", f"{out}/"], capsys)
+    assert code == 0 and out.is_dir()
+    assert {"_simulacra_job.json", "part-000000.parquet"} <= {p.name for p in out.iterdir()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Union
@@ -27,7 +29,8 @@ def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[A
     """How many rows each class should have after augmentation (never fewer than it has).
 
     ``balance`` is ``'1:1'`` (every class as large as the largest), ``'1:2'`` (minority classes at half
-    the majority), a float share of the majority, or a mapping ``class -> rows``. ``ratio`` instead
+    the majority), ``'3:1'`` (minority classes three times the majority, which keeps its rows), a float
+    share of the majority, or a mapping ``class -> rows``. ``ratio`` instead
     adds ``ratio`` synthetic rows per real row, in every class alike (mixing).
 
     Examples
@@ -36,6 +39,8 @@ def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[A
     {'no': 900, 'yes': 900}
     >>> class_targets({"no": 900, "yes": 100}, balance=0.5)
     {'no': 900, 'yes': 450}
+    >>> class_targets({"no": 900, "yes": 100}, balance="3:1")
+    {'no': 900, 'yes': 2700}
     >>> class_targets({"no": 900, "yes": 100}, ratio=1.0)
     {'no': 1800, 'yes': 200}
     """
@@ -53,11 +58,14 @@ def class_targets(counts: Mapping[Any, int], *, balance: str | float | Mapping[A
         return {k: max(v, int(balance.get(k, v))) for k, v in counts.items()}
     share = parse_balance(balance)  # type: ignore[arg-type]
     top = max(counts.values())
-    return {k: max(v, round(share * top)) for k, v in counts.items()}
+    # the majority keeps its rows; the others grow to share x majority (beyond it when share > 1)
+    return {k: v if v == top else max(v, round(share * top)) for k, v in counts.items()}
 
 
 def parse_balance(balance: str | float) -> float:
     """Minority size as a share of the majority, from ``'1:1'``, ``'1:3'``, ``'0.5'`` or ``0.5``.
+
+    A share above 1 (``'3:1'``) makes the minority classes larger than the majority.
 
     Examples
     --------
@@ -73,7 +81,7 @@ def parse_balance(balance: str | float) -> float:
             share = float(m.group(1)) / float(m.group(2)) if m else float(text)
         except (ValueError, ZeroDivisionError):
             raise InputError(f"Cannot read balance {balance!r}; write it as minority:majority, e.g. '1:1' or '1:2'.") from None
-    if not share > 0:
+    if not share > 0 or not math.isfinite(share):
         raise InputError(f"balance must be above 0, got {balance!r}")
     return share
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import InputError
+from simulacra.errors import BackendError, InputError, ShortfallError
 
 
 class LabelConsistencyFilter:
@@ -133,6 +133,7 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
             progress(len(made), report["requested"])
     report["made"] = len(made)
     report["unfilled"] = len(slots) - len(made)
+    _check_backend(engine, len(slots), len(made))
     new = pd.DataFrame(made, columns=real.columns)
     if filter_threshold is not None and len(new):
         keep = LabelConsistencyFilter(threshold=filter_threshold, random_state=random_state).fit(
@@ -146,6 +147,15 @@ def llm_augment(data: pd.DataFrame, text: str, label: str, generator: Any, *, mo
     result = pd.concat([real, new], ignore_index=True)
     result.attrs["report"] = report
     return result
+
+
+def _check_backend(engine: Any, asked: int, made: int) -> None:
+    """Fail when the backend stopped the run, or failed so that no example at all was made."""
+    if engine.gave_up:
+        raise BackendError(f"{engine.gave_up}; {made} of {asked} new examples were made; nothing was written")
+    failures = engine.failure_summary()
+    if asked and not made and failures:
+        raise ShortfallError(f"no new example was made: {failures}; check the LLM backend and run again")
 
 
 def as_text_engine(generator: Any) -> Any:

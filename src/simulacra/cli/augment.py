@@ -17,7 +17,7 @@ def table(
     data: Annotated[Path, typer.Argument(help="The real training table (CSV, Parquet or JSONL).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write real + synthetic rows.")],
     target: Annotated[str | None, typer.Option("--target", "-t", help="Class column to balance (any categorical column).")] = None,
-    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1 or 1:2.")] = None,
+    balance: Annotated[str | None, typer.Option("--balance", help="minority:majority after balancing, e.g. 1:1, 1:2, or 2:1 (minority classes twice the majority).")] = None,
     ratio: Annotated[float | None, typer.Option("--ratio", help="Synthetic rows per real row (mixing; per class when --target is set).")] = None,
     where: Annotated[str | None, typer.Option("--where", help="Enlarge one group only: a filter in the spec formula language, e.g. \"age < 25 and sex == 'F'\" (with --ratio).")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Synthesizer short name; default: the best available.")] = None,
@@ -26,7 +26,7 @@ def table(
     consistency: Annotated[float, typer.Option("--consistency", help="Class-consistency filter with --target: redraw synthetic rows less like their class than this share of the real ones (0 = off).")] = 0.2,
 ) -> None:
     """Balance classes (--target --balance 1:1) or mix in synthetic rows (--ratio, optionally --where)."""
-    from simulacra.augment.tables import balance_table, mix_table
+    from simulacra.augment.tables import balance_table, mix_table, parse_balance
     from simulacra.errors import InputError
     from simulacra.io import read_table, write_table
 
@@ -34,6 +34,8 @@ def table(
         raise InputError("--balance needs --target (the class column to balance).")
     if target is None and ratio is None:
         raise InputError("Say what to do: --target COL --balance 1:1 to balance, or --ratio R to mix in synthetic rows.")
+    if balance is not None:
+        parse_balance(balance)  # a malformed or impossible balance is refused before any work
     with step(f"Reading {data.name}"):
         frame = read_table(data)
     src = source_column or None
@@ -67,6 +69,9 @@ def text(
     llm_mode: Annotated[str, typer.Option("--llm-mode", help="llm: paraphrase real examples or write new ones.")] = "paraphrase",
     threshold: Annotated[float, typer.Option("--filter-threshold", help="llm: drop texts the real-data classifier puts in another class with this probability; 1 turns it off.")] = 0.6,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="llm: most seconds for one request (default: 60 against a server).")] = None,
+    deadline: Annotated[float, typer.Option("--deadline", help="llm: stop when a server has given no answer for this many seconds.")] = 180.0,
+    http_retries: Annotated[int, typer.Option("--http-retries", help="llm: retries of a failed request to a server (refused, timed out, HTTP 429/5xx).")] = 6,
 ) -> None:
     """Augment labelled texts with EDA or an LLM (paraphrases / new examples, label-consistency filtered)."""
     from simulacra.errors import InputError
@@ -86,11 +91,16 @@ def text(
             out = EDA(random_state=seed, **params).augment_frame(frame, text_col, n_aug=per_example)
     elif method == "llm":
         from simulacra.augment.text import llm_augment
-        from simulacra.text.backends import get_backend
+        from simulacra.text.engine import Engine
 
         if label is None:
             raise InputError("--method llm needs --label (the class of each text).")
-        gen = get_backend(backend)
+        if (timeout is not None and timeout <= 0) or deadline <= 0 or http_retries < 0:
+            raise InputError("--timeout and --deadline must be positive numbers of seconds and --http-retries >= 0")
+        options: dict[str, Any] = {"deadline": deadline, "max_retries": http_retries}
+        if timeout is not None:
+            options["timeout"] = timeout
+        gen = Engine(backend, **options)
         with step(f"Generating with {getattr(gen, 'model_id', backend)}"):
             out = llm_augment(frame, text_col, label, gen, mode="new" if llm_mode == "new" else "paraphrase",
                               per_example=per_example or 1, balance=balance,

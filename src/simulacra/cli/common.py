@@ -22,8 +22,12 @@ def step(message: str) -> Iterator[None]:
     console.print(f"[green]✓[/green] {message} [dim]({time.perf_counter() - start:.1f}s)[/dim]")
 
 
-def parse_assignments(items: list[str] | None, option: str) -> dict[str, Any]:
-    """``['a=1', 'b=x']`` to ``{'a': 1, 'b': 'x'}``; numbers become numbers, quotes are stripped."""
+def parse_assignments(items: list[str] | None, option: str, *, repeats: bool = False) -> dict[str, Any]:
+    """``['a=1', 'b=x']`` to ``{'a': 1, 'b': 'x'}``; numbers become numbers, quotes are stripped.
+
+    A column given twice is refused, or with ``repeats`` collects its values in a list
+    (``['c=x', 'c=y']`` to ``{'c': ['x', 'y']}``: any of them).
+    """
     from simulacra.errors import InputError
 
     out: dict[str, Any] = {}
@@ -31,15 +35,27 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, Any]:
         if "=" not in item:
             raise InputError(f"{option} expects COLUMN=VALUE, got '{item}'")
         key, _, raw = item.partition("=")
-        value: Any = raw.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        key = key.strip()
+        value = _typed_value(raw)
+        if key not in out:
+            out[key] = value
+        elif repeats:
+            previous = out[key] if isinstance(out[key], list) else [out[key]]
+            out[key] = previous if value in previous else [*previous, value]
         else:
-            for cast in (int, float):
-                try:
-                    value = cast(value)
-                    break
-                except ValueError:
-                    continue
-        out[key.strip()] = value
+            raise InputError(
+                f"{option} gives '{key}' twice ({out[key]!r} and {value!r}); give each name once"
+            )
     return out
+
+
+def _typed_value(raw: str) -> Any:
+    value: Any = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            continue
+    return value

@@ -40,10 +40,39 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _usage_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Click's usage-error and abort classes: typer's bundled copy of click, and click itself if installed."""
+    usage: list[type[BaseException]] = []
+    abort: list[type[BaseException]] = [typer.Abort]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(module.ClickException)
+        if hasattr(module, "Abort"):
+            abort.append(module.Abort)
+    return tuple(usage), tuple(abort)
+
+
+def _show_usage_error(exc: Any) -> None:
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    except Exception:  # noqa: BLE001 - a copy of typer without rich, or another click: plain text
+        exc.show()
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: run the app, turning simulacra errors into a one-line message and exit code 2."""
+    """Entry point: run the app, turning simulacra errors into a one-line message and exit code 2.
+
+    Command-line mistakes (unknown option, missing argument, bad value) print the usage and exit
+    with 2, as click does; a bug prints one line (the traceback with ``SIMULACRA_DEBUG=1``) and exits 1.
+    """
     from simulacra.errors import SimulacraError
 
+    usage_errors, aborts = _usage_errors()
     try:
         return app(args=argv, standalone_mode=False)
     except SimulacraError as exc:
@@ -55,14 +84,13 @@ def main(argv: list[str] | None = None) -> Any:
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+    except usage_errors as exc:
+        _show_usage_error(exc)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except aborts:
+        typer.secho("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:
         if os.environ.get("SIMULACRA_DEBUG"):
             raise
         typer.secho(

@@ -15,7 +15,7 @@ spec_app = typer.Typer(help="Check, draft and describe generation specs.", no_ar
 
 def generate(
     spec: Annotated[Path, typer.Argument(help="The spec (YAML).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .csv, .jsonl); a folder for multi-table specs.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.parquet, .csv, .jsonl); a folder (out/) for a resumable job of parts, and for multi-table specs.")],
     n_rows: Annotated[Optional[int], typer.Option("--rows", "-n", help="Rows of the main (first) table; default: the spec's rows.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="parquet, csv or jsonl (default: from the file name).")] = None,
@@ -38,7 +38,10 @@ def generate(
     sp = Spec.from_yaml(spec, allow_external_files=allow_external_files)
     seed = seed if seed is not None else (sp.document.seed or 0)
     start = time.perf_counter()
-    if workers is not None or engine != "local" or ray_address or overwrite or str(output).endswith("/"):
+    # a folder (Typer drops the trailing '/' of `-o out/`: an existing folder or a name without suffix) is a job,
+    # as for `sample`; a multi-table spec always writes a folder of its own (generate_to)
+    folder = str(output).endswith("/") or (len(sp.tables) == 1 and (output.is_dir() or not output.suffix))
+    if workers is not None or engine != "local" or ray_address or overwrite or folder:
         from simulacra.scale.spec import run_generate_job
 
         results = run_generate_job(

@@ -151,7 +151,7 @@ def sample(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
     condition: Annotated[
         Optional[list[str]],
-        typer.Option("--condition", "-c", help='Fix a column\'s value in every row: COLUMN=VALUE (repeatable), e.g. income=">50K".'),
+        typer.Option("--condition", "-c", help='Fix a column\'s value in every row: COLUMN=VALUE, e.g. income=">50K"; repeat a column for any of several values (-c sex=Male -c sex=Female).'),
     ] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="csv, parquet or jsonl (default: from the file name).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Worker processes for a chunked job (default: all cores).")] = None,
@@ -170,7 +170,7 @@ def sample(
     from simulacra.tabular.persistence import load
 
     synth = load(model_file, key_file=key_file)
-    conditions = parse_assignments(condition, "--condition") or None
+    conditions = parse_assignments(condition, "--condition", repeats=True) or None
     if getattr(synth, "name", "") == "sequence":
         _sample_sequences(synth, output, n_rows, seed, conditions, format)
         return
@@ -207,13 +207,17 @@ def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str,
         if col is not None and col.type in ("categorical", "id", "text"):
             labels = getattr(getattr(synth, "transformer_", None), "encoders", {}).get(name)
             known = getattr(labels, "labels", None) or []
-            match = next((lab for lab in known if str(lab) == str(value)), None)
-            if match is None:
-                match = next((lab for lab in known if str(lab).strip() == str(value).strip()), value)
-            out[name] = match
+            out[name] = [_known_label(known, v) for v in value] if isinstance(value, list) else _known_label(known, value)
         else:
             out[name] = value
     return out
+
+
+def _known_label(known: list[object], value: object) -> object:
+    match = next((lab for lab in known if str(lab) == str(value)), None)
+    if match is None:
+        match = next((lab for lab in known if str(lab).strip() == str(value).strip()), value)
+    return match
 
 
 def inspect(

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.metadata.temporal import datetime_seconds, parse_datetimes, timedelta_seconds
 
 #: Above this share of values that do not convert, a dtype mismatch is an error rather than a warning.
 MAX_BAD_SHARE = 0.5
@@ -21,6 +22,8 @@ def _kind(series: pd.Series) -> str:
         return "bool"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
     if pd.api.types.is_numeric_dtype(dtype):
         return "number"
     return "other"
@@ -31,9 +34,7 @@ def _parse_dates(series: pd.Series, fmt: str | None) -> pd.Series:
         return series.dt.tz_localize(None) if getattr(series.dt, "tz", None) is not None else series
     if pd.api.types.is_numeric_dtype(series.dtype):
         return pd.to_datetime(series, errors="coerce")
-    text = series.astype("string")
-    use = fmt if fmt and fmt != "mixed" else "mixed"
-    return pd.to_datetime(text, format=use, errors="coerce")
+    return parse_datetimes(series, fmt)
 
 
 def _parse_bools(series: pd.Series) -> pd.Series:
@@ -49,6 +50,10 @@ def _convert(real: pd.Series, other: pd.Series, stype: str, fmt: str | None) -> 
     rk, ok = _kind(real), _kind(other)
     if stype == "datetime" or rk == "datetime":
         return None if ok == "datetime" else _parse_dates(other, fmt)
+    if stype == "timedelta" or rk == "timedelta":
+        if ok == "timedelta":
+            return None
+        return pd.Series(pd.to_timedelta(timedelta_seconds(other), unit="s"), index=other.index)
     if stype == "boolean" or rk == "bool":
         return None if ok == "bool" else _parse_bools(other)
     if rk == "number" and ok != "number":
@@ -68,12 +73,13 @@ def align_dtypes(
     messages: list[str],
     type_errors: dict[str, int] | None = None,
     formats: dict[str, str | None] | None = None,
+    bad_rows: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Convert columns of ``other`` whose dtype differs from the real table's.
 
     A column where more than half of the values do not convert raises :class:`InputError`; a
     column where a few do not convert is converted (those become missing), counted in
-    ``type_errors`` and named in ``messages``.
+    ``type_errors`` (their rows in ``bad_rows``) and named in ``messages``.
     """
     changed: dict[str, pd.Series] = {}
     problems = []
@@ -84,9 +90,11 @@ def align_dtypes(
         conv = _convert(real[col], other[col], stype, fmt)
         if conv is None:
             continue
-        bad = int((other[col].notna().to_numpy() & conv.isna().to_numpy()).sum())
+        unreadable = other[col].notna().to_numpy() & conv.isna().to_numpy()
+        bad = int(unreadable.sum())
         present = int(other[col].notna().sum())
-        if present and bad / present > MAX_BAD_SHARE:
+        same_dtype = real[col].dtype == other[col].dtype
+        if present and bad / present > MAX_BAD_SHARE and not same_dtype:
             example = other[col][other[col].notna() & conv.isna()].iloc[0]
             problems.append(
                 f"'{col}' is {real[col].dtype} in the real table but {other[col].dtype} in the {role} table "
@@ -97,9 +105,14 @@ def align_dtypes(
         if bad:
             if type_errors is not None:
                 type_errors[col] = type_errors.get(col, 0) + bad
+            if bad_rows is not None:
+                bad_rows[col] = unreadable
+            example = other[col][other[col].notna() & conv.isna()].iloc[0]
+            head = (f"Column '{col}' of the {role} table has" if same_dtype else
+                    f"Column '{col}' of the {role} table has dtype {other[col].dtype}, not {real[col].dtype}: converted;")
             messages.append(
-                f"Column '{col}' of the {role} table has dtype {other[col].dtype}, not {real[col].dtype}: "
-                f"converted; {bad} values that cannot be read as {stype} count as type errors and as missing"
+                f"{head} {bad} of {present} values (e.g. {example!r}) that cannot be read as {stype}: they count as "
+                "type errors and as missing"
             )
     if problems:
         raise InputError(
@@ -115,12 +128,14 @@ def align_dtypes(
 
 
 def as_float(series: pd.Series, stype: str, fmt: str | None = None) -> np.ndarray:
-    """A float view of a numerical, datetime (ns since epoch) or boolean column; missing is NaN."""
+    """A float view of a numerical, datetime (seconds since the epoch), timedelta (seconds) or boolean
+    column; missing is NaN."""
     if stype == "datetime":
-        stamps = _parse_dates(series, fmt)
-        values = stamps.to_numpy(dtype="datetime64[ns]").view("int64").astype(float)
-        values[stamps.isna().to_numpy()] = np.nan
-        return values
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            series = _parse_dates(series, fmt)
+        return datetime_seconds(series, fmt)
+    if stype == "timedelta":
+        return timedelta_seconds(series)
     if stype == "boolean" and _kind(series) != "bool":
         series = _parse_bools(series)
     if _kind(series) in ("number", "bool"):

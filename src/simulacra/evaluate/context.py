@@ -12,10 +12,10 @@ import pandas as pd
 
 from simulacra.errors import InputError, MetadataError
 from simulacra.evaluate.coerce import align_dtypes, as_float, shared_codes
-from simulacra.metadata import Metadata
+from simulacra.metadata import Metadata, frame_problems
 
 #: Semantic types measured as continuous values (KS, correlation) and as discrete labels (TV, contingency).
-CONTINUOUS = ("numerical", "datetime")
+CONTINUOUS = ("numerical", "datetime", "timedelta")
 DISCRETE = ("categorical", "boolean")
 
 
@@ -228,6 +228,9 @@ def prepare(
     for role, frame in (("real", real), ("synthetic", synthetic), ("holdout", hold)):
         if frame is not None and (len(frame) == 0 or frame.shape[1] == 0):
             raise InputError(f"The {role} table is empty ({len(frame)} rows, {frame.shape[1]} columns); give a table with data")
+        problems = frame_problems(frame) if frame is not None else []
+        if problems:
+            raise InputError(f"The {role} table cannot be evaluated: " + "; ".join(problems))
     if target is not None and target not in real.columns:
         raise InputError(f"The target column '{target}' is not in the real table; columns are: {', '.join(map(str, real.columns))}")
     _check_columns(real, synthetic, "synthetic", target)
@@ -242,7 +245,8 @@ def prepare(
     found: list[str] = []
     type_errors: dict[str, int] = {}
     formats = {c: getattr(meta.columns[c], "format", None) for c in cols if types[c] == "datetime"}
-    synthetic = align_dtypes(real, synthetic, types, "synthetic", found, type_errors, formats)
+    bad_rows: dict[str, np.ndarray] = {}
+    synthetic = align_dtypes(real, synthetic, types, "synthetic", found, type_errors, formats, bad_rows)
     if hold is not None:
         hold = align_dtypes(real, hold, types, "holdout", found, None, formats)
     sens = [sensitive] if isinstance(sensitive, str) else list(sensitive or [])
@@ -253,15 +257,34 @@ def prepare(
         sensitive=sens, secret=secret, random_state=int(random_state), options=options or EvalOptions(),
     )
     ctx.cache["type_errors"] = type_errors
+    ctx.cache["type_error_rows"] = bad_rows
     ctx.cache["metadata_given"] = metadata is not None
     ctx.cache["formats"] = formats
     for message in found:
         ctx.warn(message)
+    _flag_empty_columns(ctx)
     if target is not None:
         for role, frame in ctx.frames().items():
             if frame[target].notna().sum() == 0:
                 raise InputError(f"The target column '{target}' has no values in the {role} table")
     return ctx
+
+
+def _flag_empty_columns(ctx: EvalContext) -> None:
+    """Name every column with values in the real table but none in the synthetic one (or the reverse)."""
+    empty = {}
+    for col in ctx.types:
+        masks = ctx.missing(col)
+        real_share = 1.0 - float(masks["real"].mean())
+        syn_share = 1.0 - float(masks["synthetic"].mean())
+        if (real_share > 0) != (syn_share > 0):
+            empty[col] = "synthetic" if real_share > 0 else "real"
+            ctx.warn(
+                f"Column '{col}' is entirely empty in the {empty[col]} table but has values in "
+                f"{100 * max(real_share, syn_share):.0f}% of the {'real' if real_share > 0 else 'synthetic'} "
+                "rows: it scores 0 in column_shapes and fidelity is poor"
+            )
+    ctx.cache["empty_columns"] = empty
 
 
 def sample_index(n: int, cap: int, rng: np.random.Generator) -> np.ndarray | None:

@@ -101,7 +101,7 @@ def evaluate(
         "rows": {role: len(f) for role, f in ctx.frames().items()},
         "columns": {c: t for c, t in ctx.types.items()},
         "target": target, "sensitive": ctx.sensitive, "secret": secret, "random_state": random_state,
-        "holdout_overlap": overlap, "options": vars(ctx.options), "seconds": timings,
+        "holdout_overlap": overlap, "empty_columns": dict(ctx.cache.get("empty_columns", {})), "options": vars(ctx.options), "seconds": timings,
         "total_seconds": round(time.perf_counter() - start, 3), "simulacra_version": simulacra.__version__,
     }
     results = {n: ctx.results[n] for n in registry if n in ctx.results}

@@ -27,6 +27,12 @@ def model_columns(ctx: EvalContext, exclude: tuple[str, ...] = ()) -> list[str]:
     return [c for c, t in ctx.types.items() if t in CONTINUOUS + DISCRETE and c not in exclude]
 
 
+#: Largest magnitude given to the models (they bin in float32): larger values and infinities become it.
+F32_MAX = float(np.finfo(np.float32).max) / 2
+#: Largest distance feature, in IQRs from the real median (keeps float32 distances finite).
+MAX_Z = 1e6
+
+
 def top_labels(counts: np.ndarray) -> np.ndarray:
     """Indices of the labels a model keeps: the :data:`MAX_MODEL_LABELS` most frequent (ties: first seen).
 
@@ -63,7 +69,8 @@ def model_matrix(
     is_cat = []
     for col in cols:
         if ctx.types[col] in CONTINUOUS:
-            values = ctx.floats(col)
+            # the models work in float32: larger values and infinities become its extremes (order kept)
+            values = {role: np.clip(v, -F32_MAX, F32_MAX) for role, v in ctx.floats(col).items()}
             is_cat.append(False)
         else:
             codes, labels = ctx.codes(col)
@@ -78,10 +85,19 @@ def model_matrix(
     return out, np.array(is_cat, dtype=bool)
 
 
+def informative(x: np.ndarray, is_cat: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``x``, ``is_cat`` and ``others`` without the feature columns that are missing in every row of ``x``
+    (a model cannot bin them; they carry nothing to learn from)."""
+    keep = ~np.isnan(x).all(axis=0) if x.size else np.ones(x.shape[1], bool)
+    if keep.all():
+        return (x, is_cat, *others)
+    return (x[:, keep], is_cat[keep], *(o[:, keep] for o in others))
+
+
 class ModelFeatures:
     """Columns as the float matrix gradient boosting takes, fitted on one table and applied to any other.
 
-    Numerical and datetime columns become floats (datetimes in ns since the epoch; missing stays NaN for
+    Numerical and datetime columns become floats (datetimes in seconds since the epoch; missing stays NaN for
     the model to handle). Categorical and boolean columns become label codes, the same as in
     :func:`model_matrix`: the most frequent :data:`MAX_MODEL_LABELS` labels of the fitted table get their
     own code, any other label (rare, or never seen in fitting) one shared code, missing NaN.
@@ -144,7 +160,7 @@ class ModelFeatures:
         out = np.empty((len(data), len(self.types)))
         for j, (col, stype) in enumerate(self.types.items()):
             if stype in CONTINUOUS:
-                out[:, j] = as_float(data[col], stype, self.formats.get(col))
+                out[:, j] = np.clip(as_float(data[col], stype, self.formats.get(col)), -F32_MAX, F32_MAX)
                 continue
             values: Any = data[col].astype(object)
             kept = self.labels_[col]
@@ -169,7 +185,7 @@ def distance_matrix(
     for col in cols:
         if ctx.types[col] in CONTINUOUS:
             values = ctx.floats(col)
-            real = values["real"][~np.isnan(values["real"])]
+            real = values["real"][np.isfinite(values["real"])]
             med = float(np.median(real)) if real.size else 0.0
             q1, q3 = np.quantile(real, [0.25, 0.75]) if real.size else (0.0, 1.0)
             scale = float(q3 - q1) or float(np.std(real)) or 1.0
@@ -177,7 +193,8 @@ def distance_matrix(
             for role, idx in rows.items():
                 v = values[role] if idx is None else values[role][idx]
                 z = (v - med) / scale
-                blocks[role].append(np.nan_to_num(z, nan=0.0)[:, None])
+                # a million IQRs away is as far as anything needs to be (and keeps float32 distances finite)
+                blocks[role].append(np.clip(np.nan_to_num(z, nan=0.0), -MAX_Z, MAX_Z)[:, None])
                 if has_nan:
                     blocks[role].append(np.isnan(v).astype(float)[:, None])
         else:

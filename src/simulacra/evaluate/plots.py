@@ -44,7 +44,7 @@ def distribution(name: str, info: dict[str, Any]) -> str:
     if plot["kind"] == "continuous" and plot["edges"]:
         edges = np.asarray(plot["edges"])
         if info["type"] == "datetime":
-            edges = edges / 86_400e9 / 365.25 + 1970  # ns since epoch -> years
+            edges = edges / 86_400 / 365.25 + 1970  # seconds since epoch -> years
         ax.stairs(plot["real"], edges, fill=True, alpha=0.35, color=REAL, label="real")
         ax.stairs(plot["synthetic"], edges, color=SYN, lw=1.6, label="synthetic")
         ax.set_yticks([])

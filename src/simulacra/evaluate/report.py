@@ -39,10 +39,13 @@ def privacy_score(flat: dict[str, Any]) -> float | None:
     return float(min(1.0, max(0.0, 1.0 - max(risks))))
 
 
-def _verdicts(flat: dict[str, Any], overlap: bool) -> dict[str, dict[str, Any]]:
+def _verdicts(flat: dict[str, Any], overlap: bool, empty: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     q, u, p = flat.get("quality"), flat.get("tstr_ratio"), flat.get("privacy")
     out: dict[str, dict[str, Any]] = {}
-    if q is None:
+    if empty:
+        names = ", ".join(f"'{c}' ({side})" for c, side in empty.items())
+        out["fidelity"] = {"level": "poor", "text": f"Failed: columns entirely empty in one table only: {names}."}
+    elif q is None:
         out["fidelity"] = {"level": "unknown", "text": "No column could be compared."}
     else:
         level = "good" if q >= 0.9 else "fair" if q >= 0.8 else "poor"
@@ -103,7 +106,7 @@ class Report:
         flat["privacy"] = privacy_score(flat)
         self._flat = _num(flat)
         overlap = any("overlaps the training data" in w for w in self.warnings)
-        self.verdict = _verdicts(self._flat, overlap)
+        self.verdict = _verdicts(self._flat, overlap, self.info.get("empty_columns"))
 
     def __getattr__(self, name: str) -> Any:
         flat = self.__dict__.get("_flat", {})
@@ -160,6 +163,9 @@ class Report:
         from rich.table import Table
 
         rows = [("Fidelity", "quality", self._flat.get("quality"), self.verdict["fidelity"]["level"])]
+        empty = self.info.get("empty_columns") or {}
+        if empty:
+            rows += [("", "empty_columns", float(len(empty)), "FAILED: " + ", ".join(empty))]
         rows += [("", k, self._flat.get(k), "") for k in ("column_shapes", "column_pair_trends", "detection_auc")]
         rows += [("Utility", "tstr_ratio", self._flat.get("tstr_ratio"), self.verdict["utility"]["level"])]
         rows += [("", k, self._flat.get(k), "") for k in ("tstr_ratio_above_chance", "tstr", "trtr")]
@@ -174,7 +180,7 @@ class Report:
             table.add_column(head, justify="right" if head == "value" else "left")
         lines = [f"{'family':<9} {'metric':<22} {'value':>8}  verdict"]
         for fam, key, value, verdict in rows:
-            shown = "—" if value is None else f"{value:.3f}"
+            shown = "—" if value is None else f"{value:.0f}" if key == "empty_columns" else f"{value:.3f}"
             table.add_row(fam, key, shown, verdict)
             lines.append(f"{fam:<9} {key:<22} {shown:>8}  {verdict}")
         lines += [f"warning: {w}" for w in self.warnings]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 Z95 = 1.959963984540054
@@ -55,7 +57,8 @@ def pairwise_pearson(x: np.ndarray) -> np.ndarray:
     """Pearson correlation of every pair of columns of ``x`` over the rows where both are present."""
     mask = ~np.isnan(x)
     if mask.all():
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # one row: no correlation (NaN), said once
             return np.corrcoef(x, rowvar=False).reshape(x.shape[1], x.shape[1])
     mean = np.nanmean(np.where(mask.any(axis=0), x, 0.0), axis=0)
     std = np.nanstd(np.where(mask.any(axis=0), x, 0.0), axis=0)

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from simulacra.errors import InputError
+
 #: The mark of simulacra's temporaries: ``.<target name>`` + this + ``<pid>-<token>.part``.
 TEMP_MARK = ".simulacra-"
 TEMP_SUFFIX = ".part"
@@ -138,6 +140,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ('done', ['a.txt'])
     """
     target = Path(path)
+    if target.is_dir():  # checked before any work: os.replace would fail only at the end
+        raise InputError(f"'{target}' is a folder, but one file is written here; give a file path "
+                         f"(e.g. '{target / ('data' + (target.suffix or '.parquet'))}') instead")
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_files(stale_temps(target))
     tmp = temp_path(target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,30 @@ def available_memory() -> int:
     return int(avail)
 
 
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+)
+
+
 def sniff_encoding(head: bytes) -> str:
-    """'utf-8-sig', 'utf-8', or 'cp1252'/'latin-1' for bytes that are not UTF-8."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
+    r"""The encoding named by a byte-order mark (UTF-8, UTF-16, UTF-32), 'utf-16-le'/'utf-16-be' for
+    unmarked UTF-16 text, 'utf-8', or 'cp1252'/'latin-1' for bytes that are not UTF-8.
+
+    Examples
+    --------
+    >>> sniff_encoding("a,b\n".encode("utf-16")), sniff_encoding(b"a,b\n1,2\n")
+    ('utf-16', 'utf-8')
+    """
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    sample = head[:4096]
+    if len(sample) >= 4 and sample.count(0) >= len(sample) // 3:
+        # text in unmarked UTF-16 has a zero byte beside nearly every ASCII character
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if max(even, odd) >= 0.3 * (len(sample) // 2) and min(even, odd) <= 0.1 * (len(sample) // 2):
+            return "utf-16-le" if odd > even else "utf-16-be"
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -78,16 +99,37 @@ def sniff_encoding(head: bytes) -> str:
         return "latin-1"
 
 
-def sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+def _lines(text: str) -> list[str]:
+    """Lines as CSV readers see them: split at \\n, \\r\\n and \\r only (str.splitlines also splits at
+    characters such as U+0085 and U+2028, which are ordinary text in a CSV field)."""
+    return re.split(r"\r\n|\n|\r", text)
+
+
+def sniff_delimiter(text: str, default: str = ",") -> str:
+    r"""The delimiter that splits the header into several fields and nearly every line into as many.
+
+    Quoted fields are respected. A table of one column has no such delimiter: ``default`` then.
+
+    Examples
+    --------
+    >>> sniff_delimiter("a;b\n1;2\n3;4\n"), sniff_delimiter('x;y\n"1,5"\n2\n')
+    (';', ',')
+    """
+    lines = [ln for ln in _lines(text)[:50] if ln.strip()]
     if not lines:
-        return ","
-    try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
-    except csv.Error:
-        counts = {d: lines[0].count(d) for d in ",;\t|"}
-        best = max(counts, key=counts.__getitem__)
-        return best if counts[best] else ","
+        return default
+    best, best_share = default, 0.0
+    for sep in (default, *(d for d in ",;\t|" if d != default)):
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        except csv.Error:
+            continue
+        if widths[0] < 2:
+            continue
+        share = sum(w == widths[0] for w in widths) / len(widths)
+        if share > best_share + 1e-9:
+            best, best_share = sep, share
+    return best if best_share >= 0.9 else default
 
 
 def read_table(
@@ -147,6 +189,10 @@ def read_table(
         raise
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DataReadError(f"Could not read '{p}' as {fmt}: {exc}") from None
+    except Exception as exc:  # pyarrow's base ArrowException (a damaged Parquet file) is no ValueError
+        if type(exc).__module__.startswith("pyarrow"):
+            raise DataReadError(f"Could not read '{p}' as {fmt}: {exc}") from None
+        raise
 
 
 def _csv_options(p: Path, delimiter: str | None, encoding: str | None) -> dict[str, Any]:
@@ -158,15 +204,17 @@ def _csv_options(p: Path, delimiter: str | None, encoding: str | None) -> dict[s
     text = head.decode(enc, errors="replace")
     if not text.strip():
         raise DataReadError(f"File '{p}' has no content; it needs a header line and at least one row.")
-    sep = delimiter or sniff_delimiter(text)
-    header = next(csv.reader([text.splitlines()[0]], delimiter=sep))
+    sep = delimiter or sniff_delimiter(text, "\t" if p.suffix.lower() == ".tsv" else ",")
+    header = next(csv.reader(_lines(text), delimiter=sep))
     names = [h.strip() for h in header]
     dups = sorted({h for h in names if names.count(h) > 1})
     if dups:
         raise DataReadError(
             f"'{p.name}' has duplicate column names: {', '.join(map(repr, dups))}; rename them so each is unique."
         )
-    return {"sep": sep, "encoding": enc, "low_memory": False, "skipinitialspace": False}
+    # in a table of one column a blank line is a missing value, not a line to skip (no silent row drops)
+    return {"sep": sep, "encoding": enc, "low_memory": False, "skipinitialspace": False,
+            "skip_blank_lines": len(names) > 1}
 
 
 def _read_csv(p: Path, delimiter: str | None, encoding: str | None, sample_rows: int | None, seed: int) -> pd.DataFrame:
@@ -178,12 +226,21 @@ def _read_csv(p: Path, delimiter: str | None, encoding: str | None, sample_rows:
 
 
 def _read_parquet(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:
-    if sample_rows is None:
-        return pd.read_parquet(p)
     import pyarrow.parquet as pq
 
+    def checked(data: Any) -> pd.DataFrame:
+        # a damaged file can hold text that is not UTF-8: converting it unchecked can abort the process
+        data.validate(full=True)
+        try:
+            return data.to_pandas()
+        except (KeyError, TypeError, AttributeError) as exc:  # damaged pandas metadata in the schema
+            raise DataReadError(f"'{p}' has damaged pandas metadata ({type(exc).__name__}: {exc}); "
+                                "rewrite the file, or read it with pyarrow and ignore_metadata=True") from None
+
+    if sample_rows is None:
+        return checked(pq.read_table(p))
     pf = pq.ParquetFile(p)
-    return _reservoir((b.to_pandas() for b in pf.iter_batches(batch_size=200_000)), sample_rows, seed)
+    return _reservoir((checked(b) for b in pf.iter_batches(batch_size=200_000)), sample_rows, seed)
 
 
 def _read_jsonl(p: Path, sample_rows: int | None, seed: int) -> pd.DataFrame:

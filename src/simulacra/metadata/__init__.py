@@ -9,6 +9,7 @@ from simulacra.metadata.columns import (
     IdColumn,
     NumericalColumn,
     TextColumn,
+    TimedeltaColumn,
 )
 from simulacra.metadata.detect import detect_column, detect_datetime_format
 from simulacra.metadata.table import Metadata, check_frame, frame_problems
@@ -23,6 +24,7 @@ __all__ = [
     "Metadata",
     "NumericalColumn",
     "TextColumn",
+    "TimedeltaColumn",
     "check_frame",
     "detect_column",
     "detect_datetime_format",

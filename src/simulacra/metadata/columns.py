@@ -15,6 +15,7 @@ class ColumnType(str, Enum):
     CATEGORICAL = "categorical"
     BOOLEAN = "boolean"
     DATETIME = "datetime"
+    TIMEDELTA = "timedelta"
     ID = "id"
     TEXT = "text"
 
@@ -69,6 +70,14 @@ class DatetimeColumn(_Column):
     maximum: str | None = None
 
 
+class TimedeltaColumn(_Column):
+    """Durations (``timedelta64``, or strings such as ``'1 days 02:00:00'`` or ``'P1DT2H'``)."""
+
+    type: Literal["timedelta"] = "timedelta"
+    minimum: float | None = Field(default=None, description="Shortest allowed duration, in seconds.")
+    maximum: float | None = Field(default=None, description="Longest allowed duration, in seconds.")
+
+
 class IdColumn(_Column):
     """A unique identifier or key; synthetic rows get new identifiers."""
 
@@ -87,7 +96,9 @@ class TextColumn(_Column):
 
 
 Column = Annotated[
-    Union[NumericalColumn, CategoricalColumn, BooleanColumn, DatetimeColumn, IdColumn, TextColumn],
+    Union[
+        NumericalColumn, CategoricalColumn, BooleanColumn, DatetimeColumn, TimedeltaColumn, IdColumn, TextColumn
+    ],
     Field(discriminator="type"),
 ]
 
@@ -96,6 +107,7 @@ COLUMN_CLASSES: dict[str, type[_Column]] = {
     "categorical": CategoricalColumn,
     "boolean": BooleanColumn,
     "datetime": DatetimeColumn,
+    "timedelta": TimedeltaColumn,
     "id": IdColumn,
     "text": TextColumn,
 }

@@ -16,7 +16,9 @@ from simulacra.metadata.columns import (
     IdColumn,
     NumericalColumn,
     TextColumn,
+    TimedeltaColumn,
 )
+from simulacra.metadata.temporal import looks_like_timedeltas, parse_datetimes, timedelta_seconds
 
 #: Share of values that must parse as numbers / dates for a string column to be read as such.
 PARSE_SHARE = 0.95
@@ -85,7 +87,7 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
     best, best_rate = None, 0.0
     parsed_any = pd.Series(False, index=sample.index)
     for fmt in DATETIME_FORMATS:
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce").notna()
+        parsed = parse_datetimes(sample, fmt).notna()
         rate = float(parsed.mean())
         parsed_any |= parsed
         if rate > best_rate:
@@ -93,7 +95,7 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
         if rate == 1.0:
             break
     if best_rate == 1.0:
-        full = pd.to_datetime(strings, format=best, errors="coerce").notna().mean()
+        full = parse_datetimes(strings, best).notna().mean()
         if full >= PARSE_SHARE:
             return best
     if parsed_any.mean() >= PARSE_SHARE:
@@ -124,6 +126,8 @@ def detect_column(series: pd.Series) -> Column:
         return DatetimeColumn(
             format=None, minimum=str(non_null.min()), maximum=str(non_null.max())
         )
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return _timedelta(non_null)
     if isinstance(dtype, pd.CategoricalDtype):
         return CategoricalColumn(ordered=bool(dtype.ordered))
     if pd.api.types.is_numeric_dtype(dtype):
@@ -145,9 +149,11 @@ def detect_column(series: pd.Series) -> Column:
         if isinstance(col, NumericalColumn):
             col.missing_tokens = [str(t) for t in tokens]
         return col
+    if looks_like_timedeltas(strings):
+        return _timedelta(strings)
     fmt = detect_datetime_format(strings)
     if fmt is not None:
-        stamps = pd.to_datetime(strings, format=fmt, errors="coerce")
+        stamps = parse_datetimes(strings, fmt)
         return DatetimeColumn(format=fmt, minimum=str(stamps.min()), maximum=str(stamps.max()))
     n_unique = strings.nunique()
     sample = strings.head(2000)
@@ -160,6 +166,14 @@ def detect_column(series: pd.Series) -> Column:
         if _ID_NAME.search(name) or (n >= MIN_ID_ROWS and lengths.nunique() == 1) or n >= 50:
             return IdColumn(pattern=None)
     return CategoricalColumn()
+
+
+def _timedelta(values: pd.Series) -> Column:
+    seconds = timedelta_seconds(values)
+    finite = seconds[np.isfinite(seconds)]
+    return TimedeltaColumn(
+        minimum=float(finite.min()) if finite.size else None, maximum=float(finite.max()) if finite.size else None
+    )
 
 
 def _numerical(name: str, values: np.ndarray, *, n_total: int) -> Column:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -164,7 +165,72 @@ def frame_problems(data: object) -> list[str]:
         found.append(
             f"Duplicate column names: {', '.join(map(repr, dups))}; rename them so each is unique"
         )
+    for name in data.columns:
+        problem = unsupported_values(str(name), data[name]) if data.ndim == 2 and not dups else None
+        if problem:
+            found.append(problem)
     return found
+
+
+_NESTED = (list, tuple, dict, set, frozenset, np.ndarray)
+_BINARY = (bytes, bytearray, memoryview)
+
+
+def unsupported_values(name: str, series: pd.Series) -> str | None:
+    """Why no model can use the column (nested lists/structs, binary values), or None.
+
+    Nested and binary columns are refused rather than guessed at: flatten or decode them first.
+
+    Examples
+    --------
+    >>> unsupported_values("tags", pd.Series([[1, 2], [3]]))
+    "Column 'tags' holds nested values (list, e.g. [1, 2]), which simulacra cannot model; flatten it into plain columns (one per field or item, e.g. with pandas.json_normalize or Series.explode) or drop it"
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_nested(arrow):
+            return _nested_message(name, str(arrow), None)
+        if pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow) or pa.types.is_fixed_size_binary(arrow):
+            return _binary_message(name)
+        return None
+    if dtype != object:
+        return None
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind == "bytes":
+        return _binary_message(name)
+    if kind not in ("mixed", "mixed-integer", "unknown-array"):
+        return None
+    types = series.dropna().map(type)
+    nested = types.isin(_NESTED).to_numpy()
+    if nested.any():
+        first = series.dropna()[nested].iloc[0]
+        return _nested_message(name, "list" if isinstance(first, np.ndarray) else type(first).__name__, first)
+    if types.isin(_BINARY).any():
+        return _binary_message(name)
+    return None
+
+
+def _nested_message(name: str, kind: str, example: Any) -> str:
+    shown = "" if example is None else f", e.g. {_short(example)}"
+    return (
+        f"Column '{name}' holds nested values ({kind}{shown}), which simulacra cannot model; flatten it into "
+        "plain columns (one per field or item, e.g. with pandas.json_normalize or Series.explode) or drop it"
+    )
+
+
+def _binary_message(name: str) -> str:
+    return (
+        f"Column '{name}' holds binary values (bytes), which simulacra cannot model; decode them to text "
+        "(e.g. UTF-8 or base64) or drop the column"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def check_frame(data: object) -> None:

@@ -11,8 +11,10 @@ from simulacra.metadata.columns import (
     DatetimeColumn,
     IdColumn,
     NumericalColumn,
+    TimedeltaColumn,
     _Column,
 )
+from simulacra.metadata.temporal import parse_datetimes, timedelta_seconds
 
 BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False, "t": True, "f": False}
 
@@ -33,6 +35,16 @@ def column_problems(name: str, series: pd.Series, col: _Column) -> list[str]:
         return _numerical(name, series, non_null, col)
     if isinstance(col, DatetimeColumn):
         return _datetime(name, non_null, col)
+    if isinstance(col, TimedeltaColumn):
+        if pd.api.types.is_timedelta64_dtype(series.dtype):
+            return []
+        bad = non_null[np.isnan(timedelta_seconds(non_null))]
+        if len(bad):
+            return [
+                f"Column '{name}' has {len(bad)} values that are not durations (e.g. {_examples(bad)}); "
+                "write them like '1 days 02:00:00' or 'P1DT2H', or declare the column categorical"
+            ]
+        return []
     if isinstance(col, IdColumn):
         dups = non_null[non_null.duplicated()]
         if len(dups):
@@ -103,9 +115,7 @@ def _datetime(name: str, non_null: pd.Series, col: DatetimeColumn) -> list[str]:
     if pd.api.types.is_datetime64_any_dtype(non_null.dtype):
         return []
     fmt = None if col.format in (None, "mixed") else col.format
-    parsed = pd.to_datetime(
-        non_null.astype(str), format=fmt if fmt else "mixed", errors="coerce"
-    )
+    parsed = parse_datetimes(non_null.astype(str), fmt)
     bad = non_null[parsed.isna().to_numpy()]
     if len(bad):
         how = f"in format '{col.format}'" if fmt else "recognisable as dates"

@@ -8,6 +8,8 @@ on the observed columns, among rows the model samples. Observed cells are never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,8 +17,8 @@ import pandas as pd
 from scipy.stats import multivariate_normal
 
 from simulacra.tabular.scores import decode_scores, observed_scores
+from simulacra.metadata.temporal import datetime_seconds, timedelta_seconds
 from simulacra.transform import RARE_TOKEN
-from simulacra.transform.datetime import to_datetimes
 from simulacra.transform.numerical import to_numbers
 
 if TYPE_CHECKING:
@@ -78,11 +80,10 @@ def _draw_missing(
 
 
 def _features(pool: pd.Series, rows: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    if kind in ("numerical", "datetime"):
-        conv = (lambda s: to_numbers(s)) if kind == "numerical" else (
-            lambda s: to_datetimes(s, None).astype("datetime64[ns]").to_numpy().astype(np.int64) / 1e9
-            * np.where(to_datetimes(s, None).isna(), np.nan, 1.0)
-        )
+    if kind in ("numerical", "datetime", "timedelta"):
+        convert: dict[str, Callable[[pd.Series], np.ndarray]] = {
+            "numerical": to_numbers, "datetime": datetime_seconds, "timedelta": timedelta_seconds}
+        conv = convert[kind]
         p, r = np.asarray(conv(pool), dtype=float), np.asarray(conv(rows), dtype=float)
         mu = float(np.nanmean(p)) if np.isfinite(p).any() else 0.0
         sd = float(np.nanstd(p)) if np.isfinite(p).any() else 1.0

@@ -14,12 +14,14 @@ from simulacra.transform.datetime import DatetimeEncoder
 from simulacra.transform.generated import IdEncoder, TextEncoder
 from simulacra.transform.marginals import DiscreteMarginal, EmpiricalMarginal
 from simulacra.transform.numerical import NumericalEncoder
+from simulacra.transform.timedelta import TimedeltaEncoder
 
 ENCODERS: dict[str, type[Encoder]] = {
     "numerical": NumericalEncoder,
     "categorical": CategoricalEncoder,
     "boolean": BooleanEncoder,
     "datetime": DatetimeEncoder,
+    "timedelta": TimedeltaEncoder,
     "id": IdEncoder,
     "text": TextEncoder,
 }
@@ -40,6 +42,8 @@ def build_encoder(name: str, column: Any, *, min_category_count: int = 5) -> Enc
         return NumericalEncoder(name, column, min_count=min_category_count)
     if kind == "datetime":
         return DatetimeEncoder(name, column, min_count=min_category_count)
+    if kind == "timedelta":
+        return TimedeltaEncoder(name, column, min_count=min_category_count)
     try:
         return ENCODERS[kind](name, column)  # type: ignore[call-arg]
     except KeyError:
@@ -98,6 +102,7 @@ __all__ = [
     "NumericalEncoder",
     "TableTransformer",
     "TextEncoder",
+    "TimedeltaEncoder",
     "build_encoder",
     "encoder_from_state",
 ]

@@ -1,23 +1,41 @@
-"""Dates and timestamps: encoded as seconds since the epoch, decoded to datetimes."""
+"""Dates and timestamps: encoded as seconds since the epoch, decoded to datetimes.
+
+Dates beyond pandas' nanosecond range (after 2262, before 1677) are kept at microsecond resolution.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simulacra.metadata.columns import DatetimeColumn
+from simulacra.metadata.temporal import datetime_seconds, parse_datetimes, seconds_to_datetimes
 from simulacra.transform.base import Encoder
 from simulacra.transform.numerical import tail_bounds
 
-_NS = 1_000_000_000
-
 
 def to_datetimes(series: pd.Series, fmt: str | None) -> pd.Series:
-    """Parse a column to datetime64 (NaT for missing or unparseable)."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series
-    strings = series.astype("string")
-    return pd.to_datetime(strings, format=fmt or "mixed", errors="coerce")
+    """Parse a column to datetime64 (NaT for missing or unparseable; microseconds past 2262)."""
+    return parse_datetimes(series, fmt)
+
+
+def clip_tails(seconds: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Seconds clipped to the learned tail bounds when a privacy floor is on (``tail_count > 1``)."""
+    if stats.get("tail_count", 1) > 1:
+        return np.clip(seconds, stats["minimum"], stats["maximum"])
+    return seconds
+
+
+def bounded_steps(values: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Model output in seconds clipped to the learned bounds and rounded to the learned step."""
+    secs = np.asarray(values, dtype=float)
+    lo, hi = stats.get("minimum"), stats.get("maximum")
+    if lo is not None and hi is not None:
+        secs = np.clip(secs, lo, hi)
+    step = stats.get("step_seconds") or 0
+    return np.round(secs / step) * step if step else secs
 
 
 class DatetimeEncoder(Encoder):
@@ -35,12 +53,7 @@ class DatetimeEncoder(Encoder):
         self.min_count = min_count
 
     def _seconds(self, series: pd.Series) -> np.ndarray:
-        stamps = to_datetimes(series, self.column.format if self.column.format != "mixed" else None)
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        ns = stamps.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(float)
-        ns[stamps.isna().to_numpy()] = np.nan
-        return ns / _NS
+        return datetime_seconds(series, self.column.format)
 
     def analyze(self, series: pd.Series) -> DatetimeEncoder:
         secs = self._seconds(series)
@@ -70,23 +83,10 @@ class DatetimeEncoder(Encoder):
         return self
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        secs = self._seconds(series)
-        if self.stats_.get("tail_count", 1) > 1:
-            secs = np.clip(secs, self.stats_["minimum"], self.stats_["maximum"])
-        return secs
+        return clip_tails(self._seconds(series), self.stats_)
 
     def decode(self, values: np.ndarray, rng: np.random.Generator | None = None) -> pd.Series:
-        secs = np.asarray(values, dtype=float)
-        lo, hi = self.stats_.get("minimum"), self.stats_.get("maximum")
-        if lo is not None:
-            secs = np.clip(secs, lo, hi)
-        step = self.stats_.get("step_seconds") or 0
-        if step:
-            secs = np.round(secs / step) * step
-        missing = np.isnan(secs)
-        ns = np.where(missing, 0, secs * _NS).astype(np.int64)
-        stamps = pd.Series(ns.view("datetime64[ns]"), name=self.name)
-        stamps[missing] = pd.NaT
+        stamps = seconds_to_datetimes(bounded_steps(values, self.stats_), self.name)
         tz = self.stats_.get("tz")
         if tz:
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)

@@ -30,7 +30,16 @@ def test_quality_agrees_with_sdmetrics(tables):
     overall, shapes, pairs = _sdmetrics_quality(real, syn, meta)
     assert ours.column_shapes == pytest.approx(shapes, abs=1e-9)
     assert ours.column_pair_trends == pytest.approx(pairs, abs=1e-9)
-    assert ours.quality == pytest.approx(overall, abs=1e-9)
+    # SDMetrics ignores missing values; our quality is its score times missing_similarity
+    assert ours.missing_similarity < 1.0
+    assert ours.quality == pytest.approx(overall * ours.missing_similarity, abs=1e-9)
+    same_missing = syn.copy()
+    for col in real.columns:
+        same_missing[col] = same_missing[col].where(real[col].notna().to_numpy())
+        same_missing.loc[real[col].notna().to_numpy() & same_missing[col].isna().to_numpy(), col] = real[col]
+    exact = evaluate(real, same_missing, metadata=meta, metrics=["quality"])
+    assert exact.missing_similarity == 1.0
+    assert exact.quality == pytest.approx(_sdmetrics_quality(real, same_missing, meta)[0], abs=1e-9)
 
 
 def test_identical_tables_score_one_and_differences_lower_it(tables):

@@ -72,3 +72,14 @@ def test_merged_parts_keep_dtypes(tmp_path):
         writer.write(_frame(k * 100, 100), parts[-1])
     merge_parts(parts, tmp_path / "all.parquet", "parquet", writer.schema())
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "all.parquet"), _frame(0, 300))
+
+
+def test_atomic_path_refuses_a_folder_before_the_block_runs(tmp_path):
+    from simulacra.errors import InputError
+    from simulacra.io.files import atomic_path
+
+    (tmp_path / "out").mkdir()
+    ran = []
+    with pytest.raises(InputError, match="is a folder"), atomic_path(tmp_path / "out"):
+        ran.append(1)
+    assert not ran and sorted(p.name for p in tmp_path.iterdir()) == ["out"]

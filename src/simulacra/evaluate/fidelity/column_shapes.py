@@ -18,10 +18,12 @@ HIST_BINS = 30
 
 def _continuous(real: np.ndarray, syn: np.ndarray) -> tuple[float, dict[str, Any]]:
     """KS complement and histogram data of a numeric column, from one sort per table."""
-    a = np.sort(np.round(real[~np.isnan(real)], KS_DECIMALS))
-    b = np.sort(np.round(syn[~np.isnan(syn)], KS_DECIMALS))
+    a = np.sort(np.round(real[np.isfinite(real)], KS_DECIMALS))
+    b = np.sort(np.round(syn[np.isfinite(syn)], KS_DECIMALS))
     if a.size == 0 or b.size == 0:
-        return float("nan"), {"kind": "continuous", "edges": [], "real": [], "synthetic": []}
+        # one side has values and the other none: nothing of the column is reproduced
+        score = float("nan") if a.size == b.size else 0.0
+        return score, {"kind": "continuous", "edges": [], "real": [], "synthetic": []}
     score = 1.0 - ks_sorted(a, b)
     lo = min(a[int(0.005 * (a.size - 1))], b[int(0.005 * (b.size - 1))])
     hi = max(a[int(0.995 * (a.size - 1))], b[int(0.995 * (b.size - 1))])
@@ -60,7 +62,11 @@ def column_scores(ctx: EvalContext) -> dict[str, dict[str, Any]]:
             out[col] = {"type": stype, "metric": "KSComplement", "score": score, "plot": plot}
         elif stype in DISCRETE:
             codes, labels = ctx.codes(col)
-            score = tv_complement(codes["real"], codes["synthetic"], len(labels))
+            present = [bool((codes[r] >= 0).any()) for r in ("real", "synthetic")]
+            if all(present):
+                score = tv_complement(codes["real"], codes["synthetic"], len(labels))
+            else:
+                score = float("nan") if not any(present) else 0.0
             out[col] = {"type": stype, "metric": "TVComplement", "score": score,
                         "plot": _bars(codes["real"], codes["synthetic"], labels)}
     return out
@@ -75,7 +81,8 @@ def column_scores(ctx: EvalContext) -> dict[str, dict[str, Any]]:
     datetime columns score 1 − the Kolmogorov–Smirnov statistic (the largest gap between the two
     cumulative distributions); categorical and boolean columns score 1 − the total variation distance
     (half the sum of the gaps between category shares). Missing values are left out here (see
-    missing_similarity); id and text columns are not scored. Same definition as SDMetrics' Column Shapes.
+    missing_similarity), but a column with values in one table and none in the other scores 0; id and
+    text columns are not scored. Same definition as SDMetrics' Column Shapes.
     """,
 )
 def column_shapes(ctx: EvalContext) -> MetricResult:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from simulacra.evaluate.context import EvalContext, sample_index
-from simulacra.evaluate.features import model_columns, model_matrix
+from simulacra.evaluate.features import informative, model_columns, model_matrix
 from simulacra.evaluate.registry import MetricResult, register_metric
 from simulacra.evaluate.stats import auc_interval, rank_auc
 
 FOLDS = 3
+#: Fewer rows than this in either table leave too few per fold for a classifier: the metric is skipped.
+MIN_ROWS = 10
 
 
 def fit_predict_proba(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
     """Probability of class 1 for ``test`` from a gradient-boosted classifier fitted on (x, y)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    x, is_cat, test = informative(x, is_cat, test)
+    if x.shape[1] == 0:
+        return np.full(len(test), 0.5)
     model = HistGradientBoostingClassifier(
         max_iter=100, learning_rate=0.1, categorical_features=is_cat if is_cat.any() else None,
         random_state=seed, early_stopping=False,
@@ -31,7 +36,8 @@ def fit_predict_proba(x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, test: np
     explanation="""
     A gradient-boosted classifier is trained to tell real rows from synthetic rows (3-fold
     cross-validation on a balanced sample). Its ROC AUC on held-out folds is reported: 0.5 means it
-    cannot tell them apart, 1.0 means every synthetic row gives itself away.
+    cannot tell them apart, 1.0 means every synthetic row gives itself away. Skipped when either
+    table has fewer than 10 rows.
     """,
 )
 def detection_auc(ctx: EvalContext) -> MetricResult:
@@ -40,6 +46,9 @@ def detection_auc(ctx: EvalContext) -> MetricResult:
         return MetricResult("detection_auc", "fidelity", skipped="no column a model can use")
     rng = ctx.rng("detection")
     n = min(len(ctx.real), len(ctx.synthetic), ctx.options.detection_rows)
+    if n < MIN_ROWS:
+        return MetricResult("detection_auc", "fidelity",
+                            skipped=f"needs at least {MIN_ROWS} rows in each table (the smaller has {n})")
     rows = {
         "real": sample_index(len(ctx.real), n, rng),
         "synthetic": sample_index(len(ctx.synthetic), n, rng),

@@ -25,8 +25,11 @@ def _discretized(ctx: EvalContext, col: str) -> tuple[dict[str, np.ndarray], int
     if ctx.types[col] in CONTINUOUS:
         for role in ("real", "synthetic"):
             x = ctx.floats(col)[role]
-            present = x[~np.isnan(x)]
-            edges = np.histogram_bin_edges(present) if present.size else np.linspace(0, 1, 11)
+            present = x[np.isfinite(x)]
+            try:
+                edges = np.histogram_bin_edges(present) if present.size else np.linspace(0, 1, 11)
+            except ValueError:  # a range too wide for floats (e.g. -1e308 to 1e308): bins by quantile
+                edges = np.unique(np.quantile(present, np.linspace(0, 1, 11)))
             out[role] = np.digitize(x, edges).astype(np.int64)
         return out, 12
     codes, labels = ctx.codes(col)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from simulacra.evaluate.context import EvalContext, sample_index
+from simulacra.evaluate.context import CONTINUOUS, EvalContext, sample_index
 from simulacra.evaluate.features import distance_matrix, is_in, model_columns, row_hashes
 
 
@@ -69,7 +69,7 @@ def row_keys(ctx: EvalContext) -> dict[str, np.ndarray]:
     for col, stype in ctx.types.items():
         if stype == "id":
             continue
-        views = ctx.floats(col) if stype in ("numerical", "datetime") else ctx.codes(col)[0]
+        views = ctx.floats(col) if stype in CONTINUOUS else ctx.codes(col)[0]
         for role, v in views.items():
             parts[role].append(v)
     keys = {role: row_hashes(p) for role, p in parts.items()}

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.evaluate.context import EvalContext, sample_index
-from simulacra.evaluate.features import model_columns, model_matrix
+from simulacra.evaluate.features import informative, model_columns, model_matrix
 from simulacra.evaluate.registry import MetricResult, register_metric
 from simulacra.evaluate.stats import auc_interval, rank_auc
 
@@ -34,6 +34,10 @@ def ratio_above_chance(tstr: float | None, trtr: float | None, chance: float) ->
     if tstr is None or trtr is None or not (np.isfinite(tstr) and np.isfinite(trtr)) or trtr <= chance:
         return None
     return float((tstr - chance) / (trtr - chance))
+
+
+#: Fewer rows with a target value than this in any table leave nothing to train or test on: skipped.
+MIN_ROWS = 5
 
 
 def task_of(ctx: EvalContext) -> str:
@@ -93,6 +97,9 @@ def _score(ctx: EvalContext, task: str, x: np.ndarray, y: np.ndarray, is_cat: np
 
         return {"auc": 0.5, "f1": float(f1_score(yt, np.full(len(yt), only), average="macro",
                                                  labels=np.unique(yt), zero_division=0))}
+    x, is_cat, xt = informative(x, is_cat, xt)
+    if x.shape[1] == 0:
+        return {"r2": float("nan")} if task == "regression" else {"auc": 0.5, "f1": float("nan")}
     model = _model(task, is_cat, ctx.random_state).fit(x, y)
     if task == "regression":
         return {"r2": float(r2_score(yt, model.predict(xt)))}
@@ -122,11 +129,16 @@ def tstr(ctx: EvalContext) -> MetricResult:
     rows: dict[str, np.ndarray | None] = {}
     dropped = {}
     for role in ("real", "synthetic", "holdout"):
-        ok = np.flatnonzero(~np.isnan(ys[role]))
+        ok = np.flatnonzero(np.isfinite(ys[role]))  # an infinite target is as unusable as a missing one
         dropped[role] = int(len(ys[role]) - ok.size)
         pick = sample_index(ok.size, cap, rng)
         rows[role] = ok if pick is None else ok[pick]
     cols = model_columns(ctx, exclude=(ctx.target,))
+    few = {role: len(idx) for role, idx in rows.items() if idx is not None and len(idx) < MIN_ROWS}
+    if few or not cols:
+        why = (f"needs at least {MIN_ROWS} rows with a target value in each table ("
+               + ", ".join(f"{role}: {n}" for role, n in few.items()) + ")") if few else "no feature column a model can use"
+        return MetricResult("tstr", "utility", skipped=why)
     mats, is_cat = model_matrix(ctx, cols, rows)
     y = {role: ys[role][idx] for role, idx in rows.items()}
     res = {

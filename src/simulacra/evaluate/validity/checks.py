@@ -9,6 +9,7 @@ import pandas as pd
 
 from simulacra.evaluate.context import CONTINUOUS, EvalContext
 from simulacra.evaluate.registry import MetricResult, register_metric
+from simulacra.metadata.temporal import datetime_seconds
 from simulacra.transform.categorical import RARE_TOKEN
 
 
@@ -20,8 +21,9 @@ def _bounds(ctx: EvalContext, col: str) -> tuple[float, float]:
         return lo, hi  # detected metadata holds a sample's range: the real table's own range is the bound
     mlo, mhi = getattr(meta, "minimum", None), getattr(meta, "maximum", None)
     if ctx.types[col] == "datetime":
-        mlo = pd.Timestamp(mlo).value if mlo else None
-        mhi = pd.Timestamp(mhi).value if mhi else None
+        # the float view of dates is seconds since the epoch, as for the bounds (any year from 1 to 9999)
+        mlo = datetime_seconds(pd.Series([mlo]))[0] if mlo else None
+        mhi = datetime_seconds(pd.Series([mhi]))[0] if mhi else None
     return (float(mlo) if mlo is not None else lo, float(mhi) if mhi is not None else hi)
 
 
@@ -56,15 +58,18 @@ def _column_checks(ctx: EvalContext, bad: dict[str, np.ndarray]) -> dict[str, An
             placeholder = np.asarray(labels, dtype=object) == RARE_TOKEN
             ok_labels = ok_labels | placeholder
             c = codes["synthetic"]
-            unseen = (c >= 0) & ~ok_labels[np.maximum(c, 0)]
+            ok_labels = np.r_[ok_labels, True]  # index -1 (missing) reads this sentinel, never an error
+            unseen = (c >= 0) & ~ok_labels[c]
             bad["unseen_categories"] |= unseen
             examples = pd.unique(np.asarray(labels, dtype=object)[c[unseen]])[:5].tolist()
             out[col] = {"unseen": int(unseen.sum()), "examples": [str(e) for e in examples]}
-            protected = int(((c >= 0) & placeholder[np.maximum(c, 0)]).sum())
+            protected = int(((c >= 0) & np.r_[placeholder, False][c]).sum())
             if protected:
                 out[col]["rare_placeholder"] = protected
     for col, count in ctx.cache.get("type_errors", {}).items():
         out.setdefault(col, {})["unreadable"] = count
+    for rows in ctx.cache.get("type_error_rows", {}).values():
+        bad["type_errors"] |= rows
     return out
 
 
@@ -136,7 +141,6 @@ def validity(ctx: EvalContext) -> MetricResult:
     any_bad = np.logical_or.reduce(list(bad.values()))
     unreadable = sum(ctx.cache.get("type_errors", {}).values())
     extras = {k: float(v.mean()) for k, v in bad.items()}
-    extras["type_errors"] = float(min(1.0, extras["type_errors"] + unreadable / len(ctx.synthetic)))
     return MetricResult(
         "validity", "validity", value=float(1.0 - any_bad.mean()), extras=cast(dict[str, float | None], extras),
         details={"columns": per_column, "constraints": constraints, "unreadable_values": unreadable},

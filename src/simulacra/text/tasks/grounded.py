@@ -103,7 +103,11 @@ def grounded_qa(engine: Engine, documents: str | Path | Sequence[str], n: int, *
             rows = _new_unique(res, dup_stage, kept, rows)
         kept += rows
     _merge_stages(res)
-    if len(kept) > n:
+    if len(kept) > n:  # the last batch overshot: the surplus is accounted for, not silently cut
+        quota = res.stage("quota")
+        quota.inputs, quota.outputs = len(kept), n
+        for row in kept[n:]:
+            res.reject(quota, row, "quota reached")
         kept = kept[:n]
     if len(kept) < n:
         res.notes.append(f"{len(kept)} of {n} grounded pairs: the documents gave {len(candidates)} answer spans and the "

@@ -27,6 +27,13 @@ from simulacra.text.types import ChatRequest, StageCount
 
 BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps", "draw",
              "plot", "go to", "video", "audio", "music", "flowchart", "diagram")
+#: first words of a task a text assistant can do; in completion form (small models) a new task must start with one
+TASK_VERBS = frozenset(
+    "write list name give tell create explain describe summarize summarise translate classify suggest identify provide "
+    "compose generate rewrite paraphrase convert compare define answer find calculate sort count edit correct outline "
+    "draft plan recommend brainstorm imagine solve estimate predict analyze analyse evaluate rank rate proofread "
+    "come make".split()
+)
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"input": {"type": "string", "maxLength": 400}, "output": {"type": "string", "minLength": 1, "maxLength": 1200}},
@@ -77,6 +84,22 @@ def _prompt(examples: list[str], k: int) -> str:
             f'Write {k} new tasks, different from the examples, as JSON: {{"instructions": ["...", ...]}}')
 
 
+def _not_a_text_task(text: str) -> str | None:
+    """A reason when ``text`` does not start like a task a text assistant can do.
+
+    Examples
+    --------
+    >>> _not_a_text_task("Build a Lego."), _not_a_text_task("Make a list of three songs."), _not_a_text_task("Write a poem.")
+    ('not a text task (starts with "build")', None, None)
+    """
+    words = tokens(text)
+    if not words:
+        return "empty"
+    if words[0] not in TASK_VERBS or (words[0] == "make" and "list" not in words[1:4]) or (words[0] == "come" and words[1:2] != ["up"]):
+        return f'not a text task (starts with "{words[0]}")'
+    return None
+
+
 def _listing(examples: list[str]) -> str:
     """The few-shot completion prompt: a numbered list of tasks, ending where the next one starts."""
     listed = "\n".join(f"{i + 1}. {e}" for i, e in enumerate(examples))
@@ -98,6 +121,7 @@ def self_instruct(
     blacklist: Sequence[str] = BLACKLIST,
     outputs: bool = True,
     prompt_form: str = "auto",
+    task_verbs: bool | None = None,
     max_rounds: int | None = None,
     seed: int = 0,
     retries: int = 2,
@@ -110,7 +134,9 @@ def self_instruct(
     ``prompt_form`` is ``"completion"`` (a numbered list of example tasks that the model continues with one
     more, one task per call), ``"chat"`` (a chat request for ``per_call`` tasks as JSON), or ``"auto"``:
     completion for an embedded GGUF model, chat otherwise. Measured with SmolLM2-135M on 20 calls each,
-    about 13 of 20 completion-form tasks were sensible against 3 of 20 in chat form.
+    about 13 of 20 completion-form tasks were sensible against 3 of 20 in chat form. ``task_verbs``
+    (default: on in completion form) keeps only tasks that start with a verb of :data:`TASK_VERBS` ("make"
+    only as "make a list"): a small model also proposes tasks a text assistant cannot do ("Build a Lego.").
 
     Examples
     --------
@@ -129,6 +155,7 @@ def self_instruct(
     res = TaskResult("instruct", config={"n": n, "seed": seed, "num_human": num_human, "num_generated": num_generated,
                                          "rouge_threshold": rouge_threshold, "words": [min_words, max_words],
                                          "blacklist": list(blacklist), "per_call": per_call, "prompt_form": form})
+    verbs = task_verbs if task_verbs is not None else form == "completion"
     pool = [tokens(t) for t in human]
     accepted: list[dict[str, Any]] = []
     calls, proposed = res.stage("calls"), res.stage("filter instructions")
@@ -155,8 +182,13 @@ def self_instruct(
                     res.reject(calls, {"_raw": comp.text[:2000], "_error": str(comp.error)}, "backend error")
                     continue
                 calls.outputs += 1
-                _consider(res, proposed, " ".join(comp.text.split()), pool, accepted, n, rouge_threshold,
-                          (min_words, max_words, blacklist), r)
+                text = " ".join(comp.text.split())
+                why = _not_a_text_task(text) if verbs else None
+                if why:
+                    proposed.inputs += 1
+                    res.reject(proposed, {"instruction": text, "_round": r}, why)
+                    continue
+                _consider(res, proposed, text, pool, accepted, n, rouge_threshold, (min_words, max_words, blacklist), r)
             continue
         for st in eng.structured(requests, retries=retries, label=f"self-instruct round {r + 1}"):
             calls.inputs += 1
@@ -224,4 +256,4 @@ def _write_outputs(eng: Engine, accepted: list[dict[str, Any]], seed: int, retri
     return rows
 
 
-__all__ = ["BLACKLIST", "instruction_filter", "self_instruct"]
+__all__ = ["BLACKLIST", "TASK_VERBS", "instruction_filter", "self_instruct"]

@@ -1,0 +1,113 @@
+"""Dates and durations as numbers: parsing that works beyond pandas' nanosecond range.
+
+pandas keeps timestamps as nanoseconds by default, which only reach the years 1677 to 2262. Dates
+outside that range (``9999-12-31`` is a common "no end" marker) are parsed here at microsecond
+resolution instead, which covers the years 1 to 9999, so they are neither lost nor taken for labels.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+import numpy as np
+import pandas as pd
+
+#: Seconds since the epoch that nanosecond timestamps can hold.
+NS_SECONDS = (pd.Timestamp.min.value / 1e9, pd.Timestamp.max.value / 1e9)
+_FAR_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+#: Strings that spell a duration: pandas' "3 days 04:05:06" and ISO 8601 "P3DT4H5M6S".
+TIMEDELTA_PATTERN = re.compile(
+    r"^\s*[+-]?\d+ days?(,? [+-]?\d{1,2}:\d{2}:\d{2}(\.\d+)?)?\s*$"
+    r"|^\s*[+-]?P(?=\d|T\d)(\d+(\.\d+)?[YMWD])*(T(\d+(\.\d+)?[HMS])+)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _wide_one(text: str, fmt: str | None) -> np.datetime64:
+    """One string as ``datetime64[us]`` (NaT when it does not parse)."""
+    try:
+        if fmt:
+            stamp = _dt.datetime.strptime(text.strip(), fmt)
+        else:
+            from dateutil import parser
+
+            stamp = parser.parse(text)
+    except (ValueError, OverflowError, TypeError):
+        return np.datetime64("NaT", "us")
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return np.datetime64(stamp, "us")
+
+
+def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
+    """A column as datetime64 (NaT where missing or not a date); ``fmt`` None or 'mixed' guesses.
+
+    Nanoseconds when every date fits them, microseconds otherwise (years 1 to 9999).
+
+    Examples
+    --------
+    >>> parse_datetimes(pd.Series(["2020-01-02", "9999-12-31"]), "%Y-%m-%d").dt.year.tolist()
+    [2020, 9999]
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    use = None if fmt in (None, "mixed") else fmt
+    strings = values.astype("string")
+    out = pd.to_datetime(strings, format=use or "mixed", errors="coerce")
+    failed = (out.isna() & strings.notna()).to_numpy()
+    if not failed.any():
+        return out
+    # only strings with a four-digit year out of the nanosecond range are worth a second, slower try
+    years = pd.to_numeric(strings[failed].str.extract(_FAR_YEAR, expand=False), errors="coerce")
+    retry = years.index[((years < 1678) | (years > 2261)).fillna(False).to_numpy()]
+    if len(retry) == 0:
+        return out
+    wide = np.array([_wide_one(s, use) for s in strings[retry]], dtype="datetime64[us]")
+    if np.isnat(wide).all():
+        return out
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    result = out.to_numpy(dtype="datetime64[us]")
+    result[values.index.get_indexer(retry)] = wide
+    return pd.Series(result, index=values.index, name=values.name)
+
+
+def datetime_seconds(values: pd.Series, fmt: str | None = None) -> np.ndarray:
+    """Seconds since the epoch (UTC for time-zone aware columns) as floats; NaN where missing."""
+    stamps = parse_datetimes(values, fmt)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    micros = stamps.to_numpy(dtype="datetime64[us]").view(np.int64).astype(float)
+    micros[stamps.isna().to_numpy()] = np.nan
+    return micros / 1e6
+
+
+def seconds_to_datetimes(seconds: np.ndarray, name: str | None = None) -> pd.Series:
+    """Float seconds since the epoch (NaN = missing) to datetime64: ns when they fit, else us."""
+    secs = np.asarray(seconds, dtype=float)
+    missing = ~np.isfinite(secs)
+    finite = secs[~missing]
+    fits = finite.size == 0 or (finite.min() >= NS_SECONDS[0] and finite.max() <= NS_SECONDS[1])
+    unit, scale = ("ns", 1e9) if fits else ("us", 1e6)
+    ticks = np.where(missing, 0, np.round(secs * scale)).astype(np.int64)
+    stamps = ticks.view(f"datetime64[{unit}]").copy()
+    stamps[missing] = np.datetime64("NaT")
+    return pd.Series(stamps, name=name)
+
+
+def looks_like_timedeltas(strings: pd.Series) -> bool:
+    """Whether nearly every string spells a duration ("1 days 02:00:00", "P1DT2H")."""
+    sample = strings.head(2000)
+    return bool(len(sample)) and float(sample.str.match(TIMEDELTA_PATTERN).mean()) >= 0.95
+
+
+def timedelta_seconds(values: pd.Series) -> np.ndarray:
+    """Durations (timedelta64, or strings that spell them) as float seconds; NaN where missing."""
+    if pd.api.types.is_timedelta64_dtype(values.dtype):
+        deltas = values
+    else:
+        deltas = pd.to_timedelta(values.astype("string").str.strip(), errors="coerce")
+    out = deltas.to_numpy(dtype="timedelta64[ns]").view(np.int64).astype(float) / 1e9
+    out[deltas.isna().to_numpy()] = np.nan
+    return out

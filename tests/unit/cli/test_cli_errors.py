@@ -1,0 +1,102 @@
+"""Command-line mistakes get click's usage message and exit 2; bad tables and options a clear one-liner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from simulacra.cli.common import parse_assignments
+from simulacra.cli.main import app, main
+from simulacra.errors import InputError
+
+
+def _leaf_commands(group=None, prefix=()):
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    for name, cmd in getattr(group, "commands", {}).items():
+        if getattr(cmd, "commands", None):
+            yield from _leaf_commands(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+COMMANDS = sorted(_leaf_commands())
+
+
+def _run(argv, capsys):
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_every_command_is_listed():
+    assert ("fit",) in COMMANDS and ("augment", "table") in COMMANDS and ("evaluate",) in COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_unknown_option_prints_usage_and_exits_2(command, capsys):
+    code, text = _run([*command, "--no-such-option"], capsys)
+    assert code == 2, text
+    assert "No such option" in text and "Usage" in text
+    assert "SIMULACRA_DEBUG" not in text
+
+
+def test_missing_argument_exits_2(capsys):
+    code, text = _run(["fit"], capsys)
+    assert code == 2 and "Missing argument" in text
+
+
+def test_repeated_condition_means_any_of_the_values():
+    assert parse_assignments(["sex=Male", "sex=Female", "age=30"], "--condition", repeats=True) == {
+        "sex": ["Male", "Female"], "age": 30}
+    with pytest.raises(InputError, match="gives 'depth' twice"):
+        parse_assignments(["depth=2", "depth=3"], "--param")
+
+
+@pytest.fixture()
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "sex": rng.choice(["Male", "Female"], 60, p=[0.8, 0.2])})
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_sample_with_a_value_set(tmp_path, table, capsys):
+    model = tmp_path / "m.model"
+    assert _run(["fit", str(table), "-m", "copula", "-o", str(model)], capsys)[0] == 0
+    out = tmp_path / "s.csv"
+    code, text = _run(["sample", str(model), "-n", "200", "-o", str(out), "-c", "sex=Male", "-c", "sex=Female"], capsys)
+    assert code == 0, text
+    assert set(pd.read_csv(out)["sex"]) == {"Male", "Female"}
+
+
+def test_balance_is_done_as_asked_or_refused(tmp_path, table, capsys):
+    out = tmp_path / "o.csv"
+    code, text = _run(["augment", "table", str(table), "-o", str(out), "-t", "sex", "--balance", "3:1",
+                       "--model", "copula", "--seed", "0"], capsys)
+    assert code == 0, text
+    counts = pd.read_csv(out)["sex"].value_counts()
+    real = pd.read_csv(table)["sex"].value_counts()
+    assert counts["Male"] == real["Male"] and counts["Female"] == 3 * real["Male"]
+    code, text = _run(["augment", "table", str(table), "-o", str(tmp_path / "x.csv"), "-t", "sex", "--balance", "1:0"], capsys)
+    assert code == 2 and "Cannot read balance" in text and not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("command", [["fit", "{p}", "-o", "{d}/m.model"], ["augment", "table", "{p}", "-o", "{d}/o.csv", "--ratio", "1"],
+                                     ["evaluate", "{p}", "{p}"]])
+def test_nested_and_binary_parquet_columns_are_refused_by_name(tmp_path, command, capsys):
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "tags": [[1], [2, 3], []], "s": [{"a": 1}] * 3,
+                             "blob": [b"\x00", b"\x01", b"\x02"]}), path)
+    code, text = _run([c.format(p=path, d=tmp_path) for c in command], capsys)
+    assert code == 2, text
+    assert "'tags' holds nested values" in text and "'blob' holds binary values" in text and "'s' holds nested" in text
