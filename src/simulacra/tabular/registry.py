@@ -7,7 +7,7 @@ command line starts fast); third-party models join with the :func:`register` dec
 from __future__ import annotations
 
 import importlib
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from simulacra.errors import InputError
 from simulacra.tabular.base import BaseSynthesizer
@@ -37,11 +37,11 @@ COMPOSITE: dict[str, tuple[str, str]] = {
 }
 
 
-def get_model_class(name: str) -> type:
+def get_model_class(name: str) -> Any:
     """The class of a saved model: a registered synthesizer or one of the :data:`COMPOSITE` models."""
     if name in COMPOSITE:
         module, cls = COMPOSITE[name]
-        return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), cls)
     return get_synthesizer_class(name)
 
 

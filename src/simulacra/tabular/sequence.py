@@ -377,27 +377,33 @@ class SequenceSynthesizer:
             if plans else np.zeros((n, 0))
         roller.push(0, rows, reprs, levels[:, 0], self._weekday(times[:, 0]))
         for t in range(1, T):
-            rows = np.flatnonzero(lengths > t)
-            base = roller.features(t, rows)
-            current = np.zeros((rows.size, 0), dtype=np.float32)
-            gap = self.steps_[GAP].sample(np.column_stack([base, current]), rng)
-            times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
-            row: dict[str, np.ndarray] = {}
-            prev = {p.name: levels[rows, t - 1, j] for j, p in enumerate(plans)}
-            out_reprs = []
-            for j, p in enumerate(plans):
-                y = self.steps_[p.name].sample(np.column_stack([base, current]), rng)
-                if p.kind == "category":
-                    row[p.name] = y
-                else:
-                    row[p.name] = from_repr(p, y, prev, row)
-                    y = to_repr(p, row[p.name], prev, row)  # the representation after rounding
-                out_reprs.append(y)
-                current = np.column_stack([current, y]).astype(np.float32)
-            levels[rows, t] = np.column_stack([row[p.name] for p in plans]) if plans else np.zeros((rows.size, 0))
-            roller.push(t, rows, np.column_stack(out_reprs) if plans else np.zeros((rows.size, 0)),
-                        levels[rows, t], self._weekday(times[rows, t]))
+            self._draw_step(t, np.flatnonzero(lengths > t), roller, levels, times, rng)
         return self._frame_from(table, lengths, levels, times, rng)
+
+    def _draw_step(self, t: int, rows: np.ndarray, roller: Roller, levels: np.ndarray, times: np.ndarray,
+                   rng: np.random.Generator) -> None:
+        """Draw event ``t`` of the entities ``rows`` (gap first, then each column) and record it."""
+        plans = self.plans_
+        base = roller.features(t, rows)
+        current = np.zeros((rows.size, 0), dtype=np.float32)
+        gap = self.steps_[GAP].sample(base, rng)
+        times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
+        row: dict[str, np.ndarray] = {}
+        prev = {p.name: levels[rows, t - 1, j] for j, p in enumerate(plans)}
+        out_reprs = []
+        for p in plans:
+            y = self.steps_[p.name].sample(np.column_stack([base, current]), rng)
+            if p.kind == "category":
+                row[p.name] = y
+            else:
+                row[p.name] = from_repr(p, y, prev, row)
+                y = to_repr(p, row[p.name], prev, row)  # the representation after rounding
+            out_reprs.append(y)
+            current = np.column_stack([current, y]).astype(np.float32)
+        empty = np.zeros((rows.size, 0))
+        levels[rows, t] = np.column_stack([row[p.name] for p in plans]) if plans else empty
+        roller.push(t, rows, np.column_stack(out_reprs) if plans else empty, levels[rows, t],
+                    self._weekday(times[rows, t]))
 
     def _min_gap(self) -> float:
         cells = self.steps_[GAP].cells
@@ -488,23 +494,7 @@ class SequenceSynthesizer:
                 reprs = np.column_stack([self._repr(p, row, prev) for p in plans])
                 roller.push(t, known, reprs, levels[known, t], self._weekday(times[known, t]))
             if new.size:
-                base = roller.features(t, new)
-                current = np.zeros((new.size, 0), dtype=np.float32)
-                gap = self.steps_[GAP].sample(base, rng)
-                times[new, t] = times[new, t - 1] + np.maximum(gap, self._min_gap())
-                row, out_reprs = {}, []
-                prev = {p.name: levels[new, t - 1, j] for j, p in enumerate(plans)}
-                for j, p in enumerate(plans):
-                    y = self.steps_[p.name].sample(np.column_stack([base, current]), rng)
-                    if p.kind == "category":
-                        row[p.name] = y
-                    else:
-                        row[p.name] = from_repr(p, y, prev, row)
-                        y = to_repr(p, row[p.name], prev, row)
-                    out_reprs.append(y)
-                    current = np.column_stack([current, y]).astype(np.float32)
-                levels[new, t] = np.column_stack([row[p.name] for p in plans])
-                roller.push(t, new, np.column_stack(out_reprs), levels[new, t], self._weekday(times[new, t]))
+                self._draw_step(t, new, roller, levels, times, rng)
         full = self._frame_from(table, total, levels, times, rng)
         names = np.repeat(table[self.entity].to_numpy(), total)
         full[self.entity] = names
