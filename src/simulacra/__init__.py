@@ -35,6 +35,7 @@ _LAZY = {
     "stream_stats": "simulacra.scale.stats",
     "get_synthesizer_class": "simulacra.tabular.registry",
     "load": "simulacra.tabular.persistence:load",
+    "sample_to": "simulacra.scale.api",
     "read_table": "simulacra.io",
     "write_table": "simulacra.io",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from simulacra.scale.api import sample_to
 
 ray = pytest.importorskip("ray")
 
@@ -30,7 +31,7 @@ def synth():
 
 def test_ray_writes_the_same_rows_as_local_processes(tmp_path, ray_local, synth):
     n = 30_000
-    result = synth.sample_to(f"{tmp_path}/ray/", n, chunk_rows=5_000, engine="ray", random_state=99, progress=False)
+    result = sample_to(synth, f"{tmp_path}/ray/", n, chunk_rows=5_000, engine="ray", random_state=99, progress=False)
     assert result.engine == "ray" and result.chunks == 6
     parts = sorted(p.name for p in (tmp_path / "ray").glob("part-*.parquet"))
     assert len(parts) == 6 and (tmp_path / "ray" / "_SUCCESS").exists()
@@ -39,16 +40,16 @@ def test_ray_writes_the_same_rows_as_local_processes(tmp_path, ray_local, synth)
 
 def test_ray_job_resumes(tmp_path, ray_local, synth):
     out = f"{tmp_path}/r/"
-    synth.sample_to(out, 5_000, chunk_rows=1_000, engine="ray", random_state=1, progress=False)
+    sample_to(synth, out, 5_000, chunk_rows=1_000, engine="ray", random_state=1, progress=False)
     (tmp_path / "r" / "part-000003.parquet").unlink()
     (tmp_path / "r" / "_SUCCESS").unlink()
-    again = synth.sample_to(out, 5_000, chunk_rows=1_000, engine="ray", random_state=1, progress=False)
+    again = sample_to(synth, out, 5_000, chunk_rows=1_000, engine="ray", random_state=1, progress=False)
     assert (again.chunks_made, again.chunks_resumed) == (1, 4)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "r"), synth.sample_range(0, 5_000, random_state=1))
 
 
 def test_ray_single_file_output(tmp_path, ray_local, synth):
-    result = synth.sample_to(tmp_path / "rows.jsonl", 3_000, chunk_rows=1_000, engine="ray", random_state=5, progress=False)
+    result = sample_to(synth, tmp_path / "rows.jsonl", 3_000, chunk_rows=1_000, engine="ray", random_state=5, progress=False)
     back = pd.read_json(result.path, lines=True)
     expected = synth.sample_range(0, 3_000, random_state=5)
     np.testing.assert_allclose(back["x"].to_numpy(), expected["x"].to_numpy())

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from simulacra.tabular.base import BLOCK_ROWS
+from simulacra.scale.api import sample_to
 
 N_ROWS = BLOCK_ROWS + 4_465  # crosses a block edge
 
@@ -43,7 +44,7 @@ def expected(synth):
     ],
 )
 def test_same_rows_for_every_configuration(tmp_path, synth, expected, chunk_rows, workers, target, reader):
-    result = synth.sample_to(f"{tmp_path}/{target}", N_ROWS, chunk_rows=chunk_rows, workers=workers, random_state=2024, progress=False)
+    result = sample_to(synth, f"{tmp_path}/{target}", N_ROWS, chunk_rows=chunk_rows, workers=workers, random_state=2024, progress=False)
     assert result.rows == N_ROWS
     got = reader(result.path)
     pd.testing.assert_frame_equal(got, expected, check_dtype=target.endswith(".csv") is False)
@@ -57,15 +58,15 @@ def test_iter_samples_matches_whatever_the_chunk(synth, expected):
 
 
 def test_different_seed_gives_different_rows(tmp_path, synth, expected):
-    result = synth.sample_to(tmp_path / "other.parquet", 2_000, chunk_rows=500, workers=1, random_state=2025, progress=False)
+    result = sample_to(synth, tmp_path / "other.parquet", 2_000, chunk_rows=500, workers=1, random_state=2025, progress=False)
     assert not pd.read_parquet(result.path).equals(expected.iloc[:2_000])
 
 
 def test_seed_is_recorded_and_reused_on_resume(tmp_path, synth):
-    first = synth.sample_to(f"{tmp_path}/o/", 3_000, chunk_rows=1_000, workers=1, progress=False)
+    first = sample_to(synth, f"{tmp_path}/o/", 3_000, chunk_rows=1_000, workers=1, progress=False)
     assert isinstance(first.seed, int)
     (tmp_path / "o" / "part-000002.parquet").unlink()  # as if interrupted before the last chunk
     (tmp_path / "o" / "_SUCCESS").unlink()
-    again = synth.sample_to(f"{tmp_path}/o/", 3_000, chunk_rows=1_000, workers=1, progress=False)
+    again = sample_to(synth, f"{tmp_path}/o/", 3_000, chunk_rows=1_000, workers=1, progress=False)
     assert again.seed == first.seed and again.chunks_made == 1
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o"), synth.sample_range(0, 3_000, random_state=first.seed))

@@ -231,12 +231,18 @@ class BaseSynthesizer(ABC):
         )
 
     def sample_to(self, path: str | Path, n_rows: int, **options: Any) -> Any:
-        """Write ``n_rows`` rows to a file or folder in chunks, on every core or Ray; resumable.
+        """Deprecated: use ``simulacra.sample_to(model, path, n_rows, ...)``.
 
-        Options (``chunk_rows``, ``workers``, ``engine``, ``format``, ``random_state``, ``resume``, ...)
-        are those of :func:`simulacra.scale.sample_to`.
+        Chunked jobs belong to :mod:`simulacra.scale`, which sits above the models; this method is
+        kept so that existing code runs, with a DeprecationWarning, and will be removed.
         """
-        from simulacra.scale.api import sample_to
+        import warnings
+
+        warnings.warn(
+            "model.sample_to(path, n_rows) is deprecated and will be removed; use "
+            "simulacra.sample_to(model, path, n_rows, ...) instead.", DeprecationWarning, stacklevel=2,
+        )
+        from simulacra.scale.api import sample_to  # the deprecated shim's upward import (architecture test)
 
         return sample_to(self, path, n_rows, **options)
 

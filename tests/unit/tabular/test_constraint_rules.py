@@ -10,6 +10,7 @@ import simulacra as sim
 from simulacra.errors import ConstraintError
 from simulacra.metadata import Metadata
 from simulacra.rules import describe_rule, discover_rules, rule_mask
+from simulacra.scale.api import sample_to
 
 
 def _table(n: int = 1200, seed: int = 0) -> pd.DataFrame:
@@ -78,7 +79,7 @@ def test_rules_hold_with_conditions_and_after_save_and_load(fitted_rules, tmp_pa
 def test_rules_hold_in_the_scale_job(fitted_rules, tmp_path) -> None:  # noqa: ANN001
     df, meta = fitted_rules
     synth = sim.get_synthesizer_class("trees")(metadata=meta, random_state=0).fit(df)
-    synth.sample_to(tmp_path / "out", 3000, chunk_rows=1000, workers=1, format="csv")
+    sample_to(synth, tmp_path / "out", 3000, chunk_rows=1000, workers=1, format="csv")
     out = pd.concat([pd.read_csv(p) for p in sorted((tmp_path / "out").glob("*.csv"))], ignore_index=True)
     assert len(out) == 3000
     out["stamp"] = pd.to_datetime(out["stamp"])

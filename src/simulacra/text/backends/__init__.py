@@ -42,7 +42,7 @@ def get_backend(spec: str | Backend | None = "local", *, model: str | None = Non
 
     ``spec`` is ``"local"`` (or None) for the embedded model, an installed model's name such as
     ``"smollm2-135m"``, a path to a ``.gguf`` file, an ``http://``/``https://`` URL of an OpenAI-compatible
-    server, or ``"fake"`` (the deterministic :class:`~simulacra.testing.llm.FakeBackend`). ``model`` is,
+    server, or ``"fake"`` (the deterministic :class:`~simulacra.text.backends.fake.FakeBackend`). ``model`` is,
     with a server, the served model's name; otherwise it may itself be a model name, a ``.gguf`` path or a
     URL (so ``--model`` alone says everything). Options go to the backend (``timeout``, ``deadline``,
     ``concurrency``, ``max_retries``, ``n_threads``...). A backend object is returned as it is.
@@ -64,7 +64,7 @@ def get_backend(spec: str | Backend | None = "local", *, model: str | None = Non
     if text == "local" and model:  # --model alone: a name, a path or a URL
         text, model = model.strip(), None
     if text == "fake":
-        from simulacra.testing.llm import FakeBackend
+        from simulacra.text.backends.fake import FakeBackend
 
         return FakeBackend(**options)
     if text.startswith(("http://", "https://")):
