@@ -99,6 +99,10 @@ def sniff_encoding(head: bytes) -> str:
         return "latin-1"
 
 
+#: The "delimiter" of a one-column table: a control character that plain text does not contain.
+ONE_COLUMN = "\x1f"
+
+
 def _lines(text: str) -> list[str]:
     """Lines as CSV readers see them: split at \\n, \\r\\n and \\r only (str.splitlines also splits at
     characters such as U+0085 and U+2028, which are ordinary text in a CSV field)."""
@@ -112,8 +116,8 @@ def sniff_delimiter(text: str, default: str = ",") -> str:
 
     Examples
     --------
-    >>> sniff_delimiter("a;b\n1;2\n3;4\n"), sniff_delimiter('x;y\n"1,5"\n2\n')
-    (';', ',')
+    >>> sniff_delimiter("a;b\n1;2\n3;4\n"), sniff_delimiter('x;y\n"1,5"\n2\n'), sniff_delimiter("a,b\n1\n2\n")
+    (';', ',', '\x1f')
     """
     lines = [ln for ln in _lines(text)[:50] if ln.strip()]
     if not lines:
@@ -129,7 +133,15 @@ def sniff_delimiter(text: str, default: str = ",") -> str:
         share = sum(w == widths[0] for w in widths) / len(widths)
         if share > best_share + 1e-9:
             best, best_share = sep, share
-    return best if best_share >= 0.9 else default
+    if best_share >= 0.9:
+        return best
+    try:
+        widths = [len(row) for row in csv.reader(lines, delimiter=default)]
+    except csv.Error:
+        return default
+    if widths[0] > 1 and len(widths) > 1 and sum(w == 1 for w in widths[1:]) / (len(widths) - 1) >= 0.9:
+        return ONE_COLUMN  # one column whose header happens to hold the delimiter: no splitting at all
+    return default
 
 
 def read_table(
