@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--par-epochs", type=int, default=None)
     ap.add_argument("--mostly-minutes", type=float, default=None)
     args = ap.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results: dict = {}
     for table in args.tables.split(","):
         df, entity, order = load(table)
         train, hold = split(df, entity)
@@ -132,6 +132,7 @@ def main() -> None:
             print(f"{table} / {model}: {n} training entities, {len(train):,} events", flush=True)
             out, timing = run_ours(train, entity, order, n) if model == "ours" else run_peer(model, train, entity, order, n, args)
             report = evaluate_sequences(train, out, entity=entity, order=order, holdout=hold)
+            results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # merge on write
             results.setdefault(table, {})[model] = summarise(report, timing)
             RESULTS.parent.mkdir(exist_ok=True)
             RESULTS.write_text(json.dumps(results, indent=1, default=float))

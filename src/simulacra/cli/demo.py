@@ -25,6 +25,11 @@ def demo(
     start = time.perf_counter()
     run_demo(output, n_rows=rows, model=model, seed=seed, evaluate=not no_evaluate, log=console.print)
     console.print(f"[bold green]Demo finished[/bold green] in {time.perf_counter() - start:.0f}s; everything is in [bold]{output}/[/bold]")
+    console.print(
+        "Next: a table of histories (events per entity, such as transactions per client) is fitted as "
+        "sequences: [bold]simulacra fit events.csv --entity client --order date -o events.model[/bold] "
+        "(docs/sequences.md)."
+    )
 
 
 def register(app: typer.Typer) -> None:
