@@ -20,14 +20,20 @@ def _par(train: pd.DataFrame, entity: str, order: str, n: int, epochs: int | Non
     from sdv.metadata import Metadata
     from sdv.sequential import PARSynthesizer
 
-    meta = Metadata.detect_from_dataframe(train, table_name="t")
+    meta = Metadata.detect_from_dataframes({"t": train})
     meta.update_column(column_name=entity, sdtype="id", table_name="t")
     meta.set_sequence_key(column_name=entity, table_name="t")
     meta.set_sequence_index(column_name=order, table_name="t")
     kwargs = {} if epochs is None else {"epochs": epochs}
     synth = PARSynthesizer(meta, verbose=False, **kwargs)
-    synth.fit(train)
-    return synth.sample(num_sequences=n)
+    try:
+        synth.fit(train)
+    except Exception as exc:  # some SDV 2.x releases want {table_name: frame}
+        if "dictionary" not in str(exc):
+            raise
+        synth.fit({"t": train})
+    out = synth.sample(num_sequences=n)
+    return out["t"] if isinstance(out, dict) else out
 
 
 def _mostly(train: pd.DataFrame, entity: str, order: str, n: int, minutes: float | None, epochs: int | None) -> pd.DataFrame:

@@ -69,7 +69,8 @@ def evaluate_sequences(
         "statics": statics,
         "static_coherence": _static_coherence(synth_s, entity, statics),
     }
-    out["autocorrelation"] = {c: _acf_table(real_s, synth_s, entity, c, persistent[c]) for c in numeric}
+    out["autocorrelation"] = {c: _acf_table(real_s, synth_s, entity, c, persistent[c]) for c in numeric
+                              if c not in statics}
     gaps = [abs(v["real"][i] - v["synthetic"][i]) for v in out["autocorrelation"].values()
             for i in range(len(LAGS)) if np.isfinite(v["real"][i]) and np.isfinite(v["synthetic"][i])]
     out["autocorrelation_max_gap"] = float(max(gaps)) if gaps else None
