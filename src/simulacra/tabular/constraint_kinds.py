@@ -181,6 +181,20 @@ class Constraint:
         self.reparameterize_ = bool(state.get("reparameterize", False))
 
 
+class OneColumn(Constraint):
+    """A constraint on one column, ``spec["column"]``, whose values it sets."""
+
+    @property
+    def column(self) -> str:
+        return str(self.spec["column"])
+
+    def columns(self) -> list[str]:
+        return [self.column]
+
+    def writes(self) -> set[str]:
+        return {self.column}
+
+
 class Range(Constraint):
     """``min <= column <= max`` (``<`` when strict); values outside are clipped to the nearest valid one."""
 

@@ -17,7 +17,7 @@ import pandas as pd
 from simulacra.metadata import Metadata
 from simulacra.metadata.columns import NumericalColumn
 from simulacra.rules.formula import Formula
-from simulacra.tabular.constraint_kinds import Constraint, Numbers, _put
+from simulacra.tabular.constraint_kinds import Constraint, Numbers, OneColumn, _put
 from simulacra.tabular.constraint_sets import FixedCombinations
 
 _ALL_TYPES = ("numerical", "datetime", "categorical", "boolean", "text", "id")
@@ -244,23 +244,13 @@ class Bound(_NumberRule):
         return data
 
 
-class Clock(_NumberRule):
+class Clock(OneColumn, _NumberRule):
     """A whole number written as a clock time HHMM (minutes below 60); modelled as minutes since midnight."""
 
     kind = "clock"
     can_reparameterize = True
     scalars = ("midnight",)
     allowed_types = ("numerical",)
-
-    @property
-    def column(self) -> str:
-        return str(self.spec["column"])
-
-    def columns(self) -> list[str]:
-        return [self.column]
-
-    def writes(self) -> set[str]:
-        return {self.column}
 
     def describe(self) -> str:
         return f"clock: '{self.column}' is HHMM"

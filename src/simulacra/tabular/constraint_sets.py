@@ -9,7 +9,7 @@ import pandas as pd
 
 from simulacra.metadata import Metadata
 from simulacra.metadata.columns import CategoricalColumn, IdColumn
-from simulacra.tabular.constraint_kinds import Constraint
+from simulacra.tabular.constraint_kinds import Constraint, OneColumn
 from simulacra.transform import RARE_TOKEN
 from simulacra.transform.generated import IdEncoder
 
@@ -146,21 +146,11 @@ def _restore_dtype(col: pd.Series, dtype: str) -> pd.Series:
         return col
 
 
-class Unique(Constraint):
+class Unique(OneColumn):
     """A key: every value differs. Keys are made fresh from the row number (never a real one)."""
 
     kind = "unique"
     allowed_types = ("id", "numerical", "categorical")
-
-    @property
-    def column(self) -> str:
-        return str(self.spec["column"])
-
-    def columns(self) -> list[str]:
-        return [self.column]
-
-    def writes(self) -> set[str]:
-        return {self.column}
 
     def describe(self) -> str:
         return f"unique: '{self.column}'"
