@@ -35,13 +35,11 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError, ModelFileError, NotFittedError
+from simulacra.tabular._sequence_plan import check_table, plan_columns
 from simulacra.tabular._steps import (
-    LEVEL_AUTOCORR,
     ColumnPlan,
     Roller,
     StepModel,
-    chain_order,
-    decimals_of,
     find_row_orders,
     from_repr,
     round_like,
@@ -99,7 +97,7 @@ class SequenceSynthesizer:
         """Learn the sequences of ``data``; returns self. The frame is neither modified nor kept."""
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
-        frame = self._check(data)
+        frame = check_table(data, self.entity, self.order)
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
         self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}
@@ -117,7 +115,7 @@ class SequenceSynthesizer:
         values = {c: self._filled(frame, c) for c in numeric}
         self.missing_ = {c: float(frame[c].isna().mean()) for c in dynamic if frame[c].isna().any()}
         above = find_row_orders(values, numeric)
-        self.plans_ = self._plans(frame, numeric, dynamic, values, above)
+        self.plans_ = plan_columns(frame, self.entity, numeric, dynamic, values, above)
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])
         gaps = np.diff(ordinal, prepend=np.nan)
@@ -149,40 +147,6 @@ class SequenceSynthesizer:
         self._fit_steps(X, Y, statics.shape[1], rng)
         self._sample_rng_ = np.random.default_rng(self.random_state)
         return self
-
-    def _check(self, data: pd.DataFrame) -> pd.DataFrame:
-        if not isinstance(data, pd.DataFrame):
-            raise InputError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
-        for col, what in ((self.entity, "entity"), (self.order, "order")):
-            if col not in data.columns:
-                raise InputError(f"The {what} column '{col}' is not in the table; columns are: "
-                                 f"{', '.join(map(str, data.columns))}")
-        if data[self.entity].isna().any() or data[self.order].isna().any():
-            raise InputError(f"The entity ('{self.entity}') and order ('{self.order}') columns must have no "
-                             "missing values; drop or fill those rows first.")
-        order = data[self.order]
-        if order.dtype == object:
-            kinds = {type(v).__name__ for v in order.head(10_000)}
-            if len(kinds) > 1:
-                raise InputError(f"Order column '{self.order}' mixes types ({', '.join(sorted(kinds))}); "
-                                 "make it all dates or all numbers.")
-            parsed = pd.to_datetime(order, errors="coerce", format="mixed")
-            if parsed.isna().any():
-                raise InputError(f"Order column '{self.order}' holds values that are neither dates nor numbers "
-                                 f"(e.g. {order[parsed.isna()].iloc[0]!r}).")
-            data = data.assign(**{self.order: parsed})
-        frame = data.sort_values([self.entity, self.order], kind="stable").reset_index(drop=True)
-        dup = frame.duplicated([self.entity, self.order])
-        if dup.any():
-            row = frame[dup].iloc[0]
-            raise InputError(
-                f"Order column '{self.order}' has ties: entity {row[self.entity]!r} has {int(dup.sum())} events "
-                f"at the same {self.order} (e.g. {row[self.order]!r}); make (entity, order) unique first."
-            )
-        if frame[self.entity].value_counts().max() < 2:
-            raise InputError("Every entity has a single event: there are no sequences to learn. Fit a "
-                             "single-table model instead.")
-        return frame
 
     def _find_statics(self, frame: pd.DataFrame) -> list[str]:
         others = [c for c in frame.columns if c not in (self.entity, self.order)]
@@ -218,36 +182,6 @@ class SequenceSynthesizer:
         """A numeric column with gaps filled from the same entity's neighbours (for the lags only)."""
         s = frame[c].astype(float)
         return s.groupby(frame[self.entity], sort=False).transform(lambda g: g.ffill().bfill()).to_numpy()
-
-    def _plans(self, frame: pd.DataFrame, numeric: list[str], dynamic: list[str],
-               values: dict[str, np.ndarray], above: dict[str, set[str]]) -> list[ColumnPlan]:
-        order = chain_order(numeric, above) + [c for c in dynamic if c not in numeric]
-        plans: list[ColumnPlan] = []
-        same = frame[self.entity].to_numpy()
-        persistent = {c: _level_mode(values[c], same) for c in numeric}
-        persistent = {c: m for c, m in persistent.items() if m != "level"}
-        for c in order:
-            if c not in numeric:
-                plans.append(ColumnPlan(name=c, kind="category"))
-                continue
-            x = values[c]
-            done = [p.name for p in plans if p.kind == "numeric"]
-            lower = [b for b in done if b in above[c]]
-            upper = [b for b in done if c in above[b]]
-            positive = bool(np.nanmin(x) > 0) and all(np.nanmin(values[b]) > 0 for b in lower + upper)
-            plan = ColumnPlan(name=c, kind="numeric", decimals=decimals_of(frame[c].to_numpy(dtype=float)),
-                              integer=bool(pd.api.types.is_integer_dtype(frame[c])))
-            if lower and upper:
-                plan.mode, plan.lower, plan.upper = "between", lower, upper
-            elif lower or upper:
-                plan.mode, plan.lower, plan.upper, plan.log = ("above" if lower else "below"), lower, upper, positive
-            else:
-                plan.mode = persistent.get(c, "level")
-                if plan.mode != "level":
-                    earlier = [p.name for p in plans if p.name in persistent and p.mode not in ("above", "below", "between")]
-                    _anchor(plan, x, same, earlier, [a for a in persistent if a != c and persistent[a] == plan.mode], values)
-            plans.append(plan)
-        return plans
 
     def _encode_statics(self, table: pd.DataFrame) -> np.ndarray:
         cols = []
@@ -505,13 +439,7 @@ class SequenceSynthesizer:
         missing = [c for c in self.columns_ if c not in history.columns]
         if missing:
             raise InputError(f"The history lacks the model's columns: {', '.join(missing)}")
-        old = self.statics
-        try:
-            self.statics = self.statics_
-            frame = self._check(history[self.columns_]) if history[self.entity].value_counts().max() > 1 else \
-                history[self.columns_].sort_values([self.entity, self.order]).reset_index(drop=True)
-        finally:
-            self.statics = old
+        frame = check_table(history[self.columns_], self.entity, self.order, single_ok=True)
         if not self.time_["datetime"] and not _numeric(frame[self.order]):
             raise InputError(f"Order column '{self.order}' of the history must be numeric like the training data.")
         if self.time_["datetime"]:
@@ -594,58 +522,6 @@ class SequenceSynthesizer:
 
 def _numeric(s: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
-
-
-def _level_mode(x: np.ndarray, entity: np.ndarray) -> str:
-    """``logdiff``/``diff`` for a column whose level moves slowly inside entities, else ``level``.
-
-    The lag-1 autocorrelation is measured around each entity's own mean, so that entities at
-    different levels (a $30 and a $1,000 stock) do not make any column look persistent.
-    """
-    positive = bool(np.all(x[np.isfinite(x)] > 0))
-    v = np.log(x) if positive else x
-    means = pd.Series(v).groupby(entity).transform("mean").to_numpy()
-    v = v - means
-    same = entity[1:] == entity[:-1]
-    a, b = v[1:][same], v[:-1][same]
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 30 or np.std(a[ok]) == 0:
-        return "level"
-    if np.corrcoef(a[ok], b[ok])[0, 1] >= LEVEL_AUTOCORR:
-        return "logdiff" if positive else "diff"
-    return "level"
-
-
-def _anchor(plan: ColumnPlan, x: np.ndarray, same: np.ndarray, row_anchors: list[str], lag_anchors: list[str],
-            values: dict[str, np.ndarray]) -> None:
-    """Make a persistent column relative to another one when that varies less than its own changes.
-
-    Two prices of one stock (open and close) each move like a random walk, but never far apart:
-    modelled each by its own changes they would drift apart over a long history. The column is
-    drawn relative to whichever varies least: its own previous value, an earlier column of the same
-    row (close relative to today's open), or another column of the previous row (today's open
-    relative to yesterday's close). It then stays tied to its anchor for the whole history.
-    """
-    log = plan.mode == "logdiff"
-    keep = np.r_[False, same[1:] == same[:-1]]
-
-    def rel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(a / b) if log else a - b
-
-    def spread(v: np.ndarray) -> float:
-        v = v[np.isfinite(v)]
-        return float(np.std(v)) if v.size >= 30 else np.inf
-
-    best = spread(rel(x, np.r_[np.nan, x[:-1]])[keep])
-    for a in row_anchors:
-        s = spread(rel(x, values[a]))
-        if s < best:
-            best, plan.anchor, plan.mode = s, a, ("ratio" if log else "offset")
-    for a in lag_anchors:
-        s = spread(rel(x, np.r_[np.nan, values[a][:-1]])[keep])
-        if s < best:
-            best, plan.anchor, plan.mode = s, a, ("lagratio" if log else "lagoffset")
 
 
 def _entity_prefix(s: pd.Series) -> str:

@@ -1,0 +1,134 @@
+"""Checking a table of sequences and choosing how each of its columns is represented.
+
+Used by :class:`simulacra.tabular.sequence.SequenceSynthesizer`: :func:`check_table` refuses what
+cannot be learned (ties, mixed order types, no sequences), :func:`plan_columns` picks each dynamic
+column's representation (level, change, ratio to an anchor column, distance to its bounds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InputError
+from simulacra.tabular._steps import LEVEL_AUTOCORR, ColumnPlan, chain_order, decimals_of
+
+
+def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False) -> pd.DataFrame:
+    """The table sorted by entity and order, its order column as dates or numbers; bad input refused."""
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
+    for col, what in ((entity, "entity"), (order_col, "order")):
+        if col not in data.columns:
+            raise InputError(f"The {what} column '{col}' is not in the table; columns are: "
+                             f"{', '.join(map(str, data.columns))}")
+    if data[entity].isna().any() or data[order_col].isna().any():
+        raise InputError(f"The entity ('{entity}') and order ('{order_col}') columns must have no "
+                         "missing values; drop or fill those rows first.")
+    order = data[order_col]
+    if order.dtype == object:
+        kinds = {type(v).__name__ for v in order.head(10_000)}
+        if len(kinds) > 1:
+            raise InputError(f"Order column '{order_col}' mixes types ({', '.join(sorted(kinds))}); "
+                             "make it all dates or all numbers.")
+        parsed = pd.to_datetime(order, errors="coerce", format="mixed")
+        if parsed.isna().any():
+            raise InputError(f"Order column '{order_col}' holds values that are neither dates nor numbers "
+                             f"(e.g. {order[parsed.isna()].iloc[0]!r}).")
+        data = data.assign(**{order_col: parsed})
+    frame = data.sort_values([entity, order_col], kind="stable").reset_index(drop=True)
+    dup = frame.duplicated([entity, order_col])
+    if dup.any():
+        row = frame[dup].iloc[0]
+        raise InputError(
+            f"Order column '{order_col}' has ties: entity {row[entity]!r} has {int(dup.sum())} events "
+            f"at the same {order_col} (e.g. {row[order_col]!r}); make (entity, order) unique first."
+        )
+    if not single_ok and frame[entity].value_counts().max() < 2:
+        raise InputError("Every entity has a single event: there are no sequences to learn. Fit a "
+                         "single-table model instead.")
+    return frame
+
+
+def plan_columns(frame: pd.DataFrame, entity: str, numeric: list[str], dynamic: list[str],
+                 values: dict[str, np.ndarray], above: dict[str, set[str]]) -> list[ColumnPlan]:
+    """How each dynamic column is drawn (see :mod:`simulacra.tabular._steps`), in chain order."""
+    order = chain_order(numeric, above) + [c for c in dynamic if c not in numeric]
+    plans: list[ColumnPlan] = []
+    same = frame[entity].to_numpy()
+    persistent = {c: level_mode(values[c], same) for c in numeric}
+    persistent = {c: m for c, m in persistent.items() if m != "level"}
+    for c in order:
+        if c not in numeric:
+            plans.append(ColumnPlan(name=c, kind="category"))
+            continue
+        x = values[c]
+        done = [p.name for p in plans if p.kind == "numeric"]
+        lower = [b for b in done if b in above[c]]
+        upper = [b for b in done if c in above[b]]
+        positive = bool(np.nanmin(x) > 0) and all(np.nanmin(values[b]) > 0 for b in lower + upper)
+        plan = ColumnPlan(name=c, kind="numeric", decimals=decimals_of(frame[c].to_numpy(dtype=float)),
+                          integer=bool(pd.api.types.is_integer_dtype(frame[c])))
+        if lower and upper:
+            plan.mode, plan.lower, plan.upper = "between", lower, upper
+        elif lower or upper:
+            plan.mode, plan.lower, plan.upper, plan.log = ("above" if lower else "below"), lower, upper, positive
+        else:
+            plan.mode = persistent.get(c, "level")
+            if plan.mode != "level":
+                earlier = [p.name for p in plans if p.name in persistent and p.mode not in ("above", "below", "between")]
+                anchor(plan, x, same, earlier, [a for a in persistent if a != c and persistent[a] == plan.mode], values)
+        plans.append(plan)
+    return plans
+
+
+def level_mode(x: np.ndarray, entity: np.ndarray) -> str:
+    """``logdiff``/``diff`` for a column whose level moves slowly inside entities, else ``level``.
+
+    The lag-1 autocorrelation is measured around each entity's own mean, so that entities at
+    different levels (a $30 and a $1,000 stock) do not make any column look persistent.
+    """
+    positive = bool(np.all(x[np.isfinite(x)] > 0))
+    v = np.log(x) if positive else x
+    means = pd.Series(v).groupby(entity).transform("mean").to_numpy()
+    v = v - means
+    same = entity[1:] == entity[:-1]
+    a, b = v[1:][same], v[:-1][same]
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 30 or np.std(a[ok]) == 0:
+        return "level"
+    if np.corrcoef(a[ok], b[ok])[0, 1] >= LEVEL_AUTOCORR:
+        return "logdiff" if positive else "diff"
+    return "level"
+
+
+def anchor(plan: ColumnPlan, x: np.ndarray, same: np.ndarray, row_anchors: list[str], lag_anchors: list[str],
+            values: dict[str, np.ndarray]) -> None:
+    """Make a persistent column relative to another one when that varies less than its own changes.
+
+    Two prices of one stock (open and close) each move like a random walk, but never far apart:
+    modelled each by its own changes they would drift apart over a long history. The column is
+    drawn relative to whichever varies least: its own previous value, an earlier column of the same
+    row (close relative to today's open), or another column of the previous row (today's open
+    relative to yesterday's close). It then stays tied to its anchor for the whole history.
+    """
+    log = plan.mode == "logdiff"
+    keep = np.r_[False, same[1:] == same[:-1]]
+
+    def rel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a / b) if log else a - b
+
+    def spread(v: np.ndarray) -> float:
+        v = v[np.isfinite(v)]
+        return float(np.std(v)) if v.size >= 30 else np.inf
+
+    best = spread(rel(x, np.r_[np.nan, x[:-1]])[keep])
+    for a in row_anchors:
+        s = spread(rel(x, values[a]))
+        if s < best:
+            best, plan.anchor, plan.mode = s, a, ("ratio" if log else "offset")
+    for a in lag_anchors:
+        s = spread(rel(x, np.r_[np.nan, values[a][:-1]])[keep])
+        if s < best:
+            best, plan.anchor, plan.mode = s, a, ("lagratio" if log else "lagoffset")
