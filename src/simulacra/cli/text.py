@@ -107,9 +107,11 @@ def _finish(result: Any, engine: Any, output: Path, fmt: str | None, asked: int 
                   f"{manifest['rows_invalid_kept']}, filtered {manifest['rows_filtered']}; model calls {e['model_calls']}, "
                   f"cache hits {e['cache_hits']})")
     for st in manifest["stages"]:
-        if st["filtered"]:
-            removed = ", ".join(f"{reason}: {k}" for reason, k in st["filtered"].items())
-            console.print(f"  {st['stage']}: {st['inputs']} in, {st['outputs']} out; removed {removed}")
+        if st["filtered"] or st["invalid_kept"]:
+            parts = [f"{reason}: {k}" for reason, k in st["filtered"].items()]
+            removed = f"; removed {', '.join(parts)}" if parts else ""
+            invalid = f"; invalid kept {st['invalid_kept']}" if st["invalid_kept"] else ""
+            console.print(f"  {st['stage']}: {st['inputs']} in, {st['outputs']} out{removed}{invalid}")
     for note in manifest["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}")
     failures = engine.failure_summary()
@@ -198,7 +200,8 @@ def instruct(output: Out, seeds: Annotated[Path, typer.Option(help="Seed tasks: 
              calls_per_round: Annotated[int, typer.Option("--calls-per-round", help="Model calls per round.")] = 8,
              llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
              retries: Retries = 2, cache: Cache = None, format: Fmt = None, timeout: Timeout = None,
-             deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all") -> None:
+             deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all",
+             attempts: Attempts = 3.0) -> None:
     """Self-Instruct: bootstrap new instructions (and their outputs) from seed tasks."""
     from simulacra.text.formats import read_jsonl
     from simulacra.text.tasks.instruct import self_instruct
@@ -209,8 +212,9 @@ def instruct(output: Out, seeds: Annotated[Path, typer.Option(help="Seed tasks: 
     _warn_weak(eng, "instruct")
     _positive(per_call, "--per-call")
     _positive(calls_per_round, "--calls-per-round")
-    res = self_instruct(tasks, n, outputs=not no_outputs, per_call=per_call, calls_per_round=calls_per_round, seed=seed,
-                        retries=retries, engine=eng)
+    res = _fill(n, attempts, lambda k, r: self_instruct(tasks, k, outputs=not no_outputs, per_call=per_call,
+                                                         calls_per_round=calls_per_round, seed=seed + r * _ROUND,
+                                                         retries=retries, engine=eng), dedup_field="instruction")
     _finish(res, eng, output, format, n, min_yield)
 
 
@@ -241,7 +245,8 @@ def label(output: Out, labels: Annotated[str, typer.Option(help="Comma-separated
           domain: Annotated[str, typer.Option(help="What the texts are, e.g. 'product reviews'.")] = "texts",
           llm: Llm = "local", model: Model = None, concurrency: Conc = 8, threads: Threads = 1, seed: Seed = 0,
           retries: Retries = 2, cache: Cache = None, format: Fmt = None, timeout: Timeout = None,
-          deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all") -> None:
+          deadline: Deadline = 180.0, http_retries: HttpRetries = 6, min_yield: MinYield = "all",
+          attempts: Attempts = 3.0) -> None:
     """Labelled texts for a classifier, with a quota per label."""
     from simulacra.text.tasks.label import generate_labelled
 
@@ -249,7 +254,20 @@ def label(output: Out, labels: Annotated[str, typer.Option(help="Comma-separated
     names = [x.strip() for x in labels.split(",") if x.strip()]
     eng = _engine(llm, model, concurrency, threads, cache, output, timeout, deadline, http_retries)
     _warn_weak(eng, "label")
-    res = generate_labelled(names, per_label, domain=domain, seed=seed, retries=retries, engine=eng)
+    from simulacra.text.tasks import dedup_stage
+
+    res: Any = None
+    fills: dict[str, Any] = {}
+    for i, name in enumerate(names):  # each label is topped up to its quota on its own; one call pass per round
+        part = _fill(per_label, attempts, lambda k, r, name=name, i=i: generate_labelled(
+            [name], k, domain=domain, max_calls_factor=1.0, seed=seed + i + r * _ROUND, retries=retries, engine=eng),
+            dedup_field="text")
+        part.notes = [f"label '{name}': {note}" for note in part.notes]
+        fills[name] = part.config.get("fill")
+        res = part if res is None else res.merge(part)
+    res.config.update(labels=names, quotas=dict.fromkeys(names, per_label), seed=seed, fill=fills)
+    if len(names) > 1:  # one text under two labels teaches a classifier nothing
+        res.records = dedup_stage(res, res.records, "text", name="dedup across labels")
     _finish(res, eng, output, format, per_label * len(names), min_yield)
 
 
