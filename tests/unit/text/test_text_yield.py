@@ -80,6 +80,7 @@ def test_label_shortfall_is_reported_per_filter_and_fails(tmp_path: Path, junk) 
     assert isinstance(res.exception, ShortfallError), res.output
     assert "0 valid rows of 4 asked" in res.output and "invalid output: " in res.output
     assert "label 'pos': 0 of 2 valid rows" in res.output and "attempt budget (4) was spent" in res.output
+    assert "max_calls_factor" not in res.output  # not an option of the command
     ok = runner.invoke(app, ["text", "label", "--labels", "pos,neg", "--per-label", "2", "--llm", "fake", "--retries", "0",
                              "--attempts", "1", "--min-yield", "0", "-o", str(tmp_path / "l2.jsonl")])
     assert ok.exit_code == 0, ok.output
