@@ -4,6 +4,8 @@ One language serves spec formulas (``= 2.5 * height + normal(0, 5)``) and row fi
 (``augment table --where "age < 25 and sex == 'F'"``). Only a whitelist of syntax is accepted
 (numbers, strings, column names, arithmetic, comparisons, ``and``/``or``/``not``, ``a if c else b``,
 ``x in [..]``) and a whitelist of functions (math, and random draws such as ``normal(0, 5)``).
+A dialect brings its own functions and value rules through :class:`Evaluator` (the float formulas of
+derived columns in :mod:`simulacra.rules.formula` are one).
 Nothing can reach a module, an attribute, a file or the interpreter.
 
 Bounds, so that hostile text costs little: at most :data:`MAX_CHARS` characters and
@@ -16,12 +18,12 @@ made. This module imports nothing from simulacra but ``errors``.
 
 from __future__ import annotations
 
-from simulacra.expr.evaluate import numpy_values
+from simulacra.expr.evaluate import Evaluator, numpy_values
 from simulacra.expr.filters import Filter, row_filter
 from simulacra.expr.functions import CONSTANTS, DRAWS, FUNCTIONS, INT_LIMIT, MAX_CHARS, MAX_DEPTH, ROW, suggest
-from simulacra.expr.language import Expression
+from simulacra.expr.language import Expression, unquote_names
 
 __all__ = [
-    "CONSTANTS", "DRAWS", "FUNCTIONS", "INT_LIMIT", "MAX_CHARS", "MAX_DEPTH", "ROW", "Expression", "Filter",
-    "numpy_values", "row_filter", "suggest",
+    "CONSTANTS", "DRAWS", "FUNCTIONS", "INT_LIMIT", "MAX_CHARS", "MAX_DEPTH", "ROW", "Evaluator", "Expression",
+    "Filter", "numpy_values", "row_filter", "suggest", "unquote_names",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -82,17 +82,41 @@ def _arith(op: type, a: Any, b: Any) -> Any:
     return _ARITH[op](a, b)
 
 
-class _Env:
-    def __init__(self, columns: Mapping[str, Any], n: int, rng: np.random.Generator, first_row: int) -> None:
+class Evaluator:
+    """Evaluates a checked tree over ``n`` rows of ``columns`` (numpy arrays), drawing from ``rng``.
+
+    This is the extension point of the language: a dialect subclasses it with its own tables of
+    ``functions``, ``draws`` and ``constants`` and, where its values follow other rules, overrides
+    :meth:`constant`, :meth:`name`, :meth:`arith` or :meth:`call` (the derived-column formulas of
+    :mod:`simulacra.rules.formula` do so for float arithmetic), and names it as its
+    ``Expression.evaluator``, whose checks read the same tables.
+    """
+
+    #: deterministic functions: name -> (callable, min args, max args)
+    functions: ClassVar[Mapping[str, tuple[Callable[..., Any], int, int]]] = FUNCTIONS
+    #: random draws: name -> (numpy Generator method, parameter names in order, aliases)
+    draws: ClassVar[Mapping[str, tuple[str, tuple[str, ...], dict[str, str]]]] = DRAWS
+    #: names that stand for values rather than columns
+    constants: ClassVar[Mapping[str, Any]] = CONSTANTS
+
+    def __init__(self, columns: Mapping[str, Any], n: int, rng: np.random.Generator | None, first_row: int = 0) -> None:
         self.columns, self.n, self.rng, self.first_row = columns, n, rng, first_row
+
+    def constant(self, value: Any) -> Any:
+        """The value of a literal of the text."""
+        return _constant(value)
+
+    def arith(self, op: type, a: Any, b: Any) -> Any:
+        """``a <op> b`` for an :mod:`ast` operator class ``op``."""
+        return _arith(op, a, b)
 
     def eval(self, node: ast.AST) -> Any:  # noqa: C901 - a flat dispatch
         if isinstance(node, ast.Constant):
-            return _constant(node.value)
+            return self.constant(node.value)
         if isinstance(node, ast.Name):
             return self.name(node.id)
         if isinstance(node, ast.BinOp):
-            return _arith(type(node.op), self.eval(node.left), self.eval(node.right))
+            return self.arith(type(node.op), self.eval(node.left), self.eval(node.right))
         if isinstance(node, ast.UnaryOp):
             v = self.eval(node.operand)
             if isinstance(node.op, (ast.Not, ast.Invert)):
@@ -100,7 +124,7 @@ class _Env:
             if _is_text(v):
                 raise _Refused("a sign cannot be put on text")
             if isinstance(node.op, ast.USub):
-                return _arith(ast.Sub, np.int64(0), v) if _is_int(v) else operator.neg(v)
+                return self.arith(ast.Sub, np.int64(0), v) if _is_int(v) else operator.neg(v)
             return v
         if isinstance(node, ast.BoolOp):
             f = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
@@ -119,8 +143,8 @@ class _Env:
     def name(self, name: str) -> Any:
         if name in self.columns:
             return numpy_values(self.columns[name])
-        if name in CONSTANTS:
-            return CONSTANTS[name]
+        if name in self.constants:
+            return self.constants[name]
         if name == ROW:
             return np.arange(self.first_row, self.first_row + self.n)
         raise _Refused(f"unknown column '{name}'")
@@ -144,14 +168,15 @@ class _Env:
     def call(self, node: ast.Call) -> Any:
         name = node.func.id  # type: ignore[attr-defined]
         args = [self.eval(a) for a in node.args]
-        if name in FUNCTIONS:
-            return FUNCTIONS[name][0](*args)
-        method, params, aliases = DRAWS[name]
+        if name in self.functions:
+            return self.functions[name][0](*args)
+        method, params, aliases = self.draws[name]
         kwargs = dict(zip(params, args))
         for kw in node.keywords:
             kwargs[aliases.get(str(kw.arg), str(kw.arg))] = self.eval(kw.value)
         if name == "exponential" and "scale" not in kwargs:
             kwargs["scale"] = 1.0
+        assert self.rng is not None, "an expression that draws needs a random generator"
         if name == "bernoulli":
             return self.rng.random(self.n) < kwargs.get("p", 0.5)
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keyword
-import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,9 +10,7 @@ import numpy as np
 from simulacra.errors import ExpressionError
 from simulacra.expr.evaluate import numpy_values
 from simulacra.expr.functions import ROW, suggest
-from simulacra.expr.language import Expression
-
-_QUOTED = re.compile(r"`([^`]*)`")
+from simulacra.expr.language import Expression, unquote_names
 
 
 class Filter(Expression):
@@ -38,12 +35,7 @@ class Filter(Expression):
         self.names = {self.quoted.get(n, n) for n in self.names}
 
     def _parse_text(self) -> str:
-        def name_of(m: re.Match[str]) -> str:
-            key = f"_quoted_column_{len(self.quoted)}_"
-            self.quoted[key] = m.group(1)
-            return key
-
-        return _QUOTED.sub(name_of, self.text)
+        return unquote_names(self.text, self.quoted)
 
     def mask(self, frame: Any) -> np.ndarray:
         """True for the rows of ``frame`` (a DataFrame) where the filter holds; missing counts as false."""

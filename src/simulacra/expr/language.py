@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from simulacra.errors import ExpressionError, InputError
-from simulacra.expr.evaluate import _ARITH, _CMPOPS, _NO, _Env, _literal, _unparse
-from simulacra.expr.functions import CONSTANTS, DRAWS, FUNCTIONS, MAX_CHARS, MAX_DEPTH, _Refused, suggest
+from simulacra.expr.evaluate import _ARITH, _CMPOPS, _NO, Evaluator, _literal, _unparse
+from simulacra.expr.functions import MAX_CHARS, MAX_DEPTH, _Refused, suggest
+
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def unquote_names(text: str, quoted: dict[str, str]) -> str:
+    """``text`` with each backticked column name (```hours-per-week```) replaced by a plain name;
+    ``quoted`` maps the plain names back to the column names.
+
+    >>> quoted = {}
+    >>> unquote_names("`a-b` + 1", quoted), quoted
+    ('_quoted_column_0_ + 1', {'_quoted_column_0_': 'a-b'})
+    """
+
+    def name_of(m: re.Match[str]) -> str:
+        key = f"_quoted_column_{len(quoted)}_"
+        quoted[key] = m.group(1)
+        return key
+
+    return _QUOTED.sub(name_of, text)
 
 
 class Expression:
@@ -29,6 +49,8 @@ class Expression:
     what: ClassVar[str] = "formula"
     #: added to syntax errors
     syntax_hint: ClassVar[str] = ""
+    #: evaluates checked trees; its tables of functions, draws and constants are the ones checked
+    evaluator: ClassVar[type[Evaluator]] = Evaluator
 
     def __init__(self, text: str) -> None:
         self.text = str(text)
@@ -39,7 +61,7 @@ class Expression:
         try:
             tree = ast.parse(self._parse_text().strip(), mode="eval")
         except SyntaxError as exc:
-            raise self.error(f"invalid {self.what} '{shown}': {exc.msg} at character {exc.offset}{self.syntax_hint}") from None
+            raise self._syntax_error(str(exc.msg), exc.offset) from None
         except (RecursionError, MemoryError, ValueError) as exc:
             why = "it is nested too deeply" if not isinstance(exc, ValueError) else str(exc)
             raise self.error(f"invalid {self.what} '{shown}': {why}") from None
@@ -52,6 +74,12 @@ class Expression:
 
     def _parse_text(self) -> str:
         return self.text
+
+    def _syntax_error(self, why: str, offset: int | None) -> InputError:
+        return self.error(f"invalid {self.what} '{self._shown()}': {why} at character {offset}{self.syntax_hint}")
+
+    def _allowed(self) -> list[str]:
+        return sorted([*self.evaluator.functions, *self.evaluator.draws])
 
     def _shown(self) -> str:
         return self.text if len(self.text) <= 80 else self.text[:60] + f"... ({len(self.text):,} characters)"
@@ -70,7 +98,7 @@ class Expression:
         return self.error(
             f"{self.what} '{self._shown()}': {what} is not allowed; use column names, numbers, strings, "
             f"arithmetic, comparisons, and/or/not, 'a if c else b', 'x in [..]' and the functions "
-            f"{', '.join(sorted([*FUNCTIONS, *DRAWS]))}"
+            f"{', '.join(self._allowed())}"
         )
 
     def _check(self, node: ast.AST) -> bool:  # noqa: C901 - a flat dispatch
@@ -80,7 +108,7 @@ class Expression:
                 raise self._fail(f"the constant {node.value!r}")
             return True
         if isinstance(node, ast.Name):
-            if node.id in CONSTANTS:
+            if node.id in self.evaluator.constants:
                 return True
             self.names.add(node.id)
             return False
@@ -113,7 +141,7 @@ class Expression:
 
     def _fold(self, node: ast.AST) -> None:
         """Compute a part made of constants now, so that its errors show when the text is checked."""
-        self._run(_Env({}, 1, np.random.default_rng(0), 0), node)
+        self._run(self.evaluator({}, 1, np.random.default_rng(0), 0), node)
 
     def _check_compare(self, node: ast.Compare) -> bool:
         parts: list[ast.expr] = [node.left]
@@ -131,25 +159,25 @@ class Expression:
         if not isinstance(node.func, ast.Name):
             raise self._fail(f"calling '{_unparse(node.func)}'")
         name = node.func.id
-        if name in DRAWS:
+        if name in self.evaluator.draws:
             self._check_draw(name, node)
-        elif name in FUNCTIONS:
-            _, lo, hi = FUNCTIONS[name]
+        elif name in self.evaluator.functions:
+            _, lo, hi = self.evaluator.functions[name]
             if node.keywords or not lo <= len(node.args) <= hi:
                 raise self.error(
                     f"{self.what} '{self._shown()}': {name}() takes {lo}" + (f" to {hi}" if hi != lo else "")
                     + " positional arguments"
                 )
         else:
-            allowed = sorted([*FUNCTIONS, *DRAWS])
+            allowed = self._allowed()
             raise self.error(f"{self.what} '{self._shown()}': unknown function '{name}'{suggest(name, allowed)}; "
                              f"allowed: {', '.join(allowed)}")
         const = self._check_all([*node.args, *(k.value for k in node.keywords)])
-        return const and name not in DRAWS
+        return const and name not in self.evaluator.draws
 
     def _check_draw(self, name: str, node: ast.Call) -> None:
         self.random = True
-        _, params, aliases = DRAWS[name]
+        _, params, aliases = self.evaluator.draws[name]
         for kw in node.keywords:
             if kw.arg not in params and kw.arg not in aliases:
                 raise self.error(
@@ -160,7 +188,7 @@ class Expression:
             raise self.error(f"{self.what} '{self._shown()}': {name}() takes at most {len(params)} arguments")
 
     # -- evaluation ----------------------------------------------------------------------------
-    def _run(self, env: _Env, node: ast.AST) -> Any:
+    def _run(self, env: Evaluator, node: ast.AST) -> Any:
         try:
             with np.errstate(all="ignore"):
                 return env.eval(node)
@@ -174,7 +202,7 @@ class Expression:
 
     def evaluate(self, columns: Mapping[str, Any], n: int, rng: np.random.Generator, first_row: int = 0) -> Any:
         """The expression over ``n`` rows: columns are numpy arrays, draws come from ``rng``."""
-        out = self._run(_Env(columns, n, rng, first_row), self._tree)
+        out = self._run(self.evaluator(columns, n, rng, first_row), self._tree)
         if np.ndim(out) == 0:
             out = np.full(n, out)
         return np.asarray(out)

@@ -14,9 +14,13 @@ functions:
   ``utc(t, 'America/New_York')`` reads the date-time ``t`` as wall-clock time in that zone (daylight
   saving included) and gives it in UTC
 
-Values are floats; date-time columns are read as seconds since 1970 (UTC). Nothing else (no
-attribute, subscript, call of another function) is accepted, so a formula from a metadata file can
-never run code.
+Values are floats; date-time columns are read as seconds since 1970 (UTC); a result that is infinite
+(``x / 0``) is missing (NaN). Nothing else (no attribute, subscript, call of another function) is
+accepted, so a formula from a metadata file can never run code.
+
+This is a dialect of :mod:`simulacra.expr`: parsing, the whitelist, the bounds on length and nesting
+and the evaluation are that language's; this module adds only the functions above, the narrower
+grammar and the float arithmetic (through :class:`simulacra.expr.Evaluator`).
 
 Examples
 --------
@@ -31,17 +35,16 @@ Examples
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from simulacra.errors import ConstraintError
+from simulacra.errors import ConstraintError, InputError
+from simulacra.expr import Evaluator, Expression, unquote_names
 
 __all__ = ["Formula", "quote"]
 
-_BACKTICK = re.compile(r"`([^`]+)`")
 _DAY = 1440.0
 
 
@@ -125,86 +128,102 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
-class Formula:
-    """A parsed formula: the columns it reads and a vectorized evaluation."""
+class _FloatEvaluator(Evaluator):
+    """Float arithmetic over the rule functions: an infinite result becomes NaN (missing)."""
 
-    def __init__(self, text: str) -> None:
-        self.text = str(text)
-        self._names: dict[str, str] = {}
+    functions: ClassVar[Mapping[str, tuple[Callable[..., Any], int, int]]] = _FUNCTIONS
+    draws: ClassVar[Mapping[str, tuple[str, tuple[str, ...], dict[str, str]]]] = {}
+    constants: ClassVar[Mapping[str, Any]] = {}
 
-        def alias(match: re.Match[str]) -> str:
-            key = f"__c{len(self._names)}"
-            self._names[key] = match.group(1)
-            return key
+    def constant(self, value: Any) -> Any:
+        return value if isinstance(value, str) else float(value)  # text only as the zone of utc()
 
-        source = _BACKTICK.sub(alias, self.text)
-        try:
-            self._tree = ast.parse(source.strip(), mode="eval").body
-        except SyntaxError as exc:
-            raise ConstraintError(f"Formula {self.text!r} is not valid: {exc.msg}") from None
-        self.columns: list[str] = []
-        self._check(self._tree)
+    def name(self, name: str) -> Any:
+        return np.asarray(self.columns[name], dtype=float)
 
-    def _column(self, name: str) -> str:
-        return self._names.get(name, name)
+    def arith(self, op: type, a: Any, b: Any) -> Any:
+        out = _BINARY[op](a, b)
+        return np.where(np.isfinite(out), out, np.nan) if isinstance(out, np.ndarray) else out
 
-    def _check(self, node: ast.AST) -> None:
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            self._check(node.left)
-            self._check(node.right)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            self._check(node.operand)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            pass
-        elif isinstance(node, ast.Name):
-            if node.id in _FUNCTIONS:
-                raise ConstraintError(f"Formula {self.text!r}: '{node.id}' is a function; call it or quote a column of that name in backticks")
-            col = self._column(node.id)
-            if col not in self.columns:
-                self.columns.append(col)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords:
-            _, least, most = _FUNCTIONS[node.func.id]
-            if not least <= len(node.args) <= most:
-                raise ConstraintError(f"Formula {self.text!r}: {node.func.id}() takes {least} to {most} arguments")
-            args = list(node.args)
-            if node.func.id == "utc":
-                zone = args.pop()
-                if not (isinstance(zone, ast.Constant) and isinstance(zone.value, str)):
-                    raise ConstraintError(f"Formula {self.text!r}: utc() takes a time zone name in quotes, e.g. 'America/New_York'")
-            for arg in args:
-                self._check(arg)
-        else:
-            shown = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
-            raise ConstraintError(
-                f"Formula {self.text!r}: '{shown}' is not allowed; use column names, numbers, + - * / // % "
-                f"and the functions {', '.join(_FUNCTIONS)}"
-            )
-
-    def evaluate(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The formula on float arrays of its columns (NaN where an input is missing)."""
-        with np.errstate(all="ignore"):
-            out = self._eval(self._tree, values)
-        n = len(next(iter(values.values()))) if values else 1
-        return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
-
-    def _eval(self, node: ast.AST, values: Mapping[str, np.ndarray]) -> Any:
-        if isinstance(node, ast.BinOp):
-            out = _BINARY[type(node.op)](self._eval(node.left, values), self._eval(node.right, values))
-            return np.where(np.isfinite(out), out, np.nan) if isinstance(out, np.ndarray) else out
-        if isinstance(node, ast.UnaryOp):
-            inner = self._eval(node.operand, values)
-            return -inner if isinstance(node.op, ast.USub) else inner
-        if isinstance(node, ast.Constant):
-            return float(node.value)  # type: ignore[arg-type]  # _check allows numbers only
-        if isinstance(node, ast.Name):
-            return np.asarray(values[self._column(node.id)], dtype=float)
-        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-        func = _FUNCTIONS[node.func.id][0]
-        if node.func.id == "utc":
+    def call(self, node: ast.Call) -> Any:
+        name = node.func.id  # type: ignore[attr-defined]  # checked: a plain name
+        if name == "utc":
             zone = node.args[1]
             assert isinstance(zone, ast.Constant)
-            return func(np.asarray(self._eval(node.args[0], values), dtype=float), str(zone.value))
-        return func(*[np.asarray(self._eval(a, values), dtype=float) for a in node.args])
+            return _utc(np.asarray(self.eval(node.args[0]), dtype=float), str(zone.value))
+        return self.functions[name][0](*[np.asarray(self.eval(a), dtype=float) for a in node.args])
+
+
+class Formula(Expression):
+    """A parsed formula: the columns it reads (in order of first use) and a vectorized evaluation."""
+
+    error: ClassVar[type[InputError]] = ConstraintError
+    evaluator: ClassVar[type[Evaluator]] = _FloatEvaluator
+
+    def __init__(self, text: str) -> None:
+        self._quoted: dict[str, str] = {}
+        self._zones: set[int] = set()
+        self.columns: list[str] = []
+        self._raw: dict[str, str] = {}
+        super().__init__(text)
+
+    def _parse_text(self) -> str:
+        return unquote_names(self.text, self._quoted)
+
+    def _syntax_error(self, why: str, offset: int | None) -> InputError:
+        return ConstraintError(f"Formula {self.text!r} is not valid: {why}")
+
+    def _refuse(self, node: ast.AST) -> InputError:
+        return ConstraintError(
+            f"Formula {self.text!r}: '{ast.unparse(node)}' is not allowed; use column names, numbers, "
+            f"+ - * / // % and the functions {', '.join(_FUNCTIONS)}"
+        )
+
+    def _check(self, node: ast.AST) -> bool:  # noqa: C901 - a flat dispatch
+        """The narrower grammar of formulas, then the language's own checks."""
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINARY:
+                raise self._refuse(node)
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise self._refuse(node)
+        elif isinstance(node, ast.Constant):
+            number = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+            if not number and id(node) not in self._zones:
+                raise self._refuse(node)
+        elif isinstance(node, ast.Name):
+            if node.id in _FUNCTIONS:
+                raise ConstraintError(f"Formula {self.text!r}: '{node.id}' is a function; call it or quote a column "
+                                      "of that name in backticks")
+            column = self._quoted.get(node.id, node.id)
+            if column not in self.columns:
+                self.columns.append(column)
+            self._raw[node.id] = column
+        elif isinstance(node, ast.Call):
+            self._check_rule_call(node)
+        else:
+            raise self._refuse(node)
+        return super()._check(node)
+
+    def _check_rule_call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords:
+            raise self._refuse(node)
+        _, least, most = _FUNCTIONS[node.func.id]
+        if not least <= len(node.args) <= most:
+            raise ConstraintError(f"Formula {self.text!r}: {node.func.id}() takes {least} to {most} arguments")
+        if node.func.id == "utc":
+            zone = node.args[-1]
+            if not (isinstance(zone, ast.Constant) and isinstance(zone.value, str)):
+                raise ConstraintError(f"Formula {self.text!r}: utc() takes a time zone name in quotes, "
+                                      "e.g. 'America/New_York'")
+            self._zones.add(id(zone))
+
+    def evaluate(self, values: Mapping[str, np.ndarray]) -> np.ndarray:  # type: ignore[override]
+        """The formula on float arrays of its columns (NaN where an input is missing)."""
+        columns = {raw: values[column] for raw, column in self._raw.items()}
+        n = len(next(iter(values.values()))) if values else 1
+        out = self._run(self.evaluator(columns, n, None), self._tree)
+        return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
 
     def __repr__(self) -> str:
         return f"Formula({self.text!r})"
