@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_text_quality.py grounded --n 50 --show      # grounded QA from docs/*.md
     .venv/bin/python benchmarks/bench_text_quality.py instruct --n 50 --show      # Self-Instruct, completion vs chat form
+    .venv/bin/python benchmarks/bench_text_quality.py label --n 20 --form completion --show   # labelled texts, completion vs chat
     .venv/bin/python benchmarks/bench_text_quality.py json --n 20                 # JSON validity under a grammar
     .venv/bin/python benchmarks/bench_text_quality.py calibrate --fresh           # judge accuracy, both modes
 
@@ -98,6 +99,24 @@ def bench_instruct(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def bench_label(args: argparse.Namespace) -> dict[str, Any]:
+    from simulacra.text.tasks.label import generate_labelled
+
+    eng = _engine(args.model, args.ubatch1)
+    t = time.perf_counter()
+    form = "chat" if args.form == "auto" else args.form
+    half = args.n // 2
+    res = generate_labelled(["positive", "negative"], {"positive": half, "negative": args.n - half}, domain="product reviews",
+                            prompt_form=form, seed=args.seed, engine=eng)
+    out = {"part": "label", "form": form, "model": eng.model_id, "asked": args.n, "kept": len(res.records),
+           "model_calls": res.stages[0].inputs, "stages": [s.as_dict() for s in res.stages],
+           "seconds": round(time.perf_counter() - t, 1)}
+    if args.show:
+        for i, r in enumerate(res.records, 1):
+            print(f"{i:2d}. [{r['label']}] {r['text']}")
+    return out
+
+
 def bench_json(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.text.tasks.rows import generate_rows
 
@@ -124,7 +143,7 @@ def bench_calibrate(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["grounded", "instruct", "json", "calibrate"])
+    ap.add_argument("part", choices=["grounded", "instruct", "label", "json", "calibrate"])
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--phrasing", default="template", choices=["template", "model"])
@@ -135,7 +154,7 @@ def main() -> None:
     ap.add_argument("--ubatch1", action="store_true")
     ap.add_argument("--fresh", action="store_true", help="calibrate again instead of reading the cached calibration")
     args = ap.parse_args()
-    fn = {"grounded": bench_grounded, "instruct": bench_instruct, "json": bench_json, "calibrate": bench_calibrate}[args.part]
+    fn = {"grounded": bench_grounded, "instruct": bench_instruct, "label": bench_label, "json": bench_json, "calibrate": bench_calibrate}[args.part]
     out = fn(args)
     out["load"] = os.getloadavg()
     print(json.dumps(out))

@@ -262,7 +262,8 @@ def label(output: Out, labels: Annotated[str, typer.Option(help="Comma-separated
         part = _fill(per_label, attempts, lambda k, r, name=name, i=i: generate_labelled(
             [name], k, domain=domain, max_calls_factor=1.0, seed=seed + i + r * _ROUND, retries=retries, engine=eng),
             dedup_field="text")
-        part.notes = [f"label '{name}': {note}" for note in part.notes]
+        part.notes = [f"label '{name}': {note}" for note in part.notes  # the fill note states any shortfall
+                      if not note.startswith("quota not reached after the call budget")]
         fills[name] = part.config.get("fill")
         res = part if res is None else res.merge(part)
     res.config.update(labels=names, quotas=dict.fromkeys(names, per_label), seed=seed, fill=fills)

@@ -80,6 +80,7 @@ def test_label_shortfall_is_reported_per_filter_and_fails(tmp_path: Path, junk) 
     assert isinstance(res.exception, ShortfallError), res.output
     assert "0 valid rows of 4 asked" in res.output and "invalid output: " in res.output
     assert "label 'pos': 0 of 2 valid rows" in res.output and "attempt budget (4) was spent" in res.output
+    assert "max_calls_factor" not in res.output  # not an option of the command
     ok = runner.invoke(app, ["text", "label", "--labels", "pos,neg", "--per-label", "2", "--llm", "fake", "--retries", "0",
                              "--attempts", "1", "--min-yield", "0", "-o", str(tmp_path / "l2.jsonl")])
     assert ok.exit_code == 0, ok.output
@@ -125,3 +126,25 @@ def test_one_output_per_input_commands_report_and_fail(tmp_path: Path, junk, com
     ok = runner.invoke(app, ["text", command, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o2.jsonl"), "--llm", "fake",
                              "--retries", "0", "--min-yield", "0", *extra])
     assert ok.exit_code == 0, ok.output
+
+
+def test_label_completion_form_continues_a_numbered_list() -> None:
+    from simulacra.testing.llm import FakeBackend
+    from simulacra.text.engine import Engine
+    from simulacra.text.tasks.label import generate_labelled
+
+    prompts: list[str] = []
+
+    def responder(req: ChatRequest) -> str | None:
+        prompts.append(req.raw_prompt or "")
+        texts = ("The battery lasts two full days of heavy use.", "Setup took a minute and the screen is bright.",
+                 "My kids love the colours and it survived a drop.", "Fast delivery, sturdy box, nothing missing at all.",
+                 "Quiet fan, cool keyboard, and a crisp webcam.", "I would buy this kettle again without thinking.")
+        return texts[(len(prompts) - 1) % 6] if req.raw_prompt else None
+
+    res = generate_labelled(["positive"], 3, domain="product reviews", prompt_form="completion",
+                            examples={"positive": ["Great value.", "Works fine."]}, engine=Engine(FakeBackend(responder=responder)))
+    assert len(res.records) == 3 and res.config["prompt_form"] == "completion"
+    assert prompts[0].startswith("A list of product reviews whose label is 'positive'") and prompts[0].endswith("2. Works fine.\n3.")
+    with pytest.raises(Exception, match="prompt_form"):
+        generate_labelled(["a"], 1, prompt_form="poem", backend="fake")

@@ -48,6 +48,7 @@ def generate_labelled(
     seed: int = 0,
     retries: int = 2,
     temperature: float = 1.0,
+    prompt_form: str = "chat",
     engine: Engine | None = None,
     backend: Any = None,
 ) -> TaskResult:
@@ -55,7 +56,9 @@ def generate_labelled(
 
     Records are ``{"text", "label"}``. ``descriptions`` explain labels; ``examples`` show a few real texts
     per label in the prompt. Texts under ``min_words`` words are filtered. Calls per label are capped at
-    ``max_calls_factor`` times the minimum.
+    ``max_calls_factor`` times the minimum. ``prompt_form`` is ``"chat"`` (a chat request for ``per_call``
+    texts as JSON) or ``"completion"`` (a numbered list of the label's texts that the model continues with
+    one more, one text per call); see RESULTS.md for how the two measured with the embedded model.
 
     Examples
     --------
@@ -67,9 +70,13 @@ def generate_labelled(
     if not labels:
         raise InputError("No labels given")
     quotas = {lb: int(per_label[lb]) if isinstance(per_label, Mapping) else int(per_label) for lb in labels}
+    if prompt_form not in ("chat", "completion"):
+        raise InputError(f"prompt_form must be 'chat' or 'completion', not {prompt_form!r}")
+    per_call = per_call if prompt_form == "chat" else 1
     eng = as_engine(engine, backend)
     rng = np.random.default_rng(seed)
-    res = TaskResult("label", config={"labels": labels, "quotas": quotas, "domain": domain, "per_call": per_call, "seed": seed})
+    res = TaskResult("label", config={"labels": labels, "quotas": quotas, "domain": domain, "per_call": per_call, "seed": seed,
+                                      "prompt_form": prompt_form})
     calls, accept = res.stage("calls"), res.stage("accept")
     kept: list[dict[str, Any]] = []
     counts = dict.fromkeys(labels, 0)
@@ -87,6 +94,20 @@ def generate_labelled(
                 owners.append(lb)
                 made[lb] += 1
         new: list[dict[str, Any]] = []
+        if prompt_form == "completion":
+            reqs = [_listing(r, lb, domain, examples) for r, lb in zip(reqs, owners)]
+            for lb, comp in zip(owners, eng.complete(reqs, label=f"writing labelled texts ({round_ + 1})")):
+                calls.inputs += 1
+                if not comp.ok:
+                    res.reject(calls, {"label": lb, "_raw": comp.text[:2000], "_error": str(comp.error)}, "backend error")
+                    continue
+                if comp.finish_reason == "length":
+                    res.reject(calls, {"label": lb, "_raw": comp.text[:2000]}, "cut at max_tokens")
+                    continue
+                calls.outputs += 1
+                new.append({"text": " ".join(comp.text.split()), "label": lb})
+            _accept(res, accept, kept, new, counts, quotas, min_words)
+            continue
         for lb, st in zip(owners, eng.structured(reqs, retries=retries, label=f"writing labelled texts ({round_ + 1})")):
             calls.inputs += 1
             if not st.ok:
@@ -116,6 +137,19 @@ def _request(label: str, domain: str, descriptions: Mapping[str, str] | None, ex
     lines.append('Reply as JSON: {"texts": ["...", ...]}')
     schema = _texts_schema(k, max_length)
     return ChatRequest.user("\n".join(lines), schema=schema, max_tokens=token_budget(schema), temperature=temperature, seed=seed)
+
+
+def _listing(chat: ChatRequest, label: str, domain: str, examples: Mapping[str, Sequence[str]] | None) -> ChatRequest:
+    """The completion form of a chat request: a numbered list of the label's texts, ending where the next starts.
+
+    The sampled length, tone and author of the chat request are kept (as the list's heading).
+    """
+    style = next((ln for ln in chat.messages[-1]["content"].splitlines() if ln.startswith("Each text:")), "")
+    shown = [" ".join(str(e).split()) for e in (examples or {}).get(label, [])][:3]
+    listed = "".join(f"{i + 1}. {e}\n" for i, e in enumerate(shown))
+    prompt = (f"A list of {domain} whose label is '{label}', one per line, all on different subjects. "
+              f"{style.replace('Each text:', 'Each:')}\n\n{listed}{len(shown) + 1}.")
+    return ChatRequest.raw(prompt, max_tokens=96, temperature=chat.temperature, stop=("\n",), seed=chat.seed)
 
 
 def _accept(res: TaskResult, stage: Any, kept: list[dict[str, Any]], new: list[dict[str, Any]], counts: dict[str, int],
