@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 SPEC = """
@@ -91,10 +92,11 @@ def test_job_interrupted_keeps_finished_parts_removes_temporaries_and_resumes(tm
     output = tmp_path / target
     parts = output if target.endswith("/") else output.parent / f".{output.name}.parts"
     root = parts if target.endswith("/") else output.parent
+    suffix = ".parquet" if target.endswith("/") else ".arrow"  # a single Parquet file is staged as Arrow streams
     proc = subprocess.Popen([sys.executable, str(helper), str(output) + ("/" if target.endswith("/") else "")],
                             env=_env(), stderr=subprocess.PIPE)
     try:
-        _wait_for(lambda: len(list(parts.glob("part-*.parquet"))) >= 3 and _temps(root) != [])
+        _wait_for(lambda: len(list(parts.glob(f"part-*{suffix}"))) >= 3 and _temps(root) != [])
         proc.send_signal(sig)  # to the job's own process only: it must stop its workers itself
         proc.wait(timeout=60)
     finally:
@@ -104,11 +106,12 @@ def test_job_interrupted_keeps_finished_parts_removes_temporaries_and_resumes(tm
     assert proc.returncode != 0
     time.sleep(0.5)  # the workers exit after the parent
     assert _temps(root) == [] and not (output.exists() and output.is_file())
-    finished = sorted(parts.glob("part-*.parquet"))
+    finished = sorted(parts.glob(f"part-*{suffix}"))
     assert 3 <= len(finished) < 100
     for part in finished:
         k = int(part.stem.split("-")[1])
-        assert pd.read_parquet(part)["i"].tolist() == list(range(k * 2_000, (k + 1) * 2_000))
+        rows = pd.read_parquet(part) if suffix == ".parquet" else pa.ipc.open_stream(str(part)).read_pandas()
+        assert rows["i"].tolist() == list(range(k * 2_000, (k + 1) * 2_000))
     again = str(output) + ("/" if target.endswith("/") else "")
     done = subprocess.run([sys.executable, str(helper), again], env=_env(), capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr.decode()[-2000:]

@@ -25,6 +25,9 @@ from simulacra.io.files import atomic_path
 
 #: Formats a table can be streamed to, with their file suffix.
 SUFFIXES = {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl"}
+#: Formats of a job's part files: those above, and ``arrow`` (an Arrow IPC stream, LZ4-compressed),
+#: the staging format of a single Parquet file, encoded to Parquet only once, when assembled.
+PART_SUFFIXES = {**SUFFIXES, "arrow": ".arrow"}
 #: Other suffixes accepted for those formats.
 ALIASES = {".pq": "parquet", ".tsv": "csv", ".txt": "csv", ".ndjson": "jsonl"}
 
@@ -163,7 +166,7 @@ class ChunkWriter:
     def for_sample(cls, fmt: str, sample: pd.DataFrame, **options: Any) -> ChunkWriter:
         """Settings for files of rows like ``sample`` (its schema fixed for every file)."""
         writer = cls(fmt, **options)
-        if fmt == "parquet":
+        if fmt in ("parquet", "arrow"):
             writer.schema_bytes = arrow_schema(sample).serialize().to_pybytes()
             writer.fast = fast_eligible(sample)
         return writer
@@ -285,6 +288,7 @@ class TableWriter(_AtomicFile):
         super().__init__(path)
         self.settings, self.delimiter = settings, delimiter
         self.rows = 0
+        self._schema: Any = None
 
     def __enter__(self) -> TableWriter:
         super().__enter__()
@@ -293,8 +297,8 @@ class TableWriter(_AtomicFile):
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame`` (one Parquet row group, or lines of CSV/JSONL)."""
         fmt = self.settings.fmt
-        if fmt == "parquet":
-            self._write_parquet(frame)
+        if fmt in ("parquet", "arrow"):
+            self._write_arrow(frame)
         elif fmt == "csv":
             self._write_csv(frame)
         else:
@@ -304,7 +308,9 @@ class TableWriter(_AtomicFile):
             self._handle().write(text.encode("utf-8") if len(frame) else b"")
         self.rows += len(frame)
 
-    def _write_parquet(self, frame: pd.DataFrame) -> None:
+    def _write_arrow(self, frame: pd.DataFrame) -> None:
+        """One Parquet row group, or one record batch of an Arrow IPC stream."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         s = self.settings
@@ -317,9 +323,14 @@ class TableWriter(_AtomicFile):
             # without the Arrow schema in the file, dictionary-encoded text reads back as text (the
             # pandas metadata restores the dtypes); the fast path only allows types Parquet stores
             # faithfully on its own
-            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression=s.compression, store_schema=not fast)
-        elif table is None or not table.schema.equals(self._writer.schema):
-            table = s.to_arrow(frame, target=self._writer.schema)
+            if s.fmt == "arrow":  # a stream: each batch may bring its own dictionaries
+                options = pa.ipc.IpcWriteOptions(compression="lz4")
+                self._writer = pa.ipc.new_stream(self._handle(), table.schema, options=options)
+            else:
+                self._writer = pq.ParquetWriter(self._tmp, table.schema, compression=s.compression, store_schema=not fast)
+            self._schema = table.schema
+        elif table is None or not table.schema.equals(self._schema):
+            table = s.to_arrow(frame, target=self._schema)
         self._writer.write_table(table)
 
     def _write_csv(self, frame: pd.DataFrame) -> None:
@@ -353,7 +364,10 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, *, format: st
 
 
 def count_rows(path: Path, fmt: str) -> int | None:
-    """Rows in a finished part, read from the Parquet footer (None for text formats: not checked)."""
+    """Rows in a finished part, read from the Parquet footer or the Arrow stream's batches (None for
+    text formats: not checked)."""
+    if fmt == "arrow":
+        return sum(batch.num_rows for batch in _arrow_batches(path))
     if fmt != "parquet":
         return None
     import pyarrow.parquet as pq
@@ -371,6 +385,14 @@ def merge_parts(parts: Iterable[Path], dest: Path, fmt: str, schema: Any = None)
         for part in parts:
             out.append(part)
     return dest
+
+
+def _arrow_batches(path: Path) -> Iterator[Any]:
+    """The record batches of an Arrow IPC stream file, memory-mapped."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        yield from pa.ipc.open_stream(source)
 
 
 class PartAppender(_AtomicFile):
@@ -408,6 +430,9 @@ class PartAppender(_AtomicFile):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if part.suffix == PART_SUFFIXES["arrow"]:
+            self._append_arrow(part)
+            return
         if self._writer is None:
             first = pq.ParquetFile(part)
             if b"ARROW:schema" not in (first.metadata.metadata or {}):
@@ -422,3 +447,18 @@ class PartAppender(_AtomicFile):
         for group in range(pf.num_row_groups):
             table = pf.read_row_group(group)
             self._writer.write_table(table if table.schema.equals(self._writer.schema) else table.cast(self._writer.schema))
+
+    def _append_arrow(self, part: Path) -> None:
+        """Encode the batches of an Arrow stream part to Parquet, one row group each: the only
+        encoding of these rows (text arrives dictionary-encoded and is not hashed again)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for batch in _arrow_batches(part):
+            if self._writer is None:
+                # like a fast-path part: without the Arrow schema, dictionary text reads back as text
+                dictionary = any(pa.types.is_dictionary(f.type) for f in batch.schema)
+                self._writer = pq.ParquetWriter(self._tmp, batch.schema, store_schema=not dictionary)
+            elif not batch.schema.equals(self._writer.schema):
+                batch = batch.cast(self._writer.schema)
+            self._writer.write_batch(batch)

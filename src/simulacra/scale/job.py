@@ -4,8 +4,9 @@ A job writes ``n_rows`` rows from a range producer as numbered part files. Its f
 manifest (``_simulacra_job.json``: what is being made, with a fingerprint of the model, seed and
 options) and, once every part exists, a ``_SUCCESS`` marker. Parts appear atomically, so after a
 crash the parts present are exactly the finished chunks: running the same job again makes only the
-missing ones. A single-file output is staged as parts in a hidden folder beside it and assembled at
-the end; the file appears only when complete.
+missing ones. A single-file output is staged as parts in a hidden folder beside it and appended to
+it as they finish (a Parquet file from Arrow-stream parts, so its rows are encoded once); the file
+appears only when complete.
 
 What a job may delete (see docs/security.md): only files its manifest lists (the manifest, the
 ``_SUCCESS`` marker, and ``part-NNNNNN.<fmt>`` for the chunks it plans) and its own stale
@@ -35,7 +36,7 @@ from simulacra.io.files import (
     temp_owner,
     terminate_cleanly,
 )
-from simulacra.io.writers import SUFFIXES, ChunkWriter, count_rows, output_format
+from simulacra.io.writers import PART_SUFFIXES, SUFFIXES, ChunkWriter, count_rows, output_format
 from simulacra.scale.chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, RangeProducer, check_count, plan_chunks
 from simulacra.scale.engines import ENGINES, ChunkResult, resolve_workers, run_local, run_ray
 from simulacra.scale.merge import PartMerger
@@ -54,7 +55,7 @@ def part_name(index: int, fmt: str) -> str:
     >>> part_name(3, "parquet")
     'part-000003.parquet'
     """
-    return f"part-{index:06d}{SUFFIXES[fmt]}"
+    return f"part-{index:06d}{PART_SUFFIXES[fmt]}"
 
 
 def part_index(name: str, fmt: str) -> int | None:
@@ -66,7 +67,7 @@ def part_index(name: str, fmt: str) -> int | None:
     (12, None)
     """
     found = _PART.match(name)
-    if found is None or found.group(2) != SUFFIXES.get(fmt):
+    if found is None or found.group(2) != PART_SUFFIXES.get(fmt):
         return None
     return int(found.group(1))
 
@@ -96,11 +97,20 @@ class JobResult:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a job's parts go, and the single file they become (None: the folder is the output)."""
+    """Where a job's parts go, and the single file they become (None: the folder is the output).
+
+    ``part_fmt`` is the format of the parts: ``fmt``, except for a single Parquet file, staged as
+    Arrow streams so that its rows are encoded to Parquet once, not once per part and again in it.
+    """
 
     parts_dir: Path
     single_file: Path | None
     fmt: str
+    part_fmt: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.part_fmt:
+            object.__setattr__(self, "part_fmt", self.fmt)
 
 
 def plan_layout(output: str | Path, format: str | None) -> Layout:
@@ -112,6 +122,8 @@ def plan_layout(output: str | Path, format: str | None) -> Layout:
     'rows.csv'
     >>> plan_layout("out/", "parquet").single_file is None
     True
+    >>> plan_layout("out/rows.parquet", None).part_fmt
+    'arrow'
     """
     out = Path(output)
     suffix = out.suffix.lower()
@@ -119,10 +131,10 @@ def plan_layout(output: str | Path, format: str | None) -> Layout:
     if is_dir:
         return Layout(out, None, output_format(out, format or "parquet", what="write in chunks"))
     fmt = output_format(out, format, what="write in chunks")
-    return Layout(out.parent / f".{out.name}.parts", out, fmt)
+    return Layout(out.parent / f".{out.name}.parts", out, fmt, "arrow" if fmt == "parquet" else fmt)
 
 
-def _manifest(producer: RangeProducer, plan: ChunkPlan, fmt: str, info: dict[str, Any]) -> dict[str, Any]:
+def _manifest(producer: RangeProducer, plan: ChunkPlan, layout: Layout, info: dict[str, Any]) -> dict[str, Any]:
     from simulacra import __version__
 
     return {
@@ -132,9 +144,10 @@ def _manifest(producer: RangeProducer, plan: ChunkPlan, fmt: str, info: dict[str
         "fingerprint": producer.fingerprint(),
         "n_rows": plan.n_rows,
         "chunk_rows": plan.chunk_rows,
-        "output_format": fmt,
+        "output_format": layout.fmt,
+        "part_format": layout.part_fmt,
         # the files this job owns, and may remove: the manifest, the marker and these parts
-        "parts": {"pattern": part_name(0, fmt).replace("000000", "{index:06d}"), "count": len(plan)},
+        "parts": {"pattern": part_name(0, layout.part_fmt).replace("000000", "{index:06d}"), "count": len(plan)},
         **info,
     }
 
@@ -150,7 +163,14 @@ def read_job_manifest(folder: str | Path) -> dict[str, Any] | None:
         return None
     ok = isinstance(data, dict) and data.get("format") == JOB_FORMAT
     ok = ok and isinstance(data.get("n_rows"), int) and isinstance(data.get("chunk_rows"), int) and data["chunk_rows"] > 0
-    return data if ok and data.get("output_format") in SUFFIXES else None
+    ok = ok and data.get("output_format") in SUFFIXES and data.get("part_format", data.get("output_format")) in PART_SUFFIXES
+    return data if ok else None
+
+
+def part_format(manifest: dict[str, Any]) -> str:
+    """The format of the parts of a job's manifest (that of its output, for manifests older than
+    ``part_format``)."""
+    return str(manifest.get("part_format", manifest["output_format"]))
 
 
 def owned_by(manifest: dict[str, Any] | None, name: str) -> bool:
@@ -168,7 +188,7 @@ def owned_by(manifest: dict[str, Any] | None, name: str) -> bool:
         return False
     if name in (MANIFEST, SUCCESS):
         return True
-    index = part_index(name, manifest["output_format"])
+    index = part_index(name, part_format(manifest))
     return index is not None and index < len(ChunkPlan(manifest["n_rows"], manifest["chunk_rows"]))
 
 
@@ -186,8 +206,8 @@ def _check_folder(layout: Layout, manifest: dict[str, Any], resume: bool, overwr
     if folder.exists() and not folder.is_dir():
         raise InputError(f"'{folder}' is a file, not a folder; choose another output.")
     old = read_job_manifest(folder)
-    keys = ("fingerprint", "n_rows", "chunk_rows", "output_format")
-    same = old is not None and all(old.get(k) == manifest.get(k) for k in keys)
+    keys = ("fingerprint", "n_rows", "chunk_rows", "output_format", "part_format")
+    same = old is not None and all((part_format(old) if k == "part_format" else old.get(k)) == manifest.get(k) for k in keys)
     entries = sorted(folder.iterdir()) if folder.is_dir() else []
     stale = set(stale_temps_in(folder))
     busy = [p for p in entries if temp_owner(p) is not None and p not in stale]
@@ -213,7 +233,7 @@ def _check_folder(layout: Layout, manifest: dict[str, Any], resume: bool, overwr
                 "overwrite=True (--overwrite) to remove them."
             )
     if old is not None and not same and not overwrite:
-        changed = [k for k in keys if old.get(k) != manifest.get(k)]
+        changed = [k for k in keys if (part_format(old) if k == "part_format" else old.get(k)) != manifest.get(k)]
         raise InputError(
             f"'{folder}' holds an unfinished or finished job with a different {', '.join(changed)}; "
             "pass overwrite=True (--overwrite) to replace it, or write to a new folder."
@@ -298,19 +318,19 @@ def run_job(
     layout = plan_layout(output, format)
     t0 = time.perf_counter()
     plan = plan_chunks(n_rows, chunk_rows)
-    manifest = _manifest(producer, plan, layout.fmt, dict(info or {}))
+    manifest = _manifest(producer, plan, layout, dict(info or {}))
     resumed, remove = _check_folder(layout, manifest, resume, overwrite)
     probe = producer(0, min(n_rows, 256))  # before anything is written: a producer that fails leaves no trace
-    writer = ChunkWriter.for_sample(layout.fmt, probe, datetime_formats=dict(datetime_formats or {}))
+    writer = ChunkWriter.for_sample(layout.part_fmt, probe, datetime_formats=dict(datetime_formats or {}))
     with terminate_cleanly():
         _prepare_folder(layout, manifest, remove, resumed)
-        done = _finished(layout.parts_dir, plan, layout.fmt) if resumed else set()
-        todo = ((c, str(layout.parts_dir / part_name(c.index, layout.fmt))) for c in plan if c.index not in done)
+        done = _finished(layout.parts_dir, plan, layout.part_fmt) if resumed else set()
+        todo = ((c, str(layout.parts_dir / part_name(c.index, layout.part_fmt))) for c in plan if c.index not in done)
         count = len(plan) - len(done)
         merger = None
         if layout.single_file is not None:
             merger = PartMerger(layout.single_file, layout.fmt, writer.schema(),
-                                lambda k: layout.parts_dir / part_name(k, layout.fmt), len(plan))
+                                lambda k: layout.parts_dir / part_name(k, layout.part_fmt), len(plan))
         if engine == "ray":
             results = run_ray(producer, writer, todo, count, workers, ray_address)
         else:
@@ -318,7 +338,7 @@ def run_job(
         try:
             available = set(done)
             if not len(plan):  # zero rows: one empty part with the right columns
-                writer.write(producer(0, 0), layout.parts_dir / part_name(0, layout.fmt))
+                writer.write(producer(0, 0), layout.parts_dir / part_name(0, layout.part_fmt))
                 available = {0}
             if merger is not None:
                 merger.start(available)
@@ -406,7 +426,7 @@ def job_status(output: str | Path, format: str | None = None) -> dict[str, Any]:
     if manifest is None:
         return {"state": "absent", "path": str(output)}
     plan = ChunkPlan(manifest["n_rows"], manifest["chunk_rows"])
-    done = _finished(layout.parts_dir, plan, manifest["output_format"])
+    done = _finished(layout.parts_dir, plan, part_format(manifest))
     complete = (layout.parts_dir / SUCCESS).exists()
     return {
         "state": "complete" if complete else "partial",

@@ -26,6 +26,16 @@ def _failing_rows(start, stop):
     return _rows(start, stop)
 
 
+def _crash_at(monkeypatch, row, n_rows, out):
+    """Run a job of ``n_rows`` in 100-row chunks that crashes at ``row``; its producer, to resume with."""
+    producer = FunctionProducer(_failing_rows, "rows")
+    monkeypatch.setenv(FAIL_FLAG, str(row))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_job(producer, n_rows, out, chunk_rows=100, workers=1)
+    monkeypatch.delenv(FAIL_FLAG)
+    return producer
+
+
 @pytest.mark.parametrize("name,reader", [
     ("out.parquet", pd.read_parquet),
     ("out.csv", pd.read_csv),
@@ -79,13 +89,9 @@ def test_interrupted_job_resumes_without_redoing_finished_chunks(tmp_path, monke
 
 def test_finished_parts_are_not_rewritten_on_resume(tmp_path, monkeypatch):
     out = tmp_path / "o"
-    producer = FunctionProducer(_failing_rows, "rows")
-    monkeypatch.setenv(FAIL_FLAG, "300")
-    with pytest.raises(RuntimeError):
-        run_job(producer, 600, f"{out}/", chunk_rows=100, workers=1)
+    producer = _crash_at(monkeypatch, 300, 600, f"{out}/")
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*")}
     assert len(before) == 3 and not (out / SUCCESS).exists()
-    monkeypatch.delenv(FAIL_FLAG)
     run_job(producer, 600, f"{out}/", chunk_rows=100, workers=1)
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*")}
     assert all(after[k] == v for k, v in before.items()) and len(after) == 6
@@ -137,3 +143,38 @@ def test_a_dead_worker_is_a_clear_error_and_finished_chunks_stay(tmp_path):
     with pytest.raises(SimulacraError, match="worker process died"):
         run_job(FunctionProducer(_dies, "dies"), 1000, out, chunk_rows=100, workers=2)
     assert job_status(out)["state"] == "partial"
+
+
+def test_a_single_parquet_file_is_staged_as_arrow_streams_and_resumes_from_them(tmp_path, monkeypatch):
+    """Parts of a single Parquet file are Arrow streams, encoded to Parquet once (when assembled),
+    not Parquet parts decoded and encoded a second time; an interrupted job resumes from them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "rows.parquet"
+    producer = _crash_at(monkeypatch, 300, 700, out)
+    staged = tmp_path / ".rows.parquet.parts"
+    parts = sorted(p.name for p in staged.glob("part-*"))
+    assert parts == [f"part-00000{k}.arrow" for k in range(3)] and not out.exists()
+    first = pa.ipc.open_stream(str(staged / parts[0])).read_all()
+    assert first.num_rows == 100 and pa.types.is_dictionary(first.schema.field("tag").type)
+    manifest = json.loads((staged / MANIFEST).read_text())
+    assert (manifest["output_format"], manifest["part_format"]) == ("parquet", "arrow")
+    assert job_status(out)["chunks_done"] == 3
+    result = run_job(producer, 700, out, chunk_rows=100, workers=1)
+    assert (result.chunks_resumed, result.chunks_made) == (3, 4) and not staged.exists()
+    back = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(back, _rows(0, 700), check_dtype=False)
+    assert back["tag"].dtype == object  # text reads back as text, not as a category
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_rows == 700 and meta.row_group(0).column(2).compression == "SNAPPY"
+
+
+def test_a_folder_job_of_the_old_manifest_without_part_format_still_resumes(tmp_path, monkeypatch):
+    out = tmp_path / "o"
+    producer = _crash_at(monkeypatch, 200, 400, f"{out}/")
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["part_format"]  # as written before part formats existed
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    result = run_job(producer, 400, f"{out}/", chunk_rows=100, workers=1)
+    assert (result.chunks_resumed, result.chunks_made) == (2, 2)
