@@ -122,7 +122,8 @@ def test_one_output_per_input_commands_report_and_fail(tmp_path: Path, junk, com
                               *extra])
     assert isinstance(res.exception, ShortfallError), res.output
     assert "0 valid rows of 3 asked" in res.output
-    assert ("removed invalid output" if command == "evolve" else "in, 3 out; invalid kept 3") in res.output
+    expected = {"evolve": "removed invalid output", "judge": "in, 3 out; invalid kept 3"}[command]
+    assert expected in res.output
     ok = runner.invoke(app, ["text", command, str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o2.jsonl"), "--llm", "fake",
                              "--retries", "0", "--min-yield", "0", *extra])
     assert ok.exit_code == 0, ok.output
