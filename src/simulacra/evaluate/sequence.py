@@ -40,12 +40,12 @@ import pandas as pd
 from scipy import stats
 
 from simulacra.errors import InputError
+from simulacra.rules.relations import row_orderings
 
 LAGS = (1, 2, 3, 4, 5)
 WINDOW = 5
 #: Windows sampled per table for the discriminator and the next-step models.
 MAX_WINDOWS = 20_000
-RULE_SUPPORT = 0.999
 
 
 def evaluate_sequences(
@@ -177,18 +177,13 @@ def _acf_table(real: pd.DataFrame, synth: pd.DataFrame, entity: str, c: str, per
 
 
 def _rules(real: pd.DataFrame, synth: pd.DataFrame, numeric: list[str]) -> list[dict[str, Any]]:
+    values = {c: real[c].to_numpy(dtype=float) for c in numeric}
+    above = row_orderings(values, numeric)
     found = []
-    rng = np.random.default_rng(0)
     for a in numeric:
-        for b in numeric:
-            if a == b:
-                continue
-            x, y = real[a].to_numpy(dtype=float), real[b].to_numpy(dtype=float)
+        for b in (c for c in numeric if c in above[a]):
+            x, y = values[a], values[b]
             ok = np.isfinite(x) & np.isfinite(y)
-            if ok.sum() < 30 or np.mean(x[ok] >= y[ok]) < RULE_SUPPORT or np.mean(x[ok] > y[ok]) <= 0.5:
-                continue
-            if np.mean(x[ok] >= rng.permutation(y[ok])) >= 0.95:
-                continue  # implied by the marginals alone
             sx, sy = synth[a].to_numpy(dtype=float), synth[b].to_numpy(dtype=float)
             sok = np.isfinite(sx) & np.isfinite(sy)
             found.append({"rule": f"{a} >= {b}", "real": float(np.mean(x[ok] >= y[ok])),

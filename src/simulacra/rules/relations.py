@@ -290,3 +290,33 @@ def missing_together(data: pd.DataFrame, columns: list[str]) -> tuple[list[dict[
         for m in members[1:]:
             rules.append({"kind": "missing_with", "if_missing": m, "then_missing": [a]})
     return rules[:MAX_RULES], dropped
+
+
+#: A pairwise row ordering (``a >= b``) holds in at least this share of the rows; the few rows that
+#: break it are data errors more often than not, and synthetic rows keep it in all rows.
+ROW_ORDER_SUPPORT = 0.999
+
+
+def row_orderings(frame: dict[str, np.ndarray], names: list[str]) -> dict[str, set[str]]:
+    """``above[a]`` = the columns ``b`` with ``a >= b`` in at least ``ROW_ORDER_SUPPORT`` of the rows
+    where both are present (and ``a > b`` in most), and that the marginals alone do not imply.
+
+    The pairwise form kept by the sequence model and checked by the sequence report (no chance test
+    or transitive reduction, unlike :func:`orderings` of table rules).
+    """
+    above: dict[str, set[str]] = {a: set() for a in names}
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            x, y = frame[a], frame[b]
+            ok = np.isfinite(x) & np.isfinite(y)
+            if ok.sum() < 30:
+                continue
+            if np.mean(x[ok] >= y[ok]) >= ROW_ORDER_SUPPORT and np.mean(x[ok] > y[ok]) > 0.5:
+                # a rule the marginals imply on their own (volumes in millions >= prices) says
+                # nothing about the row: it must fail often when the rows are shuffled
+                shuffled = np.random.default_rng(0).permutation(y[ok])
+                if np.mean(x[ok] >= shuffled) < 0.95:
+                    above[a].add(b)
+    return above

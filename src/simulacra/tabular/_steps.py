@@ -39,9 +39,6 @@ EWM_ALPHA = (0.05, 0.3)
 #: A positive column whose log level has this lag-1 autocorrelation inside entities is modelled by
 #: its changes (a random-walk-like level); below it, by its level.
 LEVEL_AUTOCORR = 0.9
-#: A row rule (``a >= b``) is kept when it holds in at least this share of the real rows; the few
-#: rows that break it are data errors more often than not, and synthetic rows keep it in all rows.
-RULE_SUPPORT = 0.999
 #: A discrete representation with at most this many values gets a classifier.
 MAX_CLASSES = 32
 #: Boosting rounds and learning rate of the step models (early stopping picks fewer).
@@ -82,27 +79,6 @@ def decimals_of(x: np.ndarray) -> int | None:
         if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
             return d
     return None
-
-
-def find_row_orders(frame: dict[str, np.ndarray], names: list[str]) -> dict[str, set[str]]:
-    """``above[a]`` = the columns ``b`` with ``a >= b`` in every row where both are present (and
-    ``a > b`` in some), found on the numeric dynamic columns."""
-    above: dict[str, set[str]] = {a: set() for a in names}
-    for a in names:
-        for b in names:
-            if a == b:
-                continue
-            x, y = frame[a], frame[b]
-            ok = np.isfinite(x) & np.isfinite(y)
-            if ok.sum() < 30:
-                continue
-            if np.mean(x[ok] >= y[ok]) >= RULE_SUPPORT and np.mean(x[ok] > y[ok]) > 0.5:
-                # a rule the marginals imply on their own (volumes in millions >= prices) says
-                # nothing about the row: it must fail often when the rows are shuffled
-                shuffled = np.random.default_rng(0).permutation(y[ok])
-                if np.mean(x[ok] >= shuffled) < 0.95:
-                    above[a].add(b)
-    return above
 
 
 def chain_order(names: list[str], above: dict[str, set[str]]) -> list[str]:

@@ -35,12 +35,13 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError, ModelFileError, NotFittedError
+from simulacra.rules.relations import row_orderings
 from simulacra.tabular._sequence_plan import check_table, plan_columns
 from simulacra.tabular._steps import (
+    N_LAGS,
     ColumnPlan,
     Roller,
     StepModel,
-    find_row_orders,
     from_repr,
     round_like,
     to_repr,
@@ -114,7 +115,7 @@ class SequenceSynthesizer:
 
         values = {c: self._filled(frame, c) for c in numeric}
         self.missing_ = {c: float(frame[c].isna().mean()) for c in dynamic if frame[c].isna().any()}
-        above = find_row_orders(values, numeric)
+        above = row_orderings(values, numeric)
         self.plans_ = plan_columns(frame, self.entity, numeric, dynamic, values, above)
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])
@@ -238,8 +239,8 @@ class SequenceSynthesizer:
 
     def _fit_steps(self, X: np.ndarray, Y: np.ndarray, n_static: int, rng: np.random.Generator) -> None:
         cat_static = [i for i, c in enumerate(self.statics_) if c in self.static_codes_]
-        k = len(self.plans_)
-        lag_cats = [n_static + j * 3 + lag for j, p in enumerate(self.plans_) if p.kind == "category" for lag in range(3)]
+        lag_cats = [n_static + j * N_LAGS + lag for j, p in enumerate(self.plans_) if p.kind == "category"
+                    for lag in range(N_LAGS)]
         self.steps_: dict[str, StepModel] = {}
         current = np.zeros((len(X), 0), dtype=np.float32)
         names = [GAP] + [p.name for p in self.plans_]
@@ -255,7 +256,6 @@ class SequenceSynthesizer:
             )
             if j:
                 current = np.column_stack([current, y]).astype(np.float32)
-        del k
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(self, n_entities: int, *, random_state: int | np.random.Generator | None = None,
@@ -275,7 +275,7 @@ class SequenceSynthesizer:
                                  f", or {LENGTH}); not on {', '.join(unknown)}.")
         rng = self._rng(random_state)
         if n_entities == 0:
-            return self._frame([], {}, np.zeros(0, dtype=np.int64))
+            return self._frame({})
         table = self.entity_model_.sample(int(n_entities), random_state=int(rng.integers(2**62)),
                                           conditions=conditions)
         lengths = np.maximum(pd.to_numeric(table[LENGTH]).to_numpy(dtype=np.int64), 1)
@@ -366,14 +366,14 @@ class SequenceSynthesizer:
                 cols[p.name] = labels[np.nan_to_num(v, nan=len(labels) - 1).astype(np.int64)]
             else:
                 cols[p.name] = v
-        out = self._frame(list(cols), cols, ent)
+        out = self._frame(cols)
         for c, rate in self.missing_.items():
             hole = rng.random(len(out)) < rate
             if hole.any():
                 out[c] = out[c].where(~hole)
         return out
 
-    def _frame(self, names: list[str], cols: dict[str, Any], ent: np.ndarray) -> pd.DataFrame:
+    def _frame(self, cols: dict[str, Any]) -> pd.DataFrame:
         out = pd.DataFrame({c: cols.get(c, []) for c in self.columns_})
         if self.time_["datetime"]:
             out[self.order] = pd.to_datetime(np.round(np.asarray(out[self.order], dtype=float) * self.time_["unit"])
