@@ -146,9 +146,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_files(stale_temps(target))
     tmp = temp_path(target)
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)  # the usual permissions (umask applies)
-    os.close(fd)
-    try:
+    try:  # created inside the try: a signal right after the open still removes it
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # usual permissions (umask applies)
         yield tmp
         os.replace(tmp, target)
     finally:
@@ -186,6 +185,14 @@ def terminate_cleanly() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _worker_terminated(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated(128 + signum)
+
+
 def install_worker_handlers() -> None:
-    """In a worker process: SIGTERM unwinds (removing temporaries) instead of killing outright."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    """In a worker process: the first SIGTERM unwinds (removing temporaries) instead of killing
+    outright, and later ones are ignored so the unwinding finishes. SIGINT is ignored: Ctrl-C
+    reaches the whole process group, and the parent stops its workers itself."""
+    signal.signal(signal.SIGTERM, _worker_terminated)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

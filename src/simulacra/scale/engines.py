@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError, MissingDependencyError, SimulacraError
-from simulacra.io.files import install_worker_handlers
+from simulacra.io.files import Terminated, install_worker_handlers
 from simulacra.io.writers import ChunkWriter
 from simulacra.scale.chunks import Chunk, RangeProducer, split_range
 
@@ -88,7 +88,12 @@ def _init_worker(producer: RangeProducer, writer: ChunkWriter) -> None:
 
 
 def _worker_task(chunk: Chunk, path: str) -> ChunkResult:
-    return run_chunk(_STATE["producer"], _STATE["writer"], chunk, path)
+    try:
+        return run_chunk(_STATE["producer"], _STATE["writer"], chunk, path)
+    except Terminated:
+        # the chunk's temporary is gone (unwound above); leave now, or the pool would hand this
+        # worker its next queued chunk and start another temporary while the parent is stopping
+        os._exit(143)
 
 
 def _start_method() -> str:
