@@ -250,3 +250,18 @@ def test_demo_api_is_deterministic_and_fails_clearly():
             api.execute({"name": "convert_units", "arguments": {"value": 1, "from_unit": "kg", "to_unit": "km"}})
         stock = api.execute({"name": "list_items", "arguments": {"category": "monitors", "in_stock_only": True}})
         assert [i["sku"] for i in stock["items"]] == ["MON-240", "MON-270"]
+
+
+def test_demo_heldout_set_is_valid_and_varied():
+    from simulacra.text.calls.demo_api import heldout_path
+    from simulacra.text.formats import read_jsonl
+
+    rows = read_jsonl(heldout_path())
+    assert len(rows) >= 100 and len({r["request"] for r in rows}) == len(rows)
+    nulls = [r for r in rows if r["call"] is None]
+    assert 10 <= len(nulls) <= 30
+    with load_api(DEMO_API) as api:
+        assert {r["call"]["name"] for r in rows if r["call"]} == set(api.names)
+        for r in rows:
+            if r["call"] is not None:
+                assert api.validate(r["call"]) == [], r
