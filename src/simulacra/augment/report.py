@@ -41,12 +41,13 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["_o", "ratio"], na_position="first").drop(columns="_o").reset_index(drop=True)
 
 
-def verdicts(runs: pd.DataFrame, metric: str) -> list[dict[str, Any]]:
-    """For each method and ratio: mean gain over real-only (paired by repeat), its sd, the seed-to-seed
-    noise (the larger sd of the two arms), and whether the gain is larger than that noise."""
-    base = runs[runs["method"] == "none"].set_index("repeat")[metric]
+def verdicts(runs: pd.DataFrame, metric: str, baseline: str = "none") -> list[dict[str, Any]]:
+    """For each method and ratio: mean gain over the ``baseline`` method (real-only by default; paired by
+    repeat), its sd, the seed-to-seed noise (the larger sd of the two arms), and whether the gain is larger
+    than that noise."""
+    base = runs[runs["method"] == baseline].set_index("repeat")[metric]
     out = []
-    for (method, ratio), grp in runs[runs["method"] != "none"].groupby(["method", "ratio"], sort=False, dropna=False):
+    for (method, ratio), grp in runs[runs["method"] != baseline].groupby(["method", "ratio"], sort=False, dropna=False):
         arm = grp.set_index("repeat")[metric]
         common = arm.index.intersection(base.index)
         diff = (arm[common] - base[common]).to_numpy()

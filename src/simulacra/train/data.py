@@ -25,16 +25,21 @@ Messages = list[dict[str, str]]
 _REJECTED = ("reject", "fail", "quarantine", "invalid")
 
 
+#: the training file of a corpus folder, by preference (``simulacra corpus`` writes messages.jsonl and rows.jsonl)
+CORPUS_FILES = ("messages.jsonl", "rows.jsonl", "train.jsonl", "hf/data/train.jsonl")
+
+
 def jsonl_files(path: str | Path) -> list[Path]:
-    """The JSONL file ``path``, or the training files of a corpus folder (files of rejected rows left out)."""
+    """The JSONL file ``path``, or the training file of a corpus folder (:data:`CORPUS_FILES`, the first found;
+    a folder without one gives its ``.jsonl`` files, those of rejected rows left out)."""
     p = Path(path)
     if p.is_file():
         return [p]
     if p.is_dir():
-        files = [f for f in sorted(p.rglob("*.jsonl")) if not any(w in f.name.lower() for w in _REJECTED)]
-        train = [f for f in files if f.stem.lower() in ("train", "rows", "corpus", "calls", "messages")]
-        if train:
-            return train
+        for name in CORPUS_FILES:
+            if (p / name).is_file():
+                return [p / name]
+        files = [f for f in sorted(p.glob("*.jsonl")) if not any(w in f.name.lower() for w in _REJECTED)]
         if files:
             return files
         raise InputError(f"No .jsonl training file in {p}; give a JSONL file or a corpus folder")
@@ -68,12 +73,10 @@ def call_messages(api: Any, request: str) -> Messages:
 
 
 def call_answer(call: Any) -> str:
-    """The assistant's answer for a call, a list of calls, or None (no call)."""
-    from simulacra.text.calls import render_call
+    """The assistant's answer for a call, a list of calls, or None (no call): the corpus's own rendering."""
+    from simulacra.text.calls.output import answer
 
-    if isinstance(call, list):
-        return "".join(render_call(c) for c in call) if call else render_call(None)
-    return render_call(call)
+    return answer({"calls": call} if isinstance(call, list) else {"call": call})
 
 
 def _messages(value: Any, where: str, field: str) -> Messages:
@@ -149,6 +152,17 @@ def load_pairs(path: str | Path, api: Any = None) -> list[dict[str, Messages]]:
     return [pair_example(row, where, api) for where, row in read_rows(path)]
 
 
+def expected_calls(row: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """The calls a held-out row expects (``call``: an object, a list, or null; or ``calls``: a list)."""
+    call = row["call"] if "call" in row else row.get("calls", "missing")
+    if call == "missing" or not isinstance(row.get("request"), str):
+        raise InputError(f"{where}: a held-out row needs 'request' (a string) and 'call' (an object or null)")
+    calls = [] if call is None else call if isinstance(call, list) else [call]
+    if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+        raise InputError(f"{where}: 'call' must be null or an object with a 'name' and 'arguments'")
+    return calls
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], path: str | Path) -> int:
     """Write rows as JSONL atomically; returns the number written."""
     from simulacra.io import atomic_path
@@ -159,5 +173,5 @@ def write_jsonl(rows: Iterable[dict[str, Any]], path: str | Path) -> int:
     return len(rows)
 
 
-__all__ = ["call_answer", "call_messages", "jsonl_files", "load_pairs", "load_sft", "pair_example", "read_rows",
+__all__ = ["call_answer", "call_messages", "expected_calls", "jsonl_files", "load_pairs", "load_sft", "pair_example", "read_rows",
            "sft_example", "write_jsonl"]

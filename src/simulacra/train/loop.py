@@ -53,6 +53,9 @@ class TrainSettings:
     save_steps: int = 25
     threads: int | None = None
     scheduler: str = "cosine"
+    #: bfloat16 mixed precision; None: on where the CPU has bfloat16 matrix units (AMX or AVX512-BF16), which
+    #: measured 5.6x faster than float32 for the 135M model's matrix shapes here
+    bf16: bool | None = None
     beta: float = 0.1  # DPO only
 
 
@@ -78,7 +81,16 @@ def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
             "max_steps": settings.max_steps, "learning_rate": settings.learning_rate, "seed": settings.seed,
             "data_seed": settings.seed, "logging_steps": 1, "save_strategy": "steps", "save_steps": settings.save_steps,
             "save_total_limit": 1, "report_to": "none", "use_cpu": True, "disable_tqdm": True,
-            "dataloader_num_workers": 0, "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+            "dataloader_num_workers": 0, "bf16": bf16_default() if settings.bf16 is None else settings.bf16, "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+
+
+def bf16_default() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16)."""
+    import torch
+
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    avx = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    return bool(amx() or avx())
 
 
 def callbacks(label: str, show: bool) -> tuple[Any, Any]:

@@ -62,9 +62,12 @@ def quiet() -> None:
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore", message=".*pin_memory.*")
+    import datasets
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
 
 
 def train_sft(data: str | Path | list[dict[str, Any]], *, base: str | Path = "smollm2-135m", output: str | Path,

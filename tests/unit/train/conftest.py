@@ -85,3 +85,55 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_api_path: Path) ->
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+#: function-calling rows for the tiny API: one call, one request that needs none
+ROWS = [{"request": "Add 3 and 4.", "call": {"name": "add", "arguments": {"a": 3, "b": 4}}},
+        {"request": "What is the weather?", "call": None}]
+
+
+def _fast_settings():  # type: ignore[no-untyped-def]
+    """Full fine-tuning of the tiny model at a high constant rate: it learns the two rows in 60 steps."""
+    from simulacra.train.loop import TrainSettings
+
+    return TrainSettings(lora=False, learning_rate=1e-2, batch_size=2, epochs=60, scheduler="constant",
+                         max_length=512, save_steps=1000, threads=1, bf16=False)
+
+
+def _write_rows(path: Path, rows: list[dict]) -> Path:  # type: ignore[type-arg]
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tuned_tiny(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_api_path: Path) -> tuple[Path, list]:  # type: ignore[type-arg]
+    """The tiny model fine-tuned on :data:`ROWS` (folder, manifests)."""
+    from simulacra.text.calls import load_api
+    from simulacra.train.sft import train_sft
+
+    root = tmp_path_factory.mktemp("sft")
+    with load_api(tiny_api_path) as api:
+        info = train_sft(_write_rows(root / "calls.jsonl", ROWS), base=tiny_model, output=root / "tuned", api=api,
+                         settings=_fast_settings(), progress=False)
+    return root / "tuned", info
+
+
+@pytest.fixture
+def rows() -> list[dict]:  # type: ignore[type-arg]
+    """:data:`ROWS` (a copy)."""
+    import copy
+
+    return copy.deepcopy(ROWS)
+
+
+@pytest.fixture
+def fast_settings():  # type: ignore[no-untyped-def]
+    return _fast_settings()
+
+
+@pytest.fixture
+def write_rows():  # type: ignore[no-untyped-def]
+    """``write_rows(path, rows) -> path``: rows as JSONL."""
+    return _write_rows

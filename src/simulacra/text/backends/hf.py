@@ -2,8 +2,11 @@
 
 ``get_backend("tuned/")`` (any folder with a ``config.json``, or a LoRA adapter folder with an
 ``adapter_config.json``) and ``get_backend("hf:smollm2-135m")`` (the embedded GGUF model, dequantised by
-transformers) land here. Decoding is greedy when ``temperature`` is 0 (requests are then batched, left
-padded) and sampled otherwise, one request at a time under its own seed (the global torch random state is
+transformers) land here. Decoding is greedy when ``temperature`` is 0 and sampled otherwise. Greedy requests
+that start with a system message (the function-calling prompt: several hundred tokens of tool descriptions)
+reuse that message's keys and values, computed once, so each request only reads its own few tokens;
+other greedy requests are batched, left padded, other sampled ones run one at a time. A sampled request
+runs under its own seed (the global torch random state is
 saved and restored, so nothing outside is reseeded). A JSON Schema is not enforced while decoding, only
 validated afterwards by the engine.
 
@@ -140,14 +143,16 @@ class TransformersBackend:
     supports_schema = False
 
     def __init__(self, model_path: str | Path, *, n_threads: int | None = None, batch_size: int = 8,
-                 **_: Any) -> None:
+                 prefix_cache: bool = True, **_: Any) -> None:
         self.model_path = str(model_path)
         self.n_threads = n_threads or int(os.environ.get("OMP_NUM_THREADS") or 1)
         self.batch_size = max(1, int(batch_size))
         name = Path(self.model_path.removeprefix(HF_PREFIX)).resolve().name if Path(self.model_path).exists() else self.model_path
         self.model_id = f"transformers:{name.removeprefix(HF_PREFIX)}"
+        self.prefix_cache = prefix_cache
         self._model: Any = None
         self._tokenizer: Any = None
+        self._prefixes: dict[str, tuple[list[int], Any]] = {}
 
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:
@@ -166,7 +171,13 @@ class TransformersBackend:
         """Answer ``requests`` in order (greedy ones in batches, sampled ones one by one)."""
         self._load()
         out: list[Completion | None] = [None] * len(requests)
-        greedy = [i for i, r in enumerate(requests) if r.temperature <= 0]
+        if self.prefix_cache:  # requests under a system message: its keys and values are computed once
+            for i, r in enumerate(requests):
+                if self._split(r) is not None:
+                    out[i] = done = self._generate_cached(r)
+                    if on_result:
+                        on_result(i, done)
+        greedy = [i for i, r in enumerate(requests) if r.temperature <= 0 and out[i] is None]
         for start in range(0, len(greedy), self.batch_size):
             idx = greedy[start:start + self.batch_size]
             for i, done in zip(idx, self._generate([requests[i] for i in idx], sample=False)):
@@ -180,6 +191,57 @@ class TransformersBackend:
                 if on_result:
                     on_result(i, done)
         return [c for c in out if c is not None]
+
+    def _split(self, request: ChatRequest) -> tuple[str, list[int]] | None:
+        """``(system prefix, full prompt ids)`` when the prompt starts with a system message's tokens, else None."""
+        _, tokenizer = self._load()
+        if request.raw_prompt is not None or request.messages[0].get("role") != "system":
+            return None
+        prefix = str(tokenizer.apply_chat_template(list(request.messages[:1]), tokenize=False))
+        full = self.prompt_text(request)
+        if not full.startswith(prefix):
+            return None
+        ids = list(tokenizer(full, add_special_tokens=False)["input_ids"])
+        head = list(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+        return (prefix, ids) if ids[: len(head)] == head and len(ids) > len(head) else None
+
+    def _generate_cached(self, request: ChatRequest) -> Completion:
+        """One request decoded from a copy of its system prefix's cached keys and values."""
+        import copy
+
+        torch = _torch()
+        model, tokenizer = self._load()
+        start = time.perf_counter()
+        split = self._split(request)
+        assert split is not None
+        prefix, ids = split
+        sample = request.temperature > 0
+        how = ({"do_sample": True, "temperature": request.temperature, "top_p": request.top_p} if sample else
+               {"do_sample": False, "temperature": None, "top_p": None, "top_k": None})
+        try:
+            with torch.inference_mode():
+                if prefix not in self._prefixes:
+                    head = tokenizer(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"]
+                    self._prefixes[prefix] = (head, model(input_ids=head, use_cache=True).past_key_values)
+                cache = copy.deepcopy(self._prefixes[prefix][1])
+            full = torch.tensor([ids])
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(request.seed))  # local: fork_rng restores the global state on exit
+                with torch.inference_mode():
+                    out = model.generate(input_ids=full, attention_mask=torch.ones_like(full), cache=cache,
+                                         max_new_tokens=request.max_tokens, pad_token_id=tokenizer.pad_token_id,
+                                         eos_token_id=tokenizer.eos_token_id, **how)
+        except Exception as exc:  # noqa: BLE001 - a failed request comes back as a failed Completion
+            return Completion(text="", error=f"{type(exc).__name__}: {exc}")
+        return self._completion(request, out[0, len(ids):], len(ids), time.perf_counter() - start)
+
+    def _completion(self, request: ChatRequest, ids: Any, n_prompt: int, seconds: float) -> Completion:
+        _, tokenizer = self._load()
+        ids = ids[: request.max_tokens]
+        ended = bool((ids == tokenizer.eos_token_id).any())
+        text, stopped = _cut(tokenizer.decode(ids, skip_special_tokens=True), request.stop)
+        return Completion(text=text, prompt_tokens=n_prompt, completion_tokens=int((ids != tokenizer.pad_token_id).sum()),
+                          finish_reason="stop" if ended or stopped else "length", seconds=seconds)
 
     def _generate(self, batch: Sequence[ChatRequest], *, sample: bool) -> list[Completion]:
         torch = _torch()
@@ -196,27 +258,21 @@ class TransformersBackend:
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         try:
-            with torch.random.fork_rng(devices=[]), torch.inference_mode():
-                torch.manual_seed(int(r0.seed))
-                out = model.generate(**enc, **kwargs)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(r0.seed))  # local: fork_rng restores the global state on exit
+                with torch.inference_mode():
+                    out = model.generate(**enc, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a failed request comes back as a failed Completion
             return [Completion(text="", error=f"{type(exc).__name__}: {exc}") for _ in batch]
         seconds = (time.perf_counter() - start) / len(batch)
         n_prompt = enc["input_ids"].shape[1]
-        results = []
-        for j, r in enumerate(batch):
-            ids = out[j, n_prompt:][: r.max_tokens]
-            ended = bool((ids == tokenizer.eos_token_id).any())
-            text = tokenizer.decode(ids, skip_special_tokens=True)
-            text, stopped = _cut(text, r.stop)
-            results.append(Completion(text=text, prompt_tokens=int(enc["attention_mask"][j].sum()),
-                                      completion_tokens=int((ids != tokenizer.pad_token_id).sum()),
-                                      finish_reason="stop" if ended or stopped else "length", seconds=seconds))
-        return results
+        return [self._completion(r, out[j, n_prompt:], int(enc["attention_mask"][j].sum()), seconds)
+                for j, r in enumerate(batch)]
 
     def close(self) -> None:
         """Free the model."""
         self._model = self._tokenizer = None
+        self._prefixes.clear()
 
 
 def _cut(text: str, stops: Sequence[str]) -> tuple[str, bool]:
