@@ -153,40 +153,26 @@ def test_cli_corpus_calls(tmp_path):
         main(["corpus", str(py), "--tasks", "qa", "-n", "5", "-o", str(tmp_path / "d")])
 
 
-OPENAPI = """
-openapi: 3.0.3
-info: {title: Pets, version: "1"}
-paths:
-  /pets/{petId}:
-    get:
-      operationId: getPet
-      summary: Find a pet by id
-      parameters:
-        - {name: petId, in: path, required: true, schema: {type: integer, minimum: 1}}
-        - {name: verbose, in: query, schema: {type: boolean, default: false}}
-      responses:
-        "200": {description: ok, content: {application/json: {example: {id: 7, name: Rex}}}}
-  /pets:
-    post:
-      operationId: addPet
-      summary: Add a pet
-      requestBody:
-        content:
-          application/json:
-            schema: {type: object, required: [name], properties: {name: {type: string}}}
-      responses:
-        "201": {description: created}
-    delete:
-      summary: Remove every pet
-      responses:
-        "500": {description: nope}
-"""
+def _ok(example=None):
+    content = {"application/json": {"example": example}} if example else {}
+    return {"description": "ok", **({"content": content} if content else {})}
+
+
+PETS = {"openapi": "3.0.3", "info": {"title": "Pets", "version": "1"}, "paths": {
+    "/pets/{petId}": {"get": {"operationId": "getPet", "summary": "Find a pet by id", "responses": {"200": _ok({"id": 7})},
+                              "parameters": [{"name": "petId", "in": "path", "required": True,
+                                              "schema": {"type": "integer", "minimum": 1}}]}},
+    "/pets": {"post": {"operationId": "addPet", "summary": "Add a pet", "responses": {"201": _ok()},
+                       "requestBody": {"content": {"application/json": {"schema": {
+                           "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}},
+              "delete": {"summary": "Remove every pet", "responses": {"500": {"description": "nope"}}}}}}
+
 
 
 def test_openapi_corpus_uses_its_hints_and_the_mock(tmp_path):
-    spec = tmp_path / "pets.yaml"
-    spec.write_text(OPENAPI + "x-simulacra:\n  request_templates:\n    getPet: ['Show me pet number {petId}.']\n"
-                    "  value_pools:\n    name: [Rex, Tom, Bella]\n")
+    spec = tmp_path / "pets.json"
+    hints = {"request_templates": {"getPet": ["Show me pet number {petId}."]}, "value_pools": {"name": ["Rex", "Tom", "Bella"]}}
+    spec.write_text(json.dumps({**PETS, "x-simulacra": hints}))
     api = load_api(spec)
     res = build_calls(api, 30, seed=1, mix={"single": 1.0})
     assert all(st.balanced for st in res.stages)
