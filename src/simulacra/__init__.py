@@ -33,6 +33,7 @@ _LAZY = {
     "run_text_uplift": "simulacra.augment",
     "evaluate": "simulacra.evaluate:evaluate",
     "evaluate_sequences": "simulacra.evaluate.sequence",
+    "evaluate_tables": "simulacra.evaluate.multi_table",
     "fit_large": "simulacra.scale.fit",
     "stream_stats": "simulacra.scale.stats",
     "get_synthesizer_class": "simulacra.tabular.registry",
