@@ -277,8 +277,10 @@ def evaluate_tables(
         "total_seconds": round(time.perf_counter() - start, 3), "simulacra_version": simulacra.__version__,
     }
     warns = [f"{name}: {w}" for name, rep in reports.items() for w in rep.warnings]
-    warns += [f"relationship {r['name']}: intertable trends not measured ({r['intertable_trends']['skipped']})"
-              for r in rels if r["intertable_trends"].get("skipped")]
+    for r in rels:
+        for key, what in (("skipped", "intertable trends not measured"), ("unjoined", "intertable trends meaningless")):
+            if r["intertable_trends"].get(key):
+                warns.append(f"relationship {r['name']}: {what} ({r['intertable_trends'][key]})")
     return MultiTableReport(scores, tables=reports, relationships=rels, entity_privacy=entity, info=info,
                             warnings=warns)
 

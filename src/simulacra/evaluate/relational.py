@@ -231,20 +231,29 @@ def intertable_trends(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, 
     from simulacra.evaluate.fidelity.pair_trends import pair_scores
 
     joined = {"real": denormalize(real, link), "synthetic": denormalize(synthetic, link)}
-    for role, frame in joined.items():
-        if len(frame) < 2:
-            return {"pairs": [], "score": None, "joined_rows": {r: len(f) for r, f in joined.items()},
-                    "skipped": f"fewer than 2 {role} child rows resolve to a parent"}
+    rows = {r: len(f) for r, f in joined.items()}
+    if rows["real"] < 2:
+        return {"pairs": [], "score": None, "joined_rows": rows, "skipped": "fewer than 2 real child rows resolve to a parent"}
+    unjoined = rows["synthetic"] == 0
     meta = joined_metadata(metas, link)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ctx = prepare(joined["real"], joined["synthetic"], metadata=meta, options=options)
+        ctx = prepare(joined["real"], joined["real" if unjoined else "synthetic"], metadata=meta, options=options)
     pairs = product([f"{link.parent}.{c}" for c in metas[link.parent].columns],
                     [f"{link.child}.{c}" for c in metas[link.child].columns])
     records = pair_scores(ctx, pairs)
+    if unjoined:
+        # No synthetic child row has a parent: as SDMetrics scores a pair against an empty table,
+        # a contingency pair scores 1 − ½·Σ real shares = 0.5 and a correlation pair cannot be scored.
+        for rec in records:
+            rec["synthetic"] = None
+            rec["score"] = 0.5 if rec["metric"] == "ContingencySimilarity" else None
     counted = [r["score"] for r in records if r["counts"] and r["score"] is not None]
-    return {"pairs": records, "score": float(np.mean(counted)) if counted else None,
-            "n_counted": len(counted), "joined_rows": {r: len(f) for r, f in joined.items()}}
+    out = {"pairs": records, "score": float(np.mean(counted)) if counted else None,
+           "n_counted": len(counted), "joined_rows": rows}
+    if unjoined:
+        out["unjoined"] = "no synthetic child row resolves to a parent: pairs scored against an empty table, as SDMetrics does"
+    return out
 
 
 # -- entities -----------------------------------------------------------------------------------------

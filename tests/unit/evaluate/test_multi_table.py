@@ -195,8 +195,12 @@ def test_foreign_keys_that_never_resolve_are_reported_not_hidden(pair):
         warnings.simplefilter("ignore")
         rep = evaluate_tables(real, syn, RELS[:1])
     assert rep.fk_resolved == 0.0 and rep.verdict["integrity"]["level"] == "poor"
-    assert rep.relationships[0]["intertable_trends"]["score"] is None
-    assert any("intertable trends not measured" in w for w in rep.warnings)
+    inter = rep.relationships[0]["intertable_trends"]
+    assert inter["joined_rows"]["synthetic"] == 0 and "unjoined" in inter
+    assert any("intertable trends meaningless" in w for w in rep.warnings)
+    # scored as SDMetrics scores pairs against an empty join: contingency pairs 0.5, correlations left out
+    assert {p["score"] for p in inter["pairs"] if p["counts"] and p["score"] is not None} == {0.5}
+    assert rep.quality == pytest.approx(_sdmetrics(real, syn, rep).get_score(), abs=0.01)
     # every synthetic parent has no children: the CDFs differ by the real share of parents with some
     zero = rep.relationships[0]["cardinality"]["summary"]["real"]["zero_share"]
     assert rep.relationships[0]["cardinality"]["summary"]["synthetic"]["zero_share"] == 1.0
