@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from simulacra.evaluate.report import Report, Summary, _num, privacy_score
+from simulacra.evaluate.report import NumberReport, Report, Summary, _num, privacy_score
 
 #: Headline numbers, in the order shown.
 HEADLINES = ("quality", "column_shapes", "column_pair_trends", "cardinality", "intertable_trends",
@@ -54,7 +53,7 @@ def _integrity_verdict(rels: list[dict[str, Any]]) -> dict[str, str]:
     return {"level": level, "text": text[level]}
 
 
-class MultiTableReport:
+class MultiTableReport(NumberReport):
     """The result of :func:`simulacra.evaluate_tables`.
 
     Headline numbers are attributes (``report.quality``, ``report.cardinality``, ``report.fk_resolved``...,
@@ -82,45 +81,22 @@ class MultiTableReport:
         return min(known) if known else None
 
     def _verdicts(self) -> dict[str, dict[str, str]]:
-        q, p = self._flat.get("quality"), self._flat.get("privacy")
-        out = {}
-        if q is None:
-            out["fidelity"] = {"level": "unknown", "text": "No column or relationship could be compared."}
-        else:
-            level = "good" if q >= 0.9 else "fair" if q >= 0.8 else "poor"
-            text = {"good": "The synthetic tables reproduce the real columns, their relations and the number of children per parent closely.",
+        fidelity = {"good": "The synthetic tables reproduce the real columns, their relations and the number of children per parent closely.",
                     "fair": "The synthetic tables follow the real ones broadly, with visible differences in some columns, pairs or relationships.",
-                    "poor": "The synthetic tables differ clearly from the real ones; look at the lowest scores per table and per relationship."}
-            out["fidelity"] = {"level": level, "text": text[level]}
-        out["integrity"] = _integrity_verdict(self.relationships)
-        if p is None:
-            out["privacy"] = {"level": "unknown", "text": "Not measured: give holdout tables the synthesizer never saw."}
-        else:
-            level = "good" if p >= 0.9 else "fair" if p >= 0.7 else "poor"
-            text = {"good": "Synthetic rows and entities are no closer to training data than to unseen data.",
-                    "fair": "Some synthetic rows or entities sit closer to training data than to unseen data; check the privacy section.",
-                    "poor": "Synthetic rows or entities copy or sit close to training data: do not share these tables as they are."}
-            out["privacy"] = {"level": level, "text": text[level]}
-        return out
-
-    def __getattr__(self, name: str) -> Any:
-        flat = self.__dict__.get("_flat", {})
-        if name in flat:
-            return flat[name]
-        raise AttributeError(f"MultiTableReport has no number '{name}'; numbers: {', '.join(sorted(flat))}")
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *self._flat})
+                    "poor": "The synthetic tables differ clearly from the real ones; look at the lowest scores per table and per relationship.",
+                    "unknown": "No column or relationship could be compared."}
+        privacy = {"good": "Synthetic rows and entities are no closer to training data than to unseen data.",
+                   "fair": "Some synthetic rows or entities sit closer to training data than to unseen data; check the privacy section.",
+                   "poor": "Synthetic rows or entities copy or sit close to training data: do not share these tables as they are.",
+                   "unknown": "Not measured: give holdout tables the synthesizer never saw."}
+        return {"fidelity": _level(self._flat.get("quality"), 0.9, 0.8, fidelity),
+                "integrity": _integrity_verdict(self.relationships),
+                "privacy": _level(self._flat.get("privacy"), 0.9, 0.7, privacy)}
 
     def __repr__(self) -> str:
         parts = [f"{k}={self._flat[k]:.3f}" for k in ("quality", "cardinality", "fk_resolved", "privacy")
                  if self._flat.get(k) is not None]
         return f"MultiTableReport({len(self.tables)} tables, {len(self.relationships)} relationships, {', '.join(parts)})"
-
-    @property
-    def scores(self) -> dict[str, Any]:
-        """Every headline number by name."""
-        return dict(self._flat)
 
     def table_scores(self) -> dict[str, dict[str, Any]]:
         """The headline numbers of each table's report."""
@@ -132,15 +108,6 @@ class MultiTableReport:
         return _num({**self._flat, "verdict": self.verdict, "explanations": EXPLANATIONS, "warnings": self.warnings,
                      "info": self.info, "relationships": self.relationships, "entity_privacy": self.entity_privacy,
                      "tables": {name: rep.to_dict() for name, rep in self.tables.items()}})
-
-    def to_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON (atomically) and return the path."""
-        from simulacra.io import atomic_path
-
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            Path(tmp).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        return path
 
     def to_html(self, path: str | Path) -> Path:
         """Write the self-contained HTML report (plots inline) and return the path."""
@@ -155,7 +122,7 @@ class MultiTableReport:
 
         table = Table(title="simulacra evaluation of related tables")
         for head in ("part", "metric", "value", "verdict"):
-            table.add_column(head, justify="right" if head == "value" else "left")
+            table.add_column(head, justify="right" if head == "value" else "left", no_wrap=head != "verdict")
         rows: list[tuple[str, str, Any, str]] = []
         verdict = {"quality": self.verdict["fidelity"]["level"], "fk_resolved": self.verdict["integrity"]["level"],
                    "privacy": self.verdict["privacy"]["level"]}
@@ -165,17 +132,22 @@ class MultiTableReport:
         for r in self.relationships:
             rows.append((r["name"], "cardinality", r["cardinality"]["score"], ""))
             rows.append(("", "intertable_trends", r["intertable_trends"]["score"], ""))
-            rows.append(("", "orphan_rate real / synthetic",
+            rows.append(("", "orphans real / synth.",
                          f"{_pct(r['integrity']['real']['orphan_rate'])} / {_pct(r['integrity']['synthetic']['orphan_rate'])}", ""))
-        lines = [f"{'part':<28} {'metric':<30} {'value':>14}  verdict"]
+        lines = [f"{'part':<32} {'metric':<22} {'value':>14}  verdict"]
         for part, key, value, level in rows:
             shown = value if isinstance(value, str) else "—" if value is None else f"{value:.3f}"
             table.add_row(part, key, shown, level)
-            lines.append(f"{part[:28]:<28} {key:<30} {shown:>14}  {level}")
+            lines.append(f"{part:<32} {key:<22} {shown:>14}  {level}")
         lines += [f"warning: {w}" for w in self.warnings]
         out = Summary("\n".join(lines))
         out.rich_table = table
         return out
+
+
+def _level(value: float | None, good: float, fair: float, texts: dict[str, str]) -> dict[str, str]:
+    level = "unknown" if value is None else "good" if value >= good else "fair" if value >= fair else "poor"
+    return {"level": level, "text": texts[level]}
 
 
 def _pct(x: float | None) -> str:

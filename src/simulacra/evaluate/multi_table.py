@@ -42,27 +42,10 @@ TABLE_METRICS = ("quality",)
 PRIVACY_METRICS = ("dcr_share", "exact_copies")
 
 
-def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Every table of a folder (CSV, TSV, Parquet, JSONL files; the name without its suffix is the table's name)."""
-    from simulacra.io import read_table
-    from simulacra.io.tables import FORMATS
-
-    path = Path(folder)
-    if not path.is_dir():
-        raise InputError(f"'{folder}' is not a folder of tables")
-    files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in FORMATS
-                   and not f.name.startswith((".", "_")) and not f.name.endswith(".meta.json"))
-    if not files:
-        raise InputError(f"The folder '{folder}' holds no table (CSV, Parquet or JSONL file)")
-    names = [f.stem for f in files]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(f"The folder '{folder}' has several files for the table(s) {', '.join(twice)}; keep one each")
-    return {f.stem: read_table(f) for f in files}
-
-
 def _as_tables(data: Any, role: str) -> dict[str, pd.DataFrame]:
     if isinstance(data, (str, Path)):
+        from simulacra.io import read_tables
+
         return read_tables(data)
     if not isinstance(data, Mapping) or not all(isinstance(v, pd.DataFrame) for v in data.values()):
         raise InputError(f"The {role} tables must be a dict of table name → DataFrame or a folder, "
@@ -94,28 +77,37 @@ def _check_inputs(tables: dict[str, dict[str, pd.DataFrame]], links: list[Link])
         raise InputError("Cannot evaluate these tables: " + "; ".join(problems))
 
 
-def _resolve(relationships: Any, metadata: Any, real: dict[str, pd.DataFrame]) -> tuple[list[Link], dict[str, Any]]:
-    """Relationships and per-table metadata from the arguments (relationships detected when neither gives them)."""
+def _resolve(relationships: Any, metadata: Any, real: dict[str, pd.DataFrame]
+             ) -> tuple[list[Link], dict[str, Any], dict[str, set[str]]]:
+    """Relationships, per-table column types and extra key columns from the arguments (relationships
+    detected with ``MultiTableMetadata.detect`` when neither argument gives them)."""
     if isinstance(metadata, (str, Path)):
         from simulacra.metadata.multi import MultiTableMetadata
 
         metadata = MultiTableMetadata.load(metadata)
     per_table: dict[str, Any] = {}
-    tables_meta = getattr(metadata, "tables", None) if metadata is not None else None
+    keys: dict[str, set[str]] = {}
     if isinstance(metadata, Mapping) and "relationships" not in metadata:
-        tables_meta = metadata
-    if isinstance(tables_meta, Mapping):
-        per_table = {str(k): v for k, v in tables_meta.items()}
-    if relationships is None and metadata is not None and (hasattr(metadata, "relationships")
-                                                          or isinstance(metadata, Mapping) and "relationships" in metadata):
+        per_table = {str(k): v for k, v in metadata.items()}
+    elif metadata is not None and isinstance(getattr(metadata, "tables", None), Mapping):
+        for name, table in metadata.tables.items():  # MultiTableMetadata: keys, not column types
+            key = getattr(table, "primary_key", None)
+            if isinstance(table, (Metadata, dict)):
+                per_table[str(name)] = table
+            elif key:
+                keys[str(name)] = {key} if isinstance(key, str) else set(key)
+    has_relationships = hasattr(metadata, "relationships") or isinstance(metadata, Mapping) and "relationships" in metadata
+    if relationships is None and metadata is not None and has_relationships:
         relationships = metadata
     if relationships is None:
-        try:
-            from simulacra.metadata.multi import MultiTableMetadata
-        except ImportError:  # pragma: no cover - until relationship detection is installed
-            raise InputError("No relationships were given; pass them (parent, parent_key, child, child_key)") from None
-        relationships = MultiTableMetadata.detect(real)
-    return as_links(relationships), per_table
+        from simulacra.metadata.multi import MultiTableMetadata
+
+        detected = MultiTableMetadata.detect(real)
+        relationships = detected
+        for name, table in detected.tables.items():
+            if table.primary_key:
+                keys[name] = set(table.primary_key)
+    return as_links(relationships), per_table, keys
 
 
 def _table_metadata(name: str, frame: pd.DataFrame, given: Any, keys: set[str]) -> Metadata:
@@ -124,13 +116,13 @@ def _table_metadata(name: str, frame: pd.DataFrame, given: Any, keys: set[str]) 
         meta = given.model_copy(deep=True)
     elif isinstance(given, dict):
         meta = Metadata.from_dict(given)
-    elif given is None or hasattr(given, "columns") is False:
+    elif given is None:
         sample = frame if len(frame) <= DETECT_ROWS else frame.sample(DETECT_ROWS, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             meta = Metadata.detect(sample)
-    else:  # a per-table metadata object of another shape: its to_dict must be a Metadata document
-        meta = Metadata.from_dict(given.to_dict())
+    else:
+        raise InputError(f"The metadata of table '{name}' must be a Metadata or its dict, got {type(given).__name__}")
     unknown = [c for c in frame.columns if str(c) not in meta.columns]
     if unknown:
         raise InputError(f"Table '{name}': columns in the data but not in its metadata: {', '.join(map(str, unknown))}")
@@ -240,9 +232,10 @@ def evaluate_tables(
     tables = {"real": _as_tables(real, "real"), "synthetic": _as_tables(synthetic, "synthetic")}
     if holdout is not None:
         tables["holdout"] = _as_tables(holdout, "holdout")
-    links, given = _resolve(relationships, metadata, tables["real"])
+    links, given, table_keys = _resolve(relationships, metadata, tables["real"])
     _check_inputs(tables, links)
-    keys: dict[str, set[str]] = {name: set() for name in tables["real"]}
+    keys: dict[str, set[str]] = {name: {c for c in table_keys.get(name, set()) if c in frame.columns}
+                                 for name, frame in tables["real"].items()}
     for link in links:
         keys[link.parent].update(link.parent_key)
         keys[link.child].update(link.child_key)

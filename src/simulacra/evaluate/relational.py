@@ -249,7 +249,7 @@ def intertable_trends(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, 
             rec["synthetic"] = None
             rec["score"] = 0.5 if rec["metric"] == "ContingencySimilarity" else None
     counted = [r["score"] for r in records if r["counts"] and r["score"] is not None]
-    out = {"pairs": records, "score": float(np.mean(counted)) if counted else None,
+    out: dict[str, Any] = {"pairs": records, "score": float(np.mean(counted)) if counted else None,
            "n_counted": len(counted), "joined_rows": rows}
     if unjoined:
         out["unjoined"] = "no synthetic child row resolves to a parent: pairs scored against an empty table, as SDMetrics does"

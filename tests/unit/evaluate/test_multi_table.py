@@ -13,7 +13,8 @@ import pytest
 
 import simulacra as sim
 from simulacra.errors import InputError
-from simulacra.evaluate.multi_table import evaluate_tables, read_tables
+from simulacra.evaluate.multi_table import evaluate_tables
+from simulacra.io import read_tables
 from simulacra.evaluate.relational import Link, as_links, children_per_parent, integrity
 
 RELS = [
@@ -251,3 +252,70 @@ def test_folders_of_tables(tmp_path, pair):
 
 def test_public_name():
     assert sim.evaluate_tables is evaluate_tables
+
+
+def test_relationships_from_multi_table_metadata_object_file_or_detection(tmp_path, pair):
+    from simulacra.metadata.multi import MultiTableMetadata
+
+    real, syn = pair
+    meta = MultiTableMetadata.detect(real)
+    detected = {(r.child, r.child_key, r.parent) for r in meta.relationships}
+    assert ("lines", ("order_no",), "orders") in detected
+    meta.add_relationship("customers", "cid", "orders", "customer")
+    meta.save(tmp_path / "shop.meta.json")
+    for given in (meta, tmp_path / "shop.meta.json"):
+        rep = evaluate_tables(real, syn, metadata=given)
+        names = {r["name"] for r in rep.relationships}
+        assert "orders.customer → customers.cid" in names and len(names) == len(meta.relationships)
+        assert rep.info["tables"]["orders"]["columns"]["customer"] == "id"
+        assert rep.info["tables"]["orders"]["columns"]["order_no"] == "id"  # a primary key: not scored
+    auto = evaluate_tables(real, syn)
+    assert {r["name"] for r in auto.relationships} == {f"{c}.{k[0]} → {p}.{k[0]}" for c, k, p in detected}
+
+
+def _write(folder, tables):
+    folder.mkdir()
+    for name, frame in tables.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+
+
+def test_cli_evaluates_folders_of_tables(tmp_path, pair, capsys):
+    from simulacra.cli.main import main
+    from simulacra.metadata.multi import MultiTableMetadata
+
+    real, syn = pair
+    _write(tmp_path / "shop", real)
+    _write(tmp_path / "synthetic_shop", syn)
+    _write(tmp_path / "holdout", shop(9))
+    meta = MultiTableMetadata.detect(real).add_relationship("customers", "cid", "orders", "customer")
+    meta.save(tmp_path / "shop.meta.json")
+    main(["evaluate", str(tmp_path / "shop"), str(tmp_path / "synthetic_shop"), "--holdout", str(tmp_path / "holdout"),
+          "--metadata", str(tmp_path / "shop.meta.json"), "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")])
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert len(data["relationships"]) == len(meta.relationships) and data["cardinality"] is not None
+    assert data["entity_privacy"]["customers"]["dcr_share"] is not None
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    out = capsys.readouterr().out
+    assert "orders.customer → customers.cid" in out and "intertable_trends" in out
+
+
+def test_cli_folder_errors_and_single_table_folders(tmp_path, pair, capsys):
+    from simulacra.cli.main import main
+
+    real, syn = pair
+    _write(tmp_path / "a", real)
+    _write(tmp_path / "b", {k: v for k, v in syn.items() if k != "lines"})
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert exc.value.code == 2 and "missing from the synthetic tables: lines" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", str(tmp_path / "a"), str(tmp_path / "a"), "--target", "age"])
+    assert exc.value.code == 2 and "not to folders of tables" in capsys.readouterr().err
+    # one table stored as Parquet parts is still one table: the single-table report
+    for role, frame in (("p_real", real["orders"]), ("p_syn", syn["orders"])):
+        (tmp_path / role).mkdir()
+        frame.iloc[: len(frame) // 2].to_parquet(tmp_path / role / "part-0.parquet")
+        frame.iloc[len(frame) // 2:].to_parquet(tmp_path / role / "part-1.parquet")
+    main(["evaluate", str(tmp_path / "p_real"), str(tmp_path / "p_syn"), "--json", str(tmp_path / "one.json")])
+    one = json.loads((tmp_path / "one.json").read_text())
+    assert "column_shapes" in one and "relationships" not in one
