@@ -20,6 +20,7 @@ _LAZY = {
     "EDA": "simulacra.text.perturb",
     "GaussianCopulaSynthesizer": "simulacra.tabular.copula",
     "Metadata": "simulacra.metadata",
+    "MultiTableMetadata": "simulacra.metadata",
     "Report": "simulacra.evaluate:Report",
     "SequenceSynthesizer": "simulacra.tabular.sequence",
     "SimulacraError": "simulacra.errors",
