@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "AutoregressiveSynthesizer": "simulacra.tabular.autoreg",
     "BaseSynthesizer": "simulacra.tabular.base",
+    "DPSynthesizer": "simulacra.tabular.dp",
     "DecisionTreeSynthesizer": "simulacra.tabular.trees",
     "GaussianMixtureSynthesizer": "simulacra.tabular.gmm",
     "EDA": "simulacra.text.perturb",

@@ -21,6 +21,7 @@ def evaluate_command(
     seed: int = typer.Option(0, "--seed", help="Seed of every sample and model."),
     entity: Optional[str] = typer.Option(None, "--entity", help="Tables of sequences: the entity column (with --order); gives the sequence report."),
     order: Optional[str] = typer.Option(None, "--order", help="Tables of sequences: the column ordering each entity's events."),
+    model: Optional[Path] = typer.Option(None, "--model", help="The model file that made the synthetic table: a DP model's guarantee is shown beside the measured risk."),
 ) -> None:
     """Evaluate a synthetic table against the real one: numbers in the terminal, JSON and HTML on request.
 
@@ -51,13 +52,19 @@ def evaluate_command(
     if entity or order:
         _evaluate_sequences(frames, entity, order, json_path, seed)
         return
+    guarantee = None
+    if model is not None:
+        from simulacra.tabular.persistence import load
+
+        released = load(model)
+        guarantee = released.privacy_guarantee() if hasattr(released, "privacy_guarantee") else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EvaluationWarning)
         with console.status("Evaluating") as status:
             report = evaluate(
                 frames["real"], frames["synthetic"], holdout=frames.get("holdout"), target=target,
                 metadata=metadata, sensitive=sensitive or None, secret=secret, random_state=seed,
-                progress=lambda name: status.update(f"Evaluating: {name}"),
+                progress=lambda name: status.update(f"Evaluating: {name}"), guarantee=guarantee,
             )
     console.print(f"[green]✓[/green] Evaluated in {report.info['total_seconds']:.1f}s")
     _outputs(report, json_path, html_path)

@@ -182,6 +182,9 @@ class Report(NumberReport):
         rows += [("Utility", "tstr_ratio", self._flat.get("tstr_ratio"), self.verdict["utility"]["level"])]
         rows += [("", k, self._flat.get(k), "") for k in ("tstr_ratio_above_chance", "tstr", "trtr")]
         rows += [("Privacy", "privacy", self._flat.get("privacy"), self.verdict["privacy"]["level"])]
+        guarantee = self.info.get("guarantee")
+        if guarantee:
+            rows += [("", "dp_epsilon", float(guarantee["epsilon"]), f"guarantee: {guarantee.get('guarantee') or 'DP'}")]
         rows += [("", k, self._flat.get(k), "") for k in ("dcr_share", "exact_copies", "exact_copies_holdout",
                                                            "mia_auc", "attribute_risk")]
         rows += [("Fairness", "bias_amplification", self._flat.get("bias_amplification"), ""),
