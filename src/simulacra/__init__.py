@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "AutoregressiveSynthesizer": "simulacra.tabular.autoreg",
     "BaseSynthesizer": "simulacra.tabular.base",
+    "DPSynthesizer": "simulacra.tabular.dp",
     "DecisionTreeSynthesizer": "simulacra.tabular.trees",
     "GaussianMixtureSynthesizer": "simulacra.tabular.gmm",
     "EDA": "simulacra.text.perturb",
@@ -35,6 +36,7 @@ _LAZY = {
     "run_text_uplift": "simulacra.augment",
     "evaluate": "simulacra.evaluate:evaluate",
     "evaluate_sequences": "simulacra.evaluate.sequence",
+    "evaluate_tables": "simulacra.evaluate.multi_table",
     "fit_large": "simulacra.scale.fit",
     "stream_stats": "simulacra.scale.stats",
     "get_synthesizer_class": "simulacra.tabular.registry",

@@ -69,8 +69,20 @@ def fit(
     static: Annotated[
         Optional[list[str]], typer.Option("--static", help="With --entity: a column constant within each entity (repeatable); detected when omitted.")
     ] = None,
+    epsilon: Annotated[
+        Optional[float], typer.Option("--epsilon", help="Fit the differentially private model ('dp') with this privacy budget ε; see docs/privacy.md.")
+    ] = None,
+    delta: Annotated[
+        Optional[float], typer.Option("--delta", help="With --epsilon: the δ of the (ε, δ) guarantee (default 1e-6; must be below 1/rows).")
+    ] = None,
+    bounds: Annotated[
+        Optional[Path], typer.Option("--bounds", help="With --epsilon: JSON of public domains ({\"age\": [17, 90], \"sex\": [\"F\", \"M\"]}), not paid for with the budget.")
+    ] = None,
 ) -> None:
     """Fit a synthesizer on a real table and save it.
+
+    With --epsilon the differentially private model is fitted: the model file then carries an
+    (ε, δ) guarantee, and nothing learned outside the budget (no rules are discovered).
 
     With --entity and --order the table is a table of sequences (one history per entity), fitted
     with the sequence model: `simulacra sample` then writes whole new histories.
@@ -83,12 +95,21 @@ def fit(
         _fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
         return
 
+    privacy = _privacy_params(model, epsilon, delta, bounds)
+    if privacy:
+        model, rules = "dp", False  # rules found in the data would be learned outside the budget
+        if max_rows_in_memory is not None:
+            from simulacra.errors import InputError
+
+            raise InputError("--max-rows-in-memory computes exact statistics outside the privacy budget; "
+                             "leave it out with --epsilon (or fit on --sample-rows).")
     name = model or default_synthesizer_name()
     cls = get_synthesizer_class(name)
     if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
         from simulacra.scale.fit import fit_large
 
-        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed, **parse_assignments(param, "--param"))
+        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed,
+                    **parse_assignments(param, "--param"), **privacy)
         with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
             report = fit_large(
                 synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
@@ -101,12 +122,30 @@ def fit(
     meta = Metadata.load(metadata) if metadata else None
     if meta is None and rules:
         meta = _with_rules(Metadata.detect(frame), frame)
-    params = parse_assignments(param, "--param")
+    params = {**parse_assignments(param, "--param"), **privacy}
     synth = cls(metadata=meta, random_state=seed, **params)
     with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
         synth.fit(frame)
     synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold]")
+
+
+def _privacy_params(model: str | None, epsilon: float | None, delta: float | None, bounds: Path | None) -> dict[str, Any]:
+    """Parameters of the DP model from --epsilon/--delta/--bounds (empty without them)."""
+    from simulacra.errors import InputError
+
+    if epsilon is None:
+        if delta is not None or bounds is not None:
+            raise InputError("--delta and --bounds belong to a differentially private fit; add --epsilon.")
+        return {}
+    if model not in (None, "dp"):
+        raise InputError(f"--epsilon fits the differentially private model 'dp'; --model {model} has no DP guarantee.")
+    out: dict[str, Any] = {"epsilon": epsilon}
+    if delta is not None:
+        out["delta"] = delta
+    if bounds is not None:
+        out["bounds"] = str(bounds)
+    return out
 
 
 def _fit_sequences(data: Path, output: Path, entity: str | None, order: str | None, static: list[str] | None,
@@ -267,6 +306,8 @@ def inspect(
         for p in pairs:
             corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
         out.print(corr)
+    if info.get("privacy"):
+        _print_guarantee(out, info["privacy"], info.get("tree") or [])
     if kept:
         ruled = Table(title="Rules kept in every sampled row")
         for head in ("rule", "kind", "how", "found"):
@@ -274,6 +315,31 @@ def inspect(
         for r in kept:
             ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
         out.print(ruled)
+
+
+def _print_guarantee(out: Any, privacy: dict[str, Any], tree: list[list[str]]) -> None:
+    """The DP guarantee of a model: ε, δ, the mechanism and how the budget was split."""
+    from rich.table import Table
+
+    out.print(f"[bold]Guarantee:[/bold] {privacy['guarantee']} ({privacy['neighbouring']}); "
+              f"ρ = {privacy['rho']:.4g} zCDP, {privacy['accounting']}.")
+    if privacy.get("composed"):
+        c = privacy["composed"]
+        out.print(f"[yellow]With {c['releases'] - 1} earlier release(s) of the same rows the total is "
+                  f"(ε = {c['epsilon']:g}, δ = {c['delta']:.2g}).[/yellow]")
+    out.print(f"[bold]Mechanism:[/bold] {privacy['mechanism']}")
+    split = Table(title="Budget split")
+    for head in ("step", "share of ρ", "ρ"):
+        split.add_column(head, justify="left" if head == "step" else "right")
+    for step, part in privacy["split"].items():
+        split.add_row(step, f"{part['share']:.0%}", f"{part['rho']:.3g}")
+    out.print(split)
+    if privacy["delta_threshold"]:
+        out.print(f"δ = {privacy['delta_threshold']:.2g} of it pays for releasing category names above a noisy threshold.")
+    public = privacy.get("public_columns") or []
+    out.print(f"Public domains (no budget spent on them): {', '.join(public) if public else 'none'}.")
+    if tree:
+        out.print("Pairs measured: " + ", ".join(f"{a} × {b}" for a, b in tree))
 
 
 def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: bool) -> None:

@@ -24,6 +24,7 @@ class _Builtin(NamedTuple):
 
 BUILTIN: dict[str, _Builtin] = {
     "autoreg": _Builtin("simulacra.tabular.autoreg", "AutoregressiveSynthesizer", 20),
+    "dp": _Builtin("simulacra.tabular.dp", "DPSynthesizer", 0),
     "copula": _Builtin("simulacra.tabular.copula", "GaussianCopulaSynthesizer", 10),
     "gmm": _Builtin("simulacra.tabular.gmm", "GaussianMixtureSynthesizer", 4),
     "trees": _Builtin("simulacra.tabular.trees", "DecisionTreeSynthesizer", 3),
