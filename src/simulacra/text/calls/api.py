@@ -29,6 +29,9 @@ from simulacra.text.calls.runner import CallExecutionError, Worker
 
 #: how the model writes a call in its answer (the corpus's assistant turns and the uplift's parser agree on it)
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+#: corpus-builder hints an API may carry: module attributes in upper case (``SURFACE_FORMS``), or keys of an
+#: ``x-simulacra`` mapping at the top of an OpenAPI document
+HINTS = ("surface_forms", "value_pools", "request_templates", "context_templates", "unsupported_values")
 _CALL_RE = re.compile(re.escape(CALL_OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CALL_CLOSE) + r"|$)", re.S)
 
 
@@ -65,6 +68,8 @@ class Api:
     functions: dict[str, Function]
     source: str
     kind: str  # "python" or "openapi"
+    #: hints for the corpus builder (:data:`HINTS`)
+    hints: dict[str, Any] = field(default_factory=dict)
     _worker: Worker | None = field(default=None, repr=False)
     _validators: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -238,16 +243,23 @@ def parse_call(text: str) -> dict[str, Any] | None:
 
 
 def load_api(source: str | Path | ModuleType | Api) -> Api:
-    """An :class:`Api` from an OpenAPI file (``.yaml``, ``.yml``, ``.json``), a ``.py`` file, a module or its name."""
+    """An :class:`Api` from an OpenAPI file (``.yaml``, ``.yml``, ``.json``), a ``.py`` file, a module or its name.
+
+    Hints for the corpus builder (:data:`HINTS`) are read from the module's upper-case attributes of those
+    names, or from the ``x-simulacra`` mapping of an OpenAPI document.
+    """
     if isinstance(source, Api):
         return source
     text = str(source) if not isinstance(source, ModuleType) else ""
     if text.lower().endswith((".yaml", ".yml", ".json")):
         from simulacra.text.calls.openapi import operations, read_spec
 
-        ops = operations(read_spec(text))
+        doc = read_spec(text)
+        ops = operations(doc)
         funcs = {op["name"]: Function(op["name"], op["description"], op["parameters"], operation=op) for op in ops}
-        return Api(funcs, str(Path(text).resolve()), "openapi")
+        found = doc.get("x-simulacra")
+        extra: dict[str, Any] = found if isinstance(found, dict) else {}
+        return Api(funcs, str(Path(text).resolve()), "openapi", hints={k: extra[k] for k in HINTS if k in extra})
     from simulacra.text.calls.pyapi import function_schema, import_source, public_functions
 
     assert not isinstance(source, Api)
@@ -256,7 +268,8 @@ def load_api(source: str | Path | ModuleType | Api) -> Api:
     for fn in public_functions(module):
         description, params = function_schema(fn)
         funcs[fn.__name__] = Function(fn.__name__, description, params)
-    return Api(funcs, ref, "python")
+    return Api(funcs, ref, "python", hints={k: getattr(module, k.upper()) for k in HINTS
+                                            if isinstance(getattr(module, k.upper(), None), dict)})
 
 
 def call_key(call: dict[str, Any] | None) -> str:

@@ -51,7 +51,7 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 SURFACE_FORMS: dict[str, list[str]] = {
     "mm": ["millimetres", "millimeters", "mm"], "cm": ["centimetres", "centimeters", "cm"],
     "m": ["metres", "meters", "m"], "km": ["kilometres", "kilometers", "km", "kms"],
-    "in": ["inches", "inch", "in", '"'], "ft": ["feet", "foot", "ft"], "yd": ["yards", "yard", "yd"],
+    "in": ["inches", "inch", "in"], "ft": ["feet", "foot", "ft"], "yd": ["yards", "yard", "yd"],
     "mi": ["miles", "mile", "mi"], "mg": ["milligrams", "mg"], "g": ["grams", "gram", "g"],
     "kg": ["kilograms", "kilos", "kilo", "kg", "kgs"], "oz": ["ounces", "ounce", "oz"],
     "lb": ["pounds", "pound", "lbs", "lb"], "ml": ["millilitres", "milliliters", "ml"],
@@ -67,7 +67,86 @@ SURFACE_FORMS: dict[str, list[str]] = {
     "GB": ["the United Kingdom", "the UK", "Britain", "England"], "DE": ["Germany"], "FR": ["France"],
     "ES": ["Spain"], "IT": ["Italy"], "NL": ["the Netherlands", "Holland"], "JP": ["Japan"], "AU": ["Australia"],
     "IN": ["India"], "laptops": ["laptops", "notebooks"], "monitors": ["monitors", "screens", "displays"],
-    "accessories": ["accessories", "peripherals"], "furniture": ["furniture", "desks and chairs"],
+    "accessories": ["accessories", "peripherals"], "furniture": ["furniture", "office furniture"],
+    "express=true": ["by express", "express", "with express delivery", "the fast way"],
+    "express=false": ["standard shipping", "by standard post", "no express needed", "the cheap way"],
+    "in_stock_only=true": ["in stock only", "only the ones in stock", "just what's available", "only in-stock ones"],
+    "in_stock_only=false": ["including sold-out ones", "out-of-stock ones too", "even the sold out ones"],
+}
+
+#: the values a request may name for a parameter (the corpus builder draws from them)
+VALUE_POOLS: dict[str, list[object]] = {"sku": list(_STOCK)}
+
+#: values people ask for that the API does not serve (requests with them need no call)
+UNSUPPORTED_VALUES: dict[str, list[str]] = {
+    "from_currency": ["bitcoin", "Brazilian reais", "South African rand", "Korean won"],
+    "to_currency": ["bitcoin", "Mexican pesos", "Turkish lira", "Polish zloty"],
+    "destination": ["Brazil", "Argentina", "South Africa", "Nigeria", "Antarctica"],
+    "to_unit": ["light years", "nautical miles", "stone", "hectares"],
+    "category": ["phones", "printers", "software licences", "groceries"],
+    "sku": ["PHN-900", "TAB-300", "PRN-120"],
+}
+
+#: request templates per function ({parameter} is replaced by the value as people write it); a template is
+#: used for a call that gives exactly its parameters
+REQUEST_TEMPLATES: dict[str, list[str]] = {
+    "convert_units": [
+        "What is {value} {from_unit} in {to_unit}?", "Convert {value} {from_unit} into {to_unit}, please.",
+        "Could you turn {value} {from_unit} into {to_unit}?", "{value} {from_unit} is how many {to_unit}?",
+        "I have a measurement of {value} {from_unit}. Express it in {to_unit}.",
+        "Need a quick conversion: {value} {from_unit} to {to_unit}.",
+        "The label says {value} {from_unit}; what would that be in {to_unit}?",
+    ],
+    "convert_currency": [
+        "What do {amount} {from_currency} come to in {to_currency}?", "Change {amount} {from_currency} to {to_currency}.",
+        "How much would I get in {to_currency} for {amount} {from_currency}?",
+        "Please convert {amount} {from_currency} into {to_currency}.",
+        "A client paid {amount} {from_currency}. What is that worth in {to_currency}?",
+        "Exchange {amount} {from_currency} for {to_currency}: how much is it?",
+    ],
+    "add_days": [
+        "What is the date {days} days after {date}?", "Starting from {date}, count {days} days forward. Which date is it?",
+        "If I add {days} days to {date}, what date do I get?", "Which day is {days} days on from {date}?",
+        "Give me the date that falls {days} days after {date}.",
+    ],
+    "days_between": [
+        "How many days are there from {start} to {end}?", "Count the days between {start} and {end}.",
+        "What is the number of days from {start} until {end}?", "How long is it from {start} to {end}, in days?",
+        "Between {start} and {end}, how many days pass?",
+    ],
+    "weekday_of": [
+        "Which day of the week was {date}?", "What weekday is {date}?", "Tell me the day of the week for {date}.",
+        "Is {date} a weekday or the weekend? Which day is it?", "On what day of the week does {date} fall?",
+    ],
+    "check_stock": [
+        "How many {sku} are in stock?", "Look up the stock of {sku}.", "What's the current inventory for {sku}?",
+        "Do we have {sku} available, and how many?", "Stock check on {sku}, please.",
+        "Can you see how many units of {sku} we hold?",
+    ],
+    "reserve_stock": [
+        "Reserve {quantity} units of {sku}.", "Please hold {quantity} of {sku} for a customer order.",
+        "Put {quantity} x {sku} on reserve.", "Can you set aside {quantity} {sku} for me?",
+        "I'd like to reserve {quantity} pieces of {sku}.", "Allocate {quantity} units of item {sku} to an order.",
+    ],
+    "list_items": [
+        "Which {category} do we sell?", "Show the list of {category}.", "What {category} are in the catalogue?",
+        "List our {category}, {in_stock_only}.", "Which {category} do we have, {in_stock_only}?",
+        "Show me the {category} range, {in_stock_only}.", "I want to see all {category}.",
+    ],
+    "split_bill": [
+        "Split a bill of {total} between {people} people.", "We owe {total} in total and there are {people} of us. How much each?",
+        "Divide {total} among {people} people with a {tip_percent}% tip.",
+        "The check is {total}; {people} people; tip {tip_percent} percent. What does each pay?",
+        "How much per head if {people} people share {total}?",
+        "Add a {tip_percent}% tip to {total} and split it {people} ways.",
+    ],
+    "shipping_cost": [
+        "How much does it cost to send {weight_kg} kg to {destination}?", "Shipping price for a {weight_kg} kg parcel to {destination}?",
+        "What would shipping {weight_kg} kg to {destination} cost, {express}?",
+        "Quote for sending a {weight_kg} kg box to {destination}, {express}.",
+        "I need to ship {weight_kg} kilograms to {destination}. What's the price?",
+        "Send a parcel of {weight_kg} kg to {destination} {express}: how much and how long?",
+    ],
 }
 
 
@@ -246,5 +325,30 @@ def heldout_path() -> Path:
     return Path(__file__).with_name("data") / "demo_heldout.jsonl"
 
 
+#: requests whose values come first, as context, and the question after them
+CONTEXT_TEMPLATES: dict[str, list[str]] = {
+    "convert_units": ["The spec sheet lists {value} {from_unit}. I think in {to_unit}: what is it?",
+                      "Measured it: {value} {from_unit}. Can you give me that in {to_unit}?"],
+    "convert_currency": ["My budget is {amount} {from_currency}. I'm paying in {to_currency}: how much is that?",
+                         "The invoice total is {amount} {from_currency}. Convert it to {to_currency}."],
+    "add_days": ["The contract starts on {date}. The notice period is {days} days. On what date does it end?",
+                 "Order placed {date}; delivery takes {days} days. Which date will that be?"],
+    "days_between": ["I moved in on {start} and the lease ends on {end}. How many days is that?",
+                     "Opening day was {start}; closing day is {end}. Count the days in between."],
+    "weekday_of": ["The meeting is set for {date}. Which day of the week is that?",
+                   "Her birthday is {date}. What weekday does it fall on?"],
+    "check_stock": ["A customer asked about item {sku}. How many do we have?",
+                    "Item {sku} was popular last month. What's its stock now?"],
+    "reserve_stock": ["Customer order: {quantity} units of {sku}. Please reserve them.",
+                      "We need {sku} for a project, {quantity} of them. Hold those for us."],
+    "list_items": ["A client is shopping for {category}. What can we offer?"],
+    "split_bill": ["The restaurant bill is {total}. There are {people} of us. What does each person pay?",
+                   "Total {total}, tip {tip_percent}%, {people} people. Work out each share."],
+    "shipping_cost": ["My parcel weighs {weight_kg} kg. What does it cost to send it to {destination}?",
+                      "The box is {weight_kg} kg and it goes to {destination}, {express}. What's the cost?"],
+}
+
+# VALUE_POOLS, SURFACE_FORMS, UNSUPPORTED_VALUES, REQUEST_TEMPLATES and CONTEXT_TEMPLATES are hints for the corpus builder,
+# not tools: only the functions in __all__ are offered.
 __all__ = ["add_days", "check_stock", "convert_currency", "convert_units", "days_between", "list_items",
            "reserve_stock", "shipping_cost", "split_bill", "weekday_of"]
