@@ -35,7 +35,8 @@ def count_tokens(tokenizer: Any, messages: list[dict[str, str]]) -> int:
 def split_by_length(examples: list[dict[str, Any]], tokenizer: Any, max_length: int,
                     fields: tuple[str, ...] = ("completion",)) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``(kept, too_long)``: an example is too long when its prompt and any answer field exceed ``max_length``."""
-    kept, long = [], []
+    kept: list[dict[str, Any]] = []
+    long: list[dict[str, Any]] = []
     for ex in examples:
         n = max(count_tokens(tokenizer, ex["prompt"] + ex[f]) for f in fields)
         (kept if n <= max_length else long).append(ex if n <= max_length else {**ex, "tokens": n})

@@ -27,6 +27,7 @@ def test_sft_learns_the_calls(tuned_tiny, tiny_api_path, rows):
     assert manifest["rows"] == 2 and manifest["kind"] == "sft" and manifest["peak_memory_mb"] > 0
     backend = get_backend(str(folder))  # the text engine's backend lookup: a model folder runs in transformers
     assert backend.model_id == "transformers:tuned"
+    assert get_backend("local", model=str(folder), n_threads=1, concurrency=1).model_id == "transformers:tuned"  # --model
     with load_api(tiny_api_path) as api:
         reqs = [ChatRequest(messages=tuple(call_messages(api, r["request"])), temperature=0, max_tokens=40) for r in rows]
         out = backend.complete(reqs)

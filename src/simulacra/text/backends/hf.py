@@ -87,7 +87,7 @@ def _dequantise(gguf: Path, target: Path) -> None:
     except ImportError as exc:
         raise MissingDependencyError("gguf", "train", "loading GGUF models through transformers") from exc
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     # transformers marks a GGUF-loaded model as quantized and refuses to save it; the weights are plain
     # float32 tensors by now, so the marks are dropped.
     model.hf_quantizer = None
