@@ -21,6 +21,7 @@ _LAZY = {
     "GaussianCopulaSynthesizer": "simulacra.tabular.copula",
     "Metadata": "simulacra.metadata",
     "MultiTableMetadata": "simulacra.metadata",
+    "RelationalSynthesizer": "simulacra.tabular.relational",
     "Report": "simulacra.evaluate:Report",
     "SequenceSynthesizer": "simulacra.tabular.sequence",
     "SimulacraError": "simulacra.errors",
