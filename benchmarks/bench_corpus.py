@@ -1,6 +1,7 @@
 """Benchmarks of ``simulacra corpus`` (issue 18). Each part prints a JSON line.
 
-    .venv/bin/python benchmarks/bench_corpus.py calls --rows 1000 --model-share 0.1   # demo API: yield per stage, rows lost
+    .venv/bin/python benchmarks/bench_corpus.py calls --rows 1000 --model-share 0     # demo API: yield per stage, rows lost
+    .venv/bin/python benchmarks/bench_corpus.py calls --rows 40 --model-share 1 --rounds 1   # the embedded model phrasing every row
     .venv/bin/python benchmarks/bench_corpus.py docs --rows 2000 --sample 50          # docs/ -> corpus; 50 kept QA pairs to read
 
 ``calls`` builds the function-calling corpus of the demo API (the embedded SmolLM2-135M rephrases
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bench_calls(rows: int, model_share: float, seed: int, ngram: int) -> dict:
+def bench_calls(rows: int, model_share: float, seed: int, ngram: int, rounds: int) -> dict:
     from simulacra.text.calls import DEMO_API, load_api
     from simulacra.text.calls.corpus import build_calls, stage_yield
     from simulacra.text.calls.demo_api import heldout_path
@@ -36,7 +37,7 @@ def bench_calls(rows: int, model_share: float, seed: int, ngram: int) -> dict:
         engine = Engine("local", cache=Path(tempfile.gettempdir()) / "bench-corpus-cache.sqlite", n_threads=2)
     start = time.perf_counter()
     with load_api(DEMO_API) as api:
-        res = build_calls(api, rows, engine=engine, seed=seed, model_share=model_share,
+        res = build_calls(api, rows, engine=engine, seed=seed, model_share=model_share, max_rounds=rounds,
                           eval_requests=eval_texts(heldout_path()), ngram=ngram)
         seconds = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as out:
@@ -86,14 +87,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("part", choices=["calls", "docs", "all"])
     ap.add_argument("--rows", type=int, default=None)
-    ap.add_argument("--model-share", type=float, default=0.1)
+    ap.add_argument("--model-share", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ngram", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of replacement draws for rejected rows")
     ap.add_argument("--sample", type=int, default=50)
     ap.add_argument("--sample-out", type=Path, default=ROOT / "benchmarks" / "results" / "corpus_docs_sample.jsonl")
     args = ap.parse_args()
     if args.part in ("calls", "all"):
-        print(json.dumps(bench_calls(args.rows or 1000, args.model_share, args.seed, args.ngram)), flush=True)
+        print(json.dumps(bench_calls(args.rows or 1000, args.model_share, args.seed, args.ngram, args.rounds)), flush=True)
     if args.part in ("docs", "all"):
         print(json.dumps(bench_docs(args.rows or 2000, args.seed, args.sample, args.sample_out)), flush=True)
 
