@@ -295,7 +295,7 @@ def test_cli_evaluates_folders_of_tables(tmp_path, pair, capsys):
     assert len(data["relationships"]) == len(meta.relationships) and data["cardinality"] is not None
     assert data["entity_privacy"]["customers"]["dcr_share"] is not None
     out = capsys.readouterr().out
-    assert "orders.customer → customers.cid" in out and "intertable_trends" in out
+    assert "orders.customer →" in out and "customers.cid" in out and "intertable_trends" in out
 
 
 def test_cli_folder_errors_and_single_table_folders(tmp_path, pair, capsys):
