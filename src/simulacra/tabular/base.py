@@ -57,6 +57,9 @@ class BaseSynthesizer(ABC):
     supports_conditions: ClassVar[bool] = False
     #: Higher is preferred when the user does not pick a model.
     default_rank: ClassVar[int] = 0
+    #: Samples stay inside the training data's observed bounds, dates and constant values. False for
+    #: differentially private models, whose domains are noisy or public (knowing the real extremes leaks).
+    exact_domain: ClassVar[bool] = True
 
     metadata: Any
     random_state: Any
