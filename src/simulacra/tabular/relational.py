@@ -95,12 +95,7 @@ class RelationalSynthesizer(CompositeModel):
         self.model_params = model_params
 
     def get_params(self) -> dict[str, Any]:
-        params = {k: getattr(self, k) for k in _PARAMS}
-        if isinstance(params["metadata"], MultiTableMetadata):
-            params["metadata"] = None  # saved as the model's metadata
-        elif isinstance(params["metadata"], Path):
-            params["metadata"] = str(params["metadata"])
-        return params
+        return {k: getattr(self, k) for k in _PARAMS}
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, tables: dict[str, pd.DataFrame]) -> RelationalSynthesizer:
@@ -276,7 +271,8 @@ class RelationalSynthesizer(CompositeModel):
         """The fitted model as plain state (JSON values and numeric arrays); no pickle."""
         self._check_fitted()
         return {
-            "class": type(self).__name__, "model": self.name, "params": self.get_params(),
+            "class": type(self).__name__, "model": self.name,
+            "params": {**self.get_params(), "metadata": None},  # the metadata is saved whole, as the model's
             "metadata": self.metadata_.to_dict(),
             "state": {"order": self.order_, "plans": {k: p.to_dict() for k, p in self.plans_.items()},
                       "models": {k: m.to_state() for k, m in self.models_.items()},
