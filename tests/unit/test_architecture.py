@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "simulacra"
 #: lazily, inside functions). docs/architecture.md draws the same picture.
 LAYERS = [
     {"errors"},
-    {"_deprecation", "random", "expr", "io"},
+    {"_deprecation", "random", "expr", "io", "privacy"},
     {"metadata"},
     {"transform", "rules"},
     {"tabular", "spec"},

@@ -69,26 +69,60 @@ def fit(
     static: Annotated[
         Optional[list[str]], typer.Option("--static", help="With --entity: a column constant within each entity (repeatable); detected when omitted.")
     ] = None,
+    epsilon: Annotated[
+        Optional[float], typer.Option("--epsilon", help="Fit the differentially private model ('dp') with this privacy budget ε; see docs/privacy.md.")
+    ] = None,
+    delta: Annotated[
+        Optional[float], typer.Option("--delta", help="With --epsilon: the δ of the (ε, δ) guarantee (default 1e-6; must be below 1/rows).")
+    ] = None,
+    bounds: Annotated[
+        Optional[Path], typer.Option("--bounds", help="With --epsilon: JSON of public domains ({\"age\": [17, 90], \"sex\": [\"F\", \"M\"]}), not paid for with the budget.")
+    ] = None,
+    fixed: Annotated[
+        Optional[list[str]], typer.Option("--fixed", help="A folder of related tables: a table kept exactly as it is (a public lookup table; repeatable).")
+    ] = None,
 ) -> None:
     """Fit a synthesizer on a real table and save it.
 
+    With --epsilon the differentially private model is fitted: the model file then carries an
+    (ε, δ) guarantee, and nothing learned outside the budget (no rules are discovered).
+
     With --entity and --order the table is a table of sequences (one history per entity), fitted
     with the sequence model: `simulacra sample` then writes whole new histories.
+
+    A folder with one file per table (CSV, Parquet, JSONL) is a database of related tables: keys and
+    relationships are detected (or read from --metadata, see `simulacra metadata folder/`) and every
+    table is fitted; see docs/relational.md.
     """
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
     from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
 
+    from simulacra.cli.relational import fit_database, is_database
+
+    if is_database(data):
+        fit_database(data, output, metadata=metadata, seed=seed, fixed=fixed, param=param, delimiter=delimiter,
+                     encoding=encoding, key_file=key_file)
+        return
     if entity or order:
         _fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
         return
 
+    privacy = _privacy_params(model, epsilon, delta, bounds)
+    if privacy:
+        model, rules = "dp", False  # rules found in the data would be learned outside the budget
+        if max_rows_in_memory is not None:
+            from simulacra.errors import InputError
+
+            raise InputError("--max-rows-in-memory computes exact statistics outside the privacy budget; "
+                             "leave it out with --epsilon (or fit on --sample-rows).")
     name = model or default_synthesizer_name()
     cls = get_synthesizer_class(name)
     if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
         from simulacra.scale.fit import fit_large
 
-        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed, **parse_assignments(param, "--param"))
+        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed,
+                    **parse_assignments(param, "--param"), **privacy)
         with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
             report = fit_large(
                 synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
@@ -101,12 +135,30 @@ def fit(
     meta = Metadata.load(metadata) if metadata else None
     if meta is None and rules:
         meta = _with_rules(Metadata.detect(frame), frame)
-    params = parse_assignments(param, "--param")
+    params = {**parse_assignments(param, "--param"), **privacy}
     synth = cls(metadata=meta, random_state=seed, **params)
     with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
         synth.fit(frame)
     synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold]")
+
+
+def _privacy_params(model: str | None, epsilon: float | None, delta: float | None, bounds: Path | None) -> dict[str, Any]:
+    """Parameters of the DP model from --epsilon/--delta/--bounds (empty without them)."""
+    from simulacra.errors import InputError
+
+    if epsilon is None:
+        if delta is not None or bounds is not None:
+            raise InputError("--delta and --bounds belong to a differentially private fit; add --epsilon.")
+        return {}
+    if model not in (None, "dp"):
+        raise InputError(f"--epsilon fits the differentially private model 'dp'; --model {model} has no DP guarantee.")
+    out: dict[str, Any] = {"epsilon": epsilon}
+    if delta is not None:
+        out["delta"] = delta
+    if bounds is not None:
+        out["bounds"] = str(bounds)
+    return out
 
 
 def _fit_sequences(data: Path, output: Path, entity: str | None, order: str | None, static: list[str] | None,
@@ -160,6 +212,9 @@ def sample(
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a different job's output folder instead of refusing.")] = False,
     key_file: KeyFile = None,
+    scale: Annotated[
+        Optional[float], typer.Option("--scale", help="A related-tables model: rows of the root tables as a multiple of the real ones (default 1).")
+    ] = None,
 ) -> None:
     """Sample new rows from a fitted model.
 
@@ -171,6 +226,11 @@ def sample(
 
     synth = load(model_file, key_file=key_file)
     conditions = parse_assignments(condition, "--condition", repeats=True) or None
+    if getattr(synth, "name", "") == "relational":
+        from simulacra.cli.relational import sample_database
+
+        sample_database(synth, output, 1.0 if scale is None else scale, seed, format)
+        return
     if getattr(synth, "name", "") == "sequence":
         _sample_sequences(synth, output, n_rows, seed, conditions, format)
         return
@@ -234,6 +294,9 @@ def inspect(
     manifest = read_manifest(model_file)
     synth = load(model_file, key_file=key_file)
     info = synth.describe()
+    if getattr(synth, "name", "") == "relational":
+        typer.echo(json.dumps({"manifest": manifest, "model": info}, indent=2, default=str))
+        return
     if getattr(synth, "name", "") == "sequence":
         _inspect_sequences(manifest, info, as_json)
         return
@@ -267,6 +330,8 @@ def inspect(
         for p in pairs:
             corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
         out.print(corr)
+    if info.get("privacy"):
+        _print_guarantee(out, info["privacy"], info.get("tree") or [])
     if kept:
         ruled = Table(title="Rules kept in every sampled row")
         for head in ("rule", "kind", "how", "found"):
@@ -274,6 +339,31 @@ def inspect(
         for r in kept:
             ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
         out.print(ruled)
+
+
+def _print_guarantee(out: Any, privacy: dict[str, Any], tree: list[list[str]]) -> None:
+    """The DP guarantee of a model: ε, δ, the mechanism and how the budget was split."""
+    from rich.table import Table
+
+    out.print(f"[bold]Guarantee:[/bold] {privacy['guarantee']} ({privacy['neighbouring']}); "
+              f"ρ = {privacy['rho']:.4g} zCDP, {privacy['accounting']}.")
+    if privacy.get("composed"):
+        c = privacy["composed"]
+        out.print(f"[yellow]With {c['releases'] - 1} earlier release(s) of the same rows the total is "
+                  f"(ε = {c['epsilon']:g}, δ = {c['delta']:.2g}).[/yellow]")
+    out.print(f"[bold]Mechanism:[/bold] {privacy['mechanism']}")
+    split = Table(title="Budget split")
+    for head in ("step", "share of ρ", "ρ"):
+        split.add_column(head, justify="left" if head == "step" else "right")
+    for step, part in privacy["split"].items():
+        split.add_row(step, f"{part['share']:.0%}", f"{part['rho']:.3g}")
+    out.print(split)
+    if privacy["delta_threshold"]:
+        out.print(f"δ = {privacy['delta_threshold']:.2g} of it pays for releasing category names above a noisy threshold.")
+    public = privacy.get("public_columns") or []
+    out.print(f"Public domains (no budget spent on them): {', '.join(public) if public else 'none'}.")
+    if tree:
+        out.print("Pairs measured: " + ", ".join(f"{a} × {b}" for a, b in tree))
 
 
 def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: bool) -> None:
@@ -317,14 +407,22 @@ def _short(value: object, width: int = 60) -> str:
 
 
 def metadata(
-    data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL.")],
+    data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL; or a folder of related tables.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
     rules: RulesOption = True,
 ) -> None:
-    """Detect a table's metadata (column types) and write it as editable JSON."""
+    """Detect a table's metadata (column types) and write it as editable JSON.
+
+    For a folder with one file per table: primary keys, foreign keys (with their orphan rates) and
+    sequence children of the related tables.
+    """
+    from simulacra.cli.relational import is_database, write_metadata
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
 
+    if is_database(data):
+        write_metadata(data, output)
+        return
     frame = read_table(data)
     meta = Metadata.detect(frame)
     if rules:

@@ -26,6 +26,7 @@ def evaluate(
     metrics: list[str] | None = None,
     options: EvalOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    guarantee: dict[str, Any] | None = None,
 ) -> Report:
     """Measure fidelity, utility, privacy, fairness and validity of a synthetic table.
 
@@ -53,6 +54,10 @@ def evaluate(
         Sample sizes and thresholds.
     progress : callable, optional
         Called with the name of each metric before it runs.
+    guarantee : dict, optional
+        The formal privacy guarantee of the model that made ``synthetic`` (plain data, e.g. a DP
+        model's ``privacy_guarantee()``: ``epsilon``, ``delta``, ``guarantee``, ``mechanism``); the
+        report states it beside the measured privacy risk.
 
     Returns
     -------
@@ -103,6 +108,19 @@ def evaluate(
         "target": target, "sensitive": ctx.sensitive, "secret": secret, "random_state": random_state,
         "holdout_overlap": overlap, "empty_columns": dict(ctx.cache.get("empty_columns", {})), "options": vars(ctx.options), "seconds": timings,
         "total_seconds": round(time.perf_counter() - start, 3), "simulacra_version": simulacra.__version__,
+        "guarantee": _guarantee(guarantee),
     }
     results = {n: ctx.results[n] for n in registry if n in ctx.results}
     return Report(results, info=info, warnings=ctx.warnings)
+
+
+def _guarantee(guarantee: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The parts of a model's formal privacy guarantee that the report shows (None: no guarantee)."""
+    if not guarantee:
+        return None
+    if not isinstance(guarantee, dict) or "epsilon" not in guarantee or "delta" not in guarantee:
+        from simulacra.errors import InputError
+
+        raise InputError("guarantee must be a dict with 'epsilon' and 'delta' (a DP model's privacy_guarantee()).")
+    keys = ("guarantee", "epsilon", "delta", "neighbouring", "mechanism", "composed", "public_columns")
+    return {k: guarantee[k] for k in keys if k in guarantee}

@@ -3,6 +3,7 @@ file: inline CSS and PNG plots, no network, no external script)."""
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,7 @@ def _utility(rep: Report) -> str:
 
 
 def _privacy(rep: Report) -> str:
-    out = ['<section id="privacy"><h2>Privacy</h2>']
+    out = ['<section id="privacy"><h2>Privacy</h2>', _guarantee(rep.info.get("guarantee"))]
     rows = []
     for name, base in (("dcr_share", "0.5"), ("exact_copies", page.fmt(rep.scores.get("exact_copies_holdout"))),
                        ("nndr", page.fmt(rep.scores.get("nndr_holdout"))), ("mia_auc", "0.5"), ("attribute_risk", "0")):
@@ -105,6 +106,25 @@ def _privacy(rep: Report) -> str:
                    'training rows than to holdout rows (blue, dashed), the synthesizer did not memorise people.</p>'
                    '<div class="plot" id="dcr-plot">' + page.img(plots.dcr_histogram(dcr.details["histogram"]), "DCR histograms") + "</div>")
     return "".join(out) + "</section>"
+
+
+def _guarantee(guarantee: dict[str, Any] | None) -> str:
+    """The model's formal guarantee, stated above the measured risks that check it empirically."""
+    if not guarantee:
+        return ""
+    eps, delta = guarantee["epsilon"], guarantee["delta"]
+    text = (f'<p><b>Formal guarantee:</b> {escape(str(guarantee.get("guarantee") or "differential privacy"))} '
+            f'(ε = {eps:g}, δ = {delta:.2g}, {escape(str(guarantee.get("neighbouring", "one row")))}): whatever an attacker '
+            f"knows, the released model changes the odds of any conclusion about one person by at most a factor "
+            f"e<sup>ε</sup> = {math.exp(eps):.3g} (plus probability δ). The metrics below measure the risk empirically on this sample; "
+            f"they should sit at their ideal values.</p>")
+    composed = guarantee.get("composed")
+    if composed:
+        text += (f'<p class="note">The same rows fed {composed["releases"]} releases: together they are '
+                 f'(ε = {composed["epsilon"]:g}, δ = {composed["delta"]:.2g})-DP.</p>')
+    if guarantee.get("mechanism"):
+        text += f'<p class="note">Mechanism: {escape(str(guarantee["mechanism"]))}</p>'
+    return text
 
 
 def _fairness(rep: Report) -> str:

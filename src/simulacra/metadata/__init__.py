@@ -12,6 +12,7 @@ from simulacra.metadata.columns import (
     TimedeltaColumn,
 )
 from simulacra.metadata.detect import detect_column, detect_datetime_format
+from simulacra.metadata.multi import MultiTableMetadata, Relationship, TableMeta
 from simulacra.metadata.table import Metadata, check_frame, frame_problems
 
 __all__ = [
@@ -22,7 +23,10 @@ __all__ = [
     "DatetimeColumn",
     "IdColumn",
     "Metadata",
+    "MultiTableMetadata",
     "NumericalColumn",
+    "Relationship",
+    "TableMeta",
     "TextColumn",
     "TimedeltaColumn",
     "check_frame",

@@ -71,13 +71,7 @@ class Metadata(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> Metadata:
         """Read metadata from a JSON file."""
-        try:
-            payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise MetadataError(f"Metadata file '{path}' does not exist.") from None
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"Metadata file '{path}' is not valid JSON: {exc}") from None
-        return cls.from_dict(payload)
+        return cls.from_dict(read_json(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able form."""
@@ -148,6 +142,16 @@ class Metadata(BaseModel):
         found = self.problems(data)
         if found:
             raise ValidationError(found)
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON document in a metadata file, with a clear error when it is absent or malformed."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MetadataError(f"Metadata file '{path}' does not exist.") from None
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"Metadata file '{path}' is not valid JSON: {exc}") from None
 
 
 def frame_problems(data: object) -> list[str]:

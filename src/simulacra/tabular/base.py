@@ -20,6 +20,7 @@ from simulacra._deprecation import renamed
 from simulacra.random import BLOCK_CELLS as BLOCK_CELLS  # re-exported: importable from here before
 from simulacra.random import BLOCK_ROWS as BLOCK_ROWS
 from simulacra.random import RandomState, block_rng, block_rows_for, blocks_of, resolve_seed
+from simulacra.tabular._floors import floor_metadata
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
 
@@ -56,6 +57,9 @@ class BaseSynthesizer(ABC):
     supports_conditions: ClassVar[bool] = False
     #: Higher is preferred when the user does not pick a model.
     default_rank: ClassVar[int] = 0
+    #: Samples stay inside the training data's observed bounds, dates and constant values. False for
+    #: differentially private models, whose domains are noisy or public (knowing the real extremes leaks).
+    exact_domain: ClassVar[bool] = True
 
     metadata: Any
     random_state: Any
@@ -104,6 +108,7 @@ class BaseSynthesizer(ABC):
         meta = _as_metadata(self.metadata)
         meta = Metadata.detect(data) if meta is None else meta.model_copy(deep=True)
         meta.validate_data(data)
+        meta = floor_metadata(meta, data, self._privacy_count())
         table = data[list(meta.columns)]
         constraints = ConstraintSet.parse(meta.constraints).fit(table, meta, min_count=self._privacy_count())
         if constraints.touched():

@@ -24,6 +24,7 @@ class _Builtin(NamedTuple):
 
 BUILTIN: dict[str, _Builtin] = {
     "autoreg": _Builtin("simulacra.tabular.autoreg", "AutoregressiveSynthesizer", 20),
+    "dp": _Builtin("simulacra.tabular.dp", "DPSynthesizer", 0),
     "copula": _Builtin("simulacra.tabular.copula", "GaussianCopulaSynthesizer", 10),
     "gmm": _Builtin("simulacra.tabular.gmm", "GaussianMixtureSynthesizer", 4),
     "trees": _Builtin("simulacra.tabular.trees", "DecisionTreeSynthesizer", 3),
@@ -34,6 +35,7 @@ BUILTIN: dict[str, _Builtin] = {
 #: synthesizers, so ``--model`` does not offer them and the single-table checks do not run on them.
 COMPOSITE: dict[str, tuple[str, str]] = {
     "SequenceSynthesizer": ("simulacra.tabular.sequence", "SequenceSynthesizer"),
+    "RelationalSynthesizer": ("simulacra.tabular.relational", "RelationalSynthesizer"),
 }
 
 

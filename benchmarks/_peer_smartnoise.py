@@ -1,0 +1,41 @@
+"""Fit smartnoise-synth's MST or AIM and sample; run inside its own environment (/work/peer-envs/smartnoise).
+
+Usage: python _peer_smartnoise.py MODEL TRAIN.parquet TYPES.json N_ROWS OUT.parquet TIMING.json EPSILON DELTA
+MODEL is mst or aim. smartnoise-synth defaults, with 10 % of ε on its preprocessor (bounds of
+continuous columns), as in issue 17. Prints nothing on success.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def main(argv: list[str]) -> None:
+    model, train_path, types_path, n, out_path, timing_path, eps, delta = argv[:8]
+    from snsynth import Synthesizer
+
+    train = pd.read_parquet(train_path)
+    types = json.loads(Path(types_path).read_text())
+    cont = [c for c, t in types.items() if t == "numerical"]
+    cats = [c for c, t in types.items() if t in ("categorical", "boolean")]
+    train = train[cont + cats]
+    for c in cats:
+        train[c] = train[c].astype(str)
+    epsilon = float(eps)
+    start = time.perf_counter()
+    synth = Synthesizer.create(model, epsilon=epsilon, delta=float(delta))
+    synth.fit(train, categorical_columns=cats, continuous_columns=cont, preprocessor_eps=0.1 * epsilon,
+              nullable=bool(train.isna().any().any()))
+    out = synth.sample(int(n))
+    elapsed = time.perf_counter() - start
+    pd.DataFrame(out, columns=train.columns).to_parquet(out_path)
+    Path(timing_path).write_text(json.dumps({"seconds": elapsed}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,106 @@
+"""How the DP model reads and writes each column type, and the public bounds a user declares."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InputError
+from simulacra.metadata import Metadata
+from simulacra.metadata.temporal import datetime_seconds, seconds_to_datetimes, timedelta_seconds
+from simulacra.transform.categorical import RARE_TOKEN
+from simulacra.transform.numerical import numbers_to_series, to_numbers
+
+NUMERIC_TYPES = ("numerical", "datetime", "timedelta")
+CATEGORY_TYPES = ("categorical", "boolean")
+
+
+def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
+    """Public domains by column: ``(low, high)`` for numeric columns, a list of labels for the others.
+
+    ``bounds`` is a dict or a JSON file mapping a column to ``{"min": .., "max": ..}``, to
+    ``{"categories": [..]}``, to ``[low, high]`` (numeric columns) or to a list of labels.
+    """
+    if bounds is None:
+        return {}
+    if isinstance(bounds, (str, Path)):
+        try:
+            bounds = json.loads(Path(bounds).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"Could not read the public bounds file '{bounds}': {exc}") from None
+    if not isinstance(bounds, dict):
+        raise InputError(f"bounds must map column names to public domains, got {type(bounds).__name__}")
+    out: dict[str, Any] = {}
+    for name, spec in bounds.items():
+        if name not in meta.columns:
+            raise InputError(f"The public bounds name column '{name}', which the table does not have.")
+        kind = meta.columns[name].type
+        if kind in NUMERIC_TYPES:
+            lo, hi = (spec.get("min"), spec.get("max")) if isinstance(spec, dict) else (tuple(spec) + (None, None))[:2]
+            try:
+                low, high = (_seconds(lo, kind), _seconds(hi, kind))
+            except (TypeError, ValueError):
+                raise InputError(f"Public bounds of '{name}' must be two numbers [min, max], got {spec!r}") from None
+            if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
+                raise InputError(f"Public bounds of '{name}' must satisfy min < max, got {spec!r}")
+            out[name] = (low, high)
+        elif kind in CATEGORY_TYPES:
+            labels = spec.get("categories") if isinstance(spec, dict) else spec
+            if not isinstance(labels, list) or not labels:
+                raise InputError(f"The public domain of '{name}' must be a non-empty list of categories, got {spec!r}")
+            out[name] = list(dict.fromkeys(labels))
+        else:
+            raise InputError(f"Column '{name}' is of type {kind}; public bounds apply to numeric and categorical columns.")
+    return out
+
+
+def _seconds(value: Any, kind: str) -> float:
+    if kind == "datetime":
+        return float(datetime_seconds(pd.Series([value]))[0])
+    if kind == "timedelta" and isinstance(value, str):
+        return float(timedelta_seconds(pd.Series([value]))[0])
+    return float(value)
+
+
+def numeric_values(series: pd.Series, col: Any) -> np.ndarray:
+    """A numeric column as floats (datetimes and durations in seconds), NaN for missing."""
+    if col.type == "datetime":
+        return datetime_seconds(series, col.format)
+    if col.type == "timedelta":
+        return timedelta_seconds(series)
+    return to_numbers(series, col.missing_tokens)
+
+
+def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str) -> pd.Series:
+    """Floats back to the column's type."""
+    if col.type == "datetime":
+        stamps = seconds_to_datetimes(np.round(values), name)
+        if col.format and col.format != "mixed":
+            return stamps.dt.strftime(col.format).where(stamps.notna(), None).rename(name)
+        return stamps
+    if col.type == "timedelta":
+        return pd.Series(pd.to_timedelta(values, unit="s"), name=name)
+    stats = {"integer": col.integer, "decimals": col.decimals, "dtype": dtype}
+    return numbers_to_series(values, stats, name)
+
+
+def category_series(codes: np.ndarray, labels: list[Any], other: bool, name: str, dtype: str) -> pd.Series:
+    """Codes back to labels (the "other" code as ``<rare>``, the missing code as missing)."""
+    table = np.array([*labels, *([RARE_TOKEN] if other else []), None, None], dtype=object)
+    values = table[np.minimum(codes, len(table) - 1)]
+    if dtype == "bool" and not other and all(isinstance(v, (bool, np.bool_)) for v in labels):
+        if not any(v is None for v in values):
+            return pd.Series(values.astype(bool), name=name)
+    return pd.Series(values, name=name, dtype=object)
+
+
+def id_series(first_row: int, n: int, integer: bool, name: str) -> pd.Series:
+    """Fresh identifiers: the global row number (nothing about the real keys is kept)."""
+    rows = np.arange(first_row, first_row + n, dtype=np.int64) + 1
+    if integer:
+        return pd.Series(rows, name=name)
+    return pd.Series(np.char.add("dp-", np.char.zfill(rows.astype(str), 8)).astype(object), name=name)

@@ -1,0 +1,364 @@
+"""DPSynthesizer: synthetic tables with an (ε, δ)-differential privacy guarantee."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InputError
+from simulacra.metadata import Metadata, check_frame
+from simulacra.privacy.accounting import DEFAULT_SHARES, Budget, check_budget
+from simulacra.privacy.mechanisms import Mechanisms, gaussian_sigma
+from simulacra.random import resolve_seed
+from simulacra.tabular.base import BaseSynthesizer, _as_metadata
+from simulacra.tabular.constraints import ConstraintSet
+from simulacra.tabular.dp import columns as cols
+from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric
+from simulacra.tabular.dp.tree import TreeModel, measure_edges, select_tree
+from simulacra.tabular.registry import register
+
+
+class PrivacyBudgetWarning(UserWarning):
+    """The same data was released more than once: the privacy budgets add up."""
+
+
+#: ε and δ of the DP fits made in this process, by fingerprint of the training table (never saved).
+_RELEASES: dict[str, list[tuple[float, float]]] = {}
+
+MECHANISM = (
+    "MST-style marginal mechanism under zero-concentrated DP: noisy row count; per column a noisy "
+    "range histogram, a noisy fine histogram (numeric) or noisy category counts kept above a "
+    "threshold; a spanning tree of column pairs chosen by the exponential mechanism; Gaussian noise "
+    "on each chosen pair's 2-way table; a tree-shaped graphical model fitted to the noisy tables and "
+    "sampled (post-processing)."
+)
+
+
+def fingerprint(data: pd.DataFrame) -> str:
+    """A hash of a table's values and column names (to notice that the same rows are fitted again)."""
+    digest = hashlib.sha256("\x1f".join(map(str, data.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@register
+class DPSynthesizer(BaseSynthesizer):
+    """A differentially private synthesizer: (ε, δ)-DP with respect to adding or removing one row.
+
+    Everything the model keeps is computed under the budget: the row count, each column's range and
+    shape (or the public bounds you declare), the categories (kept only above a noisy threshold, or
+    the public list you declare), and the 2-way tables of a tree of column pairs chosen privately.
+    Sampling, conditions and imputation use the released model only (post-processing).
+
+    Parameters
+    ----------
+    epsilon, delta : float
+        The privacy budget; δ must be below 1/n (1/n² or smaller is advised).
+    bounds : dict or path, optional
+        Public domains, not paid for with the budget: ``{"age": [17, 90], "sex": ["F", "M"]}``.
+        Values outside are clipped into them (numbers) or refused (categories).
+    metadata : Metadata, dict or path, optional
+        Column types; detected from the data when omitted (types are treated as public).
+    random_state : int, optional
+        Seed. With a seed the noise comes from numpy and a fit is repeatable; without one it comes
+        from OpenDP's discrete Gaussian sampler (``secure``), as a real release should.
+    secure : bool, optional
+        Force the OpenDP sampler on or off (default: on exactly when ``random_state`` is None).
+    previous : list, optional
+        Guarantees (dicts with ``epsilon``/``delta``, or DP models) already released from the same
+        rows: the model then reports the total budget spent on them, and warns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": list(range(2000)), "g": ["a", "b"] * 1000})
+    >>> synth = DPSynthesizer(epsilon=1.0, delta=1e-7, random_state=0).fit(df)
+    >>> synth.sample(3).shape
+    (3, 2)
+    """
+
+    name = "dp"
+    supports_conditions = False
+    default_rank = 0
+    exact_domain = False
+
+    def __init__(
+        self, *, epsilon: float = 1.0, delta: float = 1e-6, bounds: Any = None, metadata: Any = None,
+        random_state: int | None = None, secure: bool | None = None, previous: Any = None,
+    ) -> None:
+        self.epsilon = epsilon
+        self.delta = delta
+        self.bounds = bounds
+        self.metadata = metadata
+        self.random_state = random_state
+        self.secure = secure
+        self.previous = previous
+
+    # -- fit -----------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame) -> DPSynthesizer:
+        """Fit under the budget; returns self. The caller's frame is neither modified nor kept."""
+        check_frame(data)
+        given = _as_metadata(self.metadata)
+        meta = Metadata.detect(data) if given is None else given.model_copy(deep=True)
+        meta.validate_data(data)
+        if meta.constraints:
+            raise InputError(
+                "DPSynthesizer does not learn constraints or rules from the data (that would spend privacy "
+                "budget outside the accountant); fit without them and filter the sampled rows instead."
+            )
+        table = data[list(meta.columns)]
+        text = [c for c, col in meta.columns.items() if col.type == "text"]
+        if text:
+            raise InputError(f"DPSynthesizer cannot model free text (column {', '.join(map(repr, text))}); drop it or declare it categorical.")
+        epsilon, delta = check_budget(self.epsilon, self.delta, len(table))
+        public = cols.read_bounds(self.bounds, meta)
+        self._check_public_categories(table, meta, public)
+        self._warn_composition(table, epsilon, delta)
+        modelled = [c for c, col in meta.columns.items() if col.type != "id"]
+        discovered = [c for c in modelled if meta.columns[c].type in cols.CATEGORY_TYPES and c not in public
+                      and not (meta.columns[c].type == "boolean" and table[c].dtype == bool)]
+        budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, _shares(meta, modelled))
+        seed = resolve_seed(self.random_state)
+        secure = self.random_state is None if self.secure is None else bool(self.secure)
+        mech = Mechanisms(np.random.default_rng(seed), secure=secure)
+        n_noisy = float(mech.gaussian_counts(np.array([len(table)]), budget.part("rows"), "row count")[0])
+        n_noisy = max(n_noisy, 1.0)
+        self._warn_small(len(table), budget, len(modelled))
+        self.domains_ = self._fit_domains(table, meta, modelled, public, mech, budget, n_noisy, len(discovered))
+        codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
+        marginals = [self.domains_[c].marginal() for c in modelled]
+        edges = select_tree(codes, marginals, n_noisy, mech, budget.part("selection"), modelled)
+        tables = measure_edges(codes, marginals, edges, mech, budget.part("pairs"), modelled)
+        self.tree_ = TreeModel(marginals, edges, tables)
+        self.modelled_ = modelled
+        self.budget_ = budget
+        self.ledger_ = mech.ledger
+        self.secure_ = secure
+        self.clipped_rows_ = {c: d.clipped for c, d in self.domains_.items() if isinstance(d, NumericDomain) and d.clipped}
+        for c, k in self.clipped_rows_.items():
+            warnings.warn(f"Column '{c}': {k:,} rows lie outside the public bounds and were clipped into them.",
+                          stacklevel=2)
+        self.metadata_ = self.model_metadata_ = self._released_metadata(meta)
+        self.constraints_ = ConstraintSet([])
+        self.columns_ = [str(c) for c in data.columns]
+        self.dtypes_ = {c: str(data[c].dtype) for c in meta.columns}
+        self.n_training_rows_ = int(round(n_noisy))
+        self.composed_ = self._composed(epsilon, delta)
+        self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
+        return self
+
+    def _fit(self, data: pd.DataFrame) -> None:  # fit() is overridden: nothing is learned outside the budget
+        raise NotImplementedError
+
+    def _fit_domains(
+        self, table: pd.DataFrame, meta: Metadata, modelled: list[str], public: dict[str, Any], mech: Mechanisms,
+        budget: Budget, n_noisy: float, n_discovered: int,
+    ) -> dict[str, NumericDomain | CategoricalDomain]:
+        numeric = [c for c in modelled if meta.columns[c].type in cols.NUMERIC_TYPES]
+        rho_one = budget.part("one_way") / max(len(modelled), 1)
+        rho_range = budget.part("ranges") / max(len(numeric), 1)
+        pairs = max(len(modelled) - 1, 1)
+        sigma_pair = gaussian_sigma(budget.part("pairs") / pairs) if budget.part("pairs") > 0 else 1.0
+        bins = int(np.clip(n_noisy / (48.0 * sigma_pair), 4, 16))
+        out: dict[str, NumericDomain | CategoricalDomain] = {}
+        for c in modelled:
+            col = meta.columns[c]
+            if c in numeric:
+                values = cols.numeric_values(table[c], col)
+                integer = bool(getattr(col, "integer", False)) or col.type == "datetime"
+                out[c] = fit_numeric(values, mech, rho_range, rho_one, n_noisy, integer=integer, bounds=public.get(c),
+                                     cells=64, bins=bins, name=c)
+            else:
+                labels = public.get(c)
+                if labels is None and col.type == "boolean" and table[c].dtype == bool:
+                    labels = [False, True]
+                out[c] = fit_categorical(table[c], mech, rho_one, public=labels, delta=budget.delta_threshold or 1.0,
+                                         n_columns=max(n_discovered, 1), n_rows=n_noisy, name=c)
+        return out
+
+    @staticmethod
+    def _codes(series: pd.Series, col: Any, domain: NumericDomain | CategoricalDomain) -> np.ndarray:
+        if isinstance(domain, NumericDomain):
+            return domain.codes(cols.numeric_values(series, col))
+        return domain.codes(series)
+
+    def _check_public_categories(self, table: pd.DataFrame, meta: Metadata, public: dict[str, Any]) -> None:
+        for c, labels in public.items():
+            if meta.columns[c].type not in cols.CATEGORY_TYPES:
+                continue
+            values = table[c].dropna()
+            outside = values[~values.isin(labels)]
+            if len(outside):
+                raise InputError(
+                    f"Column '{c}' has {len(outside):,} rows with categories outside its public domain "
+                    f"(e.g. {outside.iloc[0]!r}); add them to the bounds or clean the data."
+                )
+
+    # -- budget bookkeeping --------------------------------------------------------------------
+    def _warn_composition(self, table: pd.DataFrame, epsilon: float, delta: float) -> None:
+        key = fingerprint(table)
+        earlier = _RELEASES.setdefault(key, [])
+        prior = earlier + [(float(g["epsilon"]), float(g["delta"])) for g in self._previous()]
+        if prior:
+            eps, dlt = epsilon + sum(e for e, _ in prior), delta + sum(d for _, d in prior)
+            warnings.warn(
+                f"These rows were already released under differential privacy {len(prior)} time(s) "
+                f"(ε = {', '.join(f'{e:g}' for e, _ in prior)}); budgets add up: together the releases are "
+                f"(ε = {eps:g}, δ = {dlt:.2g})-DP, not (ε = {epsilon:g}, δ = {delta:.2g}).",
+                PrivacyBudgetWarning, stacklevel=3,
+            )
+        earlier.append((epsilon, delta))
+
+    def _previous(self) -> list[dict[str, Any]]:
+        found = self.previous if isinstance(self.previous, (list, tuple)) else [self.previous] if self.previous else []
+        out = []
+        for item in found:
+            if isinstance(item, (str, Path)):
+                from simulacra.tabular.persistence import load
+
+                item = load(item)
+            guarantee = item.privacy_guarantee() if hasattr(item, "privacy_guarantee") else item
+            if not isinstance(guarantee, dict) or "epsilon" not in guarantee or "delta" not in guarantee:
+                raise InputError("previous= takes DP models, model files or dicts with 'epsilon' and 'delta'.")
+            out.append(guarantee)
+        return out
+
+    def _composed(self, epsilon: float, delta: float) -> dict[str, float] | None:
+        prior = self._previous()
+        if not prior:
+            return None
+        return {"epsilon": epsilon + sum(float(g["epsilon"]) for g in prior),
+                "delta": delta + sum(float(g["delta"]) for g in prior), "releases": len(prior) + 1}
+
+    def _warn_small(self, n_rows: int, budget: Budget, n_columns: int) -> None:
+        sigma = gaussian_sigma(budget.part("one_way") / max(n_columns, 1))
+        error = 16 * sigma * math.sqrt(2 / math.pi) / 2 / max(n_rows, 1)  # expected TV error of a 16-cell histogram
+        if error > 0.1:
+            warnings.warn(
+                f"{n_rows:,} rows are too few for ε = {budget.epsilon:g} over {n_columns} columns: the noise on "
+                f"each column's distribution is about σ = {sigma:.0f} rows per cell (expected total-variation "
+                f"error ≈ {min(error, 1.0):.0%}); expect mostly noise. Use more rows, fewer columns or a larger epsilon.",
+                stacklevel=3,
+            )
+
+    def _released_metadata(self, meta: Metadata) -> Metadata:
+        """The metadata with every data-derived bound replaced by the released (noisy or public) one."""
+        out = meta.model_copy(deep=True)
+        for c, domain in self.domains_.items():
+            col: Any = out.columns[c]
+            if isinstance(domain, NumericDomain):
+                lo, hi = domain.range()
+                if col.type == "datetime":
+                    stamps = cols.seconds_to_datetimes(np.array([lo, hi]))
+                    col.minimum, col.maximum = str(stamps.iloc[0]), str(stamps.iloc[1])
+                else:
+                    col.minimum, col.maximum = lo, hi
+        return out
+
+    # -- sample --------------------------------------------------------------------------------
+    def _sample_block(
+        self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
+    ) -> pd.DataFrame:
+        codes = dict(zip(self.modelled_, self.tree_.sample(n, rng)))
+        out: dict[str, pd.Series] = {}
+        for c, col in self.model_metadata_.columns.items():
+            dtype = self.dtypes_.get(c, "object")
+            if col.type == "id":
+                out[c] = cols.id_series(first_row, n, bool(getattr(col, "integer", False)), c)
+                continue
+            domain = self.domains_[c]
+            if isinstance(domain, NumericDomain):
+                values = domain.decode(codes[c], rng)
+                values[codes[c] == len(domain.bounds) - 1] = np.nan  # the missing code
+                out[c] = cols.numeric_series(values, col, dtype, c)
+            else:
+                out[c] = cols.category_series(codes[c], domain.labels, domain.other, c, dtype)
+        return pd.DataFrame(out)
+
+    # -- state ---------------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state["params"]["previous"] = None  # models are not parameters of a file; the totals are in the state
+        if isinstance(state["params"].get("bounds"), (str, Path)):
+            state["params"]["bounds"] = str(state["params"]["bounds"])
+        return state
+
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "modelled": list(self.modelled_),
+            "domains": {c: d.get_state() for c, d in self.domains_.items()},
+            "tree": self.tree_.get_state(),
+            "dtypes": dict(self.dtypes_),
+            "privacy": self.privacy_guarantee(),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.modelled_ = [str(c) for c in state["modelled"]]
+        self.domains_ = {
+            c: NumericDomain.from_state(d) if d["kind"] == "numeric" else CategoricalDomain.from_state(d)
+            for c, d in state["domains"].items()
+        }
+        self.tree_ = TreeModel.from_state(state["tree"], len(self.modelled_))
+        self.dtypes_ = dict(state["dtypes"])
+        privacy = state["privacy"]
+        self.budget_ = Budget(float(privacy["epsilon"]), float(privacy["delta"]), float(privacy["delta_threshold"]),
+                              {k: float(v["share"]) for k, v in privacy["split"].items()})
+        self.ledger_ = list(privacy["ledger"])
+        self.secure_ = bool(privacy["secure_noise"])
+        self.composed_ = privacy.get("composed")
+        self.clipped_rows_ = {}
+
+    def privacy_guarantee(self) -> dict[str, Any]:
+        """The guarantee as plain data: ε, δ, ρ, the mechanism, the budget split and the ledger."""
+        self._check_fitted()
+        budget = self.budget_.as_dict()
+        spent: dict[str, float] = {}
+        for entry in self.ledger_:
+            step = str(entry["step"]).split(" of ")[0].split(" ")[0]
+            spent[step] = spent.get(step, 0.0) + float(entry["rho"])
+        return {
+            "guarantee": f"({budget['epsilon']:g}, {budget['delta']:.2g})-differential privacy",
+            **budget,
+            "neighbouring": "add or remove one row",
+            "accounting": "zero-concentrated DP (rho), converted with OpenDP's privacy profile",
+            "mechanism": MECHANISM,
+            "secure_noise": self.secure_,
+            "rho_spent": float(sum(float(e["rho"]) for e in self.ledger_)),
+            "rho_by_step": spent,
+            "public_columns": sorted(c for c, d in self.domains_.items() if d.public),
+            "ledger": [dict(e) for e in self.ledger_],
+            "composed": self.composed_,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["privacy"] = {k: v for k, v in self.privacy_guarantee().items() if k != "ledger"}
+        columns: dict[str, Any] = {}
+        for c, d in self.domains_.items():
+            if isinstance(d, NumericDomain):
+                lo, hi = d.range()
+                columns[c] = {"type": "numeric", "bins": len(d.bounds) - 1, "cells": len(d.edges) - 1,
+                              "quantiles": {"min": lo, "max": hi}, "public": d.public,
+                              "missing_rate": float(d.probs[-1])}
+            else:
+                columns[c] = {"type": "categorical", "top": ", ".join(map(str, d.labels[:8])), "kept": len(d.labels),
+                              "other": d.other, "public": d.public}
+        info["columns"] = columns
+        info["tree"] = [[self.modelled_[i], self.modelled_[j]] for i, j in self.tree_.edges]
+        return info
+
+
+def _shares(meta: Metadata, modelled: list[str]) -> dict[str, float]:
+    """The budget split for this table: steps that have nothing to do give their share to the 1-way step."""
+    shares = dict(DEFAULT_SHARES)
+    if not any(meta.columns[c].type in cols.NUMERIC_TYPES for c in modelled):
+        shares["one_way"] += shares.pop("ranges")
+    if len(modelled) < 2:
+        shares["one_way"] += shares.pop("selection") + shares.pop("pairs")
+    return shares

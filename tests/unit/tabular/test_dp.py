@@ -1,0 +1,147 @@
+"""DPSynthesizer: the contract, what the model file keeps, composition, and bad input."""
+
+from __future__ import annotations
+
+import json
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulacra as sim
+from simulacra.errors import InputError
+from simulacra.privacy import epsilon_for_rho, rho_for_epsilon
+from simulacra.privacy.mechanisms import project_simplex
+from simulacra.tabular.dp import DPSynthesizer, PrivacyBudgetWarning
+
+RARE = "ZZ-only-once"
+EXTREME = 987654.321
+
+
+def _table(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    x = np.where(g == "a", rng.normal(20, 3, n), rng.normal(60, 5, n)).round(2)
+    k = rng.integers(0, 5, n) + (g == "c") * 5
+    df = pd.DataFrame({"g": g, "x": x, "k": k, "flag": rng.random(n) < 0.3})
+    df.loc[7, "x"] = EXTREME
+    df.loc[11, "g"] = RARE
+    return df
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[pd.DataFrame, DPSynthesizer]:
+    df = _table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyBudgetWarning)
+        return df, DPSynthesizer(epsilon=3.0, delta=1e-8, random_state=0).fit(df)
+
+
+def test_samples_keep_shapes_and_relations(fitted):
+    df, model = fitted
+    rows = model.sample(4000, random_state=1)
+    assert list(rows.columns) == list(df.columns) and len(rows) == 4000
+    assert set(rows["g"]) <= {"a", "b", "c", "<rare>"}
+    # the pair g–x is strong, so the tree links it: x given g keeps its two modes
+    a, other = rows.loc[rows["g"] == "a", "x"], rows.loc[rows["g"].isin(["b", "c"]), "x"]
+    assert abs(a.median() - 20) < 4 and abs(other.median() - 60) < 6
+    # values are drawn inside bins, not at bin centres: many distinct values
+    assert rows["x"].nunique() > 500
+    assert rows["flag"].dtype == bool and abs(rows["flag"].mean() - 0.3) < 0.05
+    assert rows["k"].dtype.kind == "i" and rows["k"].between(0, 16).all()
+
+
+def test_same_seed_same_model_and_rows():
+    df = _table(800)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = DPSynthesizer(epsilon=1.0, delta=1e-7, random_state=3).fit(df).sample(50)
+        two = DPSynthesizer(epsilon=1.0, delta=1e-7, random_state=3).fit(df).sample(50)
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_model_file_holds_no_real_extreme_or_rare_category(fitted, tmp_path):
+    df, model = fitted
+    path = model.save(tmp_path / "m.model")
+    with zipfile.ZipFile(path) as z:
+        blob = b"".join(z.read(name) for name in z.namelist())
+    assert RARE.encode() not in blob
+    assert b"987654" not in blob
+    assert str(len(df)).encode() + b"," not in blob.replace(b" ", b"")  # the exact row count is not stored
+    loaded = sim.load(path)
+    assert loaded.model_metadata_.columns["x"].maximum != df["x"].max()
+    assert loaded.n_training_rows_ != len(df)
+    pd.testing.assert_frame_equal(loaded.sample(30, random_state=5), model.sample(30, random_state=5))
+
+
+def test_guarantee_and_budget_split(fitted):
+    _, model = fitted
+    g = model.privacy_guarantee()
+    assert g["epsilon"] == 3.0 and g["delta"] == 1e-8
+    assert g["rho_spent"] == pytest.approx(g["rho"], rel=1e-9)  # the ledger spends exactly the budget
+    assert epsilon_for_rho(g["rho"], g["delta"] - g["delta_threshold"]) <= 3.0 + 1e-9
+    assert set(g["rho_by_step"]) == {"row", "range", "shape", "categories", "tree", "pair"}
+    assert sum(v["share"] for v in g["split"].values()) == pytest.approx(1.0)
+    assert "privacy" in model.describe() and model.describe()["tree"]
+
+
+def test_accountant_inverse():
+    for eps in (0.3, 1.0, 8.0):
+        rho = rho_for_epsilon(eps, 1e-6)
+        assert epsilon_for_rho(rho, 1e-6) == pytest.approx(eps, abs=1e-6)
+    assert project_simplex(np.array([3.0, -2.0, 1.0]), 3.0).tolist() == [2.5, 0.0, 0.5]
+
+
+def test_fitting_the_same_rows_twice_warns_that_budgets_add_up():
+    df = _table(600, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = DPSynthesizer(epsilon=1.0, delta=1e-7, random_state=0).fit(df)
+    with pytest.warns(PrivacyBudgetWarning, match=r"budgets add up.*ε = 1\.5"):
+        DPSynthesizer(epsilon=0.5, delta=1e-7, random_state=1).fit(df)
+    other = _table(600, seed=6)
+    with pytest.warns(PrivacyBudgetWarning, match="ε = 3"):
+        composed = DPSynthesizer(epsilon=2.0, delta=1e-7, random_state=0, previous=[first]).fit(other)
+    assert composed.privacy_guarantee()["composed"]["epsilon"] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"epsilon": 0}, "epsilon must be a positive"),
+    ({"epsilon": -1}, "epsilon must be a positive"),
+    ({"delta": 0.01}, "not below 1/n"),
+    ({"delta": 0}, "delta must be a positive"),
+])
+def test_bad_budget_is_refused(params, message):
+    with pytest.raises(InputError, match=message):
+        DPSynthesizer(**{"epsilon": 1.0, "delta": 1e-7, **params}).fit(_table(300))
+
+
+def test_public_bounds_clip_and_report(tmp_path):
+    df = _table(1000)
+    path = tmp_path / "bounds.json"
+    path.write_text(json.dumps({"x": {"min": 0, "max": 50}, "g": ["a", "b", "c", RARE]}))
+    with pytest.warns(UserWarning, match=r"'x': [0-9,]+ rows lie outside the public bounds and were clipped"):
+        model = DPSynthesizer(epsilon=2.0, delta=1e-7, bounds=path, random_state=0).fit(df)
+    assert model.clipped_rows_["x"] == int((df["x"] > 50).sum())
+    assert model.sample(500)["x"].between(0, 50).all()
+    assert "g" in model.privacy_guarantee()["public_columns"] and "x" in model.privacy_guarantee()["public_columns"]
+
+
+def test_category_outside_public_domain_is_refused():
+    with pytest.raises(InputError, match=r"'g' has 1 rows with categories outside its public domain \(e.g. 'ZZ"):
+        DPSynthesizer(epsilon=1.0, delta=1e-7, bounds={"g": ["a", "b", "c"]}).fit(_table(300))
+
+
+def test_too_small_dataset_warns_with_expected_error():
+    with pytest.warns(UserWarning, match=r"too few for ε = 0.1.*expected total-variation error"):
+        DPSynthesizer(epsilon=0.1, delta=1e-5, random_state=0).fit(_table(200))
+
+
+def test_constraints_and_text_are_refused():
+    df = _table(300)
+    meta = sim.Metadata.detect(df).to_dict()
+    meta["constraints"] = [{"kind": "inequality", "low": "k", "high": "x"}]
+    with pytest.raises(InputError, match="does not learn constraints"):
+        DPSynthesizer(epsilon=1.0, delta=1e-7, metadata=meta).fit(df)
