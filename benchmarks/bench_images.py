@@ -54,17 +54,23 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_fit(args: argparse.Namespace) -> dict[str, Any]:
+def _inputs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The digits' train and test image sets, and the generator parameters of the command line."""
     from simulacra.images.data import read_image_folder
+
+    train_dir, test_dir = digits_folders()
+    params = json.loads(args.params) if args.params else {}
+    if args.steps:
+        params["steps"] = args.steps
+    return read_image_folder(train_dir), read_image_folder(test_dir), params
+
+
+def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.images.evaluate import evaluate_images
     from simulacra.images.registry import make_generator
     from simulacra.images.report import tile
 
-    train_dir, test_dir = digits_folders()
-    train, test = read_image_folder(train_dir), read_image_folder(test_dir)
-    params = json.loads(args.params) if args.params else {}
-    if args.steps:
-        params["steps"] = args.steps
+    train, test, params = _inputs(args)
     gen = make_generator(args.model, random_state=0, **params)
     load_before = os.getloadavg()
     wall, cpu = time.perf_counter(), _cpu()
@@ -101,14 +107,9 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
-    from simulacra.images.data import read_image_folder
     from simulacra.images.uplift import run_image_uplift
 
-    train_dir, test_dir = digits_folders()
-    train, test = read_image_folder(train_dir), read_image_folder(test_dir)
-    params = json.loads(args.params) if args.params else {}
-    if args.steps:
-        params["steps"] = args.steps
+    train, test, params = _inputs(args)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     res = run_image_uplift(train, test, per_class=args.per_class, repeats=args.repeats, generator=args.model,

@@ -40,7 +40,7 @@ def fit(
     folder: Annotated[Path, typer.Argument(help="A folder with a sub-folder of images per class, or a flat folder.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model file.")],
     model: Annotated[str, typer.Option("--model", "-m", help="diffusion (default) or vae (the fast baseline).")] = "diffusion",
-    steps: Annotated[int | None, typer.Option("--steps", help="Training steps (default: the model's, 4000).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Training steps (default: diffusion 1500, vae 3000).")] = None,
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A model parameter, NAME=VALUE (repeatable), e.g. -p width=16.")] = None,

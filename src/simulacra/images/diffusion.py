@@ -52,7 +52,7 @@ class ImageDiffusion(ImageGenerator):
     PARAMS: ClassVar[tuple[str, ...]] = ("steps", "batch_size", "learning_rate", "width", "sample_steps", "guidance",
                                          "p_uncond", "train_timesteps", "sampler", "random_state")
 
-    def __init__(self, *, steps: int = 4000, batch_size: int = 64, learning_rate: float = 1e-3, width: int = 32,
+    def __init__(self, *, steps: int = 1500, batch_size: int = 128, learning_rate: float = 2e-3, width: int = 16,
                  sample_steps: int = 20, guidance: float = 2.0, p_uncond: float = 0.1, train_timesteps: int = 1000,
                  sampler: str = "dpm", random_state: int | None = None) -> None:
         self.steps = steps

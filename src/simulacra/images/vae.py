@@ -26,7 +26,7 @@ class ImageVAE(ImageGenerator):
     name: ClassVar[str] = "vae"
     PARAMS: ClassVar[tuple[str, ...]] = ("steps", "batch_size", "learning_rate", "hidden", "latent", "random_state")
 
-    def __init__(self, *, steps: int = 4000, batch_size: int = 64, learning_rate: float = 1e-3, hidden: int = 256,
+    def __init__(self, *, steps: int = 3000, batch_size: int = 64, learning_rate: float = 1e-3, hidden: int = 256,
                  latent: int = 16, random_state: int | None = None) -> None:
         self.steps = steps
         self.batch_size = batch_size
