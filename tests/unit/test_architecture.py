@@ -18,7 +18,7 @@ LAYERS = [
     {"tabular", "spec"},
     {"text", "evaluate"},
     {"scale", "augment", "testing"},
-    {"demo"},
+    {"demo", "images"},
     {"cli"},
 ]
 # package -> packages it must never import, beyond the layers (at module level or lazily)
