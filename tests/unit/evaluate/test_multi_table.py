@@ -345,3 +345,16 @@ def test_self_reference_datetime_keys_and_composite_entities():
     assert len(ent) == len(real["orders"]) and ent["lines:count"].sum() == len(real["lines"])
     first = real["lines"][(real["lines"]["shop"] == real["orders"]["shop"][0]) & (real["lines"]["order_no"] == 0)]
     assert ent["lines:qty:mean"][0] == pytest.approx(first["qty"].mean())
+
+
+def test_table_metrics_and_a_holdout_of_some_tables(pair):
+    real, syn = pair
+    opts = sim.evaluate.EvalOptions(detection_rows=200, privacy_rows=100, reference_rows=200, n_threads=1)
+    rep = evaluate_tables(real, syn, RELS, holdout={"customers": shop(4)["customers"]},
+                          table_metrics=["quality", "detection_auc"], options=opts)
+    assert all(t.scores["detection_auc"] is not None for t in rep.tables.values())
+    assert rep.tables["customers"].scores["dcr_share"] is not None
+    assert rep.tables["orders"].scores.get("dcr_share") is None
+    assert rep.entity_privacy == {}  # no holdout children: no entities to compare
+    with pytest.raises(InputError, match="holdout table\\(s\\) not among the real tables: shops"):
+        evaluate_tables(real, syn, RELS, holdout={"shops": real["orders"]})
