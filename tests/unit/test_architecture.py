@@ -19,7 +19,7 @@ LAYERS = [
     {"text", "evaluate"},
     {"train"},
     {"scale", "augment", "testing"},
-    {"demo"},
+    {"demo", "images"},
     {"cli"},
 ]
 # package -> packages it must never import, beyond the layers (at module level or lazily)
