@@ -133,10 +133,17 @@ def main() -> None:
                     except Exception as exc:  # a peer that fails is recorded, not fatal
                         cache[key] = {"table": table, "model": model, "epsilon": eps, "error": f"{type(exc).__name__}: {exc}"}
                     print(json.dumps(cache[key]))
-                    CACHE.parent.mkdir(exist_ok=True)
-                    CACHE.write_text(json.dumps(cache, indent=1))
+                    _save({key: cache[key]})
+    if args.audit:
+        _save({"audit": cache["audit"]})
+
+
+def _save(entries: dict[str, Any]) -> None:
+    """Merge entries into the cache file as it is now (another run may have written it meanwhile)."""
     CACHE.parent.mkdir(exist_ok=True)
-    CACHE.write_text(json.dumps(cache, indent=1))
+    current = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    current.update(entries)
+    CACHE.write_text(json.dumps(current, indent=1))
 
 
 if __name__ == "__main__":

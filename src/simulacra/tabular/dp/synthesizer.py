@@ -173,7 +173,7 @@ class DPSynthesizer(BaseSynthesizer):
                 values = cols.numeric_values(table[c], col)
                 integer = bool(getattr(col, "integer", False)) or col.type == "datetime"
                 out[c] = fit_numeric(values, mech, rho_range, rho_one, n_noisy, integer=integer, bounds=public.get(c),
-                                     cells=64, bins=bins, name=c)
+                                     cells=128, bins=bins, name=c)
             else:
                 labels = public.get(c)
                 if labels is None and col.type == "boolean" and table[c].dtype == bool:
