@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 
 def evaluate_command(
-    real: Path = typer.Argument(..., help="The real table the synthesizer was trained on (CSV, Parquet, JSONL)."),
-    synthetic: Path = typer.Argument(..., help="The synthetic table."),
-    holdout: Optional[Path] = typer.Option(None, "--holdout", help="Real rows the synthesizer never saw (utility and privacy)."),
+    real: Path = typer.Argument(..., help="The real table the synthesizer was trained on (CSV, Parquet, JSONL), or a folder of related tables."),
+    synthetic: Path = typer.Argument(..., help="The synthetic table (or folder of tables)."),
+    holdout: Optional[Path] = typer.Option(None, "--holdout", help="Real rows (or a folder of tables) the synthesizer never saw (utility and privacy)."),
     target: Optional[str] = typer.Option(None, "--target", help="Column to predict (utility, bias)."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write every number as JSON here."),
     html_path: Optional[Path] = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
     sensitive: Optional[list[str]] = typer.Option(None, "--sensitive", help="A sensitive column for the bias section (repeatable)."),
     secret: Optional[str] = typer.Option(None, "--secret", help="A column to attack with attribute inference."),
-    metadata: Optional[Path] = typer.Option(None, "--metadata", help="Metadata JSON (column types, constraints)."),
+    metadata: Optional[Path] = typer.Option(None, "--metadata", help="Metadata JSON (column types, constraints); for folders of tables, the JSON of `simulacra metadata` (keys and relationships; detected when not given)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every sample and model."),
     entity: Optional[str] = typer.Option(None, "--entity", help="Tables of sequences: the entity column (with --order); gives the sequence report."),
     order: Optional[str] = typer.Option(None, "--order", help="Tables of sequences: the column ordering each entity's events."),
@@ -27,12 +27,23 @@ def evaluate_command(
 
     With --entity and --order, the tables are histories: the sequence report (lengths, gaps, static
     attributes, autocorrelations, row rules, window detection, next-step TSTR, entity-level privacy).
+    With two folders of tables (one file per table), the multi-table report: per-table quality,
+    children per parent, referential integrity, parent-child trends and an overall score.
     """
     import warnings
 
     from simulacra.cli.common import console, step
     from simulacra.evaluate import EvaluationWarning, evaluate
     from simulacra.io import read_table
+
+    if _table_folder(real) and _table_folder(synthetic):
+        if target or sensitive or secret or entity or order:
+            from simulacra.errors import InputError
+
+            raise InputError("--target, --sensitive, --secret, --entity and --order apply to one table, not to folders "
+                             "of tables; evaluate a single table file for them")
+        _evaluate_tables(real, synthetic, holdout, metadata, json_path, html_path, seed)
+        return
 
     with step("Reading tables"):
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
@@ -56,6 +67,51 @@ def evaluate_command(
                 progress=lambda name: status.update(f"Evaluating: {name}"), guarantee=guarantee,
             )
     console.print(f"[green]✓[/green] Evaluated in {report.info['total_seconds']:.1f}s")
+    _outputs(report, json_path, html_path)
+
+
+def _table_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder of related tables (not one table stored as Parquet parts): it holds a
+    text table file, or Parquet files with different columns."""
+    from simulacra.io.tables import FORMATS
+
+    if not path.is_dir():
+        return False
+    files = [f for f in path.iterdir() if f.is_file() and f.suffix.lower() in FORMATS and not f.name.startswith((".", "_"))
+             and not f.name.endswith(".meta.json")]
+    if not files:
+        return False
+    if any(FORMATS[f.suffix.lower()] != "parquet" for f in files):
+        return True
+    import pyarrow.parquet as pq
+
+    return len({tuple(pq.read_schema(f).names) for f in files}) > 1
+
+
+def _evaluate_tables(real: Path, synthetic: Path, holdout: Optional[Path], metadata: Optional[Path],
+                     json_path: Optional[Path], html_path: Optional[Path], seed: int) -> None:
+    from simulacra.cli.common import console, step
+    from simulacra.evaluate.multi_table import evaluate_tables
+    from simulacra.io import read_tables
+
+    with step("Reading tables"):
+        frames = {"real": read_tables(real), "synthetic": read_tables(synthetic)}
+        if holdout is not None:
+            frames["holdout"] = read_tables(holdout)
+    with console.status("Evaluating") as status:
+        report = evaluate_tables(frames["real"], frames["synthetic"], holdout=frames.get("holdout"), metadata=metadata,
+                                 random_state=seed, progress=lambda what: status.update(f"Evaluating: {what}"))
+    console.print(f"[green]✓[/green] Evaluated {len(report.tables)} tables and {len(report.relationships)} "
+                  f"relationships in {report.info['total_seconds']:.1f}s")
+    _outputs(report, json_path, html_path)
+
+
+def _outputs(report: Any, json_path: Optional[Path], html_path: Optional[Path]) -> None:
+    """Warnings, the JSON and HTML files asked for, and the summary table."""
+    from rich.console import Console
+
+    from simulacra.cli.common import console, step
+
     for message in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}")
     if json_path is not None:
@@ -64,8 +120,6 @@ def evaluate_command(
     if html_path is not None:
         with step(f"Writing the HTML report to {html_path}"):
             report.to_html(html_path)
-    from rich.console import Console
-
     Console().print(report.summary())
 
 

@@ -78,6 +78,9 @@ def fit(
     bounds: Annotated[
         Optional[Path], typer.Option("--bounds", help="With --epsilon: JSON of public domains ({\"age\": [17, 90], \"sex\": [\"F\", \"M\"]}), not paid for with the budget.")
     ] = None,
+    fixed: Annotated[
+        Optional[list[str]], typer.Option("--fixed", help="A folder of related tables: a table kept exactly as it is (a public lookup table; repeatable).")
+    ] = None,
 ) -> None:
     """Fit a synthesizer on a real table and save it.
 
@@ -86,11 +89,21 @@ def fit(
 
     With --entity and --order the table is a table of sequences (one history per entity), fitted
     with the sequence model: `simulacra sample` then writes whole new histories.
+
+    A folder with one file per table (CSV, Parquet, JSONL) is a database of related tables: keys and
+    relationships are detected (or read from --metadata, see `simulacra metadata folder/`) and every
+    table is fitted; see docs/relational.md.
     """
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
     from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
 
+    from simulacra.cli.relational import fit_database, is_database
+
+    if is_database(data):
+        fit_database(data, output, metadata=metadata, seed=seed, fixed=fixed, param=param, delimiter=delimiter,
+                     encoding=encoding, key_file=key_file)
+        return
     if entity or order:
         _fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
         return
@@ -199,6 +212,9 @@ def sample(
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a different job's output folder instead of refusing.")] = False,
     key_file: KeyFile = None,
+    scale: Annotated[
+        Optional[float], typer.Option("--scale", help="A related-tables model: rows of the root tables as a multiple of the real ones (default 1).")
+    ] = None,
 ) -> None:
     """Sample new rows from a fitted model.
 
@@ -210,6 +226,11 @@ def sample(
 
     synth = load(model_file, key_file=key_file)
     conditions = parse_assignments(condition, "--condition", repeats=True) or None
+    if getattr(synth, "name", "") == "relational":
+        from simulacra.cli.relational import sample_database
+
+        sample_database(synth, output, 1.0 if scale is None else scale, seed, format)
+        return
     if getattr(synth, "name", "") == "sequence":
         _sample_sequences(synth, output, n_rows, seed, conditions, format)
         return
@@ -273,6 +294,9 @@ def inspect(
     manifest = read_manifest(model_file)
     synth = load(model_file, key_file=key_file)
     info = synth.describe()
+    if getattr(synth, "name", "") == "relational":
+        typer.echo(json.dumps({"manifest": manifest, "model": info}, indent=2, default=str))
+        return
     if getattr(synth, "name", "") == "sequence":
         _inspect_sequences(manifest, info, as_json)
         return
@@ -383,14 +407,22 @@ def _short(value: object, width: int = 60) -> str:
 
 
 def metadata(
-    data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL.")],
+    data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL; or a folder of related tables.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
     rules: RulesOption = True,
 ) -> None:
-    """Detect a table's metadata (column types) and write it as editable JSON."""
+    """Detect a table's metadata (column types) and write it as editable JSON.
+
+    For a folder with one file per table: primary keys, foreign keys (with their orphan rates) and
+    sequence children of the related tables.
+    """
+    from simulacra.cli.relational import is_database, write_metadata
     from simulacra.io import read_table
     from simulacra.metadata import Metadata
 
+    if is_database(data):
+        write_metadata(data, output)
+        return
     frame = read_table(data)
     meta = Metadata.detect(frame)
     if rules:

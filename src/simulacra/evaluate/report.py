@@ -86,7 +86,42 @@ class Summary(str):
         return self.rich_table if self.rich_table is not None else str(self)
 
 
-class Report:
+class NumberReport:
+    """What every evaluation report shares: its headline numbers as attributes, and JSON output.
+
+    Subclasses set ``self._flat`` (number name → value) and define ``to_dict``.
+    """
+
+    _flat: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        flat = self.__dict__.get("_flat", {})
+        if name in flat:
+            return flat[name]
+        raise AttributeError(f"{type(self).__name__} has no number '{name}'; numbers: {', '.join(sorted(flat))}")
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._flat})
+
+    @property
+    def scores(self) -> dict[str, Any]:
+        """Every top-level number by name."""
+        return dict(self._flat)
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every report defines it
+        raise NotImplementedError
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as JSON (atomically) and return the path."""
+        from simulacra.io import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        return path
+
+
+class Report(NumberReport):
     """The result of :func:`simulacra.evaluate`: numbers, explanations, verdicts, JSON and HTML.
 
     Headline numbers are attributes: ``report.quality``, ``report.tstr_ratio``, ``report.dcr_share``...
@@ -108,23 +143,9 @@ class Report:
         overlap = any("overlaps the training data" in w for w in self.warnings)
         self.verdict = _verdicts(self._flat, overlap, self.info.get("empty_columns"))
 
-    def __getattr__(self, name: str) -> Any:
-        flat = self.__dict__.get("_flat", {})
-        if name in flat:
-            return flat[name]
-        raise AttributeError(f"Report has no number '{name}'; numbers: {', '.join(sorted(flat))}")
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *self._flat})
-
     def __repr__(self) -> str:
         parts = [f"{k}={self._flat[k]:.3f}" for k in HEADLINES if self._flat.get(k) is not None]
         return f"Report({', '.join(parts)})"
-
-    @property
-    def scores(self) -> dict[str, Any]:
-        """Every top-level number by name."""
-        return dict(self._flat)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form: top-level numbers, then verdict, warnings, info and every metric in full."""
@@ -138,15 +159,6 @@ class Report:
             detail[name] = entry
         return _num({**self._flat, "verdict": self.verdict, "warnings": self.warnings,
                      "info": self.info, "metrics": detail})
-
-    def to_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON (atomically) and return the path."""
-        from simulacra.io import atomic_path
-
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            Path(tmp).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        return path
 
     def to_html(self, path: str | Path) -> Path:
         """Write the self-contained HTML report (plots inline, no network needed) and return the path."""

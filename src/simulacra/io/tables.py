@@ -297,3 +297,23 @@ def write_table(data: pd.DataFrame, path: str | Path, *, format: str | None = No
 
     write_frames([data], path, format=fmt, datetime_formats=dict(datetime_formats or {}))
     return Path(path)
+
+
+def read_tables(folder: str | Path, **read_options: Any) -> dict[str, pd.DataFrame]:
+    """Every table of a folder of related tables: one CSV, TSV, Parquet or JSONL file per table, named
+    by the file name without its suffix (``shop/orders.csv`` → ``orders``).
+
+    Files whose names start with ``.`` or ``_``, and metadata files (``*.meta.json``), are skipped.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"'{folder}' is not a folder of tables")
+    files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in FORMATS
+                   and not f.name.startswith((".", "_")) and not f.name.endswith(".meta.json"))
+    if not files:
+        raise InputError(f"The folder '{folder}' holds no table (CSV, Parquet or JSONL file)")
+    names = [f.stem for f in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"The folder '{folder}' has several files for the table(s) {', '.join(twice)}; keep one each")
+    return {f.stem: read_table(f, **read_options) for f in files}

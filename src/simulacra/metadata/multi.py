@@ -290,6 +290,9 @@ class MultiTableMetadata:
         """A copy whose orphan and missing rates are measured on ``tables``."""
         rels = []
         for r in self.relationships:
+            if r.parent not in tables or r.child not in tables:
+                rels.append(r)
+                continue
             orphan, missing = key_rates(tables[r.parent], r.parent_key, tables[r.child], r.child_key)
             rels.append(replace(r, orphan_rate=orphan, missing_rate=missing))
         return MultiTableMetadata(tables=dict(self.tables), relationships=rels)

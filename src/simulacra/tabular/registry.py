@@ -35,6 +35,7 @@ BUILTIN: dict[str, _Builtin] = {
 #: synthesizers, so ``--model`` does not offer them and the single-table checks do not run on them.
 COMPOSITE: dict[str, tuple[str, str]] = {
     "SequenceSynthesizer": ("simulacra.tabular.sequence", "SequenceSynthesizer"),
+    "RelationalSynthesizer": ("simulacra.tabular.relational", "RelationalSynthesizer"),
 }
 
 

@@ -28,14 +28,14 @@ True
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import InputError, ModelFileError, NotFittedError
+from simulacra.errors import InputError, ModelFileError
 from simulacra.rules.relations import row_orderings
+from simulacra.tabular._composite import CompositeModel
 from simulacra.tabular._sequence_plan import check_table, plan_columns
 from simulacra.tabular._steps import (
     N_LAGS,
@@ -57,7 +57,7 @@ def _first(name: str) -> str:
     return f"__first_{name}"
 
 
-class SequenceSynthesizer:
+class SequenceSynthesizer(CompositeModel):
     """Fit a table of sequences and sample new entities with whole histories.
 
     Parameters
@@ -78,6 +78,7 @@ class SequenceSynthesizer:
     """
 
     name: ClassVar[str] = "sequence"
+    _fitted_attribute: ClassVar[str] = "steps_"
 
     def __init__(self, *, entity: str, order: str, statics: list[str] | None = None,
                  min_category_count: int = 5, min_samples_leaf: int = 20,
@@ -281,13 +282,6 @@ class SequenceSynthesizer:
         lengths = np.maximum(pd.to_numeric(table[LENGTH]).to_numpy(dtype=np.int64), 1)
         return self._roll(table, lengths, rng)
 
-    def _rng(self, random_state: Any) -> np.random.Generator:
-        if random_state is None:
-            return np.random.default_rng(int(self._sample_rng_.integers(2**62)))
-        if isinstance(random_state, np.random.Generator):
-            return random_state
-        return np.random.default_rng(random_state)
-
     def _roll(self, table: pd.DataFrame, lengths: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         n, T = lengths.size, int(lengths.max())
         plans = self.plans_
@@ -490,21 +484,7 @@ class SequenceSynthesizer:
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
         return model
 
-    def save(self, path: str | Path, *, key: str | bytes | None = None, key_file: str | Path | None = None) -> Path:
-        """Write the fitted model to ``path`` (one archive of JSON and arrays, no pickle; signed with a key)."""
-        from simulacra.tabular.persistence import save_model
-
-        return save_model(self, path, key=key, key_file=key_file)  # type: ignore[arg-type]
-
     # -- introspection ---------------------------------------------------------------------------
-    @property
-    def is_fitted(self) -> bool:
-        return hasattr(self, "steps_")
-
-    def _check_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError("This SequenceSynthesizer is not fitted yet; call fit(data) before sample().")
-
     def describe(self) -> dict[str, Any]:
         """What the model learned, in JSON-able form (for ``simulacra inspect``)."""
         self._check_fitted()

@@ -28,7 +28,8 @@ def test_dates_and_numbers_are_read_back_in_every_written_form():
     for iso in ("2025-03-03", "1999-12-31", "2024-02-29"):
         for _ in range(12):
             assert iso in dates_in("Meet on " + write_date(iso, rng) + " please"), iso
-    assert numbers_in("2k, 7.5 million and a dozen") == [2000.0, 7500000.0, 1.0, 12.0]
+    assert numbers_in("2k, 7.5 million and a dozen") == [2.0, 2000.0, 7500000.0, 1.0, 12.0]
+    assert value_grounded("value", 69, {}, "69 m is how many cm?", {})  # metres, not millions
     assert value_grounded("days", -30, {}, "30 days before 1 July 2024", {})
     assert not value_grounded("days", -30, {}, "30 days after 1 July 2024", {})
 
@@ -181,3 +182,35 @@ def test_openapi_corpus_uses_its_hints_and_the_mock(tmp_path):
     texts = [r["request"] for r in res.records if r["call"]["name"] == "getPet" and set(r["call"]["arguments"]) == {"petId"}]
     assert texts and all(t.startswith("Show me pet number ") for t in texts)
     assert {r["call"]["arguments"]["name"] for r in res.records if r["call"]["name"] == "addPet"} <= {"Rex", "Tom", "Bella"}
+
+
+def test_a_rephrasing_that_keeps_the_values_but_not_the_request_is_rejected(demo):
+    call = {"name": "weekday_of", "arguments": {"date": "2026-05-31"}}
+    rows = [{"kind": "single", "index": 0, "call": call, "phrasing": "model", "template_text": "What weekday is May 31st 2026?",
+             "request": "How will the date of May 31st 2026 be in Lisbon?"},
+            {"kind": "single", "index": 1, "call": call, "phrasing": "model", "template_text": "What weekday is May 31st 2026?",
+             "request": "Which weekday falls on May 31st 2026?"}]
+    res = TaskResult("calls")
+    kept = verify(demo, res, rows, timeout=5)
+    assert [r["index"] for r in kept] == [1]
+    assert res.filtered[0]["_stage"] == "intent" and "kept 0% of the template's words" in res.filtered[0]["_reason"]
+
+
+def test_the_judge_is_consulted_only_after_passing_calibration(demo, tmp_path, monkeypatch):
+    from simulacra.text.calls.corpus import judge_status
+
+    monkeypatch.setenv("SIMULACRA_CACHE_DIR", str(tmp_path))
+    eng = Engine("fake")
+    assert judge_status(eng)[0] is False and "no judge calibration" in judge_status(eng)[1]
+    cal = {"mode": "score", "accuracy": 0.6, "passed": True, "threshold": 0.0}
+    (tmp_path / "judge-calibration.json").write_text(json.dumps({eng.model_id: {"score": cal}}))
+    ok, note = judge_status(eng)
+    assert not ok and "60% of the score calibration" in note  # a gate overridden to 0 does not count
+    res = build_calls(demo, 20, seed=1, engine=eng, model_share=0.0)
+    assert not any(st.name == "judge" for st in res.stages) and res.config["judge_consulted"] is False
+    (tmp_path / "judge-calibration.json").write_text(json.dumps({eng.model_id: {"score": {**cal, "accuracy": 0.9}}}))
+    res = build_calls(demo, 20, seed=1, engine=eng, model_share=0.0)
+    judged = [st for st in res.stages if st.name == "judge"]
+    assert judged and res.config["judge_consulted"] is True and all(st.balanced for st in res.stages)
+    assert all(r.get("judge_score", 10) >= 6 for r in res.records)
+    assert any(r["_stage"] == "judge" for r in res.filtered)  # the fake judge scores at random: some fail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import combinations
 from typing import Any
 
@@ -79,16 +80,22 @@ def _correlations(ctx: EvalContext, cols: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def pair_scores(ctx: EvalContext) -> list[dict[str, Any]]:
-    """One record per pair of scored columns: metric, score, real/synthetic association, whether it counts."""
+def pair_scores(ctx: EvalContext, pairs: Iterable[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """One record per pair of scored columns: metric, score, real/synthetic association, whether it counts.
+
+    ``pairs`` limits the records to those pairs (of scored columns; others are left out), as the
+    multi-table report does for the pairs of a parent column and a child column.
+    """
     opts = ctx.options
     scored = [c for c, t in ctx.types.items() if t in CONTINUOUS + DISCRETE]
+    chosen = combinations(scored, 2) if pairs is None else [
+        (a, b) for a, b in pairs if a in scored and b in scored]
     numeric = [c for c in scored if ctx.types[c] in CONTINUOUS]
     corr = _correlations(ctx, numeric)
     pos = {c: i for i, c in enumerate(numeric)}
     disc = {c: _discretized(ctx, c) for c in scored}
     records = []
-    for c1, c2 in combinations(scored, 2):
+    for c1, c2 in chosen:
         if c1 in pos and c2 in pos:
             r, s = corr["real"][pos[c1], pos[c2]], corr["synthetic"][pos[c1], pos[c2]]
             score = 1.0 - abs(r - s) / 2.0

@@ -31,7 +31,7 @@ from simulacra.text.calls.runner import CallExecutionError, Worker
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 #: corpus-builder hints an API may carry: module attributes in upper case (``SURFACE_FORMS``), or keys of an
 #: ``x-simulacra`` mapping at the top of an OpenAPI document
-HINTS = ("surface_forms", "value_pools", "request_templates", "unsupported_values")
+HINTS = ("surface_forms", "value_pools", "request_templates", "context_templates", "unsupported_values")
 _CALL_RE = re.compile(re.escape(CALL_OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CALL_CLOSE) + r"|$)", re.S)
 
 
@@ -68,7 +68,7 @@ class Api:
     functions: dict[str, Function]
     source: str
     kind: str  # "python" or "openapi"
-    #: hints for the corpus builder: surface_forms, value_pools, request_templates, unsupported_values
+    #: hints for the corpus builder (:data:`HINTS`)
     hints: dict[str, Any] = field(default_factory=dict)
     _worker: Worker | None = field(default=None, repr=False)
     _validators: dict[str, Any] = field(default_factory=dict, repr=False)

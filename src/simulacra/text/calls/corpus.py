@@ -3,12 +3,15 @@
 Every row is ``{"request", "call", ...provenance}`` (``call`` None when no call should be made; a row with
 several calls also has ``calls``). Calls are verified in three stages, each counted: the arguments validate
 against the function's JSON schema; the call runs (worker process or OpenAPI mock) and returns; the request
-states every argument value (or the value is the documented default). A judge is consulted only when the
+states every argument value (or the value is the documented default). A request the model rephrased must
+also keep half the words of its template (stage ``intent``): its values can survive a rewrite that asks
+for something else. A judge is consulted only when the
 model passed the judge calibration. Rows that fail keep their stage and reason in ``TaskResult.filtered``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +29,7 @@ from simulacra.text.result import TaskResult
 #: the default mix of row kinds (shares of the rows asked for)
 MIX = {"single": 0.6, "context": 0.1, "multi": 0.1, "no_call": 0.12, "unsupported": 0.08}
 MAX_DRAWS = 8
+_FILLER = frozenset("please need want like could would tell give show help quick also then first second after".split())
 _OPENERS = ("", "", "", "Hey! ", "Quick question: ", "Hi, ", "One more thing: ", "Hello. ", "Sorry to bother you. ")
 
 
@@ -117,7 +121,7 @@ def verify(api: Api, res: TaskResult, rows: list[dict[str, Any]], timeout: float
     from simulacra.text.tasks.label import text_problem
 
     forms = api.hints.get("surface_forms", {})
-    stages = {name: res.stage(name) for name in ("text", "schema", "execution", "grounding")}
+    stages = {name: res.stage(name) for name in ("text", "schema", "execution", "grounding", "intent")}
     kept = []
     for row in rows:
         text = " ".join(str(row.get("request") or "").split())
@@ -135,7 +139,8 @@ def verify(api: Api, res: TaskResult, rows: list[dict[str, Any]], timeout: float
             continue
         failed = False
         for name, check in (("schema", lambda c: "; ".join(api.validate(c))), ("execution", lambda c: _runs(api, c, timeout)),
-                            ("grounding", lambda c: _grounding(api, c, text, forms))):
+                            ("grounding", lambda c: _grounding(api, c, text, forms)),
+                            ("intent", lambda c: _intent(row, text))):
             st = stages[name]
             st.inputs += 1
             problem = next((p for p in (check(c) for c in calls) if p), "")
@@ -147,6 +152,29 @@ def verify(api: Api, res: TaskResult, rows: list[dict[str, Any]], timeout: float
         if not failed:
             kept.append(row)
     return kept
+
+
+def _intent(row: dict[str, Any], text: str, min_share: float = 0.5) -> str:
+    """A model's rephrasing must keep at least half the content words of the template it rephrased
+    (values aside): the values can survive while the request asks for something else."""
+    source = row.get("template_text")
+    if not source:
+        return ""
+    have = {w[:5] for w in _content(text)}
+    words = [w for w in _content(source)]
+    if not words:
+        return ""
+    share = sum(w[:5] in have for w in words) / len(words)
+    return f"kept {share:.0%} of the template's words (< {min_share:.0%})" if share < min_share else ""
+
+
+def _content(text: str) -> list[str]:
+    from simulacra.text.calls.values import MONTHS
+    from simulacra.text.tasks.qa import STOPWORDS
+
+    months = {m.lower()[:3] for m in MONTHS}
+    return [w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in STOPWORDS and w[:3] not in months
+            and w not in _FILLER]
 
 
 def _runs(api: Api, call: dict[str, Any], timeout: float) -> str:
@@ -163,18 +191,47 @@ def _grounding(api: Api, call: dict[str, Any], text: str, forms: Mapping[str, Se
     return ("not stated in the request: " + ", ".join(f"{k}={call['arguments'][k]!r}" for k in missing)) if missing else ""
 
 
-def _judge_note(engine: Engine | None) -> tuple[bool, str]:
+def judge_status(engine: Engine | None) -> tuple[bool, str]:
+    """Whether ``engine``'s model may judge calls (its score-mode calibration reached the default gate of
+    :data:`~simulacra.text.tasks.calibration.DEFAULT_THRESHOLD`), and the note that says so."""
     if engine is None:
         return False, "judge: not consulted (no model)"
-    from simulacra.text.tasks.calibration import cached_calibration
+    from simulacra.text.tasks.calibration import DEFAULT_THRESHOLD, cached_calibration
 
-    cal = cached_calibration(engine.model_id)
+    cal = cached_calibration(engine.model_id, "score") or cached_calibration(engine.model_id, "pairwise")
     if cal is None:
-        return False, f"judge: not consulted ({engine.model_id} has no judge calibration; run `simulacra text models --measure`)"
-    if not cal.get("passed"):
-        return False, (f"judge: not consulted ({engine.model_id} judged {cal.get('accuracy', 0):.0%} of the calibration "
-                       f"items right, below the {cal.get('threshold', 0):.0%} gate)")
-    return True, f"judge: {engine.model_id} passed calibration ({cal.get('accuracy', 0):.0%})"
+        return False, f"judge: not consulted ({engine.model_id} has no judge calibration; `simulacra text judge` measures it)"
+    acc = float(cal.get("accuracy") or 0.0)
+    if cal.get("mode") != "score" or acc < DEFAULT_THRESHOLD:
+        return False, (f"judge: not consulted ({engine.model_id} judged {acc:.0%} of the {cal.get('mode')} calibration items "
+                       f"right, below the {DEFAULT_THRESHOLD:.0%} gate)")
+    return True, f"judge: {engine.model_id} consulted (score calibration {acc:.0%})"
+
+
+def _judge(engine: Engine, res: TaskResult, rows: list[dict[str, Any]], seed: int, min_score: int = 6) -> list[dict[str, Any]]:
+    """Rows whose call(s) the calibrated judge scores at least ``min_score`` of 10; the others are kept apart."""
+    from simulacra.text.calls.output import answer
+    from simulacra.text.tasks.judge import score_responses
+
+    st = res.stage("judge")
+    todo = [r for r in rows if r.get("call")]
+    scores = score_responses(engine, [(r["request"], answer(r)) for r in todo],
+                             "Whether the function call does exactly what the request asks, with the right values.", seed, 2)
+    verdict = {id(r): s for r, s in zip(todo, scores)}
+    kept = []
+    for row in rows:
+        if row.get("call") is None:
+            kept.append(row)
+            continue
+        st.inputs += 1
+        score, reason, error = verdict[id(row)]
+        if error is None and score is not None and score >= min_score:
+            st.outputs += 1
+            row["judge_score"] = score
+            kept.append(row)
+        else:
+            res.reject(st, row, f"judge: score {score} below {min_score}: {reason}" if error is None else f"judge: {error}")
+    return kept
 
 
 def build_calls(api: Api | str, n: int, *, engine: Engine | None = None, seed: int = 0, model_share: float = 0.3,
@@ -211,6 +268,7 @@ def build_calls(api: Api | str, n: int, *, engine: Engine | None = None, seed: i
     res = TaskResult("calls", config={"n": n, "seed": seed, "model_share": model_share, "mix": dict(mix or MIX),
                                       "api": api.source, "functions": api.names, "timeout": timeout})
     redrawn: dict[str, int] = {}
+    use_judge, note = judge_status(engine)
     rng = np.random.default_rng(seed)
     offset = hits = 0
     for round_ in range(max_rounds):
@@ -220,9 +278,12 @@ def build_calls(api: Api | str, n: int, *, engine: Engine | None = None, seed: i
         kinds = plan_kinds(need if round_ == 0 else max(need, int(need * 1.25)), mix or MIX, rng)
         rows = _plan_rows(api, kinds, seed, offset, timeout, redrawn)
         offset += len(rows)
+        res.config["planned"] = offset
         _paraphrase(engine, rows, model_share, seed)
         part = TaskResult("calls")
         part.records = _dedup(verify(api, part, rows, timeout), res.records, part)
+        if use_judge and engine is not None:
+            part.records = _judge(engine, part, part.records, seed + round_)
         if eval_requests is not None:
             from simulacra.text.corpus.decontam import decontaminate
 
@@ -236,7 +297,6 @@ def build_calls(api: Api | str, n: int, *, engine: Engine | None = None, seed: i
         for row in surplus:
             res.reject(st, row, "quota reached")
         res.records = res.records[:n]
-    use_judge, note = _judge_note(engine)
     res.notes.append(note)
     res.config["judge_consulted"] = use_judge
     res.config["redrawn_before_phrasing"] = redrawn
@@ -272,13 +332,13 @@ def stage_yield(res: TaskResult) -> dict[str, dict[str, Any]]:
     """Per verification stage: rows in, rows passed, the pass rate, and the reasons of the failures."""
     out: dict[str, dict[str, Any]] = {}
     for st in res.stages:
-        if st.name not in ("text", "schema", "execution", "grounding", "dedup", "decontamination", "quota"):
+        if st.name not in ("text", "schema", "execution", "grounding", "intent", "judge", "dedup", "decontamination", "quota"):
             continue
         cur = out.setdefault(st.name, {"inputs": 0, "passed": 0, "failed": {}})
         cur["inputs"] += st.inputs
         cur["passed"] += st.outputs
         for reason, k in st.filtered.items():
-            short = reason.split(":")[0] if st.name in ("schema", "execution", "grounding") else reason
+            short = reason.split(":")[0] if st.name in ("schema", "execution", "grounding", "intent", "judge") else reason
             cur["failed"][short] = cur["failed"].get(short, 0) + k
     for cur in out.values():
         cur["rate"] = round(cur["passed"] / cur["inputs"], 4) if cur["inputs"] else None

@@ -325,7 +325,30 @@ def heldout_path() -> Path:
     return Path(__file__).with_name("data") / "demo_heldout.jsonl"
 
 
-# VALUE_POOLS, SURFACE_FORMS, UNSUPPORTED_VALUES and REQUEST_TEMPLATES are hints for the corpus builder,
+#: requests whose values come first, as context, and the question after them
+CONTEXT_TEMPLATES: dict[str, list[str]] = {
+    "convert_units": ["The spec sheet lists {value} {from_unit}. I think in {to_unit}: what is it?",
+                      "Measured it: {value} {from_unit}. Can you give me that in {to_unit}?"],
+    "convert_currency": ["My budget is {amount} {from_currency}. I'm paying in {to_currency}: how much is that?",
+                         "The invoice total is {amount} {from_currency}. Convert it to {to_currency}."],
+    "add_days": ["The contract starts on {date}. The notice period is {days} days. On what date does it end?",
+                 "Order placed {date}; delivery takes {days} days. Which date will that be?"],
+    "days_between": ["I moved in on {start} and the lease ends on {end}. How many days is that?",
+                     "Opening day was {start}; closing day is {end}. Count the days in between."],
+    "weekday_of": ["The meeting is set for {date}. Which day of the week is that?",
+                   "Her birthday is {date}. What weekday does it fall on?"],
+    "check_stock": ["A customer asked about item {sku}. How many do we have?",
+                    "Item {sku} was popular last month. What's its stock now?"],
+    "reserve_stock": ["Customer order: {quantity} units of {sku}. Please reserve them.",
+                      "We need {sku} for a project, {quantity} of them. Hold those for us."],
+    "list_items": ["A client is shopping for {category}. What can we offer?"],
+    "split_bill": ["The restaurant bill is {total}. There are {people} of us. What does each person pay?",
+                   "Total {total}, tip {tip_percent}%, {people} people. Work out each share."],
+    "shipping_cost": ["My parcel weighs {weight_kg} kg. What does it cost to send it to {destination}?",
+                      "The box is {weight_kg} kg and it goes to {destination}, {express}. What's the cost?"],
+}
+
+# VALUE_POOLS, SURFACE_FORMS, UNSUPPORTED_VALUES, REQUEST_TEMPLATES and CONTEXT_TEMPLATES are hints for the corpus builder,
 # not tools: only the functions in __all__ are offered.
 __all__ = ["add_days", "check_stock", "convert_currency", "convert_units", "days_between", "list_items",
            "reserve_stock", "shipping_cost", "split_bill", "weekday_of"]

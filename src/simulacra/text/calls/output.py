@@ -87,7 +87,8 @@ def write_calls_corpus(res: TaskResult, api: Api, out: str | Path, *, command: s
             "words by templates" + (f" and rephrased by {engine_model} for a share of the rows" if engine_model else "") + ".",
             "Every call was checked in three stages: schema validation, execution (a worker process with no network, "
             "or a mock built from the OpenAPI examples), and grounding (every argument value is stated in the request "
-            "or is the documented default).",
+            "or is the documented default); a judge only where the model passed the judge calibration "
+            + ("(it did: stage `judge`)." if res.config.get("judge_consulted") else "(it did not: no judge was consulted)."),
             "Rows needing no call: general requests from a hand-written list, and requests for values or actions the "
             "API does not offer.",
             "Preference pairs (`pairs.jsonl`): chosen = the verified call, rejected = the same call with one argument "

@@ -56,10 +56,10 @@ def placeholders(template: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
 
-def templates_for(api: Api, fn: Function, arguments: Mapping[str, Any]) -> list[str]:
-    """The API's templates for ``fn`` that state exactly the given arguments."""
+def templates_for(api: Api, fn: Function, arguments: Mapping[str, Any], kind: str = "request_templates") -> list[str]:
+    """The API's templates for ``fn`` (of hint ``kind``) that state exactly the given arguments."""
     given = set(arguments)
-    return [t for t in api.hints.get("request_templates", {}).get(fn.name, []) if placeholders(t) == given]
+    return [t for t in api.hints.get(kind, {}).get(fn.name, []) if placeholders(t) == given]
 
 
 def _lc(text: str) -> str:
@@ -75,18 +75,18 @@ def phrase_call(api: Api, fn: Function, arguments: Mapping[str, Any], rng: np.ra
                 context: bool = False) -> tuple[str, str]:
     """A request stating ``arguments`` for ``fn`` and the name of the template used.
 
-    The API's own templates are used when one fits the arguments (not for ``context``); otherwise a generic
-    template built from the function's description. With ``context`` the values come first, as details,
-    and the request refers to them.
+    The API's own templates are used when one fits the arguments (its ``context_templates`` for ``context``);
+    otherwise a generic template built from the function's description. With ``context`` the values come
+    first, as details, and the request refers to them.
     """
     forms = api.hints.get("surface_forms", {})
     props = fn.parameters.get("properties", {})
     written = {k: write_value(k, v, props.get(k, {}), rng, forms) for k, v in arguments.items()}
-    own = [] if context else templates_for(api, fn, arguments)
+    own = templates_for(api, fn, arguments, "context_templates" if context else "request_templates")
     summary = re.sub(r"\s*\([^)]*\)", "", fn.description.split(". ")[0]).rstrip(". ") or fn.name.replace("_", " ")
     if own:
         k = int(rng.integers(len(own)))
-        return own[k].format(**written), f"{fn.name}#{k}"
+        return own[k].format(**written), f"{fn.name}{'-context' if context else ''}#{k}"
     noun = summary.split()[0].lower() in ("the", "a", "an", "how", "which", "what", "whether", "who", "when", "where")
     frames = (_CONTEXT_Q if noun else _CONTEXT) if context else (_QUESTION if noun else _GENERIC)
     k = int(rng.integers(len(frames)))

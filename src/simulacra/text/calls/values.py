@@ -209,7 +209,9 @@ def numbers_in(text: str) -> list[float]:
     Examples
     --------
     >>> numbers_in("split 1,080.00 among a dozen, 2k or 7.5 million, three quarters")
-    [1080.0, 2000.0, 7500000.0, 1.0, 12.0, 3.0, 0.75]
+    [1080.0, 2.0, 2000.0, 7500000.0, 1.0, 12.0, 3.0, 0.75]
+    >>> numbers_in("69 m is how many cm")
+    [69.0, 69000000.0]
     """
     out = []
     for m in _NUM.finditer(text):
@@ -218,9 +220,10 @@ def numbers_in(text: str) -> list[float]:
             v = float(raw)
         except ValueError:
             continue
-        if m.group(2):
-            v *= _MULT[m.group(2).lower()]
-        out.append(v)
+        suffix = (m.group(2) or "").lower()
+        if suffix in ("k", "m"):  # 2k or 2 k(elvin), 7 m(illion) or 7 m(etres): both readings
+            out.append(v)
+        out.append(v * _MULT[suffix] if suffix else v)
     low = text.lower()
     out += [float(_WORDS[w]) for w in re.findall(r"[a-z]+", low) if w in _WORDS]
     if re.search(r"three[- ]quarters?", low):

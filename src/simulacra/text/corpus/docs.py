@@ -31,7 +31,9 @@ _EXPLAIN = ("Explain what the {doc} documentation says about {topic}.", "What sh
 _CODE = ("Show the example for {topic} from the {doc} docs.", "What command or code does the {doc} documentation give for {topic}?")
 _TABLE = ("Give the table on {topic} from the {doc} documentation.", "Reproduce the {doc} table about {topic}.")
 _LIST = ("List the points the {doc} documentation makes about {topic}.", "What are the items listed under {topic} in {doc}?")
-_CELL = ("In the {doc} table on {topic}, what is the {column} for {key}?", "According to the {doc} docs ({topic}), what {column} does {key} have?")
+_NO_ANSWER = frozenset({"-", "—", "–", "…", "see below", "see above", "n/a", "none", "same", "as above"})
+_CELL = ("In the {doc} table on {topic}, what is the {column} for {key}?",
+         "According to the {doc} docs ({topic}), what is the {column} of {key}?")
 
 
 def _pick(options: Sequence[str], rng: np.random.Generator) -> str:
@@ -73,12 +75,12 @@ def table_questions(chunk: Chunk, rng: np.random.Generator) -> list[dict[str, An
         keys = [r[0] for r in body]
         for row in body:
             key = clean_markdown(row[0]).strip()
-            if not key or keys.count(row[0]) > 1 or len(key.split()) > 8:
-                continue
+            if not key or not key[0].isalnum() or keys.count(row[0]) > 1 or len(key.split()) > 8:
+                continue  # no key, a continuation row ('… with gain', '+ honest splits'), or not unique
             for col, cell in zip(head[1:], row[1:]):
                 answer = clean_markdown(cell).strip()
                 column = clean_markdown(col).strip()
-                if not answer or not column or answer in ("-", "—") or len(answer.split()) > 25:
+                if not answer or not column or answer.lower() in _NO_ANSWER or len(answer.split()) > 25:
                     continue
                 q = _pick(_CELL, rng).format(doc=_doc(chunk), topic=_topic(chunk), column=column.lower(), key=key)
                 out.append({"question": q, "answer": answer, "answer_kind": "table cell", "evidence": " | ".join(row),
@@ -99,8 +101,9 @@ def build_docs(source: str | Path, n: int, *, tasks: Sequence[str] = TASKS, engi
 
     Rows have ``task`` (``qa`` or ``instruct``), ``question``/``answer`` or ``instruction``/``response``,
     ``grounding`` (share of the answer's content words found in the chunk), ``source``, ``chunk``,
-    ``heading``, ``model`` and ``seed``. ``max_per_chunk`` (default: three times the even share) caps the
-    rows taken from one chunk; the rows over the cap are rejected as ``chunk quota``.
+    ``heading``, ``model`` and ``seed``. ``max_per_chunk`` (default: three times the even share of the rows that
+    can be kept, at least 3) caps the rows taken from one chunk; the rows over the cap are rejected as
+    ``chunk quota``.
     """
     unknown = set(tasks) - set(TASKS)
     if unknown or not tasks:
@@ -123,7 +126,9 @@ def build_docs(source: str | Path, n: int, *, tasks: Sequence[str] = TASKS, engi
         inst = _round_robin(groups, rng)[: n - len(rows)]
         rows += [{"task": "instruct", **{k: v for k, v in r.items() if k != "chunk"}, "_chunk": r["chunk"],
                   "question_by": "template"} for r in inst]
-    cap = max_per_chunk or max(2, math.ceil(3 * n / len(chunks)))
+    # three times the even share of what can be kept (not of what was asked: when the documents give fewer
+    # rows than asked, a cap from n would let a few big tables take most of the corpus)
+    cap = max_per_chunk or max(3, math.ceil(3 * min(n, len(rows)) / len(chunks)))
     kept = _checks(res, rows, cap, eng, seed)
     res.records = kept[:n]
     if len(kept) > n:

