@@ -71,7 +71,7 @@ class RelationalSynthesizer(CompositeModel):
     parents : dict, optional
         ``{child: parent}``: the parent table that generates a child's rows, overriding the choice
         (the parent the child refers to through the most distinct rows, with few orphans).
-    max_rows : int, default 100_000
+    max_rows : int, default 50_000
         Rows of a table used to fit its model (a random subset beyond that; counts use every row).
     min_category_count : int, default 5
         Privacy floor of every table model (values seen in fewer rows are never reproduced).
@@ -84,7 +84,7 @@ class RelationalSynthesizer(CompositeModel):
     _fit_argument: ClassVar[str] = "tables"
 
     def __init__(self, *, metadata: Any = None, random_state: int | None = None, fixed: list[str] | None = None,
-                 parents: dict[str, str] | None = None, max_rows: int = 100_000, min_category_count: int = 5,
+                 parents: dict[str, str] | None = None, max_rows: int = 50_000, min_category_count: int = 5,
                  model_params: dict[str, Any] | None = None) -> None:
         self.metadata = metadata
         self.random_state = random_state
