@@ -58,11 +58,11 @@ def bench_calls(rows: int, model_share: float, seed: int, ngram: int, rounds: in
     }
 
 
-def bench_docs(rows: int, seed: int, sample: int, sample_out: Path) -> dict:
+def bench_docs(rows: int, seed: int, sample: int, sample_out: Path, docs: Path) -> dict:
     from simulacra.text.corpus.docs import build_docs, coverage
 
     start = time.perf_counter()
-    res, chunks = build_docs(ROOT / "docs", rows, seed=seed)
+    res, chunks = build_docs(docs, rows, seed=seed)
     seconds = time.perf_counter() - start
     qa = [r for r in res.records if r["task"] == "qa"]
     picked = random.Random(seed).sample(qa, min(sample, len(qa)))
@@ -92,12 +92,13 @@ def main() -> None:
     ap.add_argument("--ngram", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3, help="rounds of replacement draws for rejected rows")
     ap.add_argument("--sample", type=int, default=50)
+    ap.add_argument("--docs", type=Path, default=ROOT / "docs", help="the documents (default: the project's docs/)")
     ap.add_argument("--sample-out", type=Path, default=ROOT / "benchmarks" / "results" / "corpus_docs_sample.jsonl")
     args = ap.parse_args()
     if args.part in ("calls", "all"):
         print(json.dumps(bench_calls(args.rows or 1000, args.model_share, args.seed, args.ngram, args.rounds)), flush=True)
     if args.part in ("docs", "all"):
-        print(json.dumps(bench_docs(args.rows or 2000, args.seed, args.sample, args.sample_out)), flush=True)
+        print(json.dumps(bench_docs(args.rows or 2000, args.seed, args.sample, args.sample_out, args.docs)), flush=True)
 
 
 if __name__ == "__main__":

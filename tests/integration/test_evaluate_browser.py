@@ -45,3 +45,29 @@ def test_report_renders_in_chromium(tmp_path):
     subprocess.run([*cmd[:-2], "--window-size=1200,2000", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.d/evaluate.sh installs it)")
+def test_multi_table_report_renders_in_chromium(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    def db(seed: int) -> dict[str, pd.DataFrame]:
+        rng = np.random.default_rng(seed)
+        users = pd.DataFrame({"id": np.arange(80), "age": rng.integers(18, 80, 80), "city": rng.choice(list("abc"), 80)})
+        k = rng.poisson(users["age"] / 20)
+        orders = pd.DataFrame({"user": np.repeat(users["id"], k).to_numpy(),
+                               "amount": np.repeat(users["age"], k).to_numpy() * rng.gamma(2, 1, k.sum())})
+        return {"users": users, "orders": orders}
+
+    rel = [{"parent": "users", "parent_key": "id", "child": "orders", "child_key": "user"}]
+    page = sim.evaluate_tables(db(0), db(1), rel).to_html(tmp_path / "report.html")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    for section in ("summary", "tables", "relationships", "integrity", "privacy"):
+        assert f'id="{section}"' in dom, section
+    total = re.search(r'data-images-total="(\d+)"', dom)
+    ok = re.search(r'data-images-ok="(\d+)"', dom)
+    assert total and ok and int(total.group(1)) >= 4 and ok.group(1) == total.group(1)

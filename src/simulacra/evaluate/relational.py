@@ -113,28 +113,40 @@ def check_links(links: list[Link], tables: Mapping[str, Mapping[str, pd.DataFram
 
 
 # -- keys ---------------------------------------------------------------------------------------
-def _key_values(frame: pd.DataFrame, cols: tuple[str, ...], as_text: list[bool]) -> pd.DataFrame:
-    """Key columns comparable across tables: numbers that are whole become integers; columns whose
-    counterpart holds text become text (so that 7 in one table meets '7' in the other)."""
+def _key_values(frame: pd.DataFrame, cols: tuple[str, ...], how: list[str]) -> pd.DataFrame:
+    """Key columns comparable across tables: numbers that are whole become integers; a column whose
+    counterpart holds text becomes text (7 meets '7'), or datetimes when the counterpart holds them."""
     out = {}
-    for c, text in zip(cols, as_text):
+    for c, kind in zip(cols, how):
         s = frame[c]
         if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna().to_numpy(), 1) == 0):
             s = s.astype("Int64")
-        if text:
+        if kind == "text":
             s = s.astype("string")
+        elif kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s):
+            s = pd.to_datetime(s, errors="coerce", utc=True)
+        elif kind == "datetime" and getattr(s.dt, "tz", None) is None:
+            s = s.dt.tz_localize("UTC")
         out[c] = s
     return pd.DataFrame(out, index=frame.index)
 
 
 def _aligned_keys(parent: pd.DataFrame, link: Link, child: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    numeric = [(pd.api.types.is_numeric_dtype(parent[p]), pd.api.types.is_numeric_dtype(child[c]))
-               for p, c in zip(link.parent_key, link.child_key)]
-    text = [a != b for a, b in numeric]
-    pk = _key_values(parent, link.parent_key, text)
-    fk = _key_values(child, link.child_key, text)
+    how = []
+    for p, c in zip(link.parent_key, link.child_key):
+        dates = [pd.api.types.is_datetime64_any_dtype(x) for x in (parent[p], child[c])]
+        numbers = [pd.api.types.is_numeric_dtype(x) for x in (parent[p], child[c])]
+        how.append("datetime" if any(dates) and not all(dates) or _tz_differ(parent[p], child[c])
+                   else "text" if numbers[0] != numbers[1] else "")
+    pk = _key_values(parent, link.parent_key, how)
+    fk = _key_values(child, link.child_key, how)
     fk.columns = list(link.parent_key)
     return pk, fk
+
+
+def _tz_differ(a: pd.Series, b: pd.Series) -> bool:
+    both = pd.api.types.is_datetime64_any_dtype(a) and pd.api.types.is_datetime64_any_dtype(b)
+    return bool(both and (getattr(a.dt, "tz", None) is None) != (getattr(b.dt, "tz", None) is None))
 
 
 def _index(keys: pd.DataFrame) -> pd.Index:
@@ -207,7 +219,7 @@ def denormalize(tables: Mapping[str, pd.DataFrame], link: Link) -> pd.DataFrame:
     parent, child = tables[link.parent], tables[link.child]
     pk, fk = _aligned_keys(parent, link, child)
     left = child.add_prefix(f"{link.child}.")
-    right = parent.add_prefix(f"{link.parent}.")
+    right = parent.add_prefix(parent_prefix(link))
     on = [f"__key{i}" for i in range(len(link.parent_key))]
     left = left.assign(**{k: fk.iloc[:, i].to_numpy() for i, k in enumerate(on)})
     right = right.assign(**{k: pk.iloc[:, i].to_numpy() for i, k in enumerate(on)})
@@ -215,10 +227,16 @@ def denormalize(tables: Mapping[str, pd.DataFrame], link: Link) -> pd.DataFrame:
     return left.merge(right, on=on, how="inner").drop(columns=on)
 
 
+def parent_prefix(link: Link) -> str:
+    """How the parent's columns are named in the join: ``table.``, or ``table[parent].`` when a table
+    refers to itself (an employee's manager)."""
+    return f"{link.parent}[parent]." if link.parent == link.child else f"{link.parent}."
+
+
 def joined_metadata(metas: Mapping[str, Metadata], link: Link) -> Metadata:
     """The column types of :func:`denormalize`'s table."""
     columns = {f"{link.child}.{c}": col for c, col in metas[link.child].columns.items()}
-    columns.update({f"{link.parent}.{c}": col for c, col in metas[link.parent].columns.items()})
+    columns.update({f"{parent_prefix(link)}{c}": col for c, col in metas[link.parent].columns.items()})
     return Metadata(columns=columns)
 
 
@@ -239,7 +257,7 @@ def intertable_trends(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ctx = prepare(joined["real"], joined["real" if unjoined else "synthetic"], metadata=meta, options=options)
-    pairs = product([f"{link.parent}.{c}" for c in metas[link.parent].columns],
+    pairs = product([f"{parent_prefix(link)}{c}" for c in metas[link.parent].columns],
                     [f"{link.child}.{c}" for c in metas[link.child].columns])
     records = pair_scores(ctx, pairs)
     if unjoined:

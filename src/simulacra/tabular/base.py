@@ -20,6 +20,7 @@ from simulacra._deprecation import renamed
 from simulacra.random import BLOCK_CELLS as BLOCK_CELLS  # re-exported: importable from here before
 from simulacra.random import BLOCK_ROWS as BLOCK_ROWS
 from simulacra.random import RandomState, block_rng, block_rows_for, blocks_of, resolve_seed
+from simulacra.tabular._floors import floor_metadata
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.sampling import Plan, check_conditions, sample_valid
 
@@ -107,6 +108,7 @@ class BaseSynthesizer(ABC):
         meta = _as_metadata(self.metadata)
         meta = Metadata.detect(data) if meta is None else meta.model_copy(deep=True)
         meta.validate_data(data)
+        meta = floor_metadata(meta, data, self._privacy_count())
         table = data[list(meta.columns)]
         constraints = ConstraintSet.parse(meta.constraints).fit(table, meta, min_count=self._privacy_count())
         if constraints.touched():

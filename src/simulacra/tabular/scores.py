@@ -31,7 +31,7 @@ def fit_scores(
             continue
         x = enc.encode(data[name])
         if enc.representation == "continuous":
-            marginal: Any = EmpiricalMarginal().fit(x)
+            marginal: Any = EmpiricalMarginal(min_count=getattr(enc, "min_count", 1)).fit(x)
             u = marginal.to_uniform(x, rng)
             marginal.release_data()
         else:

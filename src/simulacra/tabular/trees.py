@@ -142,7 +142,7 @@ class DecisionTreeSynthesizer(BaseSynthesizer):
             else:
                 x = np.asarray(x, dtype=float)
                 present = np.isfinite(x)
-                marginal = EmpiricalMarginal().fit(x)
+                marginal = EmpiricalMarginal(min_count=self.min_category_count).fit(x)
                 z = ndtri(marginal.to_uniform(x, rng))
                 marginal.release_data()
                 self.marginals_[name] = marginal

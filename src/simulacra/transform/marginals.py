@@ -21,9 +21,22 @@ _EPS = 1e-9
 
 
 class EmpiricalMarginal:
-    """The distribution of a numeric column (missing values excluded)."""
+    """The distribution of a numeric column (missing values excluded).
 
-    def __init__(self) -> None:
+    With ``min_count = k > 1`` no value seen in fewer than ``k`` rows is kept verbatim: a rare level
+    of a discrete column joins its nearest frequent level, and each quantile knot of a continuous
+    column spans at least ``k`` training values (on a small table the knots would otherwise be the
+    training values themselves).
+
+    Examples
+    --------
+    >>> m = EmpiricalMarginal(min_count=3).fit(np.array([1.0] * 10 + [2.0] * 10 + [7.0]))
+    >>> m.values_.tolist(), m.continuous_
+    ([1.0, 2.0], False)
+    """
+
+    def __init__(self, min_count: int = 1) -> None:
+        self.min_count = min_count
         self.values_: np.ndarray = np.zeros(0)
         self.cdf_: np.ndarray = np.zeros(0)
         self.continuous_: bool = False
@@ -35,12 +48,20 @@ class EmpiricalMarginal:
             self.values_, self.cdf_, self.continuous_ = np.zeros(1), np.ones(1), False
             return self
         uniq, counts = np.unique(x, return_counts=True)
+        k = max(int(self.min_count), 1)
         if uniq.size <= DISCRETE_MAX_VALUES and x.size >= MIN_REPEATS * uniq.size:
-            self.values_ = uniq
-            self.cdf_ = np.cumsum(counts) / x.size
+            keep = counts >= k
+            if not keep.any():
+                keep = counts == counts.max()
+            # rare levels join their nearest frequent level
+            nearest = _nearest(uniq[keep], uniq)
+            merged = np.bincount(nearest, weights=counts, minlength=int(keep.sum()))
+            self.values_ = uniq[keep]
+            self.cdf_ = np.cumsum(merged) / x.size
+            self.cdf_[-1] = 1.0
             self.continuous_ = False
         else:
-            probs = np.linspace(0.0, 1.0, N_KNOTS)
+            probs = np.linspace(0.0, 1.0, int(np.clip(x.size // k, 2, N_KNOTS)))
             self.values_ = np.quantile(x, probs)
             self.cdf_ = probs
             self.continuous_ = True
@@ -57,10 +78,11 @@ class EmpiricalMarginal:
             ref = self.__dict__.get("_sorted", self.values_)
             lo = np.searchsorted(ref, x[ok], side="left") / ref.size
             hi = np.searchsorted(ref, x[ok], side="right") / ref.size
-        else:  # the exact step CDF is the summary itself
+        else:  # the exact step CDF is the summary itself; a rare level counts as its nearest kept level
             below = np.concatenate([[0.0], self.cdf_])
-            lo = below[np.searchsorted(self.values_, x[ok], side="left")]
-            hi = below[np.searchsorted(self.values_, x[ok], side="right")]
+            xv = self.values_[_nearest(self.values_, x[ok])]
+            lo = below[np.searchsorted(self.values_, xv, side="left")]
+            hi = below[np.searchsorted(self.values_, xv, side="right")]
         out[ok] = lo + rng.random(int(ok.sum())) * (hi - lo)
         return np.clip(out, _EPS, 1 - _EPS)
 
@@ -84,6 +106,15 @@ class EmpiricalMarginal:
         obj.cdf_ = np.asarray(state["cdf"], dtype=float)
         obj.continuous_ = bool(state["continuous"])
         return obj
+
+
+def _nearest(levels: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Index of the nearest of the sorted ``levels`` for each value of ``x`` (ties go to the lower)."""
+    idx = np.clip(np.searchsorted(levels, x), 1, max(levels.size - 1, 1))
+    if levels.size < 2:
+        return np.zeros(x.shape, dtype=np.int64)
+    lower_closer = np.abs(x - levels[idx - 1]) <= np.abs(levels[idx] - x)
+    return np.where(lower_closer, idx - 1, idx)
 
 
 class DiscreteMarginal:

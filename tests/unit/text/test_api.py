@@ -54,6 +54,12 @@ def online(url: str) -> str:
     return urllib.request.urlopen(url, timeout=2).read().decode()
 
 
+def raw_socket() -> str:
+    """Open a socket below the socket module."""
+    import _socket
+    return str(_socket.socket())
+
+
 def crash() -> int:
     """Kill the process."""
     import os
@@ -128,7 +134,7 @@ def py_api(tmp_path_factory):
 
 
 def test_python_tools_from_hints_and_docstrings(py_api):
-    assert py_api.names == ["area", "next_day", "sleepy", "online", "crash"]
+    assert py_api.names == ["area", "next_day", "sleepy", "online", "raw_socket", "crash"]
     area = py_api.tools[0]
     assert area["type"] == "function"
     fn = area["function"]
@@ -163,6 +169,8 @@ def test_execute_runs_in_a_worker_with_timeout_and_no_network(py_api):
     assert py_api.execute({"name": "sleepy", "arguments": {"seconds": 0}}) == 0
     with pytest.raises(CallExecutionError, match="network access is disabled"):
         py_api.execute({"name": "online", "arguments": {"url": "http://127.0.0.1:9/"}})
+    with pytest.raises(CallExecutionError, match="network access is disabled"):
+        py_api.execute({"name": "raw_socket", "arguments": {}})
     with pytest.raises(CallExecutionError, match="worker process died"):
         py_api.execute({"name": "crash", "arguments": {}})
     with pytest.raises(CallExecutionError, match="invalid call"):

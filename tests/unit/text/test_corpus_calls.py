@@ -214,3 +214,15 @@ def test_the_judge_is_consulted_only_after_passing_calibration(demo, tmp_path, m
     assert judged and res.config["judge_consulted"] is True and all(st.balanced for st in res.stages)
     assert all(r.get("judge_score", 10) >= 6 for r in res.records)
     assert any(r["_stage"] == "judge" for r in res.filtered)  # the fake judge scores at random: some fail
+
+
+def test_paraphrase_examples_come_from_the_apis_own_templates(demo):
+    from simulacra.text.calls.phrasing import paraphrase_request, template_pairs
+
+    pairs = template_pairs(demo, np.random.default_rng(3), 3)
+    assert len(pairs) == 3 and all(a != b for a, b in pairs)
+    for a, b in pairs:  # the same values on both sides, so the examples show a value-preserving rewrite
+        assert set(numbers_in(a)) - {1.0} == set(numbers_in(b)) - {1.0} and dates_in(a) == dates_in(b)  # "a" reads as 1
+    prompt = paraphrase_request("What weekday is May 31st 2026?", 1, examples=pairs).raw_prompt
+    assert prompt.count("Request:") == 5 and prompt.endswith("Request: What weekday is May 31st 2026?\nRewritten:")
+    assert all(a in prompt for a, _ in pairs)

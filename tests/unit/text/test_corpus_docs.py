@@ -133,3 +133,23 @@ def test_export_and_cli(docs, tmp_path):
     res, _ = build_docs(docs, 10, seed=3)
     write_docs_corpus(res, tmp_path / "again")
     assert (tmp_path / "again" / "rejected.jsonl").exists()
+
+
+def test_same_seed_same_corpus_whatever_the_hash_seed(docs):
+    """Code names of equal length were tried in set order, which changes with PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    (docs / "codes.md").write_text("# Codes\n\nSet `opt_a` and `opt_b` and `opt_c` before you call `fit` with `opt_d` "
+                                   "so that the run with `opt_e` keeps `opt_f` and `opt_g` in one table today.\n\n"
+                                   "The `run_a` step writes `run_b` and `run_c` files while `run_d` waits for `run_e` to end.\n")
+    script = ("import json, sys; from simulacra.text.corpus.docs import build_docs; "
+              "res, _ = build_docs(sys.argv[1], 40, seed=0); print(json.dumps([r.get('question') or r.get('instruction') "
+              "for r in res.records]))")
+    outs = set()
+    for hash_seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", script, str(docs)], env=env, capture_output=True, text=True, check=True)
+        outs.add(done.stdout)
+    assert len(outs) == 1

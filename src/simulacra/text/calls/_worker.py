@@ -2,7 +2,8 @@
 
 It reads one JSON call per line on stdin and answers one JSON line on its own copy of stdout; what the
 functions print goes to stderr. Sockets are refused before the module is imported, so a tool cannot
-reach the network from Python. Only the standard library and pydantic are imported here.
+reach the network from Python (this is not an operating-system sandbox: a tool that starts another
+program could). Only the standard library and pydantic are imported here.
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ def _deny(*args: Any, **kwargs: Any) -> Any:
 
 
 def _block_network() -> None:
+    import _socket
+
     socket.socket = _NoNetwork  # type: ignore[misc]
     socket.create_connection = _deny
     socket.getaddrinfo = _deny
     socket.socketpair = _deny
+    _socket.socket = _NoNetwork  # type: ignore[misc]
+    _socket.getaddrinfo = _deny
 
 
 def _load(source: str) -> Any:

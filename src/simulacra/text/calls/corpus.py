@@ -20,7 +20,7 @@ import numpy as np
 from simulacra.errors import InputError
 from simulacra.text.calls.api import Api, Function, load_api
 from simulacra.text.calls.phrasing import (clean_paraphrase, join_requests, no_call_requests, paraphrase_request,
-                                           phrase_call, unsupported_request)
+                                           phrase_call, template_pairs, unsupported_request)
 from simulacra.text.calls.runner import CallExecutionError
 from simulacra.text.calls.values import sample_arguments, ungrounded
 from simulacra.text.engine import Engine
@@ -98,15 +98,19 @@ def _plan_rows(api: Api, kinds: Sequence[str], seed: int, offset: int, timeout: 
     return rows
 
 
-def _paraphrase(engine: Engine | None, rows: list[dict[str, Any]], share: float, seed: int) -> None:
-    """Let the model rephrase a share of the rows (the template text is kept in ``template_text``)."""
+def _paraphrase(api: Api, engine: Engine | None, rows: list[dict[str, Any]], share: float, seed: int) -> None:
+    """Let the model rephrase a share of the rows (the template text is kept in ``template_text``); its
+    worked examples are pairs of the API's own templates where it has them (:func:`template_pairs`)."""
     if engine is None or share <= 0:
         return
     picked = [r for r in rows if np.random.default_rng([seed, r["index"], 7]).random() < share]
     if not picked:
         return
-    answers = engine.complete([paraphrase_request(r["request"], seed * 1_000_003 + r["index"]) for r in picked],
-                              label="phrasing requests")
+    reqs = []
+    for r in picked:
+        shots = template_pairs(api, np.random.default_rng([seed, r["index"], 13]), 3) if r.get("call") else []
+        reqs.append(paraphrase_request(r["request"], seed * 1_000_003 + r["index"], examples=shots))
+    answers = engine.complete(reqs, label="phrasing requests")
     for row, comp in zip(picked, answers):
         row["template_text"] = row["request"]
         row["phrasing"] = "model"
@@ -279,7 +283,7 @@ def build_calls(api: Api | str, n: int, *, engine: Engine | None = None, seed: i
         rows = _plan_rows(api, kinds, seed, offset, timeout, redrawn)
         offset += len(rows)
         res.config["planned"] = offset
-        _paraphrase(engine, rows, model_share, seed)
+        _paraphrase(api, engine, rows, model_share, seed)
         part = TaskResult("calls")
         part.records = _dedup(verify(api, part, rows, timeout), res.records, part)
         if use_judge and engine is not None:

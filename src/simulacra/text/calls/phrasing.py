@@ -142,13 +142,42 @@ def unsupported_request(api: Api, rng: np.random.Generator) -> tuple[str, str]:
     return frame.format(a=action, A=action.capitalize(), n=noun), f"no function can {action} {noun}"
 
 
-def paraphrase_request(text: str, seed: int, shots: int = 4) -> ChatRequest:
-    """A few-shot completion request asking the model to say ``text`` in other words (values kept)."""
+def template_pairs(api: Api, rng: np.random.Generator, k: int) -> list[tuple[str, str]]:
+    """Up to ``k`` worked paraphrase examples from the API itself: one call written by two of its templates.
+
+    Both sides state the same values in other words, which is what the model is asked to do; a small model
+    copies the shape of its examples, so examples from the API's own domain keep it on topic.
+    """
+    from simulacra.text.calls.values import sample_arguments
+
+    fns = [f for f in api.functions.values() if len(api.hints.get("request_templates", {}).get(f.name, [])) >= 2]
+    out: list[tuple[str, str]] = []
+    for _ in range(4 * k):
+        if not fns or len(out) >= k:
+            break
+        fn = fns[int(rng.integers(len(fns)))]
+        args = sample_arguments(fn.parameters, rng, api.hints.get("value_pools", {}), optional_share=0.0)
+        own = templates_for(api, fn, args)
+        if len(own) < 2:
+            continue
+        i, j = rng.choice(len(own), size=2, replace=False)
+        forms = api.hints.get("surface_forms", {})
+        props = fn.parameters.get("properties", {})
+        written = {a: write_value(a, v, props.get(a, {}), rng, forms) for a, v in args.items()}
+        out.append((own[int(i)].format(**written), own[int(j)].format(**written)))
+    return out
+
+
+def paraphrase_request(text: str, seed: int, shots: int = 4, examples: Sequence[tuple[str, str]] = ()) -> ChatRequest:
+    """A few-shot completion request asking the model to say ``text`` in other words (values kept).
+
+    ``examples`` (from :func:`template_pairs`) are used first; the built-in :data:`PARAPHRASE_SHOTS` fill up.
+    """
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(PARAPHRASE_SHOTS), size=min(shots, len(PARAPHRASE_SHOTS)), replace=False)
+    pairs = list(examples)[:shots] + [PARAPHRASE_SHOTS[int(i)] for i in picks][: max(0, shots - len(examples))]
     body = "Rewrite each request in other words. Keep every number, date, code and name exactly.\n\n"
-    for i in picks:
-        a, b = PARAPHRASE_SHOTS[int(i)]
+    for a, b in pairs:
         body += f"Request: {a}\nRewritten: {b}\n\n"
     body += f"Request: {text}\nRewritten:"
     return ChatRequest.raw(body, max_tokens=60, temperature=0.8, seed=seed, stop=("\n",))
@@ -163,4 +192,4 @@ def clean_paraphrase(text: str) -> str:
 
 
 __all__ = ["PARAPHRASE_SHOTS", "clean_paraphrase", "join_requests", "no_call_requests", "paraphrase_request",
-           "phrase_call", "placeholders", "templates_for", "unsupported_request"]
+           "phrase_call", "placeholders", "template_pairs", "templates_for", "unsupported_request"]

@@ -113,7 +113,7 @@ def _candidates(sent: str, code: set[str]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for m in _NUMBER.finditer(sent):
         found.append((m.group(0), "year" if _YEAR.fullmatch(m.group(0)) else "number"))
-    for name in sorted(code, key=len, reverse=True):
+    for name in sorted(code, key=lambda c: (-len(c), c)):  # ties by text: a set's order changes with the hash seed
         plain_word = name.replace(" ", "").isalpha() and name.islower()
         if (len(name) >= 3 and not plain_word and not name[0].isdigit()
                 and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sent)):
