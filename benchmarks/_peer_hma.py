@@ -2,7 +2,8 @@
 
 Usage: python _peer_hma.py IN_DIR META.json OUT_DIR TIMING.json
 META.json: {"tables": {name: {"primary_key": col|None, "columns": {col: sdtype}}}, "relationships": [[parent, pk, child, fk], ...]}
-SDV takes single-column keys only, so a composite foreign key is left out (its columns stay plain columns).
+SDV takes single-column keys only, so a composite foreign key is left out (its columns stay plain columns),
+and refuses orphans, so they are dropped first with ``sdv.utils.drop_unknown_references`` as SDV advises.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main() -> None:
         doc["relationships"].append({"parent_table_name": parent, "parent_primary_key": pk,
                                      "child_table_name": child, "child_foreign_key": fk})
     meta = Metadata.load_from_dict(doc)
+    from sdv.utils import drop_unknown_references
+
+    tables = drop_unknown_references(tables, meta)  # what SDV asks for: HMA refuses orphans
     start = time.perf_counter()
     synth = HMASynthesizer(meta)
     synth.fit(tables)

@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-full", action="store_true", help="only the subset")
     parser.add_argument("--fixed", nargs="*", default=[], help="tables kept as they are")
+    parser.add_argument("--no-subset", action="store_true", help="only the full tables")
+    parser.add_argument("--out", default="benchmarks/results/relational.json", help="results JSON")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     tables = load_all()
@@ -181,9 +183,10 @@ def main() -> None:
         work = Path(tmp)
         if not args.no_full:
             results["full"] = measure("full", tables, work, args, peer=False)
-        results["subset"] = measure("subset", subset(tables, args.peer_days), work, args, peer=not args.no_peer)
+        if not args.no_subset:
+            results["subset"] = measure("subset", subset(tables, args.peer_days), work, args, peer=not args.no_peer)
     results["load_average_end"] = os.getloadavg()[0]
-    out = ROOT / "benchmarks/results/relational.json"
+    out = ROOT / args.out
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"written to {out}")
 
