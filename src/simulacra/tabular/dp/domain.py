@@ -179,18 +179,45 @@ def fit_numeric(
                          clipped)
     counts = np.bincount(grid.fine_cells(values), minlength=len(edges))
     noisy_cells = mech.gaussian_counts(counts, rho_shape, f"shape of {name}")
-    missing = bool(noisy_cells[-1] > 3 * gaussian_sigma(rho_shape))
+    sigma = gaussian_sigma(rho_shape)
+    missing = bool(noisy_cells[-1] > 3 * sigma)
     if not missing:
         noisy_cells[-1] = 0.0
-    grid.probs = project_simplex(noisy_cells, max(n_rows, 1.0))
+    # a level that all the empty cells of a tail stay under with probability 0.95
+    lo, hi = _solid_span(noisy_cells[:-1], sigma * math.sqrt(2 * math.log(max(len(edges) - 1, 2) / 0.05)))
+    keep = np.zeros(len(noisy_cells), dtype=bool)
+    keep[lo:hi] = True
+    keep[-1] = missing
+    grid.probs = np.zeros(len(noisy_cells))
+    grid.probs[keep] = project_simplex(noisy_cells[keep], max(n_rows, 1.0))
     grid.probs /= max(grid.probs.sum(), 1e-12)
     grid.missing = missing
     grid.bounds = _coarse_bounds(grid.probs[:-1], bins)
     return grid
 
 
+#: Integer columns whose released range holds at most this many whole numbers get one cell per number.
+MAX_INTEGER_CELLS = 256
+
+
+def _solid_span(noisy: np.ndarray, level: float) -> tuple[int, int]:
+    """The cells from the first to the last one of a noisy histogram that clear ``level``.
+
+    The cells outside get no mass: noise on the empty cells past the data's extremes would otherwise
+    leave a thin spread of values out to the end of the released range.
+    """
+    solid = np.flatnonzero(noisy >= level)
+    return (int(solid[0]), int(solid[-1]) + 1) if solid.size else (0, len(noisy))
+
+
 def _fine_edges(buckets: np.ndarray, mass: np.ndarray, cells: int, integer: bool) -> np.ndarray:
-    """Cells inside the range buckets, more where the noisy mass is (at least one per bucket)."""
+    """Cells inside the range buckets, more where the noisy mass is (at least one per bucket).
+
+    Integer columns of a short range get one cell per whole number, so no cell straddles values
+    that the data never takes (a cell [16, 32) would sample 17..31 for a column whose top value is 16).
+    """
+    if integer and math.ceil(buckets[-1]) - math.ceil(buckets[0]) <= MAX_INTEGER_CELLS:
+        return np.arange(math.ceil(buckets[0]), math.ceil(buckets[-1]) + 1, dtype=float)
     share = mass / mass.sum() if mass.sum() > 0 else np.full(mass.size, 1.0 / mass.size)
     per = np.maximum(1, np.round(share * cells)).astype(int)
     out: list[float] = []
