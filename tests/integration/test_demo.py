@@ -8,7 +8,9 @@ from simulacra.demo import run_demo
 
 
 def test_demo_end_to_end(tmp_path):
-    summary = run_demo(tmp_path, n_rows=3000, model="copula", log=lambda _: None)
+    lines: list[str] = []
+    summary = run_demo(tmp_path, n_rows=3000, model="copula", log=lambda line: lines.append(str(line)))
+    assert "simulacra fit tables/" in lines[-1] and "docs/relational.md" in lines[-1]  # from one table to many
     files = json.loads((tmp_path / "summary.json").read_text())["files"]
     for name in files.values():
         assert (tmp_path / name).exists(), name
