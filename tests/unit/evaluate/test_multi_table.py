@@ -358,3 +358,14 @@ def test_table_metrics_and_a_holdout_of_some_tables(pair):
     assert rep.entity_privacy == {}  # no holdout children: no entities to compare
     with pytest.raises(InputError, match="holdout table\\(s\\) not among the real tables: shops"):
         evaluate_tables(real, syn, RELS, holdout={"shops": real["orders"]})
+
+
+def test_spark_parts_are_one_table(tmp_path, pair):
+    from simulacra.cli.relational import is_database
+
+    (tmp_path / "spark").mkdir()
+    pair[0]["orders"].to_parquet(tmp_path / "spark" / "part-00000-3f2a-c000.snappy.parquet")
+    (tmp_path / "spark" / "_SUCCESS").write_text("")
+    assert not is_database(tmp_path / "spark")
+    _write(tmp_path / "db", pair[0])
+    assert is_database(tmp_path / "db")
