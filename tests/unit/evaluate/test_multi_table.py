@@ -263,14 +263,21 @@ def test_relationships_from_multi_table_metadata_object_file_or_detection(tmp_pa
     assert ("lines", ("order_no",), "orders") in detected
     meta.add_relationship("customers", "cid", "orders", "customer")
     meta.save(tmp_path / "shop.meta.json")
-    for given in (meta, tmp_path / "shop.meta.json"):
-        rep = evaluate_tables(real, syn, metadata=given)
+    for rep in (evaluate_tables(real, syn, metadata=meta), evaluate_tables(real, syn, meta),
+                evaluate_tables(real, syn, metadata=tmp_path / "shop.meta.json")):
         names = {r["name"] for r in rep.relationships}
         assert "orders.customer → customers.cid" in names and len(names) == len(meta.relationships)
         assert rep.info["tables"]["orders"]["columns"]["customer"] == "id"
         assert rep.info["tables"]["orders"]["columns"]["order_no"] == "id"  # a primary key: not scored
     auto = evaluate_tables(real, syn)
     assert {r["name"] for r in auto.relationships} == {f"{c}.{k[0]} → {p}.{k[0]}" for c, k, p in detected}
+    # a primary key no relationship names is still a key (not scored), however the metadata comes
+    plain = MultiTableMetadata.detect(real)
+    assert plain.tables["customers"].primary_key == ("cid",) and "customers" not in {r.parent for r in plain.relationships}
+    for rep in (auto, evaluate_tables(real, syn, plain), evaluate_tables(real, syn, metadata=plain)):
+        assert rep.info["tables"]["customers"]["columns"]["cid"] == "id"
+    as_list = evaluate_tables(real, syn, list(plain.relationships))
+    assert as_list.info["tables"]["customers"]["columns"]["cid"] == "numerical"  # nothing says it is a key
 
 
 def _write(folder, tables):
