@@ -41,12 +41,15 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["_o", "ratio"], na_position="first").drop(columns="_o").reset_index(drop=True)
 
 
-def verdicts(runs: pd.DataFrame, metric: str) -> list[dict[str, Any]]:
-    """For each method and ratio: mean gain over real-only (paired by repeat), its sd, the seed-to-seed
-    noise (the larger sd of the two arms), and whether the gain is larger than that noise."""
-    base = runs[runs["method"] == "none"].set_index("repeat")[metric]
+def verdicts(runs: pd.DataFrame, metric: str, baseline: str = "none") -> list[dict[str, Any]]:
+    """For each method and ratio: mean gain over ``baseline`` (real-only by default; paired by repeat), its
+    sd, the seed-to-seed noise (the larger sd of the two arms), and whether the gain is larger than that noise."""
+    base_runs = runs[runs["method"] == baseline]
+    if base_runs["ratio"].notna().any():  # a baseline run at several ratios: compare ratio by ratio
+        base_runs = base_runs[base_runs["ratio"] == base_runs["ratio"].dropna().iloc[0]]
+    base = base_runs.set_index("repeat")[metric]
     out = []
-    for (method, ratio), grp in runs[runs["method"] != "none"].groupby(["method", "ratio"], sort=False, dropna=False):
+    for (method, ratio), grp in runs[~runs["method"].isin(["none", baseline])].groupby(["method", "ratio"], sort=False, dropna=False):
         arm = grp.set_index("repeat")[metric]
         common = arm.index.intersection(base.index)
         diff = (arm[common] - base[common]).to_numpy()
@@ -63,7 +66,7 @@ def verdicts(runs: pd.DataFrame, metric: str) -> list[dict[str, Any]]:
         else:
             call = "no clear difference: within the seed-to-seed noise"
         out.append({"method": method, "ratio": None if pd.isna(ratio) else float(ratio), "metric": metric,
-                    "gain": gain, "gain_sd": sd_diff, "noise_sd": noise, "repeats": n, "verdict": call})
+                    "baseline": baseline, "gain": gain, "gain_sd": sd_diff, "noise_sd": noise, "repeats": n, "verdict": call})
     return out
 
 
@@ -74,14 +77,15 @@ def _fmt(mean: float, sd: float, pct: bool = True) -> str:
     return f"{mean * k:.1f} ± {sd * k:.1f}" if not math.isnan(sd) else f"{mean * k:.1f}"
 
 
-def sentences(result: UpliftResult) -> list[str]:
-    """The verdicts in plain words, best gain first."""
-    vs = sorted(result.verdicts(), key=lambda v: -v["gain"] if not math.isnan(v["gain"]) else 0)
+def sentences(result: UpliftResult, baseline: str = "none") -> list[str]:
+    """The verdicts in plain words, best gain first (against real-only, or another ``baseline`` method)."""
+    vs = sorted(result.verdicts(baseline=baseline), key=lambda v: -v["gain"] if not math.isnan(v["gain"]) else 0)
     out = []
+    versus = "" if baseline == "none" else f" against {baseline}"
     for v in vs:
         where = "" if v["ratio"] is None else f" at ratio {v['ratio']:g}"
         sign = "raises" if v["gain"] >= 0 else "lowers"
-        out.append(f"{v['method']}{where} {sign} {v['metric']} by {abs(v['gain']) * 100:.1f} points "
+        out.append(f"{v['method']}{where} {sign} {v['metric']}{versus} by {abs(v['gain']) * 100:.1f} points "
                    f"(noise: sd {v['noise_sd'] * 100:.1f} over {v['repeats']} repeats) — {v['verdict']}.")
     return out
 
@@ -102,7 +106,7 @@ def render_text(result: UpliftResult) -> str:
     """A Markdown table (mean ± sd, in %) and the verdicts."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
-    return "\n".join(lines + [""] + [f"- {s}" for s in sentences(result)])
+    return "\n".join(lines + [""] + [f"- {s}" for b in result.baselines for s in sentences(result, b)])
 
 
 def _clean(obj: Any) -> Any:
@@ -120,8 +124,9 @@ def _clean(obj: Any) -> Any:
 def to_dict(result: UpliftResult) -> dict[str, Any]:
     return _clean({
         "task": result.task, "headline_metric": result.headline, "info": result.info,
-        "summary": result.summary().to_dict(orient="records"), "verdicts": result.verdicts(),
-        "verdict_sentences": sentences(result), "runs": result.runs.to_dict(orient="records"),
+        "summary": result.summary().to_dict(orient="records"),
+        "verdicts": [v for b in result.baselines for v in result.verdicts(baseline=b)],
+        "verdict_sentences": [x for b in result.baselines for x in sentences(result, b)], "runs": result.runs.to_dict(orient="records"),
     })
 
 
@@ -195,8 +200,11 @@ def render_html(result: UpliftResult) -> str:
     from simulacra.evaluate import page
 
     esc = html.escape
-    order = sorted(result.verdicts(), key=lambda v: -v["gain"] if not math.isnan(v["gain"]) else 0)
-    verdicts = "".join(f'<li class="{_level(v["verdict"])}">{esc(text)}</li>' for v, text in zip(order, sentences(result)))
+    verdicts = ""
+    for b in result.baselines:
+        order = sorted(result.verdicts(baseline=b), key=lambda v: -v["gain"] if not math.isnan(v["gain"]) else 0)
+        verdicts += "".join(f'<li class="{_level(v["verdict"])}">{esc(text)}</li>'
+                            for v, text in zip(order, sentences(result, b)))
     scores = page.table(HEADER, [[esc(c) for c in r] for r in table_rows(result)], right=range(1, len(HEADER)))
     setup = page.table(["setting", "value"], [[f"<code>{esc(str(k))}</code>", esc(str(v))] for k, v in result.info.items()])
     body = "".join([

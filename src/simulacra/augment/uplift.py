@@ -33,6 +33,8 @@ class UpliftResult:
     runs: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
     headline: str = "macro_f1"
+    #: Methods every other method is judged against (real-only first).
+    baselines: tuple[str, ...] = ("none",)
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation over repeats of every metric, per method and ratio."""
@@ -40,11 +42,12 @@ class UpliftResult:
 
         return summarize(self.runs)
 
-    def verdicts(self, metric: str | None = None) -> list[dict[str, Any]]:
-        """Per method and ratio: the gain over real-only and whether it exceeds the seed-to-seed noise."""
+    def verdicts(self, metric: str | None = None, *, baseline: str = "none") -> list[dict[str, Any]]:
+        """Per method and ratio: the gain over ``baseline`` (real-only by default) and whether it exceeds
+        the seed-to-seed noise."""
         from simulacra.augment.report import verdicts
 
-        return verdicts(self.runs, metric or self.headline)
+        return verdicts(self.runs, metric or self.headline, baseline)
 
     def to_text(self) -> str:
         from simulacra.augment.report import render_text

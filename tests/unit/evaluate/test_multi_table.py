@@ -295,7 +295,7 @@ def test_cli_evaluates_folders_of_tables(tmp_path, pair, capsys):
     assert len(data["relationships"]) == len(meta.relationships) and data["cardinality"] is not None
     assert data["entity_privacy"]["customers"]["dcr_share"] is not None
     out = capsys.readouterr().out
-    assert "orders.customer → customers.cid" in out and "intertable_trends" in out
+    assert "orders.customer →" in out and "customers.cid" in out and "intertable_trends" in out
 
 
 def test_cli_folder_errors_and_single_table_folders(tmp_path, pair, capsys):
@@ -345,3 +345,16 @@ def test_self_reference_datetime_keys_and_composite_entities():
     assert len(ent) == len(real["orders"]) and ent["lines:count"].sum() == len(real["lines"])
     first = real["lines"][(real["lines"]["shop"] == real["orders"]["shop"][0]) & (real["lines"]["order_no"] == 0)]
     assert ent["lines:qty:mean"][0] == pytest.approx(first["qty"].mean())
+
+
+def test_table_metrics_and_a_holdout_of_some_tables(pair):
+    real, syn = pair
+    opts = sim.evaluate.EvalOptions(detection_rows=200, privacy_rows=100, reference_rows=200, n_threads=1)
+    rep = evaluate_tables(real, syn, RELS, holdout={"customers": shop(4)["customers"]},
+                          table_metrics=["quality", "detection_auc"], options=opts)
+    assert all(t.scores["detection_auc"] is not None for t in rep.tables.values())
+    assert rep.tables["customers"].scores["dcr_share"] is not None
+    assert rep.tables["orders"].scores.get("dcr_share") is None
+    assert rep.entity_privacy == {}  # no holdout children: no entities to compare
+    with pytest.raises(InputError, match="holdout table\\(s\\) not among the real tables: shops"):
+        evaluate_tables(real, syn, RELS, holdout={"shops": real["orders"]})

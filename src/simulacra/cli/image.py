@@ -1,0 +1,187 @@
+"""``simulacra image fit|sample|evaluate``, ``simulacra augment image`` and ``simulacra uplift image``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from simulacra.cli.augment import augment_app
+from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.uplift import _finish, _progress, uplift_app
+
+image_app = typer.Typer(help="Image generators: fit on a folder of images, sample new ones, evaluate them.",
+                        no_args_is_help=True)
+
+ResolutionOpt = Annotated[int | None, typer.Option("--resolution", help="Side of the square images the model uses (default: the images' size, at most 64).")]
+ModeOpt = Annotated[str | None, typer.Option("--mode", help="Convert every image to L (grey) or RGB (default: the one mode they share).")]
+
+
+def _read(folder: Path, resolution: int | None = None, mode: str | None = None) -> Any:
+    from simulacra.images.data import read_image_folder
+
+    data = read_image_folder(folder, resolution=resolution, mode=mode)
+    for note in data.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    return data
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=console)
+
+
+@image_app.command("fit")
+def fit(
+    folder: Annotated[Path, typer.Argument(help="A folder with a sub-folder of images per class, or a flat folder.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model file.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="diffusion (default) or vae (the fast baseline).")] = "diffusion",
+    steps: Annotated[int | None, typer.Option("--steps", help="Training steps (default: diffusion 1500, vae 3000).")] = None,
+    resolution: ResolutionOpt = None,
+    mode: ModeOpt = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A model parameter, NAME=VALUE (repeatable), e.g. -p width=16.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint OUTPUT.ckpt left by an interrupted run.")] = False,
+    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch (default: torch's choice).")] = None,
+) -> None:
+    """Train a class-conditional image generator; Ctrl-C keeps a checkpoint that --resume continues."""
+    from simulacra.images.registry import make_generator
+
+    params = parse_assignments(param, "--param")
+    if steps is not None:
+        params["steps"] = steps
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    gen = make_generator(model, random_state=seed, **params)
+    data = _read(folder, resolution, mode)
+    console.print(f"{len(data):,} images, {len(data.classes)} class(es), {data.resolution}x{data.resolution} {data.mode}")
+    ckpt = output.with_name(output.name + ".ckpt")
+    if resume and not ckpt.exists():
+        console.print(f"[yellow]note:[/yellow] no checkpoint '{ckpt}' to resume; starting from the beginning")
+    with _progress_bar() as bar:
+        task = bar.add_task("fit", total=int(gen.steps), loss=float("nan"))
+        gen.fit(data, checkpoint=ckpt, resume=resume,
+                progress=lambda p: bar.update(task, completed=p.step, loss=p.loss))
+    gen.save(output)
+    console.print(f"Model written to [bold]{output}[/bold] (trained in {gen.fit_seconds_:.0f}s)")
+
+
+@image_app.command("sample")
+def sample(
+    model: Annotated[Path, typer.Argument(help="A model file from 'simulacra image fit'.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write PNG images into (a sub-folder per class).")],
+    n: Annotated[int, typer.Option("-n", "--n", help="Number of images.")] = 100,
+    cls: Annotated[list[str] | None, typer.Option("--class", help="Only this class (repeatable); default: classes as in training.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    steps: Annotated[int | None, typer.Option("--sample-steps", help="diffusion: denoising steps.")] = None,
+    guidance: Annotated[float | None, typer.Option("--guidance", help="diffusion: classifier-free guidance scale.")] = None,
+) -> None:
+    """Draw new images, written as PNG in a folder per class."""
+    from simulacra.images.base import load_image_model
+    from simulacra.images.data import write_image_folder
+
+    gen: Any = load_image_model(model)
+    if steps is not None:
+        gen.sample_steps = steps
+    if guidance is not None:
+        gen.guidance = guidance
+    with step(f"Sampling {n:,} images"):
+        out = gen.sample(n, classes=cls or None, random_state=seed)
+    write_image_folder(out.images, out.labels, out.classes, output)
+    console.print(f"{n:,} images written to [bold]{output}[/bold]: " + ", ".join(
+        f"{k or '(flat)'}={v}" for k, v in out.counts().items() if v))
+
+
+@image_app.command("evaluate")
+def evaluate(
+    real: Annotated[Path, typer.Argument(help="The real (training) image folder.")],
+    synthetic: Annotated[Path, typer.Argument(help="The synthetic image folder.")],
+    holdout: Annotated[Path | None, typer.Option("--holdout", help="Real images the generator never saw (memorisation baseline).")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the scores as JSON.")] = None,
+    resolution: ResolutionOpt = None,
+    mode: ModeOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the feature classifier.")] = 0,
+) -> None:
+    """Fréchet and kernel distance (CNN features), precision/recall, class accuracy and memorisation."""
+    import json
+
+    from simulacra.images.data import read_image_folder
+    from simulacra.images.evaluate import evaluate_images
+
+    data = _read(real, resolution, mode)
+    syn = read_image_folder(synthetic, resolution=data.resolution, mode=data.mode, min_per_class=1)
+    hold = read_image_folder(holdout, resolution=data.resolution, mode=data.mode) if holdout else None
+    with step("Training the feature classifier on the real images and scoring"):
+        ev = evaluate_images(data, syn, holdout=hold, random_state=seed)
+    typer.echo(ev.to_text())
+    if json_path:
+        json_path.write_text(json.dumps(ev.to_dict(), indent=2), encoding="utf-8")
+        console.print(f"JSON written to [bold]{json_path}[/bold]")
+    if html_path:
+        ev.save_html(html_path)
+        console.print(f"HTML report written to [bold]{html_path}[/bold]")
+
+
+@augment_app.command("image")
+def augment_image(
+    folder: Annotated[Path, typer.Argument(help="The real image folder (a sub-folder per class, or flat).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the real and augmented images.")],
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: flip, vflip, rotate, shift, crop, color, blur, noise, elastic.")] = "flip,rotate,crop,color",
+    n: Annotated[int, typer.Option("-n", "--n", help="Augmented copies per real image.")] = 1,
+    resolution: ResolutionOpt = None,
+    mode: ModeOpt = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Classic augmentation (albumentations): the real images plus N transformed copies of each."""
+    from simulacra.images.augment import augment_images, parse_methods
+    from simulacra.images.data import write_image_folder
+
+    names = parse_methods(methods)
+    data = _read(folder, resolution, mode)
+    with step(f"Augmenting {len(data):,} images ({', '.join(names)})"):
+        aug = augment_images(data, names, per_image=n, random_state=seed)
+    write_image_folder(data.images, data.labels, data.classes, output, prefix="real")
+    write_image_folder(aug.images, aug.labels, aug.classes, output, prefix="aug")
+    console.print(f"{len(data):,} real + {len(aug):,} augmented images written to [bold]{output}[/bold]")
+
+
+@uplift_app.command("image")
+def uplift_image(
+    train: Annotated[Path, typer.Argument(help="Real training images (a sub-folder per class).")],
+    test: Annotated[Path, typer.Argument(help="Real test images, same classes (never shown to the augmentations).")],
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated, among none, classic, synth, classic+synth.")] = "none,classic,synth,classic+synth",
+    per_class: Annotated[int | None, typer.Option("--per-class", help="Training images drawn per class and repeat (scarcity); 0 = all.")] = 10,
+    repeats: Annotated[int, typer.Option("--repeats", help="Seeds (and draws) per method.")] = 5,
+    classic: Annotated[str, typer.Option("--classic", help="The classic augmentations.")] = "rotate,shift,crop",
+    model: Annotated[str, typer.Option("--model", "-m", help="Generator for synth: diffusion or vae.")] = "diffusion",
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A generator parameter, NAME=VALUE (repeatable).")] = None,
+    per_image: Annotated[int, typer.Option("--per-image", help="Classic copies and synthetic images per real image.")] = 4,
+    resolution: ResolutionOpt = None,
+    mode: ModeOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
+) -> None:
+    """A small CNN on few real images vs + classic augmentation, + synthetic images, + both."""
+    from simulacra.images.data import read_image_folder
+    from simulacra.images.uplift import run_image_uplift
+
+    data = _read(train, resolution, mode)
+    held = read_image_folder(test, resolution=data.resolution, mode=data.mode, min_per_class=1)
+    result = run_image_uplift(
+        data, held, methods=[m.strip() for m in methods.split(",") if m.strip()], per_class=per_class or None,
+        repeats=repeats, seed=seed, classic=classic, classic_per_image=per_image, synth_per_image=per_image,
+        generator=model, generator_params=parse_assignments(param, "--param"), progress=_progress(),
+    )
+    _finish(result, json_path, html_path)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(image_app, name="image")

@@ -1,0 +1,66 @@
+"""The image commands end to end on tiny folders: fit, sample (all classes or one), evaluate, augment,
+uplift; bad input gives one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+from simulacra.cli.main import main
+from simulacra.images.data import read_image_folder
+
+from .conftest import write_folder
+
+
+def _run(argv, capsys):
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_fit_sample_evaluate(folder, tmp_path, capsys):
+    model = tmp_path / "m.model"
+    code, text = _run(["image", "fit", folder, "-o", model, "--model", "vae", "--steps", "5", "-p", "hidden=16"], capsys)
+    assert code == 0, text
+    assert model.exists() and not (tmp_path / "m.model.ckpt").exists()
+    out = tmp_path / "synth"
+    code, text = _run(["image", "sample", model, "-n", "9", "-o", out, "--seed", "1"], capsys)
+    assert code == 0, text
+    assert read_image_folder(out, min_per_class=1).counts() == {"c0": 3, "c1": 3, "c2": 3}
+    one = tmp_path / "one"
+    assert _run(["image", "sample", model, "-n", "4", "--class", "c1", "-o", one], capsys)[0] == 0
+    assert sorted(p.name for p in one.iterdir()) == ["c1"]
+    html, js = tmp_path / "r.html", tmp_path / "r.json"
+    code, text = _run(["image", "evaluate", folder, out, "--html", html, "--json", js], capsys)
+    assert code == 0, text
+    assert "class accuracy" in text and html.exists()
+    assert 0 <= json.loads(js.read_text())["scores"]["class_accuracy"] <= 1
+
+
+def test_augment_image(folder, tmp_path, capsys):
+    out = tmp_path / "aug"
+    code, text = _run(["augment", "image", folder, "--methods", "rotate,crop", "-n", "2", "-o", out], capsys)
+    assert code == 0, text
+    assert read_image_folder(out).counts() == {"c0": 30, "c1": 30, "c2": 30}  # 10 real + 20 augmented each
+
+
+def test_uplift_image(tmp_path, capsys):
+    train, test = write_folder(tmp_path / "train", 30, 0), write_folder(tmp_path / "test", 15, 1)
+    html = tmp_path / "u.html"
+    code, text = _run(["uplift", "image", train, test, "--methods", "none,classic,synth", "--per-class", "3",
+                       "--repeats", "2", "--model", "vae", "-p", "steps=5", "--html", html], capsys)
+    assert code == 0, text
+    assert "| synth |" in text and "against classic" in text and html.exists()
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, text = _run(["image", "fit", tmp_path / "empty", "-o", tmp_path / "m.model"], capsys)
+    assert code == 2 and "holds no images" in text and "Traceback" not in text
+    code, text = _run(["image", "sample", tmp_path / "nothing.model", "-o", tmp_path / "o"], capsys)
+    assert code == 2 and "does not exist" in text
+    code, text = _run(["augment", "image", tmp_path / "empty", "--methods", "twirl", "-o", tmp_path / "o"], capsys)
+    assert code == 2 and "Unknown augmentation" in text
