@@ -56,7 +56,7 @@ def report(pair):
 
 
 def _sdmetrics(real, synthetic, rep):
-    sdm = pytest.importorskip("sdmetrics.reports")
+    sdm = pytest.importorskip("sdmetrics.reports.multi_table")
     one = (lambda k: k[0] if len(k) == 1 else list(k))
     meta = {"tables": {n: {"columns": {c: {"sdtype": t} for c, t in info["columns"].items()}}
                        for n, info in rep.info["tables"].items()},
@@ -65,7 +65,7 @@ def _sdmetrics(real, synthetic, rep):
                               for r in rep.info["relationships"]]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = sdm.MultiTableQualityReport()
+        theirs = sdm.QualityReport()  # the multi-table QualityReport (MultiTableQualityReport)
         theirs.generate(real, synthetic, meta, verbose=False)
     return theirs
 
