@@ -33,6 +33,10 @@ RESIDUAL_RATE = 0.25
 RESIDUAL_ROUNDS = 80
 RESIDUAL_LEAVES = 31
 RESIDUAL_BINS = 32
+#: The leaves of the residual histograms hold this many leaf floors of rows: the spread around the
+#: boosted prediction is a smooth function, and small leaves of it pulled rows toward their training
+#: neighbours (DCR share 0.517 on california with the plain floor, 0.511 with 16 floors; issue 17).
+RESIDUAL_LEAF_FACTOR = 16
 #: Boosting of a few-class column in the chain: rounds at most (early stopping decides) and rate.
 CLASS_ROUNDS = 100
 CLASS_RATE = 0.2
@@ -152,7 +156,12 @@ class ColumnFitter:
         if spread.discrete_:
             return None
         cell = spread.cell_of(spread.to_uniform(r, rng))
-        tree = self._tree(np.column_stack([X, predicted]), cell, spread.n_cells, rng, regress_on=np.abs(r))
+        tree = LeafTree.fit(
+            np.column_stack([X, predicted]), cell, n_cells=spread.n_cells,
+            min_samples_leaf=RESIDUAL_LEAF_FACTOR * self.min_samples_leaf, smoothing=float(self.smoothing), rng=rng,
+            regress_on=np.abs(r), max_depth=self.max_depth, n_trees=int(self.n_trees),
+            max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
+        )
         return {"mean": mean, "spread": spread, "value": tree}
 
 

@@ -48,8 +48,9 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         Column types; detected from the data when omitted.
     random_state : int, optional
         Seed; the same seed gives the same rows.
-    min_samples_leaf : int, default 30
-        Privacy floor: every conditional distribution is learned from at least this many rows.
+    min_samples_leaf : int, default 100
+        Privacy floor: every conditional distribution is learned from at least this many rows (the
+        residual histograms of a boosted numeric column from 16 times as many).
     smoothing : float, default 1.0
         Pseudo-count of the column's marginal mixed into every leaf histogram.
     n_bins : int, default 64
@@ -106,7 +107,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         *,
         metadata: Any = None,
         random_state: int | None = None,
-        min_samples_leaf: int = 30,
+        min_samples_leaf: int = 100,
         smoothing: float = 1.0,
         n_bins: int = 64,
         min_category_count: int = 5,
