@@ -68,7 +68,7 @@ def main() -> None:
                              learning_rate=args.lr, threads=args.threads, save_steps=10_000)
     infos = train_sft(out / "corpus", base="smollm2-135m", output=out / "tuned", settings=settings, seeds=seeds,
                       resume=True, say=print)
-    record["sft"] = [{k: i.get(k) for k in ("steps", "seconds", "peak_memory_mb", "final_loss", "rows", "too_long")}
+    record["sft"] = [{k: i.get(k) for k in ("steps", "seconds", "cpu_seconds", "load_average", "peak_memory_mb", "final_loss", "rows", "too_long")}
                      for i in infos]
     models = ["base", str(out / "tuned")]
     with load_api(DEMO_API) as api:
@@ -80,7 +80,7 @@ def main() -> None:
                                          threads=args.threads, save_steps=10_000)
             dinfos = train_dpo(out / "pairs.jsonl", base=out / "tuned", output=out / "tuned-dpo", api=api,
                                settings=dpo_settings, resume=True, say=print)
-            record["dpo"] = [{k: i.get(k) for k in ("steps", "seconds", "peak_memory_mb", "rows")} for i in dinfos]
+            record["dpo"] = [{k: i.get(k) for k in ("steps", "seconds", "cpu_seconds", "peak_memory_mb", "rows")} for i in dinfos]
             models.append(str(out / "tuned-dpo"))
         eval_path = heldout_path()
         if args.eval_limit:  # a seeded random subset, in file order (the file is grouped by function)

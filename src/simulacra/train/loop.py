@@ -199,7 +199,7 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
     from transformers import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the progress bar shows the loss; no dict printed per step
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with stop_on_sigint(stopper):
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     if stopper.requested:
@@ -213,6 +213,7 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     info = {**manifest, "steps": int(trainer.state.global_step), "seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(time.process_time() - cpu, 1), "load_average": os.getloadavg()[0],
             "resumed_from": str(resume_from) if resume_from else None, "final_loss": progress.losses[-1] if progress.losses else None,
             "losses": progress.losses, "peak_memory_mb": peak_memory_mb()}
     (tmp / MANIFEST).write_text(json.dumps(info, indent=2, default=str))
@@ -240,7 +241,8 @@ def for_seeds(output: Path, seeds: list[int], train_one: Callable[[Path, int], d
 
 
 def settings_dict(settings: TrainSettings) -> dict[str, Any]:
-    return asdict(settings)
+    """The settings as recorded, with ``bf16`` resolved to what the run used."""
+    return {**asdict(settings), "bf16": bf16_default() if settings.bf16 is None else settings.bf16}
 
 
 __all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "last_checkpoint",

@@ -181,3 +181,18 @@ def test_conditions_are_met_from_the_released_model_only(fitted):
     assert len(rows) == 200 and (rows["g"] == "b").all()
     assert rows["x"].median() > 40  # x given g = b comes from the model's pair table, not a training row
     assert not any(isinstance(v, pd.DataFrame) for v in vars(model).values())
+
+
+def test_dates_zoom_in_on_their_span():
+    # regression: seconds since 1970 all fell into one powers-of-two bucket (2004–2038), so dates of one
+    # year came back spread over decades-wide cells
+    rng = np.random.default_rng(1)
+    n = 3000
+    df = pd.DataFrame({"day": (pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 100, n), unit="D"))
+                       .strftime("%Y-%m-%d"), "x": rng.normal(size=n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DPSynthesizer(epsilon=2.0, delta=1e-8, random_state=0).fit(df)
+    days = pd.to_datetime(model.sample(3000, random_state=1)["day"])
+    assert days.min() >= pd.Timestamp("2020-12-01") and days.max() <= pd.Timestamp("2021-05-10")
+    assert days.dt.month.value_counts(normalize=True).get(2, 0) > 0.2

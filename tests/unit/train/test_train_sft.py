@@ -25,6 +25,7 @@ def test_sft_learns_the_calls(tuned_tiny, tiny_api_path, rows):
     assert (folder / "config.json").is_file() and not (folder / "checkpoints").exists()
     manifest = json.loads((folder / "simulacra-train.json").read_text())
     assert manifest["rows"] == 2 and manifest["kind"] == "sft" and manifest["peak_memory_mb"] > 0
+    assert manifest["cpu_seconds"] > 0 and manifest["settings"]["bf16"] is False
     backend = get_backend(str(folder))  # the text engine's backend lookup: a model folder runs in transformers
     assert backend.model_id == "transformers:tuned"
     assert get_backend("local", model=str(folder), n_threads=1, concurrency=1).model_id == "transformers:tuned"  # --model

@@ -175,7 +175,7 @@ class DPSynthesizer(BaseSynthesizer):
                 values = cols.numeric_values(table[c], col)
                 integer = bool(getattr(col, "integer", False)) or col.type == "datetime"
                 out[c] = fit_numeric(values, mech, rho_range, rho_one, n_noisy, integer=integer, bounds=public.get(c),
-                                     cells=cells, bins=bins, name=c)
+                                     cells=cells, bins=bins, name=c, zoom=col.type in ("datetime", "timedelta"))
             else:
                 labels = public.get(c)
                 if labels is None and col.type == "boolean" and table[c].dtype == bool:
