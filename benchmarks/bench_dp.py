@@ -108,6 +108,56 @@ def audit(eps_list: list[float], trials: int) -> list[dict[str, Any]]:
     return out
 
 
+def plot(cache: dict[str, Any]) -> Path:
+    """Quality and TSTR/TRTR against ε, one line per (table, model): the curve of docs/privacy.md."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [v for k, v in cache.items() if k != "audit" and "quality" in v]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for (table, model) in sorted({(r["table"], r["model"]) for r in runs}):
+        rows = sorted((r for r in runs if r["table"] == table and r["model"] == model), key=lambda r: r["epsilon"])
+        label = f"{table} · {'simulacra dp' if model == 'dp' else 'smartnoise ' + model.upper()}"
+        style = "-o" if model == "dp" else "--s"
+        for ax, key in zip(axes, ("quality", "ratio")):
+            ax.plot([r["epsilon"] for r in rows], [r[key] for r in rows], style, label=label, markersize=4)
+    for ax, title in zip(axes, ("SDMetrics quality", "TSTR / TRTR (ROC AUC)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("ε (δ = 1e-6)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    out = HERE.parent / "docs" / "img" / "dp_quality.png"
+    out.parent.mkdir(exist_ok=True)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def markdown(cache: dict[str, Any]) -> str:
+    """The cached runs as the Markdown tables of RESULTS.md."""
+    runs = sorted((v for k, v in cache.items() if k != "audit"), key=lambda r: (r["table"], r["epsilon"], r["model"]))
+    names = {"dp": "simulacra DPSynthesizer", "mst": "smartnoise MST", "aim": "smartnoise AIM"}
+    lines = ["| table | ε | model | quality | column shapes | pair trends | TSTR | TRTR | TSTR/TRTR | fit (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        if "error" in r:
+            lines.append(f"| {r['table']} | {r['epsilon']:g} | {names.get(r['model'], r['model'])} | failed: {r['error'][:80]} |||||||")
+            continue
+        lines.append(f"| {r['table']} | {r['epsilon']:g} | {names.get(r['model'], r['model'])} | {r['quality']:.3f} | "
+                     f"{r['shapes']:.3f} | {r['pairs']:.3f} | {r['tstr']:.3f} | {r['trtr']:.3f} | {r['ratio']:.3f} | "
+                     f"{r['fit_seconds']:.1f} |")
+    audit = cache.get("audit") or []
+    if audit:
+        lines += ["", "| claimed ε | trials per side | ε lower bound (95 %) | point estimate | TPR | FPR | seconds |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {a['epsilon']:g} | {a['trials_per_side']} | {a['epsilon_lower']:.3f} | {a['epsilon_point']:.3f} | "
+                  f"{a['tpr']:.3f} | {a['fpr']:.3f} | {a['seconds']:.0f} |" for a in audit]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tables", default="adult")
@@ -117,7 +167,12 @@ def main() -> None:
     ap.add_argument("--audit", action="store_true")
     ap.add_argument("--audit-eps", default="1,8")
     ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--plot", action="store_true", help="Write docs/img/dp_quality.png from the cached results.")
     args = ap.parse_args()
+    if args.plot:
+        plot(json.loads(CACHE.read_text()))
+        print(markdown(json.loads(CACHE.read_text())))
+        return
     cache: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     if args.audit:
         cache["audit"] = audit([float(e) for e in args.audit_eps.split(",")], args.trials)
@@ -133,10 +188,17 @@ def main() -> None:
                     except Exception as exc:  # a peer that fails is recorded, not fatal
                         cache[key] = {"table": table, "model": model, "epsilon": eps, "error": f"{type(exc).__name__}: {exc}"}
                     print(json.dumps(cache[key]))
-                    CACHE.parent.mkdir(exist_ok=True)
-                    CACHE.write_text(json.dumps(cache, indent=1))
+                    _save({key: cache[key]})
+    if args.audit:
+        _save({"audit": cache["audit"]})
+
+
+def _save(entries: dict[str, Any]) -> None:
+    """Merge entries into the cache file as it is now (another run may have written it meanwhile)."""
     CACHE.parent.mkdir(exist_ok=True)
-    CACHE.write_text(json.dumps(cache, indent=1))
+    current = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    current.update(entries)
+    CACHE.write_text(json.dumps(current, indent=1))
 
 
 if __name__ == "__main__":

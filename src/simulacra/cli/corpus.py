@@ -29,8 +29,9 @@ def corpus(
     eval_set: Annotated[Path | None, typer.Option("--eval", help="An evaluation set (JSONL with request/question/"
                                                   "prompt, or lines): rows sharing an n-gram with it are kept apart.")] = None,
     ngram: Annotated[int, typer.Option("--ngram", help="Word n-gram size of the decontamination check.")] = 8,
-    model_share: Annotated[float, typer.Option("--model-share", help="Calls: share of requests the model rephrases "
-                                               "(0 = templates only).")] = 0.3,
+    model_share: Annotated[str, typer.Option("--model-share", help="Calls: share of requests the model rephrases "
+                                             "(0 = templates only; auto: 0.3 with a server model, 0 with the "
+                                             "embedded one, whose rewrites measured too unreliable).")] = "auto",
     phrasing: Annotated[str, typer.Option("--phrasing", help="Documents: who writes questions: template, model, "
                                           "auto.")] = "auto",
     max_words: Annotated[int, typer.Option("--max-words", help="Documents: most words in a chunk (sections, tables and "
@@ -53,14 +54,23 @@ def corpus(
     if n < 1:
         raise InputError(f"-n must be at least 1, got {n}")
     output.mkdir(parents=True, exist_ok=True)
+    share = _share(model_share)
     engine = None
-    if not api or model_share > 0:
+    if not api or share is None or share > 0:
         from simulacra.cli.text import _engine
 
         engine = _engine(llm, model, concurrency, threads, cache, output / "manifest.json")
+    if share is None:
+        from simulacra.text.tasks.grounded import resolve_phrasing
+
+        assert engine is not None
+        share = 0.3 if resolve_phrasing("auto", engine) == "model" else 0.0
+        if share == 0.0 and api:
+            engine.close()
+            engine = None
     command = "simulacra corpus " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "simulacra corpus"
     try:
-        manifest = (_calls(source, n, engine, seed, model_share, timeout, eval_set, ngram, output, command) if api
+        manifest = (_calls(source, n, engine, seed, share, timeout, eval_set, ngram, output, command) if api
                     else _docs(source, n, wanted, engine, seed, phrasing, max_words, eval_set, ngram, output, command))
     finally:
         if engine is not None:
@@ -86,6 +96,21 @@ def corpus(
                       f"{dec['ngram']}-gram with {dec['eval_set']} (kept apart)")
     for note in manifest.get("notes", []):
         console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def _share(value: str) -> float | None:
+    """``--model-share``: a number in [0, 1], or None for ``auto``."""
+    from simulacra.errors import InputError
+
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise InputError(f"--model-share must be 'auto' or a number from 0 to 1, got '{value}'")
+    return share
 
 
 def _decontaminate(res: Any, eval_set: Path | None, ngram: int, fields: tuple[str, ...]) -> dict[str, Any] | None:

@@ -36,7 +36,9 @@ def evaluate_command(
     from simulacra.evaluate import EvaluationWarning, evaluate
     from simulacra.io import read_table
 
-    if _table_folder(real) and _table_folder(synthetic):
+    from simulacra.cli.relational import is_database
+
+    if is_database(real) and is_database(synthetic):
         if target or sensitive or secret or entity or order:
             from simulacra.errors import InputError
 
@@ -70,34 +72,15 @@ def evaluate_command(
     _outputs(report, json_path, html_path)
 
 
-def _table_folder(path: Path) -> bool:
-    """Whether ``path`` is a folder of related tables (not one table stored as Parquet parts): it holds a
-    text table file, or Parquet files with different columns."""
-    from simulacra.io.tables import FORMATS
-
-    if not path.is_dir():
-        return False
-    files = [f for f in path.iterdir() if f.is_file() and f.suffix.lower() in FORMATS and not f.name.startswith((".", "_"))
-             and not f.name.endswith(".meta.json")]
-    if not files:
-        return False
-    if any(FORMATS[f.suffix.lower()] != "parquet" for f in files):
-        return True
-    import pyarrow.parquet as pq
-
-    return len({tuple(pq.read_schema(f).names) for f in files}) > 1
-
-
 def _evaluate_tables(real: Path, synthetic: Path, holdout: Optional[Path], metadata: Optional[Path],
                      json_path: Optional[Path], html_path: Optional[Path], seed: int) -> None:
-    from simulacra.cli.common import console, step
+    from simulacra.cli.common import console
+    from simulacra.cli.relational import read_database
     from simulacra.evaluate.multi_table import evaluate_tables
-    from simulacra.io import read_tables
 
-    with step("Reading tables"):
-        frames = {"real": read_tables(real), "synthetic": read_tables(synthetic)}
-        if holdout is not None:
-            frames["holdout"] = read_tables(holdout)
+    frames = {"real": read_database(real), "synthetic": read_database(synthetic)}
+    if holdout is not None:
+        frames["holdout"] = read_database(holdout)
     with console.status("Evaluating") as status:
         report = evaluate_tables(frames["real"], frames["synthetic"], holdout=frames.get("holdout"), metadata=metadata,
                                  random_state=seed, progress=lambda what: status.update(f"Evaluating: {what}"))

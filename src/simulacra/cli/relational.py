@@ -12,11 +12,12 @@ from typing import Any
 
 from simulacra.cli.common import console, parse_assignments, step
 
-_PART = re.compile(r"^part-\d+\.")
+_PART = re.compile(r"^part-\d+[.-]")
 
 
 def is_database(path: Path) -> bool:
-    """A folder of table files, not the parts of one table written by a chunked job (``part-000000.parquet``)."""
+    """A folder of table files, not the parts of one table written by a chunked job (``part-000000.parquet``)
+    or by Spark (``part-00000-<id>.snappy.parquet``)."""
     if not path.is_dir():
         return False
     files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith((".", "_"))]

@@ -1,4 +1,4 @@
-"""``simulacra uplift table|text``: does augmentation make the downstream model better on a real test set?"""
+"""``simulacra uplift table|text|llm``: does augmentation make the downstream model better on a real test set?"""
 
 from __future__ import annotations
 
@@ -108,6 +108,26 @@ def text(
         eda_params={"alpha_sr": alpha, "alpha_ri": alpha, "alpha_rs": alpha, "p_rd": alpha}, progress=_progress(),
         classifier=classifier, embedder=embedder,
     )
+    _finish(result, json_path, html_path)
+
+
+@uplift_app.command("llm")
+def llm(
+    api: Annotated[str, typer.Option("--api", help="The tools: a .py file, a module name or an OpenAPI file (the one that made the corpus).")],
+    eval_path: Annotated[Path, typer.Option("--eval", help='Held-out JSONL rows {"request": ..., "call": {"name", "arguments"} | null}.')],
+    models: Annotated[str, typer.Option("--models", help="Comma-separated: base and model folders (seed-N sub-folders are repeats); the first is the baseline.")] = "base",
+    base: Annotated[str, typer.Option("--base", help="What 'base' is: an installed model name, a .gguf file or a model folder.")] = "smollm2-135m",
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest answer, in tokens.")] = 96,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Requests decoded together.")] = 8,
+    threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default: OMP_NUM_THREADS or 1).")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary (one entry per model), verdicts, runs and answers as JSON.")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page.")] = None,
+) -> None:
+    """Base vs tuned models on held-out function-calling requests: exact match, schema validity, execution, no-call accuracy."""
+    from simulacra.augment.llm import run_llm_uplift
+
+    result = run_llm_uplift(api, eval_path, [m.strip() for m in models.split(",") if m.strip()], base=base,
+                            max_tokens=max_tokens, batch_size=batch_size, n_threads=threads, progress=_progress())
     _finish(result, json_path, html_path)
 
 

@@ -121,8 +121,10 @@ class MultiTableReport(NumberReport):
         from rich.table import Table
 
         table = Table(title="simulacra evaluation of related tables")
-        for head in ("part", "metric", "value", "verdict"):
-            table.add_column(head, justify="right" if head == "value" else "left", no_wrap=head != "verdict")
+        table.add_column("part", max_width=36, overflow="fold")
+        table.add_column("metric", no_wrap=True)
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("verdict")
         rows: list[tuple[str, str, Any, str]] = []
         verdict = {"quality": self.verdict["fidelity"]["level"], "fk_resolved": self.verdict["integrity"]["level"],
                    "privacy": self.verdict["privacy"]["level"]}

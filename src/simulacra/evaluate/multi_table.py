@@ -81,6 +81,8 @@ def _resolve(relationships: Any, metadata: Any, real: dict[str, pd.DataFrame]
              ) -> tuple[list[Link], dict[str, Any], dict[str, set[str]]]:
     """Relationships, per-table column types and extra key columns from the arguments (relationships
     detected with ``MultiTableMetadata.detect`` when neither argument gives them)."""
+    if metadata is None and hasattr(relationships, "tables") and hasattr(relationships, "relationships"):
+        metadata = relationships  # a MultiTableMetadata given as the relationships: its primary keys too
     if isinstance(metadata, (str, Path)):
         from simulacra.metadata.multi import MultiTableMetadata
 

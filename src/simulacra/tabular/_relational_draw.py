@@ -150,11 +150,15 @@ def attribute_matrix(frame: pd.DataFrame, columns: list[str], reference: pd.Data
 
 
 def match_parents(child_attrs: np.ndarray, parent_attrs: np.ndarray, weights: np.ndarray,
-                  rng: np.random.Generator, k: int = 5) -> np.ndarray:
-    """For each child row, the index of a parent row among its ``k`` nearest, drawn by ``weights``."""
+                  rng: np.random.Generator, k: int | None = None) -> np.ndarray:
+    """For each child row, the index of a parent row among its ``k`` nearest, drawn by ``weights``.
+
+    By default ``k`` is 5, fewer for a small parent table (one per 50 rows, at least 1): among a dozen
+    airlines the nearest is the one meant, among thousands of planes several are alike.
+    """
     from sklearn.neighbors import NearestNeighbors
 
-    k = max(1, min(k, len(parent_attrs)))
+    k = max(1, min(k or max(1, min(5, len(parent_attrs) // 50)), len(parent_attrs)))
     index = NearestNeighbors(n_neighbors=k).fit(parent_attrs)
     _, near = index.kneighbors(child_attrs)
     w = np.asarray(weights, dtype=float)[near] + 1e-3

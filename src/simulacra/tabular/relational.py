@@ -71,7 +71,7 @@ class RelationalSynthesizer(CompositeModel):
     parents : dict, optional
         ``{child: parent}``: the parent table that generates a child's rows, overriding the choice
         (the parent the child refers to through the most distinct rows, with few orphans).
-    max_rows : int, default 100_000
+    max_rows : int, default 50_000
         Rows of a table used to fit its model (a random subset beyond that; counts use every row).
     min_category_count : int, default 5
         Privacy floor of every table model (values seen in fewer rows are never reproduced).
@@ -84,7 +84,7 @@ class RelationalSynthesizer(CompositeModel):
     _fit_argument: ClassVar[str] = "tables"
 
     def __init__(self, *, metadata: Any = None, random_state: int | None = None, fixed: list[str] | None = None,
-                 parents: dict[str, str] | None = None, max_rows: int = 100_000, min_category_count: int = 5,
+                 parents: dict[str, str] | None = None, max_rows: int = 50_000, min_category_count: int = 5,
                  model_params: dict[str, Any] | None = None) -> None:
         self.metadata = metadata
         self.random_state = random_state
@@ -259,10 +259,18 @@ class RelationalSynthesizer(CompositeModel):
             return
         base = parent[list(rel.parent_key)].iloc[rng.integers(len(parent), size=rows.size)].reset_index(drop=True)
         free = [pc for pc in rel.parent_key if pc in pools]
-        if free:  # the key's data part (a time): a combination of its pool, mostly absent from the parent
-            pick = rng.integers(len(pools[free[0]]), size=rows.size)
-            for pc in free:
-                base[pc] = pool_values(parent[pc], pools[pc])[pick]
+        if free:  # the key's data part (a time): a combination of its pool absent from the parent
+            taken = pd.MultiIndex.from_frame(parent[list(rel.parent_key)])
+            values = {pc: _grid(pool_values(parent[pc], pools[pc])) for pc in free} if len(free) == 1 \
+                else {pc: pool_values(parent[pc], pools[pc]) for pc in free}
+            todo = np.arange(rows.size)
+            for _ in range(20):
+                pick = rng.integers(len(values[free[0]]), size=todo.size)
+                for pc in free:
+                    base.loc[todo, pc] = values[pc][pick]
+                todo = todo[np.asarray(pd.MultiIndex.from_frame(base.iloc[todo]).isin(taken))]
+                if not todo.size:
+                    break  # rows left in ``todo`` resolve: the synthetic parent took every free combination
         for pc, cc in zip(rel.parent_key, rel.child_key):
             table.iloc[rows, table.columns.get_loc(cc)] = base[pc].to_numpy(dtype=object)
 
@@ -315,3 +323,18 @@ class RelationalSynthesizer(CompositeModel):
     def __repr__(self) -> str:
         return f"RelationalSynthesizer(tables={list(getattr(self, 'order_', []))})"
 
+
+def _grid(values: np.ndarray, most: int = 1_000_000) -> np.ndarray:
+    """A regular grid over numbers or times (the hours of the year from the hours seen), so that a key
+    absent from the parent can be drawn inside its range; other values are returned as they are."""
+    if values.dtype.kind not in "iufM" or values.size < 3:
+        return values
+    ordered = np.unique(values[~pd.isna(values)])
+    steps = np.diff(ordered.astype(np.int64) if ordered.dtype.kind == "M" else ordered)
+    step = np.median(steps[steps > 0]) if (steps > 0).any() else 0
+    if not step or (ordered[-1] - ordered[0]) / (ordered.dtype.type(step) if ordered.dtype.kind != "M" else
+                                                   np.timedelta64(int(step), "ns")) > most:
+        return values
+    if ordered.dtype.kind == "M":
+        return np.arange(ordered[0], ordered[-1] + np.timedelta64(int(step), "ns"), np.timedelta64(int(step), "ns"))
+    return np.arange(ordered[0], ordered[-1] + step, step)

@@ -56,7 +56,7 @@ def report(pair):
 
 
 def _sdmetrics(real, synthetic, rep):
-    sdm = pytest.importorskip("sdmetrics.reports")
+    sdm = pytest.importorskip("sdmetrics.reports.multi_table")
     one = (lambda k: k[0] if len(k) == 1 else list(k))
     meta = {"tables": {n: {"columns": {c: {"sdtype": t} for c, t in info["columns"].items()}}
                        for n, info in rep.info["tables"].items()},
@@ -65,7 +65,7 @@ def _sdmetrics(real, synthetic, rep):
                               for r in rep.info["relationships"]]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = sdm.MultiTableQualityReport()
+        theirs = sdm.QualityReport()  # the multi-table QualityReport (MultiTableQualityReport)
         theirs.generate(real, synthetic, meta, verbose=False)
     return theirs
 
@@ -263,14 +263,21 @@ def test_relationships_from_multi_table_metadata_object_file_or_detection(tmp_pa
     assert ("lines", ("order_no",), "orders") in detected
     meta.add_relationship("customers", "cid", "orders", "customer")
     meta.save(tmp_path / "shop.meta.json")
-    for given in (meta, tmp_path / "shop.meta.json"):
-        rep = evaluate_tables(real, syn, metadata=given)
+    for rep in (evaluate_tables(real, syn, metadata=meta), evaluate_tables(real, syn, meta),
+                evaluate_tables(real, syn, metadata=tmp_path / "shop.meta.json")):
         names = {r["name"] for r in rep.relationships}
         assert "orders.customer → customers.cid" in names and len(names) == len(meta.relationships)
         assert rep.info["tables"]["orders"]["columns"]["customer"] == "id"
         assert rep.info["tables"]["orders"]["columns"]["order_no"] == "id"  # a primary key: not scored
     auto = evaluate_tables(real, syn)
     assert {r["name"] for r in auto.relationships} == {f"{c}.{k[0]} → {p}.{k[0]}" for c, k, p in detected}
+    # a primary key no relationship names is still a key (not scored), however the metadata comes
+    plain = MultiTableMetadata.detect(real)
+    assert plain.tables["customers"].primary_key == ("cid",) and "customers" not in {r.parent for r in plain.relationships}
+    for rep in (auto, evaluate_tables(real, syn, plain), evaluate_tables(real, syn, metadata=plain)):
+        assert rep.info["tables"]["customers"]["columns"]["cid"] == "id"
+    as_list = evaluate_tables(real, syn, list(plain.relationships))
+    assert as_list.info["tables"]["customers"]["columns"]["cid"] == "numerical"  # nothing says it is a key
 
 
 def _write(folder, tables):
@@ -295,7 +302,7 @@ def test_cli_evaluates_folders_of_tables(tmp_path, pair, capsys):
     assert len(data["relationships"]) == len(meta.relationships) and data["cardinality"] is not None
     assert data["entity_privacy"]["customers"]["dcr_share"] is not None
     out = capsys.readouterr().out
-    assert "orders.customer → customers.cid" in out and "intertable_trends" in out
+    assert "orders.customer →" in out and "customers.cid" in out and "intertable_trends" in out
 
 
 def test_cli_folder_errors_and_single_table_folders(tmp_path, pair, capsys):
@@ -345,3 +352,27 @@ def test_self_reference_datetime_keys_and_composite_entities():
     assert len(ent) == len(real["orders"]) and ent["lines:count"].sum() == len(real["lines"])
     first = real["lines"][(real["lines"]["shop"] == real["orders"]["shop"][0]) & (real["lines"]["order_no"] == 0)]
     assert ent["lines:qty:mean"][0] == pytest.approx(first["qty"].mean())
+
+
+def test_table_metrics_and_a_holdout_of_some_tables(pair):
+    real, syn = pair
+    opts = sim.evaluate.EvalOptions(detection_rows=200, privacy_rows=100, reference_rows=200, n_threads=1)
+    rep = evaluate_tables(real, syn, RELS, holdout={"customers": shop(4)["customers"]},
+                          table_metrics=["quality", "detection_auc"], options=opts)
+    assert all(t.scores["detection_auc"] is not None for t in rep.tables.values())
+    assert rep.tables["customers"].scores["dcr_share"] is not None
+    assert rep.tables["orders"].scores.get("dcr_share") is None
+    assert rep.entity_privacy == {}  # no holdout children: no entities to compare
+    with pytest.raises(InputError, match="holdout table\\(s\\) not among the real tables: shops"):
+        evaluate_tables(real, syn, RELS, holdout={"shops": real["orders"]})
+
+
+def test_spark_parts_are_one_table(tmp_path, pair):
+    from simulacra.cli.relational import is_database
+
+    (tmp_path / "spark").mkdir()
+    pair[0]["orders"].to_parquet(tmp_path / "spark" / "part-00000-3f2a-c000.snappy.parquet")
+    (tmp_path / "spark" / "_SUCCESS").write_text("")
+    assert not is_database(tmp_path / "spark")
+    _write(tmp_path / "db", pair[0])
+    assert is_database(tmp_path / "db")

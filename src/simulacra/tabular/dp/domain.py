@@ -145,9 +145,14 @@ class CategoricalDomain:
 
 def fit_numeric(
     values: np.ndarray, mech: Mechanisms, rho_range: float, rho_shape: float, n_rows: float, *,
-    integer: bool, bounds: tuple[float, float] | None, cells: int, bins: int, name: str,
+    integer: bool, bounds: tuple[float, float] | None, cells: int, bins: int, name: str, zoom: bool = False,
 ) -> NumericDomain:
-    """Release a numeric column's domain: range, fine grid, fine histogram and coarse bins."""
+    """Release a numeric column's domain: range, fine grid, fine histogram and coarse bins.
+
+    ``zoom`` (dates and durations, whose values sit far from zero in a narrow span) splits the range
+    budget: the span the powers-of-two histogram finds is cut into equal parts, a second noisy
+    histogram on them narrows the range, and the fine cells are spread evenly over it.
+    """
     finite = values[np.isfinite(values)]
     clipped = 0
     if bounds is not None:
@@ -160,13 +165,15 @@ def fit_numeric(
         edges = np.concatenate([[left], inner, [right]])
     else:
         edges = LOG_EDGES
-    noisy = mech.gaussian_counts(np.histogram(finite, edges)[0], rho_range, f"range of {name}")
+    zoom = zoom and bounds is None
+    rho_first = rho_range / 2 if zoom else rho_range
+    noisy = mech.gaussian_counts(np.histogram(finite, edges)[0], rho_first, f"range of {name}")
     if integer:  # buckets holding no whole number carry nothing
         width = np.ceil(edges[1:]) - np.ceil(edges[:-1])
         noisy = np.where(width > 0, noisy, -np.inf)
     if bounds is None:
         # only real mass clears this: all empty buckets stay below it with probability 0.999
-        tau = gaussian_sigma(rho_range) * math.sqrt(2 * math.log(len(noisy) / 1e-3))
+        tau = gaussian_sigma(rho_first) * math.sqrt(2 * math.log(len(noisy) / 1e-3))
         keep = np.flatnonzero(noisy > tau)
         first, last = (int(keep[0]), int(keep[-1])) if keep.size else (int(np.argmax(noisy)),) * 2
     else:
@@ -174,23 +181,71 @@ def fit_numeric(
         first, last = int(usable[0]), int(usable[-1])
     mass = np.maximum(noisy[first:last + 1], 0.0)
     mass = np.where(np.isfinite(mass), mass, 0.0)
-    edges = _fine_edges(edges[first:last + 2], mass, cells, integer)
+    if zoom:
+        edges = _zoomed_edges(finite, edges[first], edges[last + 1], mech, rho_range / 2, cells, integer, name)
+    else:
+        edges = _fine_edges(edges[first:last + 2], mass, cells, integer)
     grid = NumericDomain(edges, np.zeros(len(edges)), np.zeros(2, dtype=np.int64), integer, True, bounds is not None,
                          clipped)
     counts = np.bincount(grid.fine_cells(values), minlength=len(edges))
     noisy_cells = mech.gaussian_counts(counts, rho_shape, f"shape of {name}")
-    missing = bool(noisy_cells[-1] > 3 * gaussian_sigma(rho_shape))
+    sigma = gaussian_sigma(rho_shape)
+    missing = bool(noisy_cells[-1] > 3 * sigma)
     if not missing:
         noisy_cells[-1] = 0.0
-    grid.probs = project_simplex(noisy_cells, max(n_rows, 1.0))
+    # a level that all the empty cells of a tail stay under with probability 0.95
+    lo, hi = _solid_span(noisy_cells[:-1], sigma * math.sqrt(2 * math.log(max(len(edges) - 1, 2) / 0.05)))
+    keep = np.zeros(len(noisy_cells), dtype=bool)
+    keep[lo:hi] = True
+    keep[-1] = missing
+    grid.probs = np.zeros(len(noisy_cells))
+    grid.probs[keep] = project_simplex(noisy_cells[keep], max(n_rows, 1.0))
     grid.probs /= max(grid.probs.sum(), 1e-12)
     grid.missing = missing
     grid.bounds = _coarse_bounds(grid.probs[:-1], bins)
     return grid
 
 
+#: Integer columns whose released range holds at most this many whole numbers get one cell per number.
+MAX_INTEGER_CELLS = 256
+
+
+#: Equal parts the powers-of-two span is cut into when a column zooms in (dates, durations).
+ZOOM_PARTS = 256
+
+
+def _zoomed_edges(
+    finite: np.ndarray, left: float, right: float, mech: Mechanisms, rho: float, cells: int, integer: bool, name: str,
+) -> np.ndarray:
+    """Fine cell edges spread evenly over the part of [left, right) where a second noisy histogram is solid."""
+    parts = np.linspace(left, right, ZOOM_PARTS + 1)
+    if integer:
+        parts = np.unique(np.ceil(parts))
+    noisy = mech.gaussian_counts(np.histogram(np.clip(finite, parts[0], parts[-1]), parts)[0], rho,
+                                 f"range (zoom) of {name}")
+    lo, hi = _solid_span(noisy, gaussian_sigma(rho) * math.sqrt(2 * math.log(len(noisy) / 1e-3)))
+    out = np.linspace(parts[lo], parts[hi], cells + 1)
+    return np.unique(np.ceil(out)) if integer else out
+
+
+def _solid_span(noisy: np.ndarray, level: float) -> tuple[int, int]:
+    """The cells from the first to the last one of a noisy histogram that clear ``level``.
+
+    The cells outside get no mass: noise on the empty cells past the data's extremes would otherwise
+    leave a thin spread of values out to the end of the released range.
+    """
+    solid = np.flatnonzero(noisy >= level)
+    return (int(solid[0]), int(solid[-1]) + 1) if solid.size else (0, len(noisy))
+
+
 def _fine_edges(buckets: np.ndarray, mass: np.ndarray, cells: int, integer: bool) -> np.ndarray:
-    """Cells inside the range buckets, more where the noisy mass is (at least one per bucket)."""
+    """Cells inside the range buckets, more where the noisy mass is (at least one per bucket).
+
+    Integer columns of a short range get one cell per whole number, so no cell straddles values
+    that the data never takes (a cell [16, 32) would sample 17..31 for a column whose top value is 16).
+    """
+    if integer and math.ceil(buckets[-1]) - math.ceil(buckets[0]) <= MAX_INTEGER_CELLS:
+        return np.arange(math.ceil(buckets[0]), math.ceil(buckets[-1]) + 1, dtype=float)
     share = mass / mass.sum() if mass.sum() > 0 else np.full(mass.size, 1.0 / mass.size)
     per = np.maximum(1, np.round(share * cells)).astype(int)
     out: list[float] = []

@@ -147,7 +147,7 @@ class DPSynthesizer(BaseSynthesizer):
         self.metadata_ = self.model_metadata_ = self._released_metadata(meta)
         self.constraints_ = ConstraintSet([])
         self.columns_ = [str(c) for c in data.columns]
-        self.dtypes_ = {c: str(data[c].dtype) for c in meta.columns}
+        self.dtypes_ = {c: _released_dtype(meta.columns[c], self.domains_.get(c)) for c in meta.columns}
         self.n_training_rows_ = int(round(n_noisy))
         self.composed_ = self._composed(epsilon, delta)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
@@ -166,6 +166,8 @@ class DPSynthesizer(BaseSynthesizer):
         pairs = max(len(modelled) - 1, 1)
         sigma_pair = gaussian_sigma(budget.part("pairs") / pairs) if budget.part("pairs") > 0 else 1.0
         bins = int(np.clip(n_noisy / (48.0 * sigma_pair), 4, 16))
+        # fine cells: about 4 noise widths of rows per cell on average, so the shape is not mostly noise
+        cells = int(np.clip(n_noisy / (4.0 * gaussian_sigma(rho_one)), 16, 128))
         out: dict[str, NumericDomain | CategoricalDomain] = {}
         for c in modelled:
             col = meta.columns[c]
@@ -173,7 +175,7 @@ class DPSynthesizer(BaseSynthesizer):
                 values = cols.numeric_values(table[c], col)
                 integer = bool(getattr(col, "integer", False)) or col.type == "datetime"
                 out[c] = fit_numeric(values, mech, rho_range, rho_one, n_noisy, integer=integer, bounds=public.get(c),
-                                     cells=64, bins=bins, name=c)
+                                     cells=cells, bins=bins, name=c, zoom=col.type in ("datetime", "timedelta"))
             else:
                 labels = public.get(c)
                 if labels is None and col.type == "boolean" and table[c].dtype == bool:
@@ -352,6 +354,22 @@ class DPSynthesizer(BaseSynthesizer):
         info["columns"] = columns
         info["tree"] = [[self.modelled_[i], self.modelled_[j]] for i, j in self.tree_.edges]
         return info
+
+
+def _released_dtype(col: Any, domain: NumericDomain | CategoricalDomain | None) -> str:
+    """The output dtype from the type and the released domain only (the frame's dtype would tell,
+    for instance, whether any row has a missing number)."""
+    if isinstance(domain, NumericDomain):
+        if col.type != "numerical":
+            return "object"
+        if col.integer:
+            return "Int64" if domain.missing else "int64"
+        return "float64"
+    if isinstance(domain, CategoricalDomain) and domain.public and domain.labels == [False, True] and not domain.missing:
+        return "bool"
+    if col.type == "id":
+        return "int64" if getattr(col, "integer", False) else "object"
+    return "object"
 
 
 def _shares(meta: Metadata, modelled: list[str]) -> dict[str, float]:

@@ -41,7 +41,8 @@ def get_backend(spec: str | Backend | None = "local", *, model: str | None = Non
     """Build a backend from a short description.
 
     ``spec`` is ``"local"`` (or None) for the embedded model, an installed model's name such as
-    ``"smollm2-135m"``, a path to a ``.gguf`` file, an ``http://``/``https://`` URL of an OpenAI-compatible
+    ``"smollm2-135m"``, a path to a ``.gguf`` file, a Hugging Face model folder (e.g. one that ``simulacra train``
+    wrote) or ``hf:<model name>`` (run by transformers), an ``http://``/``https://`` URL of an OpenAI-compatible
     server, or ``"fake"`` (the deterministic :class:`~simulacra.text.backends.fake.FakeBackend`). ``model`` is,
     with a server, the served model's name; otherwise it may itself be a model name, a ``.gguf`` path or a
     URL (so ``--model`` alone says everything). Options go to the backend (``timeout``, ``deadline``,
@@ -71,8 +72,10 @@ def get_backend(spec: str | Backend | None = "local", *, model: str | None = Non
         from simulacra.text.backends.openai_http import OpenAIBackend
 
         return OpenAIBackend(text, model=model, **options)
-    from simulacra.text.backends import models
+    from simulacra.text.backends import hf, models
 
+    if text.startswith(hf.HF_PREFIX) or hf.is_model_folder(text):  # transformers: trained folders, dequantised GGUF
+        return hf.TransformersBackend(text, **options)
     if text == "local" or models.is_known(text) or text.lower().endswith(".gguf") or Path(text).is_file():
         from simulacra.text.backends.llamacpp import LlamaCppBackend
 

@@ -1,0 +1,182 @@
+"""The uplift experiment for language models: does fine-tuning on synthetic calls make a model better at
+function calling on real held-out requests?
+
+Every model answers every held-out request under the same prompt format as training
+(:func:`simulacra.train.data.call_messages`, greedy decoding). Per row: the calls in the answer are parsed,
+and compared with the expected call(s) after filling in documented defaults and ignoring argument order and
+``2`` vs ``2.0`` (:meth:`simulacra.text.calls.Api.canonical`). Metrics, as shares:
+
+- ``exact_match``: the answer makes exactly the expected calls, or none where none is expected;
+- ``name_match``: rows that expect a call, where the first call names the right function;
+- ``schema_valid``: rows that expect a call, where the model made calls that all validate against the schema;
+- ``executes``: rows that expect a call, where the model's calls all validate and run without error;
+- ``no_call_accuracy``: rows that expect no call, where the model made none.
+
+A model folder with ``seed-N`` sub-folders (``simulacra train sft --seeds``) is one model trained over
+several seeds: each is a repeat, and the verdicts weigh gains against that seed-to-seed noise, in the same
+words as the table and text uplift. Greedy decoding of one model is deterministic, so a model without seeds
+(the base) is one run, paired with every repeat of the others.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulacra.errors import InputError
+
+METRICS = ["exact_match", "name_match", "schema_valid", "executes", "no_call_accuracy"]
+LABELS = dict(zip(METRICS, ["exact match", "right function", "schema valid", "runs", "no-call accuracy"]))
+Progress = Callable[[str], None]
+
+
+def score_answer(api: Any, text: str, expected: Sequence[dict[str, Any]], timeout: float = 5.0) -> dict[str, Any]:
+    """The metrics of one answer (None where a metric does not apply to this row) and the parsed calls."""
+    from simulacra.text.calls import CallExecutionError, parse_calls
+
+    made = parse_calls(text)
+    exact = [api.canonical(c) for c in made] == [api.canonical(c) for c in expected]
+    if not expected:
+        return {"exact_match": float(exact), "no_call_accuracy": float(not made), "made": made}
+    valid = bool(made) and all(not api.validate(c) for c in made)
+    runs = valid
+    if valid:
+        for c in made:
+            try:
+                api.execute(c, timeout=timeout)
+            except CallExecutionError:
+                runs = False
+                break
+    return {"exact_match": float(exact), "name_match": float(bool(made) and made[0].get("name") == expected[0]["name"]),
+            "schema_valid": float(valid), "executes": float(runs), "made": made}
+
+
+def model_runs(spec: str, base: str) -> list[tuple[int, str]]:
+    """``(repeat, model path)`` for a ``--models`` entry: ``base`` or a folder (``seed-N`` sub-folders are repeats)."""
+    from simulacra.text.backends.hf import is_model_folder
+    from simulacra.train.loop import seed_folders
+
+    if spec == "base":
+        return [(0, base if is_model_folder(base) else f"hf:{base}")]
+    if not Path(spec).is_dir():
+        raise InputError(f"Model '{spec}' is not a folder; give 'base' or folders written by simulacra train")
+    folders = seed_folders(spec)
+    if not all(is_model_folder(f) for f in folders):
+        raise InputError(f"{spec} holds no model (no config.json, and no seed-N folders with one)")
+    return [(i, str(f)) for i, f in enumerate(folders)]
+
+
+@dataclass
+class LlmUpliftResult:
+    """Every (model, repeat) run with its metrics; per-row answers; summaries, verdicts and renderings."""
+
+    runs: pd.DataFrame
+    answers: list[dict[str, Any]]
+    info: dict[str, Any] = field(default_factory=dict)
+    headline: str = "exact_match"
+
+    def summary(self) -> pd.DataFrame:
+        """Mean and sample sd over repeats of every metric, per model (in the order given)."""
+        order = list(dict.fromkeys(self.runs["method"]))
+        g = self.runs.groupby("method", sort=False)
+        out = g["repeat"].nunique().rename("repeats").to_frame()
+        for m in METRICS:
+            out[m] = g[m].mean()
+            out[f"{m}_sd"] = g[m].std(ddof=1)
+        out = out.reset_index().rename(columns={"method": "model"})
+        return out.set_index("model").loc[order].reset_index()
+
+    def verdicts(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """Each model against the first (the base), and each later model against the one before it."""
+        from simulacra.augment.report import verdicts
+
+        metric = metric or self.headline
+        models = list(dict.fromkeys(self.runs["method"]))
+        pairs = [(models[0], m, m) for m in models[1:]]
+        pairs += [(prev, cur, f"{cur} over {prev}") for prev, cur in zip(models[1:], models[2:])]
+        return [{**v, "method": name} for base, arm, name in pairs
+                for v in verdicts(_paired(self.runs, base, arm), metric, baseline=base)]
+
+    def to_dict(self) -> dict[str, Any]:
+        from simulacra.augment.llm_report import to_dict
+
+        return to_dict(self)
+
+    def to_text(self) -> str:
+        from simulacra.augment.llm_report import render_text
+
+        return render_text(self)
+
+    def save_json(self, path: str | Path) -> None:
+        from simulacra.augment.llm_report import save_json
+
+        save_json(self, path)
+
+    def save_html(self, path: str | Path) -> None:
+        from simulacra.augment.llm_report import save_html
+
+        save_html(self, path)
+
+
+def _paired(runs: pd.DataFrame, base: str, arm: str) -> pd.DataFrame:
+    """The runs of ``base`` and ``arm``; a base with one run (greedy decoding is deterministic) is paired with
+    every repeat of an arm trained over several seeds. An arm with one run stays one: no noise estimate."""
+    b, a = runs[runs["method"] == base], runs[runs["method"] == arm]
+    if b["repeat"].nunique() == 1 and a["repeat"].nunique() > 1:
+        b = pd.concat([b.assign(repeat=r) for r in a["repeat"].unique()], ignore_index=True)
+    return pd.concat([b, a], ignore_index=True)
+
+
+def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m",
+                   max_tokens: int = 96, batch_size: int = 8, n_threads: int | None = None,
+                   progress: Progress | None = None) -> LlmUpliftResult:
+    """Answer the held-out requests of ``eval_rows`` with each model and score the calls (see the module docstring).
+
+    ``models`` are ``base`` (``base``, run by transformers) or model folders; the first one is the baseline.
+    """
+    from simulacra.text.backends.hf import TransformersBackend
+    from simulacra.text.calls import load_api
+    from simulacra.text.types import ChatRequest
+    from simulacra.train.data import call_messages, expected_calls, read_rows
+
+    if not models:
+        raise InputError("Give at least one model (e.g. --models base,tuned/)")
+    api = load_api(api)
+    rows = [(expected_calls(r, w), r["request"]) for w, r in read_rows(eval_rows)]
+    requests = [ChatRequest(messages=tuple(call_messages(api, text)), temperature=0.0, max_tokens=max_tokens)
+                for _, text in rows]
+    say = progress or (lambda msg: None)
+    records, answers = [], []
+    for spec in models:
+        for repeat, path in model_runs(spec, base):
+            start = time.perf_counter()
+            backend = TransformersBackend(path, n_threads=n_threads, batch_size=batch_size)
+            try:
+                out = backend.complete(requests)
+            finally:
+                backend.close()
+            scores = [score_answer(api, c.text, exp) for c, (exp, _) in zip(out, rows)]
+            rec: dict[str, Any] = {"method": spec, "ratio": math.nan, "repeat": repeat, "path": path,
+                                   "rows": len(rows), "seconds": round(time.perf_counter() - start, 1)}
+            for m in METRICS:
+                vals = [s[m] for s in scores if m in s]
+                rec[m] = sum(vals) / len(vals) if vals else math.nan
+            records.append(rec)
+            answers += [{"model": spec, "repeat": repeat, "request": text, "expected": exp, "answer": c.text,
+                         "made": s["made"], "exact": bool(s["exact_match"])}
+                        for c, s, (exp, text) in zip(out, scores, rows)]
+            say(f"{spec} (repeat {repeat}): exact match {rec['exact_match']:.1%} on {len(rows)} requests "
+                f"in {rec['seconds']:.0f} s")
+    info = {"api": api.source, "eval": str(eval_rows), "requests": len(rows),
+            "expecting_no_call": sum(not exp for exp, _ in rows), "base": base, "decoding": "greedy",
+            "max_tokens": max_tokens, "models": ", ".join(models)}
+    return LlmUpliftResult(pd.DataFrame(records), answers, info)
+
+
+__all__ = ["LABELS", "METRICS", "LlmUpliftResult", "model_runs", "run_llm_uplift", "score_answer"]

@@ -1,0 +1,250 @@
+"""What SFT and DPO share: settings, LoRA, progress with an ETA, a clean stop on Ctrl-C, resuming, and
+writing the tuned model as a plain Hugging Face folder that every text command can load.
+
+A run writes its checkpoints under ``<output>/checkpoints`` (with the run's settings in ``run.json``). The
+first Ctrl-C (SIGINT) lets the current optimiser step finish, saves a checkpoint and stops with a
+:class:`TrainingInterrupted` saying how to resume; a second one interrupts at once. ``resume=True`` continues
+from the newest checkpoint, after checking that the data and settings are the same. When the run ends the
+LoRA adapter is merged into the base and the model is saved to ``<output>`` (``config.json``, safetensors,
+the tokenizer with its chat template, and ``simulacra-train.json``: what was trained, on what, how long,
+peak memory); the checkpoints are then removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from simulacra.errors import InputError, SimulacraError
+from simulacra.text.types import stable_hash
+
+MANIFEST = "simulacra-train.json"
+
+
+class TrainingInterrupted(SimulacraError):
+    """Training was stopped (Ctrl-C); a checkpoint was saved and ``--resume`` continues from it."""
+
+
+@dataclass
+class TrainSettings:
+    """How to train (SFT and DPO alike); every field is recorded in the run's manifest."""
+
+    lora: bool = True
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    epochs: float = 1.0
+    max_steps: int = -1
+    learning_rate: float = 2e-4
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 1024
+    seed: int = 0
+    save_steps: int = 25
+    threads: int | None = None
+    scheduler: str = "cosine"
+    #: bfloat16 mixed precision; None: on where the CPU has bfloat16 matrix units (AMX or AVX512-BF16), which
+    #: measured 5.6x faster than float32 for the 135M model's matrix shapes here
+    bf16: bool | None = None
+    beta: float = 0.1  # DPO only
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports kilobytes, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def lora_config(settings: TrainSettings) -> Any:
+    """The peft LoRA configuration: every attention and MLP projection of a Llama-style model."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout, bias="none",
+                      task_type="CAUSAL_LM",
+                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+
+
+def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
+    """The ``TrainingArguments`` fields shared by SFTConfig and DPOConfig (CPU, no reporting, bounded)."""
+    return {"output_dir": str(checkpoints), "per_device_train_batch_size": settings.batch_size,
+            "gradient_accumulation_steps": settings.grad_accum, "num_train_epochs": settings.epochs,
+            "max_steps": settings.max_steps, "learning_rate": settings.learning_rate, "seed": settings.seed,
+            "data_seed": settings.seed, "logging_steps": 1, "save_strategy": "steps", "save_steps": settings.save_steps,
+            "save_total_limit": 1, "report_to": "none", "use_cpu": True, "disable_tqdm": True,
+            "dataloader_num_workers": 0, "bf16": bf16_default() if settings.bf16 is None else settings.bf16, "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+
+
+def bf16_default() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16)."""
+    import torch
+
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    avx = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    return bool(amx() or avx())
+
+
+def callbacks(label: str, show: bool) -> tuple[Any, Any]:
+    """``(progress, stopper)`` trainer callbacks: a rich progress bar with loss and ETA, and the Ctrl-C stop."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.bar: Any = None
+            self.task: Any = None
+            self.losses: list[float] = []
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if not show:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=Console(stderr=True))
+            self.task = self.bar.add_task(label, total=state.max_steps, completed=state.global_step)
+            self.bar.start()
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+                if self.bar is not None:
+                    self.bar.update(self.task, description=f"{label} · loss {logs['loss']:.3f}")
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.update(self.task, completed=state.global_step)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
+
+    class Stopper(TrainerCallback):  # type: ignore[misc]
+        requested = False
+        step = 0
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.step = state.global_step
+            if self.requested:
+                control.should_save = True
+                control.should_training_stop = True
+
+    return Progress(), Stopper()
+
+
+@contextlib.contextmanager
+def stop_on_sigint(stopper: Any) -> Iterator[None]:
+    """The first SIGINT asks ``stopper`` to save and stop after the current step; the second interrupts."""
+    def handler(signum: int, frame: Any) -> None:
+        if stopper.requested:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        stopper.requested = True
+        print("\nStopping after this step and saving a checkpoint (Ctrl-C again to abort at once)...",
+              file=sys.stderr, flush=True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: no signal handling, a KeyboardInterrupt stays one
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def last_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest ``checkpoint-N`` folder, or None."""
+    found = [p for p in checkpoints.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def prepare_run(output: Path, run: dict[str, Any], resume: bool) -> tuple[Path, Path | None]:
+    """The checkpoint folder and the checkpoint to resume from (None: start from the beginning, also when
+    ``resume`` finds nothing saved yet); refuses to overwrite a model or to resume a different run."""
+    checkpoints = output / "checkpoints"
+    run_file = checkpoints / "run.json"
+    key = stable_hash(run)
+    if resume and run_file.is_file():
+        if json.loads(run_file.read_text()).get("key") != key:
+            raise InputError(f"The checkpoint in {output} is from another run (different data, base or settings); "
+                             "give the same arguments as the interrupted run, or remove that folder")
+        found = last_checkpoint(checkpoints)
+        if found is not None:
+            return checkpoints, found
+        shutil.rmtree(checkpoints)  # stopped before its first checkpoint: start again
+    if (output / MANIFEST).is_file() or last_checkpoint(checkpoints) is not None:
+        raise InputError(f"{output} already holds a trained model or a checkpoint; choose another -o, remove it, or "
+                         "add --resume to continue an interrupted run")
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    summary = {k: v for k, v in run.items() if k != "data"}
+    run_file.write_text(json.dumps({"key": key, "rows": len(run.get("data", [])), **summary}, indent=2, default=str))
+    return checkpoints, None
+
+
+def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resume_from: Path | None,
+                manifest: dict[str, Any], tokenizer: Any) -> dict[str, Any]:
+    """Train, then merge and save the model to ``output``; raise :class:`TrainingInterrupted` on Ctrl-C."""
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the progress bar shows the loss; no dict printed per step
+    start, cpu = time.perf_counter(), time.process_time()
+    with stop_on_sigint(stopper):
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    if stopper.requested:
+        raise TrainingInterrupted(f"Stopped at step {stopper.step}; the checkpoint is in {output / 'checkpoints'}. "
+                                  "Run the same command with --resume to continue")
+    model = trainer.model
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    tmp = output / ".model.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    info = {**manifest, "steps": int(trainer.state.global_step), "seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(time.process_time() - cpu, 1), "load_average": os.getloadavg()[0],
+            "resumed_from": str(resume_from) if resume_from else None, "final_loss": progress.losses[-1] if progress.losses else None,
+            "losses": progress.losses, "peak_memory_mb": peak_memory_mb()}
+    (tmp / MANIFEST).write_text(json.dumps(info, indent=2, default=str))
+    for f in tmp.iterdir():
+        os.replace(f, output / f.name)
+    tmp.rmdir()
+    shutil.rmtree(output / "checkpoints", ignore_errors=True)
+    return info
+
+
+def seed_folders(path: str | Path) -> list[Path]:
+    """The models of a run over several seeds (``seed-N`` sub-folders, by N), or ``[path]`` for one model."""
+    p = Path(path)
+    found = [d for d in p.glob("seed-*") if d.is_dir() and d.name[5:].isdigit() and (d / "config.json").is_file()]
+    return sorted(found, key=lambda d: int(d.name[5:])) if found else [p]
+
+
+def for_seeds(output: Path, seeds: list[int], train_one: Callable[[Path, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run ``train_one(folder, seed)`` per seed: ``output`` itself for one seed, ``output/seed-N`` for several."""
+    if not seeds:
+        raise InputError("Give at least one training seed")
+    if len(seeds) == 1:
+        return [train_one(output, seeds[0])]
+    return [train_one(output / f"seed-{s}", s) for s in seeds]
+
+
+def settings_dict(settings: TrainSettings) -> dict[str, Any]:
+    """The settings as recorded, with ``bf16`` resolved to what the run used."""
+    return {**asdict(settings), "bf16": bf16_default() if settings.bf16 is None else settings.bf16}
+
+
+__all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "last_checkpoint",
+           "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "seed_folders", "stop_on_sigint",
+           "trainer_args"]
