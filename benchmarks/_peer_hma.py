@@ -40,7 +40,7 @@ def main() -> None:
     synth = HMASynthesizer(meta)
     synth.fit(tables)
     fitted = time.perf_counter()
-    fake = synth.sample(1.0)
+    fake = synth.sample_scale(1.0)
     done = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in fake.items():

@@ -71,20 +71,28 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.images.report import tile
 
     train, test, params = _inputs(args)
-    gen = make_generator(args.model, random_state=0, **params)
-    load_before = os.getloadavg()
-    wall, cpu = time.perf_counter(), _cpu()
-    last = [0.0]
-
-    def show(p: Any) -> None:
-        if time.perf_counter() - last[0] > 30:
-            last[0] = time.perf_counter()
-            print(f"  step {p.step}/{p.total} loss {p.loss:.4f} elapsed {p.elapsed:.0f}s eta {p.eta:.0f}s", flush=True)
-
-    gen.fit(train, progress=show)
-    fit_wall, fit_cpu = time.perf_counter() - wall, _cpu() - cpu
     model_path = WORK / f"digits_{args.model}.model"
-    gen.save(model_path)
+    previous = RESULTS / f"images_fit_{args.model}.json"
+    if args.reuse:  # sample and evaluate the model fitted by the last run (its fit figures are kept)
+        from simulacra.images.base import load_image_model
+
+        gen = load_image_model(model_path)
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        fit_wall, fit_cpu, load_before = old["fit_wall_s"], old["fit_cpu_s"], tuple(old["load_average_before"])
+    else:
+        gen = make_generator(args.model, random_state=0, **params)
+        load_before = os.getloadavg()
+        wall, cpu = time.perf_counter(), _cpu()
+        last = [0.0]
+
+        def show(p: Any) -> None:
+            if time.perf_counter() - last[0] > 30:
+                last[0] = time.perf_counter()
+                print(f"  step {p.step}/{p.total} loss {p.loss:.4f} elapsed {p.elapsed:.0f}s eta {p.eta:.0f}s", flush=True)
+
+        gen.fit(train, progress=show)
+        fit_wall, fit_cpu = time.perf_counter() - wall, _cpu() - cpu
+        gen.save(model_path)
     t0 = time.perf_counter()
     synth = gen.sample(args.n, random_state=1)
     sample_wall = time.perf_counter() - t0
@@ -99,9 +107,10 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
            "fit_wall_s": round(fit_wall, 1), "fit_cpu_s": round(fit_cpu, 1), "sample_wall_s": round(sample_wall, 1),
            "n_sampled": args.n, "torch_threads": __import__("torch").get_num_threads(),
            "load_average_before": [round(x, 2) for x in load_before],
-           "load_average_after": [round(x, 2) for x in os.getloadavg()], **ev.to_dict()}
+           "load_average_after": [round(x, 2) for x in os.getloadavg()], "reused_model": bool(args.reuse),
+           **ev.to_dict()}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"images_fit_{args.model}.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
+    previous.write_text(json.dumps(out, indent=2), encoding="utf-8")
     print(f"fit {fit_wall:.0f}s wall, {fit_cpu:.0f}s CPU; load {load_before} -> {os.getloadavg()}")
     return out
 
@@ -142,6 +151,7 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=10)
     ap.add_argument("--per-image", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")
     args = ap.parse_args()
     import torch
 

@@ -69,6 +69,7 @@ def run_ours(src: Path, out: Path, seed: int, fixed: list[str]) -> dict[str, Any
         " 'dropped': synth.dropped_, 'plans': synth.describe()['tables']}))\n"
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu_before = sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), k) for k in ("ru_utime", "ru_stime"))
     start = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", code, str(src), str(out), str(seed), json.dumps(fixed)],
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
@@ -76,7 +77,9 @@ def run_ours(src: Path, out: Path, seed: int, fixed: list[str]) -> dict[str, Any
         raise SystemExit(res.stderr[-3000:])
     info = json.loads(res.stdout.strip().splitlines()[-1])
     info["wall_s"] = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    info["cpu_s"] = used.ru_utime + used.ru_stime - cpu_before  # the machine is shared: CPU time says more than wall time
+    peak = used.ru_maxrss
     info["peak_gb"] = max(peak, before) / 1e6  # KiB on Linux
     return info
 

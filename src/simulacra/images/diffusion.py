@@ -111,7 +111,10 @@ class ImageDiffusion(ImageGenerator):
         if self.sampler == "ddim":
             sched = d.DDIMScheduler.from_config(config)
         else:
-            sched = d.DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2)
+            # thresholding clips the predicted clean image to the pixel range at every step: without it the
+            # first steps (where the signal is almost nothing) blow the samples up to black and white
+            sched = d.DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2,
+                                                              thresholding=True, sample_max_value=1.0)
         sched.set_timesteps(int(self.sample_steps))
         n = labels.shape[0]
         x = torch.randn((n, self.channels_, self.resolution_, self.resolution_), generator=gen)

@@ -85,7 +85,7 @@ def _plots(ev: ImageEvaluation) -> str:
         ax1.bar(x + 0.2, [c["holdout_accuracy"] or 0 for c in ev.per_class], 0.4, color=plots.HOLD, label="held-out real")
         ax1.set_xticks(x, names, fontsize=7)
         ax1.set_ylim(0, 1.05)
-        ax1.legend(fontsize=7, frameon=False)
+        ax1.legend(fontsize=7, frameon=False, loc="lower left")
     ax1.set_title("accuracy of the real-trained CNN, by class", fontsize=9)
     names = ["precision", "recall"]
     ax2.bar(np.arange(2) - 0.2, [ev.scores[n] for n in names], 0.4, color=plots.SYN, label="synthetic")
@@ -116,7 +116,7 @@ def evaluation_html(ev: ImageEvaluation) -> str:
     grids = "".join(
         f'<figure><figcaption>{esc(name)} (a row per class: {esc(", ".join(map(str, classes[:12])))})</figcaption>'
         f'{page.img(png_uri(tile(ev.grids[name])), name + " images")}</figure>' for name in ("real", "synthetic"))
-    pairs = np.stack([ev.pairs["synthetic"], ev.pairs["real"]], axis=1)  # rows: (synthetic, nearest real)
+    pairs = np.stack([ev.pairs["synthetic"], ev.pairs["real"]])  # top row synthetic, below its nearest real
     pair_html = page.img(png_uri(tile(pairs)), "closest synthetic and training pairs")
     mem_rows = [["synthetic → training", m["synthetic_median"], m["synthetic_p5"]],
                 [f"{m['reference']} → training", m["reference_median"], m["reference_p5"]]]
@@ -133,8 +133,8 @@ def evaluation_html(ev: ImageEvaluation) -> str:
                      "much closer than those are copies.</p>",
                      page.table(["distance of", "median", "5th percentile"], mem_rows),
                      f"<p>{m['share_closer_than_reference_p5']:.1%} of the synthetic images are nearer than the "
-                     "reference's 5th percentile.</p><h3>The closest pairs: synthetic (left) and its nearest "
-                     f"training image (right)</h3>{pair_html}"),
+                     "reference's 5th percentile.</p><h3>The closest pairs: synthetic images (top row) and their "
+                     f"nearest training images (below)</h3>{pair_html}"),
         page.section("notes", "How to read this", "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in ev.notes) + "</ul>"),
     ])
     return page.page("Synthetic images: evaluation", f"{s['n_synthetic']:,} synthetic vs {s['n_real']:,} real images", body)

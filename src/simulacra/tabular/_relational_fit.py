@@ -74,7 +74,7 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
         if name in fixed:
             plan.fixed, plan.fresh_key = True, False
             frames[name] = pd.concat([df, counts], axis=1).reset_index(drop=True)
-            fixed_rows[name] = {str(c): frames[name][c].tolist() for c in frames[name].columns}
+            fixed_rows[name] = {str(c): _json_values(frames[name][c]) for c in frames[name].columns}
             plans[name] = plan
             continue
         frame, order_first, learned_meta = _frame(plan, meta, tables, frames, models, fixed, parents.get(name))
@@ -199,6 +199,13 @@ def _pool(part: pd.DataFrame) -> dict[str, list[Any]]:
             for c in combos.columns} if part.shape[1] else {}
 
 
+def _json_values(s: pd.Series) -> list[Any]:
+    """A fixed table's column as JSON values (times as ISO text, missing values as None or NaN)."""
+    if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s):
+        return [None if pd.isna(v) else str(v) for v in s]
+    return [v.isoformat() if isinstance(v, (pd.Timestamp, pd.Timedelta)) else v for v in s.tolist()]
+
+
 def restore_dtypes(table: pd.DataFrame, plan: TablePlan) -> pd.DataFrame:
     """The real tables' column types, where the values allow (integers with gaps become Int64)."""
     for col, want in plan.dtypes.items():
@@ -212,7 +219,9 @@ def restore_dtypes(table: pd.DataFrame, plan: TablePlan) -> pd.DataFrame:
             elif want.startswith("float"):
                 table[col] = pd.to_numeric(s, errors="coerce").astype(want)
             elif want.startswith("datetime"):
-                table[col] = pd.to_datetime(s, errors="coerce")
+                table[col] = pd.to_datetime(s, errors="coerce").astype(want)
+            elif want.startswith("timedelta"):
+                table[col] = pd.to_timedelta(s, errors="coerce")
             elif want == "bool" and not s.isna().any():
                 table[col] = s.astype(bool)
         except (TypeError, ValueError):

@@ -200,3 +200,30 @@ def test_orphans_of_a_composite_key_stay_orphans() -> None:
     rel = next(r for r in synth.metadata_.relationships if r.child == "trips" and len(r.child_key) == 2)
     orphan, _ = key_rates(fake["weather"], rel.parent_key, fake["trips"], rel.child_key)
     assert abs(orphan - 0.1) < 0.03
+
+
+def test_a_fixed_table_with_times_and_gaps_survives_save_and_load(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    look = pd.DataFrame({"code": ["AA", "BB", "CC", "DD"], "size": [1, None, 3, 4],
+                         "opened": pd.to_datetime(["2020-01-01", None, "2021-05-02", "2022-03-03"]),
+                         "flag": [True, False, True, True]})
+    events = pd.DataFrame({"code": rng.choice(look["code"], 300), "x": rng.normal(size=300)})
+    synth = RelationalSynthesizer(random_state=0, fixed=["look"]).fit({"look": look, "events": events})
+    loaded = sim.load(synth.save(tmp_path / "m.model"))
+    pd.testing.assert_frame_equal(loaded.sample(random_state=1)["look"], look)
+    pd.testing.assert_frame_equal(loaded.sample(random_state=1)["events"], synth.sample(random_state=1)["events"])
+
+
+def test_scale_zero_and_a_foreign_key_with_gaps() -> None:
+    tables = _shop(4)
+    orders = tables["orders"]
+    orders["customer_id"] = orders["customer_id"].astype(float)  # integers with gaps, stored as floats
+    orders.loc[30:59, "customer_id"] = np.nan
+    synth = RelationalSynthesizer(random_state=0).fit(tables)
+    empty = synth.sample(scale=0, random_state=0)
+    assert all(len(t) == 0 and list(t.columns) == list(tables[n].columns) for n, t in empty.items())
+    fake = synth.sample(scale=2, random_state=0)
+    assert len(fake["customers"]) == 2 * len(tables["customers"])
+    assert abs(fake["orders"]["customer_id"].isna().mean() - 30 / len(orders)) < 0.03
+    linked = fake["orders"]["customer_id"].dropna()
+    assert linked.isin(fake["customers"]["customer_id"]).mean() > 0.9
