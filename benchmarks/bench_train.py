@@ -4,6 +4,7 @@ requests? Prints one JSON line and writes the uplift report (JSON, HTML, Markdow
 
     nice -n 10 .venv/bin/python benchmarks/bench_train.py --rows 1000 --seeds 0,1,2            # the issue's set-up
     nice -n 10 .venv/bin/python benchmarks/bench_train.py --rows 1000 --seeds 0,1,2 --max-steps 60 --dpo 40
+    .venv/bin/python benchmarks/bench_train.py --combine u-seed0.json u-seed1.json --out /tmp/bench-train
 
 Steps: the corpus (``build_calls``: templates only, decontaminated against the held-out requests), SFT per
 seed (time and peak memory of each), optionally pairs from each tuned seed's own answers labelled by the
@@ -36,6 +37,35 @@ def build_corpus(rows: int, seed: int, out: Path) -> dict:
     return {"rows": len(res.records), "rejected": len(res.filtered)}
 
 
+def combine(paths: list[Path], out: Path) -> None:
+    """One uplift report from several ``uplift llm --json`` files of the same held-out set, e.g. seeds scored in
+    separate processes on a busy machine: a model given as ``.../seed-N`` becomes repeat N of ``...``, and a
+    model scored twice (the base, greedy and deterministic) is kept once."""
+    import pandas as pd
+
+    from simulacra.augment.llm import LlmUpliftResult
+
+    runs, answers, seen, info = [], [], set(), {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        info = info or data["info"]
+        for run in data["runs"]:
+            method, repeat, name = run["method"], run["repeat"], Path(run["method"]).name
+            if name.startswith("seed-") and name[5:].isdigit():
+                method, repeat = str(Path(method).parent), int(name[5:])
+            if (method, repeat) in seen:
+                continue
+            seen.add((method, repeat))
+            runs.append({**run, "method": method, "repeat": repeat, "ratio": float("nan")})
+            answers += [{**a, "model": method, "repeat": repeat} for a in data["answers"]
+                        if a["model"] == run["method"] and a["repeat"] == run["repeat"]]
+    result = LlmUpliftResult(pd.DataFrame(runs), answers, {**info, "combined_from": ", ".join(map(str, paths))})
+    result.save_json(out / "uplift.json")
+    result.save_html(out / "uplift.html")
+    (out / "uplift.md").write_text(result.to_text() + "\n")
+    print(result.to_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1000, help="synthetic calls to train on")
@@ -48,7 +78,11 @@ def main() -> None:
     parser.add_argument("--eval-limit", type=int, default=None, help="score a seeded random K of the held-out requests only")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS") or 2))
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench-train"))
+    parser.add_argument("--combine", type=Path, nargs="+", help="only merge these uplift JSON files into --out")
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine, args.out)
+        return
 
     from simulacra.augment.llm import run_llm_uplift
     from simulacra.text.calls import DEMO_API, load_api

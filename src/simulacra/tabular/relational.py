@@ -165,6 +165,9 @@ class RelationalSynthesizer(CompositeModel):
                 else pd.DataFrame(index=pd.RangeIndex(n))
         else:
             frame, parent_pos = self._children(plan, model, scale, frames, rng)
+        for i in plan.counts:  # a table sampled with no rows still tells its children they have none
+            if count_column(i) not in frame.columns:
+                frame[count_column(i)] = np.zeros(len(frame), dtype=np.int64)
         table = self._assemble(plan, frame, parent_pos, frames, out, rng)
         if plan.key and not plan.fresh_key and plan.pools:
             keep = unique_keys(table, plan.key, plan.pools, rng)
@@ -192,8 +195,10 @@ class RelationalSynthesizer(CompositeModel):
         if plan.state:
             context.insert(0, plan.state, np.array([OK] * (pos.size - n_orphan - n_missing)
                                                    + [ORPHAN] * n_orphan + [MISSING] * n_missing, dtype=object))
-        if model is None or pos.size == 0:
+        if model is None:
             return context, pos
+        if pos.size == 0:  # no rows, but every column a child of this table may read
+            return context.reindex(columns=[*context.columns, *(c for c in model.columns_ if c not in context)]), pos
         drawn = sample_given(model, context, rng)
         return pd.concat([context, drawn], axis=1), pos
 

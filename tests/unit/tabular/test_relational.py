@@ -212,3 +212,18 @@ def test_a_fixed_table_with_times_and_gaps_survives_save_and_load(tmp_path: Path
     loaded = sim.load(synth.save(tmp_path / "m.model"))
     pd.testing.assert_frame_equal(loaded.sample(random_state=1)["look"], look)
     pd.testing.assert_frame_equal(loaded.sample(random_state=1)["events"], synth.sample(random_state=1)["events"])
+
+
+def test_scale_zero_and_a_foreign_key_with_gaps() -> None:
+    tables = _shop(4)
+    orders = tables["orders"]
+    orders["customer_id"] = orders["customer_id"].astype(float)  # integers with gaps, stored as floats
+    orders.loc[30:59, "customer_id"] = np.nan
+    synth = RelationalSynthesizer(random_state=0).fit(tables)
+    empty = synth.sample(scale=0, random_state=0)
+    assert all(len(t) == 0 and list(t.columns) == list(tables[n].columns) for n, t in empty.items())
+    fake = synth.sample(scale=2, random_state=0)
+    assert len(fake["customers"]) == 2 * len(tables["customers"])
+    assert abs(fake["orders"]["customer_id"].isna().mean() - 30 / len(orders)) < 0.03
+    linked = fake["orders"]["customer_id"].dropna()
+    assert linked.isin(fake["customers"]["customer_id"]).mean() > 0.9
