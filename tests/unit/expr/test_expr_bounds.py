@@ -119,7 +119,7 @@ def test_filter_errors_name_the_column_and_the_choices(people):
 def test_no_source_file_evaluates_text():
     """No eval/exec/compile of strings and no DataFrame.eval/query/pd.eval anywhere in the library. The
     evaluator's own ``self.eval``/``env.eval`` walk an already checked tree; ``text/dedup.py`` queries
-    datasketch's MinHash LSH indexes (``.query(minhash)``), not a table."""
+    datasketch's MinHash LSH indexes (``.query(minhash)``), not a table; torch's ``module.eval()`` takes no text."""
     import ast
     from pathlib import Path
 
@@ -136,7 +136,9 @@ def test_no_source_file_evaluates_text():
             elif isinstance(f, ast.Attribute) and f.attr in ("eval", "query"):
                 receiver = f.value.id if isinstance(f.value, ast.Name) else ast.unparse(f.value)
                 lsh = f.attr == "query" and path.relative_to(src).as_posix() == "text/dedup.py"
-                if receiver not in allowed_receivers and not lsh:
+                # torch's Module.eval() (evaluation mode) takes no argument, so it cannot evaluate text
+                mode_switch = f.attr == "eval" and not node.args and not node.keywords
+                if receiver not in allowed_receivers and not lsh and not mode_switch:
                     bad.append(f"{path.relative_to(src)}:{node.lineno}: {receiver}.{f.attr}()")
     assert not bad, "\n".join(bad)
 

@@ -78,7 +78,9 @@ def test_validation_reports_impossible_dates_and_durations():
 @pytest.mark.parametrize("name", sorted(available_synthesizers()))
 def test_every_model_samples_far_dates_and_durations(name):
     real = _far_table(200)
-    synth = get_synthesizer_class(name)(random_state=0).fit(real)
+    # the DP model at its default ε = 1 can learn little from 200 rows (it warns): test its dates where it can
+    params = {"epsilon": 50.0} if name == "dp" else {}
+    synth = get_synthesizer_class(name)(random_state=0, **params).fit(real)
     syn = synth.sample(100, random_state=1)
     ends = parse_datetimes(syn["end"], "%Y-%m-%d") if syn["end"].dtype == object else syn["end"]
     assert ends.notna().all() and (ends.dt.year >= 2500).all() and (ends.dt.year <= 9999).all()

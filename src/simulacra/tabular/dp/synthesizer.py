@@ -131,6 +131,9 @@ class DPSynthesizer(BaseSynthesizer):
         n_noisy = max(n_noisy, 1.0)
         self._warn_small(len(table), budget, len(modelled))
         self.domains_ = self._fit_domains(table, meta, modelled, public, mech, budget, n_noisy, len(discovered))
+        # the resolution of dates and durations (whole days, hours, ...) is schema, public like the integer flag
+        self.steps_ = {c: cols.resolution_seconds(cols.numeric_values(table[c], meta.columns[c]))
+                       for c in modelled if meta.columns[c].type in ("datetime", "timedelta")}
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
         edges = select_tree(codes, marginals, n_noisy, mech, budget.part("selection"), modelled)
@@ -278,6 +281,9 @@ class DPSynthesizer(BaseSynthesizer):
             if isinstance(domain, NumericDomain):
                 values = domain.decode(codes[c], rng)
                 values[codes[c] == len(domain.bounds) - 1] = np.nan  # the missing code
+                step = self.steps_.get(c, 0.0)
+                if step:
+                    values = np.round(values / step) * step
                 out[c] = cols.numeric_series(values, col, dtype, c)
             else:
                 out[c] = cols.category_series(codes[c], domain.labels, domain.other, c, dtype)
@@ -297,6 +303,7 @@ class DPSynthesizer(BaseSynthesizer):
             "domains": {c: d.get_state() for c, d in self.domains_.items()},
             "tree": self.tree_.get_state(),
             "dtypes": dict(self.dtypes_),
+            "steps": dict(self.steps_),
             "privacy": self.privacy_guarantee(),
         }
 
@@ -308,6 +315,7 @@ class DPSynthesizer(BaseSynthesizer):
         }
         self.tree_ = TreeModel.from_state(state["tree"], len(self.modelled_))
         self.dtypes_ = dict(state["dtypes"])
+        self.steps_ = {str(c): float(v) for c, v in state.get("steps", {}).items()}
         privacy = state["privacy"]
         self.budget_ = Budget(float(privacy["epsilon"]), float(privacy["delta"]), float(privacy["delta_threshold"]),
                               {k: float(v["share"]) for k, v in privacy["split"].items()})
