@@ -15,6 +15,22 @@ from simulacra.transform.numerical import tail_bounds
 STEPS = (86400.0, 3600.0, 60.0, 1.0, 1e-3)
 
 
+def resolution_seconds(seconds: np.ndarray, steps: tuple[float, ...] = STEPS) -> float:
+    """The coarsest of ``steps`` that every finite value is a whole number of (0 when none is):
+    durations in whole hours stay whole hours.
+
+    Examples
+    --------
+    >>> resolution_seconds(np.array([3600.0, 7200.0, np.nan])), resolution_seconds(np.array([1.5]))
+    (3600.0, 0.001)
+    """
+    finite = seconds[np.isfinite(seconds)]
+    for step in steps:
+        if finite.size and np.allclose(finite / step, np.round(finite / step), rtol=0, atol=1e-6):
+            return step
+    return 0.0
+
+
 class TimedeltaEncoder(Encoder):
     """Durations, modelled as a number of seconds; the step (whole days, hours...) is kept.
 
@@ -38,11 +54,7 @@ class TimedeltaEncoder(Encoder):
     def analyze(self, series: pd.Series) -> TimedeltaEncoder:
         secs = timedelta_seconds(series)
         finite = secs[np.isfinite(secs)]
-        step = 0.0
-        for candidate in STEPS:
-            if finite.size and np.allclose(finite / candidate, np.round(finite / candidate), rtol=0, atol=1e-6):
-                step = candidate
-                break
+        step = resolution_seconds(finite)
         lo, hi, tail = tail_bounds(finite, self.min_count)
         col = self.column
         if col.minimum is not None:

@@ -75,22 +75,6 @@ def numeric_values(series: pd.Series, col: Any) -> np.ndarray:
     return to_numbers(series, col.missing_tokens)
 
 
-def resolution_seconds(seconds: np.ndarray) -> float:
-    """The coarsest of a day, an hour, a minute and a second that every value is a whole number of
-    (0 when none is): dates given as days stay days, durations in whole hours stay whole hours.
-
-    Examples
-    --------
-    >>> resolution_seconds(np.array([3600.0, 7200.0, np.nan])), resolution_seconds(np.array([1.5]))
-    (3600.0, 0.0)
-    """
-    finite = seconds[np.isfinite(seconds)]
-    for step in (86400.0, 3600.0, 60.0, 1.0):
-        if finite.size and np.allclose(finite / step, np.round(finite / step), rtol=0, atol=1e-6):
-            return step
-    return 0.0
-
-
 def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str) -> pd.Series:
     """Floats back to the column's type."""
     if col.type == "datetime":

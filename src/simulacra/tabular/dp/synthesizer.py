@@ -22,6 +22,7 @@ from simulacra.tabular.dp import columns as cols
 from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric
 from simulacra.tabular.dp.tree import TreeModel, measure_edges, select_tree
 from simulacra.tabular.registry import register
+from simulacra.transform.timedelta import STEPS, resolution_seconds
 
 
 class PrivacyBudgetWarning(UserWarning):
@@ -132,7 +133,8 @@ class DPSynthesizer(BaseSynthesizer):
         self._warn_small(len(table), budget, len(modelled))
         self.domains_ = self._fit_domains(table, meta, modelled, public, mech, budget, n_noisy, len(discovered))
         # the resolution of dates and durations (whole days, hours, ...) is schema, public like the integer flag
-        self.steps_ = {c: cols.resolution_seconds(cols.numeric_values(table[c], meta.columns[c]))
+        self.steps_ = {c: resolution_seconds(cols.numeric_values(table[c], meta.columns[c]),
+                                             STEPS if meta.columns[c].type == "timedelta" else STEPS[:4])
                        for c in modelled if meta.columns[c].type in ("datetime", "timedelta")}
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
