@@ -131,12 +131,17 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
             continue
         source = frames[rel.parent]
         label = "+".join(rel.child_key)
-        learned = _context_columns(source, models.get(rel.parent), rel.parent)
-        attrs = attribute_columns(source, learned, count_column(i))
-        link = Link(rel=i, attrs={f"^{label}.{c}": c for c in attrs})
         pos = parent_rows(rel, tables[rel.parent], df)
-        part = pd.DataFrame({k: _take(source[c], pos) for k, c in link.attrs.items()})
-        types.update(_source_types(models.get(rel.parent), link.attrs))
+        if rel.parent in fixed and len(rel.parent_key) == 1:  # public keys: the key itself, as a category
+            link = Link(rel=i, key=f"^{label}")
+            part = pd.DataFrame({link.key: _take(source[rel.parent_key[0]].astype(object), pos)})
+            types[link.key] = CategoricalColumn()
+        else:
+            learned = _context_columns(source, models.get(rel.parent), rel.parent)
+            attrs = attribute_columns(source, learned, count_column(i))
+            link = Link(rel=i, attrs={f"^{label}.{c}": c for c in attrs})
+            part = pd.DataFrame({k: _take(source[c], pos) for k, c in link.attrs.items()})
+            types.update(_source_types(models.get(rel.parent), link.attrs))
         states = relationship_state(rel, tables[rel.parent], df)
         if (states != OK).any():
             link.state = state_column(rel)

@@ -228,13 +228,14 @@ class RelationalSynthesizer(CompositeModel):
         parent = frames[rel.parent]
         pos = np.full(n, -1, dtype=np.int64)
         ok = np.flatnonzero(states == OK)
-        if ok.size and len(parent):
+        if ok.size and len(parent) and link.key:
+            pos[ok] = _key_positions(frame[link.key].to_numpy(dtype=object)[ok], out[rel.parent][rel.parent_key[0]],
+                                     _count_weights(parent, link.rel), rng)
+        elif ok.size and len(parent):
             cols = list(link.attrs.values())
             child = frame.iloc[ok][list(link.attrs)].set_axis(cols, axis=1)
-            weights = pd.to_numeric(parent[count_column(link.rel)], errors="coerce").fillna(0).to_numpy() \
-                if count_column(link.rel) in parent.columns else np.ones(len(parent))
             pos[ok] = match_parents(attribute_matrix(child, cols, parent), attribute_matrix(parent, cols, parent),
-                                    weights, rng)
+                                    _count_weights(parent, link.rel), rng)
         elif ok.size:
             states = np.where(states == OK, ORPHAN, states)
         self._set_keys(table, rel, pos, states, out, rng)
@@ -327,6 +328,24 @@ class RelationalSynthesizer(CompositeModel):
 
     def __repr__(self) -> str:
         return f"RelationalSynthesizer(tables={list(getattr(self, 'order_', []))})"
+
+
+def _count_weights(parent: pd.DataFrame, rel: int) -> np.ndarray:
+    """Each parent row's real (or drawn) number of children through ``rel``; ones when not known."""
+    col = count_column(rel)
+    return pd.to_numeric(parent[col], errors="coerce").fillna(0).to_numpy(dtype=float) if col in parent.columns \
+        else np.ones(len(parent))
+
+
+def _key_positions(drawn: np.ndarray, keys: pd.Series, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the drawn keys of a fixed parent; a key the model could not name (a rare one under
+    the privacy floor) goes to a parent row drawn in proportion to its children."""
+    pos = np.asarray(pd.Index(keys.astype(object)).get_indexer(pd.Index(drawn)), dtype=np.int64)
+    lost = pos < 0
+    if lost.any():
+        p = np.asarray(weights, dtype=float) + 1e-9
+        pos[lost] = rng.choice(len(keys), size=int(lost.sum()), p=p / p.sum())
+    return pos
 
 
 def _grid(values: np.ndarray, most: int = 1_000_000) -> np.ndarray:
