@@ -84,6 +84,7 @@ class TablePlan:
     pools: dict[str, list[Any]] = field(default_factory=dict)
     unlinked: dict[str, float] = field(default_factory=dict)  # share of rows orphan / missing on the primary key
     fixed: bool = False
+    order: str | None = None  # a sequence child: its order column (rows drawn as histories of the primary parent)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -118,7 +119,7 @@ def choose_primary(meta: MultiTableMetadata, table: str, fixed: list[str], overr
 
 def relationship_state(rel: Relationship, parent: pd.DataFrame, child: pd.DataFrame) -> np.ndarray:
     """``ok`` / ``orphan`` / ``missing`` for each child row."""
-    from simulacra.metadata.multi import _contained
+    from simulacra.metadata._multi_keys import _contained
 
     key = child[list(rel.child_key)]
     missing = key.isna().any(axis=1).to_numpy()
