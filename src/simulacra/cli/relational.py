@@ -32,8 +32,11 @@ def read_database(folder: Path, delimiter: str | None = None, encoding: str | No
         return read_tables(folder, **options)
 
 
-def write_metadata(folder: Path, output: Path | None) -> None:
-    """Detect keys and relationships of a folder of tables; write (or print) the editable JSON."""
+def write_metadata(folder: Path, output: Path | None, sequences: list[str] | None = None) -> None:
+    """Detect keys and relationships of a folder of tables; write (or print) the editable JSON.
+
+    ``sequences`` declares sequence children, each as ``TABLE.FOREIGN_KEY`` or ``TABLE.FOREIGN_KEY:ORDER``.
+    """
     import json
 
     import typer
@@ -43,15 +46,34 @@ def write_metadata(folder: Path, output: Path | None) -> None:
     tables = read_database(folder)
     with step(f"Finding keys and relationships among {len(tables)} tables"):
         meta = MultiTableMetadata.detect(tables)
+        for text in sequences or []:
+            child, key, order = _sequence_option(text)
+            meta.set_sequence(child, key.split("+"), order, tables=tables)
     for rel in meta.relationships:
         console.print(f"  {rel.name}  (orphans {rel.orphan_rate:.1%}, missing {rel.missing_rate:.1%})",
                       highlight=False, markup=False)
+    for name, info in meta.tables.items():
+        if info.sequence:
+            console.print(f"  {name}: histories of {'+'.join(info.sequence)} ordered by {info.order}; static: "
+                          f"{', '.join(info.statics or []) or 'none'}", highlight=False, markup=False)
     if output:
         meta.save(output)
         console.print(f"Metadata for {len(meta.tables)} tables and {len(meta.relationships)} relationships "
                       f"written to [bold]{output}[/bold]")
     else:
         typer.echo(json.dumps(meta.to_dict(), indent=2))
+
+
+def _sequence_option(text: str) -> tuple[str, str, str | None]:
+    """``TABLE.KEY[:ORDER]`` split into its parts, or a clear error."""
+    from simulacra.errors import InputError
+
+    head, _, order = text.partition(":")
+    table, dot, key = head.partition(".")
+    if not dot or not table or not key:
+        raise InputError(f"--sequence {text!r}: write TABLE.FOREIGN_KEY or TABLE.FOREIGN_KEY:ORDER "
+                         "(e.g. flights.tailnum:sched_dep).")
+    return table, key, order or None
 
 
 def fit_database(folder: Path, output: Path, *, metadata: Path | None, seed: int | None, fixed: list[str] | None,
