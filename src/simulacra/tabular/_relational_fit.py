@@ -24,6 +24,7 @@ from simulacra.tabular._relational_plan import (
     children_per_parent,
     choose_primary,
     count_column,
+    identifier_like,
     inherited_columns,
     parent_rows,
     relationship_state,
@@ -78,6 +79,9 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
             fixed_rows[name] = {str(c): _json_values(frames[name][c]) for c in frames[name].columns}
             plans[name] = plan
             continue
+        plan.identifier_like = identifier_like(df, {c for r in rels if name in (r.child, r.parent)
+                                                    for c in (r.child_key if r.child == name else r.parent_key)}
+                                               | set(key or ()))
         frame, order_first, learned_meta = _frame(plan, meta, tables, frames, models, fixed, parents.get(name))
         frame = pd.concat([frame, counts.reset_index(drop=True)], axis=1)
         frames[name] = frame
