@@ -1,4 +1,4 @@
-"""``simulacra train sft|dpo|pairs``: fine-tune a small model on CPU (LoRA), and close the RLAIF loop."""
+"""``simulacra train sft|dpo|pairs``: fine-tune a small model on CPU or a CUDA GPU (LoRA), and close the RLAIF loop."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from simulacra.cli.common import console
 
-train_app = typer.Typer(help="Fine-tune a model on CPU: SFT and DPO with LoRA, preference pairs from the verifiers.",
+train_app = typer.Typer(help="Fine-tune a model on CPU or a CUDA GPU: SFT and DPO with LoRA, preference pairs from the verifiers.",
                         no_args_is_help=True)
 
 Api = Annotated[str | None, typer.Option("--api", help="The tools that made function-calling rows: a .py file, a module name or an OpenAPI file.")]
