@@ -43,6 +43,13 @@ def _api(source: str | None) -> Any:
     return load_api(source)
 
 
+def _device(device: str | None) -> str:
+    """The device to train on, checked before any data or model is read (a wrong one is a one-line error)."""
+    from simulacra.text.backends.hf import resolve_device
+
+    return resolve_device(device)
+
+
 def _say(msg: str) -> None:
     console.print(msg, highlight=False)
 
@@ -72,7 +79,7 @@ def sft(
 
     settings = TrainSettings(lora=lora, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
                              batch_size=batch_size, max_length=max_length, rank=rank, alpha=2 * rank, threads=threads,
-                             save_steps=save_steps, device=device)
+                             save_steps=save_steps, device=_device(device))
     infos = train_sft(data, base=base, output=output, api=_api(api), settings=settings, seeds=_seeds(seeds),
                       resume=resume, say=_say)
     console.print(f"[green]✓[/green] {len(infos)} model(s) in [bold]{output}[/bold]; use it with --model {output}/"
@@ -104,7 +111,7 @@ def dpo(
 
     settings = TrainSettings(lora=lora, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate, beta=beta,
                              batch_size=batch_size, max_length=max_length, rank=rank, alpha=2 * rank, threads=threads,
-                             save_steps=save_steps, device=device)
+                             save_steps=save_steps, device=_device(device))
     infos = train_dpo(pairs, base=base, output=output, api=_api(api), settings=settings, resume=resume, say=_say)
     console.print(f"[green]✓[/green] {len(infos)} model(s) in [bold]{output}[/bold]")
 
@@ -129,7 +136,7 @@ def pairs(
     from simulacra.train.pairs import make_pairs
 
     rows, report = make_pairs(model, api, data, samples=samples, temperature=temperature, n=n, seed=seed,
-                              own_only=own_only, device=device, progress=_say)
+                              own_only=own_only, device=_device(device), progress=_say)
     write_jsonl(rows, output)
     console.print(json.dumps(report, indent=2), highlight=False)
     console.print(f"[green]✓[/green] {len(rows)} pairs from {report['requests']} requests written to [bold]{output}[/bold]")
