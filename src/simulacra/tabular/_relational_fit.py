@@ -11,6 +11,7 @@ from simulacra.errors import InputError
 from simulacra.metadata import CategoricalColumn, Metadata, NumericalColumn
 from simulacra.metadata.multi import MultiTableMetadata
 from simulacra.tabular._relational_draw import KeyFormat
+from simulacra.tabular._relational_seq import ENTITY, check_linked, fit_sequence, sequence_index, sequence_statics
 from simulacra.tabular._relational_plan import (
     MAX_CONTEXT,
     MAX_LEVELS,
@@ -83,6 +84,12 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
         plans[name] = plan
         if len(df) == 0 or frame.shape[1] == 0:
             continue
+        if plan.order is not None:
+            statics = sequence_statics(plan, frame, list(meta.tables[name].statics or []), meta)
+            models[name] = fit_sequence(plan, frame, statics, max_rows=max_rows,
+                                        min_category_count=min_category_count, seed=seed)
+            frames[name] = frame.drop(columns=[ENTITY])
+            continue
         fit_on = frame if len(frame) <= max_rows else frame.sample(max_rows, random_state=np.random.default_rng(seed))
         model_meta = _model_metadata(fit_on, learned_meta)
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
@@ -106,7 +113,11 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
     types: dict[str, Any] = {}
     first: list[str] = []
     if len(df):
-        plan.primary = choose_primary(meta, name, fixed, override, tables)
+        plan.primary = sequence_index(meta, name)
+        if plan.primary is None:
+            plan.primary = choose_primary(meta, name, fixed, override, tables)
+        else:
+            plan.order = meta.tables[name].order
     if plan.primary is not None:
         rel = rels[plan.primary]
         pos = parent_rows(rel, tables[rel.parent], df)
@@ -117,7 +128,10 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
         context = pd.DataFrame({k: _take(source[c], pos) for k, c in plan.context.items()})
         types.update(_source_types(models.get(rel.parent), plan.context))
         plan.inherited = inherited_columns(df, context, plan.context, states == OK)
-        if (states != OK).any():
+        if plan.order is not None:
+            check_linked(name, "+".join(rel.child_key), states)
+            context.insert(0, ENTITY, pos)
+        elif (states != OK).any():
             plan.state = state_column(rel)
             plan.unlinked = {ORPHAN: float(np.mean(states == ORPHAN)), MISSING: float(np.mean(states == MISSING))}
             context.insert(0, plan.state, states)
@@ -131,12 +145,18 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
             continue
         source = frames[rel.parent]
         label = "+".join(rel.child_key)
-        learned = _context_columns(source, models.get(rel.parent), rel.parent)
-        attrs = attribute_columns(source, learned, count_column(i))
-        link = Link(rel=i, attrs={f"^{label}.{c}": c for c in attrs})
         pos = parent_rows(rel, tables[rel.parent], df)
-        part = pd.DataFrame({k: _take(source[c], pos) for k, c in link.attrs.items()})
-        types.update(_source_types(models.get(rel.parent), link.attrs))
+        if rel.parent in fixed and len(rel.parent_key) == 1:  # public keys: the key itself, as a category
+            column = f"^{label}"
+            link = Link(rel=i, key=column)
+            part = pd.DataFrame({column: _take(source[rel.parent_key[0]].astype(object), pos)})
+            types[column] = CategoricalColumn()
+        else:
+            learned = _context_columns(source, models.get(rel.parent), rel.parent)
+            attrs = attribute_columns(source, learned, count_column(i))
+            link = Link(rel=i, attrs={f"^{label}.{c}": c for c in attrs})
+            part = pd.DataFrame({k: _take(source[c], pos) for k, c in link.attrs.items()})
+            types.update(_source_types(models.get(rel.parent), link.attrs))
         states = relationship_state(rel, tables[rel.parent], df)
         if (states != OK).any():
             link.state = state_column(rel)
@@ -155,7 +175,7 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
 def _context_columns(frame: pd.DataFrame, model: Any, table: str) -> list[str]:
     """Columns of a parent's model frame a child can be drawn given: learned ones (not ids or text),
     the parent's own and its counts of children (not its own parent's context), at most MAX_CONTEXT."""
-    if model is not None:
+    if model is not None and hasattr(model, "transformer_"):
         encoders = model.transformer_.encoders
         cols = [c for c in frame.columns if c in encoders and encoders[c].representation != "generated"]
     else:  # a fixed table: its columns, except identifier-like text
@@ -168,7 +188,7 @@ def _context_columns(frame: pd.DataFrame, model: Any, table: str) -> list[str]:
 
 
 def _source_types(model: Any, names: dict[str, str]) -> dict[str, Any]:
-    if model is None:
+    if model is None or not hasattr(model, "metadata_"):
         return {}
     return {k: model.metadata_.columns[c] for k, c in names.items() if c in model.metadata_.columns}
 
