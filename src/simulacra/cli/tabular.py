@@ -137,8 +137,17 @@ def fit(
         meta = _with_rules(Metadata.detect(frame), frame)
     params = {**parse_assignments(param, "--param"), **privacy}
     synth = cls(metadata=meta, random_state=seed, **params)
-    with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
-        synth.fit(frame)
+    what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
+    if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA
+        from simulacra.cli.image import _progress_bar
+
+        console.print(f"Fitting {what}")
+        with _progress_bar() as bar:
+            task = bar.add_task("fit", total=None, loss=float("nan"))
+            synth.fit(frame, progress=lambda p: bar.update(task, total=p.total, completed=p.step, loss=p.loss))  # type: ignore[call-arg]
+    else:
+        with step(f"Fitting {what}"):
+            synth.fit(frame)
     synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold]")
 
