@@ -94,8 +94,8 @@ def fit_database(folder: Path, output: Path, *, metadata: Path | None, seed: int
             how += f", as histories ordered by {info['sequence_order']}"
         console.print(f"  {name}: {info['rows']:,} rows, {how}", highlight=False, markup=False)
         if info["identifier_like"]:
-            console.print(f"    {', '.join(info['identifier_like'])}: one value per row, never copied (drawn fresh or "
-                          f"as a placeholder); if "
+            console.print(f"    {', '.join(info['identifier_like'])}: one value per row, never copied (drawn as fresh "
+                          f"text); if "
                           f"'{name}' is a public lookup table, keep it as it is with --fixed {name}",
                           highlight=False, markup=False)
     console.print(f"Model written to [bold]{output}[/bold]")

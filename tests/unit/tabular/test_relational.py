@@ -258,7 +258,10 @@ def test_identifier_like_text_of_a_lookup_table_is_reported() -> None:
     flights = pd.DataFrame({"flight_id": np.arange(800), "carrier": rng.choice(airlines["carrier"], 800),
                             "delay": rng.normal(10, 5, 800).round(1)})
     tables = {"airlines": airlines, "flights": flights}
-    info = RelationalSynthesizer(random_state=0).fit(tables).describe()["tables"]
+    synth = RelationalSynthesizer(random_state=0).fit(tables)
+    info = synth.describe()["tables"]
     assert info["airlines"]["identifier_like"] == ["name"] and info["flights"]["identifier_like"] == []
+    names = synth.sample(random_state=0)["airlines"]["name"]  # fresh names, not one placeholder for all
+    assert names.nunique() > 10 and not names.isin(airlines["name"]).any()
     kept = RelationalSynthesizer(random_state=0, fixed=["airlines"]).fit(tables).describe()["tables"]
     assert kept["airlines"]["identifier_like"] == []
