@@ -1,4 +1,4 @@
-"""Supervised fine-tuning (LoRA by default) with trl's ``SFTTrainer``, on CPU.
+"""Supervised fine-tuning (LoRA by default) with trl's ``SFTTrainer``, on CPU or a CUDA GPU.
 
 The loss is on the assistant's answer only (the rows are in conversational prompt/completion form, see
 :mod:`simulacra.train.data`). Rows longer than ``max_length`` tokens are not truncated (that would cut the
