@@ -96,3 +96,14 @@ def test_a_sequence_child_with_orphans_is_refused() -> None:
     meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
     with pytest.raises(InputError, match="5 row\\(s\\) whose customer_id is missing or absent"):
         RelationalSynthesizer(metadata=meta, random_state=0).fit(tables)
+
+
+def test_max_rows_fits_on_whole_histories() -> None:
+    tables = _shop(n=120)
+    meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
+    synth = RelationalSynthesizer(metadata=meta, random_state=0, max_rows=200).fit(tables)
+    assert synth.models_["orders"].n_training_rows_ <= 200 < len(tables["orders"])
+    assert synth.models_["orders"].n_entities_ >= 20  # whole histories of randomly chosen customers
+    fake = synth.sample(random_state=0)
+    counts = fake["orders"]["customer_id"].value_counts()
+    assert counts.sum() == len(fake["orders"]) and (fake["orders"].groupby("customer_id")["channel"].nunique() == 1).all()
