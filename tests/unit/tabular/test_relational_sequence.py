@@ -91,6 +91,7 @@ def test_histories_keep_order_statics_lengths_and_autocorrelation(tmp_path: Path
     assert seq["synthetic"]["statics_constant"] == {"channel": 1.0} and seq["gaps_ks"] > 0.8
     assert abs(seq["synthetic"]["lag1"]["total"] - seq["real"]["lag1"]["total"]) < 0.1
     assert "histories of orders" in str(report.summary()) and report.to_dict()["sequences"]["orders"]["order"] == "date"
+    assert "Histories of sequence children" in report.to_html(tmp_path / "report.html").read_text()
     loose = sim.evaluate_tables(tables, {**fake, "orders": plain}, metadata=meta).sequences["orders"]
     assert loose["synthetic"]["statics_constant"]["channel"] < 0.9 and loose["synthetic"]["repeated_pairs"] > 0
     synth.save(tmp_path / "shop.model")
