@@ -70,6 +70,7 @@ def sft(
     seeds: Annotated[str, typer.Option("--seeds", help="Training seeds, e.g. 0,1,2: one model each (output/seed-N), the uplift's repeats.")] = "0",
     threads: Threads = None,
     device: Device = None,
+    share_prompt: Annotated[bool | None, typer.Option("--share-prompt/--no-share-prompt", help="Run the start every row of a batch shares (the tools' system prompt) once per batch: same result, far fewer tokens (default: on for the CPU).")] = None,
     save_steps: SaveSteps = 25,
     resume: Resume = False,
 ) -> None:
@@ -79,7 +80,7 @@ def sft(
 
     settings = TrainSettings(lora=lora, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
                              batch_size=batch_size, max_length=max_length, rank=rank, alpha=2 * rank, threads=threads,
-                             save_steps=save_steps, device=_device(device))
+                             save_steps=save_steps, device=_device(device), share_prompt=share_prompt)
     infos = train_sft(data, base=base, output=output, api=_api(api), settings=settings, seeds=_seeds(seeds),
                       resume=resume, say=_say)
     console.print(f"[green]✓[/green] {len(infos)} model(s) in [bold]{output}[/bold]; use it with --model {output}/"
