@@ -197,7 +197,8 @@ def _fmt(r: dict[str, Any]) -> list[str]:
     def mark(key: str) -> str:
         return "" if ok[key] else " ✗"
 
-    rate = f"{r['rows_per_s'] / 1000:,.0f}k" if "rows_per_s" in r else "–"
+    rate = "–" if "rows_per_s" not in r else (
+        f"{r['rows_per_s'] / 1000:,.0f}k" if r["rows_per_s"] >= 1000 else f"{r['rows_per_s']:,.0f}")
     return [
         r["model"], f"{r['quality']:.3f}{mark('quality')}", f"{r['utility']:.3f}{mark('utility')}", above_chance(r),
         f"{r['dcr_share']:.3f}{mark('dcr')}", f"{100 * r['copies']:.2f}% / {100 * r['holdout_copies']:.2f}%{mark('copies')}",
