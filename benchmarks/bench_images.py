@@ -2,13 +2,15 @@
 
     nice -n 10 .venv/bin/python benchmarks/bench_images.py fit --model diffusion
     nice -n 10 .venv/bin/python benchmarks/bench_images.py fit --model vae
-    nice -n 10 .venv/bin/python benchmarks/bench_images.py uplift --repeats 5
+    nice -n 10 .venv/bin/python benchmarks/bench_images.py uplift --repeats 5 --jobs 5 --epochs 60 --on-classic \
+        --oversample 2 --params '{"steps": 400, "batch_size": 64}' --tag filtered
 
 The digits are written as PNG folders (a folder per class) under benchmarks/_work/images/: train (80 %,
 stratified, seed 0) and test (20 %). ``fit`` trains the generator on train/ (through the same API as
 ``simulacra image fit``), samples 500 images, and evaluates them against train/ with test/ as the holdout.
-``uplift`` trains the small CNN on 10 real images per class vs + classic, + synthetic, + both. Results go
-to benchmarks/results/images_*.json; figures for docs/images.md to docs/images/.
+``uplift`` trains the small CNN on 10 real images per class vs + classic, + synthetic, + both (``--jobs``:
+repeats in parallel processes, repeat r with seed r as in the sequential loop). Results go to
+benchmarks/results/images_*.json; figures for docs/images.md to docs/images/.
 
 No installable package was found that ships a larger digit set with its data (``mnists`` 0.4.1 is a 12 kB
 wheel that downloads at run time), so only the bundled digits are used: no run-time downloads.

@@ -180,7 +180,8 @@ def run(args: argparse.Namespace) -> None:
     rec["corpus"]["seconds"] = round(time.perf_counter() - t, 1)
     eval_path = _eval_file(args, work)
     with load_api(DEMO_API) as api:
-        bench.score(api, eval_path, "base", "base")
+        if not args.skip_base:
+            bench.score(api, eval_path, "base", "base")
         for g in grid:
             for seed in seeds:
                 if bench.late(f"{g['name']} seed {seed}"):
@@ -250,6 +251,7 @@ def main() -> None:
     parser.add_argument("--eval-limit", type=int, default=None, help="score a seeded random K of the held-out requests only")
     parser.add_argument("--eval-batch", type=int, default=8, help="requests decoded together (a GPU takes 64 or more)")
     parser.add_argument("--base", default="smollm2-135m", help="the base model: a name, a .gguf file or a folder")
+    parser.add_argument("--skip-base", action="store_true", help="do not score the base (e.g. scored in an earlier run)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when torch sees a GPU)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS") or 2))
     parser.add_argument("--deadline", type=float, default=None, help="seconds after which no more training starts")

@@ -419,6 +419,9 @@ def metadata(
     data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL; or a folder of related tables.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
     rules: RulesOption = True,
+    sequence: Annotated[Optional[list[str]], typer.Option(
+        "--sequence", help="A folder of tables: TABLE.FOREIGN_KEY[:ORDER] declares TABLE the histories of the parent "
+        "rows its foreign key refers to (repeatable), e.g. flights.tailnum:sched_dep.")] = None,
 ) -> None:
     """Detect a table's metadata (column types) and write it as editable JSON.
 
@@ -430,8 +433,13 @@ def metadata(
     from simulacra.metadata import Metadata
 
     if is_database(data):
-        write_metadata(data, output)
+        write_metadata(data, output, sequence or [])
         return
+    if sequence:
+        from simulacra.errors import InputError
+
+        raise InputError("--sequence declares a sequence child among related tables; give a folder of tables "
+                         "(for one table of sequences use `simulacra fit --entity ... --order ...`).")
     frame = read_table(data)
     meta = Metadata.detect(frame)
     if rules:

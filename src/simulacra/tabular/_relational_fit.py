@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
-from simulacra.metadata import CategoricalColumn, Metadata, NumericalColumn
+from simulacra.metadata import CategoricalColumn, Metadata, NumericalColumn, TextColumn
 from simulacra.metadata.multi import MultiTableMetadata
 from simulacra.tabular._relational_draw import KeyFormat
 from simulacra.tabular._relational_seq import ENTITY, check_linked, fit_sequence, sequence_index, sequence_statics
@@ -24,6 +24,7 @@ from simulacra.tabular._relational_plan import (
     children_per_parent,
     choose_primary,
     count_column,
+    identifier_like,
     inherited_columns,
     parent_rows,
     relationship_state,
@@ -78,6 +79,9 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
             fixed_rows[name] = {str(c): _json_values(frames[name][c]) for c in frames[name].columns}
             plans[name] = plan
             continue
+        plan.identifier_like = identifier_like(df, {c for r in rels if name in (r.child, r.parent)
+                                                    for c in (r.child_key if r.child == name else r.parent_key)}
+                                               | set(key or ()))
         frame, order_first, learned_meta = _frame(plan, meta, tables, frames, models, fixed, parents.get(name))
         frame = pd.concat([frame, counts.reset_index(drop=True)], axis=1)
         frames[name] = frame
@@ -91,7 +95,7 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
             frames[name] = frame.drop(columns=[ENTITY])
             continue
         fit_on = frame if len(frame) <= max_rows else frame.sample(max_rows, random_state=np.random.default_rng(seed))
-        model_meta = _model_metadata(fit_on, learned_meta)
+        model_meta = _model_metadata(fit_on, learned_meta, plan.identifier_like)
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         params = {"min_category_count": min_category_count, **model_params}
@@ -193,10 +197,15 @@ def _source_types(model: Any, names: dict[str, str]) -> dict[str, Any]:
     return {k: model.metadata_.columns[c] for k, c in names.items() if c in model.metadata_.columns}
 
 
-def _model_metadata(frame: pd.DataFrame, known: dict[str, Any]) -> Metadata:
-    """Detected column types, with parent columns typed as in the parent's model and helper columns
-    (states, counts, parent attributes) never taken for identifiers or text."""
+def _model_metadata(frame: pd.DataFrame, known: dict[str, Any], identifiers: list[str] | None = None) -> Metadata:
+    """Detected column types, with parent columns typed as in the parent's model, helper columns
+    (states, counts, parent attributes) never taken for identifiers or text, and identifier-like text
+    (one name per row, e.g. of a small lookup table) taken for text: fresh names rather than one
+    placeholder for values all under the privacy floor."""
     meta = Metadata.detect(frame)
+    for col in identifiers or []:
+        if col in meta.columns and meta.columns[col].type == "categorical":
+            meta.columns[col] = TextColumn()
     for col in frame.columns:
         col = str(col)
         if col in known and known[col].type not in ("id", "text"):

@@ -85,6 +85,7 @@ class TablePlan:
     unlinked: dict[str, float] = field(default_factory=dict)  # share of rows orphan / missing on the primary key
     fixed: bool = False
     order: str | None = None  # a sequence child: its order column (rows drawn as histories of the primary parent)
+    identifier_like: list[str] = field(default_factory=list)  # own text columns with about one value per row
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -96,6 +97,17 @@ class TablePlan:
         body = dict(payload)
         body["links"] = [Link(**link) for link in body.get("links", [])]
         return cls(**body)
+
+
+def identifier_like(df: pd.DataFrame, keys: set[str]) -> list[str]:
+    """Text columns other than keys whose values are (almost) all distinct: names in a lookup table,
+    which a model never copies, so they come back fresh (or as a placeholder)."""
+    out = []
+    for col in df.columns:
+        s = df[col].dropna()
+        if str(col) not in keys and len(s) >= 2 and column_kind(s) == "string" and s.nunique() >= 0.9 * len(s):
+            out.append(str(col))
+    return out
 
 
 def choose_primary(meta: MultiTableMetadata, table: str, fixed: list[str], override: str | None,

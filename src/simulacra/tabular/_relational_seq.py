@@ -65,7 +65,7 @@ def fit_sequence(plan: TablePlan, frame: pd.DataFrame, statics: list[str], *, ma
     if len(frame) > max_rows:  # whole histories of randomly chosen parents, up to max_rows rows
         sizes = frame[ENTITY].value_counts()
         chosen = sizes.sample(frac=1.0, random_state=rng)
-        keep = chosen.index[chosen.cumsum().to_numpy() <= max_rows]
+        keep = chosen.index[chosen.cumsum().to_numpy() <= max(max_rows, int(chosen.iloc[0]))]
         frame = frame[frame[ENTITY].isin(keep)]
     assert plan.order is not None
     model = SequenceSynthesizer(entity=ENTITY, order=plan.order, statics=statics, context=list(plan.context),

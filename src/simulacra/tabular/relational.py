@@ -327,7 +327,7 @@ class RelationalSynthesizer(CompositeModel):
         return {"model": self.name, "tables": {
             name: {"rows": plan.n_rows, "fixed": plan.fixed, "fresh_key": plan.fresh_key,
                    "generated_by": None if plan.primary is None else rels[plan.primary].name,
-                   "sequence_order": plan.order,
+                   "sequence_order": plan.order, "identifier_like": list(plan.identifier_like),
                    "linked": [rels[link.rel].name for link in plan.links],
                    "inherited": sorted(plan.inherited)}
             for name, plan in self.plans_.items()}}

@@ -1,4 +1,4 @@
-"""Preference tuning (DPO, LoRA by default) with trl's ``DPOTrainer``, on CPU.
+"""Preference tuning (DPO, LoRA by default) with trl's ``DPOTrainer``, on CPU or a CUDA GPU.
 
 The reference model is the base itself with the adapter switched off (peft), so only one copy of the
 weights is in memory. A base trained over several seeds (``tuned/seed-N``) gives one DPO model per seed

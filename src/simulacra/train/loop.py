@@ -59,8 +59,11 @@ class TrainSettings:
     beta: float = 0.1  # DPO only
     #: ``cpu``, ``cuda`` (or ``cuda:N``), or None: a CUDA GPU when torch sees one, else the CPU
     device: str | None = None
-    #: recompute activations in the backward pass (less memory, about a third more compute); None: on for the
-    #: CPU (bounded memory), off on a GPU (memory to spare, speed matters)
+    #: run the start that every row of a batch shares (the function-calling system prompt) once per batch
+    #: (:mod:`simulacra.train.shared`; SFT only); None: on for the CPU, off on a GPU
+    share_prompt: bool | None = None
+    #: recompute activations in the backward pass (less memory, about a third more compute; it rules out sharing
+    #: the prompt); None: off where the prompt is shared and on a GPU, on otherwise
     gradient_checkpointing: bool | None = None
 
 
@@ -93,13 +96,24 @@ def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
     from simulacra.text.backends.hf import resolve_device
 
     on_cpu = resolve_device(settings.device) == "cpu"
-    checkpointing = on_cpu if settings.gradient_checkpointing is None else settings.gradient_checkpointing
+    checkpointing = settings.gradient_checkpointing
+    if checkpointing is None:
+        checkpointing = on_cpu and not shares_prompt(settings)
     return {"gradient_checkpointing": checkpointing, "output_dir": str(checkpoints), "per_device_train_batch_size": settings.batch_size,
             "gradient_accumulation_steps": settings.grad_accum, "num_train_epochs": settings.epochs,
             "max_steps": settings.max_steps, "learning_rate": settings.learning_rate, "seed": settings.seed,
             "data_seed": settings.seed, "logging_steps": 1, "save_strategy": "steps", "save_steps": settings.save_steps,
             "save_total_limit": 1, "report_to": "none", "use_cpu": on_cpu, "disable_tqdm": True,
             "dataloader_num_workers": 0, "bf16": bf16_default(settings.device) if settings.bf16 is None else settings.bf16, "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+
+
+def shares_prompt(settings: TrainSettings) -> bool:
+    """Whether SFT runs each batch's shared start once (see :attr:`TrainSettings.share_prompt`)."""
+    from simulacra.text.backends.hf import resolve_device
+
+    if settings.share_prompt is not None:
+        return settings.share_prompt and settings.gradient_checkpointing is not True
+    return resolve_device(settings.device) == "cpu" and settings.gradient_checkpointing is not True
 
 
 def bf16_default(device: str | None = None) -> bool:
@@ -273,5 +287,5 @@ def settings_dict(settings: TrainSettings) -> dict[str, Any]:
 
 
 __all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "gpu_memory", "last_checkpoint",
-           "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "seed_folders", "stop_on_sigint",
+           "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "shares_prompt", "seed_folders", "stop_on_sigint",
            "trainer_args"]

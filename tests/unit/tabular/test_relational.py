@@ -249,3 +249,19 @@ def test_a_foreign_key_to_a_fixed_table_is_drawn_with_the_child_columns() -> Non
     fake_means = fake["sales"].groupby("store")["amount"].mean().reindex(real_means.index)
     assert fake_means.notna().sum() >= 50
     assert np.corrcoef(real_means[fake_means.notna()], fake_means.dropna())[0, 1] > 0.95
+
+
+def test_identifier_like_text_of_a_lookup_table_is_reported() -> None:
+    rng = np.random.default_rng(5)
+    airlines = pd.DataFrame({"carrier": [f"C{i:02d}" for i in range(40)],
+                             "name": [f"Airline number {i} Inc." for i in range(40)]})
+    flights = pd.DataFrame({"flight_id": np.arange(800), "carrier": rng.choice(airlines["carrier"], 800),
+                            "delay": rng.normal(10, 5, 800).round(1)})
+    tables = {"airlines": airlines, "flights": flights}
+    synth = RelationalSynthesizer(random_state=0).fit(tables)
+    info = synth.describe()["tables"]
+    assert info["airlines"]["identifier_like"] == ["name"] and info["flights"]["identifier_like"] == []
+    names = synth.sample(random_state=0)["airlines"]["name"]  # fresh names, not one placeholder for all
+    assert names.nunique() > 10 and not names.isin(airlines["name"]).any()
+    kept = RelationalSynthesizer(random_state=0, fixed=["airlines"]).fit(tables).describe()["tables"]
+    assert kept["airlines"]["identifier_like"] == []

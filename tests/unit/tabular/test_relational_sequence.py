@@ -85,6 +85,15 @@ def test_histories_keep_order_statics_lengths_and_autocorrelation(tmp_path: Path
     plain = RelationalSynthesizer(random_state=0).fit(tables).sample(random_state=1)["orders"]
     plain_lag = _lag1(plain.sort_values(["customer_id", "date"]), "customer_id", "total")
     assert abs(fake_lag - real_lag) < 0.1 and fake_lag > plain_lag + 0.05
+    report = sim.evaluate_tables(tables, fake, metadata=meta)  # the history figures of the report
+    seq = report.sequences["orders"]
+    assert seq["real"]["repeated_pairs"] == seq["synthetic"]["repeated_pairs"] == 0
+    assert seq["synthetic"]["statics_constant"] == {"channel": 1.0} and seq["gaps_ks"] > 0.8
+    assert abs(seq["synthetic"]["lag1"]["total"] - seq["real"]["lag1"]["total"]) < 0.1
+    assert "histories of orders" in str(report.summary()) and report.to_dict()["sequences"]["orders"]["order"] == "date"
+    assert "Histories of sequence children" in report.to_html(tmp_path / "report.html").read_text()
+    loose = sim.evaluate_tables(tables, {**fake, "orders": plain}, metadata=meta).sequences["orders"]
+    assert loose["synthetic"]["statics_constant"]["channel"] < 0.9 and loose["synthetic"]["repeated_pairs"] > 0
     synth.save(tmp_path / "shop.model")
     again = sim.load(tmp_path / "shop.model")
     pd.testing.assert_frame_equal(again.sample(random_state=4)["orders"], synth.sample(random_state=4)["orders"])
@@ -96,3 +105,14 @@ def test_a_sequence_child_with_orphans_is_refused() -> None:
     meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
     with pytest.raises(InputError, match="5 row\\(s\\) whose customer_id is missing or absent"):
         RelationalSynthesizer(metadata=meta, random_state=0).fit(tables)
+
+
+def test_max_rows_fits_on_whole_histories() -> None:
+    tables = _shop(n=120)
+    meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
+    synth = RelationalSynthesizer(metadata=meta, random_state=0, max_rows=200).fit(tables)
+    assert synth.models_["orders"].n_training_rows_ <= 200 < len(tables["orders"])
+    assert synth.models_["orders"].n_entities_ >= 20  # whole histories of randomly chosen customers
+    fake = synth.sample(random_state=0)
+    counts = fake["orders"]["customer_id"].value_counts()
+    assert counts.sum() == len(fake["orders"]) and (fake["orders"].groupby("customer_id")["channel"].nunique() == 1).all()

@@ -29,17 +29,22 @@ def test_device_defaults_to_the_cpu_without_a_gpu_and_refuses_what_it_cannot_use
 def test_trainer_arguments_follow_the_device(monkeypatch, tmp_path, fast_settings):
     import torch
 
-    from simulacra.train.loop import settings_dict, trainer_args
+    from simulacra.train.loop import settings_dict, shares_prompt, trainer_args
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     cpu = trainer_args(replace(fast_settings, bf16=None), tmp_path)
-    assert cpu["use_cpu"] is True and cpu["gradient_checkpointing"] is True  # bounded memory on a CPU
-    assert trainer_args(replace(fast_settings, gradient_checkpointing=False), tmp_path)["gradient_checkpointing"] is False
+    # on a CPU the shared prompt is run once per batch, which needs the activations kept
+    assert cpu["use_cpu"] is True and cpu["gradient_checkpointing"] is False and shares_prompt(fast_settings)
+    unshared = replace(fast_settings, share_prompt=False)
+    assert trainer_args(unshared, tmp_path)["gradient_checkpointing"] is True and not shares_prompt(unshared)
+    checkpointed = replace(fast_settings, gradient_checkpointing=True)
+    assert trainer_args(checkpointed, tmp_path)["gradient_checkpointing"] is True and not shares_prompt(checkpointed)
     assert settings_dict(fast_settings)["device"] == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     gpu = trainer_args(replace(fast_settings, bf16=None), tmp_path)
     assert gpu["use_cpu"] is False and gpu["gradient_checkpointing"] is False and gpu["bf16"] is True
+    assert not shares_prompt(fast_settings) and shares_prompt(replace(fast_settings, share_prompt=True))
     assert settings_dict(fast_settings)["device"] == "cuda"
 
 
@@ -61,3 +66,39 @@ def test_batched_sampling_answers_every_request_reproducibly(tiny_model: Path, t
     backend.close()
     assert sorted(seen) == [0, 1, 2] and len(first) == 3 and all(c.error is None for c in first)
     assert [c.text for c in first] == [c.text for c in again]  # each batch is seeded by its first request
+
+
+def test_shared_prompt_gives_the_same_loss_and_gradients(tmp_path, tiny_model, tiny_api_path, rows):
+    """Running the batch's common start once (its keys and values reused by every row) is the same computation
+    as running every full row: same loss, same gradients."""
+    import torch
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from simulacra.text.backends.hf import load_causal_lm
+    from simulacra.text.calls import load_api
+    from simulacra.train.data import sft_example
+    from simulacra.train.shared import MIN_SHARED, shared_length, sharing_trainer, split_inputs
+
+    with load_api(tiny_api_path) as api:
+        examples = [sft_example(r, "test", api) for r in rows * 2]  # 4 rows under the same system prompt
+    config = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, use_cpu=True, report_to="none",
+                       completion_only_loss=True, gradient_checkpointing=False, max_length=512, bf16=False)
+    results = []
+    for cls in (SFTTrainer, sharing_trainer(SFTTrainer)):
+        model, tokenizer = load_causal_lm(tiny_model)
+        trainer = cls(model=model, args=config, train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
+        batch = dict(next(iter(trainer.get_train_dataloader())))
+        trainer.model.train()
+        loss = trainer.compute_loss(trainer.model, dict(batch))
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        results.append((float(loss), grads, batch))
+    (plain, g1, batch), (shared, g2, _) = results
+    n = shared_length(batch["input_ids"], batch["attention_mask"], batch["labels"])
+    assert n >= MIN_SHARED and (batch["labels"][:, : n + 1] == -100).all()  # no trained token inside the shared start
+    assert trainer.saved_tokens == n * 3 and trainer.row_tokens == batch["input_ids"].numel()
+    assert shared == pytest.approx(plain, rel=1e-5)
+    assert g1.keys() == g2.keys() and all(torch.allclose(g1[k], g2[k], atol=1e-6) for k in g1)
+    one = {k: v[:1] for k, v in batch.items()}  # a single row: nothing to share
+    assert split_inputs(trainer.model, one) is None
