@@ -135,10 +135,13 @@ def test_bad_parameters_say_which(params, words) -> None:
         DiffusionSynthesizer(**params).fit(_table(50))
 
 
-def test_missing_torch_names_the_extra(monkeypatch) -> None:
+def test_missing_torch_names_the_extra(fitted, tmp_path, monkeypatch) -> None:
+    path = fitted.save(tmp_path / "m.model")
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(MissingDependencyError, match=r"simulacra\[torch\]"):
         DiffusionSynthesizer(**FAST).fit(_table(50))
+    with pytest.raises(MissingDependencyError, match=r"simulacra\[torch\]"):
+        sim.load(path)
 
 
 def test_weights_of_another_shape_are_refused(fitted) -> None:
@@ -159,3 +162,23 @@ def test_a_rare_condition_keeps_the_learned_dependence(fitted) -> None:
     assert gone["score"].isna().all() and gone["flag"].all()
     with pytest.raises(sim.errors.ConstraintError, match="impossible"):
         fitted.sample(10, random_state=0, conditions={"group": "never-seen"})
+
+
+def test_command_line_fit_shows_progress_and_saves(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simulacra.cli.main import app
+
+    real = tmp_path / "real.csv"
+    _table(120).to_csv(real, index=False)
+    model, out = tmp_path / "m.model", tmp_path / "syn.csv"
+    args = ["fit", str(real), "--model", "diffusion", "-o", str(model), "--seed", "0",
+            "-p", "steps=30", "-p", "width=32", "-p", "depth=1", "-p", "sample_steps=5"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "30/30 steps" in res.output and "ETA" in res.output and "Model written" in res.output
+    res = CliRunner().invoke(app, ["sample", str(model), "-n", "40", "--seed", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out)) == 40
+    res = CliRunner().invoke(app, ["inspect", str(model), "--json"])
+    assert res.exit_code == 0 and '"diffusion"' in res.output
