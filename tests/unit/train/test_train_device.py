@@ -114,7 +114,7 @@ def test_shared_prompt_gives_the_same_loss_and_gradients(tmp_path, tiny_model, t
         loss = trainer.compute_loss(trainer.model, dict(batch))
         loss.backward()
         grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
-        results.append((float(loss), grads, batch))
+        results.append((float(loss.detach()), grads, batch))
     (plain, g1, batch), (shared, g2, _) = results
     n = shared_length(batch["input_ids"], batch["attention_mask"], batch["labels"])
     assert n >= MIN_SHARED and (batch["labels"][:, : n + 1] == -100).all()  # no trained token inside the shared start
