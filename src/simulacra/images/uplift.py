@@ -78,9 +78,8 @@ def _synthetic(part: ImageSet, classic: ImageSet | None, s: int, *, generator: s
     if oversample <= 1:
         return gen.sample(int(wanted.sum()), random_state=s), 0
     drawn = gen.sample(int(np.ceil(oversample * wanted.sum())), random_state=s)
-    judge_on = fit_on
-    judge = ImageClassifier(steps=classifier_steps_for(len(judge_on), epochs), random_state=s)
-    kept = keep_confident(drawn, judge.fit(judge_on.images, judge_on.labels, len(part.classes)), wanted)
+    judge = ImageClassifier(steps=classifier_steps_for(len(fit_on), epochs), random_state=s)
+    kept = keep_confident(drawn, judge.fit(fit_on.images, fit_on.labels, len(part.classes)), wanted)
     return kept, len(drawn) - len(kept)
 
 

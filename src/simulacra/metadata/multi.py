@@ -11,8 +11,13 @@
   parent's text key (``flights.dest`` → ``airports.faa``). Orphans (child keys absent from the
   parent) are allowed; their share is measured as :attr:`Relationship.orphan_rate`, and the share of
   missing child keys as :attr:`Relationship.missing_rate`;
-- **sequence children**: a child table with a date/time column that orders its rows within a parent
+- **order columns**: a child table's date/time column that orders its rows within a parent
   (``TableMeta.order``).
+
+A child whose rows are each parent row's *history* is declared a **sequence child**
+(:meth:`MultiTableMetadata.set_sequence`, or ``detect(tables, sequences={...})``): its order column and
+its **static attributes** (columns constant within every history, ``TableMeta.statics``) are detected,
+and ``validate`` checks them (ties in the order, a static column that changes).
 
 The result is plain JSON (:meth:`~MultiTableMetadata.save`), meant to be read and edited.
 
@@ -54,7 +59,6 @@ from simulacra.metadata._multi_keys import (
     CONTAINMENT,
     NAMED_CONTAINMENT,
     Relationship,
-    _contained,
     _names,
     column_kind,
     key_rates,

@@ -91,6 +91,7 @@ def test_histories_keep_order_statics_lengths_and_autocorrelation(tmp_path: Path
     assert seq["synthetic"]["statics_constant"] == {"channel": 1.0} and seq["gaps_ks"] > 0.8
     assert abs(seq["synthetic"]["lag1"]["total"] - seq["real"]["lag1"]["total"]) < 0.1
     assert "histories of orders" in str(report.summary()) and report.to_dict()["sequences"]["orders"]["order"] == "date"
+    assert "Histories of sequence children" in report.to_html(tmp_path / "report.html").read_text()
     loose = sim.evaluate_tables(tables, {**fake, "orders": plain}, metadata=meta).sequences["orders"]
     assert loose["synthetic"]["statics_constant"]["channel"] < 0.9 and loose["synthetic"]["repeated_pairs"] > 0
     synth.save(tmp_path / "shop.model")
@@ -115,3 +116,16 @@ def test_max_rows_fits_on_whole_histories() -> None:
     fake = synth.sample(random_state=0)
     counts = fake["orders"]["customer_id"].value_counts()
     assert counts.sum() == len(fake["orders"]) and (fake["orders"].groupby("customer_id")["channel"].nunique() == 1).all()
+
+
+def test_a_fixed_parent_and_scale() -> None:
+    """Regression: a fixed parent's key was passed to the sequence model as static context (an identifier)."""
+    tables = _shop(n=100)
+    meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
+    synth = RelationalSynthesizer(metadata=meta, random_state=0, fixed=["customers"]).fit(tables)
+    fake = synth.sample(scale=2, random_state=0)
+    pd.testing.assert_frame_equal(fake["customers"], tables["customers"])
+    per = fake["orders"].groupby("customer_id")
+    assert len(fake["orders"]) == 2 * len(tables["orders"])  # a fixed parent's histories grow with scale
+    assert per["date"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+    assert synth.sample(scale=0, random_state=0)["orders"].empty
