@@ -1,7 +1,11 @@
 """Fit one peer synthesizer and sample; run inside that peer's own environment (benchmarks/.envs/<env>).
 
 Usage: python _peer.py MODEL TRAIN.parquet TYPES.json N_ROWS OUT.parquet TIMING.json [--epochs E] [--minutes M]
-MODEL is sdv_copula, ctgan, tvae (env sdv) or tabularargn (env mostly). Prints nothing on success.
+       [--epsilon EPS --delta DELTA]
+MODEL is sdv_copula, ctgan, tvae (env sdv) or tabularargn (env mostly). With ``--epsilon`` MOSTLY AI's engine
+trains with differential privacy on (DP-SGD through Opacus, ``max_epsilon`` = EPS in total, of which 10 % buys
+its value protection: the DP column bounds and rare-category thresholds of its analysis step). Prints nothing
+on success.
 """
 
 from __future__ import annotations
@@ -38,15 +42,22 @@ def _sdv(model: str, train: pd.DataFrame, types: dict[str, str], n: int, epochs:
     return out["t"] if isinstance(out, dict) else out
 
 
-def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int) -> pd.DataFrame:
+def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int, dp: dict[str, float] | None = None) -> pd.DataFrame:
     from mostlyai import engine
 
+    config = None
+    if dp is not None:
+        from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+        config = DifferentialPrivacyConfig(max_epsilon=dp["epsilon"], delta=dp["delta"],
+                                           value_protection_epsilon=0.1 * dp["epsilon"])
     with tempfile.TemporaryDirectory() as ws:
         engine.init_logging()
         engine.split(tgt_data=train, workspace_dir=ws)
-        engine.analyze(workspace_dir=ws)
+        engine.analyze(workspace_dir=ws, differential_privacy=config)
         engine.encode(workspace_dir=ws)
-        engine.train(workspace_dir=ws, max_training_time=minutes, max_epochs=epochs, device="cpu")
+        engine.train(workspace_dir=ws, max_training_time=minutes, max_epochs=epochs, device="cpu",
+                     differential_privacy=config)
         engine.generate(workspace_dir=ws, sample_size=n, device="cpu")
         out = pd.read_parquet(Path(ws) / "SyntheticData")
     return out[train.columns]
@@ -59,8 +70,9 @@ def main(argv: list[str]) -> None:
     train = pd.read_parquet(train_path)
     types = json.loads(Path(types_path).read_text())
     start = time.perf_counter()
+    dp = {"epsilon": float(opts["--epsilon"]), "delta": float(opts.get("--delta", 1e-6))} if "--epsilon" in opts else None
     if model == "tabularargn":
-        synth = _argn(train, int(n), minutes, epochs)
+        synth = _argn(train, int(n), minutes, epochs, dp)
     else:
         synth = _sdv(model, train, types, int(n), epochs)
     elapsed = time.perf_counter() - start

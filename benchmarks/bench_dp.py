@@ -4,7 +4,9 @@ Each table is split 80/20 (seed 0, ``_metrics.split``); every model fits the 80 
 and samples as many rows; all are scored here with the same judges: SDMetrics quality (and simulacra's
 own report quality), TSTR/TRTR with HistGradientBoosting (ROC AUC on the holdout), fit time.
 smartnoise-synth's MST and AIM run in their own environment (``/work/peer-envs/smartnoise``) through
-``_peer_smartnoise.py``, with its defaults and 10 % of ε on its preprocessor. Results are cached per
+``_peer_smartnoise.py``, with its defaults and 10 % of ε on its preprocessor; MOSTLY AI's engine with
+differential privacy on (``mostly_dp``: DP-SGD, ``max_epsilon`` = ε of which 10 % on its value protection,
+at most 10 minutes of training) runs in ``/work/peer-envs/mostly`` through ``_peer.py``. Results are cached per
 (table, model, ε) in ``benchmarks/results/dp.json``; ``--force`` recomputes.
 
 The audit part (``--audit``) plants a canary row, fits with and without it many times, attacks the
@@ -39,7 +41,11 @@ import _metrics as M  # noqa: E402
 
 CACHE = HERE / "results" / "dp.json"
 PEER_ENV = Path(os.environ.get("SMARTNOISE_ENV", "/work/peer-envs/smartnoise"))
+MOSTLY_ENV = Path(os.environ.get("MOSTLY_ENV", "/work/peer-envs/mostly"))
+MOSTLY_MINUTES = 10  # wall cap on the engine's training; DP training also stops once its ε is spent
 DELTA = 1e-6
+NAMES = {"dp": "simulacra DPSynthesizer", "mst": "smartnoise MST", "aim": "smartnoise AIM",
+         "mostly_dp": "MOSTLY AI engine, DP on"}
 
 
 def _ours(train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.DataFrame, float, dict[str, Any]]:
@@ -55,15 +61,21 @@ def _ours(train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.Da
 
 
 def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.DataFrame, float, dict[str, Any]]:
-    python = PEER_ENV / "bin" / "python"
+    env = MOSTLY_ENV if model == "mostly_dp" else PEER_ENV
+    python = env / "bin" / "python"
     if not python.exists():
-        raise RuntimeError(f"smartnoise environment missing at {PEER_ENV}")
+        raise RuntimeError(f"peer environment missing at {env}")
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
         train.to_parquet(tmpd / "train.parquet")
         (tmpd / "types.json").write_text(json.dumps(types))
-        cmd = [str(python), str(HERE / "_peer_smartnoise.py"), model, str(tmpd / "train.parquet"), str(tmpd / "types.json"),
-               str(len(train)), str(tmpd / "out.parquet"), str(tmpd / "t.json"), str(eps), str(DELTA)]
+        files = [str(tmpd / "train.parquet"), str(tmpd / "types.json"), str(len(train)), str(tmpd / "out.parquet"),
+                 str(tmpd / "t.json")]
+        if model == "mostly_dp":  # MOSTLY AI's engine with DP-SGD, ε in total (10 % on its value protection)
+            cmd = [str(python), str(HERE / "_peer.py"), "tabularargn", *files, "--epsilon", str(eps),
+                   "--delta", str(DELTA), "--minutes", str(MOSTLY_MINUTES)]
+        else:
+            cmd = [str(python), str(HERE / "_peer_smartnoise.py"), model, *files, str(eps), str(DELTA)]
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
         synth = pd.read_parquet(tmpd / "out.parquet")
         seconds = json.loads((tmpd / "t.json").read_text())["seconds"]
@@ -119,7 +131,7 @@ def plot(cache: dict[str, Any]) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for (table, model) in sorted({(r["table"], r["model"]) for r in runs}):
         rows = sorted((r for r in runs if r["table"] == table and r["model"] == model), key=lambda r: r["epsilon"])
-        label = f"{table} · {'simulacra dp' if model == 'dp' else 'smartnoise ' + model.upper()}"
+        label = f"{table} · {NAMES.get(model, model)}"
         style = "-o" if model == "dp" else "--s"
         for ax, key in zip(axes, ("quality", "ratio")):
             ax.plot([r["epsilon"] for r in rows], [r[key] for r in rows], style, label=label, markersize=4)
@@ -139,7 +151,7 @@ def plot(cache: dict[str, Any]) -> Path:
 def markdown(cache: dict[str, Any]) -> str:
     """The cached runs as the Markdown tables of RESULTS.md."""
     runs = sorted((v for k, v in cache.items() if k != "audit"), key=lambda r: (r["table"], r["epsilon"], r["model"]))
-    names = {"dp": "simulacra DPSynthesizer", "mst": "smartnoise MST", "aim": "smartnoise AIM"}
+    names = NAMES
     lines = ["| table | ε | model | quality | column shapes | pair trends | TSTR | TRTR | TSTR/TRTR | fit (s) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:

@@ -2,13 +2,15 @@
 
     nice -n 10 .venv/bin/python benchmarks/bench_images.py fit --model diffusion
     nice -n 10 .venv/bin/python benchmarks/bench_images.py fit --model vae
-    nice -n 10 .venv/bin/python benchmarks/bench_images.py uplift --repeats 5
+    nice -n 10 .venv/bin/python benchmarks/bench_images.py uplift --repeats 5 --jobs 5 --epochs 60 --on-classic \
+        --oversample 2 --params '{"steps": 400, "batch_size": 64}' --tag filtered
 
 The digits are written as PNG folders (a folder per class) under benchmarks/_work/images/: train (80 %,
 stratified, seed 0) and test (20 %). ``fit`` trains the generator on train/ (through the same API as
 ``simulacra image fit``), samples 500 images, and evaluates them against train/ with test/ as the holdout.
-``uplift`` trains the small CNN on 10 real images per class vs + classic, + synthetic, + both. Results go
-to benchmarks/results/images_*.json; figures for docs/images.md to docs/images/.
+``uplift`` trains the small CNN on 10 real images per class vs + classic, + synthetic, + both (``--jobs``:
+repeats in parallel processes, repeat r with seed r as in the sequential loop). Results go to
+benchmarks/results/images_*.json; figures for docs/images.md to docs/images/.
 
 No installable package was found that ships a larger digit set with its data (``mnists`` 0.4.1 is a 12 kB
 wheel that downloads at run time), so only the bundled digits are used: no run-time downloads.
@@ -115,28 +117,70 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _uplift_kwargs(args: argparse.Namespace, params: dict[str, Any]) -> dict[str, Any]:
+    return {"methods": args.methods.split(","), "per_class": args.per_class, "generator": args.model,
+            "generator_params": params, "classic_per_image": args.per_image,
+            "synth_per_image": args.synth_per_image or args.per_image, "generator_on_classic": args.on_classic,
+            "synth_oversample": args.oversample, "classifier_epochs": args.epochs,
+            "classifier_steps": args.classifier_steps}
+
+
+def _one_repeat(job: tuple[int, int, str, dict[str, Any]]) -> Any:
+    """One repeat in a worker process: the same computation as repeat ``r`` of a sequential run."""
+    import torch
+
+    from simulacra.images.data import read_image_folder
+    from simulacra.images.uplift import run_image_uplift
+
+    r, threads, tag, kwargs = job
+    torch.set_num_threads(threads)
+    train_dir, test_dir = digits_folders()
+    res = run_image_uplift(read_image_folder(train_dir), read_image_folder(test_dir), repeats=1, seed=r, **kwargs)
+    runs = res.runs.assign(repeat=r)
+    part = WORK / "parts" / f"{tag or 'run'}_{r}.json"  # kept if the whole run is cut short
+    part.parent.mkdir(parents=True, exist_ok=True)
+    runs.to_json(part, orient="records")
+    return runs, res.info
+
+
 def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.images.uplift import run_image_uplift
 
     train, test, params = _inputs(args)
+    kwargs = _uplift_kwargs(args, params)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    res = run_image_uplift(train, test, per_class=args.per_class, repeats=args.repeats, generator=args.model,
-                           generator_params=params, classic_per_image=args.per_image, synth_per_image=args.per_image,
-                           progress=lambda m: print(" ", m, flush=True))
+    if args.jobs > 1:  # repeat r in its own process: seed r, exactly as repeat r of the sequential loop
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        import pandas as pd
+
+        from simulacra.augment.uplift import UpliftResult
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
+            done = list(pool.map(_one_repeat, [(r, args.threads, args.tag, kwargs) for r in range(args.repeats)]))
+        info = {**done[0][1], "repeats": args.repeats}
+        baselines = ("none", "classic") if "classic" in args.methods.split(",") else ("none",)
+        res = UpliftResult("image", pd.concat([d[0] for d in done], ignore_index=True), info, headline="accuracy",
+                           baselines=baselines)
+    else:
+        res = run_image_uplift(train, test, repeats=args.repeats, progress=lambda m: print(" ", m, flush=True), **kwargs)
     print(res.to_text())
+    name = f"{args.model}{'_' + args.tag if args.tag else ''}"
     WORK.mkdir(parents=True, exist_ok=True)
-    res.save_html(WORK / f"digits_uplift_{args.model}.html")
+    res.save_html(WORK / f"digits_uplift_{name}.html")
     from simulacra.augment.report import plot_uri
 
     FIGURES.mkdir(parents=True, exist_ok=True)
     import base64
 
-    (FIGURES / f"digits_uplift_{args.model}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
-    out = {**res.to_dict(), "wall_s": round(time.perf_counter() - t0, 1), "load_average_before": load_before,
-           "load_average_after": os.getloadavg()}
+    (FIGURES / f"digits_uplift_{name}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
+    out = {**res.to_dict(), "wall_s": round(time.perf_counter() - t0, 1), "jobs": args.jobs,
+           "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"images_uplift_{args.model}.json").write_text(json.dumps(out, indent=2, default=float), encoding="utf-8")
+    (RESULTS / f"images_uplift_{name}.json").write_text(json.dumps(out, indent=2, default=float), encoding="utf-8")
     return out
 
 
@@ -151,6 +195,14 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=10)
     ap.add_argument("--per-image", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--methods", default="none,classic,synth,classic+synth", help="uplift: the arms")
+    ap.add_argument("--synth-per-image", type=int, default=None, help="uplift: synthetic images per real one (default: --per-image)")
+    ap.add_argument("--on-classic", action="store_true", help="uplift: fit the generator on real + classic copies")
+    ap.add_argument("--oversample", type=float, default=1.0, help="uplift: draw this many times the synthetic images, keep the confident")
+    ap.add_argument("--epochs", type=int, default=100, help="uplift: CNN passes over its training set, in every arm")
+    ap.add_argument("--classifier-steps", type=int, default=None, help="uplift: a fixed number of CNN steps instead")
+    ap.add_argument("--jobs", type=int, default=1, help="uplift: repeats run in this many processes")
+    ap.add_argument("--tag", default="", help="uplift: suffix of the output files")
     ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")
     args = ap.parse_args()
     import torch

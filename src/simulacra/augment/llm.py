@@ -135,12 +135,13 @@ def _paired(runs: pd.DataFrame, base: str, arm: str) -> pd.DataFrame:
 
 def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m",
                    max_tokens: int = 96, batch_size: int = 8, n_threads: int | None = None,
-                   progress: Progress | None = None) -> LlmUpliftResult:
+                   device: str | None = None, progress: Progress | None = None) -> LlmUpliftResult:
     """Answer the held-out requests of ``eval_rows`` with each model and score the calls (see the module docstring).
 
-    ``models`` are ``base`` (``base``, run by transformers) or model folders; the first one is the baseline.
+    ``models`` are ``base`` (``base``, run by transformers) or model folders; the first one is the baseline. Every
+    model runs in the same backend (transformers) on ``device`` (None: a CUDA GPU when torch sees one, else the CPU).
     """
-    from simulacra.text.backends.hf import TransformersBackend
+    from simulacra.text.backends.hf import TransformersBackend, resolve_device
     from simulacra.text.calls import load_api
     from simulacra.text.types import ChatRequest
     from simulacra.train.data import call_messages, expected_calls, read_rows
@@ -148,6 +149,7 @@ def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, ba
     if not models:
         raise InputError("Give at least one model (e.g. --models base,tuned/)")
     api = load_api(api)
+    device = resolve_device(device)
     rows = [(expected_calls(r, w), r["request"]) for w, r in read_rows(eval_rows)]
     requests = [ChatRequest(messages=tuple(call_messages(api, text)), temperature=0.0, max_tokens=max_tokens)
                 for _, text in rows]
@@ -156,7 +158,7 @@ def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, ba
     for spec in models:
         for repeat, path in model_runs(spec, base):
             start = time.perf_counter()
-            backend = TransformersBackend(path, n_threads=n_threads, batch_size=batch_size)
+            backend = TransformersBackend(path, n_threads=n_threads, batch_size=batch_size, device=device)
             try:
                 out = backend.complete(requests)
             finally:
@@ -175,7 +177,8 @@ def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, ba
                 f"in {rec['seconds']:.0f} s")
     info = {"api": api.source, "eval": str(eval_rows), "requests": len(rows),
             "expecting_no_call": sum(not exp for exp, _ in rows), "base": base, "decoding": "greedy",
-            "max_tokens": max_tokens, "models": ", ".join(models)}
+            "max_tokens": max_tokens, "models": ", ".join(models), "backend": "transformers",
+            "device": device}
     return LlmUpliftResult(pd.DataFrame(records), answers, info)
 
 

@@ -163,6 +163,10 @@ def uplift_image(
     model: Annotated[str, typer.Option("--model", "-m", help="Generator for synth: diffusion or vae.")] = "diffusion",
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A generator parameter, NAME=VALUE (repeatable).")] = None,
     per_image: Annotated[int, typer.Option("--per-image", help="Classic copies and synthetic images per real image.")] = 4,
+    synth_per_image: Annotated[int | None, typer.Option("--synth-per-image", help="Synthetic images per real image (default: --per-image).")] = None,
+    on_classic: Annotated[bool, typer.Option("--on-classic", help="Fit the generator on the real images plus their classic copies.")] = False,
+    oversample: Annotated[float, typer.Option("--oversample", help="Draw this many times the synthetic images needed; keep those a CNN trained on the real images finds surest of their class (1: keep all).")] = 1.0,
+    epochs: Annotated[int, typer.Option("--epochs", help="CNN passes over its training set, the same in every arm.")] = 100,
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
@@ -177,8 +181,10 @@ def uplift_image(
     held = read_image_folder(test, resolution=data.resolution, mode=data.mode, min_per_class=1)
     result = run_image_uplift(
         data, held, methods=[m.strip() for m in methods.split(",") if m.strip()], per_class=per_class or None,
-        repeats=repeats, seed=seed, classic=classic, classic_per_image=per_image, synth_per_image=per_image,
-        generator=model, generator_params=parse_assignments(param, "--param"), progress=_progress(),
+        repeats=repeats, seed=seed, classic=classic, classic_per_image=per_image,
+        synth_per_image=per_image if synth_per_image is None else synth_per_image, generator=model,
+        generator_params=parse_assignments(param, "--param"), generator_on_classic=on_classic,
+        synth_oversample=oversample, classifier_epochs=epochs, progress=_progress(),
     )
     _finish(result, json_path, html_path)
 

@@ -137,8 +137,17 @@ def fit(
         meta = _with_rules(Metadata.detect(frame), frame)
     params = {**parse_assignments(param, "--param"), **privacy}
     synth = cls(metadata=meta, random_state=seed, **params)
-    with step(f"Fitting {cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"):
-        synth.fit(frame)
+    what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
+    if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA
+        from simulacra.cli.image import _progress_bar
+
+        console.print(f"Fitting {what}")
+        with _progress_bar() as bar:
+            task = bar.add_task("fit", total=None, loss=float("nan"))
+            synth.fit(frame, progress=lambda p: bar.update(task, total=p.total, completed=p.step, loss=p.loss))  # type: ignore[call-arg]
+    else:
+        with step(f"Fitting {what}"):
+            synth.fit(frame)
     synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold]")
 
@@ -410,6 +419,9 @@ def metadata(
     data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL; or a folder of related tables.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
     rules: RulesOption = True,
+    sequence: Annotated[Optional[list[str]], typer.Option(
+        "--sequence", help="A folder of tables: TABLE.FOREIGN_KEY[:ORDER] declares TABLE the histories of the parent "
+        "rows its foreign key refers to (repeatable), e.g. flights.tailnum:sched_dep.")] = None,
 ) -> None:
     """Detect a table's metadata (column types) and write it as editable JSON.
 
@@ -421,8 +433,13 @@ def metadata(
     from simulacra.metadata import Metadata
 
     if is_database(data):
-        write_metadata(data, output)
+        write_metadata(data, output, sequence or [])
         return
+    if sequence:
+        from simulacra.errors import InputError
+
+        raise InputError("--sequence declares a sequence child among related tables; give a folder of tables "
+                         "(for one table of sequences use `simulacra fit --entity ... --order ...`).")
     frame = read_table(data)
     meta = Metadata.detect(frame)
     if rules:

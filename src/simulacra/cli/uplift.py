@@ -120,6 +120,7 @@ def llm(
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest answer, in tokens.")] = 96,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Requests decoded together.")] = 8,
     threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default: OMP_NUM_THREADS or 1).")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a CUDA GPU when torch sees one, else the CPU).")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary (one entry per model), verdicts, runs and answers as JSON.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page.")] = None,
 ) -> None:
@@ -127,7 +128,8 @@ def llm(
     from simulacra.augment.llm import run_llm_uplift
 
     result = run_llm_uplift(api, eval_path, [m.strip() for m in models.split(",") if m.strip()], base=base,
-                            max_tokens=max_tokens, batch_size=batch_size, n_threads=threads, progress=_progress())
+                            max_tokens=max_tokens, batch_size=batch_size, n_threads=threads, device=device,
+                            progress=_progress())
     _finish(result, json_path, html_path)
 
 

@@ -133,6 +133,27 @@ def _integrity(rep: MultiTableReport) -> str:
                                     "missing key rate (real)", "(synthetic)", "duplicate parent keys (synthetic)"], rows))
 
 
+def _sequences(rep: MultiTableReport) -> str:
+    if not rep.sequences:
+        return ""
+    rows = []
+    for name, seq in rep.sequences.items():
+        real, syn = seq["real"], seq["synthetic"]
+        label = f"<code>{escape(name)}</code> by {escape('+'.join(seq['key']))}, ordered by {escape(seq['order'])}"
+        rows.append([label, "histories", real["histories"], syn["histories"]])
+        rows.append(["", "repeated (entity, order) pairs", real["repeated_pairs"], syn["repeated_pairs"]])
+        rows.append(["", "gaps between events, 1 − KS", None, seq["gaps_ks"]])
+        rows.append(["", "events per history, 1 − KS", None, seq["lengths_ks"]])
+        rows += [["", f"static <code>{escape(c)}</code> constant (share of histories)", v, syn["statics_constant"].get(c)]
+                 for c, v in real["statics_constant"].items()]
+        rows += [["", f"lag-1 autocorrelation of <code>{escape(c)}</code>", v, syn["lag1"].get(c)]
+                 for c, v in real["lag1"].items()]
+    return page.section("sequences", "Histories of sequence children",
+                        '<p class="note">Tables declared sequences in the metadata: what makes their rows histories. '
+                        "Shown beside the score, not part of it.</p>",
+                        page.table(["sequence child", "measure", "real", "synthetic"], rows))
+
+
 def _privacy(rep: MultiTableReport) -> str:
     rows = [[f"table <code>{escape(n)}</code>", s["dcr_share"], s["exact_copies"], None] for n, s in rep.table_scores().items()
             if s["dcr_share"] is not None]
@@ -151,5 +172,5 @@ def render_multi_html(rep: MultiTableReport) -> str:
     n_rel = len(rep.relationships)
     sub = (f"{len(rep.tables)} tables · {n_rel} relationship{'s' if n_rel != 1 else ''} · "
            f"simulacra {rep.info.get('simulacra_version', '')}")
-    body = "".join([_cards(rep), _tables(rep), _relationships(rep), _integrity(rep), _privacy(rep)])
+    body = "".join([_cards(rep), _tables(rep), _relationships(rep), _integrity(rep), _sequences(rep), _privacy(rep)])
     return page.page("Synthetic database evaluation", sub, body, warnings=rep.warnings)

@@ -58,13 +58,16 @@ class MultiTableReport(NumberReport):
 
     Headline numbers are attributes (``report.quality``, ``report.cardinality``, ``report.fk_resolved``...,
     None when not measured); ``report.tables`` holds each table's single-table :class:`Report` and
-    ``report.relationships`` one record per relationship (cardinality, integrity, intertable trends).
+    ``report.relationships`` one record per relationship (cardinality, integrity, intertable trends);
+    ``report.sequences`` the history figures of each declared sequence child, real beside synthetic.
     The report keeps no row of the evaluated tables.
     """
 
     def __init__(self, scores: dict[str, Any], *, tables: dict[str, Report], relationships: list[dict[str, Any]],
-                 entity_privacy: dict[str, Any], info: dict[str, Any], warnings: list[str]) -> None:
+                 entity_privacy: dict[str, Any], info: dict[str, Any], warnings: list[str],
+                 sequences: dict[str, Any] | None = None) -> None:
         self.tables = dict(tables)
+        self.sequences = dict(sequences or {})
         self.relationships = list(relationships)
         self.entity_privacy = dict(entity_privacy)
         self.info = dict(info)
@@ -107,6 +110,7 @@ class MultiTableReport(NumberReport):
         """JSON-able form: headline numbers, verdicts, explanations, warnings, info, then every table and relationship."""
         return _num({**self._flat, "verdict": self.verdict, "explanations": EXPLANATIONS, "warnings": self.warnings,
                      "info": self.info, "relationships": self.relationships, "entity_privacy": self.entity_privacy,
+                     "sequences": self.sequences,
                      "tables": {name: rep.to_dict() for name, rep in self.tables.items()}})
 
     def to_html(self, path: str | Path) -> Path:
@@ -136,6 +140,12 @@ class MultiTableReport(NumberReport):
             rows.append(("", "intertable_trends", r["intertable_trends"]["score"], ""))
             rows.append(("", "orphans real / synth.",
                          f"{_pct(r['integrity']['real']['orphan_rate'])} / {_pct(r['integrity']['synthetic']['orphan_rate'])}", ""))
+        for name, seq in self.sequences.items():
+            rows.append((f"histories of {name}", "repeated pairs", f"{seq['real']['repeated_pairs']} / "
+                         f"{seq['synthetic']['repeated_pairs']}", ""))
+            rows.append(("", "gaps 1 - KS", seq["gaps_ks"], ""))
+            rows += [("", f"static {c}", f"{_pct(v)} / {_pct(seq['synthetic']['statics_constant'].get(c))}", "")
+                     for c, v in seq["real"]["statics_constant"].items()]
         lines = [f"{'part':<32} {'metric':<22} {'value':>14}  verdict"]
         for part, key, value, level in rows:
             shown = value if isinstance(value, str) else "—" if value is None else f"{value:.3f}"

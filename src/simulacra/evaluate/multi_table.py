@@ -35,6 +35,7 @@ from simulacra.evaluate.relational import (
     integrity,
     intertable_trends,
 )
+from simulacra.evaluate.sequence_children import declared_sequences, sequence_figures
 from simulacra.metadata import Metadata
 
 #: Metrics of the per-table reports (plus dcr_share and exact_copies where a holdout table is given).
@@ -257,6 +258,13 @@ def evaluate_tables(
                           for role in ("real", "synthetic")},
             "intertable_trends": intertable_trends(tables["real"], tables["synthetic"], link, metas, options),
         })
+    sequences = {}
+    for name, seq in declared_sequences(metadata if metadata is not None else relationships).items():
+        if name in tables["real"] and name in tables["synthetic"] and \
+                all(c in tables["real"][name].columns for c in (*seq["key"], seq["order"])):
+            say(f"histories of {name}")
+            sequences[name] = sequence_figures(tables["real"][name], tables["synthetic"][name], seq["key"],
+                                               seq["order"], seq["statics"])
     entity = {}
     if "holdout" in tables:
         say("privacy over entities")
@@ -277,7 +285,7 @@ def evaluate_tables(
             if r["intertable_trends"].get(key):
                 warns.append(f"relationship {r['name']}: {what} ({r['intertable_trends'][key]})")
     return MultiTableReport(scores, tables=reports, relationships=rels, entity_privacy=entity, info=info,
-                            warnings=warns)
+                            warnings=warns, sequences=sequences)
 
 
 def _aggregate(reports: dict[str, Any], rels: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ real-only and, when classic augmentation is in the plan, against classic augment
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -41,24 +42,72 @@ def _join(*sets: ImageSet) -> ImageSet:
     return ImageSet(np.concatenate([s.images for s in sets]), np.concatenate([s.labels for s in sets]), list(sets[0].classes))
 
 
+def classifier_steps_for(n_images: int, epochs: int, batch_size: int = 64, least: int = 60) -> int:
+    """Adam steps for ``epochs`` passes over ``n_images`` in batches of ``batch_size`` (at least ``least``).
+
+    Examples
+    --------
+    >>> classifier_steps_for(100, 150), classifier_steps_for(900, 150), classifier_steps_for(10, 150)
+    (235, 2110, 60)
+    """
+    return int(max(least, math.ceil(epochs * n_images / batch_size)))
+
+
+def keep_confident(synth: ImageSet, judge: Any, per_class: np.ndarray) -> ImageSet:
+    """Of each class's synthetic images, the ``per_class[c]`` that ``judge`` (a classifier trained on real
+    images) gives the highest probability of their own class, among those it puts in that class."""
+    proba = judge.predict_proba(synth.images)
+    own = proba[np.arange(len(synth)), synth.labels]
+    right = proba.argmax(axis=1) == synth.labels
+    keep = []
+    for c, k in enumerate(per_class):
+        idx = np.flatnonzero((synth.labels == c) & right)
+        keep.append(idx[np.argsort(-own[idx], kind="stable")][: int(k)])
+    return synth.subset(np.sort(np.concatenate(keep)))
+
+
+def _synthetic(part: ImageSet, classic: ImageSet | None, s: int, *, generator: str, params: dict[str, Any],
+               per_image: int, oversample: float, epochs: int) -> tuple[ImageSet, int]:
+    """The synthetic images of one repeat, and how many the filter dropped (drawn minus kept)."""
+    from simulacra.images.cnn import ImageClassifier
+    from simulacra.images.registry import make_generator
+
+    fit_on = part if classic is None else _join(part, classic)
+    gen = make_generator(generator, **{"random_state": s, **params}).fit(fit_on)
+    wanted = per_image * np.bincount(part.labels, minlength=len(part.classes))
+    if oversample <= 1:
+        return gen.sample(int(wanted.sum()), random_state=s), 0
+    drawn = gen.sample(int(np.ceil(oversample * wanted.sum())), random_state=s)
+    judge = ImageClassifier(steps=classifier_steps_for(len(fit_on), epochs), random_state=s)
+    kept = keep_confident(drawn, judge.fit(fit_on.images, fit_on.labels, len(part.classes)), wanted)
+    return kept, len(drawn) - len(kept)
+
+
 def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] = METHODS, per_class: int | None = 10,
                      repeats: int = 5, seed: int = 0, classic: Sequence[str] | str = ("rotate", "shift", "crop"),
                      classic_per_image: int = 4, synth_per_image: int = 4, generator: str = "diffusion",
-                     generator_params: dict[str, Any] | None = None, classifier_steps: int | None = None,
+                     generator_params: dict[str, Any] | None = None, generator_on_classic: bool = False,
+                     synth_oversample: float = 1.0, classifier_epochs: int = 100,
+                     classifier_steps: int | None = None,
                      progress: Callable[[str], None] | None = None) -> Any:
     """Accuracy (and the other uplift metrics) of a small CNN on ``test`` for each method and repeat.
 
     Each repeat draws ``per_class`` training images per class; classic augmentation adds
     ``classic_per_image`` copies of each, and the generator (fitted on that repeat's images only, never on
-    the test set) adds ``synth_per_image`` synthetic images per real one, in the same classes. The CNN
-    gets the same number of training steps in every arm (``classifier_steps``; default: three per real
-    image of a repeat, between 60 and 400).
+    the test set) adds ``synth_per_image`` synthetic images per real one, in the same classes.
+
+    Every arm of a repeat starts from the same draw and the same CNN seed (the verdicts pair arms by
+    repeat). The CNN makes ``classifier_epochs`` passes over its own training set in every arm (a fixed
+    number of steps would give the larger augmented sets fewer passes); ``classifier_steps`` fixes the
+    steps instead. ``generator_on_classic`` fits the generator on the real images plus their classic
+    copies (the same copies as the classic arm's), so it sees more than the few real images;
+    ``synth_oversample`` > 1 draws that many times the synthetic images needed and keeps, per class, those
+    a CNN trained on the generator's training images labels as their class with the highest probability.
     """
     from simulacra.augment.models import classification_metrics
     from simulacra.augment.uplift import UpliftResult
     from simulacra.images.augment import augment_images, parse_methods
-    from simulacra.images.cnn import ImageClassifier, auto_steps
-    from simulacra.images.registry import make_generator
+    from simulacra.images.cnn import ImageClassifier
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -68,38 +117,52 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                          f"({', '.join(train.classes[:10])}); give folders with the same class sub-folders.")
     if repeats < 1:
         raise InputError("repeats must be at least 1.")
+    if classifier_epochs < 1 or (classifier_steps is not None and classifier_steps < 1):
+        raise InputError("classifier_epochs (and classifier_steps, when given) must be at least 1.")
+    if synth_oversample < 1:
+        raise InputError(f"synth_oversample must be at least 1 (1: no filtering), got {synth_oversample}.")
     classic_names = parse_methods(classic)
     plan = list(dict.fromkeys(["none", *methods]))
     classes = np.asarray(train.classes, dtype=object).astype(str)
     minority = classes[0]
     y_test = classes[test.labels]
-    steps = classifier_steps or auto_steps(len(train) if per_class is None else per_class * len(classes), 400)
     rows = []
     for r in range(repeats):
         s = seed + r
         part = draw_per_class(train, per_class, s)
         made: dict[str, ImageSet] = {}
+        dropped = 0
         for method in plan:
             if progress:
                 progress(f"repeat {r + 1}/{repeats}: {method}")
             start = time.perf_counter()
+            parts = method.split("+")
             sets = [part]
-            if "classic" in method.split("+"):
+            if "classic" in parts or ("synth" in parts and generator_on_classic):
                 made.setdefault("classic", augment_images(part, classic_names, per_image=classic_per_image, random_state=s))
+            if "classic" in parts:
                 sets.append(made["classic"])
-            if "synth" in method.split("+"):
+            if "synth" in parts:
                 if "synth" not in made:
-                    gen = make_generator(generator, **{"random_state": s, **(generator_params or {})}).fit(part)
-                    made["synth"] = gen.sample(synth_per_image * len(part), random_state=s)
+                    made["synth"], dropped = _synthetic(
+                        part, made["classic"] if generator_on_classic else None, s, generator=generator,
+                        params=dict(generator_params or {}), per_image=synth_per_image, oversample=synth_oversample,
+                        epochs=classifier_epochs)
                 sets.append(made["synth"])
             data = _join(*sets)
+            steps = classifier_steps or classifier_steps_for(len(data), classifier_epochs)
             clf = ImageClassifier(steps=steps, random_state=s).fit(data.images, data.labels, len(classes))
             scores = classification_metrics(y_test, clf.predict_proba(test.images), classes, minority)
             rows.append({"method": method, "ratio": np.nan, "repeat": r, "seed": s, **scores,
-                         "n_real": len(part), "n_train": len(data), "seconds": round(time.perf_counter() - start, 3)})
-    info = {"model": f"small CNN ({steps} Adam steps)", "per_class": per_class, "n_train": len(train),
+                         "n_real": len(part), "n_train": len(data), "cnn_steps": steps,
+                         "synth_dropped": dropped if "synth" in parts else 0,
+                         "seconds": round(time.perf_counter() - start, 3)})
+    budget = f"{classifier_steps} Adam steps in every arm" if classifier_steps else f"{classifier_epochs} epochs in every arm"
+    info = {"model": f"small CNN ({budget})", "per_class": per_class, "n_train": len(train),
             "n_test": len(test), "repeats": repeats, "classic": ",".join(classic_names),
             "classic_per_image": classic_per_image, "generator": generator, "synth_per_image": synth_per_image,
-            "generator_params": dict(generator_params or {})}
+            "generator_params": dict(generator_params or {}), "generator_on_classic": generator_on_classic,
+            "synth_oversample": synth_oversample, "classifier_epochs": None if classifier_steps else classifier_epochs,
+            "classifier_steps": classifier_steps}
     baselines = ("none", "classic") if "classic" in plan else ("none",)
     return UpliftResult("image", pd.DataFrame(rows), info, headline="accuracy", baselines=baselines)

@@ -11,8 +11,13 @@
   parent's text key (``flights.dest`` → ``airports.faa``). Orphans (child keys absent from the
   parent) are allowed; their share is measured as :attr:`Relationship.orphan_rate`, and the share of
   missing child keys as :attr:`Relationship.missing_rate`;
-- **sequence children**: a child table with a date/time column that orders its rows within a parent
+- **order columns**: a child table's date/time column that orders its rows within a parent
   (``TableMeta.order``).
+
+A child whose rows are each parent row's *history* is declared a **sequence child**
+(:meth:`MultiTableMetadata.set_sequence`, or ``detect(tables, sequences={...})``): its order column and
+its **static attributes** (columns constant within every history, ``TableMeta.statics``) are detected,
+and ``validate`` checks them (ties in the order, a static column that changes).
 
 The result is plain JSON (:meth:`~MultiTableMetadata.save`), meant to be read and edited.
 
@@ -31,59 +36,38 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simulacra.errors import MetadataError, ValidationError
+from simulacra.metadata._multi_detect import (
+    _check_tables,
+    _composite_keys,
+    _drop_cycles,
+    _foreign_keys,
+    _order_column,
+    _single_key,
+    detect_statics,
+    sequence_data_problems,
+    sequence_problems,
+)
+from simulacra.metadata._multi_keys import (
+    CONTAINMENT,
+    NAMED_CONTAINMENT,
+    Relationship,
+    _names,
+    column_kind,
+    key_rates,
+)
+
+__all__ = ["CONTAINMENT", "NAMED_CONTAINMENT", "MultiTableMetadata", "Relationship", "TableMeta", "column_kind",
+           "key_rates"]
 
 SCHEMA_VERSION = 1
-#: Smallest share of a text column's non-missing values found among a parent key's values for the
-#: column to be taken as a foreign key without a name hint.
-CONTAINMENT = 0.9
-#: Smallest share for a column whose name says it is the key (``tailnum`` → ``planes.tailnum``).
-NAMED_CONTAINMENT = 0.5
-_MAX_COMPOSITE = 5
-_ORDER_NAMES = re.compile(r"(date|time|timestamp|order|seq|sequence|step|period)", re.I)
-
-
-@dataclass(frozen=True)
-class Relationship:
-    """A foreign key: ``child[child_key]`` refers to ``parent[parent_key]``.
-
-    ``orphan_rate`` is the share of non-missing child keys absent from the parent; ``missing_rate``
-    the share of child rows whose key is (partly) missing.
-    """
-
-    parent: str
-    parent_key: tuple[str, ...]
-    child: str
-    child_key: tuple[str, ...]
-    orphan_rate: float = 0.0
-    missing_rate: float = 0.0
-
-    @property
-    def name(self) -> str:
-        """A short label: ``flights.tailnum -> planes.tailnum``."""
-        return f"{self.child}.{'+'.join(self.child_key)} -> {self.parent}.{'+'.join(self.parent_key)}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"parent": self.parent, "parent_key": list(self.parent_key), "child": self.child,
-                "child_key": list(self.child_key), "orphan_rate": self.orphan_rate,
-                "missing_rate": self.missing_rate}
-
-    @classmethod
-    def from_dict(cls, payload: dict[str, Any]) -> Relationship:
-        return cls(parent=str(payload["parent"]), parent_key=_names(payload["parent_key"]),
-                   child=str(payload["child"]), child_key=_names(payload["child_key"]),
-                   orphan_rate=float(payload.get("orphan_rate", 0.0)),
-                   missing_rate=float(payload.get("missing_rate", 0.0)))
 
 
 @dataclass
@@ -100,45 +84,37 @@ class TableMeta:
         The column ordering a child's rows within their parent (a sequence child), when there is one.
     n_rows : int
         Rows seen when detected.
+    sequence : tuple of str, optional
+        Declared, not detected: the foreign key whose parent rows are the entities of this table's
+        histories (``("tailnum",)``: each plane's flights, ordered by ``order``). The table is then
+        modelled as a sequence per parent row (see :meth:`MultiTableMetadata.set_sequence`).
+    statics : list of str, optional
+        Columns constant within every entity of a sequence table (detected from the data).
     """
 
     primary_key: tuple[str, ...] | None = None
     columns: dict[str, str] = field(default_factory=dict)
     order: str | None = None
     n_rows: int = 0
+    sequence: tuple[str, ...] | None = None
+    statics: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"primary_key": None if self.primary_key is None else list(self.primary_key),
-                "columns": dict(self.columns), "order": self.order, "n_rows": self.n_rows}
+                "columns": dict(self.columns), "order": self.order, "n_rows": self.n_rows,
+                "sequence": None if self.sequence is None else list(self.sequence),
+                "statics": None if self.statics is None else list(self.statics)}
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> TableMeta:
-        key = payload.get("primary_key")
+        key, seq, statics = payload.get("primary_key"), payload.get("sequence"), payload.get("statics")
+        if statics is not None and not isinstance(statics, list):
+            raise MetadataError(f"'statics' must be a list of column names, got {statics!r}")
         return cls(primary_key=None if key is None else _names(key),
                    columns={str(k): str(v) for k, v in (payload.get("columns") or {}).items()},
-                   order=payload.get("order"), n_rows=int(payload.get("n_rows", 0)))
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, (list, tuple)) or not value:
-        raise MetadataError(f"A key must be a column name or a non-empty list of names, got {value!r}")
-    return tuple(str(v) for v in value)
-
-
-def column_kind(s: pd.Series) -> str:
-    """The storage kind of a column, as compared between a foreign key and its primary key."""
-    if pd.api.types.is_bool_dtype(s):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(s):
-        return "integer"
-    if pd.api.types.is_float_dtype(s):
-        non_null = s.dropna()
-        return "integer" if len(non_null) and bool((non_null == np.round(non_null)).all()) else "float"
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    return "string"
+                   order=payload.get("order"), n_rows=int(payload.get("n_rows", 0)),
+                   sequence=None if seq is None else _names(seq),
+                   statics=None if statics is None else [str(c) for c in statics])
 
 
 @dataclass
@@ -151,8 +127,13 @@ class MultiTableMetadata:
 
     # -- detection -------------------------------------------------------------------------------
     @classmethod
-    def detect(cls, tables: dict[str, pd.DataFrame]) -> MultiTableMetadata:
-        """Detect keys and relationships from ``tables`` (name -> DataFrame); nothing is modified."""
+    def detect(cls, tables: dict[str, pd.DataFrame], *,
+               sequences: dict[str, str | tuple[str, ...] | list[str]] | None = None) -> MultiTableMetadata:
+        """Detect keys and relationships from ``tables`` (name -> DataFrame); nothing is modified.
+
+        ``sequences`` declares sequence children, ``{table: foreign key}`` (``{"flights": "tailnum"}``):
+        their order column and static attributes are detected (see :meth:`set_sequence`).
+        """
         _check_tables(tables)
         meta = cls(tables={name: TableMeta(columns={str(c): column_kind(df[c]) for c in df.columns},
                                            n_rows=len(df)) for name, df in tables.items()})
@@ -165,7 +146,34 @@ class MultiTableMetadata:
         meta.relationships = _drop_cycles(rels)
         for rel in meta.relationships:
             meta.tables[rel.child].order = meta.tables[rel.child].order or _order_column(tables[rel.child], rel)
+        for table, key in (sequences or {}).items():
+            meta.set_sequence(table, key, tables=tables)
         return meta
+
+    def set_sequence(self, table: str, key: str | tuple[str, ...] | list[str], order: str | None = None, *,
+                     tables: dict[str, pd.DataFrame] | None = None) -> MultiTableMetadata:
+        """Declare ``table`` a sequence child: each parent row that the foreign key ``key`` refers to has a
+        history of rows, ordered by ``order`` (detected when omitted: a date/time column). With ``tables``,
+        the static attributes (columns constant within every history) are detected. Returns self.
+        """
+        if table not in self.tables:
+            raise MetadataError(f"Unknown table '{table}'; tables are: {', '.join(self.tables)}")
+        names = _names(key)
+        rel = next((r for r in self.parents(table) if r.child_key == names), None)
+        if rel is None:
+            raise MetadataError(f"'{table}' has no foreign key {'+'.join(names)} to a parent table; declare the "
+                                "relationship first (add_relationship), then the sequence.")
+        meta = self.tables[table]
+        if order is None and tables is not None and meta.order is None:
+            order = _order_column(tables[table], rel)
+        order = order or meta.order
+        if order is None:
+            raise MetadataError(f"No order column found for the sequence '{table}'; give order= (a date, time "
+                                "or number column that orders each history).")
+        meta.sequence, meta.order = names, order
+        if tables is not None:
+            meta.statics = detect_statics(tables[table], names, order)
+        return self
 
     # -- graph -----------------------------------------------------------------------------------
     def parents(self, table: str) -> list[Relationship]:
@@ -203,6 +211,8 @@ class MultiTableMetadata:
                 found.append(f"Primary key of '{name}' names unknown column(s): {', '.join(missing)}")
         for rel in self.relationships:
             found.extend(self._relationship_problems(rel))
+        for name, table in self.tables.items():
+            found.extend(sequence_problems(name, table, self.parents(name)))
         found.extend(_cycle_problems(self))
         if tables is not None:
             found.extend(self._data_problems(tables))
@@ -257,6 +267,9 @@ class MultiTableMetadata:
                 example = df.loc[df[cols].duplicated(keep=False), cols].iloc[0].tolist()
                 found.append(f"Primary key {'+'.join(cols)} of '{name}' is not unique: {dups} repeated value(s), "
                              f"e.g. {example}; de-duplicate the table or declare another key")
+        for name, table in self.tables.items():
+            if table.sequence and name in tables:
+                found.extend(sequence_data_problems(name, table, tables[name]))
         for rel in self.relationships:
             if rel.parent in tables and rel.child in tables:
                 for pc, cc in zip(rel.parent_key, rel.child_key):
@@ -295,7 +308,11 @@ class MultiTableMetadata:
                 continue
             orphan, missing = key_rates(tables[r.parent], r.parent_key, tables[r.child], r.child_key)
             rels.append(replace(r, orphan_rate=orphan, missing_rate=missing))
-        return MultiTableMetadata(tables=dict(self.tables), relationships=rels)
+        out = MultiTableMetadata(tables={k: replace(t) for k, t in self.tables.items()}, relationships=rels)
+        for name, table in out.tables.items():
+            if table.sequence and table.order and table.statics is None and name in tables:
+                table.statics = detect_statics(tables[name], table.sequence, table.order)
+        return out
 
     # -- persistence -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -330,177 +347,9 @@ class MultiTableMetadata:
         return cls.from_dict(read_json(path))
 
 
-# -- detection helpers -----------------------------------------------------------------------------
-def _check_tables(tables: Any) -> None:
-    if not isinstance(tables, dict) or not tables:
-        raise MetadataError("Give the tables as a non-empty dict of name -> DataFrame.")
-    bad = [str(k) for k, v in tables.items() if not isinstance(v, pd.DataFrame)]
-    if bad:
-        raise MetadataError(f"Not DataFrames: {', '.join(bad)}; give each table as a pandas DataFrame.")
-
-
-def _singular(name: str) -> str:
-    return name[:-3] + "y" if name.endswith("ies") else name[:-1] if name.endswith("s") else name
-
-
-def _key_score(table: str, column: str, position: int) -> tuple[int, int]:
-    low = column.lower()
-    names = {"id", f"{table.lower()}_id", f"{_singular(table.lower())}_id", f"{_singular(table.lower())}id"}
-    hint = 3 if low in names else 2 if low.endswith(("_id", "id", "code", "key", "_no", "num")) else 0
-    return (hint, -position)
-
-
-def _single_key(table: str, df: pd.DataFrame) -> tuple[str, ...] | None:
-    """The best single-column key: unique, never missing, not decimal, not a date, not a boolean."""
-    candidates = []
-    for pos, col in enumerate(df.columns):
-        s = df[col]
-        stored_as_key = pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s) \
-            or column_kind(s) == "string"
-        if len(s) < 2 or not stored_as_key or s.isna().any():
-            continue
-        if s.is_unique:
-            candidates.append((_key_score(table, str(col), pos), str(col)))
-    if not candidates:
-        return None
-    return (max(candidates)[1],)
-
-
-def _composite_keys(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame]) -> None:
-    """Give a keyless table the smallest unique combination of the columns another table shares with it."""
-    for name, df in tables.items():
-        if meta.tables[name].primary_key is not None:
-            continue
-        best: tuple[str, ...] | None = None
-        for other, odf in tables.items():
-            if other == name:
-                continue
-            shared = [str(c) for c in df.columns if c in odf.columns and column_kind(df[c]) in ("string", "integer", "datetime")
-                      and column_kind(odf[c]) == column_kind(df[c]) and not df[c].isna().any()]
-            for size in range(2, min(len(shared), _MAX_COMPOSITE) + 1):
-                found = [combo for combo in itertools.combinations(shared, size) if _refers_to(odf, df, list(combo))]
-                if found:
-                    pick = found[0]
-                    if best is None or len(pick) < len(best):
-                        best = pick
-                    break
-        meta.tables[name].primary_key = best
-
-
-def _refers_to(child: pd.DataFrame, parent: pd.DataFrame, cols: list[str]) -> bool:
-    """Whether ``cols`` is a key of ``parent`` that ``child`` refers to: unique in the parent, most of the
-    child's combinations found there, and the child the many side (repeats, or fewer distinct values)."""
-    if parent[cols].duplicated().any() or child[cols].isna().any(axis=1).all():
-        return False
-    orphan, _ = key_rates(parent, tuple(cols), child, tuple(cols))
-    many = bool(child[cols].duplicated().any()) or len(child) < len(parent)
-    return orphan <= 1 - NAMED_CONTAINMENT and many
-
-
-def key_rates(parent: pd.DataFrame, parent_key: tuple[str, ...], child: pd.DataFrame,
-              child_key: tuple[str, ...]) -> tuple[float, float]:
-    """(orphan rate, missing rate) of ``child[child_key]`` against ``parent[parent_key]``."""
-    if len(child) == 0:
-        return 0.0, 0.0
-    ckey = child[list(child_key)]
-    missing = ckey.isna().any(axis=1).to_numpy()
-    present = ckey[~missing]
-    if len(present) == 0:
-        return 0.0, float(missing.mean())
-    found = _contained(parent, parent_key, present, child_key)
-    return float(1.0 - found.mean()), float(missing.mean())
-
-
-def _contained(parent: pd.DataFrame, parent_key: tuple[str, ...], child: pd.DataFrame,
-               child_key: tuple[str, ...]) -> np.ndarray:
-    """For each child row, whether its key is a key of the parent."""
-    if len(parent_key) == 1:
-        return child[child_key[0]].isin(parent[parent_key[0]].dropna().unique()).to_numpy()
-    left = pd.MultiIndex.from_frame(child[list(child_key)].astype(object))
-    right = pd.MultiIndex.from_frame(parent[list(parent_key)].astype(object))
-    return np.asarray(left.isin(right))
-
-
-def _foreign_keys(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], child: str,
-                  df: pd.DataFrame) -> list[Relationship]:
-    rels = []
-    own_key = meta.tables[child].primary_key
-    for parent, pdf in tables.items():
-        key = meta.tables[parent].primary_key
-        if parent == child or key is None:
-            continue
-        if len(key) > 1:
-            if all(c in df.columns for c in key) and tuple(key) != own_key:
-                orphan, missing = key_rates(pdf, key, df, key)
-                if orphan <= 1 - NAMED_CONTAINMENT:
-                    rels.append(Relationship(parent, key, child, key, orphan, missing))
-            continue
-        for col in df.columns:
-            col = str(col)
-            if (col,) == own_key or not _key_compatible(pdf[key[0]], df[col]):
-                continue
-            named = _named_like(col, parent, key[0])
-            if not named and (column_kind(pdf[key[0]]) != "string" or df[col].nunique() < 2):
-                continue
-            orphan, missing = key_rates(pdf, key, df, (col,))
-            if missing >= 1.0 or orphan > 1 - (NAMED_CONTAINMENT if named else CONTAINMENT):
-                continue
-            rels.append(Relationship(parent, key, child, (col,), orphan, missing))
-    return rels
-
-
-def _named_like(col: str, parent: str, key: str) -> bool:
-    low, p, k = col.lower(), parent.lower(), key.lower()
-    return low == k and k not in ("id", "name", "code", "key") or low in {
-        f"{p}_{k}", f"{_singular(p)}_{k}", f"{p}_id", f"{_singular(p)}_id", f"{_singular(p)}id"}
-
-
-def _key_compatible(pk: pd.Series, fk: pd.Series) -> bool:
-    a, b = column_kind(pk), column_kind(fk)
-    return a == b and a in ("string", "integer")
-
-
-def _drop_cycles(rels: list[Relationship]) -> list[Relationship]:
-    """Keep relationships in order of trust (fewest orphans first), leaving out any that closes a cycle."""
-    kept: list[Relationship] = []
-    for rel in sorted(rels, key=lambda r: (r.orphan_rate, r.missing_rate)):
-        if not _reaches(kept, rel.child, rel.parent):
-            kept.append(rel)
-    order = {id(r): i for i, r in enumerate(rels)}
-    return sorted(kept, key=lambda r: order[id(r)])
-
-
-def _reaches(rels: list[Relationship], start: str, goal: str) -> bool:
-    """Whether ``goal`` is ``start`` or a descendant of it."""
-    seen, stack = set(), [start]
-    while stack:
-        node = stack.pop()
-        if node == goal:
-            return True
-        if node not in seen:
-            seen.add(node)
-            stack.extend(r.child for r in rels if r.parent == node)
-    return False
-
-
 def _cycle_problems(meta: MultiTableMetadata) -> list[str]:
     try:
         meta.order()
     except MetadataError as exc:
         return [str(exc)]
     return []
-
-
-def _order_column(df: pd.DataFrame, rel: Relationship) -> str | None:
-    """A date/time column (or one named like an order) that orders the child's rows within a parent."""
-    for col in df.columns:
-        if str(col) in rel.child_key:
-            continue
-        s = df[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            return str(col)
-        if s.dtype == object and _ORDER_NAMES.search(str(col)):
-            sample = s.dropna().head(200)
-            if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
-                return str(col)
-    return None

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
-from simulacra.metadata import CategoricalColumn, Metadata, NumericalColumn
+from simulacra.metadata import CategoricalColumn, Metadata, NumericalColumn, TextColumn
 from simulacra.metadata.multi import MultiTableMetadata
 from simulacra.tabular._relational_draw import KeyFormat
+from simulacra.tabular._relational_seq import ENTITY, check_linked, fit_sequence, sequence_index, sequence_statics
 from simulacra.tabular._relational_plan import (
     MAX_CONTEXT,
     MAX_LEVELS,
@@ -23,6 +24,7 @@ from simulacra.tabular._relational_plan import (
     children_per_parent,
     choose_primary,
     count_column,
+    identifier_like,
     inherited_columns,
     parent_rows,
     relationship_state,
@@ -77,14 +79,23 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
             fixed_rows[name] = {str(c): _json_values(frames[name][c]) for c in frames[name].columns}
             plans[name] = plan
             continue
+        plan.identifier_like = identifier_like(df, {c for r in rels if name in (r.child, r.parent)
+                                                    for c in (r.child_key if r.child == name else r.parent_key)}
+                                               | set(key or ()))
         frame, order_first, learned_meta = _frame(plan, meta, tables, frames, models, fixed, parents.get(name))
         frame = pd.concat([frame, counts.reset_index(drop=True)], axis=1)
         frames[name] = frame
         plans[name] = plan
         if len(df) == 0 or frame.shape[1] == 0:
             continue
+        if plan.order is not None:
+            statics = sequence_statics(plan, frame, list(meta.tables[name].statics or []), meta)
+            models[name] = fit_sequence(plan, frame, statics, max_rows=max_rows,
+                                        min_category_count=min_category_count, seed=seed)
+            frames[name] = frame.drop(columns=[ENTITY])
+            continue
         fit_on = frame if len(frame) <= max_rows else frame.sample(max_rows, random_state=np.random.default_rng(seed))
-        model_meta = _model_metadata(fit_on, learned_meta)
+        model_meta = _model_metadata(fit_on, learned_meta, plan.identifier_like)
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         params = {"min_category_count": min_category_count, **model_params}
@@ -106,7 +117,11 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
     types: dict[str, Any] = {}
     first: list[str] = []
     if len(df):
-        plan.primary = choose_primary(meta, name, fixed, override, tables)
+        plan.primary = sequence_index(meta, name)
+        if plan.primary is None:
+            plan.primary = choose_primary(meta, name, fixed, override, tables)
+        else:
+            plan.order = meta.tables[name].order
     if plan.primary is not None:
         rel = rels[plan.primary]
         pos = parent_rows(rel, tables[rel.parent], df)
@@ -117,7 +132,10 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
         context = pd.DataFrame({k: _take(source[c], pos) for k, c in plan.context.items()})
         types.update(_source_types(models.get(rel.parent), plan.context))
         plan.inherited = inherited_columns(df, context, plan.context, states == OK)
-        if (states != OK).any():
+        if plan.order is not None:
+            check_linked(name, "+".join(rel.child_key), states)
+            context.insert(0, ENTITY, pos)
+        elif (states != OK).any():
             plan.state = state_column(rel)
             plan.unlinked = {ORPHAN: float(np.mean(states == ORPHAN)), MISSING: float(np.mean(states == MISSING))}
             context.insert(0, plan.state, states)
@@ -131,12 +149,18 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
             continue
         source = frames[rel.parent]
         label = "+".join(rel.child_key)
-        learned = _context_columns(source, models.get(rel.parent), rel.parent)
-        attrs = attribute_columns(source, learned, count_column(i))
-        link = Link(rel=i, attrs={f"^{label}.{c}": c for c in attrs})
         pos = parent_rows(rel, tables[rel.parent], df)
-        part = pd.DataFrame({k: _take(source[c], pos) for k, c in link.attrs.items()})
-        types.update(_source_types(models.get(rel.parent), link.attrs))
+        if rel.parent in fixed and len(rel.parent_key) == 1:  # public keys: the key itself, as a category
+            column = f"^{label}"
+            link = Link(rel=i, key=column)
+            part = pd.DataFrame({column: _take(source[rel.parent_key[0]].astype(object), pos)})
+            types[column] = CategoricalColumn()
+        else:
+            learned = _context_columns(source, models.get(rel.parent), rel.parent)
+            attrs = attribute_columns(source, learned, count_column(i))
+            link = Link(rel=i, attrs={f"^{label}.{c}": c for c in attrs})
+            part = pd.DataFrame({k: _take(source[c], pos) for k, c in link.attrs.items()})
+            types.update(_source_types(models.get(rel.parent), link.attrs))
         states = relationship_state(rel, tables[rel.parent], df)
         if (states != OK).any():
             link.state = state_column(rel)
@@ -155,7 +179,7 @@ def _frame(plan: TablePlan, meta: MultiTableMetadata, tables: dict[str, pd.DataF
 def _context_columns(frame: pd.DataFrame, model: Any, table: str) -> list[str]:
     """Columns of a parent's model frame a child can be drawn given: learned ones (not ids or text),
     the parent's own and its counts of children (not its own parent's context), at most MAX_CONTEXT."""
-    if model is not None:
+    if model is not None and hasattr(model, "transformer_"):
         encoders = model.transformer_.encoders
         cols = [c for c in frame.columns if c in encoders and encoders[c].representation != "generated"]
     else:  # a fixed table: its columns, except identifier-like text
@@ -168,15 +192,20 @@ def _context_columns(frame: pd.DataFrame, model: Any, table: str) -> list[str]:
 
 
 def _source_types(model: Any, names: dict[str, str]) -> dict[str, Any]:
-    if model is None:
+    if model is None or not hasattr(model, "metadata_"):
         return {}
     return {k: model.metadata_.columns[c] for k, c in names.items() if c in model.metadata_.columns}
 
 
-def _model_metadata(frame: pd.DataFrame, known: dict[str, Any]) -> Metadata:
-    """Detected column types, with parent columns typed as in the parent's model and helper columns
-    (states, counts, parent attributes) never taken for identifiers or text."""
+def _model_metadata(frame: pd.DataFrame, known: dict[str, Any], identifiers: list[str] | None = None) -> Metadata:
+    """Detected column types, with parent columns typed as in the parent's model, helper columns
+    (states, counts, parent attributes) never taken for identifiers or text, and identifier-like text
+    (one name per row, e.g. of a small lookup table) taken for text: fresh names rather than one
+    placeholder for values all under the privacy floor."""
     meta = Metadata.detect(frame)
+    for col in identifiers or []:
+        if col in meta.columns and meta.columns[col].type == "categorical":
+            meta.columns[col] = TextColumn()
     for col in frame.columns:
         col = str(col)
         if col in known and known[col].type not in ("id", "text"):

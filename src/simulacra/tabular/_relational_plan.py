@@ -10,6 +10,9 @@ A :class:`TablePlan` is plain data (saved as JSON with the model). It is built f
 - ``links``: the other foreign keys; each gets the attributes of the referenced parent row
   (``^<fk>.<column>``) as extra columns, and a synthetic row is linked to the synthetic parent row whose
   attributes are nearest to the drawn ones;
+- a link to a **fixed** parent (a public lookup table kept as it is) carries the parent's key itself
+  (``^<fk>``) as a categorical column instead of attributes: its values are public, and the child's
+  columns are then drawn with the very row they refer to (a flight's distance with its destination);
 - ``states``: for a foreign key with orphans or missing values, a column ``__state.<fk>`` with ``ok``,
   ``orphan`` or ``missing``, drawn like any other, so both rates are kept.
 """
@@ -54,6 +57,9 @@ class Link:
     rel: int
     attrs: dict[str, str] = field(default_factory=dict)  # child model column -> parent model column
     state: str | None = None
+    #: For a parent kept fixed (its keys are public): the child model column holding the key itself,
+    #: drawn as a category with the child's other columns, so each row names its parent row.
+    key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +84,8 @@ class TablePlan:
     pools: dict[str, list[Any]] = field(default_factory=dict)
     unlinked: dict[str, float] = field(default_factory=dict)  # share of rows orphan / missing on the primary key
     fixed: bool = False
+    order: str | None = None  # a sequence child: its order column (rows drawn as histories of the primary parent)
+    identifier_like: list[str] = field(default_factory=list)  # own text columns with about one value per row
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -89,6 +97,17 @@ class TablePlan:
         body = dict(payload)
         body["links"] = [Link(**link) for link in body.get("links", [])]
         return cls(**body)
+
+
+def identifier_like(df: pd.DataFrame, keys: set[str]) -> list[str]:
+    """Text columns other than keys whose values are (almost) all distinct: names in a lookup table,
+    which a model never copies, so they come back fresh (or as a placeholder)."""
+    out = []
+    for col in df.columns:
+        s = df[col].dropna()
+        if str(col) not in keys and len(s) >= 2 and column_kind(s) == "string" and s.nunique() >= 0.9 * len(s):
+            out.append(str(col))
+    return out
 
 
 def choose_primary(meta: MultiTableMetadata, table: str, fixed: list[str], override: str | None,
@@ -112,7 +131,7 @@ def choose_primary(meta: MultiTableMetadata, table: str, fixed: list[str], overr
 
 def relationship_state(rel: Relationship, parent: pd.DataFrame, child: pd.DataFrame) -> np.ndarray:
     """``ok`` / ``orphan`` / ``missing`` for each child row."""
-    from simulacra.metadata.multi import _contained
+    from simulacra.metadata._multi_keys import _contained
 
     key = child[list(rel.child_key)]
     missing = key.isna().any(axis=1).to_numpy()

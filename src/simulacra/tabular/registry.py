@@ -26,6 +26,7 @@ BUILTIN: dict[str, _Builtin] = {
     "autoreg": _Builtin("simulacra.tabular.autoreg", "AutoregressiveSynthesizer", 20),
     "dp": _Builtin("simulacra.tabular.dp", "DPSynthesizer", 0),
     "copula": _Builtin("simulacra.tabular.copula", "GaussianCopulaSynthesizer", 10),
+    "diffusion": _Builtin("simulacra.tabular.diffusion", "DiffusionSynthesizer", 1),
     "gmm": _Builtin("simulacra.tabular.gmm", "GaussianMixtureSynthesizer", 4),
     "trees": _Builtin("simulacra.tabular.trees", "DecisionTreeSynthesizer", 3),
 }

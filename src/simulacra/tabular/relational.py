@@ -53,6 +53,7 @@ from simulacra.tabular._relational_draw import (
 )
 from simulacra.tabular._relational_fit import _take, check_tables, fit_tables, restore_dtypes
 from simulacra.tabular._relational_plan import MISSING, OK, ORPHAN, Link, TablePlan, count_column
+from simulacra.tabular._relational_seq import sample_histories
 
 _PARAMS = ("metadata", "random_state", "fixed", "parents", "max_rows", "min_category_count", "model_params")
 
@@ -186,6 +187,8 @@ class RelationalSynthesizer(CompositeModel):
         if self.plans_[rel.parent].fixed:
             counts = counts * scale
         counts = np.maximum(np.round(counts), 0).astype(np.int64)
+        if plan.order is not None and model is not None:  # a sequence child: each parent row's history
+            return sample_histories(plan, model, parent, counts, rng)
         pos = np.repeat(np.arange(len(parent)), counts)
         orphan, missing = plan.unlinked.get(ORPHAN, 0.0), plan.unlinked.get(MISSING, 0.0)
         linked = max(1.0 - orphan - missing, 1e-9)
@@ -228,13 +231,14 @@ class RelationalSynthesizer(CompositeModel):
         parent = frames[rel.parent]
         pos = np.full(n, -1, dtype=np.int64)
         ok = np.flatnonzero(states == OK)
-        if ok.size and len(parent):
+        if ok.size and len(parent) and link.key:
+            pos[ok] = _key_positions(frame[link.key].to_numpy(dtype=object)[ok], out[rel.parent][rel.parent_key[0]],
+                                     _count_weights(parent, link.rel), rng)
+        elif ok.size and len(parent):
             cols = list(link.attrs.values())
             child = frame.iloc[ok][list(link.attrs)].set_axis(cols, axis=1)
-            weights = pd.to_numeric(parent[count_column(link.rel)], errors="coerce").fillna(0).to_numpy() \
-                if count_column(link.rel) in parent.columns else np.ones(len(parent))
             pos[ok] = match_parents(attribute_matrix(child, cols, parent), attribute_matrix(parent, cols, parent),
-                                    weights, rng)
+                                    _count_weights(parent, link.rel), rng)
         elif ok.size:
             states = np.where(states == OK, ORPHAN, states)
         self._set_keys(table, rel, pos, states, out, rng)
@@ -297,6 +301,7 @@ class RelationalSynthesizer(CompositeModel):
     def from_state(cls, state: dict[str, Any]) -> RelationalSynthesizer:
         """Rebuild a fitted model from :meth:`to_state`'s output."""
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+        from simulacra.tabular.sequence import SequenceSynthesizer
 
         params = dict(state.get("params") or {})
         unknown = set(params) - set(_PARAMS)
@@ -307,7 +312,8 @@ class RelationalSynthesizer(CompositeModel):
         model.metadata_ = MultiTableMetadata.from_dict(state["metadata"])
         model.order_ = [str(t) for t in body["order"]]
         model.plans_ = {str(k): TablePlan.from_dict(v) for k, v in body["plans"].items()}
-        model.models_ = {str(k): AutoregressiveSynthesizer.from_state(v) for k, v in body["models"].items()}
+        model.models_ = {str(k): (SequenceSynthesizer if model.plans_[str(k)].order else AutoregressiveSynthesizer)
+                         .from_state(v) for k, v in body["models"].items()}
         model.key_formats_ = {str(k): KeyFormat(**v) for k, v in body["key_formats"].items()}
         model.fixed_ = {str(k): {str(c): list(v) for c, v in t.items()} for k, t in body["fixed"].items()}
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
@@ -321,12 +327,31 @@ class RelationalSynthesizer(CompositeModel):
         return {"model": self.name, "tables": {
             name: {"rows": plan.n_rows, "fixed": plan.fixed, "fresh_key": plan.fresh_key,
                    "generated_by": None if plan.primary is None else rels[plan.primary].name,
+                   "sequence_order": plan.order, "identifier_like": list(plan.identifier_like),
                    "linked": [rels[link.rel].name for link in plan.links],
                    "inherited": sorted(plan.inherited)}
             for name, plan in self.plans_.items()}}
 
     def __repr__(self) -> str:
         return f"RelationalSynthesizer(tables={list(getattr(self, 'order_', []))})"
+
+
+def _count_weights(parent: pd.DataFrame, rel: int) -> np.ndarray:
+    """Each parent row's real (or drawn) number of children through ``rel``; ones when not known."""
+    col = count_column(rel)
+    return pd.to_numeric(parent[col], errors="coerce").fillna(0).to_numpy(dtype=float) if col in parent.columns \
+        else np.ones(len(parent))
+
+
+def _key_positions(drawn: np.ndarray, keys: pd.Series, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the drawn keys of a fixed parent; a key the model could not name (a rare one under
+    the privacy floor) goes to a parent row drawn in proportion to its children."""
+    pos = np.asarray(pd.Index(keys.astype(object)).get_indexer(pd.Index(drawn)), dtype=np.int64)
+    lost = pos < 0
+    if lost.any():
+        p = np.asarray(weights, dtype=float) + 1e-9
+        pos[lost] = rng.choice(len(keys), size=int(lost.sum()), p=p / p.sum())
+    return pos
 
 
 def _grid(values: np.ndarray, most: int = 1_000_000) -> np.ndarray:

@@ -75,6 +75,9 @@ class SequenceSynthesizer(CompositeModel):
         Fewest events in a leaf of the step models.
     random_state : int, optional
         Seed of fitting and of sampling when ``sample`` is given none.
+    context : list of str, optional
+        Static columns that start the entity model's chain, so that :meth:`sample_given` draws each
+        entity given their values (a parent row's columns, when the sequences belong to related tables).
     """
 
     name: ClassVar[str] = "sequence"
@@ -82,17 +85,18 @@ class SequenceSynthesizer(CompositeModel):
 
     def __init__(self, *, entity: str, order: str, statics: list[str] | None = None,
                  min_category_count: int = 5, min_samples_leaf: int = 20,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, context: list[str] | None = None) -> None:
         self.entity = entity
         self.order = order
         self.statics = statics
         self.min_category_count = min_category_count
         self.min_samples_leaf = min_samples_leaf
         self.random_state = random_state
+        self.context = context
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in
-                ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state")}
+                ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state", "context")}
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame) -> SequenceSynthesizer:
@@ -140,6 +144,7 @@ class SequenceSynthesizer(CompositeModel):
                 table[_first(plan.name)] = to_repr(plan, row0[plan.name], row0, row0)
         self.entity_model_ = AutoregressiveSynthesizer(
             min_category_count=self.min_category_count, random_state=self.random_state,
+            order=[*self.context, LENGTH] if self.context else None,
         ).fit(table.drop(columns=[self.entity]))
 
         # step models, fitted on every event after the first
@@ -279,6 +284,21 @@ class SequenceSynthesizer(CompositeModel):
             return self._frame({})
         table = self.entity_model_.sample(int(n_entities), random_state=int(rng.integers(2**62)),
                                           conditions=conditions)
+        lengths = np.maximum(pd.to_numeric(table[LENGTH]).to_numpy(dtype=np.int64), 1)
+        return self._roll(table, lengths, rng)
+
+    def sample_given(self, context: pd.DataFrame, *,
+                     random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+        """One entity per row of ``context`` (values of the ``context`` columns, and ``__n_events``),
+        drawn given them, in that order; fit with ``context=`` naming those columns."""
+        from simulacra.tabular._relational_draw import sample_given
+
+        self._check_fitted()
+        rng = self._rng(random_state)
+        if not len(context):
+            return self._frame({})
+        given = context.reset_index(drop=True)
+        table = pd.concat([given, sample_given(self.entity_model_, given, rng)], axis=1)
         lengths = np.maximum(pd.to_numeric(table[LENGTH]).to_numpy(dtype=np.int64), 1)
         return self._roll(table, lengths, rng)
 
@@ -463,7 +483,8 @@ class SequenceSynthesizer(CompositeModel):
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         params = dict(state.get("params") or {})
-        unknown = set(params) - {"entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state"}
+        unknown = set(params) - {"entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state",
+                                 "context"}
         if unknown:
             raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
         model = cls(**params)

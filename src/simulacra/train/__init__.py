@@ -1,5 +1,5 @@
-"""Training on CPU: supervised fine-tuning and DPO with LoRA (transformers, peft, trl), from the embedded GGUF
-model or any Hugging Face folder, and preference pairs labelled by the function-calling verifiers.
+"""Training on CPU or a CUDA GPU: supervised fine-tuning and DPO with LoRA (transformers, peft, trl), from the
+embedded GGUF model or any Hugging Face folder, and preference pairs labelled by the function-calling verifiers.
 
 Only the ``train`` extra imports this part's heavy libraries, inside the functions that need them.
 """

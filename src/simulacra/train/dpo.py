@@ -1,4 +1,4 @@
-"""Preference tuning (DPO, LoRA by default) with trl's ``DPOTrainer``, on CPU.
+"""Preference tuning (DPO, LoRA by default) with trl's ``DPOTrainer``, on CPU or a CUDA GPU.
 
 The reference model is the base itself with the adapter switched off (peft), so only one copy of the
 weights is in memory. A base trained over several seeds (``tuned/seed-N``) gives one DPO model per seed
@@ -31,7 +31,7 @@ def train_dpo(pairs: str | Path, *, base: str | Path, output: str | Path, api: A
     """
     from simulacra.train.data import pair_example, read_rows
 
-    settings = settings or DPO_DEFAULTS
+    settings = replace(settings or DPO_DEFAULTS, share_prompt=False)  # chosen and rejected differ: nothing shared
     say = say or (lambda msg: None)
     rows = read_rows(pairs)
     bases = loop.seed_folders(base)

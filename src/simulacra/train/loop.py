@@ -57,6 +57,14 @@ class TrainSettings:
     #: measured 5.6x faster than float32 for the 135M model's matrix shapes here
     bf16: bool | None = None
     beta: float = 0.1  # DPO only
+    #: ``cpu``, ``cuda`` (or ``cuda:N``), or None: a CUDA GPU when torch sees one, else the CPU
+    device: str | None = None
+    #: run the start that every row of a batch shares (the function-calling system prompt) once per batch
+    #: (:mod:`simulacra.train.shared`; SFT only); None: on for the CPU, off on a GPU
+    share_prompt: bool | None = None
+    #: recompute activations in the backward pass (less memory, about a third more compute; it rules out sharing
+    #: the prompt); None: off where the prompt is shared and on a GPU, on otherwise
+    gradient_checkpointing: bool | None = None
 
 
 def peak_memory_mb() -> float:
@@ -74,19 +82,46 @@ def lora_config(settings: TrainSettings) -> Any:
                       target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 
 
+def gpu_memory() -> dict[str, Any]:
+    """``{"gpu": name, "gpu_peak_memory_mb": ...}`` when torch has used a CUDA GPU in this process, else ``{}``."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return {}
+    return {"gpu": torch.cuda.get_device_name(), "gpu_peak_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
+
+
 def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
-    """The ``TrainingArguments`` fields shared by SFTConfig and DPOConfig (CPU, no reporting, bounded)."""
-    return {"output_dir": str(checkpoints), "per_device_train_batch_size": settings.batch_size,
+    """The ``TrainingArguments`` fields shared by SFTConfig and DPOConfig (no reporting, bounded)."""
+    resolved = settings_dict(settings)
+    on_cpu = resolved["device"] == "cpu"
+    return {"gradient_checkpointing": resolved["gradient_checkpointing"], "output_dir": str(checkpoints),
+            "per_device_train_batch_size": settings.batch_size,
             "gradient_accumulation_steps": settings.grad_accum, "num_train_epochs": settings.epochs,
             "max_steps": settings.max_steps, "learning_rate": settings.learning_rate, "seed": settings.seed,
             "data_seed": settings.seed, "logging_steps": 1, "save_strategy": "steps", "save_steps": settings.save_steps,
-            "save_total_limit": 1, "report_to": "none", "use_cpu": True, "disable_tqdm": True,
-            "dataloader_num_workers": 0, "bf16": bf16_default() if settings.bf16 is None else settings.bf16, "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+            "save_total_limit": 1, "report_to": "none", "use_cpu": on_cpu, "disable_tqdm": True,
+            "dataloader_num_workers": 0, "bf16": resolved["bf16"], "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
 
 
-def bf16_default() -> bool:
-    """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16)."""
+def shares_prompt(settings: TrainSettings) -> bool:
+    """Whether SFT runs each batch's shared start once (see :attr:`TrainSettings.share_prompt`)."""
+    from simulacra.text.backends.hf import resolve_device
+
+    if settings.share_prompt is not None:
+        return settings.share_prompt and settings.gradient_checkpointing is not True
+    return resolve_device(settings.device) == "cpu" and settings.gradient_checkpointing is not True
+
+
+def bf16_default(device: str | None = None) -> bool:
+    """Whether to train in bfloat16 mixed precision: on a GPU that supports it, or on a CPU that computes in
+    bfloat16 natively (AMX tiles or AVX512-BF16)."""
     import torch
+
+    from simulacra.text.backends.hf import resolve_device
+
+    if resolve_device(device) != "cpu":
+        return bool(torch.cuda.is_bf16_supported())
 
     amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     avx = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
@@ -215,7 +250,7 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
     info = {**manifest, "steps": int(trainer.state.global_step), "seconds": round(time.perf_counter() - start, 1),
             "cpu_seconds": round(time.process_time() - cpu, 1), "load_average": os.getloadavg()[0],
             "resumed_from": str(resume_from) if resume_from else None, "final_loss": progress.losses[-1] if progress.losses else None,
-            "losses": progress.losses, "peak_memory_mb": peak_memory_mb()}
+            "losses": progress.losses, "peak_memory_mb": peak_memory_mb(), **gpu_memory()}
     (tmp / MANIFEST).write_text(json.dumps(info, indent=2, default=str))
     for f in tmp.iterdir():
         os.replace(f, output / f.name)
@@ -242,9 +277,16 @@ def for_seeds(output: Path, seeds: list[int], train_one: Callable[[Path, int], d
 
 def settings_dict(settings: TrainSettings) -> dict[str, Any]:
     """The settings as recorded, with ``bf16`` resolved to what the run used."""
-    return {**asdict(settings), "bf16": bf16_default() if settings.bf16 is None else settings.bf16}
+    from simulacra.text.backends.hf import resolve_device
+
+    device = resolve_device(settings.device)
+    checkpointing = settings.gradient_checkpointing
+    if checkpointing is None:
+        checkpointing = device == "cpu" and not shares_prompt(settings)
+    return {**asdict(settings), "bf16": bf16_default(settings.device) if settings.bf16 is None else settings.bf16,
+            "device": device, "share_prompt": shares_prompt(settings), "gradient_checkpointing": checkpointing}
 
 
-__all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "last_checkpoint",
-           "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "seed_folders", "stop_on_sigint",
+__all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "gpu_memory", "last_checkpoint",
+           "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "shares_prompt", "seed_folders", "stop_on_sigint",
            "trainer_args"]

@@ -49,6 +49,7 @@ def label(api: Any, text: str, expected: list[dict[str, Any]], timeout: float = 
 
 def make_pairs(model: str | Path, api: Any, data: str | Path, *, samples: int = 4, temperature: float = 0.8,
                n: int | None = None, seed: int = 0, own_only: bool = False, max_tokens: int = 96,
+               device: str | None = None, batch_size: int = 32,
                progress: Callable[[str], None] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``(pairs, report)`` from ``model``'s sampled answers to the requests of ``data`` (see the module docstring)."""
     from simulacra.text.backends.hf import TransformersBackend
@@ -68,21 +69,29 @@ def make_pairs(model: str | Path, api: Any, data: str | Path, *, samples: int = 
     labels: Counter[str] = Counter()
     for folder in folders:
         model_seed = int(folder.name[5:]) if len(folders) > 1 else None
-        backend = TransformersBackend(folder)
+        backend = TransformersBackend(folder, device=device, batch_size=batch_size)
         try:
+            # every request's samples in one go: a GPU decodes them in batches (the CPU one by one)
+            reqs = [ChatRequest(messages=tuple(call_messages(api, text)), temperature=temperature,
+                                max_tokens=max_tokens, seed=seed * 1_000_003 + i * samples + j)
+                    for i, (_, text) in enumerate(rows) for j in range(samples)]
+            done = [0]
+
+            def tick(index: int, _: Any) -> None:
+                done[0] += 1
+                if done[0] % (25 * samples) == 0:
+                    say(f"{folder}: {done[0] // samples} of {len(rows)} requests answered")
+
+            texts = [c.text for c in backend.complete(reqs, on_result=tick)]
             for i, (expected, text) in enumerate(rows):
-                msgs = tuple(call_messages(api, text))
-                reqs = [ChatRequest(messages=msgs, temperature=temperature, max_tokens=max_tokens,
-                                    seed=seed * 1_000_003 + i * samples + j) for j in range(samples)]
-                answers = [c.text for c in backend.complete(reqs)]
+                answers = texts[i * samples:(i + 1) * samples]
                 tags = [label(api, a, expected) for a in answers]
                 labels.update(tags)
                 pair = _pair(answers, tags, expected, own_only, call_answer)
                 counts[pair["outcome"] if pair else "every sample correct"] += 1
                 if pair and "chosen" in pair:
                     pairs.append({"request": text, **pair, **({"seed": model_seed} if model_seed is not None else {})})
-                if (i + 1) % 25 == 0:
-                    say(f"{folder}: {i + 1} of {len(rows)} requests, {len(pairs)} pairs")
+            say(f"{folder}: {len(rows)} requests, {len(pairs)} pairs so far")
         finally:
             backend.close()
     report = {"model": str(model), "requests": len(rows), "models": len(folders), "samples": samples,

@@ -1,4 +1,4 @@
-"""Supervised fine-tuning (LoRA by default) with trl's ``SFTTrainer``, on CPU.
+"""Supervised fine-tuning (LoRA by default) with trl's ``SFTTrainer``, on CPU or a CUDA GPU.
 
 The loss is on the assistant's answer only (the rows are in conversational prompt/completion form, see
 :mod:`simulacra.train.data`). Rows longer than ``max_length`` tokens are not truncated (that would cut the
@@ -119,12 +119,21 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: str | Path, ou
     keep_apart(long, kept, output, settings.max_length, say)
     config = SFTConfig(**loop.trainer_args(settings, checkpoints), completion_only_loss=True, packing=False)
     bar, stopper = loop.callbacks(f"SFT seed {settings.seed}", progress)
-    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(kept), processing_class=tokenizer,
-                         peft_config=loop.lora_config(settings) if settings.lora else None, callbacks=[bar, stopper])
+    trainer_class: Any = SFTTrainer
+    if loop.shares_prompt(settings):
+        from simulacra.train.shared import sharing_trainer
+
+        trainer_class = sharing_trainer(SFTTrainer)
+    peft_config = loop.lora_config(settings) if settings.lora else None
+    trainer: Any = trainer_class(model=model, args=config, train_dataset=Dataset.from_list(kept),
+                                 processing_class=tokenizer, peft_config=peft_config, callbacks=[bar, stopper])
     manifest = {"kind": "sft", "base": str(base), "base_folder": str(base_folder), "data": source, "rows": len(kept),
                 "too_long": len(long), "settings": loop.settings_dict(settings)}
     info = loop.run_trainer(trainer, bar, stopper, output=output, resume_from=resume_from, manifest=manifest,
                             tokenizer=tokenizer)
+    if hasattr(trainer, "saved_tokens"):
+        info["prompt_shared"] = {"tokens_run": trainer.row_tokens - trainer.saved_tokens,
+                                 "tokens_in_rows": trainer.row_tokens}
     say(f"SFT seed {settings.seed}: {info['steps']} steps in {info['seconds']:.0f} s, final loss "
         f"{info['final_loss'] if info['final_loss'] is None else round(info['final_loss'], 4)}, peak memory "
         f"{info['peak_memory_mb']:.0f} MB -> {output}")

@@ -64,3 +64,27 @@ def test_folder_with_a_broken_key_gets_one_error(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert "Primary key customer_id of 'customers' is not unique" in err and "Traceback" not in err
     assert not (tmp_path / "x.model").exists()
+
+
+def test_metadata_declares_a_sequence_child(tmp_path: Path) -> None:
+    from test_relational_sequence import _shop as _histories
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    for name, frame in _histories(n=80).items():
+        frame.to_csv(shop / f"{name}.csv", index=False)
+    meta = tmp_path / "shop.meta.json"
+    res = runner.invoke(app, ["metadata", str(shop), "--sequence", "orders.customer_id:date", "-o", str(meta)])
+    assert res.exit_code == 0, res.output
+    assert "orders: histories of customer_id ordered by date; static: channel" in res.output
+    doc = json.loads(meta.read_text())["tables"]["orders"]
+    assert doc["sequence"] == ["customer_id"] and doc["order"] == "date" and doc["statics"] == ["channel"]
+    model, out = tmp_path / "shop.model", tmp_path / "out"
+    res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "--seed", "0", "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["sample", str(model), "--seed", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    orders = pd.read_csv(out / "orders.csv", parse_dates=["date"])
+    assert orders.groupby("customer_id")["date"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+    res = runner.invoke(app, ["metadata", str(shop), "--sequence", "orders"])
+    assert res.exit_code != 0 and "TABLE.FOREIGN_KEY" in str(res.exception)

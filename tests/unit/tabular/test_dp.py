@@ -196,3 +196,17 @@ def test_dates_zoom_in_on_their_span():
     days = pd.to_datetime(model.sample(3000, random_state=1)["day"])
     assert days.min() >= pd.Timestamp("2020-12-01") and days.max() <= pd.Timestamp("2021-05-10")
     assert days.dt.month.value_counts(normalize=True).get(2, 0) > 0.2
+
+
+def test_imputation_uses_only_the_released_model(fitted):
+    # post-processing: missing cells are filled from rows the model samples, observed cells are kept,
+    # and a value seen in one training row (the extreme, the rare category) cannot come back
+    df, model = fitted
+    holed = df.head(40).copy()
+    holed.loc[:9, "x"] = np.nan
+    holed.loc[10:14, "g"] = None
+    out = model.impute(holed, random_state=0)
+    assert out.isna().sum().sum() == 0
+    assert out.loc[15:, ["g", "x"]].equals(holed.loc[15:, ["g", "x"]])
+    assert out.loc[:9, "x"].max() < EXTREME and RARE not in set(out.loc[10:14, "g"])
+    assert not any(isinstance(v, pd.DataFrame) for v in vars(model).values())

@@ -227,3 +227,41 @@ def test_scale_zero_and_a_foreign_key_with_gaps() -> None:
     assert abs(fake["orders"]["customer_id"].isna().mean() - 30 / len(orders)) < 0.03
     linked = fake["orders"]["customer_id"].dropna()
     assert linked.isin(fake["customers"]["customer_id"]).mean() > 0.9
+
+
+def test_a_foreign_key_to_a_fixed_table_is_drawn_with_the_child_columns() -> None:
+    """Regression: a link to a fixed lookup table used to pick the parent row by a few of its attributes,
+    so a child column that depends on *which* row (a sale's amount on its store) lost that tie."""
+    rng = np.random.default_rng(3)
+    stores = pd.DataFrame({"store": [f"S{i:02d}" for i in range(60)], "region": rng.choice(["n", "s"], 60)})
+    level = dict(zip(stores["store"], rng.uniform(10, 300, 60)))
+    customers = pd.DataFrame({"customer_id": np.arange(600), "age": rng.integers(18, 80, 600)})
+    k = rng.poisson(6, 600)
+    store = rng.choice(stores["store"], k.sum())  # stores alike in region and popularity: only the key tells them apart
+    sales = pd.DataFrame({"sale_id": np.arange(k.sum()), "customer_id": np.repeat(customers["customer_id"], k),
+                          "store": store, "amount": np.round([level[s] for s in store] * rng.uniform(0.9, 1.1, k.sum()), 2)})
+    tables = {"stores": stores, "customers": customers, "sales": sales}
+    synth = RelationalSynthesizer(random_state=0, fixed=["stores"]).fit(tables)
+    assert synth.describe()["tables"]["sales"]["generated_by"].startswith("sales.customer_id")
+    fake = synth.sample(random_state=1)
+    assert fake["sales"]["store"].isin(stores["store"]).all()
+    real_means = sales.groupby("store")["amount"].mean()
+    fake_means = fake["sales"].groupby("store")["amount"].mean().reindex(real_means.index)
+    assert fake_means.notna().sum() >= 50
+    assert np.corrcoef(real_means[fake_means.notna()], fake_means.dropna())[0, 1] > 0.95
+
+
+def test_identifier_like_text_of_a_lookup_table_is_reported() -> None:
+    rng = np.random.default_rng(5)
+    airlines = pd.DataFrame({"carrier": [f"C{i:02d}" for i in range(40)],
+                             "name": [f"Airline number {i} Inc." for i in range(40)]})
+    flights = pd.DataFrame({"flight_id": np.arange(800), "carrier": rng.choice(airlines["carrier"], 800),
+                            "delay": rng.normal(10, 5, 800).round(1)})
+    tables = {"airlines": airlines, "flights": flights}
+    synth = RelationalSynthesizer(random_state=0).fit(tables)
+    info = synth.describe()["tables"]
+    assert info["airlines"]["identifier_like"] == ["name"] and info["flights"]["identifier_like"] == []
+    names = synth.sample(random_state=0)["airlines"]["name"]  # fresh names, not one placeholder for all
+    assert names.nunique() > 10 and not names.isin(airlines["name"]).any()
+    kept = RelationalSynthesizer(random_state=0, fixed=["airlines"]).fit(tables).describe()["tables"]
+    assert kept["airlines"]["identifier_like"] == []

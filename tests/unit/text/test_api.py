@@ -246,6 +246,26 @@ def test_call_text_round_trip_and_keys():
     assert all(name in prompt for name in api.names) and "<tool_call>" in prompt
 
 
+def test_system_prompt_is_compact_one_line_per_function():
+    from simulacra.text.calls.api import Function, _signature
+
+    with load_api(DEMO_API) as api:
+        prompt = system_prompt(api)
+    lines = prompt.splitlines()
+    assert len(lines) == 2 + len(api.names)  # a header, one line per function, how to call
+    units = next(line for line in lines if line.startswith("convert_units("))
+    # a list of values two arguments share is written once, under a name; bare words, no quotes
+    assert units.startswith("convert_units(value: number, from_unit: unit, to_unit: unit) - ")
+    assert units.count(" kg ") == 1 and units.endswith("unit: one of mm cm m km in ft yd mi mg g kg oz lb ml l gal cup c f k.")
+    assert "list_items(category: one of laptops monitors accessories furniture, in_stock_only: boolean = false)" in prompt
+    assert "add_days(date: date YYYY-MM-DD, days: integer)" in prompt
+    assert len(prompt) < 1600  # the long form (quoted, |-joined, repeated lists) was 1,768 characters, 678 tokens
+    fn = Function("f", "Do a thing. More detail that the prompt leaves out.",
+                  {"type": "object", "properties": {"mode": {"enum": ["a b", 2]}, "x": {"type": "integer", "default": 3}},
+                   "required": ["mode"]})
+    assert _signature(fn) == 'f(mode: one of "a b" 2, x: integer = 3) - Do a thing.'
+
+
 def test_demo_api_is_deterministic_and_fails_clearly():
     with load_api(DEMO_API) as api:
         assert len(api.names) == 10

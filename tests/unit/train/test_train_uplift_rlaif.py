@@ -100,8 +100,9 @@ def test_cli_uplift_llm_writes_summary(tmp_path, tiny_model, tuned_tiny, tiny_ap
     res = CliRunner().invoke(app, ["uplift", "llm", "--api", str(tiny_api_path), "--eval",
                                    str(write_rows(tmp_path / "e.jsonl", rows)), "--models", f"base,{folder}",
                                    "--base", str(tiny_model), "--max-tokens", "40", "--json", str(tmp_path / "u.json"),
-                                   "--html", str(tmp_path / "u.html")])
+                                   "--html", str(tmp_path / "u.html"), "--device", "cpu"])
     assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "u.json").read_text())["info"]["device"] == "cpu"
     summary = json.loads((tmp_path / "u.json").read_text())["summary"]
     assert [(e["model"], e["exact_match"]) for e in summary][1] == (str(folder), 1.0)
     assert "| model | repeats | exact match" in res.output
@@ -112,7 +113,11 @@ def test_cli_train_sft_seeds(tmp_path, tiny_model, tiny_api_path, rows, write_ro
 
     res = CliRunner().invoke(app, ["train", "sft", str(write_rows(tmp_path / "c.jsonl", rows)), "--base", str(tiny_model),
                                    "--api", str(tiny_api_path), "--full", "--max-steps", "2", "--batch-size", "2",
-                                   "--seeds", "0,1", "-o", str(tmp_path / "t"), "--threads", "1"])
+                                   "--seeds", "0,1", "-o", str(tmp_path / "t"), "--threads", "1", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["seed-0", "seed-1"]
-    assert json.loads((tmp_path / "t" / "seed-1" / "simulacra-train.json").read_text())["settings"]["seed"] == 1
+    settings = json.loads((tmp_path / "t" / "seed-1" / "simulacra-train.json").read_text())["settings"]
+    assert settings["seed"] == 1 and settings["device"] == "cpu"
+    res = CliRunner().invoke(app, ["train", "sft", str(tmp_path / "c.jsonl"), "--base", str(tiny_model), "--api",
+                                   str(tiny_api_path), "-o", str(tmp_path / "u"), "--device", "tpu"])
+    assert res.exit_code != 0 and "cpu, cuda or cuda:N" in str(res.exception) and not (tmp_path / "u").exists()

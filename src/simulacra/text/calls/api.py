@@ -163,37 +163,88 @@ class Api:
             pass
 
 
-def _type(schema: dict[str, Any]) -> str:
+_WORD = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+def _values(values: list[Any]) -> str:
+    """Enumerated values, space-separated: bare words where every value is one, JSON otherwise (fewer tokens
+    than quoted, ``|``-joined lists; the model still writes JSON strings in its call)."""
+    if all(isinstance(v, str) and _WORD.match(v) for v in values):
+        return " ".join(values)
+    return " ".join(json.dumps(v) for v in values)
+
+
+def _type(schema: dict[str, Any], names: dict[str, str] | None = None) -> str:
     if "enum" in schema:
-        return "|".join(json.dumps(v) for v in schema["enum"])
+        key = json.dumps(schema["enum"])
+        return names[key] if names and key in names else "one of " + _values(schema["enum"])
     if "const" in schema:
         return json.dumps(schema["const"])
     if "anyOf" in schema:
-        return "|".join(_type(s) for s in schema["anyOf"])
+        return "|".join(_type(s, names) for s in schema["anyOf"])
     kind = schema.get("type", "any")
     if kind == "array":
-        return f"list[{_type(schema.get('items', {}))}]"
-    if schema.get("format") in ("date", "date-time"):
-        return f"string({schema['format']})"
+        return f"list[{_type(schema.get('items', {}), names)}]"
+    if schema.get("format") == "date":
+        return "date YYYY-MM-DD"
+    if schema.get("format") == "date-time":
+        return "datetime ISO 8601"
     return str(kind)
+
+
+def _shared_enums(fn: Function) -> dict[str, str]:
+    """A name for each list of values that several of ``fn``'s arguments share (``from_unit``, ``to_unit`` ->
+    ``unit``): the list is then written once, under that name, instead of once per argument."""
+    users: dict[str, list[str]] = {}
+    for name, schema in fn.parameters.get("properties", {}).items():
+        if isinstance(schema, dict) and "enum" in schema:
+            users.setdefault(json.dumps(schema["enum"]), []).append(name)
+    out = {}
+    for key, params in users.items():
+        if len(params) > 1:
+            words = [p.split("_") for p in params]
+            common = [w for w in words[0] if all(w in ws for ws in words[1:])]
+            out[key] = "_".join(common) or params[0]
+    return out
 
 
 def _signature(fn: Function) -> str:
     parts = []
     required = set(fn.required)
+    shared = _shared_enums(fn)
     for name, schema in fn.parameters.get("properties", {}).items():
-        text = f"{name}: {_type(schema)}"
+        text = f"{name}: {_type(schema, shared)}"
         if name not in required:
             text += " = " + json.dumps(schema.get("default")) if "default" in schema else "?"
         parts.append(text)
-    return f"{fn.name}({', '.join(parts)}) - {fn.description}"
+    line = f"{fn.name}({', '.join(parts)}) - {_first_sentence(fn.description)}"
+    for key, label in shared.items():
+        line += f" {label}: one of {_values(json.loads(key))}."
+    return line
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of a description (the rest rarely helps a model choose the function)."""
+    text = " ".join(text.split())
+    cut = re.search(r"(?<=[.!?])\s", text)
+    return text[: cut.start()] if cut else text
 
 
 def system_prompt(api: Api) -> str:
-    """The system message that offers ``api``'s tools and says how to call them (corpus and uplift share it)."""
-    return ("You can call these functions:\n" + api.prompt() + "\n\n"
+    """The system message that offers ``api``'s tools and says how to call them: one line per function (its
+    signature with types, defaults and allowed values, and the first sentence of its description). The corpus,
+    training, the preference pairs and the uplift all use this one prompt, so a model is scored under the prompt
+    it was trained on.
+
+    Examples
+    --------
+    >>> api = load_api("simulacra.text.calls.demo_api")
+    >>> print(system_prompt(api).splitlines()[3])
+    add_days(date: date YYYY-MM-DD, days: integer) - The date a number of days after (or, if negative, before) a given date.
+    """
+    return ("Functions:\n" + api.prompt() + "\n"
             f"To call one, answer only {CALL_OPEN}{{\"name\": ..., \"arguments\": {{...}}}}{CALL_CLOSE}. "
-            "If no function fits the request, answer in plain words without a call.")
+            "If none fits, answer in words without a call.")
 
 
 def render_call(call: dict[str, Any] | None, *, no_call: str = "None of the available functions can do that.") -> str:

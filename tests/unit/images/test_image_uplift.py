@@ -1,0 +1,97 @@
+"""The image uplift experiment: arms paired by repeat, the same number of CNN epochs in every arm, the
+generator fitted on real + classic copies when asked, and synthetic images filtered by a real-trained CNN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulacra.errors import InputError
+from simulacra.images import registry
+from simulacra.images.data import ImageSet
+from simulacra.images.uplift import classifier_steps_for, keep_confident, run_image_uplift
+
+from .conftest import shapes
+
+FAST = {"steps": 2, "hidden": 16, "latent": 2}  # a VAE that trains in a blink: the plumbing is under test
+
+
+def _set(n, seed):
+    x, y = shapes(n, seed)
+    return ImageSet(x, y, ["c0", "c1", "c2"])
+
+
+@pytest.fixture(scope="module")
+def train_test():
+    return _set(30, 0), _set(15, 1)
+
+
+def test_every_arm_gets_the_same_epochs_and_the_same_draw_and_seed(train_test):
+    train, test = train_test
+    res = run_image_uplift(train, test, per_class=None, repeats=2, classic_per_image=4, synth_per_image=2,
+                           generator="vae", generator_params=FAST, classifier_epochs=40)
+    runs = res.runs.set_index(["repeat", "method"])
+    # 30 real; + 120 classic; + 60 synthetic; + both: each arm makes 40 passes over its own images (at least 60 steps)
+    sizes = {"none": 30, "classic": 150, "synth": 90, "classic+synth": 210}
+    for (r, method), row in runs.iterrows():
+        assert row["n_train"] == sizes[method] and row["cnn_steps"] == classifier_steps_for(sizes[method], 40)
+    assert runs.loc[(0, "classic+synth"), "cnn_steps"] > runs.loc[(0, "none"), "cnn_steps"]
+    # paired: every arm of a repeat has the same real images and CNN seed
+    assert (res.runs.groupby("repeat")[["seed", "n_real"]].nunique() == 1).all().all()
+    assert res.info["classifier_epochs"] == 40 and "40 epochs in every arm" in res.info["model"]
+    fixed = run_image_uplift(train, test, per_class=None, repeats=1, methods=["none", "classic"],
+                             classifier_steps=70)
+    assert fixed.runs["cnn_steps"].tolist() == [70, 70] and fixed.info["classifier_epochs"] is None
+
+
+def test_generator_is_fitted_on_real_plus_classic_copies_only_when_asked(train_test, monkeypatch):
+    train, test = train_test
+    seen = []
+    real_make = registry.make_generator
+
+    def spy(name, **params):
+        gen = real_make(name, **params)
+        fit = gen.fit
+        gen.fit = lambda data, **kw: (seen.append(len(data)), fit(data, **kw))[1]
+        return gen
+
+    monkeypatch.setattr(registry, "make_generator", spy)
+    for on_classic in (False, True):
+        run_image_uplift(train, test, per_class=4, repeats=1, methods=["synth"], classic_per_image=3,
+                         generator="vae", generator_params=FAST, generator_on_classic=on_classic,
+                         classifier_epochs=5)
+    assert seen == [12, 12 + 36]  # 4 real per class x 3 classes; then + 3 classic copies of each
+
+
+def test_keep_confident_keeps_the_surest_right_ones_per_class():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    synth = ImageSet(np.arange(6, dtype=np.uint8).reshape(6, 1, 1, 1), labels, ["a", "b"])
+
+    class Judge:  # the probability of class 1 is written in the pixel: 0.1 .. 0.6 (0.5 is a tie: class 0)
+        def predict_proba(self, images):
+            p1 = (images[:, 0, 0, 0] + 1) / 10
+            return np.stack([1 - p1, p1], axis=1)
+
+    kept = keep_confident(synth, Judge(), np.array([2, 2]))
+    # class 0: pixels 0, 1, 2 have P(0) = 0.9, 0.8, 0.7 -> the two surest, 0 and 1;
+    # class 1: pixels 3, 4, 5 have P(1) = 0.4 (judged class 0: dropped), 0.5 (a tie, argmax 0: dropped), 0.6
+    assert kept.images[:, 0, 0, 0].tolist() == [0, 1, 5] and kept.labels.tolist() == [0, 0, 1]
+
+
+def test_oversampling_draws_more_and_keeps_what_was_asked(train_test):
+    train, test = train_test
+    res = run_image_uplift(train, test, per_class=None, repeats=1, methods=["synth"], synth_per_image=1,
+                           generator="vae", generator_params={**FAST, "steps": 150}, synth_oversample=3,
+                           classifier_epochs=60)
+    row = res.runs.set_index("method").loc["synth"]
+    kept = row["n_train"] - 30
+    assert 0 < kept <= 30 and kept + row["synth_dropped"] == 90  # 3 x 30 drawn, at most 30 kept
+    assert res.info["synth_oversample"] == 3
+
+
+def test_bad_budgets_are_refused(train_test):
+    train, test = train_test
+    with pytest.raises(InputError, match="synth_oversample must be at least 1"):
+        run_image_uplift(train, test, synth_oversample=0.5)
+    with pytest.raises(InputError, match="classifier_epochs"):
+        run_image_uplift(train, test, classifier_epochs=0)
