@@ -5,10 +5,15 @@ table, samples as many rows as it trained on, and scores the rows with the judge
 ``bench_synthesizers.py`` (``_metrics.py``): SDMetrics quality, TSTR/TRTR, DCR share, exact copies (and
 the holdout's own rate), MIA AUC; ``rows_per_s`` is the rate of that one sample.
 
+``--seeds 0,1,2`` fits and samples once per seed (``random_state=seed``, rows drawn with ``seed + 1``;
+seed 0 is the single run), the way to see the seed spread of the DCR share; ``--privacy-only`` skips
+the quality and utility judges (the slow part) and reports the privacy figures alone.
+
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_defaults.py adult,california_housing
     nice -n 10 .venv/bin/python benchmarks/bench_defaults.py adult min_samples_leaf=30   # a variant
+    nice -n 10 .venv/bin/python benchmarks/bench_defaults.py german_credit boosted_classes=0 --seeds 0,1,2 --privacy-only
 """
 
 from __future__ import annotations
@@ -28,9 +33,16 @@ import _metrics as M  # noqa: E402
 def main() -> None:
     from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
-    tables = sys.argv[1].split(",") if len(sys.argv) > 1 else [*D.TABLES, *D.EXTRA_TABLES]
+    args = sys.argv[1:]
+    seeds, privacy_only = [0], "--privacy-only" in args
+    if "--seeds" in args:
+        at = args.index("--seeds")
+        seeds = [int(s) for s in args[at + 1].split(",")]
+        del args[at : at + 2]
+    args = [a for a in args if a != "--privacy-only"]
+    tables = args[0].split(",") if args else [*D.TABLES, *D.EXTRA_TABLES]
     params = {}
-    for arg in sys.argv[2:]:
+    for arg in args[1:]:
         key, value = arg.split("=", 1)
         try:
             params[key] = json.loads(value)
@@ -39,19 +51,22 @@ def main() -> None:
     for table in tables:
         df, types, spec = D.load(table)
         train, holdout = M.split(df)
-        start = time.perf_counter()
-        model = AutoregressiveSynthesizer(metadata=D.metadata(train, types), random_state=0, **params).fit(train)
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
-        synth = model.sample(len(train), random_state=1)
-        rate = len(train) / (time.perf_counter() - start)
-        out = {"table": table, **params, "fit_s": round(fit_s, 1), "rows_per_s": round(rate)}
-        out.update({k: round(v, 4) for k, v in M.quality(train, synth, types).items()})
-        drop = [c for c, t in types.items() if t == "id"]
-        util = M.utility(train, holdout, synth, spec["target"], spec["task"], drop)
-        out.update(trtr=round(util["trtr"], 4), tstr=round(util["tstr"], 4), utility=round(util["ratio"], 4))
-        out.update({k: round(v, 4) for k, v in M.privacy(train, holdout, synth, types).items()})
-        print(json.dumps(out), flush=True)
+        for seed in seeds:
+            start = time.perf_counter()
+            model = AutoregressiveSynthesizer(metadata=D.metadata(train, types), random_state=seed, **params).fit(train)
+            fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            synth = model.sample(len(train), random_state=seed + 1)
+            rate = len(train) / (time.perf_counter() - start)
+            out = {"table": table, **params, "seed": seed, "leaf": model.min_samples_leaf_, "fit_s": round(fit_s, 1),
+                   "rows_per_s": round(rate)}
+            if not privacy_only:
+                out.update({k: round(v, 4) for k, v in M.quality(train, synth, types).items()})
+                drop = [c for c, t in types.items() if t == "id"]
+                util = M.utility(train, holdout, synth, spec["target"], spec["task"], drop)
+                out.update(trtr=round(util["trtr"], 4), tstr=round(util["tstr"], 4), utility=round(util["ratio"], 4))
+            out.update({k: round(v, 4) for k, v in M.privacy(train, holdout, synth, types).items()})
+            print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

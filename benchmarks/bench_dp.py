@@ -128,7 +128,7 @@ def plot(cache: dict[str, Any]) -> Path:
     import matplotlib.pyplot as plt
 
     runs = [v for k, v in cache.items() if k != "audit" and "quality" in v]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.9))
     for (table, model) in sorted({(r["table"], r["model"]) for r in runs}):
         rows = sorted((r for r in runs if r["table"] == table and r["model"] == model), key=lambda r: r["epsilon"])
         label = f"{table} · {NAMES.get(model, model)}"
@@ -140,8 +140,9 @@ def plot(cache: dict[str, Any]) -> Path:
         ax.set_xlabel("ε (δ = 1e-6)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()  # below the panels: they have points in every corner
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     out = HERE.parent / "docs" / "img" / "dp_quality.png"
     out.parent.mkdir(exist_ok=True)
     fig.savefig(out, dpi=110)

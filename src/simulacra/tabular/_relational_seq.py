@@ -68,6 +68,12 @@ def fit_sequence(plan: TablePlan, frame: pd.DataFrame, statics: list[str], *, ma
         keep = chosen.index[chosen.cumsum().to_numpy() <= max(max_rows, int(chosen.iloc[0]))]
         frame = frame[frame[ENTITY].isin(keep)]
     assert plan.order is not None
+    per_entity = frame.drop_duplicates(ENTITY)
+    ids = [c for c in plan.context if c in statics and _identifier(per_entity[c])]
+    if ids:  # a fixed parent's key (or another unique label) tells nothing about a history: not context
+        plan.context = {k: v for k, v in plan.context.items() if k not in ids}
+        plan.inherited = {k: v for k, v in plan.inherited.items() if v not in ids}
+        frame, statics = frame.drop(columns=ids), [c for c in statics if c not in ids]
     model = SequenceSynthesizer(entity=ENTITY, order=plan.order, statics=statics, context=list(plan.context),
                                 min_category_count=min_category_count, random_state=int(seed.generate_state(1)[0]))
     return model.fit(frame.reset_index(drop=True))
@@ -87,3 +93,9 @@ def sample_histories(plan: TablePlan, model: Any, parent: pd.DataFrame, counts: 
     if len(frame) != pos.size:  # the model drew the lengths it was given: one row per event
         raise RuntimeError(f"sequence '{plan.name}': {len(frame)} rows drawn for {pos.size} events")
     return frame, pos
+
+
+def _identifier(values: pd.Series) -> bool:
+    """Whether a parent column is an identifier: integers or text, distinct for every parent row."""
+    kind = pd.api.types.is_integer_dtype(values) or values.dtype == object or pd.api.types.is_string_dtype(values)
+    return bool(kind and len(values) > 1 and values.is_unique)

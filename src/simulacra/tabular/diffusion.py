@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -74,7 +76,8 @@ class DiffusionSynthesizer(BaseSynthesizer):
         How categories are diffused: multinomial diffusion, or one-hot blocks diffused like the
         numbers and decoded by argmax.
     threads : int, optional
-        torch CPU threads while fitting and sampling (default: torch's own setting).
+        torch CPU threads while fitting (default: torch's own setting); sampling runs its blocks of rows
+        in parallel threads, as every model does.
 
     Examples
     --------
@@ -226,14 +229,21 @@ class DiffusionSynthesizer(BaseSynthesizer):
             net = build_denoiser(layout.width, layout.width, int(self.width), int(self.depth))
         self.diffusion_ = Diffusion(layout, net)
 
-    def _threads(self) -> Any:
-        from contextlib import nullcontext
-
+    @contextmanager
+    def _threads(self) -> Iterator[None]:
+        """torch's CPU threads set to ``threads`` inside the block (restored after); as is without it."""
         if not self.threads:
-            return nullcontext()
-        from threadpoolctl import threadpool_limits
+            yield
+            return
+        from simulacra.tabular._diffusion_net import torch_module
 
-        return threadpool_limits(limits=int(self.threads))
+        torch = torch_module()
+        before = torch.get_num_threads()
+        torch.set_num_threads(int(self.threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     # -- sampling ----------------------------------------------------------------------------
     @property
@@ -245,8 +255,7 @@ class DiffusionSynthesizer(BaseSynthesizer):
         self, n: int, rng: np.random.Generator, first_row: int, conditions: dict[str, Any] | None
     ) -> pd.DataFrame:
         if self.diffusion_ is not None and n > 0:
-            with self._threads():
-                v = self.diffusion_.sample(n, rng, int(self.sample_steps))
+            v = self.diffusion_.sample(n, rng, int(self.sample_steps))
         else:
             v = np.zeros((n, 0))
         n_num = len(self.numeric_)

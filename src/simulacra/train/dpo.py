@@ -31,7 +31,7 @@ def train_dpo(pairs: str | Path, *, base: str | Path, output: str | Path, api: A
     """
     from simulacra.train.data import pair_example, read_rows
 
-    settings = settings or DPO_DEFAULTS
+    settings = replace(settings or DPO_DEFAULTS, share_prompt=False)  # chosen and rejected differ: nothing shared
     say = say or (lambda msg: None)
     rows = read_rows(pairs)
     bases = loop.seed_folders(base)

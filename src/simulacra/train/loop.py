@@ -93,18 +93,15 @@ def gpu_memory() -> dict[str, Any]:
 
 def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
     """The ``TrainingArguments`` fields shared by SFTConfig and DPOConfig (no reporting, bounded)."""
-    from simulacra.text.backends.hf import resolve_device
-
-    on_cpu = resolve_device(settings.device) == "cpu"
-    checkpointing = settings.gradient_checkpointing
-    if checkpointing is None:
-        checkpointing = on_cpu and not shares_prompt(settings)
-    return {"gradient_checkpointing": checkpointing, "output_dir": str(checkpoints), "per_device_train_batch_size": settings.batch_size,
+    resolved = settings_dict(settings)
+    on_cpu = resolved["device"] == "cpu"
+    return {"gradient_checkpointing": resolved["gradient_checkpointing"], "output_dir": str(checkpoints),
+            "per_device_train_batch_size": settings.batch_size,
             "gradient_accumulation_steps": settings.grad_accum, "num_train_epochs": settings.epochs,
             "max_steps": settings.max_steps, "learning_rate": settings.learning_rate, "seed": settings.seed,
             "data_seed": settings.seed, "logging_steps": 1, "save_strategy": "steps", "save_steps": settings.save_steps,
             "save_total_limit": 1, "report_to": "none", "use_cpu": on_cpu, "disable_tqdm": True,
-            "dataloader_num_workers": 0, "bf16": bf16_default(settings.device) if settings.bf16 is None else settings.bf16, "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+            "dataloader_num_workers": 0, "bf16": resolved["bf16"], "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
 
 
 def shares_prompt(settings: TrainSettings) -> bool:
@@ -282,8 +279,12 @@ def settings_dict(settings: TrainSettings) -> dict[str, Any]:
     """The settings as recorded, with ``bf16`` resolved to what the run used."""
     from simulacra.text.backends.hf import resolve_device
 
+    device = resolve_device(settings.device)
+    checkpointing = settings.gradient_checkpointing
+    if checkpointing is None:
+        checkpointing = device == "cpu" and not shares_prompt(settings)
     return {**asdict(settings), "bf16": bf16_default(settings.device) if settings.bf16 is None else settings.bf16,
-            "device": resolve_device(settings.device)}
+            "device": device, "share_prompt": shares_prompt(settings), "gradient_checkpointing": checkpointing}
 
 
 __all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "gpu_memory", "last_checkpoint",

@@ -115,10 +115,11 @@ def test_progress_reports_steps_and_eta() -> None:
     assert seen[-1].eta == 0 and all(np.isfinite(p.loss) and p.elapsed >= 0 for p in seen)
 
 
-def test_torch_global_generator_is_left_alone() -> None:
+def test_torch_global_state_is_left_alone() -> None:
     before = torch.random.get_rng_state().clone()
-    DiffusionSynthesizer(random_state=0, **{**FAST, "steps": 5}).fit(_table(60)).sample(20, random_state=0)
-    assert torch.equal(before, torch.random.get_rng_state())
+    torch.set_num_threads(2)
+    DiffusionSynthesizer(random_state=0, threads=1, **{**FAST, "steps": 5}).fit(_table(60)).sample(20, random_state=0)
+    assert torch.equal(before, torch.random.get_rng_state()) and torch.get_num_threads() == 2
 
 
 def test_default_budget_follows_the_table_size() -> None:
@@ -134,10 +135,13 @@ def test_bad_parameters_say_which(params, words) -> None:
         DiffusionSynthesizer(**params).fit(_table(50))
 
 
-def test_missing_torch_names_the_extra(monkeypatch) -> None:
+def test_missing_torch_names_the_extra(fitted, tmp_path, monkeypatch) -> None:
+    path = fitted.save(tmp_path / "m.model")
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(MissingDependencyError, match=r"simulacra\[torch\]"):
         DiffusionSynthesizer(**FAST).fit(_table(50))
+    with pytest.raises(MissingDependencyError, match=r"simulacra\[torch\]"):
+        sim.load(path)
 
 
 def test_weights_of_another_shape_are_refused(fitted) -> None:
@@ -145,3 +149,36 @@ def test_weights_of_another_shape_are_refused(fitted) -> None:
     state["params"]["width"] = 32
     with pytest.raises(ModelFileError, match="re-fit"):
         DiffusionSynthesizer.from_state(state)
+
+
+
+def test_a_rare_condition_keeps_the_learned_dependence(fitted) -> None:
+    """Conditions go through the shared rejection step: rows keep the joint the model learned."""
+    rare = fitted.sample(300, random_state=2, conditions={"group": "c"})  # 10 % of the real rows
+    common = fitted.sample(300, random_state=2, conditions={"group": "a"})
+    assert (rare["group"] == "c").all() and (common["group"] == "a").all()
+    assert rare["x"].mean() > common["x"].mean() + 2  # real: c around 8, a around 0 (a tiny model here)
+    gone = fitted.sample(100, random_state=2, conditions={"score": None, "flag": True})
+    assert gone["score"].isna().all() and gone["flag"].all()
+    with pytest.raises(sim.errors.ConstraintError, match="impossible"):
+        fitted.sample(10, random_state=0, conditions={"group": "never-seen"})
+
+
+def test_command_line_fit_shows_progress_and_saves(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simulacra.cli.main import app
+
+    real = tmp_path / "real.csv"
+    _table(120).to_csv(real, index=False)
+    model, out = tmp_path / "m.model", tmp_path / "syn.csv"
+    args = ["fit", str(real), "--model", "diffusion", "-o", str(model), "--seed", "0",
+            "-p", "steps=30", "-p", "width=32", "-p", "depth=1", "-p", "sample_steps=5"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "30/30 steps" in res.output and "ETA" in res.output and "Model written" in res.output
+    res = CliRunner().invoke(app, ["sample", str(model), "-n", "40", "--seed", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out)) == 40
+    res = CliRunner().invoke(app, ["inspect", str(model), "--json"])
+    assert res.exit_code == 0 and '"diffusion"' in res.output

@@ -110,6 +110,9 @@ def test_fitting_the_same_rows_twice_warns_that_budgets_add_up():
 @pytest.mark.parametrize(("params", "message"), [
     ({"epsilon": 0}, "epsilon must be a positive"),
     ({"epsilon": -1}, "epsilon must be a positive"),
+    ({"epsilon": float("nan")}, "epsilon must be a positive"),
+    ({"epsilon": 101}, "no meaningful protection"),
+    ({"epsilon": "one"}, "must be numbers"),
     ({"delta": 0.01}, "not below 1/n"),
     ({"delta": 0}, "delta must be a positive"),
 ])

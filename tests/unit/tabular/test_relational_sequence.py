@@ -116,3 +116,16 @@ def test_max_rows_fits_on_whole_histories() -> None:
     fake = synth.sample(random_state=0)
     counts = fake["orders"]["customer_id"].value_counts()
     assert counts.sum() == len(fake["orders"]) and (fake["orders"].groupby("customer_id")["channel"].nunique() == 1).all()
+
+
+def test_a_fixed_parent_and_scale() -> None:
+    """Regression: a fixed parent's key was passed to the sequence model as static context (an identifier)."""
+    tables = _shop(n=100)
+    meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
+    synth = RelationalSynthesizer(metadata=meta, random_state=0, fixed=["customers"]).fit(tables)
+    fake = synth.sample(scale=2, random_state=0)
+    pd.testing.assert_frame_equal(fake["customers"], tables["customers"])
+    per = fake["orders"].groupby("customer_id")
+    assert len(fake["orders"]) == 2 * len(tables["orders"])  # a fixed parent's histories grow with scale
+    assert per["date"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+    assert synth.sample(scale=0, random_state=0)["orders"].empty

@@ -39,13 +39,34 @@ def test_trainer_arguments_follow_the_device(monkeypatch, tmp_path, fast_setting
     assert trainer_args(unshared, tmp_path)["gradient_checkpointing"] is True and not shares_prompt(unshared)
     checkpointed = replace(fast_settings, gradient_checkpointing=True)
     assert trainer_args(checkpointed, tmp_path)["gradient_checkpointing"] is True and not shares_prompt(checkpointed)
-    assert settings_dict(fast_settings)["device"] == "cpu"
+    assert settings_dict(fast_settings)["device"] == "cpu" and settings_dict(fast_settings)["share_prompt"] is True
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     gpu = trainer_args(replace(fast_settings, bf16=None), tmp_path)
     assert gpu["use_cpu"] is False and gpu["gradient_checkpointing"] is False and gpu["bf16"] is True
     assert not shares_prompt(fast_settings) and shares_prompt(replace(fast_settings, share_prompt=True))
     assert settings_dict(fast_settings)["device"] == "cuda"
+
+
+def test_dpo_never_shares_the_prompt_and_keeps_checkpointing_on_cpu(monkeypatch, tmp_path, tuned_tiny, tiny_api_path,
+                                                                    fast_settings, write_rows):
+    import json
+
+    import torch
+
+    from simulacra.text.calls import load_api
+    from simulacra.train.dpo import train_dpo
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    folder, _ = tuned_tiny
+    pair = {"request": "Add 3 and 4.", "chosen": '<tool_call>{"name": "add", "arguments": {"a": 3, "b": 4}}</tool_call>',
+            "rejected": "None of the available functions can do that."}
+    out = tmp_path / "dpo"
+    with load_api(tiny_api_path) as api:
+        train_dpo(write_rows(tmp_path / "p.jsonl", [pair]), base=folder, output=out, api=api,
+                  settings=replace(fast_settings, epochs=1, lora=True), progress=False)
+    recorded = json.loads((out / "simulacra-train.json").read_text())["settings"]
+    assert recorded["share_prompt"] is False and recorded["gradient_checkpointing"] is True
 
 
 def test_batched_sampling_answers_every_request_reproducibly(tiny_model: Path, tiny_api_path):
@@ -93,7 +114,7 @@ def test_shared_prompt_gives_the_same_loss_and_gradients(tmp_path, tiny_model, t
         loss = trainer.compute_loss(trainer.model, dict(batch))
         loss.backward()
         grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
-        results.append((float(loss), grads, batch))
+        results.append((float(loss.detach()), grads, batch))
     (plain, g1, batch), (shared, g2, _) = results
     n = shared_length(batch["input_ids"], batch["attention_mask"], batch["labels"])
     assert n >= MIN_SHARED and (batch["labels"][:, : n + 1] == -100).all()  # no trained token inside the shared start
