@@ -120,7 +120,10 @@ class SequenceSynthesizer(CompositeModel):
 
         values = {c: self._filled(frame, c) for c in numeric}
         self.missing_ = {c: float(frame[c].isna().mean()) for c in dynamic if frame[c].isna().any()}
-        above = row_orderings(values, numeric)
+        # rules are found on the rows where both values are present, as the sequence report checks
+        # them: values filled across gaps (a gust measured in one hour of five) can break a rule that
+        # every real row keeps
+        above = row_orderings({c: frame[c].to_numpy(dtype=float) for c in numeric}, numeric)
         self.plans_ = plan_columns(frame, self.entity, numeric, dynamic, values, above)
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])

@@ -135,3 +135,24 @@ def test_corrupt_saved_params_are_refused(fitted) -> None:
     state["params"]["bogus"] = 1
     with pytest.raises(ModelFileError):
         SequenceSynthesizer.from_state(state)
+
+
+def test_rule_found_on_rows_with_both_values_is_kept_despite_gaps() -> None:
+    """A gust is measured in one hour of four, always at or above the wind speed of its hour. Values
+    filled across the missing hours break that rule in some rows; the model must still find it (on
+    the rows with both values, as the sequence report does) and keep it in every synthetic row."""
+    rng = np.random.default_rng(2)
+    rows = []
+    for e in range(30):
+        for t in range(40):
+            speed = float(rng.gamma(4.0, 3.0))
+            gust = round(speed + float(rng.gamma(2.0, 2.0)), 1) if rng.random() < 0.25 else np.nan
+            rows.append((f"S{e:02d}", t, round(speed, 1), gust))
+    df = pd.DataFrame(rows, columns=["station", "hour", "speed", "gust"])
+    filled = df.groupby("station")["gust"].transform(lambda s: s.ffill().bfill())
+    assert (filled >= df["speed"]).mean() < 0.99  # the filled values do not keep the rule
+    synth = SequenceSynthesizer(entity="station", order="hour", random_state=0).fit(df)
+    assert "speed" in next(p for p in synth.plans_ if p.name == "gust").lower
+    out = synth.sample(30, random_state=1)
+    both = out.dropna(subset=["gust", "speed"])
+    assert len(both) > 50 and (both["gust"] >= both["speed"]).all()
