@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,12 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# A suite started in the background by a non-interactive shell (`make test &`, a CI step run with `&`)
+# inherits SIGINT as ignored (POSIX), and so would every process it starts: the Ctrl-C tests would then see
+# no Ctrl-C at all. Put Python's own handler back; processes started from here inherit the default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: Set to 1 (CI does, in .ci/run) to turn every skip into a failure: CI installs every component
 #: (llama.cpp, its server, Chromium, Ray, SDMetrics, WordNet, mypy), so a test of one that skipped
