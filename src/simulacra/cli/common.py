@@ -22,6 +22,15 @@ def step(message: str) -> Iterator[None]:
     console.print(f"[green]✓[/green] {message} [dim]({time.perf_counter() - start:.1f}s)[/dim]")
 
 
+def training_progress() -> Any:
+    """A rich progress bar for a model trained in steps: steps done, the loss, the elapsed time and an ETA."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=console)
+
+
 def parse_assignments(items: list[str] | None, option: str, *, repeats: bool = False) -> dict[str, Any]:
     """``['a=1', 'b=x']`` to ``{'a': 1, 'b': 'x'}``; numbers become numbers, quotes are stripped.
 

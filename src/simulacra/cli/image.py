@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from simulacra.cli.augment import augment_app
-from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.common import console, parse_assignments, step, training_progress
 from simulacra.cli.uplift import _finish, _progress, uplift_app
 
 image_app = typer.Typer(help="Image generators: fit on a folder of images, sample new ones, evaluate them.",
@@ -25,14 +25,6 @@ def _read(folder: Path, resolution: int | None = None, mode: str | None = None) 
     for note in data.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     return data
-
-
-def _progress_bar() -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=console)
 
 
 @image_app.command("fit")
@@ -64,7 +56,7 @@ def fit(
     ckpt = output.with_name(output.name + ".ckpt")
     if resume and not ckpt.exists():
         console.print(f"[yellow]note:[/yellow] no checkpoint '{ckpt}' to resume; starting from the beginning")
-    with _progress_bar() as bar:
+    with training_progress() as bar:
         task = bar.add_task("fit", total=int(gen.steps), loss=float("nan"))
         gen.fit(data, checkpoint=ckpt, resume=resume,
                 progress=lambda p: bar.update(task, completed=p.step, loss=p.loss))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.common import console, parse_assignments, step, training_progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,10 +139,8 @@ def fit(
     synth = cls(metadata=meta, random_state=seed, **params)
     what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
     if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA
-        from simulacra.cli.image import _progress_bar
-
         console.print(f"Fitting {what}")
-        with _progress_bar() as bar:
+        with training_progress() as bar:
             task = bar.add_task("fit", total=None, loss=float("nan"))
             synth.fit(frame, progress=lambda p: bar.update(task, total=p.total, completed=p.step, loss=p.loss))  # type: ignore[call-arg]
     else:
