@@ -7,7 +7,8 @@ question as the user's message, under the chat template's own system prompt). Pe
 
 - ``answer_match`` (the headline): a reference-based verifier that a padded answer cannot fool. The answer's
   normalised words (lower case, NFKC, numbers as digits: ``1,001`` = ``1001``, articles and sentence
-  punctuation dropped) contain every word of the reference, and the answer does not hedge: no number beyond
+  punctuation dropped) contain every word of the reference, a written group such as ``--format`` or
+  ``refine="auto"`` as one run, and the answer does not hedge: no number beyond
   those of the reference and the question, no hedge (``or``, ``either``, ``maybe``, ``a/b`` where the reference
   has none), no list of candidates (more alternatives, split at commas, ``or``, ``and``, slashes and line breaks,
   than the reference itself has, plus one), not the opposite of a yes/no reference as well, and at most
@@ -100,14 +101,24 @@ def token_f1(answer: str, reference: str) -> float:
     return 2 * p * rec / (p + rec)
 
 
+def _chunks(reference: str) -> list[list[str]]:
+    """The reference's words grouped as written: ``--format chat`` -> ``[["-", "-", "format"], ["chat"]]``."""
+    return [t for t in (tokens(w) for w in _digits(reference).split()) if t]
+
+
+def _contains(words: Sequence[str], chunk: Sequence[str]) -> bool:
+    n = len(chunk)
+    return any(list(words[i:i + n]) == list(chunk) for i in range(len(words) - n + 1))
+
+
 def match_reason(answer: str, reference: str, question: str = "") -> str:
     """Why ``answer`` does not match ``reference`` under the verifier of the module docstring ('' when it does)."""
     a, r, q = tokens(answer), tokens(reference), set(tokens(question))
     if not r:
         return "the reference has no words"
-    missing = Counter(r) - Counter(a)
+    missing = [" ".join(c) for c in _chunks(reference) if not _contains(a, c)]
     if missing:
-        return "missing: " + " ".join(sorted(missing))
+        return "missing: " + ", ".join(missing)
     other_numbers = _numbers(a) - _numbers(r) - _numbers(list(q))
     if other_numbers:
         return "other numbers: " + " ".join(sorted(other_numbers))

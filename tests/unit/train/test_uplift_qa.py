@@ -27,6 +27,7 @@ SCRIPTS = {
     ("1001", "1,001", True), ("It has 1 001 knots.", "1,001", True), ("65536 rows", "65,536", True),
     ("15%", "15 %", True), ("The PyYAML safe loader.", "PyYAML's safe loader", True), ("_ or .", "_ or .", True),
     ("--engine ray", "--engine ray", True), ('refine="auto"', 'refine="auto"', True),
+    ("Chat: [Chat_Name] - [Chat_Type]", "--format chat", False),  # the symbols of a written group stay together
     ("1000", "1,001", False), ("autoreg", "LightGBM", False),
     ("80, 100, 200 or 500", "80", False),                       # other numbers
     ("LightGBM or XGBoost", "LightGBM", False),                 # a hedge
