@@ -2,12 +2,15 @@
 
 Usage: python _peer_smartnoise.py MODEL TRAIN.parquet TYPES.json N_ROWS OUT.parquet TIMING.json EPSILON DELTA
 MODEL is mst or aim. smartnoise-synth defaults, with 10 % of ε on its preprocessor (bounds of
-continuous columns), as in issue 17. Prints nothing on success.
+continuous columns), as in issue 17. Records wall and CPU seconds (user + system, all threads) of fit + sample.
+Prints nothing on success.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -27,14 +30,20 @@ def main(argv: list[str]) -> None:
     for c in cats:
         train[c] = train[c].astype(str)
     epsilon = float(eps)
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu()
     synth = Synthesizer.create(model, epsilon=epsilon, delta=float(delta))
     synth.fit(train, categorical_columns=cats, continuous_columns=cont, preprocessor_eps=0.1 * epsilon,
               nullable=bool(train.isna().any().any()))
     out = synth.sample(int(n))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _cpu() - cpu0
     pd.DataFrame(out, columns=train.columns).to_parquet(out_path)
-    Path(timing_path).write_text(json.dumps({"seconds": elapsed}))
+    Path(timing_path).write_text(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "load_after": os.getloadavg()[0]}))
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process, all its threads, and its finished children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 if __name__ == "__main__":

@@ -76,13 +76,16 @@ def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) ->
                    "--delta", str(DELTA), "--minutes", str(MOSTLY_MINUTES)]
         else:
             cmd = [str(python), str(HERE / "_peer_smartnoise.py"), model, *files, str(eps), str(DELTA)]
+        load_before = os.getloadavg()[0]
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
         synth = pd.read_parquet(tmpd / "out.parquet")
-        seconds = json.loads((tmpd / "t.json").read_text())["seconds"]
+        timing = json.loads((tmpd / "t.json").read_text())
+        seconds = timing["seconds"]
     for c, t in types.items():  # the peer returns categories as strings
         if c in synth and t in ("categorical", "boolean") and train[c].dtype != object:
             synth[c] = pd.to_numeric(synth[c], errors="coerce").astype(train[c].dtype, errors="ignore")
-    return synth, seconds, {}
+    extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
+    return synth, seconds, {**extra, "load_before": round(load_before, 2)}
 
 
 def _report_quality(train: pd.DataFrame, synth: pd.DataFrame, types: dict[str, str]) -> float:
