@@ -177,3 +177,13 @@ def test_cli_qa_needs_no_api_and_calls_need_one(tmp_path, tiny_model, write_rows
     assert data["task"] == "qa" and data["summary"][0]["model"] == "base" and "answer_match" in data["summary"][0]
     res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(write_rows(tmp_path / "c.jsonl", [{"request": "x", "call": None}]))])
     assert res.exit_code != 0 and "--api" in str(res.exception)
+
+
+def test_a_wrong_model_is_said_before_the_judge_is_calibrated(tmp_path, monkeypatch, write_rows):
+    import simulacra.augment.llm_qa as qa
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the judge was calibrated before the models were checked")
+    monkeypatch.setattr(qa, "judge_for_qa", never)
+    with pytest.raises(InputError, match="not a folder"):
+        qa.run_qa_uplift(write_rows(tmp_path / "qa.jsonl", QUESTIONS), ["base", "nowhere/"], judge="fake", device="cpu")
