@@ -135,7 +135,14 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     ev.save_html(WORK / f"{stem}_evaluation.html")
     FIGURES.mkdir(parents=True, exist_ok=True)
     grid = np.concatenate([ev.grids["real"], np.full_like(ev.grids["real"][:, :1], 255), ev.grids["synthetic"]], axis=1)
-    tile(grid, scale=4 if train.resolution <= 16 else 2).save(FIGURES / f"{stem}_grid.png")
+    scale = 4 if train.resolution <= 16 else 2
+    tile(grid, scale=scale).save(FIGURES / f"{stem}_grid.png")
+    tile(np.stack([ev.pairs["synthetic"], ev.pairs["real"]]), scale=scale).save(FIGURES / f"{stem}_closest_pairs.png")
+    import base64
+
+    from simulacra.images.report import _plots
+
+    (FIGURES / f"{stem}_scores.png").write_bytes(base64.b64decode(_plots(ev).split(",", 1)[1]))
     out = {"dataset": args.dataset, "model": args.model, "parameters": gen.get_params(), "n_train": len(train), "n_holdout": len(test),
            "fit_wall_s": round(fit_wall, 1), "fit_cpu_s": round(fit_cpu, 1), "sample_wall_s": round(sample_wall, 1),
            "n_sampled": args.n, "torch_threads": __import__("torch").get_num_threads(),
