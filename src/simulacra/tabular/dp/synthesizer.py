@@ -158,7 +158,9 @@ class DPSynthesizer(BaseSynthesizer):
         self.n_training_rows_ = int(round(n_noisy))
         self.composed_ = self._composed(epsilon, delta)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
-        if rules.active:  # post-processing: the rules are prepared from the released model's own rows
+        if rules.active or any(col.type == "id" for col in meta.columns.values()):
+            # post-processing: the rules (and the fresh keys of id columns, which rows redrawn for rules
+            # or conditions need) are prepared from the released model's own rows
             self.constraints_ = rules.fit_released(self._sample_block(RULE_ROWS, np.random.default_rng(0), 0, None),
                                                    self.metadata_)
         return self
