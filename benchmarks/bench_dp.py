@@ -52,12 +52,12 @@ def _ours(train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.Da
     import simulacra as sim
 
     meta = D.metadata(train, types)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = sim.DPSynthesizer(epsilon=eps, delta=DELTA, metadata=meta, random_state=0).fit(train)
-    seconds = time.perf_counter() - start
-    return model.sample(len(train), random_state=1), seconds, {"tree": model.describe()["tree"]}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return model.sample(len(train), random_state=1), seconds, {"tree": model.describe()["tree"], "cpu_seconds": round(cpu, 2)}
 
 
 def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.DataFrame, float, dict[str, Any]]:
@@ -76,13 +76,18 @@ def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) ->
                    "--delta", str(DELTA), "--minutes", str(MOSTLY_MINUTES)]
         else:
             cmd = [str(python), str(HERE / "_peer_smartnoise.py"), model, *files, str(eps), str(DELTA)]
+        load_before = os.getloadavg()[0]
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
         synth = pd.read_parquet(tmpd / "out.parquet")
-        seconds = json.loads((tmpd / "t.json").read_text())["seconds"]
-    for c, t in types.items():  # the peer returns categories as strings
-        if c in synth and t in ("categorical", "boolean") and train[c].dtype != object:
+        timing = json.loads((tmpd / "t.json").read_text())
+        seconds = timing["seconds"]
+    for c, t in types.items():  # the peer returns categories (and the small-integer codes it was told are categories) as strings
+        if c in synth and t == "numerical" and synth[c].dtype == object:
+            synth[c] = pd.to_numeric(synth[c], errors="coerce")
+        elif c in synth and t in ("categorical", "boolean") and train[c].dtype != object:
             synth[c] = pd.to_numeric(synth[c], errors="coerce").astype(train[c].dtype, errors="ignore")
-    return synth, seconds, {}
+    extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
+    return synth, seconds, {**extra, "load_before": round(load_before, 2)}
 
 
 def _report_quality(train: pd.DataFrame, synth: pd.DataFrame, types: dict[str, str]) -> float:
@@ -128,13 +133,16 @@ def plot(cache: dict[str, Any]) -> Path:
     import matplotlib.pyplot as plt
 
     runs = [v for k, v in cache.items() if k != "audit" and "quality" in v]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.9))
-    for (table, model) in sorted({(r["table"], r["model"]) for r in runs}):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.3))
+    tables = sorted({r["table"] for r in runs})
+    colours = {t: f"C{i}" for i, t in enumerate(tables)}  # one colour per table, one line style per model
+    styles = {"dp": ("-", "o"), "mst": ("--", "s"), "aim": (":", "^"), "mostly_dp": ("-.", "D")}
+    for (table, model) in sorted({(r["table"], r["model"]) for r in runs}, key=lambda tm: (tm[1] != "dp", tm)):
         rows = sorted((r for r in runs if r["table"] == table and r["model"] == model), key=lambda r: r["epsilon"])
-        label = f"{table} · {NAMES.get(model, model)}"
-        style = "-o" if model == "dp" else "--s"
+        line, marker = styles.get(model, ("--", "x"))
         for ax, key in zip(axes, ("quality", "ratio")):
-            ax.plot([r["epsilon"] for r in rows], [r[key] for r in rows], style, label=label, markersize=4)
+            ax.plot([r["epsilon"] for r in rows], [r[key] for r in rows], linestyle=line, marker=marker,
+                    color=colours[table], label=f"{table} · {NAMES.get(model, model)}", markersize=4)
     for ax, title in zip(axes, ("SDMetrics quality", "TSTR / TRTR (ROC AUC)")):
         ax.set_xscale("log")
         ax.set_xlabel("ε (δ = 1e-6)")
@@ -142,7 +150,7 @@ def plot(cache: dict[str, Any]) -> Path:
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()  # below the panels: they have points in every corner
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     out = HERE.parent / "docs" / "img" / "dp_quality.png"
     out.parent.mkdir(exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -153,15 +161,15 @@ def markdown(cache: dict[str, Any]) -> str:
     """The cached runs as the Markdown tables of RESULTS.md."""
     runs = sorted((v for k, v in cache.items() if k != "audit"), key=lambda r: (r["table"], r["epsilon"], r["model"]))
     names = NAMES
-    lines = ["| table | ε | model | quality | column shapes | pair trends | TSTR | TRTR | TSTR/TRTR | fit (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| table | ε | model | quality | column shapes | pair trends | TSTR | TRTR | TSTR/TRTR | fit (s) | CPU (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         if "error" in r:
-            lines.append(f"| {r['table']} | {r['epsilon']:g} | {names.get(r['model'], r['model'])} | failed: {r['error'][:80]} |||||||")
+            lines.append(f"| {r['table']} | {r['epsilon']:g} | {names.get(r['model'], r['model'])} | failed: {r['error'][:80]} ||||||||")
             continue
         lines.append(f"| {r['table']} | {r['epsilon']:g} | {names.get(r['model'], r['model'])} | {r['quality']:.3f} | "
                      f"{r['shapes']:.3f} | {r['pairs']:.3f} | {r['tstr']:.3f} | {r['trtr']:.3f} | {r['ratio']:.3f} | "
-                     f"{r['fit_seconds']:.1f} |")
+                     f"{r['fit_seconds']:.1f} | {_cpu(r)} |")
     audit = cache.get("audit") or []
     if audit:
         lines += ["", "| claimed ε | trials per side | ε lower bound (95 %) | point estimate | TPR | FPR | seconds |",
@@ -169,6 +177,11 @@ def markdown(cache: dict[str, Any]) -> str:
         lines += [f"| {a['epsilon']:g} | {a['trials_per_side']} | {a['epsilon_lower']:.3f} | {a['epsilon_point']:.3f} | "
                   f"{a['tpr']:.3f} | {a['fpr']:.3f} | {a['seconds']:.0f} |" for a in audit]
     return "\n".join(lines)
+
+
+def _cpu(run: dict[str, Any]) -> str:
+    """CPU seconds of the fit (peers: fit + sample, all threads), or a dash for runs made before it was recorded."""
+    return f"{run['cpu_seconds']:.1f}" if "cpu_seconds" in run else "–"
 
 
 def main() -> None:

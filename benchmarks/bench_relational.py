@@ -48,10 +48,12 @@ def load_all() -> dict[str, pd.DataFrame]:
 
 
 def subset(tables: dict[str, pd.DataFrame], days: int) -> dict[str, pd.DataFrame]:
-    """Flights (and weather) of the first ``days`` days of January; the lookup tables whole."""
+    """Flights (and weather) of the first ``days`` days of 2013 (31: January); the lookup tables whole."""
     out = dict(tables)
-    out["flights"] = tables["flights"].query("month == 1 and day <= @days").reset_index(drop=True)
-    out["weather"] = tables["weather"].query("month == 1 and day <= @days").reset_index(drop=True)
+    for name in ("flights", "weather"):
+        frame = tables[name]
+        day_of_year = pd.to_datetime(frame[["year", "month", "day"]]).dt.dayofyear
+        out[name] = frame[day_of_year <= days].reset_index(drop=True)
     return out
 
 
@@ -169,7 +171,7 @@ def measure(label: str, tables: dict[str, pd.DataFrame], work: Path, args: argpa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flights", type=int, default=None, help="use only this many flights (default: all)")
-    parser.add_argument("--peer-days", type=int, default=7, help="days of January in the subset HMA is run on")
+    parser.add_argument("--peer-days", type=int, default=7, help="first days of 2013 in the subset HMA is run on (31: January)")
     parser.add_argument("--peer-minutes", type=int, default=15, help="time cap of the HMA run")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-full", action="store_true", help="only the subset")

@@ -66,10 +66,14 @@ def combine(paths: list[Path], out: Path | None, rename: dict[str, str] | None =
     from simulacra.augment.llm import LlmUpliftResult
 
     rename = rename or {}
-    runs, answers, seen, info = [], [], set(), {}
+    runs, answers, seen, info, task = [], [], set(), {}, {}
     for path in paths:
         data = json.loads(Path(path).read_text())
         info = info or data["info"]
+        if not task and data.get("task") == "qa":  # the QA uplift's metrics (benchmarks/bench_docsqa.py)
+            from simulacra.augment.llm_qa import QA_LABELS, QA_METRICS
+
+            task = {"task": "qa", "headline": data["headline_metric"], "metrics": list(QA_METRICS), "labels": dict(QA_LABELS)}
         for run, method, repeat in _runs_of(data):
             method = rename.get(method, method)
             if (method, repeat) in seen:
@@ -80,7 +84,7 @@ def combine(paths: list[Path], out: Path | None, rename: dict[str, str] | None =
                         if a["model"] == run["method"] and a["repeat"] == run["repeat"]]
     models = list(dict.fromkeys(r["method"] for r in runs))
     result = LlmUpliftResult(pd.DataFrame(runs), answers, {**info, "models": ", ".join(models),
-                                                           "combined_from": f"{len(paths)} uplift runs"})
+                                                           "combined_from": f"{len(paths)} uplift runs"}, **task)
     if out is not None:
         result.save_json(out / "uplift.json")
         result.save_html(out / "uplift.html")

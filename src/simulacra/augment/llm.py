@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,13 +80,17 @@ class LlmUpliftResult:
     answers: list[dict[str, Any]]
     info: dict[str, Any] = field(default_factory=dict)
     headline: str = "exact_match"
+    #: ``function-calling`` or ``qa`` (:mod:`simulacra.augment.llm_qa`); the metrics and their labels follow it
+    task: str = "function-calling"
+    metrics: list[str] = field(default_factory=lambda: list(METRICS))
+    labels: dict[str, str] = field(default_factory=lambda: dict(LABELS))
 
     def summary(self) -> pd.DataFrame:
         """Mean and sample sd over repeats of every metric, per model (in the order given)."""
         order = list(dict.fromkeys(self.runs["method"]))
         g = self.runs.groupby("method", sort=False)
         out = g["repeat"].nunique().rename("repeats").to_frame()
-        for m in METRICS:
+        for m in self.metrics:
             out[m] = g[m].mean()
             out[f"{m}_sd"] = g[m].std(ddof=1)
         out = out.reset_index().rename(columns={"method": "model"})
@@ -133,15 +137,44 @@ def _paired(runs: pd.DataFrame, base: str, arm: str) -> pd.DataFrame:
     return pd.concat([b, a], ignore_index=True)
 
 
+#: makes the backend that runs one model folder (or ``hf:<name>``); the default is transformers
+BackendFactory = Callable[[str], Any]
+
+
+def answer_with_models(models: Sequence[str], base: str, requests: Sequence[Any], *, factory: BackendFactory | None = None,
+                       batch_size: int = 8, n_threads: int | None = None, device: str | None = None,
+                       ) -> Iterator[tuple[str, int, str, list[Any], float]]:
+    """``(model spec, repeat, path, completions, seconds)`` for every run of every model (see :func:`model_runs`);
+    each run in a fresh backend from ``factory`` (default: transformers on ``device``), closed after its answers."""
+    if not models:
+        raise InputError("Give at least one model (e.g. --models base,tuned/)")
+    if factory is None:
+        from simulacra.text.backends.hf import TransformersBackend
+
+        def factory(path: str) -> Any:
+            return TransformersBackend(path, n_threads=n_threads, batch_size=batch_size, device=device)
+    runs = [(spec, run) for spec in models for run in model_runs(spec, base)]  # every folder checked before any model runs
+    for spec, (repeat, path) in runs:
+        start = time.perf_counter()
+        backend = factory(path)
+        try:
+            out = list(backend.complete(list(requests)))
+        finally:
+            backend.close()
+        yield spec, repeat, path, out, round(time.perf_counter() - start, 1)
+
+
 def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m",
                    max_tokens: int = 96, batch_size: int = 8, n_threads: int | None = None,
-                   device: str | None = None, progress: Progress | None = None) -> LlmUpliftResult:
+                   device: str | None = None, progress: Progress | None = None,
+                   factory: BackendFactory | None = None) -> LlmUpliftResult:
     """Answer the held-out requests of ``eval_rows`` with each model and score the calls (see the module docstring).
 
     ``models`` are ``base`` (``base``, run by transformers) or model folders; the first one is the baseline. Every
-    model runs in the same backend (transformers) on ``device`` (None: a CUDA GPU when torch sees one, else the CPU).
+    model runs in the same backend (transformers, or ``factory``) on ``device`` (None: a CUDA GPU when torch sees
+    one, else the CPU).
     """
-    from simulacra.text.backends.hf import TransformersBackend, resolve_device
+    from simulacra.text.backends.hf import resolve_device
     from simulacra.text.calls import load_api
     from simulacra.text.types import ChatRequest
     from simulacra.train.data import call_messages, expected_calls, read_rows
@@ -155,31 +188,25 @@ def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, ba
                 for _, text in rows]
     say = progress or (lambda msg: None)
     records, answers = [], []
-    for spec in models:
-        for repeat, path in model_runs(spec, base):
-            start = time.perf_counter()
-            backend = TransformersBackend(path, n_threads=n_threads, batch_size=batch_size, device=device)
-            try:
-                out = backend.complete(requests)
-            finally:
-                backend.close()
-            scores = [score_answer(api, c.text, exp) for c, (exp, _) in zip(out, rows)]
-            rec: dict[str, Any] = {"method": spec, "ratio": math.nan, "repeat": repeat, "path": path,
-                                   "rows": len(rows), "seconds": round(time.perf_counter() - start, 1)}
-            for m in METRICS:
-                vals = [s[m] for s in scores if m in s]
-                rec[m] = sum(vals) / len(vals) if vals else math.nan
-            records.append(rec)
-            answers += [{"model": spec, "repeat": repeat, "request": text, "expected": exp, "answer": c.text,
-                         "made": s["made"], "exact": bool(s["exact_match"])}
-                        for c, s, (exp, text) in zip(out, scores, rows)]
-            say(f"{spec} (repeat {repeat}): exact match {rec['exact_match']:.1%} on {len(rows)} requests "
-                f"in {rec['seconds']:.0f} s")
+    for spec, repeat, path, out, seconds in answer_with_models(models, base, requests, factory=factory,
+                                                                batch_size=batch_size, n_threads=n_threads, device=device):
+        scores = [score_answer(api, c.text, exp) for c, (exp, _) in zip(out, rows)]
+        rec: dict[str, Any] = {"method": spec, "ratio": math.nan, "repeat": repeat, "path": path,
+                               "rows": len(rows), "seconds": seconds}
+        for m in METRICS:
+            vals = [s[m] for s in scores if m in s]
+            rec[m] = sum(vals) / len(vals) if vals else math.nan
+        records.append(rec)
+        answers += [{"model": spec, "repeat": repeat, "request": text, "expected": exp, "answer": c.text,
+                     "made": s["made"], "exact": bool(s["exact_match"])}
+                    for c, s, (exp, text) in zip(out, scores, rows)]
+        say(f"{spec} (repeat {repeat}): exact match {rec['exact_match']:.1%} on {len(rows)} requests "
+            f"in {rec['seconds']:.0f} s")
     info = {"api": api.source, "eval": str(eval_rows), "requests": len(rows),
             "expecting_no_call": sum(not exp for exp, _ in rows), "base": base, "decoding": "greedy",
-            "max_tokens": max_tokens, "models": ", ".join(models), "backend": "transformers",
+            "max_tokens": max_tokens, "models": ", ".join(models), "backend": "transformers" if factory is None else "custom",
             "device": device}
     return LlmUpliftResult(pd.DataFrame(records), answers, info)
 
 
-__all__ = ["LABELS", "METRICS", "LlmUpliftResult", "model_runs", "run_llm_uplift", "score_answer"]
+__all__ = ["LABELS", "METRICS", "BackendFactory", "LlmUpliftResult", "answer_with_models", "model_runs", "run_llm_uplift", "score_answer"]

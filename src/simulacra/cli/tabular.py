@@ -59,7 +59,15 @@ def fit(
         typer.Option("--max-rows-in-memory", help="Read a large table in chunks: exact statistics over every row, the model fitted on a seeded random subsample of at most this many rows."),
     ] = None,
     key_file: KeyFile = None,
-    rules: RulesOption = True,
+    rules: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--rules/--no-rules",
+            help="Find the table's rules (derived columns, dependencies, orderings, clock times, missing together) "
+            "and keep them in every synthetic row (default, except with --epsilon); see docs/rules.md. With "
+            "--metadata, the rules in that file are used.",
+        ),
+    ] = None,
     entity: Annotated[
         Optional[str], typer.Option("--entity", help="A table of sequences: the column naming each entity (with --order).")
     ] = None,
@@ -85,7 +93,8 @@ def fit(
     """Fit a synthesizer on a real table and save it.
 
     With --epsilon the differentially private model is fitted: the model file then carries an
-    (ε, δ) guarantee, and nothing learned outside the budget (no rules are discovered).
+    (ε, δ) guarantee, and nothing learned outside the budget: no rules are discovered, and the rules
+    declared in --metadata are kept by post-processing the released model (docs/privacy.md).
 
     With --entity and --order the table is a table of sequences (one history per entity), fitted
     with the sequence model: `simulacra sample` then writes whole new histories.
@@ -110,10 +119,13 @@ def fit(
 
     privacy = _privacy_params(model, epsilon, delta, bounds)
     if privacy:
+        from simulacra.errors import InputError
+
+        if rules:
+            raise InputError("--rules finds rules in the training rows, outside the privacy budget; with --epsilon "
+                             "declare the rules you know in --metadata instead (see docs/privacy.md).")
         model, rules = "dp", False  # rules found in the data would be learned outside the budget
         if max_rows_in_memory is not None:
-            from simulacra.errors import InputError
-
             raise InputError("--max-rows-in-memory computes exact statistics outside the privacy budget; "
                              "leave it out with --epsilon (or fit on --sample-rows).")
     name = model or default_synthesizer_name()
@@ -133,7 +145,7 @@ def fit(
     with step(f"Reading {data.name}"):
         frame = read_table(data, delimiter=delimiter, encoding=encoding, sample_rows=sample_rows)
     meta = Metadata.load(metadata) if metadata else None
-    if meta is None and rules:
+    if meta is None and rules is not False:
         meta = _with_rules(Metadata.detect(frame), frame)
     params = {**parse_assignments(param, "--param"), **privacy}
     synth = cls(metadata=meta, random_state=seed, **params)
@@ -398,12 +410,19 @@ def _kept_rules(synth: object) -> list[dict[str, object]]:
     """The constraints a fitted model keeps: the rule, and whether it is built in or checked."""
     from simulacra.rules import describe_rule
 
-    constraints = getattr(getattr(synth, "constraints_", None), "constraints", None) or []
-    return [
-        {"rule": describe_rule(c.spec), "kind": c.kind, "found": c.spec.get("found"),
-         "how": "by construction" if c.reparameterize_ else "checked and redrawn" if c.kind != "missing_with" else "repaired"}
-        for c in constraints
-    ]
+    found = getattr(synth, "constraints_", None)
+    constraints = getattr(found, "constraints", None) or []
+    post_hoc = bool(getattr(found, "post_hoc", False))  # a DP model: rules kept by post-processing its rows
+
+    def how(c: Any) -> str:
+        if c.reparameterize_:
+            return "by construction"
+        if post_hoc:
+            return "computed after sampling" if c.computes else "checked and redrawn"
+        return "checked and redrawn" if c.kind != "missing_with" else "repaired"
+
+    return [{"rule": describe_rule(c.spec), "kind": c.kind, "found": c.spec.get("found"), "how": how(c)}
+            for c in constraints]
 
 
 def _short(value: object, width: int = 60) -> str:

@@ -113,23 +113,44 @@ def text(
 
 @uplift_app.command("llm")
 def llm(
-    api: Annotated[str, typer.Option("--api", help="The tools: a .py file, a module name or an OpenAPI file (the one that made the corpus).")],
-    eval_path: Annotated[Path, typer.Option("--eval", help='Held-out JSONL rows {"request": ..., "call": {"name", "arguments"} | null}.')],
+    eval_path: Annotated[Path, typer.Option("--eval", help='Held-out JSONL rows: {"request": ..., "call": {"name", "arguments"} | null} (function calling, with --api) or {"question": ..., "answer": ...} (QA).')],
+    api: Annotated[str | None, typer.Option("--api", help="Function calling: the tools, a .py file, a module name or an OpenAPI file (the one that made the corpus).")] = None,
+    task: Annotated[str, typer.Option("--task", help="calls, qa, or auto (from the keys of the held-out rows).")] = "auto",
     models: Annotated[str, typer.Option("--models", help="Comma-separated: base and model folders (seed-N sub-folders are repeats); the first is the baseline.")] = "base",
     base: Annotated[str, typer.Option("--base", help="What 'base' is: an installed model name, a .gguf file or a model folder.")] = "smollm2-135m",
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest answer, in tokens.")] = 96,
+    judge: Annotated[str | None, typer.Option("--judge", help="QA: a model or server (http://HOST:PORT/v1) for judged correctness; used only if it passes the judge calibration.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Longest answer, in tokens (default 96 for calls, 64 for QA).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Requests decoded together.")] = 8,
     threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default: OMP_NUM_THREADS or 1).")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a CUDA GPU when torch sees one, else the CPU).")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary (one entry per model), verdicts, runs and answers as JSON.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page.")] = None,
 ) -> None:
-    """Base vs tuned models on held-out function-calling requests: exact match, schema validity, execution, no-call accuracy."""
-    from simulacra.augment.llm import run_llm_uplift
+    """Base vs tuned models on held-out rows: function calls (exact match, schema validity, execution, no-call
+    accuracy) or questions about documents (answer match, exact match, token F1, judged correctness)."""
+    from simulacra.augment.llm_qa import eval_task
+    from simulacra.errors import InputError
 
-    result = run_llm_uplift(api, eval_path, [m.strip() for m in models.split(",") if m.strip()], base=base,
-                            max_tokens=max_tokens, batch_size=batch_size, n_threads=threads, device=device,
-                            progress=_progress())
+    if task not in ("auto", "calls", "qa"):
+        raise InputError(f"--task must be calls, qa or auto, not '{task}'")
+    kind = eval_task(eval_path) if task == "auto" else task
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if kind == "qa":
+        from simulacra.augment.llm_qa import run_qa_uplift
+
+        if api:
+            console.print("[yellow]--api is not used for QA rows[/yellow]")
+        result = run_qa_uplift(eval_path, names, base=base, max_tokens=max_tokens or 64, batch_size=batch_size,
+                               n_threads=threads, device=device, judge=judge, progress=_progress())
+    else:
+        from simulacra.augment.llm import run_llm_uplift
+
+        if not api:
+            raise InputError("Function-calling rows need the tools that made the corpus: --api FILE_OR_MODULE")
+        if judge:
+            raise InputError("--judge is for QA rows; function calls are checked by the schema, execution and exact match")
+        result = run_llm_uplift(api, eval_path, names, base=base, max_tokens=max_tokens or 96, batch_size=batch_size,
+                                n_threads=threads, device=device, progress=_progress())
     _finish(result, json_path, html_path)
 
 

@@ -50,6 +50,11 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
     return frame
 
 
+def numeric_column(s: pd.Series) -> bool:
+    """Numbers, not booleans."""
+    return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
 def plan_columns(frame: pd.DataFrame, entity: str, numeric: list[str], dynamic: list[str],
                  values: dict[str, np.ndarray], above: dict[str, set[str]]) -> list[ColumnPlan]:
     """How each dynamic column is drawn (see :mod:`simulacra.tabular._steps`), in chain order."""

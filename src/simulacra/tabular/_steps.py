@@ -199,7 +199,7 @@ class StepModel:
             return out
         z = np.clip(special.ndtri(np.clip(cells.to_uniform(y, rng), 1e-9, 1 - 1e-9)), -Z_CLIP, Z_CLIP)
         out.loc = BoostedMean.fit(X, z, min_samples_leaf=min_leaf, rng=rng, categorical=categorical,
-                                  max_rounds=ROUNDS, learning_rate=RATE, num_leaves=15)
+                                  max_rounds=ROUNDS, learning_rate=RATE, num_leaves=15, compare=False)
         r = z - out.loc.predict(X)
         out.scale = _fit_spread(X, np.log(np.abs(r) + 1e-3), min_leaf=min_leaf, categorical=categorical, rng=rng)
         spread = np.exp(out.scale.predict(X))

@@ -112,6 +112,8 @@ class Constraint:
     allowed_types: ClassVar[tuple[str, ...]] = ("numerical", "datetime")
     #: The training data defines the rule (so it cannot break it).
     defined_by_data: ClassVar[bool] = False
+    #: The rule computes a column's value from others (its repair is the rule itself, not a distortion).
+    computes: ClassVar[bool] = False
 
     def __init__(self, spec: dict[str, Any], position: int) -> None:
         self.spec = spec
@@ -352,6 +354,7 @@ class Sum(Constraint):
 
     kind = "sum"
     allowed_types = ("numerical",)
+    computes = True
 
     @property
     def total(self) -> str:

@@ -54,6 +54,7 @@ class Derived(_NumberRule):
 
     kind = "derived"
     can_reparameterize = True
+    computes = True
     scalars = ("tol", "computed")
 
     def __init__(self, spec: dict[str, Any], position: int) -> None:

@@ -161,6 +161,10 @@ class ConstraintSet:
         self.keys_: dict[str, Any] = {}
         self.input_metadata_: Metadata | None = None
         self.reverse_order_: list[Constraint] = []
+        #: Prepared from rows of a released model, not from training rows: no column is
+        #: reparameterized, rules that compute a value (derived, sum) set it, every other rule is met
+        #: by redrawing the rows that break it (see :meth:`fit_released`).
+        self.post_hoc = False
 
     @classmethod
     def parse(cls, payloads: list[dict[str, Any]] | None) -> ConstraintSet:
@@ -192,6 +196,53 @@ class ConstraintSet:
             )
         self._plan()
         self.input_metadata_ = meta
+        self._fit_keys(data, meta, min_count)
+        return self
+
+    def fit_released(self, rows: pd.DataFrame, meta: Metadata) -> ConstraintSet:
+        """Prepare the constraints from ``rows`` drawn from an already released model (post-processing).
+
+        Used by differentially private models: nothing here reads a training row, so adding a rule
+        spends no privacy budget and leaves the released model unchanged. No column is
+        reparameterized; sampling computes the values of ``derived`` and ``sum`` rules and redraws the
+        rows that break any other rule, so the rows returned are the released model's rows
+        conditioned on the rules. Rules whose content is learned from the training rows
+        (``fixed_combinations``, ``dependency``) are refused.
+        """
+        self.check_released(meta)
+        for c in self.constraints:
+            c.prepare(rows, meta, min_count=1)
+            c.reparameterize_ = False
+        self.reverse_order_ = []
+        self.post_hoc = True
+        self.input_metadata_ = meta
+        self._fit_keys(rows, meta, 1)
+        return self
+
+    def check_released(self, meta: Metadata) -> None:
+        """Refuse, before anything is fitted, the rules that :meth:`fit_released` cannot keep.
+
+        A rule found by discovery (it carries ``found``) or one whose allowed values are the training
+        rows' (``fixed_combinations``, ``dependency``) was learned from the data, outside any privacy
+        budget.
+        """
+        for c in self.constraints:
+            c.check_columns(meta)
+            if c.defined_by_data:
+                raise ConstraintError(
+                    f"The {c.label()} takes its allowed values from the training rows, which a model fitted "
+                    "under a privacy budget cannot read outside it; drop it, or declare the rule with a kind "
+                    "that does not depend on the data (range, inequality, bound, sum, derived, clock, missing_with)."
+                )
+            if c.spec.get("found"):
+                raise ConstraintError(
+                    f"The {c.label()} was discovered in the training rows ({c.spec['found']}), outside the privacy "
+                    "budget; keep only rules you know independently of the data (delete their 'found' note to "
+                    "declare them), or fit without it."
+                )
+
+    def _fit_keys(self, data: pd.DataFrame, meta: Metadata, min_count: int) -> None:
+        """Unique keys: every id column and every ``unique`` constraint gets fresh values at sampling."""
         for name, col in meta.columns.items():
             if col.type == "id" and not any(isinstance(c, Unique) and c.column == name for c in self.constraints):
                 key = Unique({"kind": "unique", "column": name}, -1)
@@ -200,7 +251,6 @@ class ConstraintSet:
         for c in self.constraints:
             if isinstance(c, Unique):
                 self.keys_[c.column] = c
-        return self
 
     def _plan(self) -> None:
         """Choose which constraints reparameterize and the order of their reverses."""
@@ -244,7 +294,8 @@ class ConstraintSet:
             out, bad = c.reverse(out)
             broken |= bad
         for c in self.constraints:
-            out = c.repair(out)
+            if not self.post_hoc or c.computes:
+                out = c.repair(out)
         return out, broken
 
     def assign_keys(self, data: pd.DataFrame, rows: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
@@ -289,6 +340,7 @@ class ConstraintSet:
             "keys": {name: key.get_state() for name, key in self.keys_.items() if key.position < 0},
             "input_metadata": self.input_metadata_.to_dict() if self.input_metadata_ else None,
             "reverse_order": [self.constraints.index(c) for c in self.reverse_order_],
+            **({"post_hoc": True} if self.post_hoc else {}),
         }
 
     @classmethod
@@ -309,6 +361,7 @@ class ConstraintSet:
         order = state.get("reverse_order")
         if order is not None:
             obj.reverse_order_ = [obj.constraints[i] for i in order]
+        obj.post_hoc = bool(state.get("post_hoc", False))
         meta = state.get("input_metadata")
         obj.input_metadata_ = Metadata.from_dict(meta) if meta else None
         return obj

@@ -37,6 +37,7 @@ from simulacra.errors import InputError, ModelFileError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
 from simulacra.tabular._sequence_plan import check_table, plan_columns
+from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import (
     N_LAGS,
     ColumnPlan,
@@ -413,55 +414,12 @@ class SequenceSynthesizer(CompositeModel):
 
         The history's entities keep their names and static attributes; only the new events are returned.
         """
-        self._check_fitted()
-        if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-            raise InputError(f"n_steps must be a whole number ≥ 1, got {n_steps!r}")
-        frame = self._check_history(history)
-        rng = self._rng(random_state)
-        groups = frame.groupby(self.entity, sort=False)
-        hist_len = groups.size().to_numpy()
-        starts = np.r_[0, np.cumsum(hist_len)[:-1]]
-        table = frame.iloc[starts][[self.entity, *self.statics_]].reset_index(drop=True)
-        total = hist_len + int(n_steps)
-        statics = self._encode_statics(table)
-        values = {p.name: self._filled(frame, p.name) for p in self.plans_ if p.kind == "numeric"}
-        n, T = total.size, int(total.max())
-        plans = self.plans_
-        levels = np.full((n, T, len(plans)), np.nan)
-        times = np.full((n, T), np.nan)
-        idx_entity = np.repeat(np.arange(n), hist_len)
-        idx_step = np.arange(len(frame)) - np.repeat(starts, hist_len)
-        for j, p in enumerate(plans):
-            levels[idx_entity, idx_step, j] = self._codes(p.name, frame[p.name]) if p.kind == "category" \
-                else values[p.name]
-        times[idx_entity, idx_step] = self._ordinal(frame[self.order])
-        roller = Roller(plans, statics, total, self.time_["weekday"])
-        for t in range(T):
-            known = np.flatnonzero(hist_len > t)
-            new = np.flatnonzero((hist_len <= t) & (total > t))
-            if known.size:
-                row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
-                prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
-                reprs = np.column_stack([self._repr(p, row, prev) for p in plans])
-                roller.push(t, known, reprs, levels[known, t], self._weekday(times[known, t]))
-            if new.size:
-                self._draw_step(t, new, roller, levels, times, rng)
-        full = self._frame_from(table, total, levels, times, rng)
-        names = np.repeat(table[self.entity].to_numpy(), total)
-        full[self.entity] = names
-        keep = np.concatenate([np.arange(h, t) + s for h, t, s in zip(hist_len, total, np.r_[0, np.cumsum(total)[:-1]])])
-        return full.iloc[keep].reset_index(drop=True)
+        from simulacra.tabular._sequence_forecast import continue_histories
 
-    def _check_history(self, history: pd.DataFrame) -> pd.DataFrame:
-        missing = [c for c in self.columns_ if c not in history.columns]
-        if missing:
-            raise InputError(f"The history lacks the model's columns: {', '.join(missing)}")
-        frame = check_table(history[self.columns_], self.entity, self.order, single_ok=True)
-        if not self.time_["datetime"] and not _numeric(frame[self.order]):
-            raise InputError(f"Order column '{self.order}' of the history must be numeric like the training data.")
-        if self.time_["datetime"]:
-            frame[self.order] = pd.to_datetime(frame[self.order])
-        return frame
+        self._check_fitted()
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+            raise InputError(f"n_steps must be a whole number ≥ 1, got {n_steps!r}")
+        return continue_histories(self, history, int(n_steps), random_state)
 
     # -- persistence -----------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -522,10 +480,6 @@ class SequenceSynthesizer(CompositeModel):
 
     def __repr__(self) -> str:
         return f"SequenceSynthesizer(entity={self.entity!r}, order={self.order!r})"
-
-
-def _numeric(s: pd.Series) -> bool:
-    return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
 
 
 def _entity_prefix(s: pd.Series) -> str:

@@ -142,11 +142,11 @@ def test_too_small_dataset_warns_with_expected_error():
         DPSynthesizer(epsilon=0.1, delta=1e-5, random_state=0).fit(_table(200))
 
 
-def test_constraints_and_text_are_refused():
-    df = _table(300)
+def test_free_text_is_refused():
+    df = _table(300).assign(note=[f"free text number {i} with words" for i in range(300)])
     meta = sim.Metadata.detect(df).to_dict()
-    meta["constraints"] = [{"kind": "inequality", "low": "k", "high": "x"}]
-    with pytest.raises(InputError, match="does not learn constraints"):
+    meta["columns"]["note"] = {"type": "text"}
+    with pytest.raises(InputError, match="cannot model free text"):
         DPSynthesizer(epsilon=1.0, delta=1e-7, metadata=meta).fit(df)
 
 

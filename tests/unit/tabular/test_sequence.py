@@ -94,6 +94,10 @@ def test_forecast_continues_a_real_history(fitted) -> None:
         last = history[history["customer"] == name]["day"].max()
         assert (part["day"] > last).all()
         assert part["group"].iloc[0] == history[history["customer"] == name]["group"].iloc[0]
+    with pytest.raises(InputError, match="n_steps"):
+        synth.forecast(history, True)  # a flag is not a count
+    with pytest.raises(InputError, match="lacks the model's columns"):
+        synth.forecast(history.drop(columns=["price"]), 3)
 
 
 def test_no_training_rows_kept(fitted) -> None:
@@ -156,3 +160,22 @@ def test_rule_found_on_rows_with_both_values_is_kept_despite_gaps() -> None:
     out = synth.sample(30, random_state=1)
     both = out.dropna(subset=["gust", "speed"])
     assert len(both) > 50 and (both["gust"] >= both["speed"]).all()
+
+
+def test_step_models_fit_no_comparison_tree(monkeypatch) -> None:
+    """The step models never read ``gain_over_tree``, so their boosted means fit no comparison tree
+    (it took ~45 % of the fit time on sp500); the single-table columns that do choose still get it."""
+    import simulacra.tabular._boosted as boosted
+    from simulacra.tabular._steps import StepModel
+
+    calls: list[int] = []
+    real = boosted._gain_over_tree
+    monkeypatch.setattr(boosted, "_gain_over_tree", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    y = X[:, 0] + rng.normal(0, 0.5, 400)
+    step = StepModel.fit(X, y, classes=False, categorical=[], min_count=5, min_leaf=20, rng=rng)
+    assert step.loc is not None and calls == []
+    assert np.corrcoef(step.sample(X, rng), X[:, 0])[0, 1] > 0.5
+    mean = boosted.BoostedMean.fit(X, y, min_samples_leaf=20, rng=rng)
+    assert calls == [1] and mean.gain_over_tree != 0.0

@@ -29,6 +29,9 @@ class PrivacyBudgetWarning(UserWarning):
     """The same data was released more than once: the privacy budgets add up."""
 
 
+#: Rows drawn from the released model to prepare the declared rules (their number formats), never training rows.
+RULE_ROWS = 2000
+
 #: ε and δ of the DP fits made in this process, by fingerprint of the training table (never saved).
 _RELEASES: dict[str, list[tuple[float, float]]] = {}
 
@@ -55,7 +58,9 @@ class DPSynthesizer(BaseSynthesizer):
     Everything the model keeps is computed under the budget: the row count, each column's range and
     shape (or the public bounds you declare), the categories (kept only above a noisy threshold, or
     the public list you declare), and the 2-way tables of a tree of column pairs chosen privately.
-    Sampling, conditions and imputation use the released model only (post-processing).
+    Sampling, conditions, imputation and the rules declared in the metadata's constraints use the
+    released model only (post-processing): rules that compute a column (derived, sum) set it, the
+    others redraw the rows that break them; rules learned from the data are refused.
 
     Parameters
     ----------
@@ -108,11 +113,8 @@ class DPSynthesizer(BaseSynthesizer):
         given = _as_metadata(self.metadata)
         meta = Metadata.detect(data) if given is None else given.model_copy(deep=True)
         meta.validate_data(data)
-        if meta.constraints:
-            raise InputError(
-                "DPSynthesizer does not learn constraints or rules from the data (that would spend privacy "
-                "budget outside the accountant); fit without them and filter the sampled rows instead."
-            )
+        rules = ConstraintSet.parse(meta.constraints)
+        rules.check_released(meta)  # before any budget is spent: no rule learned from the data
         table = data[list(meta.columns)]
         text = [c for c, col in meta.columns.items() if col.type == "text"]
         if text:
@@ -156,6 +158,11 @@ class DPSynthesizer(BaseSynthesizer):
         self.n_training_rows_ = int(round(n_noisy))
         self.composed_ = self._composed(epsilon, delta)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
+        if rules.active or any(col.type == "id" for col in meta.columns.values()):
+            # post-processing: the rules (and the fresh keys of id columns, which rows redrawn for rules
+            # or conditions need) are prepared from the released model's own rows
+            self.constraints_ = rules.fit_released(self._sample_block(RULE_ROWS, np.random.default_rng(0), 0, None),
+                                                   self.metadata_)
         return self
 
     def _fit(self, data: pd.DataFrame) -> None:  # fit() is overridden: nothing is learned outside the budget

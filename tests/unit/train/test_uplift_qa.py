@@ -1,0 +1,189 @@
+"""The QA uplift (``simulacra uplift llm`` on held-out questions): the reference-based verifier, scripted models
+and a scripted judge through the whole experiment, the tiny random model trained on QA rows, and the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from simulacra.errors import InputError
+
+QUESTIONS = [{"question": "How many knots does the quantile function have?", "answer": "1,001"},
+             {"question": "Which library does autoreg use for gradient boosting?", "answer": "LightGBM"},
+             {"question": "Does a saved model use pickle?", "answer": "no"}]
+#: what each scripted model answers, per question: right (in other words), wrong, and padded with candidates
+SCRIPTS = {
+    "right": ["It has 1001 knots.", "autoreg uses LightGBM for the boosting.", "No, it does not."],
+    "wrong": ["About 500.", "XGBoost", "Yes."],
+    "padded": ["10, 100, 1,001 or 10,000", "LightGBM, XGBoost, CatBoost, scikit-learn", "Yes or no."],
+}
+
+
+@pytest.mark.parametrize(("answer", "reference", "match"), [
+    ("1001", "1,001", True), ("It has 1 001 knots.", "1,001", True), ("65536 rows", "65,536", True),
+    ("15%", "15 %", True), ("The PyYAML safe loader.", "PyYAML's safe loader", True), ("_ or .", "_ or .", True),
+    ("--engine ray", "--engine ray", True), ('refine="auto"', 'refine="auto"', True),
+    ("Chat: [Chat_Name] - [Chat_Type]", "--format chat", False),  # the symbols of a written group stay together
+    ("1000", "1,001", False), ("autoreg", "LightGBM", False),
+    ("80, 100, 200 or 500", "80", False),                       # other numbers
+    ("LightGBM or XGBoost", "LightGBM", False),                 # a hedge
+    ("LightGBM, XGBoost, CatBoost", "LightGBM", False),         # a list of candidates
+    ("No. Well, yes.", "no", False),                            # both sides of a yes/no question
+    ("LightGBM " + " ".join(f"word{i}" for i in range(20)), "LightGBM", False),  # padded
+])
+def test_verifier_cannot_be_fooled_cheaply(answer, reference, match):
+    from simulacra.augment.llm_qa import score_qa
+
+    got = score_qa(answer, reference)
+    assert got["answer_match"] == float(match), got["reason"]
+    assert bool(got["reason"]) != match
+
+
+def test_token_f1_and_exact_match():
+    from simulacra.augment.llm_qa import score_qa, token_f1
+
+    assert token_f1("the LightGBM", "LightGBM") == 1.0 and token_f1("XGBoost", "LightGBM") == 0.0
+    assert math.isclose(token_f1("uses LightGBM", "LightGBM"), 2 / 3)
+    assert score_qa("1001.", "1,001")["exact_match"] == 1.0 and score_qa("It is 1001", "1,001")["exact_match"] == 0.0
+
+
+def _scripted(name_of_path):  # type: ignore[no-untyped-def]
+    """A backend factory whose model answers the questions by its script (found by the question's text)."""
+    from simulacra.text.backends.fake import FakeBackend
+
+    def factory(path: str) -> FakeBackend:
+        script = SCRIPTS[name_of_path(path)]
+
+        def respond(req):  # type: ignore[no-untyped-def]
+            assert [m["role"] for m in req.messages] == ["user"] and req.temperature == 0.0  # the corpus's chat form
+            return script[[q["question"] for q in QUESTIONS].index(req.messages[-1]["content"])]
+        return FakeBackend(path, responder=respond)
+    return factory
+
+
+@pytest.fixture
+def scripted_models(tmp_path, write_rows):  # type: ignore[no-untyped-def]
+    """The held-out file, a 'right' model folder with two seeds, a 'padded' folder, and the factory."""
+    for folder in ("right/seed-0", "right/seed-1", "padded"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "config.json").write_text("{}")
+    which = lambda path: "wrong" if path.startswith("hf:") else "padded" if "padded" in path else "right"  # noqa: E731
+    return write_rows(tmp_path / "qa.jsonl", QUESTIONS), _scripted(which)
+
+
+def test_scripted_models_are_scored_right(tmp_path, scripted_models):
+    from simulacra.augment.llm_qa import run_qa_uplift
+
+    path, factory = scripted_models
+    right, padded = str(tmp_path / "right"), str(tmp_path / "padded")
+    result = run_qa_uplift(path, ["base", right, padded], factory=factory, device="cpu")
+    s = result.summary().set_index("model")
+    assert s.loc["base", "answer_match"] == 0.0 and s.loc["base", "token_f1"] == 0.0
+    assert s.loc[right, "answer_match"] == 1.0 and s.loc[right, "repeats"] == 2 and s.loc[right, "answer_match_sd"] == 0.0
+    assert s.loc[padded, "answer_match"] == 0.0 and 0 < s.loc[padded, "token_f1"] < 1
+    assert s["judged_correct"].isna().all()
+    verdicts = {v["method"]: v for v in result.verdicts()}
+    assert verdicts[right]["metric"] == "answer_match" and verdicts[right]["gain"] == 1.0
+    data = result.to_dict()
+    assert data["task"] == "qa" and [e["model"] for e in data["summary"]] == ["base", right, padded]
+    assert all("answer_match" in e and "answer_match_sd" in e for e in data["summary"])
+    reasons = [a["reason"] for a in data["answers"] if a["model"] == padded]
+    assert all(reasons) and "no judge given" in data["info"]["judge"]
+    assert "| model | repeats | answer match" in result.to_text() and "Note: judged correctness not measured" in result.to_text()
+    result.save_html(tmp_path / "u.html")
+    page = (tmp_path / "u.html").read_text()
+    assert "Question answering on held-out questions" in page and "no judge given" in page
+
+
+def _judge_cache(tmp_path, monkeypatch, accuracy: float) -> None:  # type: ignore[no-untyped-def]
+    """A cached score-mode calibration of the scripted judge ``judge-x`` (the gate reads it as measured)."""
+    monkeypatch.setenv("SIMULACRA_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    cal = {"model": "judge-x", "mode": "score", "accuracy": accuracy, "low": 0.1, "high": 0.95, "n": 46,
+           "correct": 46 * accuracy, "threshold": 0.0, "passed": True, "calibration_version": 1}
+    (tmp_path / "cache" / "judge-calibration.json").write_text(json.dumps({"judge-x": {"score": cal}}))
+
+
+def _judge():  # type: ignore[no-untyped-def]
+    """A scripted judge: 9 when the response holds the reference's words, else 2."""
+    from simulacra.text.backends.fake import FakeBackend
+    from simulacra.text.engine import Engine
+
+    def respond(req):  # type: ignore[no-untyped-def]
+        text = req.messages[-1]["content"]
+        ref = re.search(r"\[Reference\]\n(.*?)\n", text).group(1).replace(",", "")  # type: ignore[union-attr]
+        response = text.split("[Response]\n", 1)[1].split("\n\nGive", 1)[0]
+        return json.dumps({"reason": "scripted", "score": 9 if ref.lower() in response.lower() else 2})
+    return Engine(FakeBackend("judge-x", responder=respond))
+
+
+def test_a_calibrated_judge_scores_and_a_failed_one_is_not_used(tmp_path, monkeypatch, scripted_models):
+    from simulacra.augment.llm_qa import run_qa_uplift
+
+    path, factory = scripted_models
+    right = str(tmp_path / "right")
+    _judge_cache(tmp_path, monkeypatch, 0.9)
+    s = run_qa_uplift(path, ["base", right], factory=factory, judge=_judge(), device="cpu")
+    summary = s.summary().set_index("model")
+    assert summary.loc["base", "judged_correct"] == 0.0 and summary.loc[right, "judged_correct"] == 1.0
+    assert "score calibration 90%" in s.info["judge"] and not s.info["notes"]
+
+    (tmp_path / "cache" / "judge-calibration.json").unlink()
+    (tmp_path / "cache").rmdir()
+    _judge_cache(tmp_path, monkeypatch, 0.28)  # the embedded model's measured score calibration
+    s = run_qa_uplift(path, ["base", right], factory=factory, judge=_judge(), device="cpu")
+    assert s.summary()["judged_correct"].isna().all()
+    assert "28%" in s.info["judge"] and "below the 75% gate" in s.info["notes"][0]
+
+
+def test_bad_rows_and_bad_task_are_clear_errors(tmp_path, write_rows):
+    from simulacra.augment.llm_qa import eval_task, read_questions
+
+    with pytest.raises(InputError, match=r"qa.jsonl:2: a held-out QA row needs"):
+        read_questions(write_rows(tmp_path / "qa.jsonl", [QUESTIONS[0], {"question": "Why?", "answer": ""}]))
+    with pytest.raises(InputError, match="found keys prompt"):
+        eval_task(write_rows(tmp_path / "x.jsonl", [{"prompt": "hi"}]))
+    assert eval_task(write_rows(tmp_path / "c.jsonl", [{"request": "hi", "call": None}])) == "calls"
+
+
+def test_tiny_model_tuned_on_qa_rows_gains(tmp_path, tiny_model, fast_settings, write_rows):
+    """Train on the corpus's chat rows, score on the same questions: the prompt of the uplift is the one trained."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+    from simulacra.train.sft import train_sft
+
+    qa = [QUESTIONS[1], QUESTIONS[2]]
+    chat = [{"messages": [{"role": "user", "content": q["question"]}, {"role": "assistant", "content": q["answer"]}]}
+            for q in qa]
+    train_sft(write_rows(tmp_path / "messages.jsonl", chat), base=tiny_model, output=tmp_path / "tuned",
+              settings=fast_settings, progress=False)
+    result = run_qa_uplift(write_rows(tmp_path / "qa.jsonl", qa), ["base", str(tmp_path / "tuned")], base=str(tiny_model),
+                           max_tokens=12, device="cpu")
+    s = result.summary().set_index("model")
+    assert s.loc[str(tmp_path / "tuned"), "exact_match"] == 1.0 and s.loc["base", "answer_match"] == 0.0
+
+
+def test_cli_qa_needs_no_api_and_calls_need_one(tmp_path, tiny_model, write_rows):
+    from simulacra.cli.main import app
+
+    qa = write_rows(tmp_path / "qa.jsonl", QUESTIONS)
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(qa), "--base", str(tiny_model), "--max-tokens", "4",
+                                   "--json", str(tmp_path / "u.json"), "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "u.json").read_text())
+    assert data["task"] == "qa" and data["summary"][0]["model"] == "base" and "answer_match" in data["summary"][0]
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(write_rows(tmp_path / "c.jsonl", [{"request": "x", "call": None}]))])
+    assert res.exit_code != 0 and "--api" in str(res.exception)
+
+
+def test_a_wrong_model_is_said_before_the_judge_is_calibrated(tmp_path, monkeypatch, write_rows):
+    import simulacra.augment.llm_qa as qa
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the judge was calibrated before the models were checked")
+    monkeypatch.setattr(qa, "judge_for_qa", never)
+    with pytest.raises(InputError, match="not a folder"):
+        qa.run_qa_uplift(write_rows(tmp_path / "qa.jsonl", QUESTIONS), ["base", "nowhere/"], judge="fake", device="cpu")
