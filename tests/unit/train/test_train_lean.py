@@ -205,3 +205,37 @@ def test_frozen_weights_in_bf16_train_the_same_and_merge_from_float32(tmp_path, 
     original = load_file(str(weight_files(tiny_model)["model.layers.0.self_attn.q_proj.weight"]))
     assert torch.equal(layer.weight, original["model.layers.0.self_attn.q_proj.weight"])
     assert frozen_to_bf16(model, tmp_path) == [] and layer.weight.dtype == torch.float32  # nothing to restore from
+
+
+def test_cpu_training_uses_repeating_shapes_and_trims_after_every_step(monkeypatch, tmp_path, tiny_model, tiny_api_path,
+                                                                       rows, fast_settings, write_rows):
+    """By default on CPU, every batch is padded to a multiple of 16 tokens and its shared start cut to one, so
+    the matrix shapes repeat (oneDNN keeps a compiled kernel per shape), and the allocator is trimmed each step."""
+    import torch
+
+    from simulacra.text.calls import load_api
+    from simulacra.train import lean
+    from simulacra.train.sft import train_sft
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    starts: list[int] = []
+    ends: list[int] = []
+    trims: list[int] = []
+    original, trim = lean.label_only_loss, lean.trim_allocator
+
+    def watched(model, inputs, num_items_in_batch=None):  # type: ignore[no-untyped-def]
+        positions = inputs["position_ids"]  # the rows' part after the shared start
+        starts.append(int(positions[0, 0]))
+        ends.append(int(positions[0, -1]) + 1)
+        return original(model, inputs, num_items_in_batch)
+
+    monkeypatch.setattr(lean, "label_only_loss", watched)
+    monkeypatch.setattr(lean, "trim_allocator", lambda: trims.append(1) or True)
+    settings = replace(fast_settings, lora=True, epochs=1, max_steps=3, batch_size=2)
+    with load_api(tiny_api_path) as api:
+        info = train_sft(write_rows(tmp_path / "r.jsonl", rows * 3), base=tiny_model, output=tmp_path / "out", api=api,
+                         settings=settings, progress=False)
+    assert info[0]["settings"]["pad_to_multiple_of"] == 16 and info[0]["settings"]["label_only_loss"] is True
+    assert len(starts) == 3 and all(n % 16 == 0 and n >= 16 for n in starts)
+    assert all(end % 16 == 0 for end in ends)
+    assert len(trims) >= 3  # after loading, then after every step
