@@ -80,7 +80,10 @@ def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) ->
         else:
             cmd = [str(python), str(HERE / "_peer_smartnoise.py"), model, *files, str(eps), str(DELTA)]
         load_before = os.getloadavg()[0]
-        subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+        done = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "2"}, stderr=subprocess.PIPE, text=True)
+        if done.returncode:  # the peer's own last words (e.g. smartnoise's "could not find bounds")
+            sys.stderr.write(done.stderr)
+            raise RuntimeError(f"{model} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
         synth = pd.read_parquet(tmpd / "out.parquet")
         timing = json.loads((tmpd / "t.json").read_text())
         seconds = timing["seconds"]
@@ -136,7 +139,7 @@ def plot(cache: dict[str, Any]) -> Path:
     import matplotlib.pyplot as plt
 
     runs = [v for k, v in cache.items() if k != "audit" and "quality" in v]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.3))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.0))
     tables = sorted({r["table"] for r in runs})
     colours = {t: f"C{i}" for i, t in enumerate(tables)}  # one colour per table, one line style per model
     styles = {"dp": ("-", "o"), "mst": ("--", "s"), "aim": (":", "^"), "mostly_dp": ("-.", "D")}
@@ -153,7 +156,7 @@ def plot(cache: dict[str, Any]) -> Path:
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()  # below the panels: they have points in every corner
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     out = HERE.parent / "docs" / "img" / "dp_quality.png"
     out.parent.mkdir(exist_ok=True)
     fig.savefig(out, dpi=110)
