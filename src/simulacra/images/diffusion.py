@@ -11,6 +11,25 @@ from simulacra.errors import InputError
 from simulacra.images.base import ImageGenerator, torch_module
 
 
+#: Default training by resolution, measured on the benchmark sets (benchmarks/RESULTS.md, "Images"):
+#: (largest resolution, optimiser steps, batch size); 8x8 digits: 1500 of 128, 28x28 digits: 1200 of 64.
+DEFAULT_PLAN: tuple[tuple[int, int, int], ...] = ((16, 1500, 128), (64, 1200, 64))
+
+
+def default_plan(resolution: int) -> tuple[int, int]:
+    """The default (steps, batch size) of a diffusion fit at ``resolution`` pixels.
+
+    Examples
+    --------
+    >>> default_plan(8), default_plan(28)
+    ((1500, 128), (1200, 64))
+    """
+    for most, steps, batch in DEFAULT_PLAN:
+        if resolution <= most:
+            return steps, batch
+    return DEFAULT_PLAN[-1][1:]
+
+
 def _diffusers() -> Any:
     from simulacra.errors import require
 
@@ -23,7 +42,9 @@ class ImageDiffusion(ImageGenerator):
     Parameters
     ----------
     steps, batch_size, learning_rate
-        Training: optimiser steps, images per step, AdamW learning rate.
+        Training: optimiser steps, images per step, AdamW learning rate. ``steps`` and ``batch_size``
+        default (None) by resolution: 1500 steps of 128 images up to 16 px, 1200 of 64 above (see
+        :data:`DEFAULT_PLAN`); given, they are used at every resolution.
     width
         Channels of the first UNet level (doubled at the next; 2 levels up to 16 px, 3 above).
     sample_steps
@@ -52,7 +73,7 @@ class ImageDiffusion(ImageGenerator):
     PARAMS: ClassVar[tuple[str, ...]] = ("steps", "batch_size", "learning_rate", "width", "sample_steps", "guidance",
                                          "p_uncond", "train_timesteps", "sampler", "random_state")
 
-    def __init__(self, *, steps: int = 1500, batch_size: int = 128, learning_rate: float = 2e-3, width: int = 16,
+    def __init__(self, *, steps: int | None = None, batch_size: int | None = None, learning_rate: float = 2e-3, width: int = 16,
                  sample_steps: int = 20, guidance: float = 2.0, p_uncond: float = 0.1, train_timesteps: int = 1000,
                  sampler: str = "dpm", random_state: int | None = None) -> None:
         self.steps = steps
@@ -65,6 +86,11 @@ class ImageDiffusion(ImageGenerator):
         self.train_timesteps = train_timesteps
         self.sampler = sampler
         self.random_state = random_state
+
+    def training_plan(self, resolution: int) -> tuple[int, int]:
+        steps, batch = default_plan(resolution)
+        return (steps if self.steps is None else int(self.steps),
+                batch if self.batch_size is None else int(self.batch_size))
 
     def _check_params(self) -> None:
         super()._check_params()

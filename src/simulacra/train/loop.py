@@ -65,6 +65,15 @@ class TrainSettings:
     #: recompute activations in the backward pass (less memory, about a third more compute; it rules out sharing
     #: the prompt); None: off where the prompt is shared and on a GPU, on otherwise
     gradient_checkpointing: bool | None = None
+    #: run the language-model head and the loss at the trained positions only (:mod:`simulacra.train.lean`; SFT
+    #: only); None: on for the CPU (on a GPU trl's fused head already skips the other positions)
+    label_only_loss: bool | None = None
+    #: keep LoRA's frozen base weights in bfloat16 while training under bfloat16 autocast (the same products, half
+    #: the memory; restored to float32 before merging); None: on for LoRA on the CPU when bf16 is on
+    frozen_bf16: bool | None = None
+    #: pad every batch to a multiple of this many tokens (so matrix shapes repeat; see :mod:`simulacra.train.lean`);
+    #: None: 16 on the CPU, no padding beyond the longest row on a GPU
+    pad_to_multiple_of: int | None = None
 
 
 def peak_memory_mb() -> float:
@@ -111,6 +120,37 @@ def shares_prompt(settings: TrainSettings) -> bool:
     if settings.share_prompt is not None:
         return settings.share_prompt and settings.gradient_checkpointing is not True
     return resolve_device(settings.device) == "cpu" and settings.gradient_checkpointing is not True
+
+
+def pad_multiple(settings: TrainSettings) -> int | None:
+    """What batches are padded to a multiple of (see :attr:`TrainSettings.pad_to_multiple_of`)."""
+    from simulacra.text.backends.hf import resolve_device
+    from simulacra.train.lean import PAD_MULTIPLE
+
+    if settings.pad_to_multiple_of is not None:
+        return settings.pad_to_multiple_of if settings.pad_to_multiple_of > 1 else None
+    return PAD_MULTIPLE if resolve_device(settings.device) == "cpu" else None
+
+
+def label_only(settings: TrainSettings) -> bool:
+    """Whether SFT computes the head and the loss at the trained positions only (see
+    :attr:`TrainSettings.label_only_loss`)."""
+    from simulacra.text.backends.hf import resolve_device
+
+    if settings.label_only_loss is not None:
+        return settings.label_only_loss
+    return resolve_device(settings.device) == "cpu"
+
+
+def frozen_bf16(settings: TrainSettings) -> bool:
+    """Whether LoRA's frozen weights are kept in bfloat16 (see :attr:`TrainSettings.frozen_bf16`); never without
+    LoRA or without bfloat16 autocast, where it would change the computation."""
+    from simulacra.text.backends.hf import resolve_device
+
+    bf16 = bf16_default(settings.device) if settings.bf16 is None else settings.bf16
+    if not (settings.lora and bf16):
+        return False
+    return settings.frozen_bf16 if settings.frozen_bf16 is not None else resolve_device(settings.device) == "cpu"
 
 
 def bf16_default(device: str | None = None) -> bool:
@@ -229,8 +269,9 @@ def prepare_run(output: Path, run: dict[str, Any], resume: bool) -> tuple[Path, 
 
 
 def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resume_from: Path | None,
-                manifest: dict[str, Any], tokenizer: Any) -> dict[str, Any]:
-    """Train, then merge and save the model to ``output``; raise :class:`TrainingInterrupted` on Ctrl-C."""
+                manifest: dict[str, Any], tokenizer: Any, before_merge: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Train, then merge and save the model to ``output``; raise :class:`TrainingInterrupted` on Ctrl-C.
+    ``before_merge(model)`` runs on the trained model before its adapter is merged."""
     from transformers import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the progress bar shows the loss; no dict printed per step
@@ -241,6 +282,8 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
         raise TrainingInterrupted(f"Stopped at step {stopper.step}; the checkpoint is in {output / 'checkpoints'}. "
                                   "Run the same command with --resume to continue")
     model = trainer.model
+    if before_merge is not None:
+        before_merge(model)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
     tmp = output / ".model.tmp"
@@ -284,9 +327,11 @@ def settings_dict(settings: TrainSettings) -> dict[str, Any]:
     if checkpointing is None:
         checkpointing = device == "cpu" and not shares_prompt(settings)
     return {**asdict(settings), "bf16": bf16_default(settings.device) if settings.bf16 is None else settings.bf16,
-            "device": device, "share_prompt": shares_prompt(settings), "gradient_checkpointing": checkpointing}
+            "device": device, "share_prompt": shares_prompt(settings), "gradient_checkpointing": checkpointing,
+            "label_only_loss": label_only(settings), "frozen_bf16": frozen_bf16(settings),
+            "pad_to_multiple_of": pad_multiple(settings)}
 
 
-__all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "gpu_memory", "last_checkpoint",
-           "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "shares_prompt", "seed_folders", "stop_on_sigint",
+__all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "frozen_bf16", "gpu_memory", "pad_multiple", "label_only",
+           "last_checkpoint", "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "shares_prompt", "seed_folders", "stop_on_sigint",
            "trainer_args"]

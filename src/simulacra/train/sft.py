@@ -11,6 +11,7 @@ target off): they are kept apart in ``<output>/too_long.jsonl``, counted in the 
 
 from __future__ import annotations
 
+import gc
 import json
 import warnings
 from collections.abc import Callable
@@ -108,6 +109,8 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: str | Path, ou
     from trl import SFTConfig, SFTTrainer
 
     from simulacra.text.backends.hf import hf_folder, load_causal_lm
+    from simulacra.train.lean import (frozen_to_bf16, label_only_trainer, restore_float32, trim_allocator,
+                                      trimming_callback)
 
     quiet()
     torch.set_num_threads(settings.threads or int(__import__("os").environ.get("OMP_NUM_THREADS") or 1))
@@ -115,22 +118,29 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: str | Path, ou
     run = {"kind": "sft", "base": str(base), "data": examples, "settings": loop.settings_dict(settings)}
     checkpoints, resume_from = loop.prepare_run(output, run, resume)
     model, tokenizer = load_causal_lm(base_folder)
+    gc.collect()  # what loading (or dequantising a GGUF file) left behind, handed back before training starts
+    trim_allocator()
     kept, long = split_by_length(examples, tokenizer, settings.max_length)
     keep_apart(long, kept, output, settings.max_length, say)
-    config = SFTConfig(**loop.trainer_args(settings, checkpoints), completion_only_loss=True, packing=False)
+    config = SFTConfig(**loop.trainer_args(settings, checkpoints), completion_only_loss=True, packing=False,
+                       pad_to_multiple_of=loop.pad_multiple(settings))
     bar, stopper = loop.callbacks(f"SFT seed {settings.seed}", progress)
     trainer_class: Any = SFTTrainer
-    if loop.shares_prompt(settings):
+    if loop.label_only(settings):
+        trainer_class = label_only_trainer(trainer_class)
+    if loop.shares_prompt(settings):  # outermost: it hands the rows' part of the batch to the loss above
         from simulacra.train.shared import sharing_trainer
 
-        trainer_class = sharing_trainer(SFTTrainer)
+        trainer_class = sharing_trainer(trainer_class)
     peft_config = loop.lora_config(settings) if settings.lora else None
     trainer: Any = trainer_class(model=model, args=config, train_dataset=Dataset.from_list(kept),
-                                 processing_class=tokenizer, peft_config=peft_config, callbacks=[bar, stopper])
+                                 processing_class=tokenizer, peft_config=peft_config,
+                                 callbacks=[bar, stopper, trimming_callback()])
+    lowered = frozen_to_bf16(trainer.model, base_folder) if loop.frozen_bf16(settings) else []
     manifest = {"kind": "sft", "base": str(base), "base_folder": str(base_folder), "data": source, "rows": len(kept),
                 "too_long": len(long), "settings": loop.settings_dict(settings)}
     info = loop.run_trainer(trainer, bar, stopper, output=output, resume_from=resume_from, manifest=manifest,
-                            tokenizer=tokenizer)
+                            tokenizer=tokenizer, before_merge=lambda m: restore_float32(m, base_folder, lowered))
     if hasattr(trainer, "saved_tokens"):
         info["prompt_shared"] = {"tokens_run": trainer.row_tokens - trainer.saved_tokens,
                                  "tokens_in_rows": trainer.row_tokens}

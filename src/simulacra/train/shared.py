@@ -10,7 +10,8 @@ fraction of the tokens: for the demo API and 16 rows a batch, about 2,000 tokens
 The batch's common start is found on the token ids (right-padded rows, as trl's collator writes them) and
 stops before the first token whose prediction is trained, so no trained token is lost. A batch without a
 common start of :data:`MIN_SHARED` tokens is trained as usual. The keys and values need the model to return
-its cache while training, which gradient checkpointing forbids: sharing is used only without it.
+its cache while training, which gradient checkpointing forbids: sharing is used only without it. The start is
+run through the model's backbone only (its positions carry no trained label, so they need no vocabulary logits).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 
 #: the shortest common start worth running once (shorter ones: the batch is trained row by row, as usual)
 MIN_SHARED = 16
+#: the shared start is cut to a multiple of this many tokens, so that its length, and that of the rows' part of
+#: right-padded batches, repeats from batch to batch (the CPU's matrix kernels are compiled and kept per shape)
+SHARED_MULTIPLE = 16
 
 
 def shared_length(input_ids: Any, attention_mask: Any, labels: Any) -> int:
@@ -31,7 +35,8 @@ def shared_length(input_ids: Any, attention_mask: Any, labels: Any) -> int:
     common = int(same.long().cumprod(dim=0).sum())
     trained = (labels != -100).any(dim=0).nonzero()
     first = int(trained[0]) if len(trained) else int(input_ids.shape[1])
-    return max(0, min(common, first - 1, int(attention_mask.sum(dim=1).min()) - 1)) if torch.numel(input_ids) else 0
+    n = max(0, min(common, first - 1, int(attention_mask.sum(dim=1).min()) - 1)) if torch.numel(input_ids) else 0
+    return n - n % SHARED_MULTIPLE
 
 
 def split_inputs(model: Any, inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -45,8 +50,11 @@ def split_inputs(model: Any, inputs: dict[str, Any]) -> dict[str, Any] | None:
     n = shared_length(ids, mask, labels)
     if n < MIN_SHARED:
         return None
+    from simulacra.train.lean import backbone
+
     key = cache_argument(model)
-    head = model(input_ids=ids[:1, :n], attention_mask=mask[:1, :n], use_cache=True)
+    # the backbone only: the start's own predictions are not trained, so its positions need no vocabulary logits
+    head = backbone(model)(input_ids=ids[:1, :n], attention_mask=mask[:1, :n], use_cache=True)
     cache = getattr(head, "cache", None) or getattr(head, "past_key_values", None)
     if cache is None:  # the model did not return its cache (gradient checkpointing): train as usual
         return None
@@ -76,7 +84,8 @@ def sharing_trainer(base: type) -> type:
 
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
-            shared = split_inputs(model, inputs) if model.training else None
+            with self.accelerator.autocast():  # the backbone is called directly, outside the model's autocast
+                shared = split_inputs(model, inputs) if model.training else None
             if shared is None:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             rows, n = inputs["input_ids"].shape[0], inputs["input_ids"].shape[1] - shared["input_ids"].shape[1]
@@ -87,4 +96,4 @@ def sharing_trainer(base: type) -> type:
     return SharedStartTrainer
 
 
-__all__ = ["MIN_SHARED", "cache_argument", "shared_length", "sharing_trainer", "split_inputs"]
+__all__ = ["MIN_SHARED", "SHARED_MULTIPLE", "cache_argument", "shared_length", "sharing_trainer", "split_inputs"]

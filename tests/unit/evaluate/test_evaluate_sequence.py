@@ -35,6 +35,23 @@ def test_a_faithful_copy_of_the_process_scores_well() -> None:
     assert 0.3 < r["privacy"]["entity_dcr_share"] < 0.7
 
 
+def test_entity_dcr_uses_one_scale_when_a_column_is_positive_in_one_table_only() -> None:
+    """A column with a few zeros in the training and synthetic tables but none in the held-out one
+    (visibility on the weather panel) was logged for the held-out entities only, which put every
+    synthetic entity closer to a training one (share 1.0 for a process identical to the real one)."""
+    def with_visibility(seed: int, zeros: bool) -> pd.DataFrame:
+        df = _histories(seed)
+        rng = np.random.default_rng(seed + 10)
+        df["visib"] = rng.uniform(1.0, 10.0, len(df))
+        if zeros:
+            df.loc[df.index[::50], "visib"] = 0.0
+        return df
+
+    real, other, hold = with_visibility(0, True), with_visibility(1, True), with_visibility(2, False)
+    r = evaluate_sequences(real, other, entity="id", order="day", holdout=hold)
+    assert 0.3 < r["privacy"]["entity_dcr_share"] < 0.7
+
+
 def test_broken_histories_are_caught() -> None:
     real = _histories(0)
     bad = _histories(1)

@@ -145,3 +145,29 @@ def test_dpm_sampler_survives_a_slightly_wrong_noise_guess(data):
     gen.sample_steps = 10
     out = gen.sample(8, random_state=0).images.astype(float)
     assert np.mean((out < 10) | (out > 245)) < 0.05 and abs(out.mean() - 127.5) < 30
+
+
+def test_diffusion_defaults_depend_on_resolution(tmp_path, monkeypatch):
+    """steps and batch_size left at None follow DEFAULT_PLAN by resolution (recorded in the model file);
+    given, they win at every resolution."""
+    import simulacra.images.diffusion as diffusion
+    from tests.unit.images.conftest import write_folder
+
+    assert diffusion.default_plan(8) == (1500, 128) and diffusion.default_plan(16) == (1500, 128)
+    assert diffusion.default_plan(28) == (1200, 64) and diffusion.default_plan(64) == (1200, 64)
+    monkeypatch.setattr(diffusion, "DEFAULT_PLAN", ((16, 3, 8), (64, 2, 4)))  # tiny, same shape of rule
+    small = read_image_folder(write_folder(tmp_path / "s", size=8))
+    large = read_image_folder(write_folder(tmp_path / "l", size=20))
+    tiny = {k: v for k, v in TINY["diffusion"].items() if k not in ("steps", "batch_size")}
+    seen: list[tuple[int, int]] = []
+    for data, want in ((small, (3, 8)), (large, (2, 4))):
+        gen = make_generator("diffusion", random_state=0, **tiny)
+        assert gen.steps is None and gen.training_plan(data.resolution) == want
+        gen.fit(data, progress=lambda p: seen.append((p.step, p.total)))
+        assert (gen.trained_steps_, gen.trained_batch_size_) == want and seen[-1] == (want[0], want[0])
+        back = load_image_model(gen.save(tmp_path / f"{data.resolution}.model"))
+        assert back.steps is None and (back.trained_steps_, back.trained_batch_size_) == want
+    fixed = make_generator("diffusion", random_state=0, steps=1, batch_size=2, **tiny)
+    assert fixed.training_plan(28) == (1, 2) and fixed.fit(large).trained_steps_ == 1
+    with pytest.raises(InputError, match="positive integers"):
+        make_generator("diffusion", steps=0).fit(small)

