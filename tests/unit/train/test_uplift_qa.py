@@ -97,6 +97,7 @@ def test_scripted_models_are_scored_right(tmp_path, scripted_models):
     result.save_html(tmp_path / "u.html")
     page = (tmp_path / "u.html").read_text()
     assert "Question answering on held-out questions" in page and "no judge given" in page
+    assert "why not a match" in page and "other numbers: 10 100 10000" in page
 
 
 def _judge_cache(tmp_path, monkeypatch, accuracy: float) -> None:  # type: ignore[no-untyped-def]
