@@ -31,6 +31,8 @@ SCRIPTS = {
     ("1000", "1,001", False), ("autoreg", "LightGBM", False),
     ("80, 100, 200 or 500", "80", False),                       # other numbers
     ("LightGBM or XGBoost", "LightGBM", False),                 # a hedge
+    ("CSV/Parquet.", "CSV", False),                             # a hedge with a slash
+    ("In examples/customers.yaml.", "customers.yaml", True),    # a path is not a hedge
     ("LightGBM, XGBoost, CatBoost", "LightGBM", False),         # a list of candidates
     ("No. Well, yes.", "no", False),                            # both sides of a yes/no question
     ("LightGBM " + " ".join(f"word{i}" for i in range(20)), "LightGBM", False),  # padded
