@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulacra.errors import InputError
+from simulacra.errors import BackendError, InputError
 
 METRICS = ["exact_match", "name_match", "schema_valid", "executes", "no_call_accuracy"]
 LABELS = dict(zip(METRICS, ["exact match", "right function", "schema valid", "runs", "no-call accuracy"]))
@@ -161,6 +161,9 @@ def answer_with_models(models: Sequence[str], base: str, requests: Sequence[Any]
             out = list(backend.complete(list(requests)))
         finally:
             backend.close()
+        if len(out) != len(requests):  # answers are matched to rows by position: a gap would shift every later one
+            raise BackendError(f"{spec} ({path}) answered {len(out)} of {len(requests)} requests; every held-out row "
+                               "needs its answer (the scores match answers to rows by position)")
         yield spec, repeat, path, out, round(time.perf_counter() - start, 1)
 
 

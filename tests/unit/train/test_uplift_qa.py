@@ -31,6 +31,8 @@ SCRIPTS = {
     ("1000", "1,001", False), ("autoreg", "LightGBM", False),
     ("80, 100, 200 or 500", "80", False),                       # other numbers
     ("LightGBM or XGBoost", "LightGBM", False),                 # a hedge
+    ("CSV/Parquet.", "CSV", False),                             # a hedge with a slash
+    ("In examples/customers.yaml.", "customers.yaml", True),    # a path is not a hedge
     ("LightGBM, XGBoost, CatBoost", "LightGBM", False),         # a list of candidates
     ("No. Well, yes.", "no", False),                            # both sides of a yes/no question
     ("LightGBM " + " ".join(f"word{i}" for i in range(20)), "LightGBM", False),  # padded
@@ -230,3 +232,21 @@ def test_bench_corpus_overlap_and_combined_report_keep_the_qa_metrics(tmp_path, 
     assert combined["task"] == "qa" and combined["headline_metric"] == "answer_match"
     assert [(e["model"], e["repeats"], e["answer_match"]) for e in combined["summary"]] == [
         ("base", 1, 0.0), (str(tmp_path / "right"), 2, 1.0)]
+
+
+def test_a_backend_that_skips_an_answer_is_an_error_not_a_shifted_score(tmp_path, scripted_models):
+    """Answers are matched to rows by position: a backend that returned one answer fewer shifted every later
+    answer onto the wrong question and dropped the last row from the scores without a word."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+    from simulacra.errors import BackendError
+
+    path, factory = scripted_models
+
+    def short(path_: str):  # type: ignore[no-untyped-def]
+        backend = factory(path_)
+        complete = backend.complete
+        backend.complete = lambda requests, on_result=None: complete(requests)[1:]  # the first answer lost
+        return backend
+
+    with pytest.raises(BackendError, match="answered 2 of 3 requests"):
+        run_qa_uplift(path, ["base"], factory=short, device="cpu")
