@@ -223,12 +223,14 @@ def _run_models(rows: list[tuple[str, str]], requests: list[Any], models: Sequen
 
 def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m", max_tokens: int = 64,
                   batch_size: int = 8, n_threads: int | None = None, device: str | None = None, judge: Any = None,
-                  progress: Progress | None = None, factory: BackendFactory | None = None) -> LlmUpliftResult:
+                  progress: Progress | None = None, factory: BackendFactory | None = None,
+                  cache: str | Path | None = None) -> LlmUpliftResult:
     """Answer the held-out questions of ``eval_rows`` with each model and score them (see the module docstring).
 
     ``models`` are ``base`` or model folders (``seed-N`` sub-folders are repeats); the first is the baseline.
     ``judge`` is a model or server for the judged correctness (an :class:`~simulacra.text.engine.Engine` or what
-    it takes); it is used only when it passes calibration.
+    it takes); it is used only when it passes calibration. ``cache`` (an sqlite file) keeps every finished run's
+    answers, so a rerun after a failure answers only the runs that did not finish.
     """
     from simulacra.text.backends.hf import resolve_device
     from simulacra.text.types import ChatRequest
@@ -245,7 +247,7 @@ def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "
     requests = [ChatRequest(messages=tuple(qa_messages(q)), temperature=0.0, max_tokens=max_tokens) for q, _ in rows]
     try:
         records, answers = _run_models(rows, requests, models, base, engine, say, factory=factory, batch_size=batch_size,
-                                       n_threads=n_threads, device=device)
+                                       n_threads=n_threads, device=device, cache=cache)
     finally:
         if engine is not None and engine is not judge:
             engine.close()

@@ -250,3 +250,54 @@ def test_a_backend_that_skips_an_answer_is_an_error_not_a_shifted_score(tmp_path
 
     with pytest.raises(BackendError, match="answered 2 of 3 requests"):
         run_qa_uplift(path, ["base"], factory=short, device="cpu")
+
+
+def test_a_failing_model_loses_no_finished_run_and_the_rerun_resumes(tmp_path, scripted_models):
+    """Every run's answers went only to memory until every model had run: a later model that failed (out of
+    memory, a bad load) threw away the finished runs. With a cache they are kept and a rerun answers only the rest."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+
+    path, factory = scripted_models
+    right, padded, cache = str(tmp_path / "right"), str(tmp_path / "padded"), tmp_path / "answers.sqlite"
+    loaded: list[str] = []
+
+    def failing(path_: str):  # type: ignore[no-untyped-def]
+        loaded.append(path_)
+        if "padded" in path_:
+            raise MemoryError("out of memory loading the third model")
+        return factory(path_)
+
+    with pytest.raises(MemoryError):
+        run_qa_uplift(path, ["base", right, padded], factory=failing, device="cpu", cache=cache)
+    assert len(loaded) == 4  # base, right's two seeds, then padded failed
+    loaded.clear()
+
+    def counting(path_: str):  # type: ignore[no-untyped-def]
+        loaded.append(path_)
+        return factory(path_)
+
+    result = run_qa_uplift(path, ["base", right, padded], factory=counting, device="cpu", cache=cache)
+    assert loaded == [padded]  # the finished runs came from the cache
+    s = result.summary().set_index("model")
+    assert s.loc[right, "answer_match"] == 1.0 and s.loc[right, "repeats"] == 2 and s.loc["base", "answer_match"] == 0.0
+    (tmp_path / "padded" / "adapter.safetensors").write_bytes(b"trained again")  # a changed folder is answered again
+    loaded.clear()
+    run_qa_uplift(path, ["base", right, padded], factory=counting, device="cpu", cache=cache)
+    assert loaded == [padded]
+
+
+def test_cli_keeps_answers_beside_the_report(tmp_path, monkeypatch, scripted_models):
+    from simulacra.augment import llm as llm_mod
+    from simulacra.cli.main import app
+
+    path, factory = scripted_models
+    original = llm_mod.answer_with_models
+    monkeypatch.setattr(llm_mod, "answer_with_models", lambda *a, **k: original(*a, **{**k, "factory": factory}))
+    import simulacra.augment.llm_qa as qa_mod
+    monkeypatch.setattr(qa_mod, "answer_with_models", lambda *a, **k: original(*a, **{**k, "factory": factory}))
+    out = tmp_path / "out"
+    out.mkdir()
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(path), "--models", "base," + str(tmp_path / "right"),
+                                   "--json", str(out / "u.json")])
+    assert res.exit_code == 0, res.output
+    assert (out / ".simulacra-uplift.sqlite").is_file() and json.loads((out / "u.json").read_text())["task"] == "qa"
