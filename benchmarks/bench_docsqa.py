@@ -13,7 +13,9 @@ Steps: the corpus (``simulacra corpus docs/ --tasks ...``, decontaminated agains
 word-n-gram overlap with the kept rows is reported for n = 5, 6 and 8); the base scored; for each setting of
 ``--grid`` (``lora|full:learning rate:epochs``) and seed, SFT then its score (``bench.json`` is rewritten after
 every step); one uplift report over every model (:func:`simulacra.augment.llm_qa.run_qa_uplift`: answer match,
-exact match, token F1, and judged correctness with a calibrated ``--judge``).
+exact match, token F1, and judged correctness with a calibrated ``--judge``); with ``--recall K`` (default 40)
+each model also answers a seeded K of its own training questions, which says whether it learned what it was
+shown at all.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Bench:
         (self.out / "bench.json").write_text(json.dumps(self.record, indent=2, default=str))
 
     def score(self, model: str, label: str) -> None:
+        """The model on the held-out questions (the experiment) and, with ``--recall K``, on K of its own
+        training questions (did it learn what it was shown at all?)."""
         from simulacra.augment.llm_qa import run_qa_uplift
 
         a = self.args
@@ -88,7 +92,24 @@ class Bench:
         print(f"{label}: answer match {run['answer_match']:.1%}, token F1 {run['token_f1']:.1%} in {run['seconds']:.0f} s",
               flush=True)
         self.record.setdefault("eval_seconds", {})[label] = float(run["seconds"])
+        if a.recall:
+            seen = run_qa_uplift(self.recall_file(), [model], base=a.base, max_tokens=a.max_tokens, n_threads=a.threads,
+                                 batch_size=a.eval_batch, device=a.device).runs.iloc[0]
+            self.record.setdefault("training_recall", {})[label] = {m: float(seen[m]) for m in ("answer_match", "token_f1")}
+            print(f"{label}: {seen['answer_match']:.1%} of {a.recall} training questions answered right", flush=True)
         self.save()
+
+    def recall_file(self) -> Path:
+        """A seeded sample of ``--recall`` QA rows of the corpus, as held-out rows."""
+        import random
+
+        path = self.work / "training-sample.jsonl"
+        if not path.exists():
+            rows = [json.loads(line) for line in (self.work / "corpus" / "rows.jsonl").read_text().splitlines()]
+            rows = [r for r in rows if r.get("task") == "qa"]
+            pick = random.Random(0).sample(rows, min(self.args.recall, len(rows)))
+            path.write_text("".join(json.dumps({"question": r["question"], "answer": r["answer"]}) + "\n" for r in pick))
+        return path
 
 
 def run(args: argparse.Namespace) -> None:
@@ -133,6 +154,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0", help="training seeds")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=64, help="longest answer")
+    parser.add_argument("--recall", type=int, default=40, help="also score K of the training questions (0: off)")
     parser.add_argument("--judge", default=None, help="a model or server for judged correctness (used if calibrated)")
     parser.add_argument("--eval-batch", type=int, default=8)
     parser.add_argument("--base", default="smollm2-135m")

@@ -29,7 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from simulacra.errors import InputError
+from simulacra.errors import BackendError, InputError
+from simulacra.text.cache import ResponseCache
+from simulacra.text.types import stable_hash
 
 METRICS = ["exact_match", "name_match", "schema_valid", "executes", "no_call_accuracy"]
 LABELS = dict(zip(METRICS, ["exact match", "right function", "schema valid", "runs", "no-call accuracy"]))
@@ -141,38 +143,81 @@ def _paired(runs: pd.DataFrame, base: str, arm: str) -> pd.DataFrame:
 BackendFactory = Callable[[str], Any]
 
 
+def model_fingerprint(path: str) -> str:
+    """What identifies a model's answers in the answer cache: its path and, for a folder or file, the name, size and
+    modification time of every file in it (a folder trained again gets new answers)."""
+    target = Path(path)
+    files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target] if target.is_file() else []
+    stats = [(str(p.relative_to(target) if target.is_dir() else p.name), p.stat().st_size, p.stat().st_mtime_ns)
+             for p in files]
+    return stable_hash({"path": str(target.resolve()) if files else path, "files": stats})
+
+
 def answer_with_models(models: Sequence[str], base: str, requests: Sequence[Any], *, factory: BackendFactory | None = None,
                        batch_size: int = 8, n_threads: int | None = None, device: str | None = None,
+                       cache: ResponseCache | str | Path | None = None,
                        ) -> Iterator[tuple[str, int, str, list[Any], float]]:
     """``(model spec, repeat, path, completions, seconds)`` for every run of every model (see :func:`model_runs`);
-    each run in a fresh backend from ``factory`` (default: transformers on ``device``), closed after its answers."""
+    each run in a fresh backend from ``factory`` (default: transformers on ``device``), closed after its answers.
+
+    With ``cache`` (a :class:`~simulacra.text.cache.ResponseCache` or an sqlite file), every run's answers are
+    stored as soon as the run ends, keyed by the model's files (:func:`model_fingerprint`), the backend settings and
+    the request; a run whose every answer is stored is not run again, so a failure in a later model (out of memory,
+    a bad folder) loses no finished run: the rerun resumes.
+    """
     if not models:
         raise InputError("Give at least one model (e.g. --models base,tuned/)")
+    custom = factory is not None
     if factory is None:
         from simulacra.text.backends.hf import TransformersBackend
 
         def factory(path: str) -> Any:
             return TransformersBackend(path, n_threads=n_threads, batch_size=batch_size, device=device)
     runs = [(spec, run) for spec in models for run in model_runs(spec, base)]  # every folder checked before any model runs
+    store = cache if cache is None or isinstance(cache, ResponseCache) else ResponseCache(cache)
+    try:
+        yield from _answer_runs(runs, requests, factory, store, "custom" if custom else "transformers", batch_size, device)
+    finally:
+        if store is not None and store is not cache:
+            store.close()
+
+
+def _answer_runs(runs: Sequence[tuple[str, tuple[int, str]]], requests: Sequence[Any], factory: BackendFactory,
+                 cache: ResponseCache | None, backend_name: str, batch_size: int, device: str | None,
+                 ) -> Iterator[tuple[str, int, str, list[Any], float]]:
     for spec, (repeat, path) in runs:
         start = time.perf_counter()
+        backend_id = stable_hash({"model": model_fingerprint(path), "backend": backend_name,
+                                  "batch_size": batch_size, "device": device})
+        keys = [r.key(backend_id) for r in requests] if cache is not None else []
+        stored = cache.get_many(keys) if cache is not None else {}
+        if keys and len(stored) == len(set(keys)):
+            yield spec, repeat, path, [stored[k] for k in keys], round(sum(stored[k].seconds for k in set(keys)), 1)
+            continue
         backend = factory(path)
         try:
             out = list(backend.complete(list(requests)))
         finally:
             backend.close()
+        if cache is not None and len(out) == len(requests):
+            for key, completion in zip(keys, out):
+                cache.put(key, backend_id, completion)
+        if len(out) != len(requests):  # answers are matched to rows by position: a gap would shift every later one
+            raise BackendError(f"{spec} ({path}) answered {len(out)} of {len(requests)} requests; every held-out row "
+                               "needs its answer (the scores match answers to rows by position)")
         yield spec, repeat, path, out, round(time.perf_counter() - start, 1)
 
 
 def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m",
                    max_tokens: int = 96, batch_size: int = 8, n_threads: int | None = None,
                    device: str | None = None, progress: Progress | None = None,
-                   factory: BackendFactory | None = None) -> LlmUpliftResult:
+                   factory: BackendFactory | None = None, cache: str | Path | None = None) -> LlmUpliftResult:
     """Answer the held-out requests of ``eval_rows`` with each model and score the calls (see the module docstring).
 
     ``models`` are ``base`` (``base``, run by transformers) or model folders; the first one is the baseline. Every
     model runs in the same backend (transformers, or ``factory``) on ``device`` (None: a CUDA GPU when torch sees
-    one, else the CPU).
+    one, else the CPU). ``cache`` (an sqlite file) keeps every finished run's answers: a rerun after a failure
+    answers only the runs that did not finish (see :func:`answer_with_models`).
     """
     from simulacra.text.backends.hf import resolve_device
     from simulacra.text.calls import load_api
@@ -189,7 +234,8 @@ def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, ba
     say = progress or (lambda msg: None)
     records, answers = [], []
     for spec, repeat, path, out, seconds in answer_with_models(models, base, requests, factory=factory,
-                                                                batch_size=batch_size, n_threads=n_threads, device=device):
+                                                                batch_size=batch_size, n_threads=n_threads,
+                                                                device=device, cache=cache):
         scores = [score_answer(api, c.text, exp) for c, (exp, _) in zip(out, rows)]
         rec: dict[str, Any] = {"method": spec, "ratio": math.nan, "repeat": repeat, "path": path,
                                "rows": len(rows), "seconds": seconds}
@@ -209,4 +255,4 @@ def run_llm_uplift(api: Any, eval_rows: str | Path, models: Sequence[str], *, ba
     return LlmUpliftResult(pd.DataFrame(records), answers, info)
 
 
-__all__ = ["LABELS", "METRICS", "BackendFactory", "LlmUpliftResult", "answer_with_models", "model_runs", "run_llm_uplift", "score_answer"]
+__all__ = ["LABELS", "METRICS", "BackendFactory", "LlmUpliftResult", "answer_with_models", "model_fingerprint", "model_runs", "run_llm_uplift", "score_answer"]

@@ -9,8 +9,8 @@ question as the user's message, under the chat template's own system prompt). Pe
   normalised words (lower case, NFKC, numbers as digits: ``1,001`` = ``1001``, articles and sentence
   punctuation dropped) contain every word of the reference, a written group such as ``--format`` or
   ``refine="auto"`` as one run, and the answer does not hedge: no number beyond
-  those of the reference and the question, no hedge (``or``, ``either``, ``maybe``, ``a/b`` where the reference
-  has none), no list of candidates (more alternatives, split at commas, ``or``, ``and``, slashes and line breaks,
+  those of the reference and the question, no hedge (``or``, ``either``, ``maybe``, ``a/b`` but not a file
+  path, where the reference has none), no list of candidates (more alternatives, split at commas, ``or``, ``and``, slashes and line breaks,
   than the reference itself has, plus one), not the opposite of a yes/no reference as well, and at most
   :data:`MAX_EXTRA_WORDS` content words that are in neither the reference nor the question;
 - ``exact_match``: the normalised answer is the normalised reference;
@@ -47,7 +47,9 @@ _STOP = frozenset("a an the is are was were be it its of in on at to for by with
                   "how many much does do did can could should would will it's there their they i you we answer".split())
 _DROP = str.maketrans({c: " " for c in ",;!?\"'`()[]{}<>*"})
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W_]+|\S")
-_HEDGE = re.compile(r"\bor\b|\beither\b|\w/\w|\bmaybe\b|\bperhaps\b|\bpossibly\b", re.IGNORECASE)
+#: ``a/b`` hedges; a file path (``examples/customers.yaml``, ``src/a/b``) does not
+_HEDGE = re.compile(r"\bor\b|\beither\b|(?<![\w./-])\w+/\w+(?![\w/-]|\.\w)|\bmaybe\b|\bperhaps\b|\bpossibly\b",
+                    re.IGNORECASE)
 _OPPOSITE = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
 _SPLIT = re.compile(r",|;|/|\n|\bor\b|\band\b|^\s*[-*•]\s|\n\s*[-*•]\s|\n\s*\d+[.)]\s", re.IGNORECASE)
 
@@ -221,12 +223,14 @@ def _run_models(rows: list[tuple[str, str]], requests: list[Any], models: Sequen
 
 def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m", max_tokens: int = 64,
                   batch_size: int = 8, n_threads: int | None = None, device: str | None = None, judge: Any = None,
-                  progress: Progress | None = None, factory: BackendFactory | None = None) -> LlmUpliftResult:
+                  progress: Progress | None = None, factory: BackendFactory | None = None,
+                  cache: str | Path | None = None) -> LlmUpliftResult:
     """Answer the held-out questions of ``eval_rows`` with each model and score them (see the module docstring).
 
     ``models`` are ``base`` or model folders (``seed-N`` sub-folders are repeats); the first is the baseline.
     ``judge`` is a model or server for the judged correctness (an :class:`~simulacra.text.engine.Engine` or what
-    it takes); it is used only when it passes calibration.
+    it takes); it is used only when it passes calibration. ``cache`` (an sqlite file) keeps every finished run's
+    answers, so a rerun after a failure answers only the runs that did not finish.
     """
     from simulacra.text.backends.hf import resolve_device
     from simulacra.text.types import ChatRequest
@@ -243,7 +247,7 @@ def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "
     requests = [ChatRequest(messages=tuple(qa_messages(q)), temperature=0.0, max_tokens=max_tokens) for q, _ in rows]
     try:
         records, answers = _run_models(rows, requests, models, base, engine, say, factory=factory, batch_size=batch_size,
-                                       n_threads=n_threads, device=device)
+                                       n_threads=n_threads, device=device, cache=cache)
     finally:
         if engine is not None and engine is not judge:
             engine.close()

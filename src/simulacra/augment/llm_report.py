@@ -97,7 +97,8 @@ def _examples(result: LlmUpliftResult, limit: int = 12) -> list[list[str]]:
     wrong = [a for a in result.answers if a["model"] == last and a["repeat"] == 0 and not a["exact"]][:limit]
     esc = html.escape
     if result.task == "qa":
-        return [[esc(a["request"]), esc(str(a["expected"])), esc(a["answer"][:300])] for a in wrong]
+        return [[esc(a["request"]), esc(str(a["expected"])), esc(a["answer"][:300]), esc(a.get("reason", ""))]
+                for a in wrong]
     return [[esc(a["request"]), f"<code>{esc(json.dumps(a['expected'], ensure_ascii=False))}</code>",
              f"<code>{esc(a['answer'][:300])}</code>"] for a in wrong]
 
@@ -108,8 +109,9 @@ _TASK_TEXT = {
                          "rows that expect none.", ["request", "expected", "answer"],
                          "Does fine-tuning help? Function-calling uplift on held-out requests"),
     "qa": ("Answer match: the reference's normalised words are all in the answer (numbers as digits, 1,001 = 1001), "
-           "with no other number, no list of candidates and no long padding; token F1 against the reference; judged "
-           "correct only by a judge that passed calibration.", ["question", "reference", "answer"],
+           "with no other number, no hedge (or, maybe), no list of candidates, not both yes and no, and no long "
+           "padding; token F1 against the reference; judged correct only by a judge that passed calibration.",
+           ["question", "reference", "answer", "why not a match"],
            "Does fine-tuning help? Question answering on held-out questions"),
 }
 

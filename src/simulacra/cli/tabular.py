@@ -109,7 +109,15 @@ def fit(
 
     from simulacra.cli.relational import fit_database, is_database
 
-    if is_database(data):
+    database = is_database(data)
+    if (database or entity or order) and (epsilon is not None or delta is not None or bounds is not None):
+        from simulacra.errors import InputError
+
+        what = "a folder of related tables" if database else "a table of sequences (--entity/--order)"
+        raise InputError(f"--epsilon/--delta/--bounds fit the differentially private single-table model; {what} "
+                         "has no DP model, and fitting it without one would give no guarantee. Fit one table "
+                         "with --epsilon, or leave --epsilon out.")
+    if database:
         fit_database(data, output, metadata=metadata, seed=seed, fixed=fixed, param=param, delimiter=delimiter,
                      encoding=encoding, key_file=key_file)
         return

@@ -125,6 +125,7 @@ def llm(
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a CUDA GPU when torch sees one, else the CPU).")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary (one entry per model), verdicts, runs and answers as JSON.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page.")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Answers of finished runs (sqlite), reused by a rerun; default .simulacra-uplift.sqlite beside --json or --html.")] = None,
 ) -> None:
     """Base vs tuned models on held-out rows: function calls (exact match, schema validity, execution, no-call
     accuracy) or questions about documents (answer match, exact match, token F1, judged correctness)."""
@@ -135,13 +136,16 @@ def llm(
         raise InputError(f"--task must be calls, qa or auto, not '{task}'")
     kind = eval_task(eval_path) if task == "auto" else task
     names = [m.strip() for m in models.split(",") if m.strip()]
+    out = json_path or html_path
+    cache = cache or (out.parent / ".simulacra-uplift.sqlite" if out else None)
     if kind == "qa":
         from simulacra.augment.llm_qa import run_qa_uplift
 
         if api:
             console.print("[yellow]--api is not used for QA rows[/yellow]")
         result = run_qa_uplift(eval_path, names, base=base, max_tokens=max_tokens or 64, batch_size=batch_size,
-                               n_threads=threads, device=device, judge=judge, progress=_progress())
+                               n_threads=threads, device=device, judge=judge, progress=_progress(),
+                               cache=cache)
     else:
         from simulacra.augment.llm import run_llm_uplift
 
@@ -150,7 +154,7 @@ def llm(
         if judge:
             raise InputError("--judge is for QA rows; function calls are checked by the schema, execution and exact match")
         result = run_llm_uplift(api, eval_path, names, base=base, max_tokens=max_tokens or 96, batch_size=batch_size,
-                                n_threads=threads, device=device, progress=_progress())
+                                n_threads=threads, device=device, progress=_progress(), cache=cache)
     _finish(result, json_path, html_path)
 
 

@@ -238,7 +238,8 @@ class ConstraintSet:
                 raise ConstraintError(
                     f"The {c.label()} was discovered in the training rows ({c.spec['found']}), outside the privacy "
                     "budget; keep only rules you know independently of the data (delete their 'found' note to "
-                    "declare them), or fit without it."
+                    "declare them), or fit without it (`simulacra metadata --no-rules` writes metadata "
+                    "without discovered rules; the command discovers them by default)."
                 )
 
     def _fit_keys(self, data: pd.DataFrame, meta: Metadata, min_count: int) -> None:

@@ -100,3 +100,23 @@ def test_nested_and_binary_parquet_columns_are_refused_by_name(tmp_path, command
     code, text = _run([c.format(p=path, d=tmp_path) for c in command], capsys)
     assert code == 2, text
     assert "'tags' holds nested values" in text and "'blob' holds binary values" in text and "'s' holds nested" in text
+
+
+@pytest.mark.parametrize("extra", [["--entity", "id", "--order", "t"], ["--database"]], ids=["sequences", "database"])
+def test_epsilon_is_refused_where_there_is_no_dp_model(tmp_path, capsys, extra):
+    """Regression: --epsilon with --entity/--order or a folder of tables was ignored, and a model with no
+    privacy guarantee was written as if it had one."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"id": np.repeat(np.arange(20), 5), "t": np.tile(np.arange(5), 20), "x": rng.normal(size=100)})
+    if extra == ["--database"]:
+        src = tmp_path / "db"
+        src.mkdir()
+        frame.to_csv(src / "a.csv", index=False)
+        frame.drop_duplicates("id").to_csv(src / "b.csv", index=False)
+        extra = []
+    else:
+        src = tmp_path / "s.csv"
+        frame.to_csv(src, index=False)
+    model = tmp_path / "m.model"
+    code, text = _run(["fit", str(src), *extra, "--epsilon", "1", "-o", str(model)], capsys)
+    assert code != 0 and "no DP model" in text and not model.exists()

@@ -49,3 +49,19 @@ def test_fit_keeps_the_rules_and_inspect_shows_them(tmp_path, table) -> None:  #
     assert (out["living"] == out["above"] + out["basement"]).all()
     res = runner.invoke(app, ["fit", str(table), "-m", "copula", "-o", str(model), "--no-rules"])
     assert res.exit_code == 0 and json.loads(runner.invoke(app, ["inspect", str(model), "--json"]).output)["rules"] == []
+
+
+def test_a_dp_fit_on_default_metadata_says_how_to_write_it_without_found_rules(tmp_path, table) -> None:  # noqa: ANN001
+    """`simulacra metadata` discovers rules by default; a DP fit refuses them, and the error names the way out."""
+    from simulacra.errors import ConstraintError
+
+    found, plain = tmp_path / "found.json", tmp_path / "plain.json"
+    assert runner.invoke(app, ["metadata", str(table), "-o", str(found)]).exit_code == 0
+    assert json.loads(found.read_text())["constraints"]  # living = above + basement was found
+    res = runner.invoke(app, ["fit", str(table), "--epsilon", "1", "--delta", "1e-7", "--metadata", str(found),
+                              "-o", str(tmp_path / "m.model")])
+    assert isinstance(res.exception, ConstraintError) and "simulacra metadata --no-rules" in str(res.exception)
+    assert runner.invoke(app, ["metadata", str(table), "--no-rules", "-o", str(plain)]).exit_code == 0
+    res = runner.invoke(app, ["fit", str(table), "--epsilon", "1", "--delta", "1e-7", "--metadata", str(plain),
+                              "-o", str(tmp_path / "m.model")])
+    assert res.exit_code == 0, res.output

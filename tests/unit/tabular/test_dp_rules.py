@@ -111,7 +111,11 @@ def test_rules_are_prepared_from_released_rows_only(monkeypatch):
 
 
 def test_a_rule_the_released_model_almost_never_meets_is_a_clear_error():
-    model = _fit(_table(), [{"kind": "range", "column": "start", "min": 5000, "max": 6000}])
+    meta = sim.Metadata.detect(_table())
+    meta.constraints = [{"kind": "range", "column": "start", "min": 5000, "max": 6000}]
+    with pytest.warns(UserWarning, match=r"Only 0 of 2,000 rows drawn from the released model meet the declared rules \(constraint #1"):
+        DPSynthesizer(epsilon=1.0, delta=1e-7, metadata=meta, random_state=0).fit(_table(seed=8))
+    model = _fit(_table(), meta.constraints)
     began = time.perf_counter()
     with pytest.raises(ConstraintError, match=r"none of [0-9,]+ rows drawn from the model did .*range: 5000 <= 'start'"):
         model.sample(10, random_state=0)

@@ -31,6 +31,8 @@ SCRIPTS = {
     ("1000", "1,001", False), ("autoreg", "LightGBM", False),
     ("80, 100, 200 or 500", "80", False),                       # other numbers
     ("LightGBM or XGBoost", "LightGBM", False),                 # a hedge
+    ("CSV/Parquet.", "CSV", False),                             # a hedge with a slash
+    ("In examples/customers.yaml.", "customers.yaml", True),    # a path is not a hedge
     ("LightGBM, XGBoost, CatBoost", "LightGBM", False),         # a list of candidates
     ("No. Well, yes.", "no", False),                            # both sides of a yes/no question
     ("LightGBM " + " ".join(f"word{i}" for i in range(20)), "LightGBM", False),  # padded
@@ -97,6 +99,7 @@ def test_scripted_models_are_scored_right(tmp_path, scripted_models):
     result.save_html(tmp_path / "u.html")
     page = (tmp_path / "u.html").read_text()
     assert "Question answering on held-out questions" in page and "no judge given" in page
+    assert "why not a match" in page and "other numbers: 10 100 10000" in page
 
 
 def _judge_cache(tmp_path, monkeypatch, accuracy: float) -> None:  # type: ignore[no-untyped-def]
@@ -187,3 +190,114 @@ def test_a_wrong_model_is_said_before_the_judge_is_calibrated(tmp_path, monkeypa
     monkeypatch.setattr(qa, "judge_for_qa", never)
     with pytest.raises(InputError, match="not a folder"):
         qa.run_qa_uplift(write_rows(tmp_path / "qa.jsonl", QUESTIONS), ["base", "nowhere/"], judge="fake", device="cpu")
+
+
+def _bench(name: str):  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[3] / "benchmarks"
+    sys.path.insert(0, str(folder))  # bench_docsqa imports bench_train
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    return module
+
+
+def test_bench_corpus_overlap_and_combined_report_keep_the_qa_metrics(tmp_path, scripted_models):
+    """The benchmark's corpus reports its overlap with the held-out questions, and a report combined from
+    several QA runs (bench_train.combine) keeps the QA metrics and headline."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+
+    bench = _bench("bench_docsqa")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Tool\n\n## Sizes\n\n| name | rows |\n|---|---|\n| small | 1,000 |\n| large | 65,536 |\n\n"
+                               "## Engine\n\nThe engine runs in blocks of 65,536 rows, written by the writer called "
+                               "Parquet, and it reads the file called spec.yaml from the folder.\n")
+    info = bench.build_corpus(docs, ["qa"], 20, 0, tmp_path / "corpus")
+    assert info["rows"] > 0 and set(info["rows_sharing_an_ngram_with_heldout"]) == {"5-gram", "6-gram", "8-gram"}
+    assert (tmp_path / "corpus" / "messages.jsonl").exists()
+    path, factory = scripted_models
+    paths = []
+    for i, models in enumerate((["base"], [str(tmp_path / "right")])):
+        run_qa_uplift(path, models, factory=factory, device="cpu").save_json(tmp_path / f"u{i}.json")
+        paths.append(tmp_path / f"u{i}.json")
+    combined = bench.combine(paths, None).to_dict()
+    assert combined["task"] == "qa" and combined["headline_metric"] == "answer_match"
+    assert [(e["model"], e["repeats"], e["answer_match"]) for e in combined["summary"]] == [
+        ("base", 1, 0.0), (str(tmp_path / "right"), 2, 1.0)]
+
+
+def test_a_backend_that_skips_an_answer_is_an_error_not_a_shifted_score(tmp_path, scripted_models):
+    """Answers are matched to rows by position: a backend that returned one answer fewer shifted every later
+    answer onto the wrong question and dropped the last row from the scores without a word."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+    from simulacra.errors import BackendError
+
+    path, factory = scripted_models
+
+    def short(path_: str):  # type: ignore[no-untyped-def]
+        backend = factory(path_)
+        complete = backend.complete
+        backend.complete = lambda requests, on_result=None: complete(requests)[1:]  # the first answer lost
+        return backend
+
+    with pytest.raises(BackendError, match="answered 2 of 3 requests"):
+        run_qa_uplift(path, ["base"], factory=short, device="cpu")
+
+
+def test_a_failing_model_loses_no_finished_run_and_the_rerun_resumes(tmp_path, scripted_models):
+    """Every run's answers went only to memory until every model had run: a later model that failed (out of
+    memory, a bad load) threw away the finished runs. With a cache they are kept and a rerun answers only the rest."""
+    from simulacra.augment.llm_qa import run_qa_uplift
+
+    path, factory = scripted_models
+    right, padded, cache = str(tmp_path / "right"), str(tmp_path / "padded"), tmp_path / "answers.sqlite"
+    loaded: list[str] = []
+
+    def failing(path_: str):  # type: ignore[no-untyped-def]
+        loaded.append(path_)
+        if "padded" in path_:
+            raise MemoryError("out of memory loading the third model")
+        return factory(path_)
+
+    with pytest.raises(MemoryError):
+        run_qa_uplift(path, ["base", right, padded], factory=failing, device="cpu", cache=cache)
+    assert len(loaded) == 4  # base, right's two seeds, then padded failed
+    loaded.clear()
+
+    def counting(path_: str):  # type: ignore[no-untyped-def]
+        loaded.append(path_)
+        return factory(path_)
+
+    result = run_qa_uplift(path, ["base", right, padded], factory=counting, device="cpu", cache=cache)
+    assert loaded == [padded]  # the finished runs came from the cache
+    s = result.summary().set_index("model")
+    assert s.loc[right, "answer_match"] == 1.0 and s.loc[right, "repeats"] == 2 and s.loc["base", "answer_match"] == 0.0
+    (tmp_path / "padded" / "adapter.safetensors").write_bytes(b"trained again")  # a changed folder is answered again
+    loaded.clear()
+    run_qa_uplift(path, ["base", right, padded], factory=counting, device="cpu", cache=cache)
+    assert loaded == [padded]
+
+
+def test_cli_keeps_answers_beside_the_report(tmp_path, monkeypatch, scripted_models):
+    from simulacra.augment import llm as llm_mod
+    from simulacra.cli.main import app
+
+    path, factory = scripted_models
+    original = llm_mod.answer_with_models
+    monkeypatch.setattr(llm_mod, "answer_with_models", lambda *a, **k: original(*a, **{**k, "factory": factory}))
+    import simulacra.augment.llm_qa as qa_mod
+    monkeypatch.setattr(qa_mod, "answer_with_models", lambda *a, **k: original(*a, **{**k, "factory": factory}))
+    out = tmp_path / "out"
+    out.mkdir()
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(path), "--models", "base," + str(tmp_path / "right"),
+                                   "--json", str(out / "u.json")])
+    assert res.exit_code == 0, res.output
+    assert (out / ".simulacra-uplift.sqlite").is_file() and json.loads((out / "u.json").read_text())["task"] == "qa"

@@ -161,8 +161,9 @@ class DPSynthesizer(BaseSynthesizer):
         if rules.active or any(col.type == "id" for col in meta.columns.values()):
             # post-processing: the rules (and the fresh keys of id columns, which rows redrawn for rules
             # or conditions need) are prepared from the released model's own rows
-            self.constraints_ = rules.fit_released(self._sample_block(RULE_ROWS, np.random.default_rng(0), 0, None),
-                                                   self.metadata_)
+            released = self._sample_block(RULE_ROWS, np.random.default_rng(0), 0, None)
+            self.constraints_ = rules.fit_released(released, self.metadata_)
+            _warn_rare_rules(self.constraints_, released)
         return self
 
     def _fit(self, data: pd.DataFrame) -> None:  # fit() is overridden: nothing is learned outside the budget
@@ -371,6 +372,25 @@ class DPSynthesizer(BaseSynthesizer):
         info["columns"] = columns
         info["tree"] = [[self.modelled_[i], self.modelled_[j]] for i, j in self.tree_.edges]
         return info
+
+
+def _warn_rare_rules(rules: ConstraintSet, released: pd.DataFrame) -> None:
+    """Warn at fit when the released model seldom meets the declared rules (sampling redraws, or fails)."""
+    if not rules.active:
+        return
+    table, broken = rules.reverse(released)
+    ok = int((~broken & rules.valid(table)).sum())
+    if ok >= 0.05 * len(table):
+        return
+    bad = {i: int(v.sum()) for i, v in rules.violations(table).items()}
+    worst = max(bad, key=lambda i: bad[i]) if bad else 0
+    warnings.warn(
+        f"Only {ok:,} of {len(table):,} rows drawn from the released model meet the declared rules "
+        f"({rules.constraints[worst].label()} fails in {bad.get(worst, 0):,}); sampling redraws about "
+        f"{len(table) / max(ok, 1):,.0f} rows per row kept, and stops with an error if none qualify. "
+        "Check the rule against the data's range, or fit with a larger epsilon.",
+        stacklevel=3,
+    )
 
 
 def _released_dtype(col: Any, domain: NumericDomain | CategoricalDomain | None) -> str:
