@@ -3,6 +3,7 @@ gradients as trl's own), alone and under the shared prompt, and the allocator ha
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 import pytest
@@ -130,15 +131,11 @@ def test_models_with_scaled_logits_keep_trls_loss(tiny_model):
     assert not supports_label_only(model)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's (Linux)")
 def test_trim_allocator_hands_free_memory_back():
     import ctypes
-    import sys
 
     from simulacra.train.lean import trim_allocator
-
-    if not sys.platform.startswith("linux"):
-        assert trim_allocator() is False
-        return
 
     def rss_kb() -> int:
         for line in open("/proc/self/status"):
@@ -239,3 +236,10 @@ def test_cpu_training_uses_repeating_shapes_and_trims_after_every_step(monkeypat
     assert len(starts) == 3 and all(n % 16 == 0 and n >= 16 for n in starts)
     assert all(end % 16 == 0 for end in ends)
     assert len(trims) >= 3  # after loading, then after every step
+
+
+def test_trim_allocator_is_a_no_op_without_glibc(monkeypatch):
+    from simulacra.train import lean
+
+    monkeypatch.setattr(lean.sys, "platform", "darwin")
+    assert lean.trim_allocator() is False
