@@ -242,4 +242,9 @@ def test_trim_allocator_is_a_no_op_without_glibc(monkeypatch):
     from simulacra.train import lean
 
     monkeypatch.setattr(lean.sys, "platform", "darwin")
-    assert lean.trim_allocator() is False
+    lean._malloc_trim.cache_clear()  # the lookup is cached per process
+    try:
+        assert lean.trim_allocator() is False
+    finally:
+        monkeypatch.undo()
+        lean._malloc_trim.cache_clear()
