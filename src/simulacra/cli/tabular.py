@@ -117,6 +117,11 @@ def fit(
         raise InputError(f"--epsilon/--delta/--bounds fit the differentially private single-table model; {what} "
                          "has no DP model, and fitting it without one would give no guarantee. Fit one table "
                          "with --epsilon, or leave --epsilon out.")
+    given = {"--metadata": metadata is not None, "--rules/--no-rules": rules is not None, "--sample-rows": sample_rows is not None,
+             "--max-rows-in-memory": max_rows_in_memory is not None, "--model": model is not None,
+             "--entity/--order": bool(entity or order), "--static": bool(static), "--fixed": bool(fixed)}
+    _refuse_unused(given, "a folder of related tables" if database else "a table of sequences (--entity/--order)"
+                   if entity or order else "a single table")
     if database:
         fit_database(data, output, metadata=metadata, seed=seed, fixed=fixed, param=param, delimiter=delimiter,
                      encoding=encoding, key_file=key_file)
@@ -186,6 +191,31 @@ def _privacy_params(model: str | None, epsilon: float | None, delta: float | Non
     if bounds is not None:
         out["bounds"] = str(bounds)
     return out
+
+
+#: the options of ``fit`` that each kind of input does not use (an option given and ignored is an error)
+_UNUSED = {
+    "a folder of related tables": ("--rules/--no-rules", "--sample-rows", "--max-rows-in-memory", "--model",
+                                   "--entity/--order", "--static"),
+    "a table of sequences (--entity/--order)": ("--metadata", "--rules/--no-rules", "--sample-rows",
+                                                "--max-rows-in-memory", "--fixed"),
+    "a single table": ("--static", "--fixed"),
+}
+_WHERE = {"--static": "it needs --entity and --order", "--fixed": "it names a table of a folder of related tables",
+          "--entity/--order": "a sequence table inside a database is declared with `simulacra metadata FOLDER --sequence TABLE.KEY[:ORDER]`",
+          "--metadata": "the sequence model takes --static for the entity's constant columns",
+          "--model": "every table is fitted by the relational model"}
+
+
+def _refuse_unused(given: dict[str, bool], kind: str) -> None:
+    """An option that ``kind`` does not use was given: say so instead of fitting without it."""
+    from simulacra.errors import InputError
+
+    unused = [o for o in _UNUSED[kind] if given.get(o)]
+    if unused:
+        hints = "; ".join(f"{o}: {_WHERE[o]}" for o in unused if o in _WHERE)
+        raise InputError(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used when fitting {kind}; "
+                         f"leave {'it' if len(unused) == 1 else 'them'} out{f' ({hints})' if hints else ''}.")
 
 
 def _fit_sequences(data: Path, output: Path, entity: str | None, order: str | None, static: list[str] | None,

@@ -120,3 +120,32 @@ def test_epsilon_is_refused_where_there_is_no_dp_model(tmp_path, capsys, extra):
     model = tmp_path / "m.model"
     code, text = _run(["fit", str(src), *extra, "--epsilon", "1", "-o", str(model)], capsys)
     assert code != 0 and "no DP model" in text and not model.exists()
+
+
+@pytest.mark.parametrize(("extra", "kind", "named"), [
+    (["--entity", "id", "--order", "t", "--sample-rows", "5"], "a table of sequences", "--sample-rows"),
+    (["--entity", "id", "--order", "t", "--no-rules"], "a table of sequences", "--rules/--no-rules"),
+    (["--static", "g"], "a single table", "--static"),
+    (["--fixed", "airports"], "a single table", "--fixed"),
+])
+def test_fit_refuses_an_option_it_would_ignore(tmp_path, capsys, extra, kind, named):
+    """The sequence path of fit ignored --metadata, --rules, --sample-rows and --max-rows-in-memory without a
+    word (and a single table ignored --static and --fixed): a user who asked for them got a model without them."""
+    data = tmp_path / "t.csv"
+    data.write_text("id,t,g,x\n" + "".join(f"{i // 3},{i % 3},a,{i}\n" for i in range(12)))
+    code, out = _run(["fit", str(data), "-o", str(tmp_path / "m.model"), *extra], capsys)
+    assert code != 0 and not (tmp_path / "m.model").exists()
+    text = " ".join(out.split())
+    assert f"not used when fitting {kind}" in text and named in text
+
+
+def test_fit_on_a_folder_refuses_sample_rows(tmp_path, capsys):
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "parents.csv").write_text("pid,a\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
+    (folder / "children.csv").write_text("cid,pid,b\n" + "".join(f"{i},{i % 10},{i}\n" for i in range(30)))
+    code, out = _run(["fit", str(folder), "-o", str(tmp_path / "db.model"), "--sample-rows", "5", "--model", "autoreg"],
+                     capsys)
+    assert code != 0 and not (tmp_path / "db.model").exists()
+    text = " ".join(out.split())
+    assert "--sample-rows, --model are not used when fitting a folder of related tables" in text
