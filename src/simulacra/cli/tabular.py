@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from simulacra.cli._fit_kinds import fit_sequences, refuse_unused
 from simulacra.cli.common import console, parse_assignments, step, training_progress
 
 if TYPE_CHECKING:
@@ -120,14 +121,14 @@ def fit(
     given = {"--metadata": metadata is not None, "--rules/--no-rules": rules is not None, "--sample-rows": sample_rows is not None,
              "--max-rows-in-memory": max_rows_in_memory is not None, "--model": model is not None,
              "--entity/--order": bool(entity or order), "--static": bool(static), "--fixed": bool(fixed)}
-    _refuse_unused(given, "a folder of related tables" if database else "a table of sequences (--entity/--order)"
+    refuse_unused(given, "a folder of related tables" if database else "a table of sequences (--entity/--order)"
                    if entity or order else "a single table")
     if database:
         fit_database(data, output, metadata=metadata, seed=seed, fixed=fixed, param=param, delimiter=delimiter,
                      encoding=encoding, key_file=key_file)
         return
     if entity or order:
-        _fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
+        fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
         return
 
     privacy = _privacy_params(model, epsilon, delta, bounds)
@@ -191,53 +192,6 @@ def _privacy_params(model: str | None, epsilon: float | None, delta: float | Non
     if bounds is not None:
         out["bounds"] = str(bounds)
     return out
-
-
-#: the options of ``fit`` that each kind of input does not use (an option given and ignored is an error)
-_UNUSED = {
-    "a folder of related tables": ("--rules/--no-rules", "--sample-rows", "--max-rows-in-memory", "--model",
-                                   "--entity/--order", "--static"),
-    "a table of sequences (--entity/--order)": ("--metadata", "--rules/--no-rules", "--sample-rows",
-                                                "--max-rows-in-memory", "--fixed"),
-    "a single table": ("--static", "--fixed"),
-}
-_WHERE = {"--static": "it needs --entity and --order", "--fixed": "it names a table of a folder of related tables",
-          "--entity/--order": "a sequence table inside a database is declared with `simulacra metadata FOLDER --sequence TABLE.KEY[:ORDER]`",
-          "--metadata": "the sequence model takes --static for the entity's constant columns",
-          "--model": "every table is fitted by the relational model"}
-
-
-def _refuse_unused(given: dict[str, bool], kind: str) -> None:
-    """An option that ``kind`` does not use was given: say so instead of fitting without it."""
-    from simulacra.errors import InputError
-
-    unused = [o for o in _UNUSED[kind] if given.get(o)]
-    if unused:
-        hints = "; ".join(f"{o}: {_WHERE[o]}" for o in unused if o in _WHERE)
-        raise InputError(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used when fitting {kind}; "
-                         f"leave {'it' if len(unused) == 1 else 'them'} out{f' ({hints})' if hints else ''}.")
-
-
-def _fit_sequences(data: Path, output: Path, entity: str | None, order: str | None, static: list[str] | None,
-                   seed: int | None, delimiter: str | None, encoding: str | None, key_file: Path | None,
-                   model: str | None, param: list[str] | None) -> None:
-    from simulacra.errors import InputError
-    from simulacra.io import read_table
-    from simulacra.tabular.sequence import SequenceSynthesizer
-
-    if not entity or not order:
-        raise InputError("A table of sequences needs both --entity (who) and --order (when); give both.")
-    if model not in (None, "sequence"):
-        raise InputError(f"--entity/--order fit the sequence model; --model {model} is a single-table model.")
-    with step(f"Reading {data.name}"):
-        frame = read_table(data, delimiter=delimiter, encoding=encoding)
-    params = parse_assignments(param, "--param")
-    synth = SequenceSynthesizer(entity=entity, order=order, statics=static or None, random_state=seed, **params)
-    n_entities = frame[entity].nunique() if entity in frame.columns else 0
-    with step(f"Fitting the sequence model on {n_entities:,} entities, {len(frame):,} events"):
-        synth.fit(frame)
-    synth.save(output, key_file=key_file)
-    console.print(f"Model written to [bold]{output}[/bold] (static attributes: {', '.join(synth.statics_) or 'none'})")
 
 
 def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, conditions: dict[str, object] | None,
