@@ -122,35 +122,35 @@ def shares_prompt(settings: TrainSettings) -> bool:
     return resolve_device(settings.device) == "cpu" and settings.gradient_checkpointing is not True
 
 
+def _on_cpu(settings: TrainSettings) -> bool:
+    """Whether the run trains on the CPU (the default of the CPU-only memory savings below)."""
+    from simulacra.text.backends.hf import resolve_device
+
+    return resolve_device(settings.device) == "cpu"
+
+
 def pad_multiple(settings: TrainSettings) -> int | None:
     """What batches are padded to a multiple of (see :attr:`TrainSettings.pad_to_multiple_of`)."""
-    from simulacra.text.backends.hf import resolve_device
     from simulacra.train.lean import PAD_MULTIPLE
 
     if settings.pad_to_multiple_of is not None:
         return settings.pad_to_multiple_of if settings.pad_to_multiple_of > 1 else None
-    return PAD_MULTIPLE if resolve_device(settings.device) == "cpu" else None
+    return PAD_MULTIPLE if _on_cpu(settings) else None
 
 
 def label_only(settings: TrainSettings) -> bool:
     """Whether SFT computes the head and the loss at the trained positions only (see
     :attr:`TrainSettings.label_only_loss`)."""
-    from simulacra.text.backends.hf import resolve_device
-
-    if settings.label_only_loss is not None:
-        return settings.label_only_loss
-    return resolve_device(settings.device) == "cpu"
+    return settings.label_only_loss if settings.label_only_loss is not None else _on_cpu(settings)
 
 
 def frozen_bf16(settings: TrainSettings) -> bool:
     """Whether LoRA's frozen weights are kept in bfloat16 (see :attr:`TrainSettings.frozen_bf16`); never without
     LoRA or without bfloat16 autocast, where it would change the computation."""
-    from simulacra.text.backends.hf import resolve_device
-
     bf16 = bf16_default(settings.device) if settings.bf16 is None else settings.bf16
     if not (settings.lora and bf16):
         return False
-    return settings.frozen_bf16 if settings.frozen_bf16 is not None else resolve_device(settings.device) == "cpu"
+    return settings.frozen_bf16 if settings.frozen_bf16 is not None else _on_cpu(settings)
 
 
 def bf16_default(device: str | None = None) -> bool:
