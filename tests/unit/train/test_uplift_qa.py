@@ -223,6 +223,9 @@ def test_bench_corpus_overlap_and_combined_report_keep_the_qa_metrics(tmp_path, 
     info = bench.build_corpus(docs, ["qa"], 20, 0, tmp_path / "corpus")
     assert info["rows"] > 0 and set(info["rows_sharing_an_ngram_with_heldout"]) == {"5-gram", "6-gram", "8-gram"}
     assert (tmp_path / "corpus" / "messages.jsonl").exists()
+    book = bench.build_corpus(docs, ["qa"], 20, 0, tmp_path / "book", (40, 1))
+    rows = [json.loads(x) for x in (tmp_path / "book" / "rows.jsonl").read_text().splitlines()]
+    assert book["rows"] == len(rows) > 0 and all(r["context"] and r["gold_passage"] for r in rows)
     path, factory = scripted_models
     paths = []
     for i, models in enumerate((["base"], [str(tmp_path / "right")])):
