@@ -60,6 +60,9 @@ class BaseSynthesizer(ABC):
     #: Samples stay inside the training data's observed bounds, dates and constant values. False for
     #: differentially private models, whose domains are noisy or public (knowing the real extremes leaks).
     exact_domain: ClassVar[bool] = True
+    #: Fitted under a differential-privacy budget: refitting (or fitting another model on the same rows)
+    #: spends more of it, so advice never suggests it.
+    differentially_private: ClassVar[bool] = False
 
     metadata: Any
     random_state: Any
