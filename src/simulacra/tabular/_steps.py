@@ -357,13 +357,13 @@ class Roller:
         level = (self.ewm[rows][:, on, SCALE_EWM] / base[on]).mean(axis=1) + start
         rel = np.repeat(level[:, None], len(plans), axis=1)
         if row is not None:
-            seen = np.abs(row[:, on]) / base[on]
-            idx = np.flatnonzero(on)
-            for j in range(1, len(plans)):
-                before = seen[:, idx < j]
-                k = np.isfinite(before).sum(axis=1)
-                mean = np.nansum(before, axis=1) / np.maximum(k, 1)
-                rel[:, j] = np.where(k > 0, (1 - alpha) * level + alpha * mean, level)
+            seen = np.where(on[None, :], np.abs(row) / np.where(on, base, 1.0)[None, :], np.nan)
+            known = np.isfinite(seen)
+            # sum and count of the columns before each one (exclusive prefix sums along the row)
+            total = np.cumsum(np.where(known, seen, 0.0), axis=1) - np.where(known, seen, 0.0)
+            count = np.cumsum(known, axis=1) - known
+            mean = total / np.maximum(count, 1)
+            rel = np.where(count > 0, (1 - alpha) * rel + alpha * mean, rel)
         size = np.maximum(rel, SCALE_FLOOR) * np.where(on, base, 1.0)[None, :]
         out[:, on] = size[:, on]
         return out
