@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -138,6 +139,84 @@ def model_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
     raw, what = mutate(real_archive(model), rng)
     outcome, details = load_outcome(raw, workdir)
     return outcome, {"model": model, "damage": what, **details}
+
+
+def model_texts(model: str = "autoreg") -> list[str]:
+    """The LightGBM model texts inside a real model file (every ``"model"`` string of its state)."""
+    state = json.loads(members(real_archive(model))["state.json"])
+    found: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key == "model" and isinstance(value, str) and value.startswith("tree\n"):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk(state)
+    return found
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_ODD_NUMBERS = ["-1", "0", "1", "-2", "99", "2147483647", "-2147483648", "4294967295", "1e400", "nan", "inf",
+                "-inf", "", "x", "0.5"]
+TEXT_DAMAGES = ("flip", "truncate", "number", "numbers", "del-line", "dup-line", "swap-lines", "token",
+                "chars")
+
+
+def mutate_model_text(text: str, rng: np.random.Generator) -> tuple[str, str]:
+    """One random damage to a LightGBM model text, and its kind (one of :data:`TEXT_DAMAGES`).
+
+    Byte flips, a cut, numbers replaced by odd values or nudged by a few, whole lines deleted, duplicated
+    or swapped, array items deleted or repeated, and single characters that matter to the parser
+    (``=``, newline, space, digits) put in.
+    """
+    kind = str(rng.choice(TEXT_DAMAGES))
+    lines = text.split("\n")
+    if kind == "flip":
+        data = bytearray(text.encode())
+        for at in rng.integers(0, len(data), int(rng.integers(1, 6))):
+            data[int(at)] ^= int(rng.integers(1, 128))
+        return data.decode("utf-8", "replace"), kind
+    if kind == "truncate":
+        return text[: int(rng.integers(0, len(text)))], kind
+    if kind in ("number", "numbers"):
+        for _ in range(1 if kind == "number" else int(rng.integers(2, 6))):
+            spans = [m.span() for m in _NUMBER.finditer(text)]
+            a, b = spans[int(rng.integers(0, len(spans)))]
+            old = text[a:b]
+            if rng.random() < 0.5 or not re.fullmatch(r"-?\d+", old):
+                new = _ODD_NUMBERS[int(rng.integers(0, len(_ODD_NUMBERS)))]
+            else:
+                new = str(int(old) + int(rng.integers(-3, 4)))
+            text = text[:a] + new + text[b:]
+        return text, kind
+    i, j = (int(v) for v in rng.integers(0, len(lines), 2))
+    if kind == "del-line":
+        del lines[i]
+    elif kind == "dup-line":
+        lines.insert(i, lines[i])
+    elif kind == "swap-lines":
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == "token":
+        items = lines[i].split(" ")
+        k = int(rng.integers(0, len(items)))
+        if rng.random() < 0.5:
+            del items[k]
+        else:
+            items.insert(k, items[k])
+        lines[i] = " ".join(items)
+    else:
+        chars = list(text)
+        for _ in range(int(rng.integers(1, 5))):
+            at = int(rng.integers(0, len(chars)))
+            chars[at : at + int(rng.integers(0, 3))] = [str(rng.choice(list("=\n -0123456789.:[]")))]
+        return "".join(chars), kind
+    return "\n".join(lines), kind
 
 
 CASES = {"model": model_case}
