@@ -148,7 +148,8 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.images.report import _plots
 
     (FIGURES / f"{stem}_scores.png").write_bytes(base64.b64decode(_plots(ev).split(",", 1)[1]))
-    out = {"dataset": args.dataset, "model": args.model, "parameters": gen.get_params(), "n_train": len(train), "n_holdout": len(test),
+    out = {"dataset": args.dataset, "model": args.model, "parameters": gen.get_params(),
+           "design": getattr(gen, "design_", {}), "n_train": len(train), "n_holdout": len(test),
            "fit_wall_s": round(fit_wall, 1), "fit_cpu_s": round(fit_cpu, 1), "sample_wall_s": round(sample_wall, 1),
            "n_sampled": args.n, "torch_threads": __import__("torch").get_num_threads(),
            "load_average_before": [round(x, 2) for x in load_before],
