@@ -2,7 +2,7 @@
 
 Unchecked, each damage in ``DAMAGES`` made loading and sampling the model loop for ever (a child pointing
 back), die in scikit-learn's compiled ``apply`` (a child or a split feature past the end, SIGSEGV) or raise
-an IndexError from deep inside numpy. The loads run in a child process with a time limit, so that a
+an IndexError from deep inside numpy. The loads run in a child process with a time limit (:func:`~simulacra.testing.model_fuzz.outcomes_in_child`), so that a
 regression fails this test instead of killing or stalling the test run.
 """
 
@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulacra.errors import ModelFileError
 from simulacra.tabular._tree_arrays import check_tree_arrays
 from simulacra.tabular.trees import LeafTree
-from simulacra.testing.model_fuzz import members, real_archive, rezip
+from simulacra.testing.model_fuzz import members, outcomes_in_child, real_archive, rezip
 
 Edit = Callable[[np.ndarray], None]
 
@@ -66,21 +62,6 @@ DAMAGES: dict[tuple[str, str, str], Edit] = {
     ("trees", "feature", "a split on a feature past the columns"): _set_root(10**6),
 }
 
-_CHILD = textwrap.dedent("""
-    import json, sys
-    import simulacra
-    from simulacra.errors import ModelFileError
-    for name, path in json.loads(open(sys.argv[1]).read()).items():
-        print("start", json.dumps(name), flush=True)
-        try:
-            simulacra.load(path).sample(300, random_state=0)
-            outcome = "ok"
-        except ModelFileError as exc:
-            outcome = "clear: " + str(exc)
-        except Exception as exc:
-            outcome = "other: " + type(exc).__name__ + ": " + str(exc)
-        print("done", json.dumps([name, outcome]), flush=True)
-""")
 
 
 def _find(obj: Any, field: str, arrays: dict[str, np.ndarray]) -> dict[str, Any] | None:
@@ -118,16 +99,7 @@ def test_each_damage_is_a_clear_error_in_a_child_process(tmp_path: Path) -> None
         path = tmp_path / f"{len(paths)}.model"
         path.write_bytes(_damaged(model, field, edit))
         paths[f"{model}: {what}"] = str(path)
-    (tmp_path / "cases.json").write_text(json.dumps(paths))
-    try:
-        run = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "cases.json")], capture_output=True,
-                             text=True, timeout=180)
-    except subprocess.TimeoutExpired as exc:
-        started = [line for line in (exc.stdout or b"").decode().splitlines() if line.startswith("start ")]
-        pytest.fail(f"loading hung at {started[-1:]!r}")
-    done = dict(json.loads(line[5:]) for line in run.stdout.splitlines() if line.startswith("done "))
-    started = [line[6:] for line in run.stdout.splitlines() if line.startswith("start ")]
-    assert run.returncode == 0, f"the child died (status {run.returncode}) at {started[-1:]}"
+    done = outcomes_in_child(paths, "import simulacra\nsimulacra.load(case).sample(300, random_state=0)", tmp_path)
     for name, outcome in done.items():
         assert outcome.startswith("clear: The model file is corrupt"), (name, outcome)
     assert len(done) == len(DAMAGES)
