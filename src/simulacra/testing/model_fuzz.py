@@ -11,6 +11,9 @@ import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
+import textwrap
 import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -217,6 +220,47 @@ def mutate_model_text(text: str, rng: np.random.Generator) -> tuple[str, str]:
             chars[at : at + int(rng.integers(0, 3))] = [str(rng.choice(list("=\n -0123456789.:[]")))]
         return "".join(chars), kind
     return "\n".join(lines), kind
+
+
+_CHILD = """
+import json, sys
+from simulacra.errors import SimulacraError
+def run(case):
+{body}
+for name, case in json.loads(open(sys.argv[1]).read()).items():
+    print("start", json.dumps(name), flush=True)
+    try:
+        run(case)
+        outcome = "ok"
+    except SimulacraError as exc:
+        outcome = "clear: " + str(exc)
+    except Exception as exc:
+        outcome = "other: " + type(exc).__name__ + ": " + str(exc)
+    print("done", json.dumps([name, outcome]), flush=True)
+"""
+
+
+def outcomes_in_child(cases: dict[str, Any], body: str, workdir: Path, *, timeout: float = 180.0) -> dict[str, str]:
+    """Run ``body`` (Python code on ``case``, each case's JSON value) for every case in ONE child process.
+
+    Returns, per case, ``"ok"``, ``"clear: <message>"`` (a :class:`SimulacraError`) or ``"other: ..."``.
+    A child that dies (a crash in native code) or runs past ``timeout`` (a hang) raises AssertionError
+    naming the case it was running, so that a test fails instead of the test run dying or stalling.
+    """
+    (workdir / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
+    code = _CHILD.format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
+    try:
+        run = subprocess.run([sys.executable, "-c", code, str(workdir / "cases.json")], capture_output=True,
+                             text=True, timeout=timeout)
+        stdout = run.stdout
+    except subprocess.TimeoutExpired as exc:
+        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        started = [line[6:] for line in stdout.splitlines() if line.startswith("start ")]
+        raise AssertionError(f"the child hung (past {timeout:.0f} s) at {started[-1:]}") from None
+    started = [line[6:] for line in stdout.splitlines() if line.startswith("start ")]
+    if run.returncode != 0:
+        raise AssertionError(f"the child died (status {run.returncode}) at {started[-1:]}: {run.stderr[-300:]}")
+    return dict(json.loads(line[5:]) for line in stdout.splitlines() if line.startswith("done "))
 
 
 CASES = {"model": model_case}
