@@ -279,3 +279,18 @@ def load_booster(text: str) -> Any:
             f"The model file is corrupt: LightGBM refused its model ({str(exc)[:120]}). Re-fit the model and "
             "save it again."
         ) from None
+
+
+def booster_predict(booster: Any, X: Any, **options: Any) -> Any:
+    """``booster.predict(X, ...)`` at its best iteration; LightGBM's refusal (rows of another width than a
+    loaded model's ``max_feature_idx`` says) is a :class:`ModelFileError`, not an error from inside LightGBM.
+    """
+    import lightgbm as lgb
+
+    try:
+        return booster.predict(X, num_iteration=booster.best_iteration or None, **options)
+    except lgb.basic.LightGBMError as exc:
+        raise ModelFileError(
+            f"LightGBM refused to predict ({str(exc)[:120]}): a model loaded from a file that does not fit its "
+            "columns is corrupt; re-fit the model and save it again."
+        ) from None

@@ -151,3 +151,18 @@ def test_the_check_reads_what_lightgbm_writes_for_one_leaf_trees() -> None:
     text = booster.model_to_string()
     assert "num_leaves=1" in text
     assert checked_model_text(text).startswith("tree\n")
+
+
+def test_a_model_widened_consistently_is_refused_when_it_predicts(regression_text: str) -> None:
+    """A header that claims one more feature (names and infos too) is a valid text, but it does not fit the
+    rows the model is given: LightGBM's refusal is a ModelFileError."""
+    from simulacra.tabular._boosted import BoostedMean
+
+    n = _n_features(regression_text)
+    wider = re.sub(r"max_feature_idx=\d+", f"max_feature_idx={n}", regression_text)
+    wider = re.sub(r"(feature_names=.*)", rf"\1 Column_{n}", wider)
+    wider = re.sub(r"(feature_infos=.*)", r"\1 none", wider)
+    model = BoostedMean.from_state({"kind": "mean", "model": wider})
+    with pytest.raises(ModelFileError, match="LightGBM refused to predict"):
+        model.predict(np.zeros((5, n)))
+    assert model.predict(np.zeros((5, n + 1))).shape == (5,)
