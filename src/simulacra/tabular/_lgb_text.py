@@ -49,7 +49,13 @@ def _int(text: str, what: str, lo: int, hi: int) -> int:
     return int(text)
 
 
-def _float(text: str, what: str) -> float:
+#: arrays where LightGBM itself writes ``inf``/``-inf`` (a split that sends every non-missing value one way)
+_INF_OK = {"threshold", "split_gain", "internal_value", "internal_weight", "leaf_weight"}
+
+
+def _float(text: str, what: str, *, inf: bool = False) -> float:
+    if inf and text in ("inf", "-inf", "+inf"):
+        return float(text)
     if not _FLOAT.fullmatch(text) or not math.isfinite(float(text)):
         raise _Bad(f"{what} has {text[:20]!r}, not a finite number")
     return float(text)
@@ -61,7 +67,8 @@ def _array(text: str, what: str, kind: str, length: int) -> list[Any]:
         raise _Bad(f"{what} has {len(items)} values where {length} are needed")
     if kind == "int":
         return [_int(v, what, -(2**31), 2**31 - 1) for v in items]
-    return [_float(v, what) for v in items]
+    inf = what.rsplit(" ", 1)[-1] in _INF_OK
+    return [_float(v, what, inf=inf) for v in items]
 
 
 def _header(lines: list[str]) -> dict[str, str]:

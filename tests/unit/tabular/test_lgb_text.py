@@ -166,3 +166,14 @@ def test_a_model_widened_consistently_is_refused_when_it_predicts(regression_tex
     with pytest.raises(ModelFileError, match="LightGBM refused to predict"):
         model.predict(np.zeros((5, n)))
     assert model.predict(np.zeros((5, n + 1))).shape == (5,)
+
+
+def test_infinite_thresholds_as_lightgbm_writes_them_load(regression_text: str) -> None:
+    """LightGBM writes ``threshold=inf`` for a split that sends every non-missing value one way (a relational
+    model's orders table had one); the check must not refuse it."""
+    unsized = re.sub(r"tree_sizes=.*\n", "", regression_text)  # optional; the edit changes the sizes
+    text = _replace_line("threshold", lambda v: ["inf", *v[1:]])(unsized)
+    X = np.random.default_rng(2).integers(-1, 5, (100, _n_features(text))).astype(float)
+    assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
+    with pytest.raises(ModelFileError, match="leaf_value has 'inf'"):
+        load_booster(_replace_line("leaf_value", lambda v: ["inf", *v[1:]])(unsized))
