@@ -12,7 +12,9 @@ question as the user's message, under the chat template's own system prompt). Pe
   those of the reference and the question, no hedge (``or``, ``either``, ``maybe``, ``a/b`` but not a file
   path, where the reference has none), no list of candidates (more alternatives, split at commas, ``or``, ``and``, slashes and line breaks,
   than the reference itself has, plus one), not the opposite of a yes/no reference as well, and at most
-  :data:`MAX_EXTRA_WORDS` content words that are in neither the reference nor the question;
+  :data:`MAX_EXTRA_WORDS` content words that are in neither the reference nor the question; and the reference
+  is not only denied: some word of it must stand outside every negation (``It is not LightGBM`` and ``No,
+  LightGBM is not used`` do not match ``LightGBM``; ``LightGBM, not XGBoost`` does). See :func:`negated_words`;
 - ``exact_match``: the normalised answer is the normalised reference;
 - ``token_f1``: the SQuAD-style F1 of the answer's words against the reference's (padding lowers precision);
 - ``judged_correct``: a judge's verdict (score ≥ 6 of 10 with the reference given), only when the judge passed
@@ -121,6 +123,67 @@ def _contains(words: Sequence[str], chunk: Sequence[str]) -> bool:
     return any(list(words[i:i + n]) == list(chunk) for i in range(len(words) - n + 1))
 
 
+#: where a negation's scope ends: sentence and clause punctuation, and the words that start a new clause
+_CLAUSE = re.compile(r"[.;:,!?](?:\s|$)|\n|[()\[\]]|\b(?:and|but|while|whereas|although|though|however|instead|"
+                     r"yet|so)\b", re.IGNORECASE)
+#: cues that deny what follows them in their clause (``not LightGBM``, ``without LightGBM``, ``rather than X``)
+_DENY_AFTER = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot|except|unlike|"
+                         r"rather than|instead of|other than)\b", re.IGNORECASE)
+#: cues that also deny the subject before them when the rest of the clause only restates the question
+#: (``LightGBM is not used``; but not ``LightGBM does not need tuning``, which says something new)
+_DENY_BEFORE = re.compile(r"\b(?:not|never|cannot)\b", re.IGNORECASE)
+_NOT_A_DENIAL = re.compile(r"\bnot (?:only|just|merely)\b|\bno (?:doubt|matter)\b", re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to see ``used`` in ``use`` (``use``, ``used``, ``uses``, ``using`` -> ``us``)."""
+    for suffix in ("ing", "ed", "es", "s", "e", "d"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def _denies(text: str) -> bool:
+    return bool(_DENY_AFTER.search(_NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", text, flags=re.IGNORECASE))))
+
+
+def negated_words(answer: str, reference: str, question: str = "") -> list[str]:
+    """The reference's word groups that ``answer`` has only inside a negation's scope ('' if the reference or the
+    question is itself negative: then a negation in the answer is expected).
+
+    A scope runs from a cue (``not``, ``no``, ``never``, ``n't``, ``without``, ``rather than``...) to the end of its
+    clause (punctuation, or ``and``/``but``/``while``...); ``not``/``never`` also deny the clause's words before them
+    when what follows them only restates the question. A leading ``No`` of its own denies the whole answer.
+
+    Examples
+    --------
+    >>> negated_words("It is not LightGBM.", "LightGBM"), negated_words("LightGBM, not XGBoost.", "LightGBM")
+    (['lightgbm'], [])
+    >>> negated_words("No, LightGBM is not used.", "LightGBM", "Which library is used for boosting?")
+    ['lightgbm']
+    >>> negated_words("LightGBM does not need tuning.", "LightGBM", "Which library is used for boosting?")
+    []
+    """
+    if _denies(reference) or _denies(question):
+        return []
+    text = _NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", answer, flags=re.IGNORECASE))
+    clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
+    if clauses and tokens(clauses[0]) == ["no"]:
+        return [" ".join(c) for c in _chunks(reference)]
+    known = {_stem(w) for w in tokens(question) + tokens(reference)} | _STOP
+    said = [tokens(c) for c in clauses]
+    free: list[list[str]] = []  # per clause, the words that stand outside every negation
+    for clause in clauses:
+        cue = _DENY_AFTER.search(clause)
+        head = clause[: cue.start()] if cue else clause
+        before = _DENY_BEFORE.search(clause)
+        if before and all(_stem(w) in known or not w[0].isalnum() for w in tokens(clause[before.end():])):
+            head = ""  # ``LightGBM is not used``: the clause denies its subject
+        free.append(tokens(head))
+    return [" ".join(c) for c in _chunks(reference) if any(w[0].isalnum() and w not in _STOP for w in c)
+            and any(_contains(words, c) for words in said) and not any(_contains(words, c) for words in free)]
+
+
 def match_reason(answer: str, reference: str, question: str = "") -> str:
     """Why ``answer`` does not match ``reference`` under the verifier of the module docstring ('' when it does)."""
     a, r, q = tokens(answer), tokens(reference), set(tokens(question))
@@ -129,6 +192,9 @@ def match_reason(answer: str, reference: str, question: str = "") -> str:
     missing = [" ".join(c) for c in _chunks(reference) if not _contains(a, c)]
     if missing:
         return "missing: " + ", ".join(missing)
+    denied = negated_words(answer, reference, question)
+    if denied:
+        return "denied: " + ", ".join(denied)
     other_numbers = _numbers(a) - _numbers(r) - _numbers(list(q))
     if other_numbers:
         return "other numbers: " + " ".join(sorted(other_numbers))
@@ -326,4 +392,4 @@ def eval_task(path: str | Path) -> str:
 
 
 __all__ = ["JUDGE_PASS", "MAX_EXTRA_WORDS", "QA_LABELS", "QA_METRICS", "answer_in", "eval_task", "judge_for_qa",
-           "match_reason", "qa_messages", "read_questions", "retrieve", "run_qa_uplift", "score_qa", "token_f1", "tokens"]
+           "match_reason", "negated_words", "qa_messages", "read_questions", "retrieve", "run_qa_uplift", "score_qa", "token_f1", "tokens"]

@@ -11,6 +11,9 @@ import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
+import textwrap
 import zipfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -80,14 +83,17 @@ def replace_at(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     return doc
 
 
-def load_outcome(raw: bytes, workdir: Path) -> tuple[str, dict[str, Any]]:
-    """Load ``raw`` as a model file: ``ok``, ``clear error`` or ``BUG: ...``."""
+def load_outcome(raw: bytes, workdir: Path, *, sample: bool = False) -> tuple[str, dict[str, Any]]:
+    """Load ``raw`` as a model file (and with ``sample``, draw 20 rows from it): ``ok``, ``clear error`` or
+    ``BUG: ...``."""
     from simulacra.tabular.persistence import load
 
     path = workdir / "fuzzed.model"
     path.write_bytes(raw)
     try:
-        load(path)
+        model = load(path)
+        if sample:
+            model.sample(20, random_state=0)
     except SimulacraError as exc:
         return "clear error", {"message": str(exc)[:200]}
     except Exception as exc:  # noqa: BLE001 - the invariant under test
@@ -132,13 +138,19 @@ def mutate(raw: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return rezip(parts, resum=kind == "edit-resummed"), f"{kind} {name}"
 
 
-def model_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
-    """One fuzz case for ``benchmarks/fuzz.py``: a random damage to a real copula or autoreg model file."""
+def model_case(seed: int, workdir: Path, *, sample: bool = False) -> tuple[str, dict[str, Any]]:
+    """One fuzz case for ``benchmarks/fuzz.py``: a random damage to a real copula or autoreg model file,
+    loaded (and with ``sample``, sampled)."""
     rng = np.random.default_rng(seed)
     model = "copula" if seed % 2 == 0 else "autoreg"
     raw, what = mutate(real_archive(model), rng)
-    outcome, details = load_outcome(raw, workdir)
+    outcome, details = load_outcome(raw, workdir, sample=sample)
     return outcome, {"model": model, "damage": what, **details}
+
+
+def model_sample_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """:func:`model_case`, then 20 rows sampled from the model when it loads."""
+    return model_case(seed, workdir, sample=True)
 
 
 def model_texts(model: str = "autoreg") -> list[str]:
@@ -219,4 +231,45 @@ def mutate_model_text(text: str, rng: np.random.Generator) -> tuple[str, str]:
     return "\n".join(lines), kind
 
 
-CASES = {"model": model_case}
+_CHILD = """
+import json, sys
+from simulacra.errors import SimulacraError
+def run(case):
+{body}
+for name, case in json.loads(open(sys.argv[1]).read()).items():
+    print("start", json.dumps(name), flush=True)
+    try:
+        run(case)
+        outcome = "ok"
+    except SimulacraError as exc:
+        outcome = "clear: " + str(exc)
+    except Exception as exc:
+        outcome = "other: " + type(exc).__name__ + ": " + str(exc)
+    print("done", json.dumps([name, outcome]), flush=True)
+"""
+
+
+def outcomes_in_child(cases: dict[str, Any], body: str, workdir: Path, *, timeout: float = 180.0) -> dict[str, str]:
+    """Run ``body`` (Python code on ``case``, each case's JSON value) for every case in ONE child process.
+
+    Returns, per case, ``"ok"``, ``"clear: <message>"`` (a :class:`SimulacraError`) or ``"other: ..."``.
+    A child that dies (a crash in native code) or runs past ``timeout`` (a hang) raises AssertionError
+    naming the case it was running, so that a test fails instead of the test run dying or stalling.
+    """
+    (workdir / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
+    code = _CHILD.format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
+    try:
+        run = subprocess.run([sys.executable, "-c", code, str(workdir / "cases.json")], capture_output=True,
+                             text=True, timeout=timeout)
+        stdout = run.stdout
+    except subprocess.TimeoutExpired as exc:
+        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        started = [line[6:] for line in stdout.splitlines() if line.startswith("start ")]
+        raise AssertionError(f"the child hung (past {timeout:.0f} s) at {started[-1:]}") from None
+    started = [line[6:] for line in stdout.splitlines() if line.startswith("start ")]
+    if run.returncode != 0:
+        raise AssertionError(f"the child died (status {run.returncode}) at {started[-1:]}: {run.stderr[-300:]}")
+    return dict(json.loads(line[5:]) for line in stdout.splitlines() if line.startswith("done "))
+
+
+CASES = {"model": model_case, "model-sample": model_sample_case}

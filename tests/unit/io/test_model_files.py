@@ -116,6 +116,20 @@ def test_manifest_with_string_checksums_is_a_clear_error(saved):
         read_manifest(path)
 
 
+@pytest.mark.parametrize("member", ["manifest.json", "state.json"])
+def test_a_member_marked_encrypted_is_a_clear_error(saved, member):
+    """One flipped bit (the zip 'encrypted' flag) made zipfile raise RuntimeError('password required')."""
+    _, path = saved
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"PK\x01\x02")  # the central directory: 46 bytes of header, then the name
+    while raw[at + 46 : at + 46 + len(member)] != member.encode():
+        at = raw.find(b"PK\x01\x02", at + 4)
+    raw[at + 8] |= 0x1  # general purpose flags: bit 0, encrypted
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match=f"member {member} is marked as encrypted"):
+        load_model(path)
+
+
 def test_signed_models_load_only_with_their_key(saved, tmp_path, monkeypatch):
     model, path = saved
     key_file = tmp_path / "key"

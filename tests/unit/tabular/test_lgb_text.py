@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from simulacra.errors import ModelFileError
 from simulacra.tabular._boosted import BoostedConditional
 from simulacra.tabular._lgb_text import checked_model_text, load_booster
 from simulacra.testing.lgb_fuzz import close_loaders, lgb_text_case
-from simulacra.testing.model_fuzz import members, model_texts, real_archive, rezip
+from simulacra.testing.model_fuzz import members, model_texts, outcomes_in_child, real_archive, rezip
 
 
 def _line(text: str, key: str, tree: int = 0) -> str:
@@ -71,26 +68,15 @@ DAMAGES: dict[str, Callable[[str], str]] = {
 #: damages that only touch what simulacra does not hand to LightGBM: the model loads (and predicts)
 HARMLESS = {"parameters section cut short", "parameter line without ':'"}
 
-_CHILD = textwrap.dedent("""
-    import json, sys
+_LOAD_AND_PREDICT = """
     import numpy as np
-    from simulacra.errors import ModelFileError
     from simulacra.tabular._boosted import BoostedMean
-    cases = json.loads(open(sys.argv[1]).read())
-    for name, (text, n_features) in cases.items():
-        print("start", json.dumps(name), flush=True)
-        try:
-            model = BoostedMean.from_state({"kind": "mean", "model": text})
-            X = np.random.default_rng(0).integers(-1, 5, (64, n_features)).astype(float)
-            X[::5, 0] = np.nan
-            model.predict(X)
-            outcome = "ok"
-        except ModelFileError as exc:
-            outcome = "clear: " + str(exc)
-        except Exception as exc:
-            outcome = "other: " + type(exc).__name__ + ": " + str(exc)
-        print("done", json.dumps([name, outcome]), flush=True)
-""")
+    text, n_features = case
+    model = BoostedMean.from_state({"kind": "mean", "model": text})
+    X = np.random.default_rng(0).integers(-1, 5, (64, n_features)).astype(float)
+    X[::5, 0] = np.nan
+    model.predict(X)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +99,7 @@ def test_real_texts_load_and_predict_as_lightgbm_would() -> None:
 def test_each_damage_that_crashed_lightgbm_is_a_clear_error(regression_text: str, tmp_path: Path) -> None:
     cases = {name: (damage(regression_text), _n_features(regression_text)) for name, damage in DAMAGES.items()}
     assert all(text != regression_text for text, _ in cases.values())  # each damage applies
-    (tmp_path / "cases.json").write_text(json.dumps(cases))
-    run = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "cases.json")], capture_output=True,
-                         text=True, timeout=120)
-    done = dict(json.loads(line[5:]) for line in run.stdout.splitlines() if line.startswith("done "))
-    started = [json.loads(line[6:]) for line in run.stdout.splitlines() if line.startswith("start ")]
-    assert run.returncode == 0, f"the child died (status {run.returncode}) loading {started[-1:]!r}"
+    done = outcomes_in_child(cases, _LOAD_AND_PREDICT, tmp_path, timeout=120)
     for name in DAMAGES:
         expected = "ok" if name in HARMLESS else "clear: The model file is corrupt"
         assert done[name].startswith(expected), (name, done[name])
@@ -170,3 +151,41 @@ def test_the_check_reads_what_lightgbm_writes_for_one_leaf_trees() -> None:
     text = booster.model_to_string()
     assert "num_leaves=1" in text
     assert checked_model_text(text).startswith("tree\n")
+
+
+def test_a_model_widened_consistently_is_refused_when_it_predicts(regression_text: str) -> None:
+    """A header that claims one more feature (names and infos too) is a valid text, but it does not fit the
+    rows the model is given: LightGBM's refusal is a ModelFileError."""
+    from simulacra.tabular._boosted import BoostedMean
+
+    n = _n_features(regression_text)
+    wider = re.sub(r"max_feature_idx=\d+", f"max_feature_idx={n}", regression_text)
+    wider = re.sub(r"(feature_names=.*)", rf"\1 Column_{n}", wider)
+    wider = re.sub(r"(feature_infos=.*)", r"\1 none", wider)
+    model = BoostedMean.from_state({"kind": "mean", "model": wider})
+    with pytest.raises(ModelFileError, match="LightGBM refused to predict"):
+        model.predict(np.zeros((5, n)))
+    assert model.predict(np.zeros((5, n + 1))).shape == (5,)
+
+
+def test_infinite_thresholds_as_lightgbm_writes_them_load(regression_text: str) -> None:
+    """LightGBM writes ``threshold=inf`` for a split that sends every non-missing value one way (a relational
+    model's orders table had one); the check must not refuse it."""
+    unsized = re.sub(r"tree_sizes=.*\n", "", regression_text)  # optional; the edit changes the sizes
+    text = _replace_line("threshold", lambda v: ["inf", *v[1:]])(unsized)
+    X = np.random.default_rng(2).integers(-1, 5, (100, _n_features(text))).astype(float)
+    assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
+    with pytest.raises(ModelFileError, match="leaf_value has 'inf'"):
+        load_booster(_replace_line("leaf_value", lambda v: ["inf", *v[1:]])(unsized))
+
+
+def test_bitset_words_use_all_32_bits(regression_text: str) -> None:
+    """A categorical split's bitset words are unsigned 32-bit: LightGBM writes words above 2**31 for
+    category codes 31, 63, ... (a real flights table had them); the check must not refuse them."""
+    unsized = re.sub(r"tree_sizes=.*\n", "", regression_text)
+    text = _replace_line("cat_threshold", lambda v: ["2921405011", *v[1:]], tree=_categorical_tree(unsized))(unsized)
+    X = np.random.default_rng(3).integers(-1, 40, (200, _n_features(text))).astype(float)
+    assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
+    with pytest.raises(ModelFileError, match="cat_threshold is '4294967296'"):
+        load_booster(_replace_line("cat_threshold", lambda v: ["4294967296", *v[1:]],
+                                   tree=_categorical_tree(unsized))(unsized))

@@ -45,6 +45,35 @@ def test_verifier_cannot_be_fooled_cheaply(answer, reference, match):
     assert bool(got["reason"]) != match
 
 
+BOOSTING = "Which library does autoreg use for gradient boosting?"
+
+
+@pytest.mark.parametrize(("answer", "reference", "question", "match"), [
+    ("It is not LightGBM.", "LightGBM", BOOSTING, False),
+    ("No, LightGBM is not used.", "LightGBM", BOOSTING, False),
+    ("LightGBM isn't used.", "LightGBM", BOOSTING, False),
+    ("autoreg doesn't use LightGBM", "LightGBM", BOOSTING, False),
+    ("XGBoost rather than LightGBM.", "LightGBM", BOOSTING, False),
+    ("Not 1001 knots.", "1,001", "How many knots?", False),
+    ("LightGBM, not XGBoost", "LightGBM", BOOSTING, True),           # the reference outside the negation
+    ("It uses LightGBM and not XGBoost.", "LightGBM", BOOSTING, True),
+    ("Not XGBoost but LightGBM.", "LightGBM", BOOSTING, True),
+    ("LightGBM is used, XGBoost is not.", "LightGBM", BOOSTING, True),
+    ("LightGBM does not need tuning.", "LightGBM", BOOSTING, True),   # a new fact denied, not the answer
+    ("It uses LightGBM with no extra setup.", "LightGBM", BOOSTING, True),
+    ("Not only LightGBM.", "LightGBM", BOOSTING, True),
+    ("XML is not supported.", "XML", "Which format is not supported?", True),  # a negative question
+    ("No, it does not.", "no", "Does a saved model use pickle?", True),       # a negative reference
+    ("Rows and columns.", "rows and columns", "What does it read?", True),
+])
+def test_a_denied_reference_is_no_match(answer, reference, question, match):
+    from simulacra.augment.llm_qa import score_qa
+
+    got = score_qa(answer, reference, question)
+    assert got["answer_match"] == float(match), got["reason"]
+    assert got["reason"].startswith("denied: ") != match
+
+
 def test_token_f1_and_exact_match():
     from simulacra.augment.llm_qa import score_qa, token_f1
 
