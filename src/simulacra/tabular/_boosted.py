@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.errors import ModelFileError
-from simulacra.tabular._lgb_text import load_booster
+from simulacra.tabular._lgb_text import booster_predict, load_booster
 
 
 def lightgbm_available() -> bool:
@@ -104,7 +104,7 @@ class BoostedConditional:
             else:
                 out[:, self.classes[0] if self.classes.size else 0] = 1.0
             return out
-        p = self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+        p = booster_predict(self.booster, X)
         if p.ndim == 1:
             p = np.column_stack([1.0 - p, p])
         out[:, self.classes] = p
@@ -197,7 +197,7 @@ class BoostedMean:
         return out
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.booster.predict(X, num_iteration=self.booster.best_iteration or None).astype(np.float32)
+        return np.asarray(booster_predict(self.booster, X)).astype(np.float32)
 
     def get_state(self) -> dict[str, Any]:
         return {"kind": "mean", "model": self.booster.model_to_string()}

@@ -49,7 +49,13 @@ def _int(text: str, what: str, lo: int, hi: int) -> int:
     return int(text)
 
 
-def _float(text: str, what: str) -> float:
+#: arrays where LightGBM itself writes ``inf``/``-inf`` (a split that sends every non-missing value one way)
+_INF_OK = {"threshold", "split_gain", "internal_value", "internal_weight", "leaf_weight"}
+
+
+def _float(text: str, what: str, *, inf: bool = False) -> float:
+    if inf and text in ("inf", "-inf", "+inf"):
+        return float(text)
     if not _FLOAT.fullmatch(text) or not math.isfinite(float(text)):
         raise _Bad(f"{what} has {text[:20]!r}, not a finite number")
     return float(text)
@@ -61,7 +67,10 @@ def _array(text: str, what: str, kind: str, length: int) -> list[Any]:
         raise _Bad(f"{what} has {len(items)} values where {length} are needed")
     if kind == "int":
         return [_int(v, what, -(2**31), 2**31 - 1) for v in items]
-    return [_float(v, what) for v in items]
+    if kind == "uint32":  # the words of categorical bitsets
+        return [_int(v, what, 0, 2**32 - 1) for v in items]
+    inf = what.rsplit(" ", 1)[-1] in _INF_OK
+    return [_float(v, what, inf=inf) for v in items]
 
 
 def _header(lines: list[str]) -> dict[str, str]:
@@ -183,9 +192,7 @@ def _check_tree(block: list[str], where: str, n_features: int) -> None:
         bounds = _array(kv["cat_boundaries"], f"{where} cat_boundaries", "int", n_cat + 1)
         if bounds[0] != 0 or any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
             raise _Bad(f"{where} cat_boundaries is not increasing from 0")
-        words = _array(kv["cat_threshold"], f"{where} cat_threshold", "int", bounds[-1])
-        if any(not 0 <= w < 2**32 for w in words):
-            raise _Bad(f"{where} cat_threshold has values outside 32 bits")
+        _array(kv["cat_threshold"], f"{where} cat_threshold", "uint32", bounds[-1])
     elif "cat_boundaries" in kv or "cat_threshold" in kv:
         raise _Bad(f"{where} has categorical bitsets but num_cat=0")
 
@@ -278,4 +285,19 @@ def load_booster(text: str) -> Any:
         raise ModelFileError(
             f"The model file is corrupt: LightGBM refused its model ({str(exc)[:120]}). Re-fit the model and "
             "save it again."
+        ) from None
+
+
+def booster_predict(booster: Any, X: Any, **options: Any) -> Any:
+    """``booster.predict(X, ...)`` at its best iteration; LightGBM's refusal (rows of another width than a
+    loaded model's ``max_feature_idx`` says) is a :class:`ModelFileError`, not an error from inside LightGBM.
+    """
+    import lightgbm as lgb
+
+    try:
+        return booster.predict(X, num_iteration=booster.best_iteration or None, **options)
+    except lgb.basic.LightGBMError as exc:
+        raise ModelFileError(
+            f"LightGBM refused to predict ({str(exc)[:120]}): a model loaded from a file that does not fit its "
+            "columns is corrupt; re-fit the model and save it again."
         ) from None

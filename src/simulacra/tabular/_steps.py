@@ -35,6 +35,7 @@ import numpy as np
 from scipy import special
 
 from simulacra.tabular._boosted import BoostedConditional, BoostedMean
+from simulacra.tabular._lgb_text import booster_predict
 from simulacra.tabular._cells import NumericCells
 
 #: Lags of every column given to the model of a step.
@@ -278,13 +279,13 @@ def _fit_spread(X: np.ndarray, target: np.ndarray, *, min_leaf: int, categorical
 
 def _predict(model: BoostedMean, X: np.ndarray) -> np.ndarray:
     """One-thread prediction: a step has a few hundred rows, where thread start-up costs more than it saves."""
-    return np.asarray(model.booster.predict(X, num_iteration=model.booster.best_iteration or None, num_threads=1))
+    return np.asarray(booster_predict(model.booster, X, num_threads=1))
 
 
 def _sample_classes(model: BoostedConditional, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if model.booster is None:
         return model.sample(X, rng)
-    p = model.booster.predict(X, num_iteration=model.booster.best_iteration or None, num_threads=1)
+    p = booster_predict(model.booster, X, num_threads=1)
     if p.ndim == 1:
         p = np.column_stack([1.0 - p, p])
     probs = np.zeros((len(X), model.n_cells))

@@ -32,9 +32,15 @@ class ChildLoader:
         self.proc: subprocess.Popen[str] | None = None
 
     def _start(self) -> subprocess.Popen[str]:
+        """A fresh child, once it has imported what it needs (its start-up is not counted as a hang)."""
         args = [sys.executable, "-m", "simulacra.testing.lgb_fuzz", *(["--raw"] if self.raw else [])]
         pipe = subprocess.PIPE
-        return subprocess.Popen(args, stdin=pipe, stdout=pipe, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(args, stdin=pipe, stdout=pipe, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("@@ready"):
+                return proc
+        raise RuntimeError(f"the fuzz child exited at start-up (status {proc.wait()})")
 
     def load(self, path: Path, n_features: int) -> tuple[str, str]:
         """(outcome, message) of loading the text in ``path`` and predicting ``n_features``-wide rows."""
@@ -75,6 +81,7 @@ def _worker(raw: bool) -> None:
     from simulacra.errors import SimulacraError
     from simulacra.tabular._lgb_text import load_booster
 
+    print("@@ready", flush=True)
     for request in sys.stdin:
         req = json.loads(request)
         text = Path(req["path"]).read_text(encoding="utf-8")

@@ -83,14 +83,17 @@ def replace_at(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     return doc
 
 
-def load_outcome(raw: bytes, workdir: Path) -> tuple[str, dict[str, Any]]:
-    """Load ``raw`` as a model file: ``ok``, ``clear error`` or ``BUG: ...``."""
+def load_outcome(raw: bytes, workdir: Path, *, sample: bool = False) -> tuple[str, dict[str, Any]]:
+    """Load ``raw`` as a model file (and with ``sample``, draw 20 rows from it): ``ok``, ``clear error`` or
+    ``BUG: ...``."""
     from simulacra.tabular.persistence import load
 
     path = workdir / "fuzzed.model"
     path.write_bytes(raw)
     try:
-        load(path)
+        model = load(path)
+        if sample:
+            model.sample(20, random_state=0)
     except SimulacraError as exc:
         return "clear error", {"message": str(exc)[:200]}
     except Exception as exc:  # noqa: BLE001 - the invariant under test
@@ -135,13 +138,19 @@ def mutate(raw: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return rezip(parts, resum=kind == "edit-resummed"), f"{kind} {name}"
 
 
-def model_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
-    """One fuzz case for ``benchmarks/fuzz.py``: a random damage to a real copula or autoreg model file."""
+def model_case(seed: int, workdir: Path, *, sample: bool = False) -> tuple[str, dict[str, Any]]:
+    """One fuzz case for ``benchmarks/fuzz.py``: a random damage to a real copula or autoreg model file,
+    loaded (and with ``sample``, sampled)."""
     rng = np.random.default_rng(seed)
     model = "copula" if seed % 2 == 0 else "autoreg"
     raw, what = mutate(real_archive(model), rng)
-    outcome, details = load_outcome(raw, workdir)
+    outcome, details = load_outcome(raw, workdir, sample=sample)
     return outcome, {"model": model, "damage": what, **details}
+
+
+def model_sample_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """:func:`model_case`, then 20 rows sampled from the model when it loads."""
+    return model_case(seed, workdir, sample=True)
 
 
 def model_texts(model: str = "autoreg") -> list[str]:
@@ -263,4 +272,4 @@ def outcomes_in_child(cases: dict[str, Any], body: str, workdir: Path, *, timeou
     return dict(json.loads(line[5:]) for line in stdout.splitlines() if line.startswith("done "))
 
 
-CASES = {"model": model_case}
+CASES = {"model": model_case, "model-sample": model_sample_case}

@@ -151,3 +151,41 @@ def test_the_check_reads_what_lightgbm_writes_for_one_leaf_trees() -> None:
     text = booster.model_to_string()
     assert "num_leaves=1" in text
     assert checked_model_text(text).startswith("tree\n")
+
+
+def test_a_model_widened_consistently_is_refused_when_it_predicts(regression_text: str) -> None:
+    """A header that claims one more feature (names and infos too) is a valid text, but it does not fit the
+    rows the model is given: LightGBM's refusal is a ModelFileError."""
+    from simulacra.tabular._boosted import BoostedMean
+
+    n = _n_features(regression_text)
+    wider = re.sub(r"max_feature_idx=\d+", f"max_feature_idx={n}", regression_text)
+    wider = re.sub(r"(feature_names=.*)", rf"\1 Column_{n}", wider)
+    wider = re.sub(r"(feature_infos=.*)", r"\1 none", wider)
+    model = BoostedMean.from_state({"kind": "mean", "model": wider})
+    with pytest.raises(ModelFileError, match="LightGBM refused to predict"):
+        model.predict(np.zeros((5, n)))
+    assert model.predict(np.zeros((5, n + 1))).shape == (5,)
+
+
+def test_infinite_thresholds_as_lightgbm_writes_them_load(regression_text: str) -> None:
+    """LightGBM writes ``threshold=inf`` for a split that sends every non-missing value one way (a relational
+    model's orders table had one); the check must not refuse it."""
+    unsized = re.sub(r"tree_sizes=.*\n", "", regression_text)  # optional; the edit changes the sizes
+    text = _replace_line("threshold", lambda v: ["inf", *v[1:]])(unsized)
+    X = np.random.default_rng(2).integers(-1, 5, (100, _n_features(text))).astype(float)
+    assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
+    with pytest.raises(ModelFileError, match="leaf_value has 'inf'"):
+        load_booster(_replace_line("leaf_value", lambda v: ["inf", *v[1:]])(unsized))
+
+
+def test_bitset_words_use_all_32_bits(regression_text: str) -> None:
+    """A categorical split's bitset words are unsigned 32-bit: LightGBM writes words above 2**31 for
+    category codes 31, 63, ... (a real flights table had them); the check must not refuse them."""
+    unsized = re.sub(r"tree_sizes=.*\n", "", regression_text)
+    text = _replace_line("cat_threshold", lambda v: ["2921405011", *v[1:]], tree=_categorical_tree(unsized))(unsized)
+    X = np.random.default_rng(3).integers(-1, 40, (200, _n_features(text))).astype(float)
+    assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
+    with pytest.raises(ModelFileError, match="cat_threshold is '4294967296'"):
+        load_booster(_replace_line("cat_threshold", lambda v: ["4294967296", *v[1:]],
+                                   tree=_categorical_tree(unsized))(unsized))
