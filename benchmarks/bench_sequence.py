@@ -12,8 +12,9 @@ Tables:
   histories are of the same kinds as training ones (cut into station-months, every history was the only
   one of its (airport, month) and the entity-level DCR share was 1.0 by construction).
 
-Entities are split 80/20 (seed 0); every model is fitted on the training entities and samples as many
-entities; :func:`simulacra.evaluate.sequence.evaluate_sequences` scores all of them in this
+Entities are split 80/20 (split seed 0, the split every recorded figure uses; ``--split-seeds 0,1,2,3``
+repeats the whole run, split to scores, on other random entity splits, so that a figure can be told apart
+from the luck of one split); every model is fitted on the training entities and samples as many entities; :func:`simulacra.evaluate.sequence.evaluate_sequences` scores all of them in this
 environment, with the held-out entities for next-step TSTR and entity-level DCR. Peers run in their
 own environments (``/work/peer-envs/sdv``, ``/work/peer-envs/mostly``; ``SDV_ENV`` / ``MOSTLY_ENV``
 override) through ``_peer_seq.py``, each under a wall-time cap (``--cap-minutes``); a peer that cannot
@@ -25,6 +26,8 @@ Usage::
     .venv/bin/python benchmarks/bench_sequence.py                           # ours, both tables
     .venv/bin/python benchmarks/bench_sequence.py --seeds 0,1,2,3,4         # ours, five fit/sample seeds
     .venv/bin/python benchmarks/bench_sequence.py --models par --tables sp500 --cap-minutes 30
+    .venv/bin/python benchmarks/bench_sequence.py --tables flights_panel --split-seeds 0,1,2,3 \
+        --out benchmarks/results/sequence_splits.json                     # ours, four entity splits
 """
 
 from __future__ import annotations
@@ -83,9 +86,13 @@ def load(name: str) -> tuple[pd.DataFrame, str, str]:
     raise SystemExit(f"unknown table {name}")
 
 
-def split(df: pd.DataFrame, entity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split(df: pd.DataFrame, entity: str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and held-out events: a random fifth of the entities held out, drawn with ``seed``.
+
+    Seed 0 is the benchmark's headline split (every figure in RESULTS.md not said otherwise).
+    """
     names = np.array(sorted(df[entity].unique()))
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     hold = set(rng.choice(names, size=max(1, len(names) // 5), replace=False))
     mask = df[entity].isin(hold)
     return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)
@@ -96,6 +103,23 @@ def statics_of(df: pd.DataFrame, entity: str, order: str) -> list[str]:
     others = [c for c in df.columns if c not in (entity, order)]
     nunique = df.groupby(entity)[others].nunique(dropna=False)
     return [c for c in others if (nunique[c] <= 1).all()]
+
+
+def seeds_arg(text: str) -> list[int]:
+    """A comma-separated list of non-negative integer seeds."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 0,1,2, not {text!r}") from None
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be distinct and non-negative, not {text!r}")
+    return seeds
+
+
+def result_key(model: str, seed: int | None, split_seed: int) -> str:
+    """Key of a run in the results file; the headline split's keys are those recorded before split seeds."""
+    key = model if not split_seed else f"{model}_split{split_seed}"
+    return key if not seed else f"{key}_seed{seed}"
 
 
 def run_ours(train: pd.DataFrame, entity: str, order: str, n: int, seed: int = 0) -> tuple[pd.DataFrame, dict]:
@@ -158,35 +182,39 @@ def main() -> None:
     ap.add_argument("--mostly-minutes", type=float, default=None)
     ap.add_argument("--cap-minutes", type=float, default=30.0, help="wall-time cap of a peer run")
     ap.add_argument("--max-entities", type=int, default=None, help="peers: fit on this many training entities")
-    ap.add_argument("--seeds", default="0", help="ours: comma-separated fit seeds (sampling seed + 1)")
+    ap.add_argument("--seeds", type=seeds_arg, default=[0], help="ours: comma-separated fit seeds (sampling seed + 1)")
+    ap.add_argument("--split-seeds", type=seeds_arg, default=[0],
+                    help="comma-separated seeds of the 80/20 entity split (0: the headline split)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="JSON file the results are merged into")
     args = ap.parse_args()
     results: dict = {}
     for table in args.tables.split(","):
         df, entity, order = load(table)
-        train, hold = split(df, entity)
-        for model in args.models.split(","):
-            fit_on = train
-            if model != "ours" and args.max_entities:
-                names = np.array(sorted(train[entity].unique()))
-                keep = np.random.default_rng(1).choice(names, size=min(args.max_entities, names.size), replace=False)
-                fit_on = train[train[entity].isin(set(keep))].reset_index(drop=True)
-            n = fit_on[entity].nunique()
-            for seed in (map(int, args.seeds.split(",")) if model == "ours" else [None]):
-                print(f"{table} / {model}: {n} training entities, {len(fit_on):,} events, seed {seed}", flush=True)
-                if model == "ours":
-                    out, timing = run_ours(fit_on, entity, order, n, seed or 0)
-                else:
-                    out, timing = run_peer(model, fit_on, entity, order, n, args)
-                report = evaluate_sequences(fit_on, out, entity=entity, order=order, holdout=hold)
-                results = json.loads(args.out.read_text()) if args.out.exists() else {}  # merge on write
-                key = model if not seed else f"{model}_seed{seed}"
-                results.setdefault(table, {})[key] = summarise(report, timing)
-                results[table][key]["training_entities"] = n
-                args.out.parent.mkdir(exist_ok=True)
-                args.out.write_text(json.dumps(results, indent=1, default=float))
-                print(json.dumps(results[table][key], indent=1, default=float), flush=True)
-
+        for split_seed in args.split_seeds:
+            train, hold = split(df, entity, split_seed)
+            for model in args.models.split(","):
+                fit_on = train
+                if model != "ours" and args.max_entities:
+                    names = np.array(sorted(train[entity].unique()))
+                    keep = np.random.default_rng(1).choice(names, size=min(args.max_entities, names.size), replace=False)
+                    fit_on = train[train[entity].isin(set(keep))].reset_index(drop=True)
+                n = fit_on[entity].nunique()
+                for seed in (args.seeds if model == "ours" else [None]):
+                    print(f"{table} / {model}: split {split_seed}, {n} training entities, {len(fit_on):,} events, "
+                          f"seed {seed}", flush=True)
+                    if model == "ours":
+                        out, timing = run_ours(fit_on, entity, order, n, seed or 0)
+                    else:
+                        out, timing = run_peer(model, fit_on, entity, order, n, args)
+                    report = evaluate_sequences(fit_on, out, entity=entity, order=order, holdout=hold)
+                    results = json.loads(args.out.read_text()) if args.out.exists() else {}  # merge on write
+                    key = result_key(model, seed, split_seed)
+                    results.setdefault(table, {})[key] = summarise(report, timing)
+                    results[table][key]["training_entities"] = n
+                    results[table][key]["split_seed"] = split_seed
+                    args.out.parent.mkdir(exist_ok=True)
+                    args.out.write_text(json.dumps(results, indent=1, default=float))
+                    print(json.dumps(results[table][key], indent=1, default=float), flush=True)
 
 if __name__ == "__main__":
     main()

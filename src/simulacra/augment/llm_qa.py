@@ -12,12 +12,20 @@ question as the user's message, under the chat template's own system prompt). Pe
   those of the reference and the question, no hedge (``or``, ``either``, ``maybe``, ``a/b`` but not a file
   path, where the reference has none), no list of candidates (more alternatives, split at commas, ``or``, ``and``, slashes and line breaks,
   than the reference itself has, plus one), not the opposite of a yes/no reference as well, and at most
-  :data:`MAX_EXTRA_WORDS` content words that are in neither the reference nor the question;
+  :data:`MAX_EXTRA_WORDS` content words that are in neither the reference nor the question; and the reference
+  is not only denied: some word of it must stand outside every negation (``It is not LightGBM`` and ``No,
+  LightGBM is not used`` do not match ``LightGBM``; ``LightGBM, not XGBoost`` does). See :func:`negated_words`;
 - ``exact_match``: the normalised answer is the normalised reference;
 - ``token_f1``: the SQuAD-style F1 of the answer's words against the reference's (padding lowers precision);
 - ``judged_correct``: a judge's verdict (score ≥ 6 of 10 with the reference given), only when the judge passed
   the score-mode calibration of the text quality work (:mod:`simulacra.text.tasks.calibration`, 75 %); otherwise
   it is not measured and the report says why.
+
+Open book (``context``, a folder or file of documents): the documents are cut by the corpus's own chunker and
+passages (:mod:`simulacra.text.corpus.passages`), the ``top_k`` passages a TF-IDF retriever ranks highest for each
+question are put before it in the prompt of the open-book corpus (``simulacra corpus --open-book``), the same
+passages for every model, and the report gives the retrieval recall: the share of questions whose reference answer
+(every word group of it, normalised as above) is in their passages, the ceiling of answer match.
 
 Seeds, verdicts and renderings are those of the function-calling uplift (:class:`~simulacra.augment.llm.LlmUpliftResult`).
 """
@@ -36,6 +44,7 @@ import pandas as pd
 
 from simulacra.augment.llm import BackendFactory, LlmUpliftResult, Progress, answer_with_models, model_runs
 from simulacra.errors import InputError
+from simulacra.text.corpus.passages import PASSAGE_WORDS, TOP_K
 
 QA_METRICS = ["answer_match", "exact_match", "token_f1", "judged_correct"]
 QA_LABELS = dict(zip(QA_METRICS, ["answer match", "exact match", "token F1", "judged correct"]))
@@ -54,11 +63,12 @@ _OPPOSITE = {"yes": "no", "no": "yes", "true": "false", "false": "true"}
 _SPLIT = re.compile(r",|;|/|\n|\bor\b|\band\b|^\s*[-*•]\s|\n\s*[-*•]\s|\n\s*\d+[.)]\s", re.IGNORECASE)
 
 
-def qa_messages(question: str) -> list[dict[str, str]]:
-    """The prompt of a question, exactly as the documents corpus trains it (the user's message only)."""
+def qa_messages(question: str, context: Sequence[Any] | None = None) -> list[dict[str, str]]:
+    """The prompt of a question, exactly as the documents corpus trains it (the user's message only); with
+    ``context`` (passages), as the open-book corpus does."""
     from simulacra.text.corpus.docs_output import chat
 
-    return chat({"question": question, "answer": ""})[:-1]
+    return chat({"question": question, "answer": "", "context": list(context or [])})[:-1]
 
 
 def _digits(text: str) -> str:
@@ -113,6 +123,67 @@ def _contains(words: Sequence[str], chunk: Sequence[str]) -> bool:
     return any(list(words[i:i + n]) == list(chunk) for i in range(len(words) - n + 1))
 
 
+#: where a negation's scope ends: sentence and clause punctuation, and the words that start a new clause
+_CLAUSE = re.compile(r"[.;:,!?](?:\s|$)|\n|[()\[\]]|\b(?:and|but|while|whereas|although|though|however|instead|"
+                     r"yet|so)\b", re.IGNORECASE)
+#: cues that deny what follows them in their clause (``not LightGBM``, ``without LightGBM``, ``rather than X``)
+_DENY_AFTER = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot|except|unlike|"
+                         r"rather than|instead of|other than)\b", re.IGNORECASE)
+#: cues that also deny the subject before them when the rest of the clause only restates the question
+#: (``LightGBM is not used``; but not ``LightGBM does not need tuning``, which says something new)
+_DENY_BEFORE = re.compile(r"\b(?:not|never|cannot)\b", re.IGNORECASE)
+_NOT_A_DENIAL = re.compile(r"\bnot (?:only|just|merely)\b|\bno (?:doubt|matter)\b", re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to see ``used`` in ``use`` (``use``, ``used``, ``uses``, ``using`` -> ``us``)."""
+    for suffix in ("ing", "ed", "es", "s", "e", "d"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def _denies(text: str) -> bool:
+    return bool(_DENY_AFTER.search(_NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", text, flags=re.IGNORECASE))))
+
+
+def negated_words(answer: str, reference: str, question: str = "") -> list[str]:
+    """The reference's word groups that ``answer`` has only inside a negation's scope ('' if the reference or the
+    question is itself negative: then a negation in the answer is expected).
+
+    A scope runs from a cue (``not``, ``no``, ``never``, ``n't``, ``without``, ``rather than``...) to the end of its
+    clause (punctuation, or ``and``/``but``/``while``...); ``not``/``never`` also deny the clause's words before them
+    when what follows them only restates the question. A leading ``No`` of its own denies the whole answer.
+
+    Examples
+    --------
+    >>> negated_words("It is not LightGBM.", "LightGBM"), negated_words("LightGBM, not XGBoost.", "LightGBM")
+    (['lightgbm'], [])
+    >>> negated_words("No, LightGBM is not used.", "LightGBM", "Which library is used for boosting?")
+    ['lightgbm']
+    >>> negated_words("LightGBM does not need tuning.", "LightGBM", "Which library is used for boosting?")
+    []
+    """
+    if _denies(reference) or _denies(question):
+        return []
+    text = _NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", answer, flags=re.IGNORECASE))
+    clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
+    if clauses and tokens(clauses[0]) == ["no"]:
+        return [" ".join(c) for c in _chunks(reference)]
+    known = {_stem(w) for w in tokens(question) + tokens(reference)} | _STOP
+    said = [tokens(c) for c in clauses]
+    free: list[list[str]] = []  # per clause, the words that stand outside every negation
+    for clause in clauses:
+        cue = _DENY_AFTER.search(clause)
+        head = clause[: cue.start()] if cue else clause
+        before = _DENY_BEFORE.search(clause)
+        if before and all(_stem(w) in known or not w[0].isalnum() for w in tokens(clause[before.end():])):
+            head = ""  # ``LightGBM is not used``: the clause denies its subject
+        free.append(tokens(head))
+    return [" ".join(c) for c in _chunks(reference) if any(w[0].isalnum() and w not in _STOP for w in c)
+            and any(_contains(words, c) for words in said) and not any(_contains(words, c) for words in free)]
+
+
 def match_reason(answer: str, reference: str, question: str = "") -> str:
     """Why ``answer`` does not match ``reference`` under the verifier of the module docstring ('' when it does)."""
     a, r, q = tokens(answer), tokens(reference), set(tokens(question))
@@ -121,6 +192,9 @@ def match_reason(answer: str, reference: str, question: str = "") -> str:
     missing = [" ".join(c) for c in _chunks(reference) if not _contains(a, c)]
     if missing:
         return "missing: " + ", ".join(missing)
+    denied = negated_words(answer, reference, question)
+    if denied:
+        return "denied: " + ", ".join(denied)
     other_numbers = _numbers(a) - _numbers(r) - _numbers(list(q))
     if other_numbers:
         return "other numbers: " + " ".join(sorted(other_numbers))
@@ -135,6 +209,35 @@ def match_reason(answer: str, reference: str, question: str = "") -> str:
     if len(extra) > MAX_EXTRA_WORDS:
         return f"padded: {len(extra)} words beyond the reference and the question"
     return ""
+
+
+def answer_in(text: str, reference: str) -> bool:
+    """Whether every word group of ``reference`` is in ``text`` (normalised as for answer match).
+
+    Examples
+    --------
+    >>> answer_in("Each column gets 1001 knots.", "1,001"), answer_in("Use --format chat.", "--format json")
+    (True, False)
+    """
+    words = tokens(text)
+    groups = _chunks(reference)
+    return bool(groups) and all(_contains(words, c) for c in groups)
+
+
+def retrieve(context: str | Path, questions: Sequence[str], *, top_k: int, passage_words: int,
+             max_words: int = 350) -> tuple[list[list[Any]], dict[str, Any]]:
+    """The ``top_k`` passages of the documents under ``context`` for every question, and the retrieval settings."""
+    from simulacra.text.corpus.chunks import chunk_documents
+    from simulacra.text.corpus.passages import Retriever, passages_of
+
+    chunks = chunk_documents(context, max_words=max_words)
+    if not chunks:
+        raise InputError(f"No text in the documents under '{context}' (--context: a folder or file of .md/.txt)")
+    retriever = Retriever(passages_of(chunks, passage_words))
+    found = [retriever.search(q, top_k) for q in questions]
+    info = {"context": str(context), "retrieval": f"top {top_k} of {len(retriever.passages)} passages of at most "
+            f"{passage_words} words ({len(chunks)} chunks of at most {max_words}), TF-IDF cosine (scikit-learn)"}
+    return found, info
 
 
 def score_qa(answer: str, reference: str, question: str = "") -> dict[str, Any]:
@@ -198,7 +301,8 @@ def _judged(engine: Any, rows: Sequence[tuple[str, str]], texts: Sequence[str], 
 
 
 def _run_models(rows: list[tuple[str, str]], requests: list[Any], models: Sequence[str], base: str, engine: Any,
-                say: Progress, **options: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                say: Progress, extra: Sequence[dict[str, Any]], **options: Any,
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every run of every model: its record (the metrics over the questions) and its scored answers."""
     records: list[dict[str, Any]] = []
     answers: list[dict[str, Any]] = []
@@ -215,8 +319,8 @@ def _run_models(rows: list[tuple[str, str]], requests: list[Any], models: Sequen
         records.append(rec)
         answers += [{"model": spec, "repeat": repeat, "request": q, "expected": a, "answer": t,
                      "exact": bool(s["answer_match"]), "token_f1": round(s["token_f1"], 4), "reason": s["reason"],
-                     "judged_correct": None if math.isnan(j) else bool(j)}
-                    for t, s, j, (q, a) in zip(texts, scores, judged, rows)]
+                     "judged_correct": None if math.isnan(j) else bool(j), **x}
+                    for t, s, j, (q, a), x in zip(texts, scores, judged, rows, extra)]
         say(f"{spec} (repeat {repeat}): answer match {rec['answer_match']:.1%} on {len(rows)} questions in {seconds:.0f} s")
     return records, answers
 
@@ -224,12 +328,14 @@ def _run_models(rows: list[tuple[str, str]], requests: list[Any], models: Sequen
 def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "smollm2-135m", max_tokens: int = 64,
                   batch_size: int = 8, n_threads: int | None = None, device: str | None = None, judge: Any = None,
                   progress: Progress | None = None, factory: BackendFactory | None = None,
-                  cache: str | Path | None = None) -> LlmUpliftResult:
+                  cache: str | Path | None = None, context: str | Path | None = None, top_k: int = TOP_K,
+                  passage_words: int = PASSAGE_WORDS) -> LlmUpliftResult:
     """Answer the held-out questions of ``eval_rows`` with each model and score them (see the module docstring).
 
     ``models`` are ``base`` or model folders (``seed-N`` sub-folders are repeats); the first is the baseline.
     ``judge`` is a model or server for the judged correctness (an :class:`~simulacra.text.engine.Engine` or what
-    it takes); it is used only when it passes calibration. ``cache`` (an sqlite file) keeps every finished run's
+    it takes); it is used only when it passes calibration. ``context`` (documents) makes it open book, with the
+    ``top_k`` retrieved passages of at most ``passage_words`` words before every question. ``cache`` (an sqlite file) keeps every finished run's
     answers, so a rerun after a failure answers only the runs that did not finish.
     """
     from simulacra.text.backends.hf import resolve_device
@@ -244,17 +350,30 @@ def run_qa_uplift(eval_rows: str | Path, models: Sequence[str], *, base: str = "
     say = progress or (lambda msg: None)
     engine, judge_note = judge_for_qa(judge, say) if judge is not None else (
         None, "judged correctness not measured: no judge given (--judge a model or server that passes calibration)")
-    requests = [ChatRequest(messages=tuple(qa_messages(q)), temperature=0.0, max_tokens=max_tokens) for q, _ in rows]
+    found: list[list[Any]] = [[] for _ in rows]
+    book: dict[str, Any] = {}
+    if context is not None:
+        found, book = retrieve(context, [q for q, _ in rows], top_k=top_k, passage_words=passage_words)
+    extra: list[dict[str, Any]] = [{"passages": [p.id for p in ps], "answer_in_passages": answer_in(
+        "\n".join(f"{p.heading}\n{p.text}" for p in ps), a)} if context is not None else {} for ps, (_, a) in zip(found, rows)]
+    requests = [ChatRequest(messages=tuple(qa_messages(q, ps)), temperature=0.0, max_tokens=max_tokens)
+                for (q, _), ps in zip(rows, found)]
     try:
-        records, answers = _run_models(rows, requests, models, base, engine, say, factory=factory, batch_size=batch_size,
-                                       n_threads=n_threads, device=device, cache=cache)
+        records, answers = _run_models(rows, requests, models, base, engine, say, extra, factory=factory,
+                                       batch_size=batch_size, n_threads=n_threads, device=device, cache=cache)
     finally:
         if engine is not None and engine is not judge:
             engine.close()
-    info = {"eval": str(eval_rows), "questions": len(rows), "base": base, "decoding": "greedy", "max_tokens": max_tokens,
+    info: dict[str, Any] = {"eval": str(eval_rows), "questions": len(rows), "base": base, "decoding": "greedy", "max_tokens": max_tokens,
             "prompt": "the question as the user's message, under the chat template's system prompt (as in the corpus)",
             "models": ", ".join(models), "backend": "transformers" if factory is None else "custom", "device": device,
             "judge": judge_note, "notes": [judge_note] if engine is None else []}
+    if context is not None:
+        hits = sum(bool(x["answer_in_passages"]) for x in extra)
+        info.update(book, prompt="open book: the retrieved passages, then the question, as the user's message (as in "
+                    "simulacra corpus --open-book)", retrieval_recall=hits / len(rows))
+        info["notes"].insert(0, f"retrieval recall: the reference answer is in the {top_k} retrieved passages for {hits} "
+                             f"of {len(rows)} questions ({hits / len(rows):.0%}), the ceiling of answer match")
     return LlmUpliftResult(pd.DataFrame(records), answers, info, headline="answer_match", task="qa",
                            metrics=list(QA_METRICS), labels=dict(QA_LABELS))
 
@@ -272,5 +391,5 @@ def eval_task(path: str | Path) -> str:
                      f"(function calling); found keys {', '.join(sorted(row)) or 'none'}")
 
 
-__all__ = ["JUDGE_PASS", "MAX_EXTRA_WORDS", "QA_LABELS", "QA_METRICS", "eval_task", "judge_for_qa", "match_reason",
-           "qa_messages", "read_questions", "run_qa_uplift", "score_qa", "token_f1", "tokens"]
+__all__ = ["JUDGE_PASS", "MAX_EXTRA_WORDS", "QA_LABELS", "QA_METRICS", "answer_in", "eval_task", "judge_for_qa",
+           "match_reason", "negated_words", "qa_messages", "read_questions", "retrieve", "run_qa_uplift", "score_qa", "token_f1", "tokens"]

@@ -165,10 +165,15 @@ def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], 
             return pd.concat(kept, ignore_index=True).iloc[:n_rows]
         rate = max(hits / drawn, 1e-4)
         batch = int(min(2_000_000, max(batch, 1.3 * (n_rows - have) / rate)))
+    if getattr(synth, "differentially_private", False):  # never advise spending more budget on another model
+        from simulacra.tabular.sampling import rare_request_advice
+
+        advice = rare_request_advice(synth)
+    else:
+        advice = "Use a model that supports conditions, or loosen the condition."
     raise ConstraintError(
         f"Only {have} of {n_rows} synthetic rows matched {what or 'the condition'!r} after {drawn:,} draws "
-        f"({hits / max(drawn, 1):.3%} match); the condition is too rare for this model. Use a model that "
-        "supports conditions, or loosen the condition."
+        f"({hits / max(drawn, 1):.3%} match); the condition is too rare for this model. {advice}"
     )
 
 

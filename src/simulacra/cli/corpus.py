@@ -37,6 +37,12 @@ def corpus(
     max_words: Annotated[int, typer.Option("--max-words", help="Documents: most words in a chunk (sections, tables and "
                                            "code blocks are never cut).")] = 350,
     timeout: Annotated[float, typer.Option("--call-timeout", help="Calls: seconds one call may run.")] = 5.0,
+    open_book: Annotated[bool, typer.Option("--open-book", help="Documents, QA: put the passage that holds the answer "
+                                            "(and --distractors retrieved passages of other chunks) before each "
+                                            "question, for retrieval-grounded answering (uplift llm --context).")] = False,
+    passage_words: Annotated[int, typer.Option("--passage-words", help="Open book: most words in a passage.")] = 100,
+    distractors: Annotated[int, typer.Option("--distractors", help="Open book: passages without the answer added to "
+                                             "each row (the retriever's best from other chunks).")] = 1,
     llm: Llm = "local", model: Model = None, concurrency: Conc = 4, threads: Threads = 2, seed: Seed = 0,
     cache: Cache = None,
 ) -> None:
@@ -47,7 +53,10 @@ def corpus(
     wanted = [t.strip() for t in tasks.split(",") if t.strip()]
     api = _is_api(source)
     if not wanted:
-        wanted = ["calls"] if api else ["qa", "instruct"]
+        wanted = ["calls"] if api else ["qa"] if open_book else ["qa", "instruct"]
+    if open_book and (api or wanted != ["qa"]):
+        raise InputError("--open-book makes QA rows from documents (an instruction is answered by its whole chunk, "
+                         f"which the passages would hand over); use --tasks qa, not {','.join(wanted)}")
     if api != (wanted == ["calls"]):
         raise InputError("--tasks calls needs an API (OpenAPI .yaml/.json, a .py file or a module); qa/instruct need "
                          f"a folder or file of documents; got '{source}' with --tasks {','.join(wanted)}")
@@ -71,7 +80,8 @@ def corpus(
     command = "simulacra corpus " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "simulacra corpus"
     try:
         manifest = (_calls(source, n, engine, seed, share, timeout, eval_set, ngram, output, command) if api
-                    else _docs(source, n, wanted, engine, seed, phrasing, max_words, eval_set, ngram, output, command))
+                    else _docs(source, n, wanted, engine, seed, phrasing, max_words, eval_set, ngram, output, command,
+                               (passage_words, distractors) if open_book else None))
     finally:
         if engine is not None:
             engine.close()
@@ -141,11 +151,14 @@ def _calls(source: str, n: int, engine: Any, seed: int, model_share: float, time
 
 
 def _docs(source: str, n: int, tasks: list[str], engine: Any, seed: int, phrasing: str, max_words: int,
-          eval_set: Path | None, ngram: int, output: Path, command: str) -> dict[str, Any]:
+          eval_set: Path | None, ngram: int, output: Path, command: str, book: tuple[int, int] | None) -> dict[str, Any]:
     from simulacra.text.corpus.docs import build_docs, coverage
     from simulacra.text.corpus.docs_output import write_docs_corpus
+    from simulacra.text.corpus.passages import open_book
 
     res, chunks = build_docs(source, n, tasks=tasks, engine=engine, seed=seed, max_words=max_words, phrasing=phrasing)
+    if book is not None:
+        open_book(res, chunks, passage_words=book[0], distractors=book[1], seed=seed)
     report = _decontaminate(res, eval_set, ngram, ("question", "instruction"))
     (output / "chunks.jsonl").write_text("".join(json.dumps(c.as_dict()) + "\n" for c in chunks), encoding="utf-8")
     return write_docs_corpus(res, output, command=command,

@@ -126,6 +126,9 @@ def llm(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary (one entry per model), verdicts, runs and answers as JSON.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page.")] = None,
     cache: Annotated[Path | None, typer.Option("--cache", help="Answers of finished runs (sqlite), reused by a rerun; default .simulacra-uplift.sqlite beside --json or --html.")] = None,
+    context: Annotated[Path | None, typer.Option("--context", help="QA, open book: the documents (a folder or file of .md/.txt); the passages a TF-IDF retriever finds for each question go before it, as in simulacra corpus --open-book.")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="QA with --context: passages retrieved per question.")] = 2,
+    passage_words: Annotated[int, typer.Option("--passage-words", help="QA with --context: most words in a passage (as in the corpus).")] = 100,
 ) -> None:
     """Base vs tuned models on held-out rows: function calls (exact match, schema validity, execution, no-call
     accuracy) or questions about documents (answer match, exact match, token F1, judged correctness)."""
@@ -145,12 +148,14 @@ def llm(
             console.print("[yellow]--api is not used for QA rows[/yellow]")
         result = run_qa_uplift(eval_path, names, base=base, max_tokens=max_tokens or 64, batch_size=batch_size,
                                n_threads=threads, device=device, judge=judge, progress=_progress(),
-                               cache=cache)
+                               cache=cache, context=context, top_k=top_k, passage_words=passage_words)
     else:
         from simulacra.augment.llm import run_llm_uplift
 
         if not api:
             raise InputError("Function-calling rows need the tools that made the corpus: --api FILE_OR_MODULE")
+        if context is not None:
+            raise InputError("--context is for QA rows (questions about documents); function calls take --api")
         if judge:
             raise InputError("--judge is for QA rows; function calls are checked by the schema, execution and exact match")
         result = run_llm_uplift(api, eval_path, names, base=base, max_tokens=max_tokens or 96, batch_size=batch_size,

@@ -109,6 +109,14 @@ class ImageGenerator:
     def _generate(self, labels: Any, gen: Any) -> Any:
         raise NotImplementedError
 
+    def _resolve(self, resolution: int) -> dict[str, Any]:
+        """Settings fixed when a fit starts (defaults that depend on the resolution), saved in the model file."""
+        return {}
+
+    def _legacy_design(self) -> dict[str, Any]:
+        """The settings of a model file written before they were saved in it."""
+        return {}
+
     # shared ---------------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.PARAMS}
@@ -119,6 +127,10 @@ class ImageGenerator:
     def _check_params(self) -> None:
         if any(v is not None and int(v) < 1 for v in (self.steps, self.batch_size)) or not float(self.learning_rate) > 0:
             raise InputError("steps and batch_size must be positive integers and learning_rate a positive number.")
+
+    def _lr_factor(self, step: int, total: int) -> float:
+        """The learning rate at ``step`` of ``total``, as a share of ``learning_rate`` (constant here)."""
+        return 1.0
 
     def training_plan(self, resolution: int) -> tuple[int, int]:
         """The optimiser steps and batch size a fit at ``resolution`` pixels uses: the parameters, or
@@ -134,6 +146,7 @@ class ImageGenerator:
         self.resolution_ = data.resolution
         self.channels_ = data.channels
         self.class_counts_ = [int(c) for c in np.bincount(data.labels, minlength=len(data.classes))]
+        self.design_ = self._resolve(data.resolution)
         self.net_ = seeded(self._seed(), self._build)
 
     def fit(self, data: ImageSet, *, checkpoint: str | Path | None = None, resume: bool = False,
@@ -161,6 +174,8 @@ class ImageGenerator:
         try:
             while step < total:
                 idx = torch.from_numpy(rng.integers(0, len(data), size=min(batch, len(data))))
+                for group in opt.param_groups:  # set from the step alone, so a resumed fit follows the same schedule
+                    group["lr"] = float(self.learning_rate) * self._lr_factor(step, total)
                 loss = self._loss(x_all[idx], y_all[idx], gen)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -281,7 +296,8 @@ class ImageGenerator:
                 "channels": self.channels_, "fit_seconds": getattr(self, "fit_seconds_", None),
                 "final_loss": getattr(self, "final_loss_", None),
                 "trained_steps": getattr(self, "trained_steps_", None),
-                "trained_batch_size": getattr(self, "trained_batch_size_", None)}
+                "trained_batch_size": getattr(self, "trained_batch_size_", None),
+                "design": getattr(self, "design_", {})}
         return write_archive(path, header=header, metadata=meta, state={"weights": _to_numpy(self.net_)})
 
     @classmethod
@@ -294,6 +310,7 @@ class ImageGenerator:
         model.resolution_, model.channels_ = int(m["resolution"]), int(m["channels"])
         model.fit_seconds_, model.final_loss_ = m.get("fit_seconds"), m.get("final_loss")
         model.trained_steps_, model.trained_batch_size_ = m.get("trained_steps"), m.get("trained_batch_size")
+        model.design_ = m.get("design") or model._legacy_design()
         model.net_ = model._build()
         _load_weights(model.net_, arc.state["weights"], where)
         model.net_.eval()

@@ -241,6 +241,10 @@ def _members(p: Path, zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         if info.filename in infos:
             raise ModelFileError(f"'{p}' is not a valid simulacra model: member {info.filename} appears twice.")
         infos[info.filename] = info
+        if info.flag_bits & 0x1:  # zipfile would raise RuntimeError("... is encrypted, password required")
+            raise ModelFileError(
+                f"'{p}' is corrupt: member {info.filename} is marked as encrypted, which simulacra never writes."
+            )
     unexpected = sorted(set(infos) - set(MEMBERS))
     missing = sorted(set(MEMBERS) - set(infos))
     if unexpected or missing:

@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from simulacra.errors import ModelFileError
+from simulacra.tabular._lgb_text import booster_predict, load_booster
+
 
 def lightgbm_available() -> bool:
     """True when LightGBM can be imported."""
@@ -101,7 +104,7 @@ class BoostedConditional:
             else:
                 out[:, self.classes[0] if self.classes.size else 0] = 1.0
             return out
-        p = self.booster.predict(X, num_iteration=self.booster.best_iteration or None)
+        p = booster_predict(self.booster, X)
         if p.ndim == 1:
             p = np.column_stack([1.0 - p, p])
         out[:, self.classes] = p
@@ -130,12 +133,24 @@ class BoostedConditional:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BoostedConditional:
         booster = None
+        classes = np.asarray(state["classes"], dtype=np.int64)
+        n_cells = int(state["n_cells"])
+        outside = np.any((classes < 0) | (classes >= n_cells))
+        if classes.ndim != 1 or np.unique(classes).size != classes.size or outside:
+            raise _corrupt(f"has classes outside 0..{n_cells - 1} or repeated")
         if state["model"]:
-            import lightgbm as lgb
-
-            booster = lgb.Booster(model_str=state["model"])
+            booster = load_booster(state["model"])
+            outputs = booster.num_model_per_iteration()
+            if outputs != (1 if classes.size == 2 else classes.size):
+                raise _corrupt(f"has {outputs} output(s) per row for {classes.size} classes")
         prior = np.asarray(state["prior"], dtype=float) if "prior" in state else None
-        return cls(booster, np.asarray(state["classes"], dtype=np.int64), int(state["n_cells"]), prior)
+        if prior is not None and (prior.shape != (n_cells,) or not np.all(np.isfinite(prior) & (prior >= 0))):
+            raise _corrupt(f"has class frequencies that are not {n_cells} non-negative numbers")
+        return cls(booster, classes, n_cells, prior)
+
+
+def _corrupt(what: str) -> ModelFileError:
+    return ModelFileError(f"The model file is corrupt: a boosted model {what}. Re-fit the model and save it again.")
 
 
 class BoostedMean:
@@ -182,16 +197,14 @@ class BoostedMean:
         return out
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.booster.predict(X, num_iteration=self.booster.best_iteration or None).astype(np.float32)
+        return np.asarray(booster_predict(self.booster, X)).astype(np.float32)
 
     def get_state(self) -> dict[str, Any]:
         return {"kind": "mean", "model": self.booster.model_to_string()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BoostedMean:
-        import lightgbm as lgb
-
-        return cls(lgb.Booster(model_str=state["model"]))
+        return cls(load_booster(state["model"]))
 
 
 def _gain_over_tree(mean: BoostedMean, X: np.ndarray, target: np.ndarray, valid: np.ndarray, leaf: int) -> float:

@@ -15,6 +15,9 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.tree._tree import Tree
 
+from simulacra.errors import ModelFileError
+from simulacra.tabular._tree_arrays import check_tree_arrays, whole_numbers
+
 _NODE_FIELDS = ("left_child", "right_child", "feature", "threshold", "missing_go_to_left")
 
 
@@ -103,13 +106,13 @@ class LeafTree:
             return np.zeros(len(X), dtype=np.int64)
         Xc = np.ascontiguousarray(X, dtype=np.float32)
         if len(self.trees) == 1 or rng is None:
-            return self.leaf_of_node[0][self.trees[0].apply(Xc)]
+            return self.leaf_of_node[0][_apply(self.trees[0], Xc)]
         which = rng.integers(0, len(self.trees), size=len(Xc))
         out = np.empty(len(Xc), dtype=np.int64)
         for k, tree in enumerate(self.trees):
             rows = np.flatnonzero(which == k)
             if rows.size:
-                out[rows] = self.leaf_of_node[k][tree.apply(Xc[rows])]
+                out[rows] = self.leaf_of_node[k][_apply(tree, Xc[rows])]
         return out
 
     def sample(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +132,7 @@ class LeafTree:
         Xc = np.ascontiguousarray(X, dtype=np.float32)
         total = np.zeros(len(Xc))
         for k, tree in enumerate(self.trees):
-            total += p_cell[self.leaf_of_node[k][tree.apply(Xc)]]
+            total += p_cell[self.leaf_of_node[k][_apply(tree, Xc)]]
         return np.maximum(total / len(self.trees), 0.0)
 
     def cdf(self, X: np.ndarray, cell: np.ndarray, fraction: np.ndarray) -> np.ndarray:
@@ -141,7 +144,7 @@ class LeafTree:
         if not self.trees:
             leaf_sets = [np.zeros(len(Xc), dtype=np.int64)]
         else:
-            leaf_sets = [m[t.apply(Xc)] for t, m in zip(self.trees, self.leaf_of_node)]
+            leaf_sets = [m[_apply(t, Xc)] for t, m in zip(self.trees, self.leaf_of_node)]
         total = np.zeros(len(Xc))
         for leaf in leaf_sets:
             lo, hi = below[leaf, cell], cum[leaf, cell]
@@ -163,9 +166,28 @@ class LeafTree:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LeafTree:
-        trees = [_rebuild_tree(t) for t in state["trees"]]
-        maps = [np.asarray(t["leaf_of_node"], dtype=np.int64) for t in state["trees"]]
-        return cls(trees, maps, np.asarray(state["cumulative"], dtype=float))
+        """Rebuilt from :meth:`get_state`, after checking that the arrays form trees (a damaged file could
+        otherwise make scikit-learn's compiled ``apply`` read outside memory or loop for ever)."""
+        cumulative = np.asarray(state["cumulative"], dtype=float)
+        if cumulative.ndim != 2 or cumulative.shape[1] == 0 or not np.all(np.isfinite(cumulative)):
+            raise ModelFileError("The model file is corrupt: a tree's leaf histograms are not a finite table. "
+                                 "Re-fit the model and save it again.")
+        trees, maps = [], []
+        for number, entry in enumerate(state["trees"]):
+            what = f"tree {number}"
+            n_features = int(entry["n_features"])
+            if not 1 <= n_features <= 1_000_000 or int(entry["max_depth"]) < 0:
+                raise ModelFileError(f"The model file is corrupt: {what} has {n_features} features or a negative "
+                                     "depth. Re-fit the model and save it again.")
+            leaf = check_tree_arrays(entry["left_child"], entry["right_child"], entry["feature"],
+                                     n_features=n_features, what=what)
+            node_leaf = whole_numbers(entry["leaf_of_node"], f"{what}'s leaf rows")
+            if node_leaf.size != leaf.size or np.any((node_leaf[leaf] < 0) | (node_leaf[leaf] >= len(cumulative))):
+                raise ModelFileError(f"The model file is corrupt: {what}'s leaves point outside its "
+                                     f"{len(cumulative)} histograms. Re-fit the model and save it again.")
+            trees.append(_rebuild_tree(entry))
+            maps.append(node_leaf)
+        return cls(trees, maps, cumulative)
 
 
 def _grow(
@@ -181,6 +203,14 @@ def _grow(
     est = forest(n_estimators=n_trees, max_features=max_features or 1.0, max_samples=0.5, n_jobs=n_jobs,
                  **common).fit(X, regress_on if regress_on is not None else y)
     return [e.tree_ for e in est.estimators_]
+
+
+def _apply(tree: Tree, X: np.ndarray) -> np.ndarray:
+    """``tree.apply(X)``, refusing rows narrower than the tree (scikit-learn would read past them)."""
+    if X.shape[1] < tree.n_features:
+        raise ModelFileError(f"The model file is corrupt: a tree over {tree.n_features} features was given rows "
+                             f"of {X.shape[1]}. Re-fit the model and save it again.")
+    return np.asarray(tree.apply(X))
 
 
 def _rebuild_tree(state: dict[str, Any]) -> Tree:

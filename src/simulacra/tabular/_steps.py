@@ -12,8 +12,14 @@ choices make the histories look real:
 * **Model of one step.** A continuous representation is mapped to normal scores through its own
   quantile cells (the privacy floor of the single-table models applies); LightGBM predicts the score's
   location and the log of its spread from the features, and the standardised residual is drawn from
-  its own empirical distribution. The spread model is what reproduces volatility clustering.
-  Discrete representations (codes, gaps of a few distinct sizes) get a LightGBM classifier.
+  its own empirical distribution. Discrete representations (codes, gaps of a few distinct sizes)
+  get a LightGBM classifier.
+* **Running size.** Changes and distances (not levels) are modelled in units of the entity's
+  running volatility (:meth:`Roller.scale`): a weighted mean of the recent absolute changes of all
+  such columns, each in units of its training mean, moved by the columns already drawn in the same
+  event. A large move widens the next draws of every price of the entity, so volatility clusters
+  over a long free-running history, where a spread model alone lets it fade (sp500: lag-1
+  autocorrelation of absolute `open` changes 0.13 without, 0.21 with, real 0.19).
 * **Features.** Static attributes, lags ``1..n_lags`` of every representation, an exponentially
   weighted mean of the absolute change, the distance of a level from the entity's running mean, the
   step and the steps left, the weekday of the previous event, and the columns drawn before in the
@@ -29,6 +35,7 @@ import numpy as np
 from scipy import special
 
 from simulacra.tabular._boosted import BoostedConditional, BoostedMean
+from simulacra.tabular._lgb_text import booster_predict
 from simulacra.tabular._cells import NumericCells
 
 #: Lags of every column given to the model of a step.
@@ -36,6 +43,12 @@ N_LAGS = 3
 #: Weights of the newest change in the two running means of absolute changes (volatility features:
 #: a slow one for the regime, a fast one for the last few events).
 EWM_ALPHA = (0.05, 0.3)
+#: Representations drawn in units of their own running size (see :meth:`Roller.scale`): changes and
+#: distances, whose size comes in clusters; not levels, codes or shares of a range.
+SCALED_MODES = ("logdiff", "diff", "lagratio", "lagoffset", "ratio", "offset", "above", "below")
+#: Which of ``EWM_ALPHA`` the running size uses (the fast one: the slow one gave less clustering on
+#: sp500), and the floor of the size relative to its training mean (never divided by ~0).
+SCALE_EWM, SCALE_FLOOR = 1, 0.05
 #: A positive column whose log level has this lag-1 autocorrelation inside entities is modelled by
 #: its changes (a random-walk-like level); below it, by its level.
 LEVEL_AUTOCORR = 0.9
@@ -64,6 +77,11 @@ class ColumnPlan:
     log: bool = False  # bounds as ratios (positive columns) rather than differences
     decimals: int | None = None
     integer: bool = False
+    scale: float | None = None  # mean |representation| in training: drawn in units of its running size
+
+    @property
+    def scaled(self) -> bool:
+        return self.scale is not None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -261,13 +279,13 @@ def _fit_spread(X: np.ndarray, target: np.ndarray, *, min_leaf: int, categorical
 
 def _predict(model: BoostedMean, X: np.ndarray) -> np.ndarray:
     """One-thread prediction: a step has a few hundred rows, where thread start-up costs more than it saves."""
-    return np.asarray(model.booster.predict(X, num_iteration=model.booster.best_iteration or None, num_threads=1))
+    return np.asarray(booster_predict(model.booster, X, num_threads=1))
 
 
 def _sample_classes(model: BoostedConditional, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if model.booster is None:
         return model.sample(X, rng)
-    p = model.booster.predict(X, num_iteration=model.booster.best_iteration or None, num_threads=1)
+    p = booster_predict(model.booster, X, num_threads=1)
     if p.ndim == 1:
         p = np.column_stack([1.0 - p, p])
     probs = np.zeros((len(X), model.n_cells))
@@ -317,6 +335,39 @@ class Roller:
         if self.weekday:
             parts.append(self.prev_weekday[rows][:, None])
         return np.column_stack(parts).astype(np.float32)
+
+    def scale(self, t: int, rows: np.ndarray, plans: list[ColumnPlan], row: np.ndarray | None = None) -> np.ndarray:
+        """The running size of each plan's representation at step ``t``, (len(rows), k); 1 where not scaled.
+
+        The entity's current volatility, shared by its scaled columns (:attr:`ColumnPlan.scale`): the
+        mean over those columns of their absolute representation in units of its training mean,
+        exponentially weighted over the past events (``EWM_ALPHA[SCALE_EWM]``, starting at 1), then
+        moved, for each column, by the columns drawn before it in the same event (``row``: the event's
+        representations so far, NaN where not drawn yet), so a large overnight gap widens the same day's
+        move and range. A scaled column is drawn as a multiple of its size: a large move widens the next
+        draws of every price of the entity (volatility clustering by construction, as in GARCH-type
+        models) while the step model learns how the multiple depends on the features.
+        """
+        base = np.array([p.scale if p.scale is not None else np.nan for p in plans], dtype=float)
+        on = np.isfinite(base) & (base > 0)
+        out = np.ones((rows.size, len(plans)))
+        if not on.any():
+            return out
+        alpha = EWM_ALPHA[SCALE_EWM]
+        start = (1.0 - alpha) ** max(t - 1, 0)  # the pushes of steps 1..t-1 updated the running means
+        level = (self.ewm[rows][:, on, SCALE_EWM] / base[on]).mean(axis=1) + start
+        rel = np.repeat(level[:, None], len(plans), axis=1)
+        if row is not None:
+            seen = np.where(on[None, :], np.abs(row) / np.where(on, base, 1.0)[None, :], np.nan)
+            known = np.isfinite(seen)
+            # sum and count of the columns before each one (exclusive prefix sums along the row)
+            total = np.cumsum(np.where(known, seen, 0.0), axis=1) - np.where(known, seen, 0.0)
+            count = np.cumsum(known, axis=1) - known
+            mean = total / np.maximum(count, 1)
+            rel = np.where(count > 0, (1 - alpha) * rel + alpha * mean, rel)
+        size = np.maximum(rel, SCALE_FLOOR) * np.where(on, base, 1.0)[None, :]
+        out[:, on] = size[:, on]
+        return out
 
     def push(self, t: int, rows: np.ndarray, reprs: np.ndarray, levels: np.ndarray,
              weekday: np.ndarray | None) -> None:

@@ -60,6 +60,9 @@ class BaseSynthesizer(ABC):
     #: Samples stay inside the training data's observed bounds, dates and constant values. False for
     #: differentially private models, whose domains are noisy or public (knowing the real extremes leaks).
     exact_domain: ClassVar[bool] = True
+    #: Fitted under a differential-privacy budget: refitting (or fitting another model on the same rows)
+    #: spends more of it, so advice never suggests it.
+    differentially_private: ClassVar[bool] = False
 
     metadata: Any
     random_state: Any
@@ -239,17 +242,19 @@ class BaseSynthesizer(ABC):
         """Deprecated: use ``simulacra.sample_to(model, path, n_rows, ...)``.
 
         Chunked jobs belong to :mod:`simulacra.scale`, which sits above the models; this method is
-        kept so that existing code runs, with a DeprecationWarning, and will be removed.
+        kept so that existing code runs, with a DeprecationWarning, and will be removed. It forwards to
+        the public function through the package root (the public API, above every layer, which resolves
+        it lazily), so the models do not name the scale layer.
         """
         import warnings
+
+        import simulacra
 
         warnings.warn(
             "model.sample_to(path, n_rows) is deprecated and will be removed; use "
             "simulacra.sample_to(model, path, n_rows, ...) instead.", DeprecationWarning, stacklevel=2,
         )
-        from simulacra.scale.api import sample_to  # the deprecated shim's upward import (architecture test)
-
-        return sample_to(self, path, n_rows, **options)
+        return simulacra.sample_to(self, path, n_rows, **options)
 
     @property
     def block_rows(self) -> int:
@@ -410,6 +415,9 @@ class BaseSynthesizer(ABC):
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
         model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
         model.metadata_ = model.constraints_.input_metadata_ or model.model_metadata_
+        if len(set(model.columns_)) != len(model.columns_) or not set(model.columns_) <= set(model.metadata_.columns):
+            raise ModelFileError("The model file is corrupt: its column list repeats a column or names one its "
+                                 "metadata does not have. Re-fit the model and save it again.")
         model._set_state(body["state"])
         return model
 

@@ -78,6 +78,18 @@ def available_synthesizers() -> list[str]:
     return sorted(set(BUILTIN) | set(SYNTHESIZERS))
 
 
+def conditioning_synthesizers() -> list[str]:
+    """The models that meet conditions natively (without redrawing rows), preferred first; none of them
+    differentially private."""
+    for name in BUILTIN:
+        try:
+            _load_builtin(name)
+        except ImportError:  # pragma: no cover - an optional dependency missing
+            continue
+    found = [c for c in SYNTHESIZERS.values() if c.supports_conditions and not c.differentially_private]
+    return [c.name for c in sorted(found, key=lambda c: -c.default_rank)]
+
+
 def default_synthesizer_name() -> str:
     """The best synthesizer available: the one with the highest ``default_rank``."""
     ranks = {name: entry.rank for name, entry in BUILTIN.items()}

@@ -175,7 +175,7 @@ def sample_valid(
         got += int(ok.sum())
         drawn += size
         if got < need:
-            _check_progress(got, drawn, need, plan, failures)
+            _check_progress(got, drawn, need, plan, failures, model)
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
     out = out.iloc[:need].reset_index(drop=True)
     key_rng = stream(seed, block, 1)
@@ -198,7 +198,27 @@ def _count_failures(table: pd.DataFrame, broken: np.ndarray, plan: Plan, failure
             failures[label] = failures.get(label, 0) + int(bad.sum())
 
 
-def _check_progress(got: int, drawn: int, need: int, plan: Plan, failures: dict[str, int]) -> None:
+def rare_request_advice(model: Any) -> str:
+    """What to do about a request too rare to meet by redrawing rows, for this ``model``.
+
+    A differentially private model is never told to refit or to switch models on the real rows (that spends
+    more budget); a model that conditions natively is told when it does; the others get the models that do.
+    """
+    if getattr(model, "differentially_private", False):
+        return ("Ask for fewer rows, or relax the conditions or constraints. Do not fit another model on the real "
+                "rows for this (it spends more privacy budget); a model fitted on rows sampled from this one "
+                "(post-processing, no budget), e.g. model 'copula', can condition natively.")
+    if getattr(model, "supports_conditions", False):
+        return ("Ask for fewer rows, or relax the conditions or constraints. This model conditions natively only "
+                "on single values of columns that no rule computes; a list of values, or a column a rule sets, "
+                "is met by redrawing rows.")
+    from simulacra.tabular.registry import conditioning_synthesizers
+
+    names = " or ".join(repr(n) for n in conditioning_synthesizers())
+    return f"Ask for fewer rows, relax the conditions, or use a model that conditions natively (model {names})."
+
+
+def _check_progress(got: int, drawn: int, need: int, plan: Plan, failures: dict[str, int], model: Any) -> None:
     worst = sorted(failures.items(), key=lambda kv: -kv[1])[:3]
     why = "; ".join(f"{label} failed in {count / drawn:.1%} of them" for label, count in worst)
     if got == 0 and drawn >= PROBE_ROWS:
@@ -210,6 +230,5 @@ def _check_progress(got: int, drawn: int, need: int, plan: Plan, failures: dict[
     if got > 0 and drawn * need / got > MAX_DRAWS:
         raise ConstraintError(
             f"The request is too rare to sample {need:,} rows: only {got:,} of {drawn:,} drawn rows "
-            f"satisfied it (about {got / drawn:.2e}; {why}). Ask for fewer rows, relax the conditions, "
-            "or use a model that conditions natively (model 'copula')."
+            f"satisfied it (about {got / drawn:.2e}; {why}). {rare_request_advice(model)}"
         )

@@ -40,6 +40,7 @@ from simulacra.tabular._sequence_plan import check_table, plan_columns
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import (
     N_LAGS,
+    SCALED_MODES,
     ColumnPlan,
     Roller,
     StepModel,
@@ -126,6 +127,7 @@ class SequenceSynthesizer(CompositeModel):
         # every real row keeps
         above = row_orderings({c: frame[c].to_numpy(dtype=float) for c in numeric}, numeric)
         self.plans_ = plan_columns(frame, self.entity, numeric, dynamic, values, above)
+        self._set_scales(frame, values)
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])
         gaps = np.diff(ordinal, prepend=np.nan)
@@ -154,10 +156,22 @@ class SequenceSynthesizer(CompositeModel):
         # step models, fitted on every event after the first
         self.static_codes_ = {c: self._categories(frame[c]) for c in self.statics_ if not _numeric(frame[c])}
         statics = self._encode_statics(table)
-        X, Y = self._transitions(frame, values, gaps, lengths, statics)
-        self._fit_steps(X, Y, statics.shape[1], rng)
+        X, Y, V = self._transitions(frame, values, gaps, lengths, statics)
+        self._fit_steps(X, Y, V, statics.shape[1], rng)
         self._sample_rng_ = np.random.default_rng(self.random_state)
         return self
+
+    def _set_scales(self, frame: pd.DataFrame, values: dict[str, np.ndarray]) -> None:
+        """Each change or distance column's mean absolute representation: the start of its running size."""
+        ent = frame[self.entity].to_numpy()
+        later = np.r_[False, ent[1:] == ent[:-1]]
+        prev = {c: np.r_[np.nan, v[:-1]] for c, v in values.items()}
+        for p in self.plans_:
+            if p.kind != "numeric" or p.mode not in SCALED_MODES:
+                continue
+            size = np.abs(to_repr(p, values[p.name], prev, values)[later])
+            mean = float(np.mean(size[np.isfinite(size)])) if np.isfinite(size).any() else 0.0
+            p.scale = mean if mean > 0 else None
 
     def _find_statics(self, frame: pd.DataFrame) -> list[str]:
         others = [c for c in frame.columns if c not in (self.entity, self.order)]
@@ -210,8 +224,9 @@ class SequenceSynthesizer(CompositeModel):
         return pd.Series(s).map(lookup).fillna(other).to_numpy(dtype=float)
 
     def _transitions(self, frame: pd.DataFrame, values: dict[str, np.ndarray], gaps: np.ndarray,
-                     lengths: np.ndarray, statics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Features and targets (gap, then every plan's representation) of every event after the first."""
+                     lengths: np.ndarray, statics: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features, targets (gap, then every plan's representation) and the plans' running sizes
+        (:meth:`Roller.scale`) of every event after the first."""
         n, T = lengths.size, int(lengths.max())
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
         plans = self.plans_
@@ -228,7 +243,7 @@ class SequenceSynthesizer(CompositeModel):
         if self.time_["weekday"]:
             day[idx_entity, idx_step] = ((times.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
         roller = Roller(plans, statics, lengths, self.time_["weekday"])
-        feats, targets = [], []
+        feats, targets, sizes = [], [], []
         for t in range(T):
             rows = np.flatnonzero(lengths > t)
             row = {p.name: levels[rows, t, j] for j, p in enumerate(plans)}
@@ -238,8 +253,9 @@ class SequenceSynthesizer(CompositeModel):
                 base = roller.features(t, rows)
                 feats.append(base)
                 targets.append(np.column_stack([gap[rows, t], reprs]))
+                sizes.append(roller.scale(t, rows, plans, reprs))
             roller.push(t, rows, reprs, levels[rows, t], day[rows, t] if self.time_["weekday"] else None)
-        return np.vstack(feats), np.vstack(targets)
+        return np.vstack(feats), np.vstack(targets), np.vstack(sizes)
 
     @staticmethod
     def _repr(p: ColumnPlan, row: dict[str, np.ndarray], prev: dict[str, np.ndarray]) -> np.ndarray:
@@ -247,7 +263,7 @@ class SequenceSynthesizer(CompositeModel):
             return row[p.name]
         return to_repr(p, row[p.name], prev, row)
 
-    def _fit_steps(self, X: np.ndarray, Y: np.ndarray, n_static: int, rng: np.random.Generator) -> None:
+    def _fit_steps(self, X: np.ndarray, Y: np.ndarray, V: np.ndarray, n_static: int, rng: np.random.Generator) -> None:
         cat_static = [i for i, c in enumerate(self.statics_) if c in self.static_codes_]
         lag_cats = [n_static + j * N_LAGS + lag for j, p in enumerate(self.plans_) if p.kind == "category"
                     for lag in range(N_LAGS)]
@@ -256,7 +272,7 @@ class SequenceSynthesizer(CompositeModel):
         names = [GAP] + [p.name for p in self.plans_]
         for j, name in enumerate(names):
             plan = self.plans_[j - 1] if j else None
-            y = Y[:, j]
+            y = Y[:, j] / V[:, j - 1] if plan is not None and plan.scaled else Y[:, j]
             ok = np.isfinite(y)
             Xj = np.column_stack([X, current])
             cats = cat_static + lag_cats + [X.shape[1] + i - 1 for i in range(1, j) if self.plans_[i - 1].kind == "category"]
@@ -265,7 +281,7 @@ class SequenceSynthesizer(CompositeModel):
                 min_count=self.min_category_count, min_leaf=self.min_samples_leaf, rng=rng,
             )
             if j:
-                current = np.column_stack([current, y]).astype(np.float32)
+                current = np.column_stack([current, Y[:, j]]).astype(np.float32)
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(self, n_entities: int, *, random_state: int | np.random.Generator | None = None,
@@ -338,19 +354,24 @@ class SequenceSynthesizer(CompositeModel):
         plans = self.plans_
         base = roller.features(t, rows)
         current = np.zeros((rows.size, 0), dtype=np.float32)
+        size = roller.scale(t, rows, plans)
         gap = self.steps_[GAP].sample(base, rng)
         times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
         row: dict[str, np.ndarray] = {}
         prev = {p.name: levels[rows, t - 1, j] for j, p in enumerate(plans)}
         out_reprs = []
-        for p in plans:
-            y = self.steps_[p.name].sample(np.column_stack([base, current]), rng)
+        drawn = np.full((rows.size, len(plans)), np.nan)
+        for j, p in enumerate(plans):
+            if p.scaled and j:
+                size = roller.scale(t, rows, plans, drawn)
+            y = self.steps_[p.name].sample(np.column_stack([base, current]), rng) * size[:, j]
             if p.kind == "category":
                 row[p.name] = y
             else:
                 row[p.name] = from_repr(p, y, prev, row)
                 y = to_repr(p, row[p.name], prev, row)  # the representation after rounding
             out_reprs.append(y)
+            drawn[:, j] = y
             current = np.column_stack([current, y]).astype(np.float32)
         empty = np.zeros((rows.size, 0))
         levels[rows, t] = np.column_stack([row[p.name] for p in plans]) if plans else empty

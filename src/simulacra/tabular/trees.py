@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from simulacra.errors import ModelFileError
+from simulacra.tabular._tree_arrays import check_tree_arrays
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
 from simulacra.tabular.registry import register
 from simulacra.tabular.scores import marginals_from_state, marginals_state
@@ -43,6 +45,10 @@ class LeafTree:
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The leaf (as an index into ``payload``) of every row of ``x``."""
         n = len(x)
+        used = self.feature[self.left >= 0]
+        if used.size and (used.min() < 0 or used.max() >= x.shape[1]):
+            raise ModelFileError(f"The model file is corrupt: a tree splits on a feature outside the {x.shape[1]} "
+                                 "it is given. Re-fit the model and save it again.")
         flat = np.ascontiguousarray(x.T).reshape(-1)  # column-major: one gather per level
         node = np.zeros(n, dtype=np.int64)
         active = np.flatnonzero(self.left[node] >= 0)
@@ -59,6 +65,14 @@ class LeafTree:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LeafTree:
+        """Rebuilt from :meth:`get_state`, after checking that the arrays form a tree (a child index pointing
+        back would make :meth:`apply` loop for ever)."""
+        leaf = check_tree_arrays(state["left"], state["right"], state["feature"], n_features=None, what="a tree")
+        payload = np.asarray(state["payload"])
+        if payload.ndim == 0 or len(payload) != int(leaf.sum()):
+            raise ModelFileError(f"The model file is corrupt: a tree has {int(leaf.sum())} leaves but "
+                                 f"{payload.shape[0] if payload.ndim else 0} leaf summaries. Re-fit the model "
+                                 "and save it again.")
         return cls(*(np.asarray(state[k]) for k in ("left", "right", "feature", "threshold", "payload")))
 
 

@@ -31,7 +31,7 @@ def train_dpo(pairs: str | Path, *, base: str | Path, output: str | Path, api: A
     """
     from simulacra.train.data import pair_example, read_rows
 
-    settings = replace(settings or DPO_DEFAULTS, share_prompt=False)  # chosen and rejected differ: nothing shared
+    settings = dpo_settings(settings or DPO_DEFAULTS)
     say = say or (lambda msg: None)
     rows = read_rows(pairs)
     bases = loop.seed_folders(base)
@@ -47,6 +47,26 @@ def train_dpo(pairs: str | Path, *, base: str | Path, output: str | Path, api: A
         target = out if len(bases) == 1 else out / folder.name
         infos.append(_train_one(examples, str(pairs), folder, target, replace(settings, seed=seed), resume, progress, say))
     return infos
+
+
+def dpo_settings(settings: TrainSettings) -> TrainSettings:
+    """``settings`` as DPO runs them: trl's own loss over its own batches, so the SFT-only CPU savings
+    (:mod:`simulacra.train.lean`: the label-only loss, frozen weights in bfloat16, padding to a multiple) and
+    the shared prompt (chosen and rejected differ) are off, and recorded off in the manifest.
+
+    Asking for one of the savings explicitly is an error rather than silently ignored.
+
+    >>> dpo_settings(TrainSettings(pad_to_multiple_of=16))
+    Traceback (most recent call last):
+    ...
+    simulacra.errors.InputError: pad_to_multiple_of applies to SFT only: DPO computes trl's own loss over its own batches; leave it unset for DPO
+    """
+    asked = [name for name in ("label_only_loss", "frozen_bf16") if getattr(settings, name)]
+    asked += ["pad_to_multiple_of"] if (settings.pad_to_multiple_of or 0) > 1 else []
+    if asked:
+        raise InputError(f"{', '.join(asked)} {'applies' if len(asked) == 1 else 'apply'} to SFT only: DPO computes "
+                         f"trl's own loss over its own batches; leave {'it' if len(asked) == 1 else 'them'} unset for DPO")
+    return replace(settings, share_prompt=False, label_only_loss=False, frozen_bf16=False, pad_to_multiple_of=1)
 
 
 def _train_one(examples: list[dict[str, Any]], source: str, base: Path, output: Path, settings: TrainSettings,
@@ -82,4 +102,4 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: Path, output: 
     return info
 
 
-__all__ = ["DPO_DEFAULTS", "train_dpo"]
+__all__ = ["DPO_DEFAULTS", "dpo_settings", "train_dpo"]

@@ -66,13 +66,13 @@ class TrainSettings:
     #: the prompt); None: off where the prompt is shared and on a GPU, on otherwise
     gradient_checkpointing: bool | None = None
     #: run the language-model head and the loss at the trained positions only (:mod:`simulacra.train.lean`; SFT
-    #: only); None: on for the CPU (on a GPU trl's fused head already skips the other positions)
+    #: only; DPO records it off); None: on for the CPU (on a GPU trl's fused head already skips the other positions)
     label_only_loss: bool | None = None
     #: keep LoRA's frozen base weights in bfloat16 while training under bfloat16 autocast (the same products, half
-    #: the memory; restored to float32 before merging); None: on for LoRA on the CPU when bf16 is on
+    #: the memory; restored to float32 before merging; SFT only); None: on for LoRA on the CPU when bf16 is on
     frozen_bf16: bool | None = None
-    #: pad every batch to a multiple of this many tokens (so matrix shapes repeat; see :mod:`simulacra.train.lean`);
-    #: None: 16 on the CPU, no padding beyond the longest row on a GPU
+    #: pad every batch to a multiple of this many tokens (so matrix shapes repeat; see :mod:`simulacra.train.lean`;
+    #: SFT only); None: 16 on the CPU, no padding beyond the longest row on a GPU
     pad_to_multiple_of: int | None = None
 
 

@@ -41,3 +41,16 @@ def test_split_to_folders_is_per_class_and_repeatable(bench, tmp_path):
     assert np.array_equal(again.images, te.images)
     with pytest.raises(SystemExit, match="Unknown image set 'cifar'"):
         bench.load_dataset("cifar")
+
+
+def test_probe_scores_see_grey_backgrounds(bench):
+    """The design probe's grey-level figures: black-background digits score dark corners, grey ones do not."""
+    clean = np.zeros((4, 28, 28, 1), np.uint8)
+    clean[:, 10:18, 12:16] = 255
+    grey = clean.copy()
+    grey[grey == 0] = 60
+    judge = type("Judge", (), {"predict": staticmethod(lambda x: np.array([0, 1, 1, 1]))})()
+    a, b = bench.probe_scores(clean, np.zeros(4, int), judge), bench.probe_scores(grey, np.zeros(4, int), judge)
+    assert a["class_accuracy"] == b["class_accuracy"] == 0.25
+    assert a["corner_median"] == 0 and b["corner_median"] == 60 and a["dark_share"] > 0.9 and b["dark_share"] == 0
+    assert b["mean_grey"] > a["mean_grey"]

@@ -5,10 +5,11 @@ The budget is small here (CI); ``SIMULACRA_FUZZ_EXAMPLES`` raises it for a longe
 fixed in the suite (``derandomize``: the same ones on every run, so a result can be reproduced);
 ``SIMULACRA_FUZZ_RANDOM=1`` draws new ones, as ``benchmarks/fuzz_models.py`` does.
 
-Known open finding (2026-11-26): one randomly drawn corruption of an ``autoreg`` model's LightGBM text
+Finding of 2026-11-26, fixed: one randomly drawn corruption of an ``autoreg`` model's LightGBM text
 (checksums recomputed) made LightGBM's own parser abort the process in ``lgb.Booster(model_str=...)``
-(``tabular/_boosted.py``, ``BoostedConditional.from_state``) instead of raising; the example was lost with
-the crashed worker. The fix is a structural check of the model text before LightGBM reads it.
+instead of raising. LightGBM texts are now checked before LightGBM reads them
+(``tabular/_lgb_text.py``); the damages that crashed it are fixed examples in
+``tests/unit/tabular/test_lgb_text.py``.
 """
 
 from __future__ import annotations

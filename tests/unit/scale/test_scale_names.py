@@ -47,3 +47,11 @@ def test_run_generate_job_takes_the_same_order(tmp_path):
     with pytest.warns(DeprecationWarning):
         b = run_generate_job(spec, 40, tmp_path / "b.csv", seed=1, progress=False)
     pd.testing.assert_frame_equal(pd.read_csv(a["t"].path), pd.read_csv(b["t"].path))
+
+
+def test_the_deprecated_model_sample_to_still_writes_what_sample_to_writes(small_synth, tmp_path):
+    with pytest.warns(DeprecationWarning, match=r"simulacra\.sample_to\(model, path, n_rows"):
+        old = small_synth.sample_to(tmp_path / "old.csv", 120, workers=1, random_state=3, chunk_rows=50)
+    new = sample_to(small_synth, tmp_path / "new.csv", 120, workers=1, random_state=3, chunk_rows=50)
+    assert type(old) is type(new) and old.rows == new.rows == 120
+    pd.testing.assert_frame_equal(pd.read_csv(old.path), pd.read_csv(new.path))

@@ -92,3 +92,24 @@ def test_conditions_on_a_combined_column(fitted: dict) -> None:
     synth = sim.GaussianCopulaSynthesizer(metadata=meta, random_state=0).fit(df)
     out = synth.sample(100, conditions={"country": "PE"})
     assert len(out) == 100 and (out["city"] == "Lima").all()
+
+
+@pytest.mark.parametrize(("model", "conditions", "advice", "wrong"), [
+    # a DP model: never "fit another model on the rows" (that spends budget), only post-processing
+    ("dp", {"income": ">50K"}, "spends more privacy budget", "use a model that conditions natively"),
+    # a model without native conditions: the models that have them
+    ("trees", {"income": ">50K"}, "conditions natively (model 'autoreg' or 'copula')", "privacy"),
+    # a conditioning model asked for a list of values: why its own conditioning did not apply
+    ("copula", {"income": [">50K", "<=50K"], "city": "Lima"}, "only on single values", "model 'copula'"),
+])
+def test_a_too_rare_request_gets_advice_that_fits_the_model(monkeypatch: pytest.MonkeyPatch, model: str,
+                                                            conditions: dict, advice: str, wrong: str) -> None:
+    from simulacra.tabular import sampling
+
+    monkeypatch.setattr(sampling, "MAX_DRAWS", 1)  # any request that is not met at once counts as too rare
+    params = {"epsilon": 3.0, "delta": 1e-8} if model == "dp" else {}
+    synth = sim.get_synthesizer_class(model)(random_state=0, **params).fit(_table())
+    with pytest.raises(ConstraintError, match="too rare") as caught:
+        synth.sample(synth.block_rows, random_state=0, conditions=conditions)  # more than one block draw meets
+    message = str(caught.value)
+    assert advice in message and wrong not in message, message

@@ -91,6 +91,24 @@ def test_pairs_then_dpo_per_seed(tmp_path, tuned_tiny, tiny_api_path, rows, fast
                           api=api, settings=replace(fast_settings, epochs=2, learning_rate=1e-3), progress=False)
     assert [i["kind"] for i in infos] == ["dpo", "dpo"] and infos[0]["rows"] == 1
     assert (tmp_path / "dpo" / "seed-1" / "config.json").is_file()
+    # DPO runs trl's own loss: the SFT-only CPU savings are recorded off, though this run is on the CPU
+    recorded = json.loads((tmp_path / "dpo" / "seed-1" / "simulacra-train.json").read_text())["settings"]
+    assert recorded["device"] == "cpu"
+    assert [recorded[k] for k in ("label_only_loss", "frozen_bf16", "pad_to_multiple_of", "share_prompt")] == [
+        False, False, None, False]
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    ({"label_only_loss": True}, "label_only_loss applies to SFT only"),
+    ({"frozen_bf16": True, "pad_to_multiple_of": 16}, "frozen_bf16, pad_to_multiple_of apply to SFT only"),
+])
+def test_dpo_refuses_the_sft_only_settings(asked, message):
+    from simulacra.train.dpo import DPO_DEFAULTS, dpo_settings
+
+    with pytest.raises(InputError, match=message):
+        dpo_settings(replace(DPO_DEFAULTS, **asked))
+    off = dpo_settings(replace(DPO_DEFAULTS, label_only_loss=False, pad_to_multiple_of=1))
+    assert (off.label_only_loss, off.frozen_bf16, off.pad_to_multiple_of) == (False, False, 1)
 
 
 def test_cli_uplift_llm_writes_summary(tmp_path, tiny_model, tuned_tiny, tiny_api_path, rows, write_rows):

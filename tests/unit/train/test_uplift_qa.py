@@ -45,6 +45,35 @@ def test_verifier_cannot_be_fooled_cheaply(answer, reference, match):
     assert bool(got["reason"]) != match
 
 
+BOOSTING = "Which library does autoreg use for gradient boosting?"
+
+
+@pytest.mark.parametrize(("answer", "reference", "question", "match"), [
+    ("It is not LightGBM.", "LightGBM", BOOSTING, False),
+    ("No, LightGBM is not used.", "LightGBM", BOOSTING, False),
+    ("LightGBM isn't used.", "LightGBM", BOOSTING, False),
+    ("autoreg doesn't use LightGBM", "LightGBM", BOOSTING, False),
+    ("XGBoost rather than LightGBM.", "LightGBM", BOOSTING, False),
+    ("Not 1001 knots.", "1,001", "How many knots?", False),
+    ("LightGBM, not XGBoost", "LightGBM", BOOSTING, True),           # the reference outside the negation
+    ("It uses LightGBM and not XGBoost.", "LightGBM", BOOSTING, True),
+    ("Not XGBoost but LightGBM.", "LightGBM", BOOSTING, True),
+    ("LightGBM is used, XGBoost is not.", "LightGBM", BOOSTING, True),
+    ("LightGBM does not need tuning.", "LightGBM", BOOSTING, True),   # a new fact denied, not the answer
+    ("It uses LightGBM with no extra setup.", "LightGBM", BOOSTING, True),
+    ("Not only LightGBM.", "LightGBM", BOOSTING, True),
+    ("XML is not supported.", "XML", "Which format is not supported?", True),  # a negative question
+    ("No, it does not.", "no", "Does a saved model use pickle?", True),       # a negative reference
+    ("Rows and columns.", "rows and columns", "What does it read?", True),
+])
+def test_a_denied_reference_is_no_match(answer, reference, question, match):
+    from simulacra.augment.llm_qa import score_qa
+
+    got = score_qa(answer, reference, question)
+    assert got["answer_match"] == float(match), got["reason"]
+    assert got["reason"].startswith("denied: ") != match
+
+
 def test_token_f1_and_exact_match():
     from simulacra.augment.llm_qa import score_qa, token_f1
 
@@ -223,6 +252,9 @@ def test_bench_corpus_overlap_and_combined_report_keep_the_qa_metrics(tmp_path, 
     info = bench.build_corpus(docs, ["qa"], 20, 0, tmp_path / "corpus")
     assert info["rows"] > 0 and set(info["rows_sharing_an_ngram_with_heldout"]) == {"5-gram", "6-gram", "8-gram"}
     assert (tmp_path / "corpus" / "messages.jsonl").exists()
+    book = bench.build_corpus(docs, ["qa"], 20, 0, tmp_path / "book", (40, 1))
+    rows = [json.loads(x) for x in (tmp_path / "book" / "rows.jsonl").read_text().splitlines()]
+    assert book["rows"] == len(rows) > 0 and all(r["context"] and r["gold_passage"] for r in rows)
     path, factory = scripted_models
     paths = []
     for i, models in enumerate((["base"], [str(tmp_path / "right")])):
@@ -301,3 +333,83 @@ def test_cli_keeps_answers_beside_the_report(tmp_path, monkeypatch, scripted_mod
                                    "--json", str(out / "u.json")])
     assert res.exit_code == 0, res.output
     assert (out / ".simulacra-uplift.sqlite").is_file() and json.loads((out / "u.json").read_text())["task"] == "qa"
+
+
+OPEN_DOCS = {"synth.md": "# Synthesizers\n\nThe quantile function of every numeric column has 1,001 knots, which keeps the "
+                         "tails of skewed columns close to the real ones.\n\n## Boosting\n\nThe autoreg synthesizer "
+                         "uses LightGBM for the gradient boosting of each column given the columns before it.\n",
+             "other.md": "# Weather\n\nIt rains a lot in Bergen, where the umbrellas are sold in every shop of the "
+                         "harbour and the streets are steep.\n"}
+
+
+def _reader(name_of_path):  # type: ignore[no-untyped-def]
+    """A scripted open-book model: 'reader' answers with the reference when it is in the passages of its prompt, the
+    others by their script; every prompt must be the open-book corpus's prompt."""
+    from simulacra.augment.llm_qa import answer_in, qa_messages
+    from simulacra.text.backends.fake import FakeBackend
+
+    def factory(path: str) -> FakeBackend:
+        def respond(req):  # type: ignore[no-untyped-def]
+            text = req.messages[-1]["content"]
+            question = text.rsplit("Question: ", 1)[1]
+            i = [q["question"] for q in QUESTIONS].index(question)
+            passages = [{"heading": h, "text": t} for h, t in re.findall(r"Passage \d+ \((.*?)\):\n(.*?)(?:\n\n|$)",
+                                                                         text.rsplit("\n\nQuestion: ", 1)[0] + "\n\n", re.S)]
+            assert len(passages) == 2 and list(req.messages) == qa_messages(question, passages)
+            if name_of_path(path) != "reader":
+                return SCRIPTS[name_of_path(path)][i]
+            ref = QUESTIONS[i]["answer"]
+            return ref if any(answer_in(p["text"], ref) for p in passages) else "I cannot tell from these passages."
+        return FakeBackend(path, responder=respond)
+    return factory
+
+
+def test_open_book_retrieves_for_every_model_and_reports_the_recall(tmp_path, write_rows):
+    from simulacra.augment.llm_qa import answer_in, run_qa_uplift
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in OPEN_DOCS.items():
+        (docs / name).write_text(text)
+    (tmp_path / "reader").mkdir()
+    (tmp_path / "reader" / "config.json").write_text("{}")
+    reader = str(tmp_path / "reader")
+    which = lambda path: "wrong" if path.startswith("hf:") else "reader"  # noqa: E731
+    result = run_qa_uplift(write_rows(tmp_path / "qa.jsonl", QUESTIONS), ["base", reader], factory=_reader(which),
+                           device="cpu", context=docs, top_k=2, passage_words=20)
+    s = result.summary().set_index("model")
+    # the pickle question's answer is in no document: recall 2 of 3, the ceiling the reader reaches
+    assert result.info["retrieval_recall"] == pytest.approx(2 / 3) and s.loc[reader, "answer_match"] == pytest.approx(2 / 3)
+    assert s.loc["base", "answer_match"] == 0.0
+    assert "top 2 of" in result.info["retrieval"] and result.info["context"] == str(docs)
+    assert "retrieval recall" in result.info["notes"][0] and "2 of 3 questions" in result.to_text()
+    got = {(a["model"], a["request"]): a for a in result.answers}
+    first = got[(reader, QUESTIONS[0]["question"])]
+    assert first["answer_in_passages"] and first["passages"][0].startswith("synth#") and len(first["passages"]) == 2
+    assert not got[(reader, QUESTIONS[2]["question"])]["answer_in_passages"]
+    assert [a["passages"] for a in result.answers if a["model"] == "base"] == [a["passages"] for a in result.answers
+                                                                               if a["model"] == reader]
+    assert answer_in("The function has 1001 knots", "1,001") and not answer_in("knots", "1,001 knots")
+    result.save_html(tmp_path / "u.html")
+    assert "retrieval recall" in (tmp_path / "u.html").read_text()
+
+
+def test_cli_open_book_with_the_tiny_model(tmp_path, tiny_model, write_rows):
+    from simulacra.cli.main import app
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "synth.md").write_text(OPEN_DOCS["synth.md"])
+    qa = write_rows(tmp_path / "qa.jsonl", QUESTIONS[:2])
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(qa), "--base", str(tiny_model), "--max-tokens", "4",
+                                   "--context", str(docs), "--top-k", "1", "--json", str(tmp_path / "u.json"),
+                                   "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "u.json").read_text())
+    assert data["info"]["retrieval_recall"] == 1.0 and all(len(a["passages"]) == 1 for a in data["answers"])
+    calls = write_rows(tmp_path / "c.jsonl", [{"request": "x", "call": None}])
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(calls), "--api", "simulacra.text.calls.demo_api",
+                                   "--context", str(docs)])
+    assert res.exit_code != 0 and "--context is for QA rows" in str(res.exception)
+    res = CliRunner().invoke(app, ["uplift", "llm", "--eval", str(qa), "--context", str(tmp_path / "empty.md")])
+    assert res.exit_code != 0

@@ -93,6 +93,7 @@ class DPSynthesizer(BaseSynthesizer):
     supports_conditions = False
     default_rank = 0
     exact_domain = False
+    differentially_private = True
 
     def __init__(
         self, *, epsilon: float = 1.0, delta: float = 1e-6, bounds: Any = None, metadata: Any = None,
