@@ -111,6 +111,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
     name = "autoreg"
     supports_conditions = True
     default_rank = 20
+    _params_before_added = {"category_depth": None}  # files from before the limit were fitted without it
 
     def __init__(
         self,
