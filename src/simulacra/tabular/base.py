@@ -415,6 +415,9 @@ class BaseSynthesizer(ABC):
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
         model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
         model.metadata_ = model.constraints_.input_metadata_ or model.model_metadata_
+        if len(set(model.columns_)) != len(model.columns_) or not set(model.columns_) <= set(model.metadata_.columns):
+            raise ModelFileError("The model file is corrupt: its column list repeats a column or names one its "
+                                 "metadata does not have. Re-fit the model and save it again.")
         model._set_state(body["state"])
         return model
 
