@@ -63,6 +63,9 @@ class BaseSynthesizer(ABC):
     #: Fitted under a differential-privacy budget: refitting (or fitting another model on the same rows)
     #: spends more of it, so advice never suggests it.
     differentially_private: ClassVar[bool] = False
+    #: Parameters added after models were first saved, with the value that reproduces what a file saved
+    #: before them was fitted with (a missing key is read as this, not as today's default).
+    _params_before_added: ClassVar[dict[str, Any]] = {}
 
     metadata: Any
     random_state: Any
@@ -401,6 +404,8 @@ class BaseSynthesizer(ABC):
     def from_state(cls, state: dict[str, Any]) -> BaseSynthesizer:
         """Rebuild a fitted model from :meth:`to_state`'s output (as read back from a model file)."""
         params = dict(state.get("params") or {})
+        for name, value in cls._params_before_added.items():  # a file older than the parameter
+            params.setdefault(name, value)
         unknown = set(params) - set(cls._param_names())
         if unknown:
             raise ModelFileError(
