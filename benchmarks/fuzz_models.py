@@ -11,7 +11,7 @@ replaced; loading it must give a model or a clear ``SimulacraError``. The cases 
 :mod:`simulacra.testing.model_fuzz` (the CI test runs a Hypothesis budget of the same damages).
 
 ``model-sample``: the same damages, then 20 rows sampled from each model that loads: a damage that loads
-but breaks sampling shows up here (an open finding, see ``benchmarks/RESULTS.md``).
+but breaks sampling shows up here (see ``benchmarks/RESULTS.md``).
 
 ``lgb-text``: each case damages one LightGBM model text of a real autoreg model
 (:func:`~simulacra.testing.model_fuzz.mutate_model_text`: byte flips, cuts, numbers replaced or nudged,

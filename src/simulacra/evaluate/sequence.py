@@ -309,8 +309,11 @@ def _copied(real: pd.DataFrame, synth: pd.DataFrame, entity: str, numeric: list[
     if not numeric:
         return 0
 
-    def keys(df: pd.DataFrame) -> set[int]:
-        return {hash(tuple(np.round(part[numeric].to_numpy(dtype=float), 6).ravel().tolist()))
-                for _, part in df.groupby(entity)}
+    def histories(df: pd.DataFrame) -> list[tuple[float | None, ...]]:
+        # the values themselves, not their hash: hash(-1.0) == hash(-2.0), so tuples of hashes collide;
+        # a missing value is None so that histories missing the same values compare equal
+        return [tuple(None if v != v else v for v in np.round(part[numeric].to_numpy(dtype=float), 6).ravel().tolist())
+                for _, part in df.groupby(entity)]
 
-    return len(keys(real) & keys(synth))
+    real_histories = set(histories(real))
+    return sum(h in real_histories for h in histories(synth))

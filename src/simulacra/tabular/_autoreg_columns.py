@@ -61,6 +61,7 @@ class ColumnFitter:
     smoothing: float
     min_category_count: int
     max_depth: int | None = None
+    category_depth: int | None = None
     n_trees: int = 1
     max_features: float | None = None
     n_jobs: int | None = None
@@ -84,7 +85,8 @@ class ColumnFitter:
                 learning_rate=CLASS_RATE if rounds is None else REFINE_CLASS_RATE,
             )
         else:
-            model = self._tree(X, codes, n_codes + 1, rng)
+            depth = _shallower(self.max_depth, self.category_depth)
+            model = self._tree(X, codes, n_codes + 1, rng, max_depth=depth)
         return {"value": model}
 
     def _categorical(self, names: list[str]) -> list[int]:
@@ -95,12 +97,13 @@ class ColumnFitter:
         return limit > 0 and np.unique(codes).size <= limit and lightgbm_available()
 
     def _tree(
-        self, X: np.ndarray, y: np.ndarray, n_cells: int, rng: np.random.Generator, regress_on: Any = None
+        self, X: np.ndarray, y: np.ndarray, n_cells: int, rng: np.random.Generator, regress_on: Any = None,
+        max_depth: int | None = None,
     ) -> LeafTree:
         return LeafTree.fit(
             X, y, n_cells=n_cells, min_samples_leaf=self.min_samples_leaf, smoothing=float(self.smoothing),
-            rng=rng, regress_on=regress_on, max_depth=self.max_depth, n_trees=int(self.n_trees),
-            max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
+            rng=rng, regress_on=regress_on, max_depth=self.max_depth if max_depth is None else max_depth,
+            n_trees=int(self.n_trees), max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
         )
 
     def _fit_numeric(
@@ -163,6 +166,11 @@ class ColumnFitter:
             max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
         )
         return {"mean": mean, "spread": spread, "value": tree}
+
+
+def _shallower(a: int | None, b: int | None) -> int | None:
+    """The stricter of two depth limits (None: no limit)."""
+    return b if a is None else a if b is None else min(a, b)
 
 
 # -- sampling ------------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ def _array(text: str, what: str, kind: str, length: int) -> list[Any]:
         raise _Bad(f"{what} has {len(items)} values where {length} are needed")
     if kind == "int":
         return [_int(v, what, -(2**31), 2**31 - 1) for v in items]
+    if kind == "uint32":  # the words of categorical bitsets
+        return [_int(v, what, 0, 2**32 - 1) for v in items]
     inf = what.rsplit(" ", 1)[-1] in _INF_OK
     return [_float(v, what, inf=inf) for v in items]
 
@@ -190,9 +192,7 @@ def _check_tree(block: list[str], where: str, n_features: int) -> None:
         bounds = _array(kv["cat_boundaries"], f"{where} cat_boundaries", "int", n_cat + 1)
         if bounds[0] != 0 or any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
             raise _Bad(f"{where} cat_boundaries is not increasing from 0")
-        words = _array(kv["cat_threshold"], f"{where} cat_threshold", "int", bounds[-1])
-        if any(not 0 <= w < 2**32 for w in words):
-            raise _Bad(f"{where} cat_threshold has values outside 32 bits")
+        _array(kv["cat_threshold"], f"{where} cat_threshold", "uint32", bounds[-1])
     elif "cat_boundaries" in kv or "cat_threshold" in kv:
         raise _Bad(f"{where} has categorical bitsets but num_cat=0")
 

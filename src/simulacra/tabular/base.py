@@ -63,6 +63,9 @@ class BaseSynthesizer(ABC):
     #: Fitted under a differential-privacy budget: refitting (or fitting another model on the same rows)
     #: spends more of it, so advice never suggests it.
     differentially_private: ClassVar[bool] = False
+    #: Parameters added after models were first saved, with the value that reproduces what a file saved
+    #: before them was fitted with (a missing key is read as this, not as today's default).
+    _params_before_added: ClassVar[dict[str, Any]] = {}
 
     metadata: Any
     random_state: Any
@@ -401,6 +404,8 @@ class BaseSynthesizer(ABC):
     def from_state(cls, state: dict[str, Any]) -> BaseSynthesizer:
         """Rebuild a fitted model from :meth:`to_state`'s output (as read back from a model file)."""
         params = dict(state.get("params") or {})
+        for name, value in cls._params_before_added.items():  # a file older than the parameter
+            params.setdefault(name, value)
         unknown = set(params) - set(cls._param_names())
         if unknown:
             raise ModelFileError(
@@ -415,6 +420,9 @@ class BaseSynthesizer(ABC):
         model._sample_rng_ = np.random.default_rng(params.get("random_state"))
         model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
         model.metadata_ = model.constraints_.input_metadata_ or model.model_metadata_
+        if len(set(model.columns_)) != len(model.columns_) or not set(model.columns_) <= set(model.metadata_.columns):
+            raise ModelFileError("The model file is corrupt: its column list repeats a column or names one its "
+                                 "metadata does not have. Re-fit the model and save it again.")
         model._set_state(body["state"])
         return model
 

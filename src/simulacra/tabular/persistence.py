@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from simulacra.errors import InputError, ModelFileError
 from simulacra.io.model import model_key, read_archive, write_archive
 from simulacra.tabular.base import BaseSynthesizer
@@ -28,11 +30,17 @@ def save_model(
     )
 
 
+#: rows a loaded single-table model draws before :func:`load` returns it (a file whose state loads but
+#: cannot sample, e.g. an encoder's statistics replaced, is refused at load, not at the first sample)
+SMOKE_ROWS = 8
+
+
 def load(path: str | Path, *, key: str | bytes | None = None, key_file: str | Path | None = None) -> Any:
     """Load a synthesizer saved by ``save``; nothing in the file is executed.
 
     Only registered synthesizer classes are rebuilt, from JSON and numeric arrays. With a key
     (``key``, ``key_file`` or ``$SIMULACRA_MODEL_KEY``) the file must carry a signature made with it.
+    A single-table model draws :data:`SMOKE_ROWS` rows (seeded, nothing kept) before it is returned.
 
     Examples
     --------
@@ -59,10 +67,13 @@ def load(path: str | Path, *, key: str | bytes | None = None, key_file: str | Pa
     if not isinstance(params, dict):
         raise ModelFileError(f"'{path}' is corrupt: its parameters are not a JSON object.")
     try:
-        return cls.from_state({"params": params, "metadata": archive.metadata, "state": archive.state})
+        model = cls.from_state({"params": params, "metadata": archive.metadata, "state": archive.state})
+        if isinstance(model, BaseSynthesizer):  # a state that loads but cannot sample is corrupt too
+            model._sample_block(SMOKE_ROWS, np.random.default_rng(0), 0, None)
+        return model
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
         raise ModelFileError(
             f"'{path}' is corrupt or was saved by an incompatible simulacra ({type(exc).__name__}: {exc}); "
             "re-fit the model with this version and save it again."

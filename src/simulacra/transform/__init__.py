@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulacra.errors import MetadataError
+from simulacra.errors import MetadataError, ModelFileError
 from simulacra.metadata import Metadata
 from simulacra.transform.base import Encoder
 from simulacra.transform.categorical import RARE_TOKEN, BooleanEncoder, CategoricalEncoder
@@ -82,6 +82,10 @@ class TableTransformer:
 
     @classmethod
     def from_state(cls, metadata: Metadata, states: list[dict[str, Any]]) -> TableTransformer:
+        names = [s["name"] for s in states]
+        if len(set(map(str, names))) != len(names) or not set(names) <= set(metadata.columns):
+            raise ModelFileError("The model file is corrupt: its encoders repeat a column or name one its metadata "
+                                 "does not have. Re-fit the model and save it again.")
         obj = cls(metadata)
         obj.encoders = {
             s["name"]: encoder_from_state(s, metadata.columns.get(s["name"])) for s in states

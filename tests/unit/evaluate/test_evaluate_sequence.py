@@ -76,6 +76,18 @@ def test_copied_histories_are_counted() -> None:
     assert r["copied_histories"] == 2
 
 
+def test_histories_differing_in_values_of_equal_hash_are_not_copies() -> None:
+    # hash(-1.0) == hash(-2.0): a count of equal hashes took (-1, -1, 725) for a copy of (-2, -2, 725)
+    from simulacra.evaluate.sequence import _copied
+
+    real = pd.DataFrame({"id": ["r1", "r2", "r3"], "delay": [-2.0, 5.0, np.nan], "distance": [725.0, 1.0, 3.0]})
+    synth = pd.DataFrame({"id": ["s1", "s2", "s3", "s4"], "delay": [-1.0, 5.0, 5.0, np.nan],
+                          "distance": [725.0, 1.0, 1.0, 3.0]})
+    # s2 and s3 copy r2 (each synthetic copy counts), s4 copies r3 missing value included; s1 copies nothing
+    assert _copied(real, synth, "id", ["delay", "distance"]) == 3
+    assert _copied(real, synth.iloc[:1], "id", ["delay", "distance"]) == 0
+
+
 def test_missing_columns_are_named() -> None:
     with pytest.raises(InputError, match="no column 'when'"):
         evaluate_sequences(_histories(0), _histories(1), entity="id", order="when")

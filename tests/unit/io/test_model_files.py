@@ -130,6 +130,27 @@ def test_a_member_marked_encrypted_is_a_clear_error(saved, member):
         load_model(path)
 
 
+def _edit_state(path, edit):
+    with zipfile.ZipFile(path) as zf:
+        state = json.loads(zf.read("state.json"))
+    edit(state)
+    _replace_resummed(path, "state.json", json.dumps(state).encode())
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    # found by benchmarks/fuzz.py --target model-sample: each loaded, then failed at the first sample
+    (lambda s: s["columns"].__setitem__(0, "nope"), "column list repeats a column or names one"),
+    (lambda s: s["state"]["encoders"][0].__setitem__("name", "nope"), "encoders repeat a column or name one"),
+    (lambda s: s["state"]["encoders"][0]["stats"].__setitem__("dtype", ["x"]), "is corrupt or was saved by"),
+    (lambda s: s["state"]["encoders"][2]["stats"].__setitem__("dtype", None), "is corrupt or was saved by"),
+])
+def test_a_state_that_loads_but_cannot_sample_is_refused_at_load(saved, edit, message):
+    _, path = saved
+    _edit_state(path, edit)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
 def test_signed_models_load_only_with_their_key(saved, tmp_path, monkeypatch):
     model, path = saved
     key_file = tmp_path / "key"

@@ -8,7 +8,8 @@ import pytest
 
 from simulacra.errors import ConstraintError, InputError, NotFittedError
 from simulacra.tabular import _autoreg_columns as autoreg_columns
-from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+from simulacra.tabular._leaftrees import LeafTree
+from simulacra.tabular.autoreg import CATEGORY_DEPTH, AutoregressiveSynthesizer
 from simulacra.tabular.persistence import load as load_model
 from simulacra.tabular.registry import default_synthesizer_name
 
@@ -128,6 +129,10 @@ def test_errors(table: pd.DataFrame) -> None:
         AutoregressiveSynthesizer().sample(3)
     with pytest.raises(InputError, match="min_samples_leaf"):
         AutoregressiveSynthesizer(min_samples_leaf=0).fit(table)
+    with pytest.raises(InputError, match="max_depth"):
+        AutoregressiveSynthesizer(max_depth=0).fit(table)
+    with pytest.raises(InputError, match="category_depth"):
+        AutoregressiveSynthesizer(category_depth=2.5).fit(table)
     with pytest.raises(InputError, match="order"):
         AutoregressiveSynthesizer(order=["nope"]).fit(table)
     with pytest.raises(InputError, match="order"):
@@ -249,3 +254,30 @@ def test_fit_never_stores_the_training_rows(table: pd.DataFrame, order) -> None:
     model = Watched(random_state=0, order=order, refine=["score"]).fit(table.iloc[:600])
     kept = [k for k, v in vars(model).items() if isinstance(v, (pd.DataFrame, pd.Series))]
     assert not kept and not hasattr(model, "_data")
+
+
+
+def _tree_depths(model: AutoregressiveSynthesizer, columns: list[str]) -> list[int]:
+    """Depth of every decision tree of these columns' models (value, missing and residual trees)."""
+    parts = [p for c in columns for p in model.models_[c].values()]
+    return [int(t.max_depth) for p in parts if isinstance(p, LeafTree) for t in p.trees]
+
+
+def test_category_trees_are_depth_limited_by_default() -> None:
+    """Issue 17: a category is drawn given at most ``CATEGORY_DEPTH`` conditions; numeric trees stay deep."""
+    rng = np.random.default_rng(3)
+    n = 12_000
+    bits = rng.random((n, 8)) < 0.5
+    frame = pd.DataFrame({f"b{i}": np.where(bits[:, i], "y", "n") for i in range(8)})
+    frame["x"] = bits.sum(1) + rng.normal(0, 0.3, n) + 3.0 * (bits[:, 0] ^ bits[:, 1] ^ bits[:, 2])
+    frame["last"] = np.where((bits.sum(1) + (frame["x"] > 5)) % 3 == 0, "a", np.where(bits[:, 7], "b", "c"))
+    cats = [c for c in frame.columns if c != "x"]
+    limited = AutoregressiveSynthesizer(random_state=0, boosted_classes=0).fit(frame)
+    unlimited = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, category_depth=None).fit(frame)
+    assert limited.category_depth == CATEGORY_DEPTH == 6 and limited.max_depth is None
+    assert max(_tree_depths(limited, cats)) == CATEGORY_DEPTH
+    assert max(_tree_depths(unlimited, cats)) > CATEGORY_DEPTH
+    assert max(_tree_depths(limited, ["x"])) > CATEGORY_DEPTH  # numeric columns keep their deep trees
+    both = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, max_depth=4).fit(frame)
+    assert max(_tree_depths(both, list(frame.columns))) == 4  # the stricter limit wins
+    assert limited.describe()["privacy"]["category_depth"] == CATEGORY_DEPTH

@@ -103,3 +103,13 @@ def test_fitted_state_ends_in_underscore():
         added = set(vars(new)) - set(vars(c))
         assert all(name.endswith("_") for name in added), (type(new).__name__, sorted(added))
     assert {"keys_", "input_metadata_", "reverse_order_"} <= set(vars(constraints))
+
+
+def test_an_old_autoreg_file_reports_the_settings_it_was_fitted_with(tmp_path):
+    """A file from before ``category_depth`` existed was fitted without the limit: it says None, not today's 6."""
+    old = load(FIXTURES / "autoreg-0.1.0.model")
+    assert old.category_depth is None
+    assert old.describe()["privacy"]["category_depth"] is None
+    fresh = get_synthesizer_class("autoreg")(random_state=0).fit(table("example"))
+    assert fresh.category_depth == 6
+    assert load(fresh.save(tmp_path / "new.model")).category_depth == 6  # a new file keeps its own setting

@@ -177,3 +177,15 @@ def test_infinite_thresholds_as_lightgbm_writes_them_load(regression_text: str) 
     assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
     with pytest.raises(ModelFileError, match="leaf_value has 'inf'"):
         load_booster(_replace_line("leaf_value", lambda v: ["inf", *v[1:]])(unsized))
+
+
+def test_bitset_words_use_all_32_bits(regression_text: str) -> None:
+    """A categorical split's bitset words are unsigned 32-bit: LightGBM writes words above 2**31 for
+    category codes 31, 63, ... (a real flights table had them); the check must not refuse them."""
+    unsized = re.sub(r"tree_sizes=.*\n", "", regression_text)
+    text = _replace_line("cat_threshold", lambda v: ["2921405011", *v[1:]], tree=_categorical_tree(unsized))(unsized)
+    X = np.random.default_rng(3).integers(-1, 40, (200, _n_features(text))).astype(float)
+    assert np.array_equal(load_booster(text).predict(X), lgb.Booster(model_str=text).predict(X))
+    with pytest.raises(ModelFileError, match="cat_threshold is '4294967296'"):
+        load_booster(_replace_line("cat_threshold", lambda v: ["4294967296", *v[1:]],
+                                   tree=_categorical_tree(unsized))(unsized))
