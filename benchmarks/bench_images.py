@@ -236,7 +236,7 @@ def run_probe(args: argparse.Namespace) -> dict[str, Any]:
                            "parameters": gen.get_params(), "design": getattr(gen, "design_", {}),
                            "fit_cpu_s": round(_cpu() - cpu, 1), "fit_wall_s": round(time.perf_counter() - wall, 1),
                            "load_average_before": [round(v, 2) for v in load_before], "loss": losses[::8] + losses[-1:]}
-    if args.model == "diffusion" or args.model_file:
+    if hasattr(gen, "_schedule"):  # a diffusion model
         out["clean_estimate_by_noise"] = _clean_estimate_by_noise(gen, train)
     names = [train.classes[i] for i in range(len(train.classes))]
     for guidance in (2.0, 1.0) if hasattr(gen, "guidance") else (None,):

@@ -54,3 +54,36 @@ def test_probe_scores_see_grey_backgrounds(bench):
     assert a["class_accuracy"] == b["class_accuracy"] == 0.25
     assert a["corner_median"] == 0 and b["corner_median"] == 60 and a["dark_share"] > 0.9 and b["dark_share"] == 0
     assert b["mean_grey"] > a["mean_grey"]
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
+def test_clean_estimate_by_noise_reads_each_prediction(bench, prediction):
+    """The diagnosis turns the network's output into its estimate of the clean image: a network that knows
+    the answer gets error 0 at every noise level, whatever it predicts."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from simulacra.images.data import ImageSet, to_model
+    from simulacra.images.registry import make_generator
+
+    rng = np.random.default_rng(0)
+    images = np.where(rng.random((40, 8, 8, 1)) < 0.3, 255, 0).astype(np.uint8)
+    data = ImageSet(images, np.repeat([0, 1], 20), ["a", "b"])
+    gen = make_generator("diffusion", prediction=prediction, width=8, steps=1, batch_size=4)
+    gen._setup(data)
+    sched = gen._schedule()
+    x_all = torch.from_numpy(to_model(images))
+
+    class Oracle(torch.nn.Module):
+        def forward(self, noisy, t, class_labels=None):
+            ab = sched.alphas_cumprod[t].reshape(-1, 1, 1, 1)
+            x0 = x_all[: len(noisy)]  # the diagnosis takes the first images in order when there are few
+            eps = (noisy - ab.sqrt() * x0) / (1 - ab).sqrt()
+            return SimpleNamespace(sample={"epsilon": eps, "sample": x0,
+                                           "v_prediction": ab.sqrt() * eps - (1 - ab).sqrt() * x0}[prediction])
+
+    gen.net_ = Oracle()
+    rows = bench._clean_estimate_by_noise(gen, data)
+    assert [r["t"] for r in rows] == [10, 200, 500, 800, 950, 999]
+    assert all(r["squared_error"] < 1e-3 and r["background"] == pytest.approx(-1, abs=0.02) for r in rows[:-1])
