@@ -143,8 +143,13 @@ def _stem(word: str) -> str:
     return word
 
 
+def _plain_negations(text: str) -> str:
+    """``text`` with ``n't`` written ``not`` and the phrases that only look negative (``not only``) blanked."""
+    return _NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", text, flags=re.IGNORECASE))
+
+
 def _denies(text: str) -> bool:
-    return bool(_DENY_AFTER.search(_NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", text, flags=re.IGNORECASE))))
+    return bool(_DENY_AFTER.search(_plain_negations(text)))
 
 
 def negated_words(answer: str, reference: str, question: str = "") -> list[str]:
@@ -166,8 +171,7 @@ def negated_words(answer: str, reference: str, question: str = "") -> list[str]:
     """
     if _denies(reference) or _denies(question):
         return []
-    text = _NOT_A_DENIAL.sub(" ", re.sub(r"n[’']t\b", " not", answer, flags=re.IGNORECASE))
-    clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
+    clauses = [c for c in _CLAUSE.split(_plain_negations(answer)) if c and c.strip()]
     if clauses and tokens(clauses[0]) == ["no"]:
         return [" ".join(c) for c in _chunks(reference)]
     known = {_stem(w) for w in tokens(question) + tokens(reference)} | _STOP

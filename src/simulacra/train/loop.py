@@ -115,11 +115,9 @@ def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
 
 def shares_prompt(settings: TrainSettings) -> bool:
     """Whether SFT runs each batch's shared start once (see :attr:`TrainSettings.share_prompt`)."""
-    from simulacra.text.backends.hf import resolve_device
-
     if settings.share_prompt is not None:
         return settings.share_prompt and settings.gradient_checkpointing is not True
-    return resolve_device(settings.device) == "cpu" and settings.gradient_checkpointing is not True
+    return _on_cpu(settings) and settings.gradient_checkpointing is not True
 
 
 def _on_cpu(settings: TrainSettings) -> bool:

@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 
 from simulacra.text.corpus.export import write_corpus
+from simulacra.text.corpus.passages import context_message
 from simulacra.text.result import TaskResult
 
 
 def chat(row: dict[str, Any]) -> list[dict[str, str]]:
     """The chat messages of a row: the question (or instruction) and its grounded answer; an open-book row's
     question comes after its passages (:func:`~simulacra.text.corpus.passages.context_message`)."""
-    from simulacra.text.corpus.passages import context_message
-
     prompt = row.get("question") or row.get("instruction") or ""
     if row.get("context"):
         prompt = context_message(prompt, row["context"])

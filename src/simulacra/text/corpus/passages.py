@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -229,8 +230,9 @@ def open_book(res: TaskResult, chunks: Sequence[Chunk], *, passage_words: int = 
         if gold is None:
             res.reject(st, row, f"no passage of {passage_words} words of its chunk holds the answer")
             continue
-        others = [every[i] for i in retriever.ranked(str(row["question"]))
-                  if every[i].chunk != gold.chunk and not holds(every[i].text, str(row["answer"]))][:distractors]
+        others = list(islice((every[i] for i in retriever.ranked(str(row["question"]))
+                              if every[i].chunk != gold.chunk and not holds(every[i].text, str(row["answer"]))),
+                             distractors))  # stops at the first few: no answer check on every passage
         context = [gold, *others]
         order = rng.permutation(len(context))
         row["context"] = [context[i].as_dict() for i in order]
