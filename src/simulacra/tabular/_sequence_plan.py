@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
-from simulacra.tabular._steps import LEVEL_AUTOCORR, ColumnPlan, chain_order, decimals_of
+from simulacra.tabular._steps import LEVEL_AUTOCORR, SCALED_MODES, ColumnPlan, chain_order, decimals_of, to_repr
 
 
 def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False) -> pd.DataFrame:
@@ -137,3 +137,16 @@ def anchor(plan: ColumnPlan, x: np.ndarray, same: np.ndarray, row_anchors: list[
         s = spread(rel(x, np.r_[np.nan, values[a][:-1]])[keep])
         if s < best:
             best, plan.anchor, plan.mode = s, a, ("lagratio" if log else "lagoffset")
+
+
+def set_scales(plans: list[ColumnPlan], entity: np.ndarray, values: dict[str, np.ndarray]) -> None:
+    """Set each change or distance column's mean absolute representation over the events after an
+    entity's first (rows sorted by entity, then order): the start of its running size."""
+    later = np.r_[False, entity[1:] == entity[:-1]]
+    prev = {c: np.r_[np.nan, v[:-1]] for c, v in values.items()}
+    for p in plans:
+        if p.kind != "numeric" or p.mode not in SCALED_MODES:
+            continue
+        size = np.abs(to_repr(p, values[p.name], prev, values)[later])
+        mean = float(np.mean(size[np.isfinite(size)])) if np.isfinite(size).any() else 0.0
+        p.scale = mean if mean > 0 else None

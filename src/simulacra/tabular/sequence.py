@@ -36,11 +36,10 @@ import pandas as pd
 from simulacra.errors import InputError, ModelFileError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
-from simulacra.tabular._sequence_plan import check_table, plan_columns
+from simulacra.tabular._sequence_plan import check_table, plan_columns, set_scales
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import (
     N_LAGS,
-    SCALED_MODES,
     ColumnPlan,
     Roller,
     StepModel,
@@ -127,7 +126,7 @@ class SequenceSynthesizer(CompositeModel):
         # every real row keeps
         above = row_orderings({c: frame[c].to_numpy(dtype=float) for c in numeric}, numeric)
         self.plans_ = plan_columns(frame, self.entity, numeric, dynamic, values, above)
-        self._set_scales(frame, values)
+        set_scales(self.plans_, frame[self.entity].to_numpy(), values)
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])
         gaps = np.diff(ordinal, prepend=np.nan)
@@ -160,18 +159,6 @@ class SequenceSynthesizer(CompositeModel):
         self._fit_steps(X, Y, V, statics.shape[1], rng)
         self._sample_rng_ = np.random.default_rng(self.random_state)
         return self
-
-    def _set_scales(self, frame: pd.DataFrame, values: dict[str, np.ndarray]) -> None:
-        """Each change or distance column's mean absolute representation: the start of its running size."""
-        ent = frame[self.entity].to_numpy()
-        later = np.r_[False, ent[1:] == ent[:-1]]
-        prev = {c: np.r_[np.nan, v[:-1]] for c, v in values.items()}
-        for p in self.plans_:
-            if p.kind != "numeric" or p.mode not in SCALED_MODES:
-                continue
-            size = np.abs(to_repr(p, values[p.name], prev, values)[later])
-            mean = float(np.mean(size[np.isfinite(size)])) if np.isfinite(size).any() else 0.0
-            p.scale = mean if mean > 0 else None
 
     def _find_statics(self, frame: pd.DataFrame) -> list[str]:
         others = [c for c in frame.columns if c not in (self.entity, self.order)]

@@ -35,6 +35,8 @@ class LeafTree:
         self.feature, self.threshold = feature.astype(np.int64), threshold.astype(float)
         self.leaf_index = np.cumsum(self.left < 0) - 1
         self.payload = payload
+        used = self.feature[self.left >= 0]  # the features the splits read, checked against each input in apply
+        self._feature_span = (int(used.min()), int(used.max())) if used.size else (0, -1)
 
     @classmethod
     def from_sklearn(cls, model: Any, payload_of_nodes: np.ndarray) -> LeafTree:
@@ -45,8 +47,8 @@ class LeafTree:
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The leaf (as an index into ``payload``) of every row of ``x``."""
         n = len(x)
-        used = self.feature[self.left >= 0]
-        if used.size and (used.min() < 0 or used.max() >= x.shape[1]):
+        lo, hi = self._feature_span
+        if lo < 0 or hi >= x.shape[1]:
             raise ModelFileError(f"The model file is corrupt: a tree splits on a feature outside the {x.shape[1]} "
                                  "it is given. Re-fit the model and save it again.")
         flat = np.ascontiguousarray(x.T).reshape(-1)  # column-major: one gather per level

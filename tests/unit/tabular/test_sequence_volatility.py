@@ -87,9 +87,9 @@ def test_running_size_is_shared_and_moved_by_the_same_event() -> None:
 def test_models_saved_without_running_sizes_still_sample(monkeypatch) -> None:
     """A model file written before the running sizes existed has no ``scale`` in its plans: it loads
     and samples exactly as it did (its step models were fitted on unscaled representations)."""
-    import simulacra.tabular.sequence as sequence
+    import simulacra.tabular._sequence_plan as sequence_plan
 
-    monkeypatch.setattr(sequence, "SCALED_MODES", ())  # fit as before the running sizes
+    monkeypatch.setattr(sequence_plan, "SCALED_MODES", ())  # fit as before the running sizes
     synth = SequenceSynthesizer(entity="name", order="day", random_state=0).fit(_garch_prices(12, 40))
     state = synth.to_state()
     for plan in state["state"]["plans"]:
