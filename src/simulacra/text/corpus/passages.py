@@ -66,7 +66,7 @@ def _pieces(kind: str, text: str, max_words: int) -> list[str]:
         return [text]
     if kind == "table":
         lines = text.splitlines()
-        head, body = table_rows(text)
+        head = table_rows(text)[0]
         top = "\n".join(lines[:2]) if len(lines) > 1 and head else ""
         units = lines[2:] if top else lines
         return _pack(units, max_words - _n(top), "\n", prefix=top + "\n" if top else "")
