@@ -14,6 +14,23 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words and numbers of ``text`` in any script; Markdown marks and punctuation split them.
+
+    The one tokeniser of finding an answer in a passage (:func:`simulacra.text.corpus.passages.holds`) and
+    of decontamination (:mod:`simulacra.text.corpus.decontam`): an answer counts as held, or a question as
+    contaminated, by the same words. Unlike :func:`tokens` (kept to ``rouge-score``'s ASCII rule so that
+    scores compare with it), a word in another script is a word, not nothing.
+
+    Examples
+    --------
+    >>> words("The `max_words` of 42.195 km, сколько?")
+    ['the', 'max', 'words', 'of', '42', '195', 'km', 'сколько']
+    """
+    return _WORD.findall(text.lower())
 
 
 def tokens(text: str) -> list[str]:
