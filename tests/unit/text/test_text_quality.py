@@ -89,14 +89,16 @@ def test_template_questions_do_not_copy_their_sentence() -> None:
         Span("on_invalid", "code", "After a failed repair, the matrix is refused with on_invalid."):
             "With what is the matrix refused after a failed repair?",
         Span("LightGBM", "name", "The model fits LightGBM trees to every column; the rest is numpy."): None,  # qualifies trees
-        Span("JSON", "name", "The docs describe JSON as the default format of the files."): None,  # a plural subject
+        Span("3 seconds", "number", "The loader waits 3 seconds and then retries the request."): None,  # 'and' next
+        Span("JSON", "name", "The docs describe JSON as the default format of the files."):
+            "What do the docs describe as the default format of the files?",  # a plural subject: 'do
     }
     for span, fronted in cases.items():
         q = template_question(span)
         assert q is not None and span.text not in q
         if fronted is not None:
             assert q == fronted
-            assert copied_share(q, span.sentence)[0] <= 0.8
+            assert copied_share(q, span.sentence)[0] <= 0.85  # the sentence in its own order: 0.9 and more
         else:
             assert q.split()[0] not in ("What", "Which", "By", "With")  # left in the sentence's order
 

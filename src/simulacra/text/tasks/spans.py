@@ -214,15 +214,19 @@ _APPROX = re.compile(r"(?i)\b(about|around|nearly|almost|roughly|over|under|up t
 _LEAD = re.compile(r"^((?:In|On|At|For|With|Without|After|Before|By|From|During|Since|Under|Over|When|If|Once|Unlike|"
                    r"Like|Per|Through|Across|Within|Where|While)\b[^,;:()\"]{2,40}),\s+(.*)$")
 _CLAUSE_END = re.compile(r",\s|(?:^|\s)(?:and|or|but|so|unless|while|whereas)\s")
-_LIST_AFTER = re.compile(r"^,\s(?:[^,\s]+\s?){1,4}(?:,\s(?:[^,\s]+\s?){1,4})*,?\s(?:and|or)\s")
+_LIST_AFTER = re.compile(r"^(?:,\s(?:[^,\s]+\s?){1,4}(?:,\s(?:[^,\s]+\s?){1,4})*,?)?\s(?:and|or)\s")
 _MAX_SUBJECT = 10
 #: words a plain subject does not start with (a leading phrase or adverb without its comma)
 _NOT_SUBJECT_START = _PREPOSITION | frozenset("hence so thus then also therefore however now still here there if when "
                                              "while because since unless although once".split())
+_ADVERBS = frozenset("also only always never often usually still now then just already too again first".split())
 #: words that may follow a span that is a whole phrase (not a word qualifying the noun after it)
 _LINKS = _PREPOSITION | _AUX | frozenset("and or but to that which who when where if unless so than not after before "
                                          "during since until between through via among against like instead because "
-                                         "once each every".split())
+                                         "once each every everywhere here there too also only always again now "
+                                         "instead today first".split())
+#: an 'of' phrase after a percentage, up to the next link word ('of events' in '12 % of events in a day')
+_OF_PHRASE = re.compile(r"^(of(?: [a-z][a-z-]*){1,3}?)(?=$| (?:%s)\b)(.*)$" % "|".join(sorted(_LINKS)))
 
 
 def _reordered(before: str, wh: str, after: str) -> str | None:
@@ -236,7 +240,9 @@ def _reordered(before: str, wh: str, after: str) -> str | None:
     'In what year was it moved to Frankfurt after the old site flooded'
     >>> _reordered("After a fit, each shard holds ", "how many", " rows on disk, compressed.")
     'How many rows does each shard hold on disk after a fit'
-    >>> _reordered("The docs list ", "how many", " models.") is None  # a plural subject: 'do', not 'does'
+    >>> _reordered("Synthetic rows also keep the rule in ", "what percentage", " of events.")
+    'In what percentage of events do synthetic rows also keep the rule'
+    >>> _reordered("The pools depend on the installed ", "what", " version.") is None  # it qualifies 'version'
     True
     """
     whole = after.strip().rstrip(".!;,")
@@ -260,9 +266,13 @@ def _reordered(before: str, wh: str, after: str) -> str | None:
 def _fronted(before: str, wh: str, tail: str) -> str | None:
     """``wh`` first, then the clause ``before ... tail`` inverted: after an auxiliary (``is``, ``can``) the
     subject and it change places (``what year was it moved``); before a verb in ``-s`` comes ``does`` and the
-    verb takes its plain form (``how many rows does each shard hold``); a preposition just before the question
+    verb takes its plain form (``how many rows does each shard hold``), before a plural subject's verb ``do``
+    (``what do the docs describe``); a preposition just before the question
     phrase goes with it (``in what year``). None unless ``before`` is a plain subject and verb."""
     words = before.split()
+    share = _OF_PHRASE.match(tail)
+    if wh == "what percentage" and share:  # 'what percentage of events' asks as one phrase
+        wh, tail = f"{wh} {share.group(1)}", share.group(2).strip()
     if (len(words) < 2 or re.search(r"[,;:()\"\[\]]", before) or _APPROX.search(before)
             or words[0].lower() in _NOT_SUBJECT_START or tail.startswith("of ")):
         return None  # not a plain clause, or the span heads an 'of' phrase ('33 of the 40 questions')
@@ -282,14 +292,17 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
             subject, rest = words[:i], words[i + 1:]
         elif _verb_s(w):
             verb, subject, rest = ["does"], words[:i], [_plain(w), *words[i + 1:]]
+        elif _plural_then_verb(words[:i], w):
+            verb, subject, rest = ["do"], words[:i], [w, *words[i + 1:]]
         else:
             continue
-        if any(x.lower() in _PREPOSITION - {"of"} for x in subject) or re.search(r"\d", " ".join([*subject, *rest])):
+        if (any(x.lower() in _PREPOSITION - {"of"} or x.lower() in ("that", "which", "who") for x in subject)
+                or re.search(r"\d", " ".join([*subject, *rest]))):
             return None  # a subject with a phrase of its own, or figures ('50 network passes'): not a plain clause
         if len(rest) > 8 or any(x.lower() in ("and", "or", "but", "than") for x in rest):
             return None  # a second verb or a comparison: not a plain clause
         last = rest[-1].lower() if rest else ""
-        if rest and not (last in _PREPOSITION - {"of"} or last.endswith(("ed", "en")) or rest == [_plain(w)]):
+        if rest and not (last in _PREPOSITION - {"of"} or last.endswith(("ed", "en")) or (len(rest) == 1 and verb[0] in ("do", "does"))):
             return None  # the span ends a phrase ('the same schema', 'unless X'): moving it breaks the phrase
         if rest and rest[-1].lower() in _PREPOSITION:  # 'in what year', not 'what year ... in'
             wh, rest = f"{rest[-1].lower()} {wh}", rest[:-1]
@@ -299,6 +312,16 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _plural_then_verb(subject: list[str], word: str) -> bool:
+    """Whether ``word`` reads as a plural subject's verb (``synthetic rows keep``), by its form and the subject's
+    last word (adverbs between them skipped)."""
+    nouns = [w for w in subject if w.lower() not in _ADVERBS]
+    head = nouns[-1] if nouns else ""
+    plural = head.isalpha() and len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "us", "is"))
+    return (plural and word.isalpha() and word.islower() and len(word) > 2 and not word.endswith(("s", "ed", "ing", "ly"))
+            and word not in _LINKS and word not in _ADVERBS and word not in _NOT_SUBJECT_END)
 
 
 def _verb_s(word: str) -> bool:
