@@ -223,3 +223,14 @@ def test_llama_backend_runs_raw_prompts_as_plain_completions() -> None:
 
     assert generate(Model(), request_payload(ChatRequest.raw("1. a\n2.")), {})["text"] == " continued<1. a\n2.>"
     assert generate(Model(), request_payload(ChatRequest.user("hi")), {})["text"] == "chat"
+
+
+def test_template_questions_stay_fast_on_long_lists() -> None:
+    """The list check after a span once backtracked exponentially (a 30-word sentence ran for minutes)."""
+    import time
+
+    sentence = "The model keeps 30 rows" + "".join(f", abcdefghij klmnop{i}" for i in range(10)) + " in memory."
+    assert len(sentence.split()) <= 30  # a clause short enough to be asked about
+    start = time.perf_counter()
+    template_question(Span("30 rows", "number", sentence))
+    assert time.perf_counter() - start < 1.0

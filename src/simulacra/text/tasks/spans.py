@@ -214,7 +214,8 @@ _APPROX = re.compile(r"(?i)\b(about|around|nearly|almost|roughly|over|under|up t
 _LEAD = re.compile(r"^((?:In|On|At|For|With|Without|After|Before|By|From|During|Since|Under|Over|When|If|Once|Unlike|"
                    r"Like|Per|Through|Across|Within|Where|While)\b[^,;:()\"]{2,40}),\s+(.*)$")
 _CLAUSE_END = re.compile(r",\s|(?:^|\s)(?:and|or|but|so|unless|while|whereas)\s")
-_LIST_AFTER = re.compile(r"^(?:,\s(?:[^,\s]+\s?){1,4}(?:,\s(?:[^,\s]+\s?){1,4})*,?)?\s(?:and|or)\s")
+#: after a span: ", item, item and" or " and" (items of one to four words; one way to split: no backtracking blow-up)
+_LIST_AFTER = re.compile(r"^(?:,\s[^,\s]+(?:\s[^,\s]+){0,3})*,?\s(?:and|or)\s")
 _MAX_SUBJECT = 10
 #: words a plain subject does not start with (a leading phrase or adverb without its comma)
 _NOT_SUBJECT_START = _PREPOSITION | frozenset("hence so thus then also therefore however now still here there if when "
