@@ -142,21 +142,26 @@ _NEXT_NOUN = re.compile(r"^\s+([a-z][a-z-]+(?:\s+[a-z][a-z-]+)?)")
 def template_question(span: Span) -> str | None:
     """A question whose answer is ``span``, made from its sentence by putting a question phrase in its place.
 
-    The clause of the sentence holding the span (cut at ``;`` or ``:``) is kept as it is, and the span is
-    replaced by ``what``, ``which <noun>``, ``how many <unit>``, ``what percentage`` or ``what year``: the
-    question asks exactly what the sentence states, so its answer is right by construction. None when no
-    question phrase fits (e.g. a span inside parentheses).
+    In the clause of the sentence holding the span (cut at ``;`` or ``:``) the span is replaced by ``what``,
+    ``which <noun>``, ``how many <unit>``, ``what percentage`` or ``what year``: the question asks exactly
+    what the sentence states, so its answer is right by construction. So that the question does not copy its
+    sentence, the clause is then reordered where its shape allows (:func:`_reordered`): the question phrase
+    goes first, with the subject and verb inverted (``how many rows does the model fit``), or a leading phrase
+    goes last. None when no question phrase fits (e.g. a span inside parentheses).
 
     Examples
     --------
     >>> template_question(Span("30,000 rows", "number", "The model fits 30,000 rows in seconds."))
-    'The model fits how many rows in seconds?'
+    'How many rows does the model fit in seconds?'
     >>> template_question(Span("LightGBM", "name", "LightGBM fits the boosted trees of each column."))
     'What fits the boosted trees of each column?'
     >>> template_question(Span("autoreg", "code", "After the chain, the autoreg model redraws a column."))
-    'After the chain, which model redraws a column?'
+    'Which model redraws a column after the chain?'
     """
     clause = span.sentence if len(span.sentence.split()) <= 30 else _clause(span.sentence, span.text)
+    if clause is not None and ";" in clause:  # the independent clause that holds the span is the question
+        clause = next((p.strip().rstrip(";") for p in re.split(r"(?<=;)\s+", clause) if span.text in p), None)
+        clause = clause if clause and len(clause.split()) >= 4 else None
     if clause is None or not (clause[0].isalpha() or clause[0] in "-_`") or re.search(r"[.!?]\s", clause) or _WH.search(clause):
         return None
     if clause.split()[0] in _IMPERATIVE or len(clause.split()) > 30:
@@ -171,11 +176,12 @@ def template_question(span: Span) -> str | None:
         return None  # an operand of a formula, or part of an error name
     if re.match(r"^('s|\s*[+*=<>/^]|[(.]\S)", after) or before.endswith(("whatever ", "whichever ")) or len(clause.split()) < 6:
         return None
-    wh: str | None = "what"
+    wh = "what"
     if span.kind in ("number", "year"):
-        wh, after = _number_phrase(span.text, span.kind, before, after)
-        if wh is None:
+        phrase, after = _number_phrase(span.text, span.kind, before, after)
+        if phrase is None:
             return None
+        wh = phrase
     else:
         det = _DETERMINER.search(before)
         noun = _NEXT_NOUN.match(after)
@@ -184,13 +190,164 @@ def template_question(span: Span) -> str | None:
             wh = "which"
     if wh == "what":
         before = re.sub(r"(?i)(?:^|(?<=\s))(a|an)\s+$", "", before)
-    q = f"{before}{wh}{after}".strip().rstrip(".!;,")
+    before, after = _ASIDE.sub("", before), _ASIDE.sub("", after)  # an aside in parentheses asks nothing
+    q = _reordered(before, wh, after) or f"{before}{wh}{after}".strip().rstrip(".!;,")
     if not _balanced(q):
         return None
     if not before.strip() or q[0].islower() and not before.split()[0].startswith(span.text[:1]):
         q = q[0].upper() + q[1:]
     q = " ".join(q.split())
     return q + "?" if len(q.split()) >= 4 else None
+
+
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+_AUX = frozenset("is are was were can could will would should must may might has have had does do did".split())
+_PREPOSITION = frozenset("as at by for from in into of on to under over with without within per about".split())
+_NOT_SUBJECT_END = _PREPOSITION | frozenset("the a an each every this that these those its their our your any no some "
+                                            "all both one and or".split())
+_NOT_VERB = frozenset("its this his as thus plus less always sometimes perhaps towards afterwards besides unless "
+                      "across us yes rows columns tables models values files tokens steps seconds docs tests types names "
+                      "keys items pairs samples examples classes categories features trees rules settings options "
+                      "arguments results errors checks lines words parts chunks passages questions answers users "
+                      "numbers texts labels digits images figures metrics scores seeds runs calls requests times passes".split())
+_APPROX = re.compile(r"(?i)\b(about|around|nearly|almost|roughly|over|under|up to|at least|at most|only|just|some)\s*$")
+_LEAD = re.compile(r"^((?:In|On|At|For|With|Without|After|Before|By|From|During|Since|Under|Over|When|If|Once|Unlike|"
+                   r"Like|Per|Through|Across|Within|Where|While)\b[^,;:()\"]{2,40}),\s+(.*)$")
+_CLAUSE_END = re.compile(r",\s|(?:^|\s)(?:and|or|but|so|unless|while|whereas)\s")
+#: after a span: ", item, item and" or " and" (items of one to four words; one way to split: no backtracking blow-up)
+_LIST_AFTER = re.compile(r"^(?:,\s[^,\s]+(?:\s[^,\s]+){0,3})*,?\s(?:and|or)\s")
+_MAX_SUBJECT = 10
+#: words a plain subject does not start with (a leading phrase or adverb without its comma)
+_NOT_SUBJECT_START = _PREPOSITION | frozenset("hence so thus then also therefore however now still here there if when "
+                                             "while because since unless although once".split())
+_ADVERBS = frozenset("also only always never often usually still now then just already too again first".split())
+#: words that may follow a span that is a whole phrase (not a word qualifying the noun after it)
+_LINKS = _PREPOSITION | _AUX | frozenset("and or but to that which who when where if unless so than not after before "
+                                         "during since until between through via among against like instead because "
+                                         "once each every everywhere here there too also only always again now "
+                                         "instead today first".split())
+#: an 'of' phrase after a percentage, up to the next link word ('of events' in '12 % of events in a day')
+_OF_PHRASE = re.compile(r"^(of(?: [a-z][a-z-]*){1,3}?)(?=$| (?:%s)\b)(.*)$" % "|".join(sorted(_LINKS)))
+
+
+def _reordered(before: str, wh: str, after: str) -> str | None:
+    """The question ``before + wh + after`` with its clause reordered, or None where its shape is not clear.
+
+    Only the span's own clause is kept: what follows it after a comma or a conjunction goes, and so does a
+    label before a colon. The question phrase then goes first when the clause is a plain subject and verb
+    (:func:`_fronted`); a short leading phrase (``After the chain, which model ...``) goes to the end.
+
+    >>> _reordered("It was moved to Frankfurt in ", "what year", " after the old site flooded.")
+    'In what year was it moved to Frankfurt after the old site flooded'
+    >>> _reordered("After a fit, each shard holds ", "how many", " rows on disk, compressed.")
+    'How many rows does each shard hold on disk after a fit'
+    >>> _reordered("Synthetic rows also keep the rule in ", "what percentage", " of events.")
+    'In what percentage of events do synthetic rows also keep the rule'
+    >>> _reordered("The pools depend on the installed ", "what", " version.") is None  # it qualifies 'version'
+    True
+    """
+    whole = after.strip().rstrip(".!;,")
+    if _LIST_AFTER.match(after) or (whole and not (whole[0].isalnum() or whole[0] in ",-`")):
+        return None  # one item of a list (cut off, the question would fit the others too), or "'s"
+    tail = _CLAUSE_END.split(whole)[0].strip()
+    if ": " in before and len(before.rsplit(": ", 1)[1].split()) >= 2:
+        before = before.rsplit(": ", 1)[1]
+    lead = _LEAD.match(before)
+    if lead is None:
+        inner = _fronted(before, wh, tail)
+    elif not lead.group(2):  # a subject question: its verb may come after a comma
+        inner = f"{wh} {whole}" if whole else None
+    else:
+        inner = _fronted(lead.group(2), wh, tail)
+    if inner is None:
+        return None
+    return _capital(f"{inner} {_lower_first(lead.group(1))}" if lead else inner)
+
+
+def _fronted(before: str, wh: str, tail: str) -> str | None:
+    """``wh`` first, then the clause ``before ... tail`` inverted: after an auxiliary (``is``, ``can``) the
+    subject and it change places (``what year was it moved``); before a verb in ``-s`` comes ``does`` and the
+    verb takes its plain form (``how many rows does each shard hold``), before a plural subject's verb ``do``
+    (``what do the docs describe``); a preposition just before the question
+    phrase goes with it (``in what year``). None unless ``before`` is a plain subject and verb."""
+    words = before.split()
+    share = _OF_PHRASE.match(tail)
+    if wh == "what percentage" and share:  # 'what percentage of events' asks as one phrase
+        wh, tail = f"{wh} {share.group(1)}", share.group(2).strip()
+    if (len(words) < 2 or re.search(r"[,;:()\"\[\]]", before) or _APPROX.search(before)
+            or words[0].lower() in _NOT_SUBJECT_START or tail.startswith("of ")):
+        return None  # not a plain clause, or the span heads an 'of' phrase ('33 of the 40 questions')
+    if wh in ("how many", "which"):  # the noun that follows belongs to the question phrase
+        noun = re.match(r"^([a-z][a-z-]+)\b\s*(.*)$", tail)
+        if noun is None or noun.group(1) in _LINKS:
+            return None
+        wh, tail = f"{wh} {noun.group(1)}", noun.group(2)
+    elif re.match(r"^[a-z]+\b", tail) and tail.split()[0] not in _LINKS:
+        return None  # the span qualifies the noun after it ('the ImageNet photographs'): it cannot move alone
+    for i in range(1, min(len(words), _MAX_SUBJECT + 1)):
+        w, previous = words[i], words[i - 1].lower()
+        if previous in _NOT_SUBJECT_END:
+            continue
+        if w.lower() in _AUX:
+            verb: list[str] = [w.lower()]
+            subject, rest = words[:i], words[i + 1:]
+        elif _verb_s(w):
+            verb, subject, rest = ["does"], words[:i], [_plain(w), *words[i + 1:]]
+        elif _plural_then_verb(words[:i], w):
+            verb, subject, rest = ["do"], words[:i], [w, *words[i + 1:]]
+        else:
+            continue
+        if (any(x.lower() in _PREPOSITION - {"of"} or x.lower() in ("that", "which", "who") for x in subject)
+                or re.search(r"\d", " ".join([*subject, *rest]))):
+            return None  # a subject with a phrase of its own, or figures ('50 network passes'): not a plain clause
+        if len(rest) > 8 or any(x.lower() in ("and", "or", "but", "than") for x in rest):
+            return None  # a second verb or a comparison: not a plain clause
+        last = rest[-1].lower() if rest else ""
+        if rest and not (last in _PREPOSITION - {"of"} or last.endswith(("ed", "en")) or (len(rest) == 1 and verb[0] in ("do", "does"))):
+            return None  # the span ends a phrase ('the same schema', 'unless X'): moving it breaks the phrase
+        if rest and rest[-1].lower() in _PREPOSITION:  # 'in what year', not 'what year ... in'
+            wh, rest = f"{rest[-1].lower()} {wh}", rest[:-1]
+        return " ".join([wh, *verb, _lower_first(" ".join(subject)), *rest, tail]).strip()
+    return None
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _plural_then_verb(subject: list[str], word: str) -> bool:
+    """Whether ``word`` reads as a plural subject's verb (``synthetic rows keep``), by its form and the subject's
+    last word (adverbs between them skipped)."""
+    nouns = [w for w in subject if w.lower() not in _ADVERBS]
+    head = nouns[-1] if nouns else ""
+    plural = head.isalpha() and len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "us", "is"))
+    return (plural and word.isalpha() and word.islower() and len(word) > 2 and not word.endswith(("s", "ed", "ing", "ly"))
+            and word not in _LINKS and word not in _ADVERBS and word not in _NOT_SUBJECT_END)
+
+
+def _verb_s(word: str) -> bool:
+    """Whether ``word`` reads as a verb in the third person singular (``fits``, ``applies``), by its form."""
+    low = word.lower()
+    return (word.isalpha() and word.islower() and len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "ous", "is"))
+            and low not in _NOT_VERB)
+
+
+def _plain(verb: str) -> str:
+    """The plain form of a verb in ``-s``: ``fits`` -> ``fit``, ``applies`` -> ``apply``, ``has`` -> ``have``."""
+    if verb == "has":
+        return "have"
+    if verb.endswith("ies") and len(verb) > 4:
+        return verb[:-3] + "y"
+    if verb.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
+        return verb[:-2]
+    return verb[:-1]
+
+
+def _lower_first(text: str) -> str:
+    """``text`` with its first word in lower case when it is an ordinary capitalised word (not ``LightGBM``)."""
+    first = text.split(" ", 1)[0]
+    ordinary = first.isalpha() and (first[1:].islower() or first == "A")
+    return text[:1].lower() + text[1:] if ordinary else text
 
 
 def _clause(sentence: str, text: str) -> str | None:
