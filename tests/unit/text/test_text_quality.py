@@ -90,6 +90,10 @@ def test_template_questions_do_not_copy_their_sentence() -> None:
             "With what is the matrix refused after a failed repair?",
         Span("LightGBM", "name", "The model fits LightGBM trees to every column; the rest is numpy."): None,  # qualifies trees
         Span("3 seconds", "number", "The loader waits 3 seconds and then retries the request."): None,  # 'and' next
+        # found by running the templates over other projects' Markdown: once 'What do fits multiple ...?' and
+        # 'As what is the same true for well-known engines such?'
+        Span("GaussianMixtures", "code", "GMLogLikelihood: Fits multiple GaussianMixtures to the real data in turns."): None,
+        Span("SQLite", "name", "The same is true for well-known engines such as SQLite in the tests."): None,
         Span("JSON", "name", "The docs describe JSON as the default format of the files."):
             "What do the docs describe as the default format of the files?",  # a plural subject: 'do
     }
