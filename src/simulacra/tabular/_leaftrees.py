@@ -50,27 +50,13 @@ class LeafTree:
         self._flat[n_cells - 1 :: n_cells] = np.arange(1, n_leaves + 1) - 1e-12
 
     @classmethod
-    def fit(
-        cls,
-        X: np.ndarray,
-        y: np.ndarray,
-        *,
-        n_cells: int,
-        min_samples_leaf: int,
-        smoothing: float,
-        rng: np.random.Generator,
-        regress_on: np.ndarray | None = None,
-        max_depth: int | None = None,
-        n_trees: int = 1,
-        max_features: float | None = None,
-        n_jobs: int | None = None,
-        honest: bool | str = False,
-    ) -> LeafTree:
-        """Grow trees on ``X`` for cells ``y`` (classification, or regression on ``regress_on``)."""
+    def fit(cls, X: np.ndarray, y: np.ndarray, *, n_cells: int, smoothing: float, **options: Any) -> LeafTree:
+        """Grow trees on ``X`` for cells ``y`` (classification, or regression on ``regress_on``).
+
+        ``options`` are those of :meth:`grow` (``min_samples_leaf`` and ``rng`` are required).
+        """
         prior = cell_shares(y, n_cells)
-        trees, X, y = cls.grow(X, y, min_samples_leaf=min_samples_leaf, rng=rng, regress_on=regress_on,
-                               max_depth=max_depth, n_trees=n_trees, max_features=max_features, n_jobs=n_jobs,
-                               honest=honest)
+        trees, X, y = cls.grow(X, y, **options)
         return cls.from_grown(trees, X, y, n_cells=n_cells, smoothing=smoothing, prior=prior)
 
     @staticmethod
