@@ -90,6 +90,10 @@ def test_template_questions_do_not_copy_their_sentence() -> None:
             "With what is the matrix refused after a failed repair?",
         Span("LightGBM", "name", "The model fits LightGBM trees to every column; the rest is numpy."): None,  # qualifies trees
         Span("3 seconds", "number", "The loader waits 3 seconds and then retries the request."): None,  # 'and' next
+        # found by running the templates over other projects' Markdown: once 'What do fits multiple ...?' and
+        # 'As what is the same true for well-known engines such?'
+        Span("GaussianMixtures", "code", "GMLogLikelihood: Fits multiple GaussianMixtures to the real data in turns."): None,
+        Span("SQLite", "name", "The same is true for well-known engines such as SQLite in the tests."): None,
         Span("JSON", "name", "The docs describe JSON as the default format of the files."):
             "What do the docs describe as the default format of the files?",  # a plural subject: 'do
     }
@@ -223,3 +227,14 @@ def test_llama_backend_runs_raw_prompts_as_plain_completions() -> None:
 
     assert generate(Model(), request_payload(ChatRequest.raw("1. a\n2.")), {})["text"] == " continued<1. a\n2.>"
     assert generate(Model(), request_payload(ChatRequest.user("hi")), {})["text"] == "chat"
+
+
+def test_template_questions_stay_fast_on_long_lists() -> None:
+    """The list check after a span once backtracked exponentially (a 30-word sentence ran for minutes)."""
+    import time
+
+    sentence = "The model keeps 30 rows" + "".join(f", abcdefghij klmnop{i}" for i in range(10)) + " in memory."
+    assert len(sentence.split()) <= 30  # a clause short enough to be asked about
+    start = time.perf_counter()
+    template_question(Span("30 rows", "number", sentence))
+    assert time.perf_counter() - start < 1.0

@@ -213,12 +213,26 @@ _NOT_VERB = frozenset("its this his as thus plus less always sometimes perhaps t
 _APPROX = re.compile(r"(?i)\b(about|around|nearly|almost|roughly|over|under|up to|at least|at most|only|just|some)\s*$")
 _LEAD = re.compile(r"^((?:In|On|At|For|With|Without|After|Before|By|From|During|Since|Under|Over|When|If|Once|Unlike|"
                    r"Like|Per|Through|Across|Within|Where|While)\b[^,;:()\"]{2,40}),\s+(.*)$")
-_CLAUSE_END = re.compile(r",\s|(?:^|\s)(?:and|or|but|so|unless|while|whereas)\s")
-_LIST_AFTER = re.compile(r"^(?:,\s(?:[^,\s]+\s?){1,4}(?:,\s(?:[^,\s]+\s?){1,4})*,?)?\s(?:and|or)\s")
+_CLAUSE_END = re.compile(r"[,:;]\s|(?:^|\s)(?:but|so|unless|while|whereas)\s")
+#: after a span: ", item, item and" or " and" (items of one to four words; one way to split: no backtracking blow-up)
+_LIST_AFTER = re.compile(r"^(?:,\s[^,\s]+(?:\s[^,\s]+){0,3})*,?\s(?:and|or)\s")
 _MAX_SUBJECT = 10
 #: words a plain subject does not start with (a leading phrase or adverb without its comma)
 _NOT_SUBJECT_START = _PREPOSITION | frozenset("hence so thus then also therefore however now still here there if when "
                                              "while because since unless although once".split())
+#: what a subject may start with (besides a name); only these are put in lower case when it moves
+_SUBJECT_START = frozenset("the a an this that these those each every its their our your my it they we you he she some "
+                           "any all both no one such another other most many several two three".split())
+#: words that start a clause of their own: a subject holding one is not a plain subject
+_CLAUSE_WORDS = frozenset("that which who whom whose it they we you he she i".split())
+_REST_STOPS = frozenset("and or but than if when whether because while".split()) | _CLAUSE_WORDS
+_PARTICIPLES = frozenset("given taken written chosen known shown seen driven broken hidden drawn grown thrown spoken "
+                         "forgotten fallen proven ridden risen stolen sworn torn worn frozen forbidden gotten mistaken "
+                         "overwritten rewritten undertaken done made kept set put read run built sent held found told "
+                         "left lost meant paid said sold spent split cut hit let shut spread understood".split())
+#: words whose preposition belongs to them ('such as', 'equal to'): the phrase cannot be split
+_BOUND_BEFORE = frozenset("such equivalent equal similar close due prior according up out rather instead other next "
+                          "able unable likely unlikely".split())
 _ADVERBS = frozenset("also only always never often usually still now then just already too again first".split())
 #: words that may follow a span that is a whole phrase (not a word qualifying the noun after it)
 _LINKS = _PREPOSITION | _AUX | frozenset("and or but to that which who when where if unless so than not after before "
@@ -240,8 +254,8 @@ def _reordered(before: str, wh: str, after: str) -> str | None:
     'In what year was it moved to Frankfurt after the old site flooded'
     >>> _reordered("After a fit, each shard holds ", "how many", " rows on disk, compressed.")
     'How many rows does each shard hold on disk after a fit'
-    >>> _reordered("Synthetic rows also keep the rule in ", "what percentage", " of events.")
-    'In what percentage of events do synthetic rows also keep the rule'
+    >>> _reordered("The synthetic rows also keep the rule in ", "what percentage", " of events.")
+    'In what percentage of events do the synthetic rows also keep the rule'
     >>> _reordered("The pools depend on the installed ", "what", " version.") is None  # it qualifies 'version'
     True
     """
@@ -249,18 +263,23 @@ def _reordered(before: str, wh: str, after: str) -> str | None:
     if _LIST_AFTER.match(after) or (whole and not (whole[0].isalnum() or whole[0] in ",-`")):
         return None  # one item of a list (cut off, the question would fit the others too), or "'s"
     tail = _CLAUSE_END.split(whole)[0].strip()
+    if re.search(r"\s(?:and|or)\s", f" {tail} "):
+        return None  # 'X and Y' after the span: what it coordinates is not clear without parsing
     if ": " in before and len(before.rsplit(": ", 1)[1].split()) >= 2:
         before = before.rsplit(": ", 1)[1]
     lead = _LEAD.match(before)
     if lead is None:
         inner = _fronted(before, wh, tail)
     elif not lead.group(2):  # a subject question: its verb may come after a comma
-        inner = f"{wh} {whole}" if whole else None
+        inner = f"{wh} {whole}" if whole and not re.search(r"\s(?:and|or)\s", whole) else None
     else:
         inner = _fronted(lead.group(2), wh, tail)
     if inner is None:
         return None
-    return _capital(f"{inner} {_lower_first(lead.group(1))}" if lead else inner)
+    if lead is None:
+        return _capital(inner)
+    first = lead.group(1)  # it starts with a preposition or a conjunction ('After a fit'): lower case
+    return _capital(f"{inner} {first[:1].lower()}{first[1:]}")
 
 
 def _fronted(before: str, wh: str, tail: str) -> str | None:
@@ -276,13 +295,19 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
     if (len(words) < 2 or re.search(r"[,;:()\"\[\]]", before) or _APPROX.search(before)
             or words[0].lower() in _NOT_SUBJECT_START or tail.startswith("of ")):
         return None  # not a plain clause, or the span heads an 'of' phrase ('33 of the 40 questions')
-    if wh in ("how many", "which"):  # the noun that follows belongs to the question phrase
-        noun = re.match(r"^([a-z][a-z-]+)\b\s*(.*)$", tail)
-        if noun is None or noun.group(1) in _LINKS:
+    if wh in ("how many", "which"):  # the noun phrase that follows belongs to the question phrase
+        noun = []
+        for word in tail.split()[:3]:
+            if word.lower() in _LINKS or not re.fullmatch(r"[A-Za-z][\w-]*", word):
+                break
+            noun.append(word)
+        if not noun:
             return None
-        wh, tail = f"{wh} {noun.group(1)}", noun.group(2)
-    elif re.match(r"^[a-z]+\b", tail) and tail.split()[0] not in _LINKS:
-        return None  # the span qualifies the noun after it ('the ImageNet photographs'): it cannot move alone
+        wh, tail = f"{wh} {' '.join(noun)}", " ".join(tail.split()[len(noun):])
+        if tail.startswith("of "):
+            return None  # 'which length of sizeof - 1': the phrase goes on
+    if tail and tail.split()[0].lower() not in _LINKS:
+        return None  # the span qualifies what follows it ('the ImageNet photographs', 'servers time1.google.com')
     for i in range(1, min(len(words), _MAX_SUBJECT + 1)):
         w, previous = words[i], words[i - 1].lower()
         if previous in _NOT_SUBJECT_END:
@@ -290,20 +315,21 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
         if w.lower() in _AUX:
             verb: list[str] = [w.lower()]
             subject, rest = words[:i], words[i + 1:]
+        elif any(x.lower() in _AUX for x in words[i + 1:]):
+            continue  # the verb comes later ('the number of pings is'): this word is a noun
         elif _verb_s(w):
             verb, subject, rest = ["does"], words[:i], [_plain(w), *words[i + 1:]]
         elif _plural_then_verb(words[:i], w):
             verb, subject, rest = ["do"], words[:i], [w, *words[i + 1:]]
         else:
             continue
-        if (any(x.lower() in _PREPOSITION - {"of"} or x.lower() in ("that", "which", "who") for x in subject)
-                or re.search(r"\d", " ".join([*subject, *rest]))):
-            return None  # a subject with a phrase of its own, or figures ('50 network passes'): not a plain clause
-        if len(rest) > 8 or any(x.lower() in ("and", "or", "but", "than") for x in rest):
-            return None  # a second verb or a comparison: not a plain clause
-        last = rest[-1].lower() if rest else ""
-        if rest and not (last in _PREPOSITION - {"of"} or last.endswith(("ed", "en")) or (len(rest) == 1 and verb[0] in ("do", "does"))):
-            return None  # the span ends a phrase ('the same schema', 'unless X'): moving it breaks the phrase
+        if (any(x.lower() in _PREPOSITION - {"of"} or x.lower() in _CLAUSE_WORDS for x in subject[1:])
+                or re.search(r"\d", " ".join([*subject, *rest])) or not _plain_subject(subject, plural=verb == ["do"])):
+            return None  # a subject with a phrase or a clause of its own, figures ('50 network passes'), or no subject
+        if len(rest) > 8 or any(x.lower() in _REST_STOPS for x in rest):
+            return None  # a second verb, a clause of its own or a comparison: not a plain clause
+        if rest and not _ends_plainly(rest, verb):
+            return None  # the span ends a phrase ('the same schema', 'such as X'): moving it breaks the phrase
         if rest and rest[-1].lower() in _PREPOSITION:  # 'in what year', not 'what year ... in'
             wh, rest = f"{rest[-1].lower()} {wh}", rest[:-1]
         return " ".join([wh, *verb, _lower_first(" ".join(subject)), *rest, tail]).strip()
@@ -312,6 +338,28 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _ends_plainly(rest: list[str], verb: list[str]) -> bool:
+    """Whether the words between the verb and the span end so that the span can move to the front: on a
+    participle (``is called``), on the plain verb itself (``does it hold``), or on a preposition that does not
+    belong to the word before it (``is written by``, ``moved to Frankfurt in``; not ``such as``,
+    ``corresponding to``, ``equal to``)."""
+    last = rest[-1].lower()
+    if last in _PREPOSITION - {"of"}:
+        before = rest[-2].lower() if len(rest) > 1 else ""
+        return not (before.endswith("ing") or before in _BOUND_BEFORE)
+    return last.endswith("ed") or last in _PARTICIPLES or (len(rest) == 1 and verb[0] in ("do", "does"))
+
+
+def _plain_subject(subject: list[str], *, plural: bool) -> bool:
+    """Whether ``subject`` reads as one: it starts with a determiner or pronoun (``the model``, ``they``), or it
+    is one name that is not an ordinary word (``Node.js``, ``LightGBM``); a plural one needs the determiner."""
+    first = subject[0]
+    if first.lower() in _SUBJECT_START:
+        return True
+    named = not first.isalpha() or any(c.isupper() for c in first[1:])
+    return not plural and len(subject) == 1 and named
 
 
 def _plural_then_verb(subject: list[str], word: str) -> bool:
@@ -343,10 +391,9 @@ def _plain(verb: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    """``text`` with its first word in lower case when it is an ordinary capitalised word (not ``LightGBM``)."""
+    """``text`` with its first word in lower case when it is a determiner or pronoun (not a name: ``Git``)."""
     first = text.split(" ", 1)[0]
-    ordinary = first.isalpha() and (first[1:].islower() or first == "A")
-    return text[:1].lower() + text[1:] if ordinary else text
+    return text[:1].lower() + text[1:] if first.lower() in _SUBJECT_START else text
 
 
 def _clause(sentence: str, text: str) -> str | None:
