@@ -50,7 +50,7 @@ def load(name: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, Any]]:
     for col, fmt in spec.get("dates", {}).items():
         df[col] = pd.to_datetime(df[col], format=fmt)
     meta = Metadata.detect(df)
-    types = {c: col.type for c, col in meta.columns.items()}
+    types: dict[str, str] = {c: col.type for c, col in meta.columns.items()}
     for c in spec.get("ids", []):
         types[c] = "id"
     return df, types, spec

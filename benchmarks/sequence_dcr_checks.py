@@ -1,6 +1,6 @@
 """Checks of the entity-level DCR share of the sequence report (issue 15), on the sequence benchmark's splits.
 
-Both checks run on the benchmark's headline entity split (split seed 0) unless ``--split-seeds`` names
+Every check runs on the benchmark's headline entity split (split seed 0) unless ``--split-seeds`` names
 others (``--split-seeds 0,1,2,3``: each check on each of those 80/20 entity splits, then the mean ± sd
 over the splits), the splits of ``bench_sequence.py --split-seeds``.
 
@@ -15,11 +15,27 @@ as VARIANT_JSON says (``{}``: the defaults; ``{"honest": "full", "min_samples_le
 ``"statics_from": "training"`` replaces the model by a bootstrap of the training entities' static
 attributes (what copying real static profiles at their real frequencies scores).
 
+``groups TABLE [SEEDS]``: the default model fitted and sampled as the benchmark does (fit seed, sampling
+seed + 1), its share recomputed on the entity vector without each group of its columns and on each
+group alone (``length``, ``mean``, ``std``, ``first``, ``last``, ``vol`` of the dynamic columns, the
+levels together, ``statics``), each beside the null check on the same columns; then, over every
+(split, seed) run, the mean model share, the mean null share and the model's excess over the null
+± its standard error. The full vector's share is the report's own.
+
+``simulate``: no data; what a correctly specified smooth model scores when it is estimated from few
+entities (a normal fitted to n draws of a standard normal, n/4 held out), by n and dimension.
+
+``reference TABLE``: model-free references on each split, 20 draws each: the training entity vectors
+resampled (copies: a quarter of them are reference entities, at distance 0) and drawn from a normal
+distribution fitted to the training vectors (a smooth model of the vectors themselves), beside the null.
+
 Usage::
 
     PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/sequence_dcr_checks.py null weather_panel
     PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/sequence_dcr_checks.py entity flights_panel '{}' 0,1,2
     PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/sequence_dcr_checks.py null flights_panel --split-seeds 0,1,2,3
+    PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/sequence_dcr_checks.py groups sp500 0,1 --split-seeds 0,1,2,3,4,5,6,7
+    PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/sequence_dcr_checks.py reference sp500 --split-seeds 0,1,2,3,4,5,6,7
 """
 
 from __future__ import annotations
@@ -35,40 +51,141 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sequence import load, seeds_arg, split  # noqa: E402
+from bench_sequence import load, run_ours, seeds_arg, split  # noqa: E402
 
 import simulacra.evaluate.sequence as report  # noqa: E402
 import simulacra.tabular.autoreg as autoreg  # noqa: E402
 import simulacra.tabular.sequence as sequence  # noqa: E402
 
 
-def null(table: str, split_seed: int = 0) -> list[float]:
-    """The null check's share on one entity split, five draws of left-out training entities."""
-    from sklearn.neighbors import NearestNeighbors
-
-    df, entity, order = load(table)
-    train, hold = split(df, entity, split_seed)
+def vectors(train: pd.DataFrame, hold: pd.DataFrame, entity: str, order: str,
+            synth: pd.DataFrame | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """The entity vectors of the training, held-out (and synthetic) entities, scaled as the measure
+    scales them (``evaluate.sequence._entity_privacy``), and the names of their columns."""
     tr, ho = report._prepare(train, entity, order, "real"), report._prepare(hold, entity, order, "holdout")
     numeric = [c for c in tr.columns if c not in (entity, order) and report._numeric(tr[c])]
     statics = report._statics(tr, entity, order)
     persistent = {c: report._persistent(tr, entity, c) for c in numeric}
     logged = {c for c in numeric if (tr[c].dropna().astype(float) > 0).all()}
-    vecs = [report._entity_vectors(d, entity, numeric, statics, persistent, logged) for d in (tr, ho)]
+    frames = [tr, ho] if synth is None else [tr, ho, report._prepare(synth, entity, order, "synthetic")]
+    vecs = [report._entity_vectors(d, entity, numeric, statics, persistent, logged) for d in frames]
     cols = sorted(set().union(*[v.columns for v in vecs]))
-    a, b = (v.reindex(columns=cols).fillna(0.0).to_numpy(dtype=float) for v in vecs)
-    both = np.vstack([a, b])
+    mats = [v.reindex(columns=cols).fillna(0.0).to_numpy(dtype=float) for v in vecs]
+    both = np.vstack(mats[:2])
     q75, q25 = np.nanpercentile(both, [75, 25], axis=0)
     scale = np.where(q75 - q25 > 0, q75 - q25, np.where(both.std(axis=0) > 0, both.std(axis=0), 1.0))
-    a, b = a / scale, b / scale
+    return [m / scale for m in mats], [str(c) for c in cols]
+
+
+def share(ref_train: np.ndarray, fake: np.ndarray, ref_hold: np.ndarray) -> float:
+    """Share of ``fake`` rows nearer a ``ref_train`` row than any ``ref_hold`` row (ties count half)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    d_train = NearestNeighbors(n_neighbors=1).fit(ref_train).kneighbors(fake)[0][:, 0]
+    d_hold = NearestNeighbors(n_neighbors=1).fit(ref_hold).kneighbors(fake)[0][:, 0]
+    return float(((d_train < d_hold).sum() + 0.5 * (d_train == d_hold).sum()) / len(fake))
+
+
+def null_shares(a: np.ndarray, b: np.ndarray, draws: int = 5) -> list[float]:
+    """Training entities ``a`` left out of a reference of ``len(b)`` other training entities, against
+    the held-out entities ``b``, for ``draws`` random references."""
     shares = []
-    for seed in range(5):
+    for seed in range(draws):
         perm = np.random.default_rng(seed).permutation(len(a))
-        ref, fake = a[perm[:len(b)]], a[perm[len(b):]]
-        d_train = NearestNeighbors(n_neighbors=1).fit(ref).kneighbors(fake)[0][:, 0]
-        d_hold = NearestNeighbors(n_neighbors=1).fit(b).kneighbors(fake)[0][:, 0]
-        shares.append(((d_train < d_hold).sum() + 0.5 * (d_train == d_hold).sum()) / len(fake))
+        shares.append(share(a[perm[:len(b)]], a[perm[len(b):]], b))
+    return shares
+
+
+def null(table: str, split_seed: int = 0) -> list[float]:
+    """The null check's share on one entity split, five draws of left-out training entities."""
+    df, entity, order = load(table)
+    train, hold = split(df, entity, split_seed)
+    (a, b), _ = vectors(train, hold, entity, order)
+    shares = null_shares(a, b)
     print(f"{table}, split {split_seed}: null entity-level DCR share {_summary(shares)} (5 draws)", flush=True)
     return shares
+
+
+def _references(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The measure's two references: as many training as held-out entities, drawn as it draws them."""
+    n, rng = min(len(a), len(b)), np.random.default_rng(0)
+    return a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]
+
+
+def column_groups(cols: list[str], dynamic: list[str]) -> dict[str, list[str]]:
+    """The entity vector's columns by what they summarise: ``length``, each statistic of the dynamic
+    columns (``mean``, ``std``, ``first``, ``last``, ``vol``), the levels together, ``statics``."""
+    groups: dict[str, list[str]] = {}
+    for c in cols:
+        base, _, stat = c.rpartition("_")
+        key = "length" if c == "__length" else stat if base in dynamic and stat in STATS else "statics"
+        groups.setdefault(key, []).append(c)
+    levels = [c for k in ("mean", "first", "last") for c in groups.get(k, [])]
+    if levels:
+        groups["levels (mean, first, last)"] = levels
+    return groups
+
+
+STATS = ("mean", "std", "first", "last", "vol")
+
+
+def groups(table: str, seeds: list[int], split_seed: int = 0) -> dict[str, list[tuple[float, float]]]:
+    """The default model's share and the null check's, each on the full entity vector, without each
+    group of its columns and on each group alone: ``{variant: [(model, null) per seed]}``."""
+    df, e, o = load(table)
+    train, hold = split(df, e, split_seed)
+    statics = report._statics(report._prepare(train, e, o, "real"), e, o)
+    dynamic = [c for c in train.columns if c not in (e, o, *statics)]
+    out: dict[str, list[tuple[float, float]]] = {}
+    for seed in seeds:
+        synth, _ = run_ours(train, e, o, train[e].nunique(), seed)
+        (a, b, fake), cols = vectors(train, hold, e, o, synth)
+        ref_a, ref_b = _references(a, b)
+        variants = {"full vector": cols}
+        for name, members in column_groups(cols, dynamic).items():
+            variants[f"without {name}"] = [c for c in cols if c not in members]
+            variants[f"{name} alone"] = members
+        for name, keep in variants.items():
+            idx = [cols.index(c) for c in keep]
+            if idx:
+                out.setdefault(name, []).append((share(ref_a[:, idx], fake[:, idx], ref_b[:, idx]),
+                                                 float(np.mean(null_shares(a[:, idx], b[:, idx])))))
+        print(f"{table}, split {split_seed}, seed {seed}: full vector {out['full vector'][-1][0]:.3f} "
+              f"(null {out['full vector'][-1][1]:.3f})", flush=True)
+    return out
+
+
+def reference(table: str, split_seed: int = 0, draws: int = 20) -> dict[str, list[float]]:
+    """Model-free references on one split: the training entity vectors resampled (copies), and drawn
+    from a normal distribution fitted to them (a smooth model of the vectors themselves)."""
+    df, e, o = load(table)
+    train, hold = split(df, e, split_seed)
+    (a, b), _ = vectors(train, hold, e, o)
+    ref_a, ref_b = _references(a, b)
+    rng = np.random.default_rng(split_seed)
+    mean, cov = a.mean(axis=0), np.cov(a, rowvar=False)
+    out = {"copies": [share(ref_a, a[rng.integers(0, len(a), len(a))], ref_b) for _ in range(draws)],
+           "normal": [share(ref_a, rng.multivariate_normal(mean, cov, len(a), method="eigh"), ref_b)
+                      for _ in range(draws)],
+           "null": null_shares(a, b)}
+    print(f"{table}, split {split_seed}: " + "; ".join(f"{k} {np.mean(v):.3f}" for k, v in out.items()), flush=True)
+    return out
+
+
+def simulate(n_train: int, dims: int, reps: int, seed: int = 0) -> dict[str, list[float]]:
+    """The share of a correctly specified smooth model, by number of training entities: a normal
+    distribution fitted to ``n_train`` draws of a ``dims``-dimensional standard normal samples as many,
+    against ``n_train // 4`` held-out draws, references of that size as the measure takes them;
+    ``true``: draws of the population itself (the null)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[float]] = {"fitted": [], "true": []}
+    for _ in range(reps):
+        a, b = rng.normal(size=(n_train, dims)), rng.normal(size=(n_train // 4, dims))
+        ref_a, ref_b = _references(a, b)
+        fitted = rng.multivariate_normal(a.mean(axis=0), np.cov(a, rowvar=False), n_train, method="eigh")
+        out["fitted"].append(share(ref_a, fitted, ref_b))
+        out["true"].append(share(ref_a, rng.normal(size=(n_train, dims)), ref_b))
+    return out
 
 
 def _summary(shares: list[float]) -> str:
@@ -89,7 +206,7 @@ def entity(table: str, variant: dict[str, Any], seeds: list[int], split_seed: in
 
     # the entity table alone: no transitions, no step models; the entity model with the variant's settings
     with mock.patch.object(sequence.SequenceSynthesizer, "_transitions",
-                           lambda self, *a, **k: (np.zeros((1, 1)), np.zeros((1, 1)))), \
+                           lambda self, *a, **k: (np.zeros((1, 1)),) * 3), \
             mock.patch.object(sequence.SequenceSynthesizer, "_fit_steps", lambda self, *a, **k: None), \
             mock.patch.object(autoreg, "AutoregressiveSynthesizer", Variant):
         shares = _entity_shares(table, seeds, split_seed, bootstrap, length_from)
@@ -124,29 +241,73 @@ def _entity_shares(table: str, seeds: list[int], split_seed: int, bootstrap: boo
     return shares
 
 
-def main(argv: list[str] | None = None) -> dict[int, list[float]]:
-    """Run one check on each split named; the shares by split seed (and their spread over splits printed)."""
+def main(argv: list[str] | None = None) -> dict[Any, Any]:
+    """Run one check on each split named; its results by split seed (and their spread over splits printed)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="check", required=True)
     null_ap = sub.add_parser("null", help="the share of real training entities left out of the reference")
     entity_ap = sub.add_parser("entity", help="the share of the entity table alone, (statics + length)")
-    for one in (null_ap, entity_ap):
+    groups_ap = sub.add_parser("groups", help="the default model's share without, and with only, each column group")
+    reference_ap = sub.add_parser("reference", help="training vectors resampled / drawn from a fitted normal")
+    simulate_ap = sub.add_parser("simulate", help="a normal fitted to n standard-normal entities, by n and dimension")
+    simulate_ap.add_argument("--entities", type=seeds_arg, default=[40, 160, 640], help="training entities, e.g. 40,160")
+    simulate_ap.add_argument("--dims", type=seeds_arg, default=[2, 4, 6], help="dimensions of the entity vector")
+    simulate_ap.add_argument("--reps", type=int, default=200)
+    for one in (null_ap, entity_ap, groups_ap, reference_ap):  # simulate draws its own entities
         one.add_argument("table")
         one.add_argument("--split-seeds", type=seeds_arg, default=[0],
                          help="comma-separated seeds of the 80/20 entity split (0: the headline split)")
     entity_ap.add_argument("variant", type=json.loads, help="entity model settings as JSON ('{}': defaults)")
-    entity_ap.add_argument("seeds", type=seeds_arg, nargs="?", default=[0, 1, 2], help="model seeds, e.g. 0,1,2")
+    for one in (entity_ap, groups_ap):
+        one.add_argument("seeds", type=seeds_arg, nargs="?", default=[0, 1, 2], help="model seeds, e.g. 0,1,2")
     args = ap.parse_args(argv)
-    by_split: dict[int, list[float]] = {}
+    if args.check == "simulate":
+        sims = {}
+        for n in args.entities:
+            for d in args.dims:
+                sims[(n, d)] = r = simulate(n, d, args.reps)
+                print(f"{n} training entities, {d} dimensions: fitted normal {_mean_se(r['fitted'])}, "
+                      f"population itself {_mean_se(r['true'])} ({args.reps} draws)", flush=True)
+        return sims
+    by_split: dict[int, Any] = {}
     for split_seed in args.split_seeds:
         if args.check == "null":
             by_split[split_seed] = null(args.table, split_seed)
-        else:
+        elif args.check == "entity":
             by_split[split_seed] = entity(args.table, args.variant, args.seeds, split_seed)
-    if len(by_split) > 1:
+        elif args.check == "groups":
+            by_split[split_seed] = groups(args.table, args.seeds, split_seed)
+        else:
+            by_split[split_seed] = reference(args.table, split_seed)
+    if args.check == "groups":
+        _print_groups(args.table, by_split)
+    elif args.check == "reference":
+        for kind in ("copies", "normal", "null"):
+            means = [float(np.mean(v[kind])) for v in by_split.values()]
+            print(f"{args.table} reference, {kind}: mean of each split {_summary(means)}")
+    elif len(by_split) > 1:
         means = [float(np.mean(v)) for v in by_split.values()]
         print(f"{args.table} {args.check}: mean of each split {_summary(means)} over {len(means)} splits")
     return by_split
+
+
+def _mean_se(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) / np.sqrt(len(values)):.3f}"
+
+
+def _print_groups(table: str, by_split: dict[int, Any]) -> None:
+    """Each variant's model and null shares over every (split, seed) run, and the excess ± its standard error."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for result in by_split.values():
+        for name, pairs in result.items():
+            runs.setdefault(name, []).extend(pairs)
+    print(f"{table}: {len(runs['full vector'])} runs (splits {', '.join(map(str, by_split))})")
+    print(f"{'entity vector':34s} model  null   excess over the null")
+    for name, pairs in runs.items():
+        v = np.asarray(pairs)
+        d = v[:, 0] - v[:, 1]
+        se = np.std(d, ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+        print(f"{name:34s} {v[:, 0].mean():.3f}  {v[:, 1].mean():.3f}  {d.mean():+.3f} ± {se:.3f}")
 
 
 if __name__ == "__main__":

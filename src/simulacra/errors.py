@@ -41,6 +41,15 @@ class NotFittedError(SimulacraError, RuntimeError):
 class ModelFileError(SimulacraError):
     """A saved model is missing, corrupt, tampered with or from an incompatible version."""
 
+    @classmethod
+    def corrupt(cls, what: str) -> ModelFileError:
+        """The one message for a model file whose content is damaged; ``what`` says which part and how.
+
+        >>> print(ModelFileError.corrupt("a tree has a node with one child"))
+        The model file is corrupt: a tree has a node with one child. Re-fit the model and save it again.
+        """
+        return cls(f"The model file is corrupt: {what}. Re-fit the model and save it again.")
+
 
 class ConstraintError(InputError):
     """A constraint is malformed, or cannot be satisfied."""

@@ -8,10 +8,15 @@ A table's block size depends only on its number of columns (:func:`block_rows_fo
 shorter blocks so that one block holds about :data:`BLOCK_CELLS` cells. This is the single definition
 of a block that sampling, chunked jobs and workers all use.
 
+It also seeds torch for the parts that build torch networks (:func:`torch_seeded`), without importing it.
+
 This module imports nothing from simulacra but ``errors``: every part may use it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,7 +32,10 @@ __all__ = [
     "resolve_seed",
     "seed_sequence",
     "stream",
+    "torch_seeded",
 ]
+
+T = TypeVar("T")
 
 #: The longest block: tables of up to ``BLOCK_CELLS // BLOCK_ROWS`` (128) columns use blocks of this size.
 BLOCK_ROWS = 1 << 14
@@ -118,3 +126,22 @@ def blocks_of(start: int, stop: int, size: int) -> list[tuple[int, int, int]]:
     for k in range(start // size, (stop - 1) // size + 1 if stop > start else start // size):
         out.append((k, max(start, k * size) - k * size, min(stop, (k + 1) * size) - k * size))
     return out
+
+
+def torch_seeded(torch: Any, seed: int, build: Callable[[], T]) -> T:
+    """``build()`` with torch's global CPU generator seeded inside a fork, so the caller's state is left as
+    it was (torch modules draw their initial weights from the global generator and take no other).
+
+    ``torch`` is passed in: each caller imports it with the error that names its own extra.
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.random.get_rng_state()
+    >>> a = torch_seeded(torch, 3, lambda: torch.rand(2))
+    >>> bool((a == torch_seeded(torch, 3, lambda: torch.rand(2))).all()), bool((torch.random.get_rng_state() == before).all())
+    (True, True)
+    """
+    with torch.random.fork_rng(devices=[]):  # the global generator is restored on leaving
+        torch.default_generator.manual_seed(int(seed) % 2**63)
+        return build()

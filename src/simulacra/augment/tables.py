@@ -130,8 +130,8 @@ def sample_where(synth: Any, n_rows: int, conditions: Mapping[str, Any], *, rand
         return synth.sample(0, random_state=random_state)
     if getattr(synth, "supports_conditions", False):
         return synth.sample(n_rows, random_state=random_state, conditions=dict(conditions))
-    return sample_query(synth, n_rows, lambda df: _equals(df, conditions), random_state=random_state,
-                        max_rounds=max_rounds, what=str(dict(conditions)))
+    return _rejection_sample(synth, n_rows, lambda df: _equals(df, conditions), random_state=random_state,
+                             max_rounds=max_rounds, what=str(dict(conditions)), condition=True)
 
 
 def _equals(df: pd.DataFrame, conditions: Mapping[str, Any]) -> np.ndarray:
@@ -150,6 +150,14 @@ def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], 
     function returning a boolean mask."""
     if isinstance(where, str):
         what, where = what or where, _filter_function(where)
+    return _rejection_sample(synth, n_rows, where, random_state=random_state, max_rounds=max_rounds, what=what,
+                             condition=False)
+
+
+def _rejection_sample(synth: Any, n_rows: int, where: Callable[[pd.DataFrame], Any], *, random_state: int | None,
+                      max_rounds: int, what: str | None, condition: bool) -> pd.DataFrame:
+    """:func:`sample_query`'s loop; ``condition`` says whether ``where`` is column values (``sample_where``) or a
+    filter, for the advice when it stays too rare."""
     rng = np.random.default_rng(random_state)
     kept: list[pd.DataFrame] = []
     have, drawn, hits = 0, 0, 0
@@ -165,16 +173,30 @@ def sample_query(synth: Any, n_rows: int, where: str | Callable[[pd.DataFrame], 
             return pd.concat(kept, ignore_index=True).iloc[:n_rows]
         rate = max(hits / drawn, 1e-4)
         batch = int(min(2_000_000, max(batch, 1.3 * (n_rows - have) / rate)))
-    if getattr(synth, "differentially_private", False):  # never advise spending more budget on another model
-        from simulacra.tabular.sampling import rare_request_advice
-
-        advice = rare_request_advice(synth)
-    else:
-        advice = "Use a model that supports conditions, or loosen the condition."
+    kind = "condition" if condition else "filter"
     raise ConstraintError(
-        f"Only {have} of {n_rows} synthetic rows matched {what or 'the condition'!r} after {drawn:,} draws "
-        f"({hits / max(drawn, 1):.3%} match); the condition is too rare for this model. {advice}"
+        f"Only {have} of {n_rows} synthetic rows matched {repr(what) if what else 'the ' + kind} after {drawn:,} draws "
+        f"({hits / max(drawn, 1):.3%} match); the {kind} is too rare for this model. {_rare_advice(synth, condition)}"
     )
+
+
+def _rare_advice(synth: Any, condition: bool) -> str:
+    """What to do about a condition or filter that rejection sampling could not meet.
+
+    Column values (a condition) are met natively by a model that conditions; a filter (``age < 25``) is met by
+    no model natively, so the advice for it is a narrower model, never a conditioning one. A differentially
+    private model is never told to fit another model on the real rows (that spends more privacy budget).
+    """
+    from simulacra.tabular.sampling import rare_request_advice
+
+    if condition:
+        return rare_request_advice(synth)
+    if getattr(synth, "differentially_private", False):
+        return ("Loosen the filter or ask for fewer rows. Do not fit another model on the real rows for this (it "
+                "spends more privacy budget); a model fitted on this model's rows that match the filter "
+                "(post-processing, no budget) samples the group without a filter.")
+    return ("Loosen the filter or ask for fewer rows; for a rare group, fit the synthesizer on only the real rows "
+            "that match the filter and sample that model without a filter.")
 
 
 def _filter_function(where: str) -> Callable[[pd.DataFrame], np.ndarray]:

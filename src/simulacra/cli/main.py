@@ -10,6 +10,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 from typing import Any
 
 import typer
@@ -64,6 +65,12 @@ def _show_usage_error(exc: Any) -> None:
         exc.show()
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+    """A warning as the command shows it: ``warning: <message>``, without the source file and line."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the app, turning simulacra errors into a one-line message and exit code 2.
 
@@ -73,6 +80,9 @@ def main(argv: list[str] | None = None) -> Any:
     from simulacra.errors import SimulacraError
 
     usage_errors, aborts = _usage_errors()
+    shown = warnings.formatwarning
+    if not os.environ.get("SIMULACRA_DEBUG"):
+        warnings.formatwarning = _one_line_warning
     try:
         return app(args=argv, standalone_mode=False)
     except SimulacraError as exc:
@@ -97,6 +107,8 @@ def main(argv: list[str] | None = None) -> Any:
             f"error: {type(exc).__name__}: {exc} (set SIMULACRA_DEBUG=1 for the traceback)", err=True, fg=typer.colors.RED
         )
         sys.exit(1)
+    finally:
+        warnings.formatwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover

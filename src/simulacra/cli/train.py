@@ -24,6 +24,7 @@ Threads = Annotated[int | None, typer.Option("--threads", help="torch threads (d
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")]
 Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: a CUDA GPU when torch sees one, else the CPU).")]
 SaveSteps = Annotated[int, typer.Option("--save-steps", help="Save a checkpoint every this many steps.")]
+KeepCheckpoints = Annotated[int, typer.Option("--keep-checkpoints", min=0, help="Checkpoints kept in OUTPUT/checkpoints, the newest (and the best by evaluation loss besides); 0: removed at the end.")]
 
 
 def _seeds(text: str) -> list[int]:
@@ -72,6 +73,8 @@ def sft(
     device: Device = None,
     share_prompt: Annotated[bool | None, typer.Option("--share-prompt/--no-share-prompt", help="Run the start every row of a batch shares (the tools' system prompt) once per batch: same result, far fewer tokens (default: on for the CPU).")] = None,
     save_steps: SaveSteps = 25,
+    keep_checkpoints: KeepCheckpoints = 2,
+    eval_share: Annotated[float, typer.Option("--eval-share", min=0.0, max=0.99, help="Hold out this share of the rows and compute their loss at each checkpoint; the saved model is then the best checkpoint's (0: off).")] = 0.0,
     resume: Resume = False,
 ) -> None:
     """Supervised fine-tuning; the loss is on the assistant's answer only. Ctrl-C saves a checkpoint."""
@@ -80,7 +83,8 @@ def sft(
 
     settings = TrainSettings(lora=lora, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
                              batch_size=batch_size, max_length=max_length, rank=rank, alpha=2 * rank, threads=threads,
-                             save_steps=save_steps, device=_device(device), share_prompt=share_prompt)
+                             save_steps=save_steps, device=_device(device), share_prompt=share_prompt,
+                             keep_checkpoints=keep_checkpoints, eval_share=eval_share)
     infos = train_sft(data, base=base, output=output, api=_api(api), settings=settings, seeds=_seeds(seeds),
                       resume=resume, say=_say)
     console.print(f"[green]✓[/green] {len(infos)} model(s) in [bold]{output}[/bold]; use it with --model {output}/"
@@ -104,6 +108,7 @@ def dpo(
     threads: Threads = None,
     device: Device = None,
     save_steps: SaveSteps = 25,
+    keep_checkpoints: KeepCheckpoints = 2,
     resume: Resume = False,
 ) -> None:
     """Direct preference optimisation against the base itself (the adapter switched off as reference)."""
@@ -112,7 +117,7 @@ def dpo(
 
     settings = TrainSettings(lora=lora, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate, beta=beta,
                              batch_size=batch_size, max_length=max_length, rank=rank, alpha=2 * rank, threads=threads,
-                             save_steps=save_steps, device=_device(device))
+                             save_steps=save_steps, keep_checkpoints=keep_checkpoints, device=_device(device))
     infos = train_dpo(pairs, base=base, output=output, api=_api(api), settings=settings, resume=resume, say=_say)
     console.print(f"[green]✓[/green] {len(infos)} model(s) in [bold]{output}[/bold]")
 

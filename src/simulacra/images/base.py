@@ -16,6 +16,7 @@ import numpy as np
 
 from simulacra.errors import InputError, ModelFileError, NotFittedError, SimulacraError
 from simulacra.images.data import ImageSet, from_model, to_model
+from simulacra.random import torch_seeded
 
 #: The ``kind`` in the manifest of an image model file.
 KIND = "image-generator"
@@ -46,15 +47,6 @@ def torch_module() -> Any:
     from simulacra.errors import require
 
     return require("torch", "images", "image models")
-
-
-def seeded(seed: int, build: Callable[[], Any]) -> Any:
-    """``build()`` with torch's global generator seeded inside a fork: the caller's state is left as it was
-    (torch modules draw their initial weights from the global generator and take no other)."""
-    torch = torch_module()
-    with torch.random.fork_rng(devices=[]):  # the global generator is restored on leaving
-        torch.default_generator.manual_seed(seed)
-        return build()
 
 
 def _to_numpy(module: Any) -> dict[str, np.ndarray]:
@@ -147,7 +139,7 @@ class ImageGenerator:
         self.channels_ = data.channels
         self.class_counts_ = [int(c) for c in np.bincount(data.labels, minlength=len(data.classes))]
         self.design_ = self._resolve(data.resolution)
-        self.net_ = seeded(self._seed(), self._build)
+        self.net_ = torch_seeded(torch_module(), self._seed(), self._build)
 
     def fit(self, data: ImageSet, *, checkpoint: str | Path | None = None, resume: bool = False,
             progress: Progress | None = None, checkpoint_every: float = 60.0) -> ImageGenerator:
@@ -161,7 +153,7 @@ class ImageGenerator:
         x_all = torch.from_numpy(to_model(data.images))
         y_all = torch.from_numpy(data.labels.astype(np.int64))
         opt = torch.optim.AdamW(self.net_.parameters(), lr=float(self.learning_rate), weight_decay=0.0)
-        self.ema_ = seeded(self._seed(), self._build)
+        self.ema_ = torch_seeded(torch_module(), self._seed(), self._build)
         self.ema_.load_state_dict(self.net_.state_dict())
         gen = torch.Generator().manual_seed(self._seed())
         rng = np.random.default_rng(self._seed())

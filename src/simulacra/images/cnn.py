@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from simulacra.errors import InputError, NotFittedError
-from simulacra.images.base import seeded, torch_module
+from simulacra.images.base import torch_module
 from simulacra.images.data import to_model
+from simulacra.random import torch_seeded
 
 #: Size of the feature vector (the layer before the class scores).
 FEATURES = 64
@@ -66,7 +67,7 @@ class ImageClassifier:
         k = int(n_classes if n_classes is not None else labels.max() + 1)
         seed = 0 if self.random_state is None else int(self.random_state)
         self.classes_ = np.arange(k)
-        self.net_ = seeded(seed, lambda: _network(images.shape[3], k))
+        self.net_ = torch_seeded(torch, seed, lambda: _network(images.shape[3], k))
         x = torch.from_numpy(to_model(images))
         y = torch.from_numpy(labels)
         opt = torch.optim.Adam(self.net_.parameters(), lr=float(self.learning_rate))

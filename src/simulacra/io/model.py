@@ -88,7 +88,7 @@ def join_arrays(obj: Any, arrays: Mapping[str, np.ndarray]) -> Any:
         if set(obj) == {"__array__"}:
             key = obj["__array__"]
             if not isinstance(key, str) or key not in arrays:
-                raise ModelFileError(f"The model file is corrupt: array {key!r} is missing.")
+                raise ModelFileError.corrupt(f"array {key!r} is missing")
             return arrays[key]
         return {k: join_arrays(v, arrays) for k, v in obj.items()}
     if isinstance(obj, list):

@@ -137,20 +137,16 @@ class BoostedConditional:
         n_cells = int(state["n_cells"])
         outside = np.any((classes < 0) | (classes >= n_cells))
         if classes.ndim != 1 or np.unique(classes).size != classes.size or outside:
-            raise _corrupt(f"has classes outside 0..{n_cells - 1} or repeated")
+            raise ModelFileError.corrupt(f"a boosted model has classes outside 0..{n_cells - 1} or repeated")
         if state["model"]:
             booster = load_booster(state["model"])
             outputs = booster.num_model_per_iteration()
             if outputs != (1 if classes.size == 2 else classes.size):
-                raise _corrupt(f"has {outputs} output(s) per row for {classes.size} classes")
+                raise ModelFileError.corrupt(f"a boosted model has {outputs} output(s) per row for {classes.size} classes")
         prior = np.asarray(state["prior"], dtype=float) if "prior" in state else None
         if prior is not None and (prior.shape != (n_cells,) or not np.all(np.isfinite(prior) & (prior >= 0))):
-            raise _corrupt(f"has class frequencies that are not {n_cells} non-negative numbers")
+            raise ModelFileError.corrupt(f"a boosted model has class frequencies that are not {n_cells} non-negative numbers")
         return cls(booster, classes, n_cells, prior)
-
-
-def _corrupt(what: str) -> ModelFileError:
-    return ModelFileError(f"The model file is corrupt: a boosted model {what}. Re-fit the model and save it again.")
 
 
 class BoostedMean:

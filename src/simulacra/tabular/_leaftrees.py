@@ -183,21 +183,18 @@ class LeafTree:
         otherwise make scikit-learn's compiled ``apply`` read outside memory or loop for ever)."""
         cumulative = np.asarray(state["cumulative"], dtype=float)
         if cumulative.ndim != 2 or cumulative.shape[1] == 0 or not np.all(np.isfinite(cumulative)):
-            raise ModelFileError("The model file is corrupt: a tree's leaf histograms are not a finite table. "
-                                 "Re-fit the model and save it again.")
+            raise ModelFileError.corrupt("a tree's leaf histograms are not a finite table")
         trees, maps = [], []
         for number, entry in enumerate(state["trees"]):
             what = f"tree {number}"
             n_features = int(entry["n_features"])
             if not 1 <= n_features <= 1_000_000 or int(entry["max_depth"]) < 0:
-                raise ModelFileError(f"The model file is corrupt: {what} has {n_features} features or a negative "
-                                     "depth. Re-fit the model and save it again.")
+                raise ModelFileError.corrupt(f"{what} has {n_features} features or a negative depth")
             leaf = check_tree_arrays(entry["left_child"], entry["right_child"], entry["feature"],
                                      n_features=n_features, what=what)
             node_leaf = whole_numbers(entry["leaf_of_node"], f"{what}'s leaf rows")
             if node_leaf.size != leaf.size or np.any((node_leaf[leaf] < 0) | (node_leaf[leaf] >= len(cumulative))):
-                raise ModelFileError(f"The model file is corrupt: {what}'s leaves point outside its "
-                                     f"{len(cumulative)} histograms. Re-fit the model and save it again.")
+                raise ModelFileError.corrupt(f"{what}'s leaves point outside its {len(cumulative)} histograms")
             trees.append(rebuild_tree(entry))
             maps.append(node_leaf)
         out = cls(trees, maps, cumulative)
@@ -231,8 +228,7 @@ def _grow(
 def _apply(tree: Tree, X: np.ndarray) -> np.ndarray:
     """``tree.apply(X)``, refusing rows narrower than the tree (scikit-learn would read past them)."""
     if X.shape[1] < tree.n_features:
-        raise ModelFileError(f"The model file is corrupt: a tree over {tree.n_features} features was given rows "
-                             f"of {X.shape[1]}. Re-fit the model and save it again.")
+        raise ModelFileError.corrupt(f"a tree over {tree.n_features} features was given rows of {X.shape[1]}")
     return np.asarray(tree.apply(X))
 
 

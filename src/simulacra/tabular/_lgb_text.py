@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from simulacra.errors import ModelFileError
+from simulacra.tabular._tree_arrays import check_lightgbm_children
 
 MAX_LEAVES = 131072  # LightGBM's own upper bound of num_leaves
 MAX_FEATURES = 1_000_000
@@ -176,7 +177,7 @@ def _check_tree(block: list[str], where: str, n_features: int) -> None:
               for key, (size, kind) in _ARRAYS.items() if key in kv}
     if any(not 0 <= f < n_features for f in arrays["split_feature"]):
         raise _Bad(f"{where} splits on a feature past max_feature_idx")
-    _check_children(arrays["left_child"], arrays["right_child"], leaves, where)
+    check_lightgbm_children(arrays["left_child"], arrays["right_child"], leaves, what=f"its LightGBM model {where}")
     decision = arrays.get("decision_type", [0] * nodes)
     if any(d & ~0b1111 or (d >> 2) & 3 == 3 for d in decision):
         raise _Bad(f"{where} has an unknown decision_type")
@@ -197,24 +198,6 @@ def _check_tree(block: list[str], where: str, n_features: int) -> None:
         raise _Bad(f"{where} has categorical bitsets but num_cat=0")
 
 
-def _check_children(left: list[int], right: list[int], leaves: int, where: str) -> None:
-    """Every node but the root and every leaf has exactly one parent, and a child comes after its parent
-    (LightGBM numbers nodes in the order it splits them): a tree, without cycles."""
-    seen_nodes = [False] * (leaves - 1)
-    seen_leaves = [False] * leaves
-    for parent, child in ((i, c) for i in range(leaves - 1) for c in (left[i], right[i])):
-        if child >= 0:
-            if not parent < child < leaves - 1 or seen_nodes[child]:
-                raise _Bad(f"{where} has a child index {child} that does not make a tree")
-            seen_nodes[child] = True
-        else:
-            if not 0 <= ~child < leaves or seen_leaves[~child]:
-                raise _Bad(f"{where} has a leaf index {child} that does not make a tree")
-            seen_leaves[~child] = True
-    if not all(seen_leaves) or not all(seen_nodes[1:]):
-        raise _Bad(f"{where} has leaves or nodes that no split reaches")
-
-
 def checked_model_text(text: str) -> str:
     """The part of a LightGBM model text that prediction needs, after checking all of its structure.
 
@@ -223,9 +206,7 @@ def checked_model_text(text: str) -> str:
     try:
         return _checked(text)
     except _Bad as exc:
-        raise ModelFileError(
-            f"The model file is corrupt: its LightGBM model {exc}. Re-fit the model and save it again."
-        ) from None
+        raise ModelFileError.corrupt(f"its LightGBM model {exc}") from None
 
 
 def _checked(text: str) -> str:
@@ -282,10 +263,7 @@ def load_booster(text: str) -> Any:
     try:
         return lgb.Booster(model_str=checked)
     except lgb.basic.LightGBMError as exc:
-        raise ModelFileError(
-            f"The model file is corrupt: LightGBM refused its model ({str(exc)[:120]}). Re-fit the model and "
-            "save it again."
-        ) from None
+        raise ModelFileError.corrupt(f"LightGBM refused its model ({str(exc)[:120]})") from None
 
 
 def booster_predict(booster: Any, X: Any, **options: Any) -> Any:
@@ -297,7 +275,6 @@ def booster_predict(booster: Any, X: Any, **options: Any) -> Any:
     try:
         return booster.predict(X, num_iteration=booster.best_iteration or None, **options)
     except lgb.basic.LightGBMError as exc:
-        raise ModelFileError(
-            f"LightGBM refused to predict ({str(exc)[:120]}): a model loaded from a file that does not fit its "
-            "columns is corrupt; re-fit the model and save it again."
+        raise ModelFileError.corrupt(
+            f"LightGBM refused to predict with it ({str(exc)[:120]}), so its trees do not fit its columns"
         ) from None

@@ -1,9 +1,11 @@
 """A check of saved decision-tree arrays before a tree is rebuilt from them.
 
-The trees of the ``trees`` and ``autoreg`` models are saved as arrays of child indices and split features.
-Routing a row walks them: a child index pointing back loops for ever, and in scikit-learn's compiled
-``apply`` an index or a feature past the end reads outside memory (the process dies). A model file is
-untrusted input, so :func:`check_tree_arrays` proves the arrays form a tree first.
+The trees of the ``trees`` and ``autoreg`` models are saved as arrays of child indices and split features,
+and the LightGBM trees of the boosted conditionals as the same arrays in LightGBM's layout. Routing a row
+walks them: a child index pointing back loops for ever, and in scikit-learn's compiled ``apply`` (or
+LightGBM's parser) an index or a feature past the end reads outside memory (the process dies). A model
+file is untrusted input, so :func:`check_tree_arrays` (scikit-learn's layout) and
+:func:`check_lightgbm_children` (LightGBM's) prove the arrays form a tree first, with one check.
 """
 
 from __future__ import annotations
@@ -17,18 +19,14 @@ from simulacra.errors import ModelFileError
 LEAF = -1  # scikit-learn's marker of "no child"
 
 
-def _corrupt(what: str) -> ModelFileError:
-    return ModelFileError(f"The model file is corrupt: {what}. Re-fit the model and save it again.")
-
-
 def whole_numbers(values: Any, what: str) -> np.ndarray:
     """``values`` as int64, refusing anything that is not a 1-d array of whole numbers."""
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr))):
-        raise _corrupt(f"{what} is not a list of whole numbers")
+        raise ModelFileError.corrupt(f"{what} is not a list of whole numbers")
     out = arr.astype(np.int64)
     if arr.dtype.kind == "f" and not np.array_equal(out, arr):
-        raise _corrupt(f"{what} is not a list of whole numbers")
+        raise ModelFileError.corrupt(f"{what} is not a list of whole numbers")
     return out
 
 
@@ -51,19 +49,53 @@ def check_tree_arrays(left: Any, right: Any, feature: Any, *, n_features: int | 
     feature = whole_numbers(feature, f"{what}'s split features")
     n = left.size
     if n == 0 or right.size != n or feature.size != n:
-        raise _corrupt(f"{what} has {n} left children, {right.size} right children and {feature.size} features")
+        raise ModelFileError.corrupt(f"{what} has {n} left children, {right.size} right children and {feature.size} features")
+    leaf = _check_children(left, right, what)
+    split = ~leaf
+    if n_features is not None and np.any((feature[split] < 0) | (feature[split] >= n_features)):
+        raise ModelFileError.corrupt(f"{what} splits on a feature outside 0..{n_features - 1}")
+    return leaf
+
+
+def check_lightgbm_children(left: Any, right: Any, n_leaves: int, *, what: str) -> None:
+    """Raise :class:`ModelFileError` unless LightGBM's child arrays are one binary tree rooted at node 0.
+
+    LightGBM keeps the ``n_leaves - 1`` split nodes and the ``n_leaves`` leaves apart: a child ``c >= 0``
+    is split node ``c``, a child ``c < 0`` is leaf ``~c``; it numbers a node before its children as
+    scikit-learn does. Leaf ``j`` is renumbered node ``n_leaves - 1 + j`` and the one check of
+    :func:`check_tree_arrays` runs on the result.
+
+    >>> check_lightgbm_children([1, -1], [-2, -3], 3, what="a tree")
+    >>> check_lightgbm_children([1, -1], [-2, -2], 3, what="a tree")
+    Traceback (most recent call last):
+    ...
+    simulacra.errors.ModelFileError: The model file is corrupt: a tree has a node with no parent or two. Re-fit the model and save it again.
+    """
+    nodes = n_leaves - 1
+    left = whole_numbers(left, f"{what}'s left children")
+    right = whole_numbers(right, f"{what}'s right children")
+    if left.size != nodes or right.size != nodes:
+        raise ModelFileError.corrupt(f"{what} has {left.size} left and {right.size} right children for "
+                                     f"{n_leaves} leaves")
+    past = nodes + n_leaves  # a split-node index past the split nodes must not land on a renumbered leaf
+    as_node = [np.where(c < 0, nodes + ~c, np.where(c < nodes, c, past)) for c in (left, right)]
+    stubs = np.full(n_leaves, LEAF, dtype=np.int64)
+    _check_children(np.concatenate([as_node[0], stubs]), np.concatenate([as_node[1], stubs]), what)
+
+
+def _check_children(left: np.ndarray, right: np.ndarray, what: str) -> np.ndarray:
+    """The mask of leaves, after proving every node but the root has one parent that comes before it."""
+    n = left.size
     leaf = (left == LEAF) & (right == LEAF)
     split = ~leaf
     if np.any(split & ((left < 0) | (right < 0))):
-        raise _corrupt(f"{what} has a node with one child")
+        raise ModelFileError.corrupt(f"{what} has a node with one child")
     parents = np.flatnonzero(split)
     children = np.concatenate([left[split], right[split]])
     if np.any(children <= np.concatenate([parents, parents])):
-        raise _corrupt(f"{what} has a child that is not after its parent")
+        raise ModelFileError.corrupt(f"{what} has a child that is not after its parent")
     if np.any(children >= n):
-        raise _corrupt(f"{what} has a child index past its {n} nodes")
+        raise ModelFileError.corrupt(f"{what} has a child index past its {n} nodes")
     if not np.all(np.bincount(children, minlength=n)[1:] == 1):
-        raise _corrupt(f"{what} has a node with no parent or two")
-    if n_features is not None and np.any((feature[split] < 0) | (feature[split] >= n_features)):
-        raise _corrupt(f"{what} splits on a feature outside 0..{n_features - 1}")
+        raise ModelFileError.corrupt(f"{what} has a node with no parent or two")
     return leaf

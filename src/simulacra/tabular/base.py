@@ -421,8 +421,7 @@ class BaseSynthesizer(ABC):
         model.constraints_ = ConstraintSet.from_state((body.get("base") or {}).get("constraints") or {})
         model.metadata_ = model.constraints_.input_metadata_ or model.model_metadata_
         if len(set(model.columns_)) != len(model.columns_) or not set(model.columns_) <= set(model.metadata_.columns):
-            raise ModelFileError("The model file is corrupt: its column list repeats a column or names one its "
-                                 "metadata does not have. Re-fit the model and save it again.")
+            raise ModelFileError.corrupt("its column list repeats a column or names one its metadata does not have")
         model._set_state(body["state"])
         return model
 

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from simulacra.errors import InputError, ModelFileError
+from simulacra.random import torch_seeded
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
 from simulacra.tabular.registry import register
 from simulacra.tabular.scores import marginals_from_state, marginals_state
@@ -223,10 +224,8 @@ class DiffusionSynthesizer(BaseSynthesizer):
         if layout.width == 0:
             self.diffusion_ = None
             return
-        torch = torch_module()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed) % (2**63))
-            net = build_denoiser(layout.width, layout.width, int(self.width), int(self.depth))
+        net = torch_seeded(torch_module(), seed,
+                           lambda: build_denoiser(layout.width, layout.width, int(self.width), int(self.depth)))
         self.diffusion_ = Diffusion(layout, net)
 
     @contextmanager

@@ -49,8 +49,7 @@ class LeafTree:
         n = len(x)
         lo, hi = self._feature_span
         if lo < 0 or hi >= x.shape[1]:
-            raise ModelFileError(f"The model file is corrupt: a tree splits on a feature outside the {x.shape[1]} "
-                                 "it is given. Re-fit the model and save it again.")
+            raise ModelFileError.corrupt(f"a tree splits on a feature outside the {x.shape[1]} it is given")
         flat = np.ascontiguousarray(x.T).reshape(-1)  # column-major: one gather per level
         node = np.zeros(n, dtype=np.int64)
         active = np.flatnonzero(self.left[node] >= 0)
@@ -72,9 +71,8 @@ class LeafTree:
         leaf = check_tree_arrays(state["left"], state["right"], state["feature"], n_features=None, what="a tree")
         payload = np.asarray(state["payload"])
         if payload.ndim == 0 or len(payload) != int(leaf.sum()):
-            raise ModelFileError(f"The model file is corrupt: a tree has {int(leaf.sum())} leaves but "
-                                 f"{payload.shape[0] if payload.ndim else 0} leaf summaries. Re-fit the model "
-                                 "and save it again.")
+            raise ModelFileError.corrupt(f"a tree has {int(leaf.sum())} leaves but "
+                                         f"{payload.shape[0] if payload.ndim else 0} leaf summaries")
         return cls(*(np.asarray(state[k]) for k in ("left", "right", "feature", "threshold", "payload")))
 
 

@@ -14,6 +14,23 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words and numbers of ``text`` in any script; Markdown marks and punctuation split them.
+
+    The one tokeniser of finding an answer in a passage (:func:`simulacra.text.corpus.passages.holds`) and
+    of decontamination (:mod:`simulacra.text.corpus.decontam`): an answer counts as held, or a question as
+    contaminated, by the same words. Unlike :func:`tokens` (kept to ``rouge-score``'s ASCII rule so that
+    scores compare with it), a word in another script is a word, not nothing.
+
+    Examples
+    --------
+    >>> words("The `max_words` of 42.195 km, сколько?")
+    ['the', 'max', 'words', 'of', '42', '195', 'km', 'сколько']
+    """
+    return _WORD.findall(text.lower())
 
 
 def tokens(text: str) -> list[str]:
@@ -25,6 +42,28 @@ def tokens(text: str) -> list[str]:
     ['write', 'a', 'poem', 'about', 'cats']
     """
     return _TOKEN.findall(text.lower())
+
+
+def copied_share(text: str, source: str) -> tuple[float, float]:
+    """How much of ``text`` is words of ``source``: ``(in_order, any_order)``, shares of ``text``'s tokens.
+
+    ``in_order`` counts the longest run of them that ``source`` has in the same order (their longest common
+    subsequence): a question that is its sentence with the answer swapped for ``what`` scores near 1, one whose
+    clause is reordered lower. ``any_order`` counts those that occur anywhere in ``source``.
+
+    Examples
+    --------
+    >>> copied_share("The model fits how many rows in seconds?", "The model fits 30,000 rows in seconds.")
+    (0.75, 0.75)
+    >>> [round(x, 2) for x in copied_share("How many rows does the model fit in seconds?",
+    ...                                    "The model fits 30,000 rows in seconds.")]
+    [0.44, 0.56]
+    """
+    q, s = tokens(text), tokens(source)
+    if not q:
+        return 0.0, 0.0
+    have = set(s)
+    return lcs_length(q, s) / len(q), sum(w in have for w in q) / len(q)
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
@@ -131,4 +170,5 @@ def self_rouge_l(texts: Sequence[str], sample: int = 200, seed: int = 0) -> floa
     return float(np.mean(scores)) if scores else 0.0
 
 
-__all__ = ["compression_ratio", "distinct_n", "lcs_length", "max_rouge_l", "rouge_l", "self_rouge_l", "tokens"]
+__all__ = ["compression_ratio", "copied_share", "distinct_n", "lcs_length", "max_rouge_l", "rouge_l", "self_rouge_l", "tokens",
+           "words"]

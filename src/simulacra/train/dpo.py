@@ -63,6 +63,8 @@ def dpo_settings(settings: TrainSettings) -> TrainSettings:
     """
     asked = [name for name in ("label_only_loss", "frozen_bf16") if getattr(settings, name)]
     asked += ["pad_to_multiple_of"] if (settings.pad_to_multiple_of or 0) > 1 else []
+    if settings.eval_share > 0:
+        raise InputError("eval_share applies to SFT only: DPO holds no rows out for evaluation; leave it at 0 for DPO")
     if asked:
         raise InputError(f"{', '.join(asked)} {'applies' if len(asked) == 1 else 'apply'} to SFT only: DPO computes "
                          f"trl's own loss over its own batches; leave {'it' if len(asked) == 1 else 'them'} unset for DPO")
@@ -92,11 +94,11 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: Path, output: 
     bar, stopper = loop.callbacks(f"DPO seed {settings.seed}", progress)
     trainer = DPOTrainer(model=model, ref_model=None, args=config, train_dataset=Dataset.from_list(kept),
                          processing_class=tokenizer, peft_config=loop.lora_config(settings) if settings.lora else None,
-                         callbacks=[bar, stopper])
+                         callbacks=[bar, stopper, loop.checkpoint_keeper(settings)])
     manifest = {"kind": "dpo", "base": str(base), "data": source, "rows": len(kept), "too_long": len(long),
                 "settings": loop.settings_dict(settings)}
     info = loop.run_trainer(trainer, bar, stopper, output=output, resume_from=resume_from, manifest=manifest,
-                            tokenizer=tokenizer)
+                            tokenizer=tokenizer, keep_checkpoints=settings.keep_checkpoints)
     say(f"DPO seed {settings.seed}: {info['steps']} steps in {info['seconds']:.0f} s, peak memory "
         f"{info['peak_memory_mb']:.0f} MB -> {output}")
     return info

@@ -1,13 +1,16 @@
 """What SFT and DPO share: settings, LoRA, progress with an ETA, a clean stop on Ctrl-C, resuming, and
 writing the tuned model as a plain Hugging Face folder that every text command can load.
 
-A run writes its checkpoints under ``<output>/checkpoints`` (with the run's settings in ``run.json``). The
-first Ctrl-C (SIGINT) lets the current optimiser step finish, saves a checkpoint and stops with a
-:class:`TrainingInterrupted` saying how to resume; a second one interrupts at once. ``resume=True`` continues
-from the newest checkpoint, after checking that the data and settings are the same. When the run ends the
-LoRA adapter is merged into the base and the model is saved to ``<output>`` (``config.json``, safetensors,
-the tokenizer with its chat template, and ``simulacra-train.json``: what was trained, on what, how long,
-peak memory); the checkpoints are then removed.
+A run writes its checkpoints under ``<output>/checkpoints`` (with the run's settings in ``run.json``) and
+keeps the newest ``keep_checkpoints`` of them, and the best by evaluation loss when rows are held out for
+evaluation (``eval_share``, SFT). The first Ctrl-C (SIGINT) lets the current optimiser step finish, saves a
+checkpoint and stops with a :class:`TrainingInterrupted` saying how to resume; a second one interrupts at once.
+``resume=True`` continues from the newest checkpoint, after checking that the data and settings are the same.
+When the run ends the LoRA adapter is merged into the base (with evaluation: the best checkpoint's, the end
+of the run evaluated too) and the model is saved to ``<output>`` (``config.json``, safetensors, the tokenizer
+with its chat template, and ``simulacra-train.json``: what was trained, on what, how long, peak memory, the
+evaluation losses and the checkpoints kept). Progress is a rich bar on a terminal, and plain lines (step,
+loss, elapsed, ETA; at most every :data:`PLAIN_EVERY_S` seconds) where stderr is not one (CI logs, nohup).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from simulacra.errors import InputError, SimulacraError
 from simulacra.text.types import stable_hash
 
 MANIFEST = "simulacra-train.json"
+#: seconds between two plain progress lines where stderr is not a terminal (the last step is always shown)
+PLAIN_EVERY_S = 30.0
 
 
 class TrainingInterrupted(SimulacraError):
@@ -51,6 +56,12 @@ class TrainSettings:
     max_length: int = 1024
     seed: int = 0
     save_steps: int = 25
+    #: the newest checkpoints kept, during the run and after it (with evaluation, the best is kept besides);
+    #: 0 removes them when the run ends (the newest is still kept while training, for resuming)
+    keep_checkpoints: int = 2
+    #: share of the rows held out (the same rows for every seed) to compute an evaluation loss at each
+    #: checkpoint; the saved model is then the best checkpoint's (SFT only; 0: no evaluation)
+    eval_share: float = 0.0
     threads: int | None = None
     scheduler: str = "cosine"
     #: bfloat16 mixed precision; None: on where the CPU has bfloat16 matrix units (AMX or AVX512-BF16), which
@@ -109,8 +120,39 @@ def trainer_args(settings: TrainSettings, checkpoints: Path) -> dict[str, Any]:
             "gradient_accumulation_steps": settings.grad_accum, "num_train_epochs": settings.epochs,
             "max_steps": settings.max_steps, "learning_rate": settings.learning_rate, "seed": settings.seed,
             "data_seed": settings.seed, "logging_steps": 1, "save_strategy": "steps", "save_steps": settings.save_steps,
-            "save_total_limit": 1, "report_to": "none", "use_cpu": on_cpu, "disable_tqdm": True,
-            "dataloader_num_workers": 0, "bf16": resolved["bf16"], "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length}
+            "save_total_limit": None, "report_to": "none", "use_cpu": on_cpu, "disable_tqdm": True,
+            "dataloader_num_workers": 0, "bf16": resolved["bf16"], "lr_scheduler_type": settings.scheduler, "warmup_steps": 0.03, "max_length": settings.max_length,
+            **(_eval_args(settings) if settings.eval_share > 0 else {})}
+
+
+def _eval_args(settings: TrainSettings) -> dict[str, Any]:
+    """Evaluation at every checkpoint, the best by evaluation loss loaded at the end (the pruning of
+    :func:`checkpoint_keeper` replaces the trainer's own ``save_total_limit``)."""
+    return {"eval_strategy": "steps", "eval_steps": settings.save_steps, "per_device_eval_batch_size": settings.batch_size,
+            "metric_for_best_model": "eval_loss", "greater_is_better": False, "load_best_model_at_end": True,
+            "prediction_loss_only": True}
+
+
+def hold_out(rows: list[Any], share: float) -> tuple[list[Any], list[Any]]:
+    """``(train, evaluation)``: ``share`` of ``rows`` (at least one) held out, the same ones whatever the seed.
+
+    >>> hold_out(list(range(10)), 0.2)
+    ([0, 1, 2, 3, 4, 6, 7, 9], [5, 8])
+    >>> hold_out([1, 2], 0.0)
+    ([1, 2], [])
+    """
+    if not 0 <= share < 1:
+        raise InputError(f"The evaluation share must be from 0 to below 1, got {share}")
+    if share == 0:
+        return list(rows), []
+    import numpy as np
+
+    n_eval = max(1, round(share * len(rows)))
+    if n_eval >= len(rows):
+        raise InputError(f"Holding out {share:.0%} of {len(rows)} row(s) for evaluation leaves none to train on; "
+                         "lower --eval-share or give more rows")
+    held = set(np.random.default_rng(0).permutation(len(rows))[:n_eval].tolist())
+    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]
 
 
 def shares_prompt(settings: TrainSettings) -> bool:
@@ -166,15 +208,52 @@ def bf16_default(device: str | None = None) -> bool:
     return bool(amx() or avx())
 
 
+class PlainProgress:
+    """Progress as plain lines on stderr, for a log rather than a terminal: step, loss, elapsed time and ETA,
+    at most every :data:`PLAIN_EVERY_S` seconds and at the last step; an evaluation loss whenever there is one.
+    """
+
+    def __init__(self, label: str, first_step: int, total: int) -> None:
+        self.label, self.first, self.total = label, first_step, total
+        self.start = self.last = time.monotonic()
+        self.say(f"{label}: {total - first_step} steps to go (of {total})")
+
+    def say(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def step(self, step: int, loss: float | None) -> None:
+        now = time.monotonic()
+        if step < self.total and now - self.last < PLAIN_EVERY_S:
+            return
+        self.last = now
+        elapsed = now - self.start
+        eta = elapsed / max(step - self.first, 1) * (self.total - step)
+        shown = "" if loss is None else f" · loss {loss:.4f}"
+        self.say(f"{self.label}: step {step}/{self.total}{shown} · {_clock(elapsed)} elapsed · ETA {_clock(eta)}")
+
+
+def _clock(seconds: float) -> str:
+    """``H:MM:SS``.
+
+    >>> _clock(3725.4)
+    '1:02:05'
+    """
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 def callbacks(label: str, show: bool) -> tuple[Any, Any]:
-    """``(progress, stopper)`` trainer callbacks: a rich progress bar with loss and ETA, and the Ctrl-C stop."""
+    """``(progress, stopper)`` trainer callbacks: progress with loss and ETA (a rich bar on a terminal, plain
+    lines in a log), which also records the losses, and the Ctrl-C stop."""
     from transformers import TrainerCallback
 
     class Progress(TrainerCallback):  # type: ignore[misc]
         def __init__(self) -> None:
             self.bar: Any = None
             self.task: Any = None
+            self.plain: PlainProgress | None = None
             self.losses: list[float] = []
+            self.evals: list[list[float]] = []  # [step, evaluation loss]
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if not show:
@@ -182,8 +261,12 @@ def callbacks(label: str, show: bool) -> tuple[Any, Any]:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
+            console = Console(stderr=True)
+            if not console.is_terminal:  # a log: a bar would show only when it stops
+                self.plain = PlainProgress(label, state.global_step, state.max_steps)
+                return
             self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=Console(stderr=True))
+                                TimeElapsedColumn(), "ETA", TimeRemainingColumn(), console=console)
             self.task = self.bar.add_task(label, total=state.max_steps, completed=state.global_step)
             self.bar.start()
 
@@ -191,11 +274,20 @@ def callbacks(label: str, show: bool) -> tuple[Any, Any]:
             if logs and "loss" in logs:
                 self.losses.append(float(logs["loss"]))
                 if self.bar is not None:
-                    self.bar.update(self.task, description=f"{label} · loss {logs['loss']:.3f}")
+                    self.bar.update(self.task, description=f"{label} · loss {logs['loss']:.3f}{self._eval()}")
+            if logs and "eval_loss" in logs:
+                self.evals.append([state.global_step, float(logs["eval_loss"])])
+                if self.plain is not None:
+                    self.plain.say(f"{label}: step {state.global_step} · eval loss {logs['eval_loss']:.4f}")
+
+        def _eval(self) -> str:
+            return f" · eval {self.evals[-1][1]:.3f}" if self.evals else ""
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.bar is not None:
                 self.bar.update(self.task, completed=state.global_step)
+            if self.plain is not None:
+                self.plain.step(state.global_step, self.losses[-1] if self.losses else None)
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.bar is not None:
@@ -237,10 +329,48 @@ def stop_on_sigint(stopper: Any) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _checkpoints(folder: Path) -> list[Path]:
+    """The ``checkpoint-N`` folders, oldest (smallest N) first."""
+    found = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
 def last_checkpoint(checkpoints: Path) -> Path | None:
     """The newest ``checkpoint-N`` folder, or None."""
-    found = [p for p in checkpoints.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+    found = _checkpoints(checkpoints)
+    return found[-1] if found else None
+
+
+def prune_checkpoints(folder: Path, keep: int, best: str | Path | None = None) -> list[str]:
+    """Remove all but the ``keep`` newest checkpoints and ``best``; the names kept, oldest first."""
+    found = _checkpoints(folder)
+    kept = {p.name for p in found[len(found) - keep:]} if keep > 0 else set()
+    if best is not None:
+        kept.add(Path(best).name)
+    for p in found:
+        if p.name not in kept:
+            shutil.rmtree(p, ignore_errors=True)
+    return [p.name for p in found if p.name in kept]
+
+
+def checkpoint_keeper(settings: TrainSettings) -> Any:
+    """A trainer callback that prunes the checkpoints after each save (the newest ``keep_checkpoints``, at least
+    one for resuming, and the best by evaluation loss), and with evaluation evaluates and saves the last step too,
+    so that the best is chosen over the whole run."""
+    from transformers import TrainerCallback
+
+    if settings.keep_checkpoints < 0:
+        raise InputError(f"keep_checkpoints must be 0 or more, got {settings.keep_checkpoints}")
+
+    class Keeper(TrainerCallback):  # type: ignore[misc]
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if settings.eval_share > 0 and state.global_step >= state.max_steps:
+                control.should_evaluate = control.should_save = True
+
+        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            prune_checkpoints(Path(args.output_dir), max(1, settings.keep_checkpoints), state.best_model_checkpoint)
+
+    return Keeper()
 
 
 def prepare_run(output: Path, run: dict[str, Any], resume: bool) -> tuple[Path, Path | None]:
@@ -267,9 +397,11 @@ def prepare_run(output: Path, run: dict[str, Any], resume: bool) -> tuple[Path, 
 
 
 def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resume_from: Path | None,
-                manifest: dict[str, Any], tokenizer: Any, before_merge: Callable[[Any], None] | None = None) -> dict[str, Any]:
-    """Train, then merge and save the model to ``output``; raise :class:`TrainingInterrupted` on Ctrl-C.
-    ``before_merge(model)`` runs on the trained model before its adapter is merged."""
+                manifest: dict[str, Any], tokenizer: Any, before_merge: Callable[[Any], None] | None = None,
+                keep_checkpoints: int = 0) -> dict[str, Any]:
+    """Train, then merge and save the model to ``output`` (keeping the newest ``keep_checkpoints`` checkpoints
+    and the best); raise :class:`TrainingInterrupted` on Ctrl-C. ``before_merge(model)`` runs on the trained model
+    before its adapter is merged."""
     from transformers import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the progress bar shows the loss; no dict printed per step
@@ -291,13 +423,25 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
     info = {**manifest, "steps": int(trainer.state.global_step), "seconds": round(time.perf_counter() - start, 1),
             "cpu_seconds": round(time.process_time() - cpu, 1), "load_average": os.getloadavg()[0],
             "resumed_from": str(resume_from) if resume_from else None, "final_loss": progress.losses[-1] if progress.losses else None,
-            "losses": progress.losses, "peak_memory_mb": peak_memory_mb(), **gpu_memory()}
+            "losses": progress.losses, "peak_memory_mb": peak_memory_mb(), **gpu_memory(), **_evaluation(trainer, progress)}
+    best = trainer.state.best_model_checkpoint
+    info["checkpoints"] = prune_checkpoints(output / "checkpoints", keep_checkpoints, best if keep_checkpoints else None)
     (tmp / MANIFEST).write_text(json.dumps(info, indent=2, default=str))
     for f in tmp.iterdir():
         os.replace(f, output / f.name)
     tmp.rmdir()
-    shutil.rmtree(output / "checkpoints", ignore_errors=True)
+    if not info["checkpoints"]:
+        shutil.rmtree(output / "checkpoints", ignore_errors=True)
     return info
+
+
+def _evaluation(trainer: Any, progress: Any) -> dict[str, Any]:
+    """The evaluation losses and the best checkpoint (whose weights the saved model has), for the manifest."""
+    if not progress.evals:
+        return {}
+    best = trainer.state.best_model_checkpoint
+    return {"eval_losses": progress.evals, "best_checkpoint": Path(best).name if best else None,
+            "best_eval_loss": trainer.state.best_metric}
 
 
 def seed_folders(path: str | Path) -> list[Path]:
@@ -330,6 +474,7 @@ def settings_dict(settings: TrainSettings) -> dict[str, Any]:
             "pad_to_multiple_of": pad_multiple(settings)}
 
 
-__all__ = ["MANIFEST", "TrainSettings", "TrainingInterrupted", "callbacks", "for_seeds", "frozen_bf16", "gpu_memory", "pad_multiple", "label_only",
-           "last_checkpoint", "lora_config", "peak_memory_mb", "prepare_run", "run_trainer", "shares_prompt", "seed_folders", "stop_on_sigint",
-           "trainer_args"]
+__all__ = ["MANIFEST", "PLAIN_EVERY_S", "PlainProgress", "TrainSettings", "TrainingInterrupted", "callbacks",
+           "checkpoint_keeper", "for_seeds", "frozen_bf16", "gpu_memory", "hold_out", "label_only", "last_checkpoint",
+           "lora_config", "pad_multiple", "peak_memory_mb", "prepare_run", "prune_checkpoints", "run_trainer",
+           "seed_folders", "shares_prompt", "stop_on_sigint", "trainer_args"]

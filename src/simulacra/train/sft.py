@@ -2,7 +2,9 @@
 
 The loss is on the assistant's answer only (the rows are in conversational prompt/completion form, see
 :mod:`simulacra.train.data`). Rows longer than ``max_length`` tokens are not truncated (that would cut the
-target off): they are kept apart in ``<output>/too_long.jsonl``, counted in the manifest and reported.
+target off): they are kept apart in ``<output>/too_long.jsonl``, counted in the manifest and reported. With
+``eval_share`` that share of the rows is held out and evaluated at each checkpoint, and the saved model is the
+checkpoint with the lowest evaluation loss (see :mod:`simulacra.train.loop`).
 
 >>> from simulacra.train.sft import SFT_DEFAULTS
 >>> SFT_DEFAULTS.lora, SFT_DEFAULTS.learning_rate
@@ -122,6 +124,7 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: str | Path, ou
     trim_allocator()
     kept, long = split_by_length(examples, tokenizer, settings.max_length)
     keep_apart(long, kept, output, settings.max_length, say)
+    kept, held = loop.hold_out(kept, settings.eval_share)
     config = SFTConfig(**loop.trainer_args(settings, checkpoints), completion_only_loss=True, packing=False,
                        pad_to_multiple_of=loop.pad_multiple(settings))
     bar, stopper = loop.callbacks(f"SFT seed {settings.seed}", progress)
@@ -134,19 +137,26 @@ def _train_one(examples: list[dict[str, Any]], source: str, base: str | Path, ou
         trainer_class = sharing_trainer(trainer_class)
     peft_config = loop.lora_config(settings) if settings.lora else None
     trainer: Any = trainer_class(model=model, args=config, train_dataset=Dataset.from_list(kept),
+                                 eval_dataset=Dataset.from_list(held) if held else None,
                                  processing_class=tokenizer, peft_config=peft_config,
-                                 callbacks=[bar, stopper, trimming_callback()])
+                                 callbacks=[bar, stopper, loop.checkpoint_keeper(settings), trimming_callback()])
     lowered = frozen_to_bf16(trainer.model, base_folder) if loop.frozen_bf16(settings) else []
     manifest = {"kind": "sft", "base": str(base), "base_folder": str(base_folder), "data": source, "rows": len(kept),
-                "too_long": len(long), "settings": loop.settings_dict(settings)}
+                "eval_rows": len(held), "too_long": len(long), "settings": loop.settings_dict(settings)}
     info = loop.run_trainer(trainer, bar, stopper, output=output, resume_from=resume_from, manifest=manifest,
-                            tokenizer=tokenizer, before_merge=lambda m: restore_float32(m, base_folder, lowered))
+                            tokenizer=tokenizer, before_merge=lambda m: restore_float32(m, base_folder, lowered),
+                            keep_checkpoints=settings.keep_checkpoints)
     if hasattr(trainer, "saved_tokens"):
         info["prompt_shared"] = {"tokens_run": trainer.row_tokens - trainer.saved_tokens,
                                  "tokens_in_rows": trainer.row_tokens}
     say(f"SFT seed {settings.seed}: {info['steps']} steps in {info['seconds']:.0f} s, final loss "
         f"{info['final_loss'] if info['final_loss'] is None else round(info['final_loss'], 4)}, peak memory "
         f"{info['peak_memory_mb']:.0f} MB -> {output}")
+    if "best_checkpoint" in info:
+        say(f"SFT seed {settings.seed}: the saved model is {info['best_checkpoint']}'s, the lowest evaluation loss "
+            f"({info['best_eval_loss']:.4f} on {len(held)} held-out rows)")
+    if info["checkpoints"]:
+        say(f"SFT seed {settings.seed}: checkpoints kept in {output / 'checkpoints'}: {', '.join(info['checkpoints'])}")
     return info
 
 

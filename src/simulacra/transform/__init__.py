@@ -84,8 +84,7 @@ class TableTransformer:
     def from_state(cls, metadata: Metadata, states: list[dict[str, Any]]) -> TableTransformer:
         names = [s["name"] for s in states]
         if len(set(map(str, names))) != len(names) or not set(names) <= set(metadata.columns):
-            raise ModelFileError("The model file is corrupt: its encoders repeat a column or name one its metadata "
-                                 "does not have. Re-fit the model and save it again.")
+            raise ModelFileError.corrupt("its encoders repeat a column or name one its metadata does not have")
         obj = cls(metadata)
         obj.encoders = {
             s["name"]: encoder_from_state(s, metadata.columns.get(s["name"])) for s in states

@@ -75,14 +75,20 @@ def test_rejection_sampling_fallback(table: pd.DataFrame) -> None:
 
     rows = sample_where(NoConditions(table), 77, {"y": "yes"}, random_state=0)
     assert len(rows) == 77 and (rows.y == "yes").all()
-    with pytest.raises(ConstraintError, match="too rare") as caught:
+    with pytest.raises(ConstraintError, match="the filter is too rare") as caught:
         sample_query(NoConditions(table), 5, "x > 100", random_state=0, max_rounds=2)
-    assert "Use a model that supports conditions" in str(caught.value)
+    # no model samples a range natively: the advice for a filter is a model of the matching rows, not conditions
+    assert "fit the synthesizer on only the real rows that match the filter" in str(caught.value)
+    assert "condition" not in str(caught.value)
+    with pytest.raises(ConstraintError, match="the condition is too rare") as caught:
+        sample_where(NoConditions(table), 5, {"y": "maybe"}, random_state=0, max_rounds=2)
+    assert "use a model that conditions natively (model " in str(caught.value)
     private = NoConditions(table)
     private.differentially_private = True  # type: ignore[attr-defined]
-    with pytest.raises(ConstraintError, match="too rare") as caught:
+    with pytest.raises(ConstraintError, match="the filter is too rare") as caught:
         sample_query(private, 5, "x > 100", random_state=0, max_rounds=2)
-    assert "privacy budget" in str(caught.value) and "Use a model that supports" not in str(caught.value)
+    assert "privacy budget" in str(caught.value) and "match the filter (post-processing" in str(caught.value)
+    assert "real rows that match" not in str(caught.value)
 
 
 def test_errors_name_the_problem(table: pd.DataFrame) -> None:

@@ -149,3 +149,24 @@ def test_fit_on_a_folder_refuses_sample_rows(tmp_path, capsys):
     assert code != 0 and not (tmp_path / "db.model").exists()
     text = " ".join(out.split())
     assert "--sample-rows, --model are not used when fitting a folder of related tables" in text
+
+
+def test_warnings_are_one_line_without_the_source_line(tmp_path):
+    """Regression: a warning from a command printed Python's form, the source file path, the warning class and
+    the line of code that raised it (``synth.fit(frame)``), to a user who asked for none of that."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.integers(0, 3, 200), "b": rng.normal(size=200)}).to_csv(data, index=False)
+    argv = [sys.executable, "-m", "simulacra.cli.main", "fit", str(data), "--epsilon", "0.1", "--delta", "1e-7",
+            "-o", str(tmp_path / "m.model")]
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    env.pop("SIMULACRA_DEBUG", None)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if "too few" in ln]
+    assert len(lines) == 1 and lines[0].startswith("warning: 200 rows are too few"), done.stderr
+    assert "UserWarning" not in done.stderr and "synth.fit" not in done.stderr and ".py:" not in done.stderr

@@ -99,6 +99,41 @@ def test_dcr_checks_run_on_each_split_and_restore_the_model(modules, monkeypatch
     boot = checks.main(["entity", "toy", '{"statics_from": "training", "length_from": "holdout"}', "0,1",
                         "--split-seeds", "1,4"])
     assert sorted(boot) == [1, 4] and all(len(v) == 2 and all(0 <= s <= 1 for s in v) for v in boot.values())
+    model = checks.main(["entity", "toy", "{}", "0", "--split-seeds", "2"])  # the entity model itself
+    assert sorted(model) == [2] and 0 <= model[2][0] <= 1
     # the entity check swaps in an entity-table-only model while it runs, and only then
     assert checks.sequence.SequenceSynthesizer._fit_steps is fit_steps
     assert checks.autoreg.AutoregressiveSynthesizer.__name__ == "AutoregressiveSynthesizer"
+
+
+def test_column_groups_split_the_entity_vector_by_what_it_summarises(modules):
+    _, checks = modules
+    cols = ["__length", "kind_a", "kind_b", "size", "x_first", "x_last", "x_mean", "x_std", "x_vol", "y_mean"]
+    groups = checks.column_groups(cols, ["x", "y"])
+    assert groups["length"] == ["__length"] and groups["statics"] == ["kind_a", "kind_b", "size"]
+    assert groups["first"] == ["x_first"] and groups["mean"] == ["x_mean", "y_mean"] and groups["vol"] == ["x_vol"]
+    assert sorted(groups["levels (mean, first, last)"]) == ["x_first", "x_last", "x_mean", "y_mean"]
+
+
+def test_groups_check_scores_the_full_vector_as_the_report_does(modules, monkeypatch, capsys):
+    bench, checks = modules
+    monkeypatch.setattr(checks, "load", lambda name: (toy_panel(), "id", "t"))
+    result = checks.main(["groups", "toy", "0", "--split-seeds", "3"])[3]
+    train, hold = bench.split(toy_panel(), "id", 3)
+    synth, _ = bench.run_ours(train, "id", "t", train["id"].nunique(), 0)
+    report = bench.evaluate_sequences(train, synth, entity="id", order="t", holdout=hold)
+    assert result["full vector"][0][0] == pytest.approx(report["privacy"]["entity_dcr_share"])
+    assert {"without length", "length alone", "statics alone", "without levels (mean, first, last)"} <= set(result)
+    assert all(0 <= m <= 1 and 0 <= n <= 1 for pairs in result.values() for m, n in pairs)
+    assert "excess over the null" in capsys.readouterr().out
+
+
+def test_reference_check_copies_score_above_the_null(modules, monkeypatch):
+    _, checks = modules
+    monkeypatch.setattr(checks, "load", lambda name: (toy_panel(80), "id", "t"))
+    result = checks.main(["reference", "toy", "--split-seeds", "0,1"])
+    assert sorted(result) == [0, 1] and all(len(r["copies"]) == len(r["normal"]) == 20 for r in result.values())
+    # a quarter of the copies are of reference entities themselves (distance 0): share ~0.62, null ~0.5
+    copies = np.mean([np.mean(r["copies"]) for r in result.values()])
+    nulls = np.mean([np.mean(r["null"]) for r in result.values()])
+    assert copies > nulls + 0.05

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulacra.errors import ModelFileError
-from simulacra.tabular._tree_arrays import check_tree_arrays
+from simulacra.tabular._tree_arrays import check_lightgbm_children, check_tree_arrays
 from simulacra.tabular.trees import LeafTree
 from simulacra.testing.model_fuzz import members, outcomes_in_child, real_archive, rezip
 
@@ -118,3 +119,38 @@ def test_arrays_that_pass_the_check_always_route_every_row_to_a_leaf(arrays: tup
     tree = LeafTree(left, right, feature, np.zeros(left.size), np.zeros(int(leaf.sum())))
     X = np.random.default_rng(0).random((50, 3))
     assert set(tree.apply(X).tolist()) <= set(range(int(leaf.sum())))  # it returns: no cycle, no index past
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.integers(2, 10).flatmap(lambda leaves: st.tuples(
+    st.just(leaves),
+    st.lists(st.integers(-leaves - 1, leaves), min_size=leaves - 1, max_size=leaves - 1),
+    st.lists(st.integers(-leaves - 1, leaves), min_size=leaves - 1, max_size=leaves - 1))))
+def test_lightgbm_children_that_pass_the_shared_check_reach_each_leaf_once(case: tuple[Any, ...]) -> None:
+    """LightGBM's layout (leaf ``j`` written ``~j``) goes through the same check as scikit-learn's."""
+    leaves, left, right = case
+    try:
+        check_lightgbm_children(left, right, leaves, what="a tree")
+    except ModelFileError:
+        return
+    reached, stack, steps = [], [0], 0
+    while stack:  # walk from the root: a cycle or an index past the end would show here
+        node = stack.pop()
+        steps += 1
+        assert steps <= 2 * leaves
+        for child in (left[node], right[node]):
+            assert -leaves <= child < leaves - 1
+            if child < 0:
+                reached.append(~child)
+            else:
+                stack.append(child)
+    assert sorted(reached) == list(range(leaves))
+
+
+def test_lightgbm_children_refusals_use_the_one_message() -> None:
+    with pytest.raises(ModelFileError, match=r"^The model file is corrupt: a tree has a child that is not after"):
+        check_lightgbm_children([0, -1], [-2, -3], 3, what="a tree")  # node 0 is its own child: a cycle
+    with pytest.raises(ModelFileError, match="a tree has a child index past its 5 nodes"):
+        check_lightgbm_children([1, -1], [-2, -9], 3, what="a tree")
+    with pytest.raises(ModelFileError, match="a tree has 1 left and 2 right children for 3 leaves"):
+        check_lightgbm_children([1], [-2, -3], 3, what="a tree")

@@ -111,6 +111,16 @@ def test_decontamination_reports_and_keeps_rows_apart():
         Contamination(["x"], n=1)
 
 
+def test_decontamination_sees_words_in_any_script_as_answer_search_does():
+    """An evaluation set in Cyrillic had no n-grams at all under the old ASCII-only tokeniser (nothing matched)."""
+    from simulacra.text.corpus.passages import holds
+
+    idx = Contamination(["Сколько реплик каждого шарда хранится в регионах?"], n=4)
+    assert idx.check("Скажи, сколько реплик каждого шарда хранится?") == {"eval_index": 0,
+                                                                           "shared": "сколько реплик каждого шарда"}
+    assert holds("Он хранит три реплики.", "три реплики")  # the same words in both
+
+
 def test_export_and_cli(docs, tmp_path):
     from simulacra.cli.main import main
 

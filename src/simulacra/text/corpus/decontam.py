@@ -1,26 +1,22 @@
 """Decontamination: which generated rows share word n-grams with an evaluation set.
 
-A row is contaminated when it shares a word n-gram (lower case, punctuation removed) with any evaluation
+A row is contaminated when it shares a word n-gram (lower case, punctuation removed, words of any script:
+:func:`simulacra.text.similarity.words`, the tokeniser that answer search uses too) with any evaluation
 text, or contains a whole evaluation text shorter than ``n`` words. The check is reported and the rows
 are kept apart, never silently removed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError
+from simulacra.text.similarity import words
 
 #: field names under which an evaluation row keeps its text, in order of preference
 TEXT_FIELDS = ("request", "question", "prompt", "instruction", "input", "text")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words and numbers of ``text``."""
-    return re.findall(r"[a-z0-9]+(?:[.'][a-z0-9]+)*", text.lower())
 
 
 def ngrams(tokens: Sequence[str], n: int) -> set[tuple[str, ...]]:

@@ -31,6 +31,7 @@ import numpy as np
 from simulacra.errors import InputError
 from simulacra.text.corpus.chunks import Chunk, table_rows
 from simulacra.text.result import TaskResult
+from simulacra.text.similarity import words
 
 #: the default length of a passage, in words
 PASSAGE_WORDS = 100
@@ -171,11 +172,6 @@ def context_message(question: str, passages: Sequence[Passage | dict[str, Any]])
         parts.append(f"Passage {i} ({d['heading']}):\n{d['text']}")
     parts.append(f"Question: {question}")
     return "\n\n".join(parts)
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words and numbers of ``text``, Markdown marks and punctuation dropped (for finding an answer)."""
-    return re.findall(r"[^\W_]+", text.lower())
 
 
 def holds(text: str, answer: str) -> bool:
