@@ -199,8 +199,11 @@ class LeafTree:
             maps.append(node_leaf)
         out = cls(trees, maps, cumulative)
         chosen = state.get("complexity")
-        if isinstance(chosen, dict):
-            out.complexity = {str(k): (None if v is None else int(v)) for k, v in chosen.items()}
+        if chosen is not None:
+            try:
+                out.complexity = {str(k): (None if v is None else int(v)) for k, v in dict(chosen).items()}
+            except (TypeError, ValueError):
+                raise ModelFileError.corrupt("a tree's chosen depth and floor are not whole numbers") from None
         return out
 
 

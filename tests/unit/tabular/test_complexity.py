@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from simulacra.errors import InputError
+from simulacra.errors import InputError, ModelFileError
 from simulacra.tabular._complexity import SCORE_CELLS, _Shape, fit_selected
 from simulacra.tabular._leaftrees import LeafTree
 from simulacra.tabular.autoreg import AutoregressiveSynthesizer
@@ -46,6 +46,16 @@ def test_a_few_informative_levels_are_kept_and_the_noise_below_them_is_cut() -> 
     assert chosen.complexity is not None and chosen.complexity != {"max_depth": None, "floor": 1}
     assert 4 <= chosen.cumulative.shape[0] < grown.cumulative.shape[0] / 2
     assert SCORE_CELLS < 64 // 2  # these cells were scored coarser, as octiles of the rank
+
+
+def test_a_damaged_choice_in_a_model_file_is_refused() -> None:
+    X = _features(400, 8)
+    rng = np.random.default_rng(9)
+    tree = fit_selected(X, (X[:, 0] > 0.5).astype(np.int64), n_cells=2, min_samples_leaf=20, smoothing=1.0, rng=rng)
+    state = tree.get_state()
+    assert LeafTree.from_state(state).complexity == tree.complexity is not None
+    with pytest.raises(ModelFileError, match="chosen depth and floor"):
+        LeafTree.from_state({**state, "complexity": {"max_depth": "deep"}})
 
 
 def test_pruning_to_a_depth_is_the_tree_grown_to_that_depth() -> None:
