@@ -328,7 +328,7 @@ def inspect(
     for name, col in synth.metadata_.columns.items():
         details = {k: v for k, v in col.model_dump().items() if k not in ("type", "pii") and v not in (None, [], False)}
         entry = learned.get(name, {})
-        summary = entry.get("quantiles") or entry.get("top") or ""
+        summary = entry.get("quantiles") or entry.get("top") or _chosen_complexity(entry.get("complexity"))
         if isinstance(summary, dict):
             summary = ", ".join(f"{k}={_short(v)}" for k, v in list(summary.items())[:5])
         table.add_row(name, col.type, _short(details), f"{entry.get('missing_rate', 0):.1%}", summary)
@@ -341,7 +341,7 @@ def inspect(
         for p in pairs:
             corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
         out.print(corr)
-    if info.get("privacy"):
+    if (info.get("privacy") or {}).get("guarantee"):  # a DP model (autoreg's "privacy" holds its floors)
         _print_guarantee(out, info["privacy"], info.get("tree") or [])
     if kept:
         ruled = Table(title="Rules kept in every sampled row")
@@ -350,6 +350,14 @@ def inspect(
         for r in kept:
             ruled.add_row(str(r["rule"]), str(r["kind"]), str(r["how"]), str(r.get("found") or "declared"))
         out.print(ruled)
+
+
+def _chosen_complexity(chosen: dict[str, Any] | None) -> str:
+    """The depth and leaf floor an ``autoreg`` tree chose on held-out rows (``complexity="holdout"``)."""
+    if not chosen:
+        return ""
+    depth = "no depth limit" if chosen.get("max_depth") is None else f"depth <= {chosen['max_depth']}"
+    return f"{depth}, leaf floor x{chosen.get('floor', 1)} (held-out choice)"
 
 
 def _print_guarantee(out: Any, privacy: dict[str, Any], tree: list[list[str]]) -> None:

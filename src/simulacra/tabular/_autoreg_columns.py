@@ -22,6 +22,7 @@ from scipy import special
 
 from simulacra.tabular._boosted import BoostedConditional, BoostedMean, lightgbm_available
 from simulacra.tabular._cells import NumericCells
+from simulacra.tabular._complexity import fit_selected
 from simulacra.tabular._leaftrees import LeafTree
 
 #: A numeric column's tree gets the boosted prediction only if boosting explains this much more of
@@ -68,6 +69,7 @@ class ColumnFitter:
     honest: bool | str = True
     boosted_classes: int = 4
     boost_numbers: bool = True
+    complexity: str = "fixed"
 
     def fit(
         self, name: str, X: np.ndarray, names: list[str], target: np.ndarray, rng: np.random.Generator, *,
@@ -98,11 +100,18 @@ class ColumnFitter:
 
     def _tree(
         self, X: np.ndarray, y: np.ndarray, n_cells: int, rng: np.random.Generator, regress_on: Any = None,
-        max_depth: int | None = None,
+        max_depth: int | None = None, min_samples_leaf: int | None = None,
     ) -> LeafTree:
+        """One conditional's tree: its depth and floor chosen on held-out rows with ``complexity="holdout"``."""
+        depth = self.max_depth if max_depth is None else max_depth
+        floor = int(min_samples_leaf or self.min_samples_leaf)
+        if self.complexity == "holdout" and int(self.n_trees) <= 1:
+            return fit_selected(X, y, n_cells=n_cells, min_samples_leaf=floor, smoothing=float(self.smoothing),
+                                rng=rng, regress_on=regress_on, max_depth=depth, honest=self.honest,
+                                n_jobs=self.n_jobs)
         return LeafTree.fit(
-            X, y, n_cells=n_cells, min_samples_leaf=self.min_samples_leaf, smoothing=float(self.smoothing),
-            rng=rng, regress_on=regress_on, max_depth=self.max_depth if max_depth is None else max_depth,
+            X, y, n_cells=n_cells, min_samples_leaf=floor, smoothing=float(self.smoothing),
+            rng=rng, regress_on=regress_on, max_depth=depth,
             n_trees=int(self.n_trees), max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
         )
 
@@ -159,12 +168,8 @@ class ColumnFitter:
         if spread.discrete_:
             return None
         cell = spread.cell_of(spread.to_uniform(r, rng))
-        tree = LeafTree.fit(
-            np.column_stack([X, predicted]), cell, n_cells=spread.n_cells,
-            min_samples_leaf=RESIDUAL_LEAF_FACTOR * self.min_samples_leaf, smoothing=float(self.smoothing), rng=rng,
-            regress_on=np.abs(r), max_depth=self.max_depth, n_trees=int(self.n_trees),
-            max_features=self.max_features, n_jobs=self.n_jobs, honest=self.honest,
-        )
+        tree = self._tree(np.column_stack([X, predicted]), cell, spread.n_cells, rng, regress_on=np.abs(r),
+                          min_samples_leaf=RESIDUAL_LEAF_FACTOR * self.min_samples_leaf)
         return {"mean": mean, "spread": spread, "value": tree}
 
 

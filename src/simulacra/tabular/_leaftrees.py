@@ -43,19 +43,28 @@ class LeafTree:
         self.trees = trees
         self.leaf_of_node = leaf_of_node  # per tree: node -> global leaf row of ``cumulative``
         self.cumulative = cumulative  # (n_leaves of all trees, n_cells), rows end at 1
+        # the depth and leaf floor chosen by held-out likelihood (:mod:`._complexity`), when they were
+        self.complexity: dict[str, Any] | None = None
         n_leaves, n_cells = cumulative.shape
         self._flat = (cumulative + np.arange(n_leaves)[:, None]).ravel()
         self._flat[n_cells - 1 :: n_cells] = np.arange(1, n_leaves + 1) - 1e-12
 
     @classmethod
-    def fit(
-        cls,
+    def fit(cls, X: np.ndarray, y: np.ndarray, *, n_cells: int, smoothing: float, **options: Any) -> LeafTree:
+        """Grow trees on ``X`` for cells ``y`` (classification, or regression on ``regress_on``).
+
+        ``options`` are those of :meth:`grow` (``min_samples_leaf`` and ``rng`` are required).
+        """
+        prior = cell_shares(y, n_cells)
+        trees, X, y = cls.grow(X, y, **options)
+        return cls.from_grown(trees, X, y, n_cells=n_cells, smoothing=smoothing, prior=prior)
+
+    @staticmethod
+    def grow(
         X: np.ndarray,
         y: np.ndarray,
         *,
-        n_cells: int,
         min_samples_leaf: int,
-        smoothing: float,
         rng: np.random.Generator,
         regress_on: np.ndarray | None = None,
         max_depth: int | None = None,
@@ -63,10 +72,8 @@ class LeafTree:
         max_features: float | None = None,
         n_jobs: int | None = None,
         honest: bool | str = False,
-    ) -> LeafTree:
-        """Grow trees on ``X`` for cells ``y`` (classification, or regression on ``regress_on``)."""
-        counts_all = np.bincount(y, minlength=n_cells).astype(float)
-        prior = counts_all / max(counts_all.sum(), 1.0)
+    ) -> tuple[list[Tree], np.ndarray, np.ndarray]:
+        """The grown trees (none when no split is possible) and the rows their leaf histograms count."""
         trees: list[Tree] = []
         grow = np.ones(y.size, dtype=bool)
         if honest and n_trees <= 1:
@@ -79,7 +86,14 @@ class LeafTree:
             trees = _grow(X[grow], y[grow], target, leaf_size, max_depth, n_trees, max_features, n_jobs, rng)
         if honest == "full" and n_trees <= 1 and trees:
             X, y = X[~grow], y[~grow]
-        Xc = np.ascontiguousarray(X, dtype=np.float32)
+        return trees, np.ascontiguousarray(X, dtype=np.float32), y
+
+    @classmethod
+    def from_grown(
+        cls, trees: list[Tree], X: np.ndarray, y: np.ndarray, *, n_cells: int, smoothing: float, prior: np.ndarray,
+        complexity: dict[str, Any] | None = None,
+    ) -> LeafTree:
+        """The leaf histograms of grown ``trees``, counted on rows ``X``, ``y`` and smoothed toward ``prior``."""
         maps, tables, offset = [], [], 0
         for tree in trees or [None]:
             if tree is None:
@@ -88,7 +102,7 @@ class LeafTree:
             else:
                 is_leaf = tree.children_left < 0
                 node_leaf = np.where(is_leaf, np.cumsum(is_leaf) - 1, -1).astype(np.int64)
-                leaves = node_leaf[tree.apply(Xc)]
+                leaves = node_leaf[tree.apply(X)]
             n_leaves = int(node_leaf.max()) + 1
             counts = np.bincount(leaves * n_cells + y, minlength=n_leaves * n_cells).reshape(n_leaves, n_cells)
             probs = (counts + smoothing * prior[None, :]) / (counts.sum(1, keepdims=True) + smoothing)
@@ -97,7 +111,9 @@ class LeafTree:
             offset += n_leaves
         cumulative = np.cumsum(np.vstack(tables), axis=1)
         cumulative /= cumulative[:, -1:]
-        return cls(trees, maps, cumulative)
+        out = cls(trees, maps, cumulative)
+        out.complexity = complexity
+        return out
 
     # -- inference ---------------------------------------------------------------------------
     def leaves(self, X: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -155,14 +171,11 @@ class LeafTree:
     def get_state(self) -> dict[str, Any]:
         trees = []
         for tree, node_leaf in zip(self.trees, self.leaf_of_node):
-            nodes = tree.__getstate__()["nodes"]
-            entry: dict[str, Any] = {"n_features": int(tree.n_features), "max_depth": int(tree.max_depth),
-                                     "leaf_of_node": node_leaf}
-            for field in _NODE_FIELDS:
-                if field in nodes.dtype.names:
-                    entry[field] = np.asarray(nodes[field])
-            trees.append(entry)
-        return {"cumulative": self.cumulative, "trees": trees}
+            trees.append({**tree_arrays(tree), "leaf_of_node": node_leaf})
+        state: dict[str, Any] = {"cumulative": self.cumulative, "trees": trees}
+        if self.complexity is not None:
+            state["complexity"] = dict(self.complexity)
+        return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> LeafTree:
@@ -182,9 +195,22 @@ class LeafTree:
             node_leaf = whole_numbers(entry["leaf_of_node"], f"{what}'s leaf rows")
             if node_leaf.size != leaf.size or np.any((node_leaf[leaf] < 0) | (node_leaf[leaf] >= len(cumulative))):
                 raise ModelFileError.corrupt(f"{what}'s leaves point outside its {len(cumulative)} histograms")
-            trees.append(_rebuild_tree(entry))
+            trees.append(rebuild_tree(entry))
             maps.append(node_leaf)
-        return cls(trees, maps, cumulative)
+        out = cls(trees, maps, cumulative)
+        chosen = state.get("complexity")
+        if chosen is not None:
+            try:
+                out.complexity = {str(k): (None if v is None else int(v)) for k, v in dict(chosen).items()}
+            except (TypeError, ValueError):
+                raise ModelFileError.corrupt("a tree's chosen depth and floor are not whole numbers") from None
+        return out
+
+
+def cell_shares(y: np.ndarray, n_cells: int) -> np.ndarray:
+    """The share of rows in each of ``n_cells`` cells (the prior that leaf histograms are smoothed toward)."""
+    counts = np.bincount(y, minlength=n_cells).astype(float)
+    return counts / max(counts.sum(), 1.0)
 
 
 def _grow(
@@ -209,7 +235,17 @@ def _apply(tree: Tree, X: np.ndarray) -> np.ndarray:
     return np.asarray(tree.apply(X))
 
 
-def _rebuild_tree(state: dict[str, Any]) -> Tree:
+def tree_arrays(tree: Tree) -> dict[str, Any]:
+    """The structure of a scikit-learn Tree as plain arrays (what :func:`rebuild_tree` takes)."""
+    nodes = tree.__getstate__()["nodes"]
+    entry: dict[str, Any] = {"n_features": int(tree.n_features), "max_depth": int(tree.max_depth)}
+    for field in _NODE_FIELDS:
+        if field in nodes.dtype.names:
+            entry[field] = np.asarray(nodes[field])
+    return entry
+
+
+def rebuild_tree(state: dict[str, Any]) -> Tree:
     """A scikit-learn Tree with the saved structure (values are not needed: leaves are looked up)."""
     n_features = int(state["n_features"])
     tree = Tree(n_features, np.array([1], dtype=np.intp), 1)

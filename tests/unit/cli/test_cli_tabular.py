@@ -106,3 +106,18 @@ def test_models_signed_with_a_key_file(tmp_path, table, monkeypatch, capsys):
     refused(["sample", str(unsigned), "-n", "20", "-o", str(out), "--key-file", str(key)], "is not signed")
     monkeypatch.setenv("SIMULACRA_MODEL_KEY", "another secret")
     refused(["inspect", str(signed)], "does not match the key")
+
+
+def test_inspect_the_default_model_shows_its_held_out_choices(tmp_path, table):
+    """``inspect`` of an ``autoreg`` model printed its table, then failed on the DP guarantee it does not have."""
+    from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+
+    for complexity in ("fixed", "holdout"):
+        model = AutoregressiveSynthesizer(random_state=0, complexity=complexity).fit(pd.read_csv(table))
+        path = model.save(tmp_path / f"{complexity}.model")
+        res = runner.invoke(app, ["inspect", str(path)])
+        assert res.exit_code == 0 and "Columns" in res.output and "Guarantee" not in res.output
+        columns = json.loads(runner.invoke(app, ["inspect", str(path), "--json"]).output)["model"]["columns"]
+        chosen = [c["complexity"] for c in columns.values() if "complexity" in c]
+        assert (len(chosen) > 0) == (complexity == "holdout")
+        assert all(set(c) == {"max_depth", "floor"} for c in chosen)
