@@ -368,7 +368,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100, help="uplift: CNN passes over its training set, in every arm")
     ap.add_argument("--classifier-steps", type=int, default=None, help="uplift: a fixed number of CNN steps instead")
     ap.add_argument("--jobs", type=int, default=1, help="uplift: repeats run in this many processes")
-    ap.add_argument("--only", default="", help="uplift: run these repeats (e.g. 0,1,2) into part files, no summary")
+    ap.add_argument("--only", default="", help="uplift: run these repeats (e.g. 0,1,2) into part files (with their CPU-s), no summary")
     ap.add_argument("--collect", action="store_true", help="uplift: the summary of repeats 0..--repeats-1 from part files")
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")
     ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")
