@@ -269,13 +269,17 @@ def _one_repeat(job: tuple[int, int, str, str, dict[str, Any]]) -> Any:
 
     r, threads, dataset, tag, kwargs = job
     torch.set_num_threads(threads)
+    cpu, wall, load = _cpu(), time.perf_counter(), os.getloadavg()
     train_dir, test_dir = dataset_folders(dataset)
     res = run_image_uplift(read_image_folder(train_dir), read_image_folder(test_dir), repeats=1, seed=r, **kwargs)
     runs = res.runs.assign(repeat=r)
+    cost = {"repeat": r, "cpu_s": round(_cpu() - cpu, 1), "wall_s": round(time.perf_counter() - wall, 1),
+            "load_average_before": [round(v, 2) for v in load],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()]}
     _part(dataset, tag, r).parent.mkdir(parents=True, exist_ok=True)  # kept if the whole run is cut short
-    _part(dataset, tag, r).write_text(json.dumps({"runs": runs.to_dict(orient="records"), "info": res.info},
-                                                 default=float), encoding="utf-8")
-    return runs, res.info
+    _part(dataset, tag, r).write_text(json.dumps({"runs": runs.to_dict(orient="records"), "info": res.info,
+                                                  "cost": cost}, default=float), encoding="utf-8")
+    return runs, {**res.info, "cost": cost}
 
 
 def _part(dataset: str, tag: str, r: int) -> Path:
@@ -290,7 +294,7 @@ def _collect(args: argparse.Namespace) -> list[tuple[Any, dict[str, Any]]]:
     if missing:
         raise SystemExit(f"repeats {missing} have no part file yet: run them with --only.")
     parts = [json.loads(_part(args.dataset, args.tag, r).read_text(encoding="utf-8")) for r in range(args.repeats)]
-    return [(pd.DataFrame(p["runs"]), p["info"]) for p in parts]
+    return [(pd.DataFrame(p["runs"]), {**p["info"], "cost": p.get("cost")}) for p in parts]  # no cost in older parts
 
 
 def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
@@ -321,7 +325,8 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
             with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
                 done = list(pool.map(_one_repeat, [(r, args.threads, args.dataset, args.tag, kwargs)
                                                    for r in range(args.repeats)]))
-        info = {**done[0][1], "repeats": args.repeats}
+        info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": args.repeats,
+                "cost_by_repeat": [d[1].get("cost") for d in done]}  # CPU-s, wall-s and load of each repeat's process
         baselines = ("none", "classic") if "classic" in args.methods.split(",") else ("none",)
         res = UpliftResult("image", pd.concat([d[0] for d in done], ignore_index=True), info, headline="accuracy",
                            baselines=baselines)

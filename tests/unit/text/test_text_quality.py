@@ -238,3 +238,30 @@ def test_template_questions_stay_fast_on_long_lists() -> None:
     start = time.perf_counter()
     template_question(Span("30 rows", "number", sentence))
     assert time.perf_counter() - start < 1.0
+
+
+def test_template_questions_keep_the_span_s_phrase_whole() -> None:
+    """Found by running the templates over the Markdown docs of installed packages: the reordering once wrote
+    'By which module do all errors thrown will be instances ...?' (the span inside the subject), 'Which extension
+    has the file?' ('has' the verb itself), 'What was the function never documented as an officially supported?'
+    (the span heading a noun phrase), '... only for Latin?' (a list cut after its first item) and 'Which value
+    corresponding does this API return ...?'. Those stay in the sentence's order now; a span ending in ';' no
+    longer raises."""
+    kept_in_order = [
+        Span("node:assert", "code", "All errors thrown by the node:assert module will be instances of the AssertionError class."),
+        Span("API", "name", "The Module._debug() function was never documented as an officially supported API."),
+        Span("URL", "code", "The resolution algorithm determines the full resolved URL for a module load."),
+        Span("DejaVu LGC", "name", "All fonts are also available as derivative called DejaVu LGC with support only for "
+                                   "Latin, Greek and Cyrillic scripts."),
+        Span("Node-API", "name", "This API returns a Node-API value corresponding to a JavaScript Array type."),
+        Span("node:dns", "code", "All other functions in the node:dns module connect to an actual DNS server."),
+    ]
+    for span in kept_in_order:
+        q = template_question(span)
+        assert q is not None and span.text not in q and q.split()[0] not in ("What", "Which", "By", "With", "In"), q
+    assert template_question(Span("JavaScript", "name", "The docs show the result with JavaScript in the browser.")) is not None
+    assert (template_question(Span(".mjs", "code", "The output file has an .mjs extension on disk."))
+            == "Which extension does the output file have on disk?")
+    assert (template_question(Span("LightGBM", "name", "The model has been fitted with LightGBM on the table."))
+            == "With what has the model been fitted on the table?")  # 'has' as an auxiliary stays one
+    assert template_question(Span("x;", "code", "The first part ends in x; the second part starts with y here.")) is None

@@ -160,7 +160,8 @@ def template_question(span: Span) -> str | None:
     """
     clause = span.sentence if len(span.sentence.split()) <= 30 else _clause(span.sentence, span.text)
     if clause is not None and ";" in clause:  # the independent clause that holds the span is the question
-        clause = next((p.strip().rstrip(";") for p in re.split(r"(?<=;)\s+", clause) if span.text in p), None)
+        parts = (p.strip().rstrip(";") for p in re.split(r"(?<=;)\s+", clause))
+        clause = next((p for p in parts if span.text in p), None)
         clause = clause if clause and len(clause.split()) >= 4 else None
     if clause is None or not (clause[0].isalpha() or clause[0] in "-_`") or re.search(r"[.!?]\s", clause) or _WH.search(clause):
         return None
@@ -203,8 +204,9 @@ def template_question(span: Span) -> str | None:
 _ASIDE = re.compile(r"\s*\([^()]*\)")
 _AUX = frozenset("is are was were can could will would should must may might has have had does do did".split())
 _PREPOSITION = frozenset("as at by for from in into of on to under over with without within per about".split())
-_NOT_SUBJECT_END = _PREPOSITION | frozenset("the a an each every this that these those its their our your any no some "
-                                            "all both one and or".split())
+_DETERMINERS = frozenset("the a an each every this that these those its their our your any no some".split())
+#: words a subject does not end with ('all other functions in ...': 'functions' is not its verb)
+_NOT_SUBJECT_END = _PREPOSITION | _DETERMINERS | frozenset("all both one and or other such same following".split())
 _NOT_VERB = frozenset("its this his as thus plus less always sometimes perhaps towards afterwards besides unless "
                       "across us yes rows columns tables models values files tokens steps seconds docs tests types names "
                       "keys items pairs samples examples classes categories features trees rules settings options "
@@ -214,8 +216,11 @@ _APPROX = re.compile(r"(?i)\b(about|around|nearly|almost|roughly|over|under|up t
 _LEAD = re.compile(r"^((?:In|On|At|For|With|Without|After|Before|By|From|During|Since|Under|Over|When|If|Once|Unlike|"
                    r"Like|Per|Through|Across|Within|Where|While)\b[^,;:()\"]{2,40}),\s+(.*)$")
 _CLAUSE_END = re.compile(r"[,:;]\s|(?:^|\s)(?:but|so|unless|while|whereas)\s")
-#: after a span: ", item, item and" or " and" (items of one to four words; one way to split: no backtracking blow-up)
-_LIST_AFTER = re.compile(r"^(?:,\s[^,\s]+(?:\s[^,\s]+){0,3})*,?\s(?:and|or)\s")
+_ITEM = r",\s[^,\s]+(?:\s[^,\s]+){0,3}"  # ", item" of one to four words (one way to split: no backtracking blow-up)
+#: after a span: ", item, item and" or " and"
+_LIST_AFTER = re.compile(rf"^(?:{_ITEM})*,?\s(?:and|or)\s")
+#: after a clause's last word: ", item and" (the clause ended on a list's first item, not at its end)
+_LIST_GOES_ON = re.compile(rf"^(?:{_ITEM})+,?\s(?:and|or)\s")
 _MAX_SUBJECT = 10
 #: words a plain subject does not start with (a leading phrase or adverb without its comma)
 _NOT_SUBJECT_START = _PREPOSITION | frozenset("hence so thus then also therefore however now still here there if when "
@@ -262,7 +267,10 @@ def _reordered(before: str, wh: str, after: str) -> str | None:
     whole = after.strip().rstrip(".!;,")
     if _LIST_AFTER.match(after) or (whole and not (whole[0].isalnum() or whole[0] in ",-`")):
         return None  # one item of a list (cut off, the question would fit the others too), or "'s"
-    tail = _CLAUSE_END.split(whole)[0].strip()
+    end = _CLAUSE_END.search(whole)
+    if end and _LIST_GOES_ON.match(whole[end.start():]):
+        return None  # cut at the comma the question would ask about the list's first item only ('for Latin, Greek and ...')
+    tail = whole[:end.start()].strip() if end else whole
     if re.search(r"\s(?:and|or)\s", f" {tail} "):
         return None  # 'X and Y' after the span: what it coordinates is not clear without parsing
     if ": " in before and len(before.rsplit(": ", 1)[1].split()) >= 2:
@@ -296,10 +304,12 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
             or words[0].lower() in _NOT_SUBJECT_START or tail.startswith("of ")):
         return None  # not a plain clause, or the span heads an 'of' phrase ('33 of the 40 questions')
     if wh in ("how many", "which"):  # the noun phrase that follows belongs to the question phrase
-        noun = []
+        noun: list[str] = []
         for word in tail.split()[:3]:
             if word.lower() in _LINKS or not re.fullmatch(r"[A-Za-z][\w-]*", word):
                 break
+            if noun and (word.endswith(("ing", "ed")) or word.lower() in _PARTICIPLES):
+                break  # 'value corresponding to': a phrase of its own follows the noun
             noun.append(word)
         if not noun:
             return None
@@ -308,12 +318,17 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
             return None  # 'which length of sizeof - 1': the phrase goes on
     if tail and tail.split()[0].lower() not in _LINKS:
         return None  # the span qualifies what follows it ('the ImageNet photographs', 'servers time1.google.com')
+    if tail and tail.split()[0].lower() in _AUX:
+        return None  # the span is in the subject, whose verb follows it ('errors thrown by X will be')
+    verb: list[str]
     for i in range(1, min(len(words), _MAX_SUBJECT + 1)):
         w, previous = words[i], words[i - 1].lower()
         if previous in _NOT_SUBJECT_END:
             continue
-        if w.lower() in _AUX:
-            verb: list[str] = [w.lower()]
+        if w.lower() in _AUX and _possessive_have(words[i:]):
+            verb, subject, rest = [_DO_OF_HAVE[w.lower()]], words[:i], ["have", *words[i + 1:]]
+        elif w.lower() in _AUX:
+            verb = [w.lower()]
             subject, rest = words[:i], words[i + 1:]
         elif any(x.lower() in _AUX for x in words[i + 1:]):
             continue  # the verb comes later ('the number of pings is'): this word is a noun
@@ -336,6 +351,21 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
     return None
 
 
+_DO_OF_HAVE = {"has": "does", "have": "do", "had": "did"}
+#: participles that name what follows them ('a type named X'): the span may move away from them
+_NAMING = frozenset("named called titled labelled labeled termed".split())
+
+
+def _possessive_have(words: list[str]) -> bool:
+    """Whether ``words`` start with 'has', 'have' or 'had' as the verb itself (``the file has an extension``), not
+    as an auxiliary (``has been fitted``, ``has written``): it asks with 'does', 'do' or 'did'."""
+    if words[0].lower() not in _DO_OF_HAVE:
+        return False
+    following = [w.lower() for w in words[1:] if w.lower() not in _ADVERBS]
+    return not following or not (following[0] == "been" or following[0].endswith(("ed", "en"))
+                                 or following[0] in _PARTICIPLES)
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -344,12 +374,18 @@ def _ends_plainly(rest: list[str], verb: list[str]) -> bool:
     """Whether the words between the verb and the span end so that the span can move to the front: on a
     participle (``is called``), on the plain verb itself (``does it hold``), or on a preposition that does not
     belong to the word before it (``is written by``, ``moved to Frankfurt in``; not ``such as``,
-    ``corresponding to``, ``equal to``)."""
+    ``corresponding to``, ``equal to``). Not on a participle that qualifies the span in a noun phrase begun
+    before it (``as an officially supported``; but ``a type named``)."""
     last = rest[-1].lower()
     if last in _PREPOSITION - {"of"}:
         before = rest[-2].lower() if len(rest) > 1 else ""
         return not (before.endswith("ing") or before in _BOUND_BEFORE)
-    return last.endswith("ed") or last in _PARTICIPLES or (len(rest) == 1 and verb[0] in ("do", "does"))
+    if len(rest) == 1 and verb[0] in _DO_OF_HAVE.values():
+        return True
+    phrase = [w.lower() for w in rest[max((i + 1 for i, w in enumerate(rest) if w.lower() in _PREPOSITION), default=0):]]
+    if last not in _NAMING and any(w in _DETERMINERS for w in phrase):
+        return False
+    return last.endswith("ed") or last in _PARTICIPLES
 
 
 def _plain_subject(subject: list[str], *, plural: bool) -> bool:
