@@ -61,29 +61,14 @@ import simulacra.tabular.sequence as sequence  # noqa: E402
 def vectors(train: pd.DataFrame, hold: pd.DataFrame, entity: str, order: str,
             synth: pd.DataFrame | None = None) -> tuple[list[np.ndarray], list[str]]:
     """The entity vectors of the training, held-out (and synthetic) entities, scaled as the measure
-    scales them (``evaluate.sequence._entity_privacy``), and the names of their columns."""
+    scales them (``evaluate.sequence._entity_matrices``), and the names of their columns."""
     tr, ho = report._prepare(train, entity, order, "real"), report._prepare(hold, entity, order, "holdout")
     numeric = [c for c in tr.columns if c not in (entity, order) and report._numeric(tr[c])]
     statics = report._statics(tr, entity, order)
     persistent = {c: report._persistent(tr, entity, c) for c in numeric}
-    logged = {c for c in numeric if (tr[c].dropna().astype(float) > 0).all()}
     frames = [tr, ho] if synth is None else [tr, ho, report._prepare(synth, entity, order, "synthetic")]
-    vecs = [report._entity_vectors(d, entity, numeric, statics, persistent, logged) for d in frames]
-    cols = sorted(set().union(*[v.columns for v in vecs]))
-    mats = [v.reindex(columns=cols).fillna(0.0).to_numpy(dtype=float) for v in vecs]
-    both = np.vstack(mats[:2])
-    q75, q25 = np.nanpercentile(both, [75, 25], axis=0)
-    scale = np.where(q75 - q25 > 0, q75 - q25, np.where(both.std(axis=0) > 0, both.std(axis=0), 1.0))
-    return [m / scale for m in mats], [str(c) for c in cols]
-
-
-def share(ref_train: np.ndarray, fake: np.ndarray, ref_hold: np.ndarray) -> float:
-    """Share of ``fake`` rows nearer a ``ref_train`` row than any ``ref_hold`` row (ties count half)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    d_train = NearestNeighbors(n_neighbors=1).fit(ref_train).kneighbors(fake)[0][:, 0]
-    d_hold = NearestNeighbors(n_neighbors=1).fit(ref_hold).kneighbors(fake)[0][:, 0]
-    return float(((d_train < d_hold).sum() + 0.5 * (d_train == d_hold).sum()) / len(fake))
+    mats, cols = report._entity_matrices(frames, entity, numeric, statics, persistent)
+    return mats, [str(c) for c in cols]
 
 
 def null_shares(a: np.ndarray, b: np.ndarray, draws: int = 5) -> list[float]:
@@ -92,7 +77,7 @@ def null_shares(a: np.ndarray, b: np.ndarray, draws: int = 5) -> list[float]:
     shares = []
     for seed in range(draws):
         perm = np.random.default_rng(seed).permutation(len(a))
-        shares.append(share(a[perm[:len(b)]], a[perm[len(b):]], b))
+        shares.append(report._dcr_share(a[perm[:len(b)]], a[perm[len(b):]], b))
     return shares
 
 
@@ -104,12 +89,6 @@ def null(table: str, split_seed: int = 0) -> list[float]:
     shares = null_shares(a, b)
     print(f"{table}, split {split_seed}: null entity-level DCR share {_summary(shares)} (5 draws)", flush=True)
     return shares
-
-
-def _references(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The measure's two references: as many training as held-out entities, drawn as it draws them."""
-    n, rng = min(len(a), len(b)), np.random.default_rng(0)
-    return a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]
 
 
 def column_groups(cols: list[str], dynamic: list[str]) -> dict[str, list[str]]:
@@ -140,7 +119,7 @@ def groups(table: str, seeds: list[int], split_seed: int = 0) -> dict[str, list[
     for seed in seeds:
         synth, _ = run_ours(train, e, o, train[e].nunique(), seed)
         (a, b, fake), cols = vectors(train, hold, e, o, synth)
-        ref_a, ref_b = _references(a, b)
+        ref_a, ref_b = report._references(a, b)
         variants = {"full vector": cols}
         for name, members in column_groups(cols, dynamic).items():
             variants[f"without {name}"] = [c for c in cols if c not in members]
@@ -148,7 +127,7 @@ def groups(table: str, seeds: list[int], split_seed: int = 0) -> dict[str, list[
         for name, keep in variants.items():
             idx = [cols.index(c) for c in keep]
             if idx:
-                out.setdefault(name, []).append((share(ref_a[:, idx], fake[:, idx], ref_b[:, idx]),
+                out.setdefault(name, []).append((report._dcr_share(ref_a[:, idx], fake[:, idx], ref_b[:, idx]),
                                                  float(np.mean(null_shares(a[:, idx], b[:, idx])))))
         print(f"{table}, split {split_seed}, seed {seed}: full vector {out['full vector'][-1][0]:.3f} "
               f"(null {out['full vector'][-1][1]:.3f})", flush=True)
@@ -161,11 +140,11 @@ def reference(table: str, split_seed: int = 0, draws: int = 20) -> dict[str, lis
     df, e, o = load(table)
     train, hold = split(df, e, split_seed)
     (a, b), _ = vectors(train, hold, e, o)
-    ref_a, ref_b = _references(a, b)
+    ref_a, ref_b = report._references(a, b)
     rng = np.random.default_rng(split_seed)
     mean, cov = a.mean(axis=0), np.cov(a, rowvar=False)
-    out = {"copies": [share(ref_a, a[rng.integers(0, len(a), len(a))], ref_b) for _ in range(draws)],
-           "normal": [share(ref_a, rng.multivariate_normal(mean, cov, len(a), method="eigh"), ref_b)
+    out = {"copies": [report._dcr_share(ref_a, a[rng.integers(0, len(a), len(a))], ref_b) for _ in range(draws)],
+           "normal": [report._dcr_share(ref_a, rng.multivariate_normal(mean, cov, len(a), method="eigh"), ref_b)
                       for _ in range(draws)],
            "null": null_shares(a, b)}
     print(f"{table}, split {split_seed}: " + "; ".join(f"{k} {np.mean(v):.3f}" for k, v in out.items()), flush=True)
@@ -181,10 +160,10 @@ def simulate(n_train: int, dims: int, reps: int, seed: int = 0) -> dict[str, lis
     out: dict[str, list[float]] = {"fitted": [], "true": []}
     for _ in range(reps):
         a, b = rng.normal(size=(n_train, dims)), rng.normal(size=(n_train // 4, dims))
-        ref_a, ref_b = _references(a, b)
+        ref_a, ref_b = report._references(a, b)
         fitted = rng.multivariate_normal(a.mean(axis=0), np.cov(a, rowvar=False), n_train, method="eigh")
-        out["fitted"].append(share(ref_a, fitted, ref_b))
-        out["true"].append(share(ref_a, rng.normal(size=(n_train, dims)), ref_b))
+        out["fitted"].append(report._dcr_share(ref_a, fitted, ref_b))
+        out["true"].append(report._dcr_share(ref_a, rng.normal(size=(n_train, dims)), ref_b))
     return out
 
 

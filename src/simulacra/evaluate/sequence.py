@@ -282,26 +282,41 @@ def _entity_vectors(df: pd.DataFrame, entity: str, numeric: list[str], statics: 
 
 def _entity_privacy(train: pd.DataFrame, synth: pd.DataFrame, hold: pd.DataFrame, entity: str,
                     numeric: list[str], statics: list[str], persistent: dict[str, bool]) -> dict[str, Any]:
-    from sklearn.neighbors import NearestNeighbors
+    (a, b, fake), _ = _entity_matrices([train, hold, synth], entity, numeric, statics, persistent)
+    ref_train, ref_hold = _references(a, b)
+    return {"entity_dcr_share": _dcr_share(ref_train, fake, ref_hold),
+            "entities_compared": {"train": len(ref_train), "holdout": len(ref_hold), "synthetic": len(fake)}}
 
+
+def _entity_matrices(frames: list[pd.DataFrame], entity: str, numeric: list[str], statics: list[str],
+                     persistent: dict[str, bool]) -> tuple[list[np.ndarray], list[Any]]:
+    """The entity vectors of ``frames`` (the training and the held-out table first, then any others) on the
+    same columns, scaled by the interquartile range of the first two; and the names of the columns."""
     # one scale for every table, chosen on the training data: a column positive in one table only
     # (visibility never 0 in the held-out hours) would otherwise be logged there and not elsewhere
-    logged = {c for c in numeric if (train[c].dropna().astype(float) > 0).all()}
-    vecs = [_entity_vectors(d, entity, numeric, statics, persistent, logged) for d in (train, synth, hold)]
+    logged = {c for c in numeric if (frames[0][c].dropna().astype(float) > 0).all()}
+    vecs = [_entity_vectors(d, entity, numeric, statics, persistent, logged) for d in frames]
     cols = sorted(set().union(*[v.columns for v in vecs]))
     mats = [v.reindex(columns=cols).fillna(0.0).to_numpy(dtype=float) for v in vecs]
-    both = np.vstack([mats[0], mats[2]])
+    both = np.vstack(mats[:2])
     q75, q25 = np.nanpercentile(both, [75, 25], axis=0)
     scale = np.where(q75 - q25 > 0, q75 - q25, np.where(both.std(axis=0) > 0, both.std(axis=0), 1.0))
-    mats = [m / scale for m in mats]
-    n = min(len(mats[0]), len(mats[2]))
-    rng = np.random.default_rng(0)
-    ref_train = mats[0][rng.choice(len(mats[0]), n, replace=False)]
-    ref_hold = mats[2][rng.choice(len(mats[2]), n, replace=False)]
-    d_train = NearestNeighbors(n_neighbors=1).fit(ref_train).kneighbors(mats[1])[0][:, 0]
-    d_hold = NearestNeighbors(n_neighbors=1).fit(ref_hold).kneighbors(mats[1])[0][:, 0]
-    share = float(((d_train < d_hold).sum() + 0.5 * (d_train == d_hold).sum()) / max(len(d_train), 1))
-    return {"entity_dcr_share": share, "entities_compared": {"train": n, "holdout": n, "synthetic": len(d_train)}}
+    return [m / scale for m in mats], cols
+
+
+def _references(train: np.ndarray, hold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two references of the entity-level DCR: as many training as held-out entities (rows), drawn at random."""
+    n, rng = min(len(train), len(hold)), np.random.default_rng(0)
+    return train[rng.choice(len(train), n, replace=False)], hold[rng.choice(len(hold), n, replace=False)]
+
+
+def _dcr_share(ref_train: np.ndarray, fake: np.ndarray, ref_hold: np.ndarray) -> float:
+    """Share of ``fake`` rows nearer a ``ref_train`` row than any ``ref_hold`` row (ties count half)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    d_train = NearestNeighbors(n_neighbors=1).fit(ref_train).kneighbors(fake)[0][:, 0]
+    d_hold = NearestNeighbors(n_neighbors=1).fit(ref_hold).kneighbors(fake)[0][:, 0]
+    return float(((d_train < d_hold).sum() + 0.5 * (d_train == d_hold).sum()) / max(len(d_train), 1))
 
 
 def _copied(real: pd.DataFrame, synth: pd.DataFrame, entity: str, numeric: list[str]) -> int:

@@ -74,9 +74,8 @@ class ImageClassifier:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(self.learning_rate), total_steps=int(self.steps))
         rng = np.random.default_rng(seed)
         gen = torch.Generator().manual_seed(seed)
-        self.net_.train()
-        with torch.random.fork_rng(devices=[]):  # dropout draws from the global generator: seeded in a fork
-            torch.default_generator.manual_seed(seed)
+
+        def train() -> None:
             for _ in range(int(self.steps)):
                 idx = torch.from_numpy(rng.integers(0, len(x), size=min(int(self.batch_size), len(x))))
                 xb = x[idx]
@@ -87,6 +86,9 @@ class ImageClassifier:
                 loss.backward()
                 opt.step()
                 sched.step()
+
+        self.net_.train()
+        torch_seeded(torch, seed, train)  # dropout draws from the global generator: seeded in a fork
         self.net_.eval()
         return self
 
