@@ -100,8 +100,8 @@ def test_each_repeat_records_its_cost_and_collect_lists_it(bench, tmp_path, monk
     monkeypatch.setattr(bench, "WORK", tmp_path)
     monkeypatch.setattr(bench, "load_dataset", lambda name: tiny)
     kwargs = {"methods": ["classic"], "per_class": 2, "generator": "vae", "generator_params": {},
-              "classic_per_image": 1, "synth_per_image": 1, "generator_on_classic": False, "synth_oversample": 1.0,
-              "classifier_epochs": 1, "classifier_steps": 2}
+              "classic_per_image": 1, "synth_per_image": 1, "generator_on_classic": False,
+              "synth_oversample": 1.0, "classifier_epochs": 1, "classifier_steps": 2}
     runs, info = bench._one_repeat((0, 1, "tiny", "t", kwargs))
     cost = json.loads(bench._part("tiny", "t", 0).read_text(encoding="utf-8"))["cost"]
     assert info["cost"] == cost and cost["repeat"] == 0 and cost["cpu_s"] >= 0 and cost["wall_s"] > 0
