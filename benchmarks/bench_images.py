@@ -294,7 +294,8 @@ def _collect(args: argparse.Namespace) -> list[tuple[Any, dict[str, Any]]]:
     if missing:
         raise SystemExit(f"repeats {missing} have no part file yet: run them with --only.")
     parts = [json.loads(_part(args.dataset, args.tag, r).read_text(encoding="utf-8")) for r in range(args.repeats)]
-    return [(pd.DataFrame(p["runs"]), {**p["info"], "cost": p.get("cost")}) for p in parts]  # no cost in older parts
+    # parts written before the cost was recorded have none
+    return [(pd.DataFrame(p["runs"]), {**p["info"], "cost": p.get("cost")}) for p in parts]
 
 
 def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
@@ -325,8 +326,9 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
             with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
                 done = list(pool.map(_one_repeat, [(r, args.threads, args.dataset, args.tag, kwargs)
                                                    for r in range(args.repeats)]))
+        # cost_by_repeat: the CPU-s, wall-s and load of each repeat's process
         info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": args.repeats,
-                "cost_by_repeat": [d[1].get("cost") for d in done]}  # CPU-s, wall-s and load of each repeat's process
+                "cost_by_repeat": [d[1].get("cost") for d in done]}
         baselines = ("none", "classic") if "classic" in args.methods.split(",") else ("none",)
         res = UpliftResult("image", pd.concat([d[0] for d in done], ignore_index=True), info, headline="accuracy",
                            baselines=baselines)
@@ -368,7 +370,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100, help="uplift: CNN passes over its training set, in every arm")
     ap.add_argument("--classifier-steps", type=int, default=None, help="uplift: a fixed number of CNN steps instead")
     ap.add_argument("--jobs", type=int, default=1, help="uplift: repeats run in this many processes")
-    ap.add_argument("--only", default="", help="uplift: run these repeats (e.g. 0,1,2) into part files, no summary")
+    ap.add_argument("--only", default="",
+                    help="uplift: run these repeats (e.g. 0,1,2) into part files (with their CPU-s), no summary")
     ap.add_argument("--collect", action="store_true", help="uplift: the summary of repeats 0..--repeats-1 from part files")
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")
     ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")

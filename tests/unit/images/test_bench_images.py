@@ -87,3 +87,28 @@ def test_clean_estimate_by_noise_reads_each_prediction(bench, prediction):
     rows = bench._clean_estimate_by_noise(gen, data)
     assert [r["t"] for r in rows] == [10, 200, 500, 800, 950, 999]
     assert all(r["squared_error"] < 1e-3 and r["background"] == pytest.approx(-1, abs=0.02) for r in rows[:-1])
+
+
+def test_each_repeat_records_its_cost_and_collect_lists_it(bench, tmp_path, monkeypatch):
+    """A repeat run with --only writes its CPU-s, wall-s and load to its part file; --collect passes them on
+    (None for a part written before the cost was recorded)."""
+    import argparse
+    import json
+
+    rng = np.random.default_rng(0)
+    tiny = ImageSet(rng.integers(0, 255, (20, 8, 8, 1), dtype=np.uint8), np.repeat([0, 1], 10), ["a", "b"])
+    monkeypatch.setattr(bench, "WORK", tmp_path)
+    monkeypatch.setattr(bench, "load_dataset", lambda name: tiny)
+    kwargs = {"methods": ["classic"], "per_class": 2, "generator": "vae", "generator_params": {},
+              "classic_per_image": 1, "synth_per_image": 1, "generator_on_classic": False,
+              "synth_oversample": 1.0, "classifier_epochs": 1, "classifier_steps": 2}
+    runs, info = bench._one_repeat((0, 1, "tiny", "t", kwargs))
+    cost = json.loads(bench._part("tiny", "t", 0).read_text(encoding="utf-8"))["cost"]
+    assert info["cost"] == cost and cost["repeat"] == 0 and cost["cpu_s"] >= 0 and cost["wall_s"] > 0
+    assert len(cost["load_average_before"]) == len(cost["load_average_after"]) == 3
+    old = bench._part("tiny", "t", 1)  # an older part file: no cost
+    older = {"runs": runs.assign(repeat=1).to_dict(orient="records"),
+             "info": {k: v for k, v in info.items() if k != "cost"}}
+    old.write_text(json.dumps(older, default=float), encoding="utf-8")
+    done = bench._collect(argparse.Namespace(dataset="tiny", tag="t", repeats=2))
+    assert [d[1]["cost"] for d in done] == [cost, None] and list(done[0][0]["method"]) == ["none", "classic"]
