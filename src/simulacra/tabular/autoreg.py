@@ -14,7 +14,7 @@ conditions and saves the result. No training row is kept, not even during ``fit`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -81,12 +81,15 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         trees reproduced rare combinations of categories at their training frequency (issue 17).
     oversample : int, default 4
         Candidate rows per requested row when sampling under conditions (importance resampling).
-    complexity : {"fixed", "holdout"}, default "fixed"
+    complexity : {"holdout", "fixed"}, default "holdout"
         ``"holdout"``: each tree chooses its own depth limit and leaf floor (1, 2 or 4 times
         ``min_samples_leaf``) by its log-likelihood on rows it did not see (3 folds), and is pruned to
         that choice (shown per column by :meth:`describe`). More private where the data cannot support
-        deep trees (german_credit's DCR share 0.537 -> 0.517), about 1.3-1.7 times the fit time
-        (:mod:`._complexity`; issue 17).
+        deep trees (DCR share, means over seeds: german_credit 0.537 -> 0.516, california 0.512 ->
+        0.508), about 1.2-1.7 times the fit time of ``"fixed"`` (every tree grown with ``max_depth``
+        and ``min_samples_leaf`` as given, the default before issue 17's sixth pass; model files
+        without the parameter were fitted that way). :mod:`._complexity`; forests (``n_trees`` > 1)
+        always use ``"fixed"``.
     boosted_classes : int, default 4
         Discrete columns with at most this many classes (missing counts as one) are modelled by
         gradient boosting (LightGBM) instead of one tree; 0 turns it off.
@@ -117,7 +120,8 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
     name = "autoreg"
     supports_conditions = True
     default_rank = 20
-    _params_before_added = {"category_depth": None}  # files from before the limit were fitted without it
+    # files from before a parameter were fitted without it: no categorical depth limit, fixed complexity
+    _params_before_added: ClassVar[dict[str, Any]] = {"category_depth": None, "complexity": "fixed"}
 
     def __init__(
         self,
@@ -139,7 +143,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         boosted_classes: int = 4,
         boost_numbers: bool = True,
         refine: list[str] | str | None = "auto",
-        complexity: str = "fixed",
+        complexity: str = "holdout",
     ) -> None:
         self.metadata = metadata
         self.random_state = random_state

@@ -28,15 +28,15 @@ MEMBERS = ("manifest.json", "metadata.json", "state.json", "arrays.npz")
 
 
 @lru_cache(maxsize=4)
-def real_archive(model: str = "copula") -> bytes:
-    """The bytes of a small real model file (fitted on the example table, seed 0)."""
+def real_archive(model: str = "copula", **params: Any) -> bytes:
+    """The bytes of a small real model file (fitted on the example table, seed 0, with ``params``)."""
     import tempfile
 
     from simulacra.tabular.registry import get_synthesizer_class
     from simulacra.testing import example_table
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = get_synthesizer_class(model)(random_state=0).fit(example_table()).save(Path(tmp) / "m.model")
+        path = get_synthesizer_class(model)(random_state=0, **params).fit(example_table()).save(Path(tmp) / "m.model")
         return path.read_bytes()
 
 

@@ -272,12 +272,16 @@ def test_category_trees_are_depth_limited_by_default() -> None:
     frame["x"] = bits.sum(1) + rng.normal(0, 0.3, n) + 3.0 * (bits[:, 0] ^ bits[:, 1] ^ bits[:, 2])
     frame["last"] = np.where((bits.sum(1) + (frame["x"] > 5)) % 3 == 0, "a", np.where(bits[:, 7], "b", "c"))
     cats = [c for c in frame.columns if c != "x"]
-    limited = AutoregressiveSynthesizer(random_state=0, boosted_classes=0).fit(frame)
-    unlimited = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, category_depth=None).fit(frame)
+    # grown as given ("fixed"); the default "holdout" then prunes each tree further (below)
+    limited = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, complexity="fixed").fit(frame)
+    unlimited = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, category_depth=None,
+                                          complexity="fixed").fit(frame)
     assert limited.category_depth == CATEGORY_DEPTH == 6 and limited.max_depth is None
     assert max(_tree_depths(limited, cats)) == CATEGORY_DEPTH
     assert max(_tree_depths(unlimited, cats)) > CATEGORY_DEPTH
     assert max(_tree_depths(limited, ["x"])) > CATEGORY_DEPTH  # numeric columns keep their deep trees
-    both = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, max_depth=4).fit(frame)
+    both = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, max_depth=4, complexity="fixed").fit(frame)
     assert max(_tree_depths(both, list(frame.columns))) == 4  # the stricter limit wins
     assert limited.describe()["privacy"]["category_depth"] == CATEGORY_DEPTH
+    default = AutoregressiveSynthesizer(random_state=0, boosted_classes=0).fit(frame)
+    assert 0 < max(_tree_depths(default, cats)) <= CATEGORY_DEPTH  # the limit bounds the held-out choice too

@@ -45,7 +45,7 @@ def test_a_few_informative_levels_are_kept_and_the_noise_below_them_is_cut() -> 
     chosen = fit_selected(X, cells, n_cells=64, min_samples_leaf=30, smoothing=1.0, rng=rng, regress_on=u)
     assert chosen.complexity is not None and chosen.complexity != {"max_depth": None, "floor": 1}
     assert 4 <= chosen.cumulative.shape[0] < grown.cumulative.shape[0] / 2
-    assert SCORE_CELLS < 64 // 2  # these cells were scored coarser, as octiles of the rank
+    assert SCORE_CELLS < 64 // 2  # these cells were scored coarser, as sixteenths of the rank
 
 
 def test_a_damaged_choice_in_a_model_file_is_refused() -> None:
@@ -92,8 +92,9 @@ def test_the_choice_is_shown_and_saved(mixed: pd.DataFrame, tmp_path) -> None:
     loaded = load_model(model.save(tmp_path / "m.zip"))
     assert loaded.describe()["columns"]["x"]["complexity"] == columns["x"]["complexity"]
     pd.testing.assert_frame_equal(model.sample(300, random_state=3), loaded.sample(300, random_state=3))
-    fixed = AutoregressiveSynthesizer(random_state=0, boosted_classes=0).fit(mixed)
-    assert fixed.complexity == "fixed" and "complexity" not in fixed.describe()["columns"]["x"]
+    assert AutoregressiveSynthesizer().complexity == "holdout"  # the default since issue 17's sixth pass
+    fixed = AutoregressiveSynthesizer(random_state=0, boosted_classes=0, complexity="fixed").fit(mixed)
+    assert fixed.describe()["privacy"]["complexity"] == "fixed" and "complexity" not in fixed.describe()["columns"]["x"]
     assert fixed.describe()["columns"]["noise"]["leaves"] > 4  # the fixed floor splits the noise column
 
 

@@ -106,10 +106,15 @@ def test_fitted_state_ends_in_underscore():
 
 
 def test_an_old_autoreg_file_reports_the_settings_it_was_fitted_with(tmp_path):
-    """A file from before ``category_depth`` existed was fitted without the limit: it says None, not today's 6."""
+    """A file from before ``category_depth`` and ``complexity`` existed was fitted without the limit and with
+    fixed trees: it says None and "fixed", not today's 6 and "holdout"."""
     old = load(FIXTURES / "autoreg-0.1.0.model")
-    assert old.category_depth is None
+    assert old.category_depth is None and old.complexity == "fixed"
     assert old.describe()["privacy"]["category_depth"] is None
+    assert old.describe()["privacy"]["complexity"] == "fixed"
+    assert not any("complexity" in c for c in old.describe()["columns"].values())
     fresh = get_synthesizer_class("autoreg")(random_state=0).fit(table("example"))
-    assert fresh.category_depth == 6
-    assert load(fresh.save(tmp_path / "new.model")).category_depth == 6  # a new file keeps its own setting
+    assert fresh.category_depth == 6 and fresh.complexity == "holdout"
+    again = load(fresh.save(tmp_path / "new.model"))  # a new file keeps its own settings
+    assert again.category_depth == 6 and again.complexity == "holdout"
+    assert again.describe()["columns"] == fresh.describe()["columns"]
