@@ -8,7 +8,8 @@ the holdout's own rate), MIA AUC; ``rows_per_s`` is the rate of that one sample.
 ``--seeds 0,1,2`` fits and samples once per seed (``random_state=seed``, rows drawn with ``seed + 1``;
 seed 0 is the single run), the way to see the seed spread of the DCR share; ``--privacy-only`` skips
 the quality and utility judges (the slow part) and reports the privacy figures alone.
-``--thin-rare-combos`` fits on the training rows with rare category combinations thinned (a variant
+``--fit-only`` fits and reports the fit's wall and CPU time alone (``fit_cpu_s``: ``time.process_time``,
+every thread of the process, so the machine's load hardly enters). ``--thin-rare-combos`` fits on the training rows with rare category combinations thinned (a variant
 measured for issue 17 and rejected: see RESULTS.md).
 
 Usage::
@@ -39,13 +40,13 @@ def main() -> None:
     from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
     args = sys.argv[1:]
-    seeds, privacy_only = [0], "--privacy-only" in args
+    seeds, privacy_only, fit_only = [0], "--privacy-only" in args, "--fit-only" in args
     if "--seeds" in args:
         at = args.index("--seeds")
         seeds = [int(s) for s in args[at + 1].split(",")]
         del args[at : at + 2]
     thin = "--thin-rare-combos" in args
-    args = [a for a in args if a not in ("--privacy-only", "--thin-rare-combos")]
+    args = [a for a in args if a not in ("--privacy-only", "--fit-only", "--thin-rare-combos")]
     tables = args[0].split(",") if args else [*D.TABLES, *D.EXTRA_TABLES]
     params = {}
     for arg in args[1:]:
@@ -62,6 +63,10 @@ def main() -> None:
             fit_rows = thin_rare_combos(train, types, seed) if thin else train
             model = AutoregressiveSynthesizer(metadata=D.metadata(train, types), random_state=seed, **params).fit(fit_rows)
             fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+            if fit_only:
+                print(json.dumps({"table": table, **params, "seed": seed, "leaf": model.min_samples_leaf_,
+                                  "fit_s": round(fit_s, 1), "fit_cpu_s": round(fit_cpu_s, 2)}), flush=True)
+                continue
             start = time.perf_counter()
             synth = model.sample(len(train), random_state=seed + 1)
             rate = len(train) / (time.perf_counter() - start)
