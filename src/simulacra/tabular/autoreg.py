@@ -86,7 +86,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
         ``min_samples_leaf``) by its log-likelihood on rows it did not see (3 folds), and is pruned to
         that choice (shown per column by :meth:`describe`). More private where the data cannot support
         deep trees (DCR share, means over seeds: german_credit 0.537 -> 0.516, california 0.512 ->
-        0.508), about 1.2-1.7 times the fit time of ``"fixed"`` (every tree grown with ``max_depth``
+        0.508), about 1.3-1.8 times the fit CPU time of ``"fixed"`` (every tree grown with ``max_depth``
         and ``min_samples_leaf`` as given, the default before issue 17's sixth pass; model files
         without the parameter were fitted that way). :mod:`._complexity`; forests (``n_trees`` > 1)
         always use ``"fixed"``.
