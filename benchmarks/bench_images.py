@@ -393,10 +393,11 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
     res.save_html(WORK / f"{args.dataset}_uplift_{name}.html")
     from simulacra.augment.report import plot_uri
 
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    import base64
+    if not args.validate:  # a validation run chooses a lever; its figure does not go into the docs
+        import base64
 
-    (FIGURES / f"{args.dataset}_uplift_{name}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
+        FIGURES.mkdir(parents=True, exist_ok=True)
+        (FIGURES / f"{args.dataset}_uplift_{name}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
     out = {**res.to_dict(), "wall_s": round(time.perf_counter() - t0, 1), "jobs": args.jobs,
            "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
