@@ -104,7 +104,8 @@ def test_each_repeat_records_its_cost_and_collect_lists_it(bench, tmp_path, monk
               "synth_oversample": 1.0, "classifier_epochs": 1, "classifier_steps": 2}
     runs, info = bench._one_repeat((0, 1, "tiny", "t", kwargs))
     cost = json.loads(bench._part("tiny", "t", 0).read_text(encoding="utf-8"))["cost"]
-    assert info["cost"] == cost and cost["repeat"] == 0 and cost["cpu_s"] >= 0 and cost["wall_s"] > 0
+    # a warm process can finish the tiny repeat in under 0.05 s: wall_s, rounded to 0.1 s, may be 0.0
+    assert info["cost"] == cost and cost["repeat"] == 0 and cost["cpu_s"] >= 0 and cost["wall_s"] >= 0
     assert len(cost["load_average_before"]) == len(cost["load_average_after"]) == 3
     old = bench._part("tiny", "t", 1)  # an older part file: no cost
     older = {"runs": runs.assign(repeat=1).to_dict(orient="records"),
