@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,13 +22,31 @@ def step(message: str) -> Iterator[None]:
     console.print(f"[green]✓[/green] {message} [dim]({time.perf_counter() - start:.1f}s)[/dim]")
 
 
-def training_progress() -> Any:
-    """A rich progress bar for a model trained in steps: steps done, the loss, the elapsed time and an ETA."""
+@contextmanager
+def training_progress() -> Iterator[Callable[[Any], None]]:
+    """Progress of a model trained in steps, as the callback its ``fit`` takes (reports with ``step``, ``total``
+    and ``loss``): on a terminal a rich bar with the loss, the elapsed time and an ETA; where stderr is not one (a
+    CI log, nohup) plain lines instead, as fine-tuning shows them (:class:`simulacra.train.loop.PlainProgress`),
+    since a bar there would show only when training ends."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=console)
+    if not console.is_terminal:
+        from simulacra.train.loop import PlainProgress
+
+        plain: list[PlainProgress] = []  # made at the first report, which brings the total
+
+        def line(report: Any) -> None:
+            if not plain:
+                plain.append(PlainProgress("training", int(report.step), int(report.total)))
+            plain[0].step(int(report.step), float(report.loss))
+
+        yield line
+        return
+    with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("fit", total=None, loss=float("nan"))
+        yield lambda report: bar.update(task, total=report.total, completed=report.step, loss=report.loss)
 
 
 def parse_assignments(items: list[str] | None, option: str, *, repeats: bool = False) -> dict[str, Any]:

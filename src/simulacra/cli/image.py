@@ -56,10 +56,8 @@ def fit(
     ckpt = output.with_name(output.name + ".ckpt")
     if resume and not ckpt.exists():
         console.print(f"[yellow]note:[/yellow] no checkpoint '{ckpt}' to resume; starting from the beginning")
-    with training_progress() as bar:
-        task = bar.add_task("fit", total=gen.training_plan(data.resolution)[0], loss=float("nan"))
-        gen.fit(data, checkpoint=ckpt, resume=resume,
-                progress=lambda p: bar.update(task, completed=p.step, loss=p.loss))
+    with training_progress() as report:
+        gen.fit(data, checkpoint=ckpt, resume=resume, progress=report)
     gen.save(output)
     console.print(f"Model written to [bold]{output}[/bold] (trained in {gen.fit_seconds_:.0f}s)")
 

@@ -166,9 +166,8 @@ def fit(
     what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
     if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA
         console.print(f"Fitting {what}")
-        with training_progress() as bar:
-            task = bar.add_task("fit", total=None, loss=float("nan"))
-            synth.fit(frame, progress=lambda p: bar.update(task, total=p.total, completed=p.step, loss=p.loss))  # type: ignore[call-arg]
+        with training_progress() as show_progress:
+            synth.fit(frame, progress=show_progress)  # type: ignore[call-arg]
     else:
         with step(f"Fitting {what}"):
             synth.fit(frame)

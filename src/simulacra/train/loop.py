@@ -253,7 +253,7 @@ def callbacks(label: str, show: bool) -> tuple[Any, Any]:
             self.task: Any = None
             self.plain: PlainProgress | None = None
             self.losses: list[float] = []
-            self.evals: list[list[float]] = []  # [step, evaluation loss]
+            self.eval_loss: float | None = None  # the latest, for the bar
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if not show:
@@ -276,12 +276,12 @@ def callbacks(label: str, show: bool) -> tuple[Any, Any]:
                 if self.bar is not None:
                     self.bar.update(self.task, description=f"{label} · loss {logs['loss']:.3f}{self._eval()}")
             if logs and "eval_loss" in logs:
-                self.evals.append([state.global_step, float(logs["eval_loss"])])
+                self.eval_loss = float(logs["eval_loss"])
                 if self.plain is not None:
                     self.plain.say(f"{label}: step {state.global_step} · eval loss {logs['eval_loss']:.4f}")
 
         def _eval(self) -> str:
-            return f" · eval {self.evals[-1][1]:.3f}" if self.evals else ""
+            return "" if self.eval_loss is None else f" · eval {self.eval_loss:.3f}"
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.bar is not None:
@@ -423,7 +423,7 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
     info = {**manifest, "steps": int(trainer.state.global_step), "seconds": round(time.perf_counter() - start, 1),
             "cpu_seconds": round(time.process_time() - cpu, 1), "load_average": os.getloadavg()[0],
             "resumed_from": str(resume_from) if resume_from else None, "final_loss": progress.losses[-1] if progress.losses else None,
-            "losses": progress.losses, "peak_memory_mb": peak_memory_mb(), **gpu_memory(), **_evaluation(trainer, progress)}
+            "losses": progress.losses, "peak_memory_mb": peak_memory_mb(), **gpu_memory(), **_evaluation(trainer.state)}
     best = trainer.state.best_model_checkpoint
     info["checkpoints"] = prune_checkpoints(output / "checkpoints", keep_checkpoints, best if keep_checkpoints else None)
     (tmp / MANIFEST).write_text(json.dumps(info, indent=2, default=str))
@@ -435,13 +435,14 @@ def run_trainer(trainer: Any, progress: Any, stopper: Any, *, output: Path, resu
     return info
 
 
-def _evaluation(trainer: Any, progress: Any) -> dict[str, Any]:
-    """The evaluation losses and the best checkpoint (whose weights the saved model has), for the manifest."""
-    if not progress.evals:
+def _evaluation(state: Any) -> dict[str, Any]:
+    """The evaluation losses of the whole run (from the trainer's log, which a resumed run reloads) and the best
+    checkpoint (whose weights the saved model has), for the manifest."""
+    losses = [[h["step"], float(h["eval_loss"])] for h in state.log_history if "eval_loss" in h]
+    if not losses:
         return {}
-    best = trainer.state.best_model_checkpoint
-    return {"eval_losses": progress.evals, "best_checkpoint": Path(best).name if best else None,
-            "best_eval_loss": trainer.state.best_metric}
+    best = state.best_model_checkpoint
+    return {"eval_losses": losses, "best_checkpoint": Path(best).name if best else None, "best_eval_loss": state.best_metric}
 
 
 def seed_folders(path: str | Path) -> list[Path]:

@@ -73,3 +73,14 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert code == 2 and "does not exist" in text
     code, text = _run(["augment", "image", tmp_path / "empty", "--methods", "twirl", "-o", tmp_path / "o"], capsys)
     assert code == 2 and "Unknown augmentation" in text
+
+
+def test_fit_progress_is_plain_lines_in_a_log(folder, tmp_path, capsys, monkeypatch):
+    """Where stderr is not a terminal (a CI log, nohup) the training progress is plain lines, as fine-tuning
+    shows it: a rich bar there showed nothing until training ended."""
+    for name in ("FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    code, text = _run(["image", "fit", folder, "-o", tmp_path / "m.model", "--model", "vae", "--steps", "5",
+                       "-p", "hidden=16"], capsys)
+    assert code == 0, text
+    assert "training: step 5/5 · loss " in text and " · ETA 0:00:00" in text  # the last step is always shown

@@ -262,6 +262,8 @@ def test_template_questions_keep_the_span_s_phrase_whole() -> None:
     assert template_question(Span("JavaScript", "name", "The docs show the result with JavaScript in the browser.")) is not None
     assert (template_question(Span(".mjs", "code", "The output file has an .mjs extension on disk."))
             == "Which extension does the output file have on disk?")
+    assert (template_question(Span("cleanup", "code", "The nightly job does cleanup on every shard."))
+            == "What does the nightly job do on every shard?")  # not 'What does the nightly job on every shard?'
     assert (template_question(Span("LightGBM", "name", "The model has been fitted with LightGBM on the table."))
             == "With what has the model been fitted on the table?")  # 'has' as an auxiliary stays one
     assert template_question(Span("x;", "code", "The first part ends in x; the second part starts with y here.")) is None

@@ -122,3 +122,53 @@ def test_bad_evaluation_settings(tmp_path, tiny_model, tiny_api_path, fast_setti
         dpo_settings(replace(fast_settings, eval_share=0.1))
     with pytest.raises(InputError, match="keep_checkpoints"):
         loop.checkpoint_keeper(replace(fast_settings, keep_checkpoints=-1))
+
+
+def test_resume_after_pruning_keeps_the_whole_run_s_evaluation(tmp_path, tiny_model, tiny_api_path, fast_settings,
+                                                                write_rows, monkeypatch):
+    """Stopped (Ctrl-C) after pruning, the newest and the best checkpoint are left; the resumed run picks the
+    best over the whole run, and its manifest lists the evaluations from before the stop too (it once listed
+    only those after it, beside a best checkpoint from before)."""
+    import signal
+
+    import torch
+    from trl import SFTTrainer
+
+    from simulacra.errors import SimulacraError
+    from simulacra.text.calls import load_api
+    from simulacra.train.sft import train_sft
+
+    real_step = SFTTrainer.prediction_step
+
+    def scripted(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        loss, logits, labels = real_step(self, model, inputs, prediction_loss_only, ignore_keys)
+        return torch.tensor(_scripted_eval_loss(self.state.global_step)), logits, labels
+
+    monkeypatch.setattr(SFTTrainer, "prediction_step", scripted)
+    keeper = loop.checkpoint_keeper
+
+    def keeper_pressing_ctrl_c(settings):  # Ctrl-C once, at step 8 (the stop comes at the next step's end)
+        inner = keeper(settings)
+        own = inner.on_step_end
+
+        def on_step_end(args, state, control, **kw):
+            if state.global_step == 8:
+                signal.raise_signal(signal.SIGINT)
+            return own(args, state, control, **kw)
+
+        inner.on_step_end = on_step_end
+        return inner
+
+    settings = replace(fast_settings, epochs=5, save_steps=2, keep_checkpoints=1, eval_share=0.25)
+    data, out = write_rows(tmp_path / "c.jsonl", ROWS), tmp_path / "o"
+    with load_api(tiny_api_path) as api:
+        monkeypatch.setattr(loop, "checkpoint_keeper", keeper_pressing_ctrl_c)
+        with pytest.raises(SimulacraError, match="--resume"):
+            train_sft(data, base=tiny_model, output=out, api=api, settings=settings, progress=False)
+        stopped = _folders(out / "checkpoints")
+        assert stopped[0] == "checkpoint-6" and len(stopped) == 2  # the best, and the newest for resuming
+        monkeypatch.setattr(loop, "checkpoint_keeper", keeper)
+        info = train_sft(data, base=tiny_model, output=out, api=api, settings=settings, progress=False, resume=True)[0]
+    assert info["resumed_from"].endswith(stopped[1]) and info["steps"] == 15
+    assert [s for s, _ in info["eval_losses"]] == [2, 4, 6, 8, 10, 12, 14, 15]
+    assert info["best_checkpoint"] == "checkpoint-6" and info["checkpoints"] == ["checkpoint-6", "checkpoint-15"]

@@ -325,8 +325,8 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
         w, previous = words[i], words[i - 1].lower()
         if previous in _NOT_SUBJECT_END:
             continue
-        if w.lower() in _AUX and _possessive_have(words[i:]):
-            verb, subject, rest = [_DO_OF_HAVE[w.lower()]], words[:i], ["have", *words[i + 1:]]
+        if w.lower() in _AUX and _main_verb(words[i:]):
+            verb, subject, rest = [_DO_OF[w.lower()]], words[:i], [_PLAIN_OF[w.lower()], *words[i + 1:]]
         elif w.lower() in _AUX:
             verb = [w.lower()]
             subject, rest = words[:i], words[i + 1:]
@@ -351,17 +351,22 @@ def _fronted(before: str, wh: str, tail: str) -> str | None:
     return None
 
 
-_DO_OF_HAVE = {"has": "does", "have": "do", "had": "did"}
+#: 'has', 'have', 'had', 'does', 'do', 'did' as the verb itself: the auxiliary that asks, and the plain verb
+_DO_OF = {"has": "does", "have": "do", "had": "did", "does": "does", "do": "do", "did": "did"}
+_PLAIN_OF = {"has": "have", "have": "have", "had": "have", "does": "do", "do": "do", "did": "do"}
 #: participles that name what follows them ('a type named X'): the span may move away from them
 _NAMING = frozenset("named called titled labelled labeled termed".split())
 
 
-def _possessive_have(words: list[str]) -> bool:
-    """Whether ``words`` start with 'has', 'have' or 'had' as the verb itself (``the file has an extension``), not
-    as an auxiliary (``has been fitted``, ``has written``): it asks with 'does', 'do' or 'did'."""
-    if words[0].lower() not in _DO_OF_HAVE:
+def _main_verb(words: list[str]) -> bool:
+    """Whether ``words`` start with a form of 'have' or 'do' as the verb itself (``the file has an extension``,
+    ``the job does cleanup``), not as an auxiliary (``has been fitted``, ``does not use``): it asks with 'does',
+    'do' or 'did' and keeps the plain verb (``which extension does the file have``)."""
+    if words[0].lower() not in _DO_OF:
         return False
     following = [w.lower() for w in words[1:] if w.lower() not in _ADVERBS]
+    if words[0].lower() in ("does", "do", "did"):
+        return not following  # 'does X': the span is its object
     return not following or not (following[0] == "been" or following[0].endswith(("ed", "en"))
                                  or following[0] in _PARTICIPLES)
 
@@ -380,7 +385,7 @@ def _ends_plainly(rest: list[str], verb: list[str]) -> bool:
     if last in _PREPOSITION - {"of"}:
         before = rest[-2].lower() if len(rest) > 1 else ""
         return not (before.endswith("ing") or before in _BOUND_BEFORE)
-    if len(rest) == 1 and verb[0] in _DO_OF_HAVE.values():
+    if len(rest) == 1 and verb[0] in ("does", "do", "did"):
         return True
     phrase = [w.lower() for w in rest[max((i + 1 for i, w in enumerate(rest) if w.lower() in _PREPOSITION), default=0):]]
     if last not in _NAMING and any(w in _DETERMINERS for w in phrase):
