@@ -16,7 +16,10 @@ each class, seed 0) and test (20 %). ``fit`` trains the generator on train/ (thr
 CNN trained on the training images only (never the test set), and their grey levels; ``probe --model-file``
 scores a fitted model instead and prints its one-step estimate of the clean image by noise level. ``uplift``
 trains the small CNN on 10 real images per class vs + classic, + synthetic, + both (``--jobs``:
-repeats in parallel processes, repeat r with seed r as in the sequential loop). Results go to
+repeats in parallel processes, repeat r with seed r as in the sequential loop; ``--validate``: each repeat
+scored on the training images outside its draw instead of the test set, to choose a lever without looking at
+the test set; each repeat's synthetic images are kept in _work/images/synth_cache, so levers that share a
+generator, such as ``--synth-weight`` or ``--synth-classic``, fit it once). Results go to
 benchmarks/results/images_*.json (``images_mnist5k_*`` for the 28x28 set); figures for docs/images.md to
 docs/images/. Nothing is downloaded: both sets ship inside installed packages.
 """
@@ -257,7 +260,38 @@ def _uplift_kwargs(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
             "generator_params": params, "classic_per_image": args.per_image,
             "synth_per_image": args.synth_per_image or args.per_image, "generator_on_classic": args.on_classic,
             "synth_oversample": args.oversample, "classifier_epochs": args.epochs,
-            "classifier_steps": args.classifier_steps}
+            "classifier_steps": args.classifier_steps, "synth_weight": args.synth_weight,
+            "synth_classic": args.synth_classic}
+
+
+def _cached_synthetic(real: Any, hits: list[bool]) -> Any:
+    """``simulacra.images.uplift._synthetic`` with its result kept on disk under WORK/synth_cache, keyed by
+    everything it depends on (the real and classic images, the seed and the generator's settings): arms
+    and levers that share a generator (e.g. a loss weight, or transforms applied afterwards) fit it once.
+    The result is the same as a fresh call (every step is seeded); ``hits`` gets True for each call the
+    cache answered, False for each it computed."""
+    import hashlib
+
+    from simulacra.images.data import ImageSet
+
+    def wrapped(part: Any, classic: Any, s: int, **kw: Any) -> Any:
+        h = hashlib.sha256(json.dumps([s, kw], sort_keys=True, default=str).encode())
+        for block in (part, classic):
+            if block is not None:
+                h.update(block.images.tobytes())
+                h.update(block.labels.tobytes())
+        path = WORK / "synth_cache" / f"{h.hexdigest()[:24]}.npz"
+        if path.exists():
+            hits.append(True)
+            with np.load(path) as z:
+                return ImageSet(z["images"], z["labels"], list(part.classes)), int(z["dropped"])
+        hits.append(False)
+        made, dropped = real(part, classic, s, **kw)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, images=made.images, labels=made.labels, dropped=dropped)
+        return made, dropped
+
+    return wrapped
 
 
 def _one_repeat(job: tuple[int, int, str, str, dict[str, Any]]) -> Any:
@@ -267,13 +301,30 @@ def _one_repeat(job: tuple[int, int, str, str, dict[str, Any]]) -> Any:
     from simulacra.images.data import read_image_folder
     from simulacra.images.uplift import run_image_uplift
 
-    r, threads, dataset, tag, kwargs = job
+    from simulacra.images import uplift
+
+    r, threads, dataset, tag, kwargs, *more = job
+    validate = bool(more and more[0])
     torch.set_num_threads(threads)
     cpu, wall, load = _cpu(), time.perf_counter(), os.getloadavg()
-    train_dir, test_dir = dataset_folders(dataset)
-    res = run_image_uplift(read_image_folder(train_dir), read_image_folder(test_dir), repeats=1, seed=r, **kwargs)
+    real_synthetic, hits = uplift._synthetic, []
+    uplift._synthetic = _cached_synthetic(real_synthetic, hits)  # type: ignore[assignment]
+    try:
+        train_dir, test_dir = dataset_folders(dataset)
+        train = read_image_folder(train_dir)
+        if validate:  # score on the training pool's images outside this repeat's draw; the test set stays unseen
+            drawn = uplift.draw_indices(train, kwargs["per_class"], r)
+            test = train.subset(np.setdiff1d(np.arange(len(train)), drawn))
+        else:
+            test = read_image_folder(test_dir)
+        res = run_image_uplift(train, test, repeats=1, seed=r, **kwargs)
+    finally:
+        uplift._synthetic = real_synthetic  # type: ignore[assignment]
     runs = res.runs.assign(repeat=r)
+    res.info["evaluated_on"] = (f"validation: the {len(test):,} training-pool images outside the draw" if validate
+                                else f"test: the {len(test):,} held-out images")
     cost = {"repeat": r, "cpu_s": round(_cpu() - cpu, 1), "wall_s": round(time.perf_counter() - wall, 1),
+            "synthetic_from_cache": bool(hits) and all(hits),
             "load_average_before": [round(v, 2) for v in load],
             "load_average_after": [round(v, 2) for v in os.getloadavg()]}
     _part(dataset, tag, r).parent.mkdir(parents=True, exist_ok=True)  # kept if the whole run is cut short
@@ -306,12 +357,12 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     if args.only:  # these repeats only, each written to its part file; --collect makes the summary
-        jobs = [(int(r), args.threads, args.dataset, args.tag, kwargs) for r in args.only.split(",")]
+        jobs = [(int(r), args.threads, args.dataset, args.tag, kwargs, args.validate) for r in args.only.split(",")]
         for job in jobs:
             _one_repeat(job)
             print(f"repeat {job[0]} done at {time.perf_counter() - t0:.0f}s wall, load {os.getloadavg()}", flush=True)
         return {}
-    if args.jobs > 1 or args.collect:  # repeat r in its own process: seed r, exactly as repeat r of the sequential loop
+    if args.jobs > 1 or args.collect or args.validate:  # repeat r in its own process: seed r, exactly as repeat r of the sequential loop
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -319,13 +370,15 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
 
         from simulacra.augment.uplift import UpliftResult
 
+        jobs = [(r, args.threads, args.dataset, args.tag, kwargs, args.validate) for r in range(args.repeats)]
         if args.collect:
             done = _collect(args)
-        else:
+        elif args.jobs > 1:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
-                done = list(pool.map(_one_repeat, [(r, args.threads, args.dataset, args.tag, kwargs)
-                                                   for r in range(args.repeats)]))
+                done = list(pool.map(_one_repeat, jobs))
+        else:
+            done = [_one_repeat(job) for job in jobs]
         # cost_by_repeat: the CPU-s, wall-s and load of each repeat's process
         info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": args.repeats,
                 "cost_by_repeat": [d[1].get("cost") for d in done]}
@@ -340,10 +393,11 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
     res.save_html(WORK / f"{args.dataset}_uplift_{name}.html")
     from simulacra.augment.report import plot_uri
 
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    import base64
+    if not args.validate:  # a validation run chooses a lever; its figure does not go into the docs
+        import base64
 
-    (FIGURES / f"{args.dataset}_uplift_{name}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
+        FIGURES.mkdir(parents=True, exist_ok=True)
+        (FIGURES / f"{args.dataset}_uplift_{name}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
     out = {**res.to_dict(), "wall_s": round(time.perf_counter() - t0, 1), "jobs": args.jobs,
            "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -373,10 +427,17 @@ def main() -> None:
     ap.add_argument("--only", default="",
                     help="uplift: run these repeats (e.g. 0,1,2) into part files (with their CPU-s), no summary")
     ap.add_argument("--collect", action="store_true", help="uplift: the summary of repeats 0..--repeats-1 from part files")
+    ap.add_argument("--synth-weight", type=float, default=1.0,
+                    help="uplift: weight of a synthetic image in the CNN's loss (a real one: 1)")
+    ap.add_argument("--synth-classic", action="store_true", help="uplift: the classic transforms on the synthetic images too")
+    ap.add_argument("--validate", action="store_true",
+                    help="uplift: score on the training pool's images outside each repeat's draw, not the test set")
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")
     ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")
     ap.add_argument("--model-file", default=None, help="probe: score this fitted model instead of fitting one")
     args = ap.parse_args()
+    if args.validate and not args.tag.startswith("val"):  # never mixed with a test run's part files
+        args.tag = f"val_{args.tag}" if args.tag else "val"
     import torch
 
     torch.set_num_threads(args.threads)

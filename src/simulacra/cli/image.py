@@ -157,6 +157,8 @@ def uplift_image(
     on_classic: Annotated[bool, typer.Option("--on-classic", help="Fit the generator on the real images plus their classic copies.")] = False,
     oversample: Annotated[float, typer.Option("--oversample", help="Draw this many times the synthetic images needed; keep those a CNN trained on the real images finds surest of their class (1: keep all).")] = 1.0,
     epochs: Annotated[int, typer.Option("--epochs", help="CNN passes over its training set, the same in every arm.")] = 100,
+    synth_weight: Annotated[float, typer.Option("--synth-weight", help="Weight of a synthetic image in the CNN's loss (a real image or classic copy: 1).")] = 1.0,
+    synth_classic: Annotated[bool, typer.Option("--synth-classic", help="Put the synthetic images through the classic transforms too.")] = False,
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
@@ -174,7 +176,8 @@ def uplift_image(
         repeats=repeats, seed=seed, classic=classic, classic_per_image=per_image,
         synth_per_image=per_image if synth_per_image is None else synth_per_image, generator=model,
         generator_params=parse_assignments(param, "--param"), generator_on_classic=on_classic,
-        synth_oversample=oversample, classifier_epochs=epochs, progress=_progress(),
+        synth_oversample=oversample, classifier_epochs=epochs, synth_weight=synth_weight, synth_classic=synth_classic,
+        progress=_progress(),
     )
     _finish(result, json_path, html_path)
 

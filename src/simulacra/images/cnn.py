@@ -58,12 +58,25 @@ class ImageClassifier:
         self.learning_rate = learning_rate
         self.random_state = random_state
 
-    def fit(self, images: np.ndarray, labels: np.ndarray, n_classes: int | None = None) -> ImageClassifier:
-        """Train on ``uint8`` NHWC images with integer labels (``0 .. n_classes - 1``)."""
+    def fit(self, images: np.ndarray, labels: np.ndarray, n_classes: int | None = None, *,
+            sample_weight: np.ndarray | None = None) -> ImageClassifier:
+        """Train on ``uint8`` NHWC images with integer labels (``0 .. n_classes - 1``).
+
+        ``sample_weight`` (one non-negative number per image) weights each image's loss: a batch's loss is
+        the weighted mean of its images' cross-entropies (None: every image counts the same).
+        """
         torch = torch_module()
         labels = np.asarray(labels, dtype=np.int64)
         if len(images) < 2 or len(images) != len(labels):
             raise InputError("The classifier needs at least two images, with one label each.")
+        w = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=np.float32)
+            if weights.shape != (len(labels),) or not np.isfinite(weights).all() or (weights < 0).any() \
+                    or weights.sum() <= 0:
+                raise InputError(f"sample_weight needs one finite, non-negative weight per image ({len(labels)}), "
+                                 "not all zero.")
+            w = torch.from_numpy(weights)
         k = int(n_classes if n_classes is not None else labels.max() + 1)
         seed = 0 if self.random_state is None else int(self.random_state)
         self.classes_ = np.arange(k)
@@ -81,7 +94,11 @@ class ImageClassifier:
                 xb = x[idx]
                 shift = torch.randint(-1, 2, (2,), generator=gen).tolist()  # a pixel of jitter against overfitting
                 xb = torch.roll(xb, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
-                loss = torch.nn.functional.cross_entropy(self.net_(xb), y[idx])
+                if w is None:
+                    loss = torch.nn.functional.cross_entropy(self.net_(xb), y[idx])
+                else:
+                    each = torch.nn.functional.cross_entropy(self.net_(xb), y[idx], reduction="none")
+                    loss = (each * w[idx]).sum() / w[idx].sum().clamp_min(1e-12)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

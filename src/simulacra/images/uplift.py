@@ -25,8 +25,11 @@ METHODS = ("none", "classic", "synth", "classic+synth")
 
 def draw_per_class(data: ImageSet, per_class: int | None, seed: int) -> ImageSet:
     """``per_class`` images of every class drawn at random (all of them for None)."""
-    if per_class is None:
-        return data
+    return data if per_class is None else data.subset(draw_indices(data, per_class, seed))
+
+
+def draw_indices(data: ImageSet, per_class: int, seed: int) -> np.ndarray:
+    """The sorted positions of the images :func:`draw_per_class` draws (the rest can validate a choice)."""
     rng = np.random.default_rng(seed)
     idx = []
     for c in range(len(data.classes)):
@@ -35,7 +38,7 @@ def draw_per_class(data: ImageSet, per_class: int | None, seed: int) -> ImageSet
             raise InputError(f"Class {data.classes[c]!r} has {len(own)} training images, fewer than the "
                              f"{per_class} per class asked; lower per_class.")
         idx.append(rng.choice(own, size=per_class, replace=False))
-    return data.subset(np.sort(np.concatenate(idx)))
+    return np.sort(np.concatenate(idx))
 
 
 def _join(*sets: ImageSet) -> ImageSet:
@@ -88,7 +91,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                      classic_per_image: int = 4, synth_per_image: int = 4, generator: str = "diffusion",
                      generator_params: dict[str, Any] | None = None, generator_on_classic: bool = False,
                      synth_oversample: float = 1.0, classifier_epochs: int = 100,
-                     classifier_steps: int | None = None,
+                     classifier_steps: int | None = None, synth_weight: float = 1.0, synth_classic: bool = False,
                      progress: Callable[[str], None] | None = None) -> Any:
     """Accuracy (and the other uplift metrics) of a small CNN on ``test`` for each method and repeat.
 
@@ -103,6 +106,9 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
     copies (the same copies as the classic arm's), so it sees more than the few real images;
     ``synth_oversample`` > 1 draws that many times the synthetic images needed and keeps, per class, those
     a CNN trained on the generator's training images labels as their class with the highest probability.
+    ``synth_weight`` weights each synthetic image's loss in the CNN against 1 for a real image or a classic
+    copy (e.g. 0.5: a synthetic digit counts half); ``synth_classic`` puts each synthetic image through the
+    classic transforms too (one transformed copy in its place, so the number of images is unchanged).
     """
     from simulacra.augment.models import classification_metrics
     from simulacra.augment.uplift import UpliftResult
@@ -119,6 +125,9 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
         raise InputError("repeats must be at least 1.")
     if classifier_epochs < 1 or (classifier_steps is not None and classifier_steps < 1):
         raise InputError("classifier_epochs (and classifier_steps, when given) must be at least 1.")
+    if not (math.isfinite(synth_weight) and synth_weight > 0):
+        raise InputError(f"synth_weight must be a positive number (1: a synthetic image counts as a real one), "
+                         f"got {synth_weight}.")
     if synth_oversample < 1:
         raise InputError(f"synth_oversample must be at least 1 (1: no filtering), got {synth_oversample}.")
     classic_names = parse_methods(classic)
@@ -148,10 +157,17 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                         part, made["classic"] if generator_on_classic else None, s, generator=generator,
                         params=dict(generator_params or {}), per_image=synth_per_image, oversample=synth_oversample,
                         epochs=classifier_epochs)
+                    if synth_classic:
+                        made["synth"] = augment_images(made["synth"], classic_names, per_image=1, random_state=s)
                 sets.append(made["synth"])
             data = _join(*sets)
+            weight = None
+            if "synth" in parts and synth_weight != 1:
+                weight = np.ones(len(data), np.float32)
+                weight[len(data) - len(made["synth"]):] = synth_weight  # the synthetic images come last
             steps = classifier_steps or classifier_steps_for(len(data), classifier_epochs)
-            clf = ImageClassifier(steps=steps, random_state=s).fit(data.images, data.labels, len(classes))
+            clf = ImageClassifier(steps=steps, random_state=s).fit(data.images, data.labels, len(classes),
+                                                                   sample_weight=weight)
             scores = classification_metrics(y_test, clf.predict_proba(test.images), classes, minority)
             rows.append({"method": method, "ratio": np.nan, "repeat": r, "seed": s, **scores,
                          "n_real": len(part), "n_train": len(data), "cnn_steps": steps,
@@ -163,6 +179,6 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             "classic_per_image": classic_per_image, "generator": generator, "synth_per_image": synth_per_image,
             "generator_params": dict(generator_params or {}), "generator_on_classic": generator_on_classic,
             "synth_oversample": synth_oversample, "classifier_epochs": None if classifier_steps else classifier_epochs,
-            "classifier_steps": classifier_steps}
+            "classifier_steps": classifier_steps, "synth_weight": synth_weight, "synth_classic": synth_classic}
     baselines = ("none", "classic") if "classic" in plan else ("none",)
     return UpliftResult("image", pd.DataFrame(rows), info, headline="accuracy", baselines=baselines)

@@ -57,11 +57,12 @@ def test_uplift_image(tmp_path, capsys):
     js = tmp_path / "u.json"
     code, text = _run(["uplift", "image", train, test, "--methods", "synth", "--per-class", "3", "--repeats", "1",
                        "--model", "vae", "-p", "steps=5", "--on-classic", "--synth-per-image", "2",
-                       "--oversample", "1.5", "--epochs", "7", "--json", js], capsys)
+                       "--oversample", "1.5", "--epochs", "7", "--synth-weight", "0.5", "--synth-classic",
+                       "--json", js], capsys)
     assert code == 0, text
     info = json.loads(js.read_text())["info"]
-    assert (info["generator_on_classic"], info["synth_per_image"], info["synth_oversample"], info["classifier_epochs"]) \
-        == (True, 2, 1.5, 7)
+    assert (info["generator_on_classic"], info["synth_per_image"], info["synth_oversample"], info["classifier_epochs"],
+            info["synth_weight"], info["synth_classic"]) == (True, 2, 1.5, 7, 0.5, True)
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):

@@ -95,3 +95,60 @@ def test_bad_budgets_are_refused(train_test):
         run_image_uplift(train, test, synth_oversample=0.5)
     with pytest.raises(InputError, match="classifier_epochs"):
         run_image_uplift(train, test, classifier_epochs=0)
+
+
+def test_sample_weight_decides_between_contradicting_labels():
+    """The same images labelled 0 and 1: the labels with the larger weight win, both ways."""
+    from simulacra.images.cnn import ImageClassifier
+
+    x, _ = shapes(30, 0)
+    images, labels = np.concatenate([x, x]), np.repeat([0, 1], 30)
+    for heavy in (0, 1):
+        weight = np.where(labels == heavy, 1.0, 0.05)
+        clf = ImageClassifier(steps=60, random_state=0).fit(images, labels, 2, sample_weight=weight)
+        assert (clf.predict(x) == heavy).mean() == 1.0
+    for bad in (np.ones(59), np.r_[np.ones(59), -1.0], np.zeros(60), np.r_[np.ones(59), np.nan]):
+        with pytest.raises(InputError, match="sample_weight needs one finite, non-negative weight per image"):
+            ImageClassifier(steps=5).fit(images, labels, 2, sample_weight=bad)
+
+
+def _spy_fits(monkeypatch):
+    """Record the images and the sample weights each CNN of the experiment is trained on."""
+    from simulacra.images import cnn
+
+    seen = []
+    real_fit = cnn.ImageClassifier.fit
+
+    def fit(self, images, labels, n_classes=None, *, sample_weight=None):
+        seen.append((images.copy(), None if sample_weight is None else np.asarray(sample_weight).copy()))
+        return real_fit(self, images, labels, n_classes, sample_weight=sample_weight)
+
+    monkeypatch.setattr(cnn.ImageClassifier, "fit", fit)
+    return seen
+
+
+def test_synthetic_images_are_weighted_in_the_cnn_loss_only_when_asked(train_test, monkeypatch):
+    train, test = train_test
+    seen = _spy_fits(monkeypatch)
+    res = run_image_uplift(train, test, per_class=4, repeats=1, methods=["classic", "synth", "classic+synth"],
+                           classic_per_image=2, synth_per_image=3, generator="vae", generator_params=FAST,
+                           classifier_epochs=5, synth_weight=0.5)
+    none, classic, synth, both = seen  # 12 real; 24 classic copies; 36 synthetic images
+    assert none[1] is None and classic[1] is None and len(classic[0]) == 36
+    assert synth[1].tolist() == [1.0] * 12 + [0.5] * 36
+    assert both[1].tolist() == [1.0] * 36 + [0.5] * 36 and res.info["synth_weight"] == 0.5
+    with pytest.raises(InputError, match="synth_weight must be a positive number"):
+        run_image_uplift(train, test, synth_weight=0)
+
+
+def test_classic_transforms_on_synthetic_images_replace_them_one_for_one(train_test, monkeypatch):
+    train, test = train_test
+    seen = _spy_fits(monkeypatch)
+    for synth_classic in (False, True):
+        run_image_uplift(train, test, per_class=4, repeats=1, methods=["synth"], synth_per_image=3,
+                         generator="vae", generator_params=FAST, classifier_epochs=5, synth_classic=synth_classic)
+    (real0, _), (plain, _), (real1, _), (moved, _) = seen
+    assert np.array_equal(real0, real1) and plain.shape == moved.shape == (12 + 36, 8, 8, 1)
+    assert np.array_equal(plain[:12], moved[:12])  # the real images are untouched
+    changed = [not np.array_equal(a, b) for a, b in zip(plain[12:], moved[12:])]
+    assert sum(changed) > 18  # most synthetic images were transformed (each transform fires with p = 0.8)
