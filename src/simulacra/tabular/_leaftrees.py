@@ -80,6 +80,10 @@ class LeafTree:
             # honest splits: chosen on half the rows (leaves of half the floor), so that a split made
             # on noise is not tailored to the rows counted in the leaves; "full" counts only the other half
             grow = rng.random(y.size) < 0.5
+            if grow.sum() < 2 * min_samples_leaf <= y.size:
+                # a small table whose half is too small to split but whose whole is not: without this, a
+                # 100-row table with a leaf floor of 30 kept no dependence between any columns at all
+                grow[:], honest = True, False
         if X.shape[1] and grow.sum() >= 2 * min_samples_leaf and np.unique(y).size > 1:
             target = regress_on[grow] if regress_on is not None else None
             leaf_size = max(min_samples_leaf // 2, 1) if honest else min_samples_leaf

@@ -124,7 +124,7 @@ def generate_qa(
     >>> doc = "The tower was finished in 1889 for the fair. It is 330 metres tall and weighs 10,100 tonnes."
     >>> res = generate_qa(documents=[doc], n=2, backend="fake")
     >>> [(r["question"], r["answer"]) for r in res.records]
-    [('It is 330 metres tall and weighs how many tonnes?', '10,100'), ('The tower was finished in what year for the fair?', '1889')]
+    [('It is 330 metres tall and weighs how many tonnes?', '10,100'), ('In what year was the tower finished for the fair?', '1889')]
     """
     if (topics is None) == (documents is None):
         raise InputError("Give either topics or documents for QA generation")
