@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError, MissingDependencyError
+from simulacra.random import torch_seeded
 from simulacra.text.backends import ResultCallback
 from simulacra.text.types import ChatRequest, Completion
 
@@ -249,12 +250,14 @@ class TransformersBackend:
                     self._prefixes[prefix] = (head, model(input_ids=head, use_cache=True).past_key_values)
                 cache = copy.deepcopy(self._prefixes[prefix][1])
             full = torch.tensor([ids])
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(request.seed))  # local: fork_rng restores the global state on exit
+
+            def decode() -> Any:
                 with torch.inference_mode():
-                    out = model.generate(input_ids=full, attention_mask=torch.ones_like(full), cache=cache,
-                                         max_new_tokens=request.max_tokens, pad_token_id=tokenizer.pad_token_id,
-                                         eos_token_id=tokenizer.eos_token_id, **how)
+                    return model.generate(input_ids=full, attention_mask=torch.ones_like(full), cache=cache,
+                                          max_new_tokens=request.max_tokens, pad_token_id=tokenizer.pad_token_id,
+                                          eos_token_id=tokenizer.eos_token_id, **how)
+
+            out = torch_seeded(torch, request.seed, decode)  # the CPU only (a prefix cache is): a local seed
         except Exception as exc:  # noqa: BLE001 - a failed request comes back as a failed Completion
             return Completion(text="", error=f"{type(exc).__name__}: {exc}")
         return self._completion(request, out[0, len(ids):], len(ids), time.perf_counter() - start)
