@@ -422,9 +422,8 @@ def _verb_s(word: str) -> bool:
 
 
 def _plain(verb: str) -> str:
-    """The plain form of a verb in ``-s``: ``fits`` -> ``fit``, ``applies`` -> ``apply``, ``has`` -> ``have``."""
-    if verb == "has":
-        return "have"
+    """The plain form of a verb in ``-s``: ``fits`` -> ``fit``, ``applies`` -> ``apply`` ('has' is an auxiliary:
+    :data:`_PLAIN_OF`)."""
     if verb.endswith("ies") and len(verb) > 4:
         return verb[:-3] + "y"
     if verb.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
