@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from simulacra.text.formats import read_jsonl
 from simulacra.text.similarity import copied_share
 
 THRESHOLD = 0.8
@@ -45,8 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("rows", type=Path, help="rows.jsonl of a corpus (simulacra corpus ... -o DIR)")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in args.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(json.dumps(summary(rows)))
+    print(json.dumps(summary(read_jsonl(args.rows))))
 
 
 if __name__ == "__main__":

@@ -58,13 +58,14 @@ def fit_selected(
     scored_prior = cell_shares(scored_y, scale)
     grow: dict[str, Any] = {"min_samples_leaf": min_samples_leaf, "max_depth": max_depth, "honest": honest,
                             "n_jobs": n_jobs}
-    gains: list[list[list[np.ndarray]]] = [[[] for _ in FLOOR_MULTIPLES] for _ in DEPTHS]
+    gains = np.zeros((len(DEPTHS), len(FLOOR_MULTIPLES)))  # of each setting, summed over the folds
+    splittable = True
     fold = rng.integers(0, FOLDS, size=y.size)
     for f in range(FOLDS):
         train, held = fold != f, fold == f
         trees, Xc, yc = LeafTree.grow(X[train], y[train], rng=rng, regress_on=_rows(regress_on, train), **grow)
         if not trees or not held.any():
-            gains = []
+            splittable = False
             break  # too few rows for any split: nothing to choose
         shape = _Shape(trees[0], Xc, (yc * scale) // n_cells, scale)
         leaf = trees[0].apply(np.ascontiguousarray(X[held], dtype=np.float32))
@@ -72,8 +73,9 @@ def fit_selected(
         for i, depth in enumerate(DEPTHS):
             for k, multiple in enumerate(FLOOR_MULTIPLES):
                 node = shape.effective(shape.stops(depth, _min_rows(multiple, min_samples_leaf)))
-                gains[i][k].append(shape.log_likelihood(node[leaf], scored_y[held], scored_prior, smoothing) - grown)
-    chosen = _best(gains) if gains else None
+                held_ll = shape.log_likelihood(node[leaf], scored_y[held], scored_prior, smoothing)
+                gains[i, k] += (held_ll - grown).sum()
+    chosen = _best(gains) if splittable else None
     trees, Xc, yc = LeafTree.grow(X, y, rng=rng, regress_on=regress_on, **grow)
     if trees and chosen is not None:
         shape = _Shape(trees[0], Xc, yc, n_cells)
@@ -81,9 +83,9 @@ def fit_selected(
     return LeafTree.from_grown(trees, Xc, yc, n_cells=n_cells, smoothing=smoothing, prior=prior, complexity=chosen)
 
 
-def _best(gains: list[list[list[np.ndarray]]]) -> dict[str, int | None]:
+def _best(total: np.ndarray) -> dict[str, int | None]:
     """The setting whose held-out log-likelihood gains most over the grown tree (the grown tree on a tie)."""
-    total = np.array([[float(sum(g.sum() for g in cell)) for cell in row] for row in gains])
+    total = total.copy()
     total[DEPTHS.index(None), FLOOR_MULTIPLES.index(1)] = 0.0
     i, k = (int(v) for v in np.unravel_index(int(np.argmax(total)), total.shape))
     if total[i, k] <= 0.0:

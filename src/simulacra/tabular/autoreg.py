@@ -379,7 +379,7 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
                            "smoothing": self.smoothing,
                            "min_category_count": self.min_category_count,
                            "max_depth": self.max_depth, "category_depth": self.category_depth,
-                           "complexity": getattr(self, "complexity", "fixed")}
+                           "complexity": self.complexity}
         return info
 
 

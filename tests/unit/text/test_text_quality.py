@@ -107,6 +107,16 @@ def test_template_questions_do_not_copy_their_sentence() -> None:
             assert q.split()[0] not in ("What", "Which", "By", "With")  # left in the sentence's order
 
 
+def test_a_list_item_followed_by_an_aside_asks_no_question() -> None:
+    """Regression: the list check looked at the text right after the span, where an aside in parentheses hid
+    the list's comma, so the docs corpus asked 'What, metadata.json, state.json and arrays.npz?'."""
+    sentence = ("A model file is a zip archive of four members: manifest.json (format version, library version and "
+                "checksums), metadata.json, state.json and arrays.npz.")
+    assert template_question(Span("manifest.json", "code", sentence)) is None
+    assert template_question(Span("LightGBM", "name", "LightGBM (a library) fits the boosted trees of each column.")) == \
+        "What fits the boosted trees of each column?"
+
+
 def test_grounded_qa_every_answer_in_its_passage_and_accounted() -> None:
     res = generate_qa(documents=[DOC], n=4, backend="fake")
     assert res.records and all(r["answer"] in r["passage"] for r in res.records)

@@ -171,8 +171,9 @@ def template_question(span: Span) -> str | None:
     before, after = clause[:start], clause[start + len(span.text):]
     if before.count("(") > before.count(")") or before.count('"') % 2:
         return None
-    if span.kind in ("code", "name") and (before.endswith(", ") or re.match(r"^(,| or | and |/)", after)):
-        return None  # an item of a list: "A, B, what, or C" asks nothing specific
+    if span.kind in ("code", "name") and (before.endswith(", ") or re.match(r"^(,| or | and |/)", after)
+                                          or _LIST_AFTER.match(_ASIDE.sub("", after))):
+        return None  # an item of a list: "A, B, what, or C" asks nothing specific, nor "what (an aside), B and C"
     if re.search(r"[-+*/=<>^]\s*$", before) or re.match(r"^\s*(error|exception)\b", after, re.I):
         return None  # an operand of a formula, or part of an error name
     if re.match(r"^('s|\s*[+*=<>/^]|[(.]\S)", after) or before.endswith(("whatever ", "whichever ")) or len(clause.split()) < 6:
@@ -421,9 +422,8 @@ def _verb_s(word: str) -> bool:
 
 
 def _plain(verb: str) -> str:
-    """The plain form of a verb in ``-s``: ``fits`` -> ``fit``, ``applies`` -> ``apply``, ``has`` -> ``have``."""
-    if verb == "has":
-        return "have"
+    """The plain form of a verb in ``-s``: ``fits`` -> ``fit``, ``applies`` -> ``apply`` ('has' is an auxiliary:
+    :data:`_PLAIN_OF`)."""
     if verb.endswith("ies") and len(verb) > 4:
         return verb[:-3] + "y"
     if verb.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
