@@ -173,3 +173,17 @@ def test_forecast_continues_at_the_history_own_volatility() -> None:
     future = synth.forecast(df[df["name"].isin([calm, wild])], 60, random_state=2)
     moves = _log_volatilities(future)
     assert moves[wild] - moves[calm] > 0.5 * (vol[wild] - vol[calm])
+
+
+def test_inspect_shows_the_entity_volatility(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simulacra.cli.main import app
+
+    _garch_prices(12, 40).to_csv(tmp_path / "prices.csv", index=False)
+    runner = CliRunner()
+    model = tmp_path / "prices.model"
+    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", "name", "--order", "day", "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["inspect", str(model)])
+    assert res.exit_code == 0 and "own volatility level" in res.output
