@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulacra.errors import InputError
 from simulacra.tabular._steps import EWM_ALPHA, SCALE_EWM, ColumnPlan, Roller
 from simulacra.tabular.sequence import SequenceSynthesizer
 
@@ -124,7 +125,7 @@ def test_entities_keep_their_own_volatility_level() -> None:
     (correlation over entities 0.24 / 0.16 for fit seeds 0 / 1, real 0.98; now 0.96 / 0.92) and the
     entities' volatilities were less spread than the real ones (0.58 / 0.73 of the real spread)."""
     df = _spread_prices(n_days=300)
-    synth = SequenceSynthesizer(entity="name", order="day", random_state=0).fit(df)
+    synth = SequenceSynthesizer(entity="name", order="day", random_state=0, entity_volatility=True).fit(df)
     assert synth.entity_sizes_ and synth.describe()["entity_volatility"]
     out = synth.sample(40, random_state=1)
 
@@ -150,24 +151,31 @@ def test_entity_sizes_are_shrunk_means_in_units_of_the_training_size() -> None:
     assert entity_sizes([ColumnPlan("kind", "category")], entity, {}) is None
 
 
-def test_models_saved_without_entity_sizes_still_sample(monkeypatch) -> None:
-    """A model file written before the entities' own volatility levels has no ``entity_sizes``: it
-    loads and samples exactly as it did (no feature, running sizes starting at the training average)."""
+def test_entity_volatility_is_off_by_default_and_old_files_load() -> None:
+    """The default model has no entity volatility levels (its draws are those of the model before
+    them); a model file written before the option existed (no parameter, no ``entity_sizes``) loads
+    and samples as it did."""
     import simulacra.tabular.sequence as sequence
 
-    monkeypatch.setattr(sequence, "entity_sizes", lambda *a: None)  # fit as before the entity sizes
     synth = SequenceSynthesizer(entity="name", order="day", random_state=0).fit(_garch_prices(12, 40))
     state = synth.to_state()
-    assert state["state"].pop("entity_sizes") is False
+    assert state["state"].pop("entity_sizes") is False and state["params"].pop("entity_volatility") is False
     assert sequence.SIZE not in state["state"]["entity_model"]["metadata"]["columns"]
     old = SequenceSynthesizer.from_state(state)
-    assert not old.entity_sizes_
+    assert not old.entity_sizes_ and not old.describe()["entity_volatility"]
     pd.testing.assert_frame_equal(old.sample(5, random_state=3), synth.sample(5, random_state=3))
+
+
+def test_entity_volatility_must_be_yes_or_no() -> None:
+    df = _garch_prices(12, 40)
+    assert SequenceSynthesizer(entity="name", order="day", entity_volatility="true").fit(df).entity_sizes_
+    with pytest.raises(InputError, match="entity_volatility must be true or false"):
+        SequenceSynthesizer(entity="name", order="day", entity_volatility="maybe").fit(df)
 
 
 def test_forecast_continues_at_the_history_own_volatility() -> None:
     df = _spread_prices()
-    synth = SequenceSynthesizer(entity="name", order="day", random_state=0).fit(df)
+    synth = SequenceSynthesizer(entity="name", order="day", random_state=0, entity_volatility=True).fit(df)
     vol = _log_volatilities(df)
     calm, wild = vol.idxmin(), vol.idxmax()
     future = synth.forecast(df[df["name"].isin([calm, wild])], 60, random_state=2)
@@ -183,7 +191,8 @@ def test_inspect_shows_the_entity_volatility(tmp_path) -> None:
     _garch_prices(12, 40).to_csv(tmp_path / "prices.csv", index=False)
     runner = CliRunner()
     model = tmp_path / "prices.model"
-    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", "name", "--order", "day", "-o", str(model)])
+    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", "name", "--order", "day",
+                              "-p", "entity_volatility=true", "-o", str(model)])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["inspect", str(model)])
     assert res.exit_code == 0 and "own volatility level" in res.output
