@@ -7,6 +7,8 @@ column's representation (level, change, ratio to an anchor column, distance to i
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -183,3 +185,12 @@ def entity_sizes(plans: list[ColumnPlan], entity: np.ndarray, values: dict[str, 
     total = np.bincount(index, weights=np.where(has, per_event, 0.0), minlength=names.size)
     count = np.bincount(index, weights=has.astype(float), minlength=names.size)
     return (total + ENTITY_SIZE_PRIOR) / (count + ENTITY_SIZE_PRIOR)
+
+
+def yes_no(value: Any, name: str) -> bool:
+    """A yes/no parameter, also as given on the command line (``-p entity_volatility=true``)."""
+    if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
+        return value.strip().lower() in ("true", "yes")
+    raise InputError(f"{name} must be true or false, got {value!r}")

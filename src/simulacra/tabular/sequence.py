@@ -36,7 +36,7 @@ import pandas as pd
 from simulacra.errors import InputError, ModelFileError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
-from simulacra.tabular._sequence_plan import check_table, entity_sizes, plan_columns, set_scales
+from simulacra.tabular._sequence_plan import check_table, entity_sizes, plan_columns, set_scales, yes_no
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import (
     N_LAGS,
@@ -115,7 +115,7 @@ class SequenceSynthesizer(CompositeModel):
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         frame = check_table(data, self.entity, self.order)
-        own_volatility = _flag(self.entity_volatility, "entity_volatility")
+        own_volatility = yes_no(self.entity_volatility, "entity_volatility")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
         self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}
@@ -510,15 +510,6 @@ class SequenceSynthesizer(CompositeModel):
 
     def __repr__(self) -> str:
         return f"SequenceSynthesizer(entity={self.entity!r}, order={self.order!r})"
-
-
-def _flag(value: Any, name: str) -> bool:
-    """A yes/no parameter, also as given on the command line (``-p entity_volatility=true``)."""
-    if isinstance(value, (bool, np.bool_)) or value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
-        return value.strip().lower() in ("true", "yes")
-    raise InputError(f"{name} must be true or false, got {value!r}")
 
 
 def _entity_prefix(s: pd.Series) -> str:
