@@ -45,6 +45,7 @@ PEER_ENV = Path(os.environ.get("SMARTNOISE_ENV", "/work/peer-envs/smartnoise"))
 MOSTLY_ENV = Path(os.environ.get("MOSTLY_ENV", "/work/peer-envs/mostly"))
 MOSTLY_MINUTES = 10  # wall cap on the engine's training; DP training also stops once its ε is spent
 DELTA = 1e-6
+SYNTH_DIR: Path | None = None  # --synth-dir: score peers' tables fitted elsewhere (peers_device.py)
 NAMES = {"dp": "simulacra DPSynthesizer", "mst": "smartnoise MST", "aim": "smartnoise AIM",
          "mostly_dp": "MOSTLY AI engine, DP on"}
 
@@ -63,7 +64,12 @@ def _ours(train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.Da
     return synth, seconds, {"tree": model.describe()["tree"], "cpu_seconds": round(cpu, 2)}
 
 
-def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.DataFrame, float, dict[str, Any]]:
+def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float,
+          table: str) -> tuple[pd.DataFrame, float, dict[str, Any]]:
+    if SYNTH_DIR is not None:  # fitted elsewhere on this very split (peers_device.py run)
+        synth, timing = _from_dir(table, model, eps)
+        return _coerce(synth, train, types), timing["seconds"], {
+            "cpu_seconds": round(timing["cpu_seconds"], 2)} if "cpu_seconds" in timing else {}
     env = MOSTLY_ENV if model == "mostly_dp" else PEER_ENV
     python = env / "bin" / "python"
     if not python.exists():
@@ -87,13 +93,27 @@ def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) ->
         synth = pd.read_parquet(tmpd / "out.parquet")
         timing = json.loads((tmpd / "t.json").read_text())
         seconds = timing["seconds"]
+    synth = _coerce(synth, train, types)
+    extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
+    return synth, seconds, {**extra, "load_before": round(load_before, 2)}
+
+
+def _from_dir(table: str, model: str, eps: float) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A peer's synthetic table and its timing, written by ``peers_device.py run`` on the same split."""
+    assert SYNTH_DIR is not None
+    stem = SYNTH_DIR / f"{table}_{model}_{eps:g}"
+    if not Path(f"{stem}.parquet").exists():  # (not with_suffix: "adult_aim_0.3" has a dot)
+        raise RuntimeError(f"no synthetic table at {stem}.parquet: the job did not finish (see its log there)")
+    return pd.read_parquet(f"{stem}.parquet"), json.loads(Path(f"{stem}.json").read_text())
+
+
+def _coerce(synth: pd.DataFrame, train: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     for c, t in types.items():  # the peer returns categories (and the small-integer codes it was told are categories) as strings
         if c in synth and t == "numerical" and synth[c].dtype == object:
             synth[c] = pd.to_numeric(synth[c], errors="coerce")
         elif c in synth and t in ("categorical", "boolean") and train[c].dtype != object:
             synth[c] = pd.to_numeric(synth[c], errors="coerce").astype(train[c].dtype, errors="ignore")
-    extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
-    return synth, seconds, {**extra, "load_before": round(load_before, 2)}
+    return synth
 
 
 def _report_quality(train: pd.DataFrame, synth: pd.DataFrame, types: dict[str, str]) -> float:
@@ -108,7 +128,7 @@ def _report_quality(train: pd.DataFrame, synth: pd.DataFrame, types: dict[str, s
 def run_one(table: str, model: str, eps: float) -> dict[str, Any]:
     df, types, spec = D.load(table)
     train, holdout = M.split(df, seed=0)
-    synth, seconds, extra = _ours(train, types, eps) if model == "dp" else _peer(model, train, types, eps)
+    synth, seconds, extra = _ours(train, types, eps) if model == "dp" else _peer(model, train, types, eps, table)
     ids = [c for c, t in types.items() if t == "id"]
     q = M.quality(train, synth, types)
     u = M.utility(train, holdout, synth, spec["target"], spec["task"], drop=ids)
@@ -202,7 +222,11 @@ def main() -> None:
     ap.add_argument("--plot", action="store_true", help="Write docs/img/dp_quality.png from the cached results.")
     ap.add_argument("--cpu-only", action="store_true",
                     help="Our model only: refit and record the fit's CPU seconds in the cached runs, without scoring.")
+    ap.add_argument("--synth-dir", type=Path, default=None,
+                    help="Score the peers' synthetic tables written by peers_device.py run into this folder.")
     args = ap.parse_args()
+    global SYNTH_DIR
+    SYNTH_DIR = args.synth_dir
     if args.cpu_only:
         for table in args.tables.split(","):
             df, types, _ = D.load(table)
