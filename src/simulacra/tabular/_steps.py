@@ -19,14 +19,14 @@ choices make the histories look real:
   such columns, each in units of its training mean, moved by the columns already drawn in the same
   event. A large move widens the next draws of every price of the entity, so volatility clusters
   over a long free-running history, where a spread model alone lets it fade (sp500: lag-1
-  autocorrelation of absolute `open` changes 0.13 without, 0.21 with, real 0.19). Each entity has its
-  own volatility level (drawn with the entity, a static attribute of its history): the running size
-  starts at it and the step models see it, so calm and turbulent entities stay as far apart as real
-  ones instead of all drifting towards the training average.
+  autocorrelation of absolute `open` changes 0.13 without, 0.21 with, real 0.19). With
+  ``entity_volatility=True`` each entity also has its own volatility level (drawn with the entity, a
+  static attribute of its history): the running size starts at it and the step models see it, so an
+  entity keeps its level over a long history instead of wandering from the training average.
 * **Features.** Static attributes, lags ``1..n_lags`` of every representation, an exponentially
   weighted mean of the absolute change, the distance of a level from the entity's running mean, the
   step and the steps left, the weekday of the previous event, the log of the entity's own volatility
-  level, and the columns drawn before in the same event.
+  level (with ``entity_volatility=True``), and the columns drawn before in the same event.
 """
 
 from __future__ import annotations
