@@ -20,7 +20,7 @@ from simulacra.tabular.base import BaseSynthesizer, _as_metadata
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.dp import columns as cols
 from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric
-from simulacra.tabular.dp.tree import TreeModel, measure_edges, select_tree
+from simulacra.tabular.dp.tree import TreeModel, combine_marginals, fit_tables, measure_edges, select_tree
 from simulacra.tabular.registry import register
 from simulacra.transform.timedelta import STEPS, resolution_seconds
 
@@ -141,9 +141,15 @@ class DPSynthesizer(BaseSynthesizer):
                        for c in modelled if meta.columns[c].type in ("datetime", "timedelta")}
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
-        edges = select_tree(codes, marginals, n_noisy, mech, budget.part("selection"), modelled)
-        tables = measure_edges(codes, marginals, edges, mech, budget.part("pairs"), modelled)
-        self.tree_ = TreeModel(marginals, edges, tables)
+        sizes = [m.size for m in marginals]
+        edges = select_tree(codes, sizes, mech, budget.part("selection"), modelled)
+        noisy = measure_edges(codes, sizes, edges, mech, budget.part("pairs"), modelled)
+        # post-processing: every noisy table a column is in also measures its marginal
+        sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
+        variances = [self.domains_[c].code_variance(sigma_one ** 2) for c in modelled]
+        pair_var = gaussian_sigma(budget.part("pairs") / max(len(edges), 1)) ** 2 if edges else 1.0
+        marginals = combine_marginals(marginals, variances, edges, noisy, pair_var, n_noisy)
+        self.tree_ = TreeModel(marginals, edges, fit_tables(marginals, edges, noisy))
         self.modelled_ = modelled
         self.budget_ = budget
         self.ledger_ = mech.ledger
