@@ -55,7 +55,7 @@ def rho_for_epsilon(epsilon: float, delta: float) -> float:
 
 
 #: Shares of ρ for each step of a marginal-based DP synthesizer (they sum to 1).
-DEFAULT_SHARES: dict[str, float] = {"rows": 0.02, "ranges": 0.06, "one_way": 0.27, "selection": 0.15, "pairs": 0.50}
+DEFAULT_SHARES: dict[str, float] = {"rows": 0.02, "ranges": 0.06, "one_way": 0.27, "selection": 0.10, "pairs": 0.55}
 
 
 @dataclass

@@ -6,9 +6,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from simulacra.privacy.accounting import DEFAULT_SHARES
 from simulacra.tabular.dp import DPSynthesizer
+from simulacra.tabular.dp.synthesizer import SMALL_EPSILON_SELECTION
 from simulacra.tabular.dp.tree import DEPENDENCE_SENSITIVITY, combine_marginals, dependence
 
 
@@ -79,5 +81,15 @@ def test_tree_marginal_of_a_wide_numeric_column_is_closer_to_the_truth_than_its_
     assert np.mean(tree) < 0.7 * np.mean(own)
 
 
-def test_budget_split_still_sums_to_one():
-    assert abs(sum(DEFAULT_SHARES.values()) - 1.0) < 1e-12
+def test_small_epsilon_gives_the_structure_more_of_the_budget():
+    df = _label_table(3000, 2)[["pay", "y", "age"]]
+    shares = {}
+    for eps in (0.3, 1.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            split = DPSynthesizer(epsilon=eps, delta=1e-9, random_state=0).fit(df).privacy_guarantee()["split"]
+        shares[eps] = {step: part["share"] for step, part in split.items()}
+        assert abs(sum(shares[eps].values()) - 1.0) < 1e-12
+    assert shares[1.0] == DEFAULT_SHARES
+    assert shares[0.3]["selection"] == SMALL_EPSILON_SELECTION > DEFAULT_SHARES["selection"]
+    assert shares[0.3]["pairs"] == pytest.approx(DEFAULT_SHARES["pairs"] - (SMALL_EPSILON_SELECTION - DEFAULT_SHARES["selection"]))
