@@ -128,11 +128,13 @@ def blocks_of(start: int, stop: int, size: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def torch_seeded(torch: Any, seed: int, build: Callable[[], T]) -> T:
+def torch_seeded(torch: Any, seed: int, build: Callable[[], T], device: Any = None) -> T:
     """``build()`` with torch's global CPU generator seeded inside a fork, so the caller's state is left as
     it was (torch modules draw their initial weights from the global generator and take no other).
 
-    ``torch`` is passed in: each caller imports it with the error that names its own extra.
+    ``torch`` is passed in: each caller imports it with the error that names its own extra. ``device``
+    (a ``torch.device`` or its name) that is not the CPU is seeded as well and forked with it, for work that
+    draws on that device's generator (sampling on a GPU).
 
     Examples
     --------
@@ -142,6 +144,11 @@ def torch_seeded(torch: Any, seed: int, build: Callable[[], T]) -> T:
     >>> bool((a == torch_seeded(torch, 3, lambda: torch.rand(2))).all()), bool((torch.random.get_rng_state() == before).all())
     (True, True)
     """
-    with torch.random.fork_rng(devices=[]):  # the global generator is restored on leaving
+    dev = torch.device(device) if device is not None else None
+    gpu = dev is not None and dev.type != "cpu"
+    with torch.random.fork_rng(devices=[dev] if gpu else [], device_type=dev.type if gpu else "cuda"):
+        # the global generators are restored on leaving
         torch.default_generator.manual_seed(int(seed) % 2**63)
+        if gpu:
+            torch.manual_seed(int(seed) % 2**63)  # every generator, the device's among them
         return build()
