@@ -144,11 +144,14 @@ def torch_seeded(torch: Any, seed: int, build: Callable[[], T], device: Any = No
     >>> bool((a == torch_seeded(torch, 3, lambda: torch.rand(2))).all()), bool((torch.random.get_rng_state() == before).all())
     (True, True)
     """
-    dev = torch.device(device) if device is not None else None
-    gpu = dev is not None and dev.type != "cpu"
+    dev = torch.device("cpu" if device is None else device)
+    gpu = dev.type != "cpu"
     with torch.random.fork_rng(devices=[dev] if gpu else [], device_type=dev.type if gpu else "cuda"):
-        # the global generators are restored on leaving
+        # the forked generators (the CPU's, the device's) are restored on leaving
         torch.default_generator.manual_seed(int(seed) % 2**63)
-        if gpu:
-            torch.manual_seed(int(seed) % 2**63)  # every generator, the device's among them
+        if gpu and dev.type == "cuda":
+            with torch.cuda.device(dev):
+                torch.cuda.manual_seed(int(seed) % 2**63)
+        elif gpu:  # another accelerator with torch's per-backend seeding (mps, xpu)
+            getattr(torch, dev.type).manual_seed(int(seed) % 2**63)
         return build()
