@@ -1,7 +1,7 @@
 """Fit one peer synthesizer and sample; run inside that peer's own environment (benchmarks/.envs/<env>).
 
 Usage: python _peer.py MODEL TRAIN.parquet TYPES.json N_ROWS OUT.parquet TIMING.json [--epochs E] [--minutes M]
-       [--epsilon EPS --delta DELTA]
+       [--epsilon EPS --delta DELTA] [--device cpu|cuda]
 MODEL is sdv_copula, ctgan, tvae (env sdv) or tabularargn (env mostly). With ``--epsilon`` MOSTLY AI's engine
 trains with differential privacy on (DP-SGD through Opacus, ``max_epsilon`` = EPS in total, of which 10 % buys
 its value protection: the DP column bounds and rare-category thresholds of its analysis step). Prints nothing
@@ -11,6 +11,7 @@ on success.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -42,7 +43,8 @@ def _sdv(model: str, train: pd.DataFrame, types: dict[str, str], n: int, epochs:
     return out["t"] if isinstance(out, dict) else out
 
 
-def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int, dp: dict[str, float] | None = None) -> pd.DataFrame:
+def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int, dp: dict[str, float] | None = None,
+          device: str = "cpu") -> pd.DataFrame:
     from mostlyai import engine
 
     config = None
@@ -56,9 +58,9 @@ def _argn(train: pd.DataFrame, n: int, minutes: float, epochs: int, dp: dict[str
         engine.split(tgt_data=train, workspace_dir=ws)
         engine.analyze(workspace_dir=ws, differential_privacy=config)
         engine.encode(workspace_dir=ws)
-        engine.train(workspace_dir=ws, max_training_time=minutes, max_epochs=epochs, device="cpu",
+        engine.train(workspace_dir=ws, max_training_time=minutes, max_epochs=epochs, device=device,
                      differential_privacy=config)
-        engine.generate(workspace_dir=ws, sample_size=n, device="cpu")
+        engine.generate(workspace_dir=ws, sample_size=n, device=device)
         out = pd.read_parquet(Path(ws) / "SyntheticData")
     return out[train.columns]
 
@@ -69,15 +71,21 @@ def main(argv: list[str]) -> None:
     epochs, minutes = int(opts.get("--epochs", 100)), float(opts.get("--minutes", 10))
     train = pd.read_parquet(train_path)
     types = json.loads(Path(types_path).read_text())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     dp = {"epsilon": float(opts["--epsilon"]), "delta": float(opts.get("--delta", 1e-6))} if "--epsilon" in opts else None
     if model == "tabularargn":
-        synth = _argn(train, int(n), minutes, epochs, dp)
+        synth = _argn(train, int(n), minutes, epochs, dp, opts.get("--device", "cpu"))
     else:
         synth = _sdv(model, train, types, int(n), epochs)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
     synth.to_parquet(out_path)
-    Path(timing_path).write_text(json.dumps({"seconds": elapsed}))
+    Path(timing_path).write_text(json.dumps({"seconds": elapsed, "cpu_seconds": cpu}))
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process, all its threads, and its finished children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 if __name__ == "__main__":

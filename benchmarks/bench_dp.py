@@ -17,6 +17,7 @@ Usage::
     nice -n 10 .venv/bin/python benchmarks/bench_dp.py --tables adult --models dp,mst --eps 0.3,1,3,10
     nice -n 10 .venv/bin/python benchmarks/bench_dp.py --audit --audit-eps 1,8 --trials 200
     .venv/bin/python benchmarks/bench_dp.py --tables adult,credit_default,bank_marketing --eps 0.3,1,3,10 --cpu-only
+    nice -n 10 .venv/bin/python benchmarks/bench_dp.py --tables adult,credit_default,bank_marketing --eps 0.3,1,3,10 --seeds 0,1,2 --label new
 """
 
 from __future__ import annotations
@@ -41,29 +42,37 @@ import _datasets as D  # noqa: E402
 import _metrics as M  # noqa: E402
 
 CACHE = HERE / "results" / "dp.json"
+SEEDS_CACHE = HERE / "results" / "dp_seeds.json"  # --seeds: our model over several fit seeds, by --label
 PEER_ENV = Path(os.environ.get("SMARTNOISE_ENV", "/work/peer-envs/smartnoise"))
 MOSTLY_ENV = Path(os.environ.get("MOSTLY_ENV", "/work/peer-envs/mostly"))
 MOSTLY_MINUTES = 10  # wall cap on the engine's training; DP training also stops once its ε is spent
 DELTA = 1e-6
+SYNTH_DIR: Path | None = None  # --synth-dir: score peers' tables fitted elsewhere (peers_device.py)
 NAMES = {"dp": "simulacra DPSynthesizer", "mst": "smartnoise MST", "aim": "smartnoise AIM",
          "mostly_dp": "MOSTLY AI engine, DP on"}
 
 
-def _ours(train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.DataFrame, float, dict[str, Any]]:
+def _ours(train: pd.DataFrame, types: dict[str, str], eps: float,
+          seed: int = 0) -> tuple[pd.DataFrame, float, dict[str, Any]]:
     import simulacra as sim
 
     meta = D.metadata(train, types)
     start, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = sim.DPSynthesizer(epsilon=eps, delta=DELTA, metadata=meta, random_state=0).fit(train)
+        model = sim.DPSynthesizer(epsilon=eps, delta=DELTA, metadata=meta, random_state=seed).fit(train)
     seconds = time.perf_counter() - start
     synth = model.sample(len(train), random_state=1)
     cpu = time.process_time() - cpu  # fit + sample, as the peers' figure
     return synth, seconds, {"tree": model.describe()["tree"], "cpu_seconds": round(cpu, 2)}
 
 
-def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) -> tuple[pd.DataFrame, float, dict[str, Any]]:
+def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float,
+          table: str) -> tuple[pd.DataFrame, float, dict[str, Any]]:
+    if SYNTH_DIR is not None:  # fitted elsewhere on this very split (peers_device.py run)
+        synth, timing = _from_dir(table, model, eps)
+        return _coerce(synth, train, types), timing["seconds"], {
+            "cpu_seconds": round(timing["cpu_seconds"], 2)} if "cpu_seconds" in timing else {}
     env = MOSTLY_ENV if model == "mostly_dp" else PEER_ENV
     python = env / "bin" / "python"
     if not python.exists():
@@ -87,13 +96,27 @@ def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float) ->
         synth = pd.read_parquet(tmpd / "out.parquet")
         timing = json.loads((tmpd / "t.json").read_text())
         seconds = timing["seconds"]
+    synth = _coerce(synth, train, types)
+    extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
+    return synth, seconds, {**extra, "load_before": round(load_before, 2)}
+
+
+def _from_dir(table: str, model: str, eps: float) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A peer's synthetic table and its timing, written by ``peers_device.py run`` on the same split."""
+    assert SYNTH_DIR is not None
+    stem = SYNTH_DIR / f"{table}_{model}_{eps:g}"
+    if not Path(f"{stem}.parquet").exists():  # (not with_suffix: "adult_aim_0.3" has a dot)
+        raise RuntimeError(f"no synthetic table at {stem}.parquet: the job did not finish (see its log there)")
+    return pd.read_parquet(f"{stem}.parquet"), json.loads(Path(f"{stem}.json").read_text())
+
+
+def _coerce(synth: pd.DataFrame, train: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     for c, t in types.items():  # the peer returns categories (and the small-integer codes it was told are categories) as strings
         if c in synth and t == "numerical" and synth[c].dtype == object:
             synth[c] = pd.to_numeric(synth[c], errors="coerce")
         elif c in synth and t in ("categorical", "boolean") and train[c].dtype != object:
             synth[c] = pd.to_numeric(synth[c], errors="coerce").astype(train[c].dtype, errors="ignore")
-    extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
-    return synth, seconds, {**extra, "load_before": round(load_before, 2)}
+    return synth
 
 
 def _report_quality(train: pd.DataFrame, synth: pd.DataFrame, types: dict[str, str]) -> float:
@@ -105,10 +128,10 @@ def _report_quality(train: pd.DataFrame, synth: pd.DataFrame, types: dict[str, s
         return float(sim.evaluate(train[cols], synth[cols], metrics=["quality"]).quality)
 
 
-def run_one(table: str, model: str, eps: float) -> dict[str, Any]:
+def run_one(table: str, model: str, eps: float, seed: int = 0) -> dict[str, Any]:
     df, types, spec = D.load(table)
     train, holdout = M.split(df, seed=0)
-    synth, seconds, extra = _ours(train, types, eps) if model == "dp" else _peer(model, train, types, eps)
+    synth, seconds, extra = _ours(train, types, eps, seed) if model == "dp" else _peer(model, train, types, eps, table)
     ids = [c for c, t in types.items() if t == "id"]
     q = M.quality(train, synth, types)
     u = M.utility(train, holdout, synth, spec["target"], spec["task"], drop=ids)
@@ -202,7 +225,15 @@ def main() -> None:
     ap.add_argument("--plot", action="store_true", help="Write docs/img/dp_quality.png from the cached results.")
     ap.add_argument("--cpu-only", action="store_true",
                     help="Our model only: refit and record the fit's CPU seconds in the cached runs, without scoring.")
+    ap.add_argument("--seeds", default=None,
+                    help="Our model only: fit with each of these random_state values (e.g. 0,1,2), record each run "
+                         "under --label in results/dp_seeds.json and print the means.")
+    ap.add_argument("--label", default="current", help="Name of the code version the --seeds runs measure.")
+    ap.add_argument("--synth-dir", type=Path, default=None,
+                    help="Score the peers' synthetic tables written by peers_device.py run into this folder.")
     args = ap.parse_args()
+    global SYNTH_DIR
+    SYNTH_DIR = args.synth_dir
     if args.cpu_only:
         for table in args.tables.split(","):
             df, types, _ = D.load(table)
@@ -214,6 +245,10 @@ def main() -> None:
                     cpu = _ours(train, types, eps)[2]["cpu_seconds"]
                     _save({key: {**cached, "cpu_seconds": cpu}})
                     print(key, cpu)
+        return
+    if args.seeds is not None:
+        seeds(args.tables.split(","), [float(e) for e in args.eps.split(",")],
+              [int(x) for x in args.seeds.split(",")], args.label, args.force)
         return
     if args.plot:
         plot(json.loads(CACHE.read_text()))
@@ -239,12 +274,40 @@ def main() -> None:
         _save({"audit": cache["audit"]})
 
 
-def _save(entries: dict[str, Any]) -> None:
+def seeds(tables: list[str], eps_list: list[float], fit_seeds: list[int], label: str, force: bool) -> None:
+    """Our model over several fit seeds (the noise at small ε makes one seed a poor judge)."""
+    cache = json.loads(SEEDS_CACHE.read_text()) if SEEDS_CACHE.exists() else {}
+    for table in tables:
+        for eps in eps_list:
+            for seed in fit_seeds:
+                key = f"{label}/{table}/dp/{eps:g}/{seed}"
+                if key not in cache or force:
+                    cache[key] = {**run_one(table, "dp", eps, seed), "seed": seed, "label": label}
+                    _save({key: cache[key]}, SEEDS_CACHE)
+                print(json.dumps(cache[key]))
+    print(seed_means(cache))
+
+
+def seed_means(cache: dict[str, Any]) -> str:
+    """Mean (min–max) over the fit seeds of each (label, table, ε), as a Markdown table."""
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+    for run in cache.values():
+        groups.setdefault((run["table"], run["epsilon"], run["label"]), []).append(run)
+    lines = ["| table | ε | code | seeds | quality | TSTR/TRTR (mean) | TSTR/TRTR (min–max) |", "|---|---|---|---|---|---|---|"]
+    for (table, eps, label), runs in sorted(groups.items()):
+        q = sum(r["quality"] for r in runs) / len(runs)
+        ratios = [r["ratio"] for r in runs]
+        lines.append(f"| {table} | {eps:g} | {label} | {len(runs)} | {q:.3f} | {sum(ratios) / len(ratios):.3f} | "
+                     f"{min(ratios):.3f}–{max(ratios):.3f} |")
+    return "\n".join(lines)
+
+
+def _save(entries: dict[str, Any], path: Path = CACHE) -> None:
     """Merge entries into the cache file as it is now (another run may have written it meanwhile)."""
-    CACHE.parent.mkdir(exist_ok=True)
-    current = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    path.parent.mkdir(exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() else {}
     current.update(entries)
-    CACHE.write_text(json.dumps(current, indent=1))
+    path.write_text(json.dumps(current, indent=1))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ Usage::
     .venv/bin/python benchmarks/bench_sequence.py --models par --tables sp500 --cap-minutes 30
     .venv/bin/python benchmarks/bench_sequence.py --tables flights_panel --split-seeds 0,1,2,3 \
         --out benchmarks/results/sequence_splits.json                     # ours, four entity splits
+    .venv/bin/python benchmarks/bench_sequence.py --tables sp500 --ours-param entity_volatility=true
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 from _datasets import DATASETS  # noqa: E402
 
+from simulacra.cli.common import parse_assignments  # noqa: E402
 from simulacra.evaluate.sequence import evaluate_sequences  # noqa: E402
 from simulacra.tabular.sequence import SequenceSynthesizer  # noqa: E402
 
@@ -122,13 +124,15 @@ def result_key(model: str, seed: int | None, split_seed: int) -> str:
     return key if not seed else f"{key}_seed{seed}"
 
 
-def run_ours(train: pd.DataFrame, entity: str, order: str, n: int, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def run_ours(train: pd.DataFrame, entity: str, order: str, n: int, seed: int = 0,
+             params: dict | None = None) -> tuple[pd.DataFrame, dict]:
     start = time.perf_counter()
-    synth = SequenceSynthesizer(entity=entity, order=order, random_state=seed).fit(train)
+    synth = SequenceSynthesizer(entity=entity, order=order, random_state=seed, **(params or {})).fit(train)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
     out = synth.sample(n, random_state=seed + 1)
-    return out, {"fit_seconds": fit_s, "sample_seconds": time.perf_counter() - start, "settings": "defaults",
+    settings = ", ".join(f"{k}={v}" for k, v in (params or {}).items()) or "defaults"
+    return out, {"fit_seconds": fit_s, "sample_seconds": time.perf_counter() - start, "settings": settings,
                  "seed": seed}
 
 
@@ -186,7 +190,10 @@ def main() -> None:
     ap.add_argument("--split-seeds", type=seeds_arg, default=[0],
                     help="comma-separated seeds of the 80/20 entity split (0: the headline split)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="JSON file the results are merged into")
+    ap.add_argument("--ours-param", action="append", default=[], metavar="NAME=VALUE",
+                    help="ours: a SequenceSynthesizer parameter (repeatable); its runs are stored as ours[NAME=VALUE]")
     args = ap.parse_args()
+    ours_params = parse_assignments(args.ours_param, "--ours-param")
     results: dict = {}
     for table in args.tables.split(","):
         df, entity, order = load(table)
@@ -203,12 +210,13 @@ def main() -> None:
                     print(f"{table} / {model}: split {split_seed}, {n} training entities, {len(fit_on):,} events, "
                           f"seed {seed}", flush=True)
                     if model == "ours":
-                        out, timing = run_ours(fit_on, entity, order, n, seed or 0)
+                        out, timing = run_ours(fit_on, entity, order, n, seed or 0, ours_params)
                     else:
                         out, timing = run_peer(model, fit_on, entity, order, n, args)
                     report = evaluate_sequences(fit_on, out, entity=entity, order=order, holdout=hold)
                     results = json.loads(args.out.read_text()) if args.out.exists() else {}  # merge on write
-                    key = result_key(model, seed, split_seed)
+                    label = model if model != "ours" or not ours_params else f"ours[{timing['settings']}]"
+                    key = result_key(label, seed, split_seed)
                     results.setdefault(table, {})[key] = summarise(report, timing)
                     results[table][key]["training_entities"] = n
                     results[table][key]["split_seed"] = split_seed

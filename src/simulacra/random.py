@@ -128,11 +128,13 @@ def blocks_of(start: int, stop: int, size: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def torch_seeded(torch: Any, seed: int, build: Callable[[], T]) -> T:
+def torch_seeded(torch: Any, seed: int, build: Callable[[], T], device: Any = None) -> T:
     """``build()`` with torch's global CPU generator seeded inside a fork, so the caller's state is left as
     it was (torch modules draw their initial weights from the global generator and take no other).
 
-    ``torch`` is passed in: each caller imports it with the error that names its own extra.
+    ``torch`` is passed in: each caller imports it with the error that names its own extra. ``device``
+    (a ``torch.device`` or its name) that is not the CPU is seeded as well and forked with it, for work that
+    draws on that device's generator (sampling on a GPU).
 
     Examples
     --------
@@ -142,6 +144,14 @@ def torch_seeded(torch: Any, seed: int, build: Callable[[], T]) -> T:
     >>> bool((a == torch_seeded(torch, 3, lambda: torch.rand(2))).all()), bool((torch.random.get_rng_state() == before).all())
     (True, True)
     """
-    with torch.random.fork_rng(devices=[]):  # the global generator is restored on leaving
+    dev = torch.device("cpu" if device is None else device)
+    gpu = dev.type != "cpu"
+    with torch.random.fork_rng(devices=[dev] if gpu else [], device_type=dev.type if gpu else "cuda"):
+        # the forked generators (the CPU's, the device's) are restored on leaving
         torch.default_generator.manual_seed(int(seed) % 2**63)
+        if gpu and dev.type == "cuda":
+            with torch.cuda.device(dev):
+                torch.cuda.manual_seed(int(seed) % 2**63)
+        elif gpu:  # another accelerator with torch's per-backend seeding (mps, xpu)
+            getattr(torch, dev.type).manual_seed(int(seed) % 2**63)
         return build()

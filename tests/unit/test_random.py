@@ -64,3 +64,17 @@ def test_wide_rows_do_not_depend_on_the_cut(wide):
     pd.testing.assert_frame_equal(whole, parts)
     jobbed = pd.concat(list(wide.iter_samples(20_000, chunk_rows=3000, random_state=3)), ignore_index=True)
     pd.testing.assert_frame_equal(whole, jobbed)
+
+
+def test_torch_seeded_repeats_and_restores_the_callers_state_with_a_device():
+    torch = pytest.importorskip("torch")
+    from simulacra.random import torch_seeded
+
+    before = torch.random.get_rng_state()
+    plain = torch_seeded(torch, 7, lambda: torch.rand(3))
+    for device in ("cpu", torch.device("cpu")):  # the CPU named as the device: the same draw as none named
+        assert torch.equal(torch_seeded(torch, 7, lambda: torch.rand(3), device=device), plain)
+    assert not torch.equal(torch_seeded(torch, 8, lambda: torch.rand(3), device="cpu"), plain)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    # a negative or huge seed is folded into the generator's range rather than refused
+    assert torch.equal(torch_seeded(torch, -3, lambda: torch.rand(2)), torch_seeded(torch, 2**63 - 3, lambda: torch.rand(2)))

@@ -401,6 +401,9 @@ def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: 
         rel = col.get("anchor") or ", ".join(col.get("lower", []) + col.get("upper", []))
         table.add_row(col["name"], col["kind"], col["mode"], rel or "")
     out.print(table)
+    if info.get("entity_volatility"):
+        out.print("Each entity has its own volatility level, drawn with the entity: changes and distances "
+                  "are drawn in units of it")
     if info["row_rules"]:
         out.print("Rules kept in every event: " + "; ".join(info["row_rules"]))
 

@@ -38,6 +38,9 @@ RESIDUAL_BINS = 32
 #: boosted prediction is a smooth function, and small leaves of it pulled rows toward their training
 #: neighbours (DCR share 0.517 on california with the plain floor, 0.511 with 16 floors; issue 17).
 RESIDUAL_LEAF_FACTOR = 16
+#: A few-class column keeps its booster only where the booster's held-out log-likelihood beats the tree
+#: the column would get instead by more than this many standard errors; None: always boosted.
+CLASS_BOOST_GAIN: float | None = 2.0
 #: Boosting of a few-class column in the chain: rounds at most (early stopping decides) and rate.
 CLASS_ROUNDS = 100
 CLASS_RATE = 0.2
@@ -79,17 +82,22 @@ class ColumnFitter:
         if name in self.cells:
             return self._fit_numeric(X, names, target.astype(float), self.cells[name], rng, rounds=rounds)
         codes = target.astype(np.int64)
+        depth = _shallower(self.max_depth, self.category_depth)
         if self._boost(codes):
-            model: Any = BoostedConditional.fit(
+            gate = CLASS_BOOST_GAIN
+            # the tree the column would get instead, fitted on the booster's training rows (its own
+            # generator, so a booster that wins leaves every later draw of the fit as it was)
+            alternative = None if gate is None else (
+                lambda Xt, yt: self._tree(Xt, yt, n_codes + 1, rng.spawn(1)[0], max_depth=depth))
+            boosted = BoostedConditional.fit(
                 X, codes, n_cells=n_codes + 1, min_samples_leaf=self.min_samples_leaf, rng=rng,
                 categorical=self._categorical(names), n_jobs=self.n_jobs,
                 max_rounds=CLASS_ROUNDS if rounds is None else REFINE_CLASS_ROUNDS,
-                learning_rate=CLASS_RATE if rounds is None else REFINE_CLASS_RATE,
+                learning_rate=CLASS_RATE if rounds is None else REFINE_CLASS_RATE, compare=alternative,
             )
-        else:
-            depth = _shallower(self.max_depth, self.category_depth)
-            model = self._tree(X, codes, n_codes + 1, rng, max_depth=depth)
-        return {"value": model}
+            if gate is None or boosted.booster is None or boosted.gain_over_tree - gate * boosted.gain_se > 0.0:
+                return {"value": boosted}
+        return {"value": self._tree(X, codes, n_codes + 1, rng, max_depth=depth)}
 
     def _categorical(self, names: list[str]) -> list[int]:
         return [i for i, c in enumerate(names) if c not in self.cells]

@@ -143,6 +143,15 @@ class LeafTree:
         idx = np.searchsorted(self._flat, key, side="right")
         return np.clip(idx - leaf * n_cells, 0, n_cells - 1)
 
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Every cell's probability for each row of ``X``, (rows, n_cells), averaged over the trees."""
+        probs = np.diff(self.cumulative, axis=1, prepend=0.0)
+        if not self.trees:
+            return np.repeat(probs[:1], len(X), axis=0)
+        Xc = np.ascontiguousarray(X, dtype=np.float32)
+        total = sum(probs[node_leaf[_apply(tree, Xc)]] for tree, node_leaf in zip(self.trees, self.leaf_of_node))
+        return np.asarray(total) / len(self.trees)
+
     def probability(self, X: np.ndarray, cell: int) -> np.ndarray:
         """The probability of ``cell`` for each row of ``X`` (averaged over the trees)."""
         cum = self.cumulative

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
-from simulacra.tabular._sequence_plan import check_table, numeric_column
+from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column
 from simulacra.tabular._steps import Roller
 
 if TYPE_CHECKING:
@@ -40,7 +40,9 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
         levels[idx_entity, idx_step, j] = model._codes(p.name, frame[p.name]) if p.kind == "category" \
             else values[p.name]
     times[idx_entity, idx_step] = model._ordinal(frame[model.order])
-    roller = Roller(plans, model._encode_statics(table), total, model.time_["weekday"])
+    # each entity's own volatility level, measured on its given history as in fitting
+    sizes = entity_sizes(plans, frame[model.entity].to_numpy(), values) if model.entity_sizes_ else None
+    roller = Roller(plans, model._encode_statics(table), total, model.time_["weekday"], sizes)
     for t in range(T):
         known = np.flatnonzero(hist_len > t)
         new = np.flatnonzero((hist_len <= t) & (total > t))

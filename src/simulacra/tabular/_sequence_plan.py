@@ -7,11 +7,21 @@ column's representation (level, change, ratio to an anchor column, distance to i
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
-from simulacra.tabular._steps import LEVEL_AUTOCORR, SCALED_MODES, ColumnPlan, chain_order, decimals_of, to_repr
+from simulacra.tabular._steps import (
+    ENTITY_SIZE_PRIOR,
+    LEVEL_AUTOCORR,
+    SCALED_MODES,
+    ColumnPlan,
+    chain_order,
+    decimals_of,
+    to_repr,
+)
 
 
 def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False) -> pd.DataFrame:
@@ -150,3 +160,37 @@ def set_scales(plans: list[ColumnPlan], entity: np.ndarray, values: dict[str, np
         size = np.abs(to_repr(p, values[p.name], prev, values)[later])
         mean = float(np.mean(size[np.isfinite(size)])) if np.isfinite(size).any() else 0.0
         p.scale = mean if mean > 0 else None
+
+
+def entity_sizes(plans: list[ColumnPlan], entity: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Each entity's volatility level (rows sorted by entity, then order; entities in order of appearance),
+    or None when no column is scaled (:func:`set_scales` first).
+
+    The mean over the entity's events after its first of the mean absolute representation of the scaled
+    columns, each in units of its training mean: 1 for an entity as volatile as the training entities
+    on average, 2 for one twice as volatile. Shrunk towards 1 by ``ENTITY_SIZE_PRIOR`` events, so that a
+    short history gets a size near the average rather than that of its few moves.
+    """
+    scaled = [p for p in plans if p.scaled]
+    if not scaled:
+        return None
+    index, names = pd.factorize(entity)  # entities in order of appearance
+    later = np.r_[False, entity[1:] == entity[:-1]]
+    prev = {c: np.r_[np.nan, v[:-1]] for c, v in values.items()}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.column_stack([np.abs(to_repr(p, values[p.name], prev, values)) / (p.scale or 1.0) for p in scaled])
+        known = np.isfinite(rel) & later[:, None]
+        per_event = np.where(known, rel, 0.0).sum(axis=1) / np.maximum(known.sum(axis=1), 1)
+    has = known.any(axis=1)
+    total = np.bincount(index, weights=np.where(has, per_event, 0.0), minlength=names.size)
+    count = np.bincount(index, weights=has.astype(float), minlength=names.size)
+    return (total + ENTITY_SIZE_PRIOR) / (count + ENTITY_SIZE_PRIOR)
+
+
+def yes_no(value: Any, name: str) -> bool:
+    """A yes/no parameter, also as given on the command line (``-p entity_volatility=true``)."""
+    if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
+        return value.strip().lower() in ("true", "yes")
+    raise InputError(f"{name} must be true or false, got {value!r}")

@@ -19,11 +19,14 @@ choices make the histories look real:
   such columns, each in units of its training mean, moved by the columns already drawn in the same
   event. A large move widens the next draws of every price of the entity, so volatility clusters
   over a long free-running history, where a spread model alone lets it fade (sp500: lag-1
-  autocorrelation of absolute `open` changes 0.13 without, 0.21 with, real 0.19).
+  autocorrelation of absolute `open` changes 0.13 without, 0.21 with, real 0.19). With
+  ``entity_volatility=True`` each entity also has its own volatility level (drawn with the entity, a
+  static attribute of its history): the running size starts at it and the step models see it, so an
+  entity keeps its level over a long history instead of wandering from the training average.
 * **Features.** Static attributes, lags ``1..n_lags`` of every representation, an exponentially
   weighted mean of the absolute change, the distance of a level from the entity's running mean, the
-  step and the steps left, the weekday of the previous event, and the columns drawn before in the
-  same event.
+  step and the steps left, the weekday of the previous event, the log of the entity's own volatility
+  level (with ``entity_volatility=True``), and the columns drawn before in the same event.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ SCALED_MODES = ("logdiff", "diff", "lagratio", "lagoffset", "ratio", "offset", "
 #: Which of ``EWM_ALPHA`` the running size uses (the fast one: the slow one gave less clustering on
 #: sp500), and the floor of the size relative to its training mean (never divided by ~0).
 SCALE_EWM, SCALE_FLOOR = 1, 0.05
+#: An entity's own volatility level (its mean size, :func:`~simulacra.tabular._sequence_plan.entity_sizes`)
+#: is shrunk towards the training average as if this many average events had been seen besides its own.
+ENTITY_SIZE_PRIOR = 10
 #: A positive column whose log level has this lag-1 autocorrelation inside entities is modelled by
 #: its changes (a random-walk-like level); below it, by its level.
 LEVEL_AUTOCORR = 0.9
@@ -303,10 +309,13 @@ class Roller:
     """
 
     def __init__(self, plans: list[ColumnPlan], statics: np.ndarray, lengths: np.ndarray,
-                 weekday: bool) -> None:
+                 weekday: bool, sizes: np.ndarray | None = None) -> None:
         self.plans = plans
         self.statics = statics  # (n, n_static) already encoded
         self.lengths = lengths
+        # each entity's own volatility level, in units of the training means (1: the average entity)
+        self.own_size = sizes is not None  # models saved before entity sizes have none: features and sizes as then
+        self.sizes = np.ones(len(lengths)) if sizes is None else np.maximum(np.nan_to_num(sizes, nan=1.0), SCALE_FLOOR)
         self.weekday = weekday
         n, k = len(lengths), len(plans)
         self.lags = np.full((n, k, N_LAGS), np.nan, dtype=np.float64)
@@ -318,7 +327,8 @@ class Roller:
 
     @property
     def n_features(self) -> int:
-        return self.statics.shape[1] + len(self.plans) * (N_LAGS + len(EWM_ALPHA) + 1) + 2 + int(self.weekday)
+        return (self.statics.shape[1] + len(self.plans) * (N_LAGS + len(EWM_ALPHA) + 1) + 2 + int(self.weekday)
+                + int(self.own_size))
 
     def features(self, t: int, rows: np.ndarray) -> np.ndarray:
         """Features of step ``t`` (t ≥ 1) for the entities ``rows``."""
@@ -334,14 +344,17 @@ class Roller:
         ]
         if self.weekday:
             parts.append(self.prev_weekday[rows][:, None])
+        if self.own_size:
+            parts.append(np.log(self.sizes[rows])[:, None])
         return np.column_stack(parts).astype(np.float32)
 
     def scale(self, t: int, rows: np.ndarray, plans: list[ColumnPlan], row: np.ndarray | None = None) -> np.ndarray:
         """The running size of each plan's representation at step ``t``, (len(rows), k); 1 where not scaled.
 
         The entity's current volatility, shared by its scaled columns (:attr:`ColumnPlan.scale`): the
-        mean over those columns of their absolute representation in units of its training mean,
-        exponentially weighted over the past events (``EWM_ALPHA[SCALE_EWM]``, starting at 1), then
+        mean over those columns of their absolute representation in units of its training mean times
+        the entity's own volatility level (:attr:`sizes`), exponentially weighted over the past events
+        (``EWM_ALPHA[SCALE_EWM]``, starting at 1: the entity's level), then
         moved, for each column, by the columns drawn before it in the same event (``row``: the event's
         representations so far, NaN where not drawn yet), so a large overnight gap widens the same day's
         move and range. A scaled column is drawn as a multiple of its size: a large move widens the next
@@ -355,17 +368,18 @@ class Roller:
             return out
         alpha = EWM_ALPHA[SCALE_EWM]
         start = (1.0 - alpha) ** max(t - 1, 0)  # the pushes of steps 1..t-1 updated the running means
-        level = (self.ewm[rows][:, on, SCALE_EWM] / base[on]).mean(axis=1) + start
+        unit = np.where(on, base, 1.0)[None, :] * self.sizes[rows][:, None]  # (rows, k)
+        level = (self.ewm[rows][:, on, SCALE_EWM] / unit[:, on]).mean(axis=1) + start
         rel = np.repeat(level[:, None], len(plans), axis=1)
         if row is not None:
-            seen = np.where(on[None, :], np.abs(row) / np.where(on, base, 1.0)[None, :], np.nan)
+            seen = np.where(on[None, :], np.abs(row) / unit, np.nan)
             known = np.isfinite(seen)
             # sum and count of the columns before each one (exclusive prefix sums along the row)
             total = np.cumsum(np.where(known, seen, 0.0), axis=1) - np.where(known, seen, 0.0)
             count = np.cumsum(known, axis=1) - known
             mean = total / np.maximum(count, 1)
             rel = np.where(count > 0, (1 - alpha) * rel + alpha * mean, rel)
-        size = np.maximum(rel, SCALE_FLOOR) * np.where(on, base, 1.0)[None, :]
+        size = np.maximum(rel, SCALE_FLOOR) * unit
         out[:, on] = size[:, on]
         return out
 

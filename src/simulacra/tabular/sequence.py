@@ -36,7 +36,7 @@ import pandas as pd
 from simulacra.errors import InputError, ModelFileError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
-from simulacra.tabular._sequence_plan import check_table, plan_columns, set_scales
+from simulacra.tabular._sequence_plan import check_table, entity_sizes, plan_columns, set_scales, yes_no
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import (
     N_LAGS,
@@ -52,6 +52,7 @@ GAP = "__gap"
 _OWN_LEVEL = ("level", "logdiff", "diff", "lagratio", "lagoffset")  # representations that need no other column of the row
 LENGTH = "__n_events"
 START = "__start"
+SIZE = "__size"  # the entity's own volatility level (entity table), when some column is scaled
 
 
 def _first(name: str) -> str:
@@ -79,6 +80,12 @@ class SequenceSynthesizer(CompositeModel):
     context : list of str, optional
         Static columns that start the entity model's chain, so that :meth:`sample_given` draws each
         entity given their values (a parent row's columns, when the sequences belong to related tables).
+    entity_volatility : bool
+        Give each entity its own volatility level, drawn with the entity: its changes and distances start
+        at that level and the step models see it, so calm entities stay calm and turbulent ones
+        turbulent over a whole history. Off by default: on sp500 it brings the tickers' volatilities
+        and the window discriminator closer to the real ones but weakens the clustering of the
+        ``close`` and ``low`` changes (``docs/sequences.md``).
     """
 
     name: ClassVar[str] = "sequence"
@@ -86,7 +93,8 @@ class SequenceSynthesizer(CompositeModel):
 
     def __init__(self, *, entity: str, order: str, statics: list[str] | None = None,
                  min_category_count: int = 5, min_samples_leaf: int = 20,
-                 random_state: int | None = None, context: list[str] | None = None) -> None:
+                 random_state: int | None = None, context: list[str] | None = None,
+                 entity_volatility: bool = False) -> None:
         self.entity = entity
         self.order = order
         self.statics = statics
@@ -94,10 +102,12 @@ class SequenceSynthesizer(CompositeModel):
         self.min_samples_leaf = min_samples_leaf
         self.random_state = random_state
         self.context = context
+        self.entity_volatility = entity_volatility
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in
-                ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state", "context")}
+                ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state", "context",
+                 "entity_volatility")}
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame) -> SequenceSynthesizer:
@@ -105,6 +115,13 @@ class SequenceSynthesizer(CompositeModel):
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         frame = check_table(data, self.entity, self.order)
+        # the entity table and the step models name their own columns so: a user's would be overwritten
+        reserved = [str(c) for c in data.columns
+                    if c in (GAP, LENGTH, START, SIZE) or str(c).startswith(_first(""))]
+        if reserved:
+            raise InputError(f"Column name(s) {', '.join(reserved)} are reserved by the sequence model "
+                             f"({GAP}, {LENGTH}, {START}, {SIZE}, {_first('')}*); rename them before fitting.")
+        own_volatility = yes_no(self.entity_volatility, "entity_volatility")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
         self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}
@@ -127,6 +144,8 @@ class SequenceSynthesizer(CompositeModel):
         above = row_orderings({c: frame[c].to_numpy(dtype=float) for c in numeric}, numeric)
         self.plans_ = plan_columns(frame, self.entity, numeric, dynamic, values, above)
         set_scales(self.plans_, frame[self.entity].to_numpy(), values)
+        sizes = entity_sizes(self.plans_, frame[self.entity].to_numpy(), values) if own_volatility else None
+        self.entity_sizes_ = sizes is not None
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])
         gaps = np.diff(ordinal, prepend=np.nan)
@@ -147,6 +166,8 @@ class SequenceSynthesizer(CompositeModel):
                 table[_first(plan.name)] = row0[plan.name]
             else:  # relative to other columns of the same row: stored as that relation
                 table[_first(plan.name)] = to_repr(plan, row0[plan.name], row0, row0)
+        if sizes is not None:
+            table[SIZE] = sizes
         self.entity_model_ = AutoregressiveSynthesizer(
             min_category_count=self.min_category_count, random_state=self.random_state,
             order=[*self.context, LENGTH] if self.context else None,
@@ -155,7 +176,7 @@ class SequenceSynthesizer(CompositeModel):
         # step models, fitted on every event after the first
         self.static_codes_ = {c: self._categories(frame[c]) for c in self.statics_ if not _numeric(frame[c])}
         statics = self._encode_statics(table)
-        X, Y, V = self._transitions(frame, values, gaps, lengths, statics)
+        X, Y, V = self._transitions(frame, values, gaps, lengths, statics, sizes)
         self._fit_steps(X, Y, V, statics.shape[1], rng)
         self._sample_rng_ = np.random.default_rng(self.random_state)
         return self
@@ -211,9 +232,11 @@ class SequenceSynthesizer(CompositeModel):
         return pd.Series(s).map(lookup).fillna(other).to_numpy(dtype=float)
 
     def _transitions(self, frame: pd.DataFrame, values: dict[str, np.ndarray], gaps: np.ndarray,
-                     lengths: np.ndarray, statics: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     lengths: np.ndarray, statics: np.ndarray,
+                     sizes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Features, targets (gap, then every plan's representation) and the plans' running sizes
-        (:meth:`Roller.scale`) of every event after the first."""
+        (:meth:`Roller.scale`, given each entity's own volatility level ``sizes``) of every event after
+        the first."""
         n, T = lengths.size, int(lengths.max())
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
         plans = self.plans_
@@ -229,8 +252,8 @@ class SequenceSynthesizer(CompositeModel):
         day = np.full((n, T), np.nan)
         if self.time_["weekday"]:
             day[idx_entity, idx_step] = ((times.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
-        roller = Roller(plans, statics, lengths, self.time_["weekday"])
-        feats, targets, sizes = [], [], []
+        roller = Roller(plans, statics, lengths, self.time_["weekday"], sizes)
+        feats, targets, running = [], [], []
         for t in range(T):
             rows = np.flatnonzero(lengths > t)
             row = {p.name: levels[rows, t, j] for j, p in enumerate(plans)}
@@ -240,9 +263,9 @@ class SequenceSynthesizer(CompositeModel):
                 base = roller.features(t, rows)
                 feats.append(base)
                 targets.append(np.column_stack([gap[rows, t], reprs]))
-                sizes.append(roller.scale(t, rows, plans, reprs))
+                running.append(roller.scale(t, rows, plans, reprs))
             roller.push(t, rows, reprs, levels[rows, t], day[rows, t] if self.time_["weekday"] else None)
-        return np.vstack(feats), np.vstack(targets), np.vstack(sizes)
+        return np.vstack(feats), np.vstack(targets), np.vstack(running)
 
     @staticmethod
     def _repr(p: ColumnPlan, row: dict[str, np.ndarray], prev: dict[str, np.ndarray]) -> np.ndarray:
@@ -313,7 +336,9 @@ class SequenceSynthesizer(CompositeModel):
         n, T = lengths.size, int(lengths.max())
         plans = self.plans_
         statics = self._encode_statics(table)
-        roller = Roller(plans, statics, lengths, self.time_["weekday"])
+        sizes = pd.to_numeric(table[SIZE], errors="coerce").to_numpy(dtype=float) \
+            if self.entity_sizes_ and SIZE in table else None
+        roller = Roller(plans, statics, lengths, self.time_["weekday"], sizes)
         levels = np.full((n, T, len(plans)), np.nan)
         times = np.full((n, T), np.nan)
         times[:, 0] = self._ordinal(pd.Series(table[START]) if not self.time_["datetime"]
@@ -442,6 +467,7 @@ class SequenceSynthesizer(CompositeModel):
                 "categories": self.categories_, "static_codes": self.static_codes_, "time": self.time_,
                 "missing": self.missing_, "n_entities": self.n_entities_, "n_training_rows": self.n_training_rows_,
                 "entity_prefix": self.entity_prefix_, "plans": [p.to_dict() for p in self.plans_],
+                "entity_sizes": self.entity_sizes_,
                 "steps": {k: m.get_state() for k, m in self.steps_.items()}, "entity_model": entity,
             },
         }
@@ -453,7 +479,7 @@ class SequenceSynthesizer(CompositeModel):
 
         params = dict(state.get("params") or {})
         unknown = set(params) - {"entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state",
-                                 "context"}
+                                 "context", "entity_volatility"}
         if unknown:
             raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
         model = cls(**params)
@@ -468,6 +494,7 @@ class SequenceSynthesizer(CompositeModel):
         model.n_entities_, model.n_training_rows_ = int(body["n_entities"]), int(body["n_training_rows"])
         model.entity_prefix_ = str(body["entity_prefix"])
         model.plans_ = [ColumnPlan(**p) for p in body["plans"]]
+        model.entity_sizes_ = bool(body.get("entity_sizes", False))  # False in models saved before them
         model.steps_ = {str(k): StepModel.from_state(v) for k, v in body["steps"].items()}
         entity = body["entity_model"]
         model.entity_model_ = AutoregressiveSynthesizer.from_state(entity)  # type: ignore[assignment]
@@ -482,6 +509,7 @@ class SequenceSynthesizer(CompositeModel):
             "model": self.name, "entity": self.entity, "order": self.order,
             "training_rows": self.n_training_rows_, "training_entities": self.n_entities_,
             "statics": self.statics_, "columns": [p.to_dict() for p in self.plans_],
+            "entity_volatility": self.entity_sizes_,
             "row_rules": [f"{p.name} >= {b}" for p in self.plans_ for b in p.lower]
             + [f"{p.name} <= {b}" for p in self.plans_ for b in p.upper],
         }

@@ -153,9 +153,9 @@ def model_sample_case(seed: int, workdir: Path) -> tuple[str, dict[str, Any]]:
     return model_case(seed, workdir, sample=True)
 
 
-def model_texts(model: str = "autoreg") -> list[str]:
+def model_texts(model: str = "autoreg", **params: Any) -> list[str]:
     """The LightGBM model texts inside a real model file (every ``"model"`` string of its state)."""
-    state = json.loads(members(real_archive(model))["state.json"])
+    state = json.loads(members(real_archive(model, **params))["state.json"])
     found: list[str] = []
 
     def walk(obj: Any) -> None:

@@ -72,6 +72,11 @@ class NumericDomain:
         total = out.sum()
         return out / total if total > 0 else np.full(out.size, 1.0 / max(out.size, 1))
 
+    def code_variance(self, cell_variance: float) -> np.ndarray:
+        """Noise variance (rows²) of each code's count in :meth:`marginal`: a bin sums its fine cells."""
+        out = np.diff(self.bounds).astype(float) * cell_variance
+        return np.append(out, cell_variance) if self.missing else out
+
     def decode(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Values for coarse codes: a fine cell by its noisy probability, then a point inside it."""
         out = np.full(codes.size, np.nan)
@@ -132,6 +137,13 @@ class CategoricalDomain:
     def marginal(self) -> np.ndarray:
         total = self.counts.sum()
         return self.counts / total if total > 0 else np.full(self.n_codes, 1.0 / max(self.n_codes, 1))
+
+    def code_variance(self, cell_variance: float) -> np.ndarray:
+        """Noise variance (rows²) of each code's count: the "other" count is the row count less the kept ones."""
+        out = np.full(self.n_codes, cell_variance)
+        if self.other:
+            out[len(self.labels)] = cell_variance * (len(self.labels) + int(self.missing) + 1)
+        return out
 
     def get_state(self) -> dict[str, Any]:
         return {"kind": "categorical", "labels": list(self.labels), "other": self.other, "missing": self.missing,

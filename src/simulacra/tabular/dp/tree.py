@@ -1,11 +1,12 @@
 """A tree-shaped graphical model over column codes, chosen and measured under zCDP (MST-style).
 
 Structure: Kruskal's algorithm where each edge is picked by the exponential mechanism, scored by how
-far the pair's true 2-way table is from what the (noisy) 1-way marginals predict (McKenna et al.
-2021). Measurement: each chosen pair's 2-way table with Gaussian noise. Estimation: each noisy table
-is projected onto non-negative tables and raked (iterative proportional fitting) to the released
-1-way marginals, so neighbouring tables agree; on a tree that makes the joint distribution exact,
-and sampling is ancestral (root, then each child given its parent), with no iterative inference.
+far the pair's true 2-way table is from the product of its own margins (its dependence).
+Measurement: each chosen pair's 2-way table with Gaussian noise. Estimation (post-processing): each
+column's marginal combines its 1-way release with the sums of the noisy tables it is in; each noisy
+table is projected onto non-negative tables and raked (iterative proportional fitting) to those
+marginals, so neighbouring tables agree; on a tree that makes the joint distribution exact, and
+sampling is ancestral (root, then each child given its parent), with no iterative inference.
 """
 
 from __future__ import annotations
@@ -21,20 +22,42 @@ def pair_table(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> np.ndarray:
     return np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb)
 
 
+def dependence(table: np.ndarray) -> float:
+    """L1 distance of a 2-way count table from the product of its own margins: sum |T - r c^T / N|.
+
+    Its sensitivity is below 4 (adding a row at (a, b) moves the difference by
+    N/(N+1) (e_a - p)(e_b - q)^T, whose L1 norm is at most 2 x 2), against 1 for the distance from
+    the *released* 1-way marginals; but that one also counts those marginals' noise, which grows with
+    the number of codes and can outweigh every real dependence at small epsilon.
+
+    >>> dependence(np.array([[10, 0], [0, 10]]))
+    20.0
+    >>> dependence(np.array([[5, 5], [5, 5]]))
+    0.0
+    """
+    t = np.asarray(table, dtype=float)
+    total = t.sum()
+    if total <= 0:
+        return 0.0
+    return float(np.abs(t - np.outer(t.sum(axis=1), t.sum(axis=0)) / total).sum())
+
+
+#: Sensitivity of :func:`dependence` (add or remove one row).
+DEPENDENCE_SENSITIVITY = 4.0
+
+
 def select_tree(
-    codes: list[np.ndarray], marginals: list[np.ndarray], n_rows: float, mech: Mechanisms, rho: float,
-    names: list[str],
+    codes: list[np.ndarray], sizes: list[int], mech: Mechanisms, rho: float, names: list[str],
 ) -> list[tuple[int, int]]:
-    """Edges of a spanning tree, each picked by the exponential mechanism (ρ split evenly)."""
+    """Edges of a spanning tree, each picked by the exponential mechanism (ρ split evenly).
+
+    A pair's score is :func:`dependence` of its true 2-way table.
+    """
     d = len(codes)
     if d < 2:
         return []
-    sizes = [m.size for m in marginals]
     pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
-    scores = np.empty(len(pairs))
-    for k, (i, j) in enumerate(pairs):
-        true = pair_table(codes[i], codes[j], sizes[i], sizes[j])
-        scores[k] = np.abs(true - n_rows * np.outer(marginals[i], marginals[j])).sum()
+    scores = np.array([dependence(pair_table(codes[i], codes[j], sizes[i], sizes[j])) for i, j in pairs])
     component = list(range(d))
 
     def root(x: int) -> int:
@@ -47,8 +70,7 @@ def select_tree(
     step = rho / (d - 1)
     for _ in range(d - 1):
         open_ = [k for k, (i, j) in enumerate(pairs) if root(i) != root(j)]
-        # adding or removing a row moves one cell of the true table by one: the L1 score moves by at most 1
-        pick = open_[mech.select(scores[open_], step, 1.0, "tree edge")]
+        pick = open_[mech.select(scores[open_], step, DEPENDENCE_SENSITIVITY, "tree edge")]
         i, j = pairs[pick]
         component[root(i)] = root(j)
         edges.append((i, j))
@@ -67,17 +89,46 @@ def rake(table: np.ndarray, rows: np.ndarray, cols: np.ndarray, iters: int = 50)
 
 
 def measure_edges(
-    codes: list[np.ndarray], marginals: list[np.ndarray], edges: list[tuple[int, int]], mech: Mechanisms,
-    rho: float, names: list[str],
+    codes: list[np.ndarray], sizes: list[int], edges: list[tuple[int, int]], mech: Mechanisms, rho: float,
+    names: list[str],
 ) -> list[np.ndarray]:
-    """Each edge's 2-way table: noisy, made non-negative, raked to the released 1-way marginals."""
-    out = []
+    """Each edge's 2-way count table with Gaussian noise (ρ split evenly), as measured."""
     per = rho / max(len(edges), 1)
-    for i, j in edges:
-        ki, kj = marginals[i].size, marginals[j].size
-        true = pair_table(codes[i], codes[j], ki, kj)
-        noisy = mech.gaussian_counts(true, per, f"pair {names[i]} × {names[j]}")
-        joint = project_simplex(noisy, 1.0 * max(noisy.sum(), 1.0))
+    return [mech.gaussian_counts(pair_table(codes[i], codes[j], sizes[i], sizes[j]), per,
+                                 f"pair {names[i]} × {names[j]}") for i, j in edges]
+
+
+def combine_marginals(
+    marginals: list[np.ndarray], variances: list[np.ndarray], edges: list[tuple[int, int]],
+    noisy: list[np.ndarray], pair_variance: float, n_rows: float,
+) -> list[np.ndarray]:
+    """Each column's marginal from every measurement of it: its own 1-way release and the sums of
+    the noisy 2-way tables it is in, weighted by inverse variance (post-processing).
+
+    ``variances`` are the noise variances (in rows²) of ``n_rows * marginals``; a 2-way table's sum
+    over a column of ``k`` codes has ``k * pair_variance``. A numeric column's bin adds up many noisy
+    fine cells, so a small table it shares is often the better estimate of its bins.
+    """
+    weight = [1.0 / np.maximum(v, 1e-12) for v in variances]
+    total = [w * n_rows * m for w, m in zip(weight, marginals)]
+    for (i, j), t in zip(edges, noisy):
+        wi, wj = 1.0 / (t.shape[1] * pair_variance), 1.0 / (t.shape[0] * pair_variance)
+        total[i] = total[i] + wi * t.sum(axis=1)
+        weight[i] = weight[i] + wi
+        total[j] = total[j] + wj * t.sum(axis=0)
+        weight[j] = weight[j] + wj
+    out = []
+    for m, tw, w in zip(marginals, total, weight):
+        counts = project_simplex(tw / w, max(n_rows, 1.0))
+        out.append(counts / counts.sum() if counts.sum() > 0 else np.asarray(m, dtype=float))
+    return out
+
+
+def fit_tables(marginals: list[np.ndarray], edges: list[tuple[int, int]], noisy: list[np.ndarray]) -> list[np.ndarray]:
+    """Each noisy 2-way table made non-negative and raked to the 1-way marginals, so neighbours agree."""
+    out = []
+    for (i, j), t in zip(edges, noisy):
+        joint = project_simplex(t, 1.0 * max(t.sum(), 1.0))
         joint = joint / max(joint.sum(), 1e-300)
         out.append(rake(joint, marginals[i], marginals[j]))
     return out

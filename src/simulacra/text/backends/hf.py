@@ -284,11 +284,12 @@ class TransformersBackend:
             kwargs.update(temperature=r0.temperature, top_p=r0.top_p)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
-        try:
-            with torch.random.fork_rng(devices=[] if model.device.type == "cpu" else [model.device]):
-                torch.manual_seed(int(r0.seed))  # local: fork_rng restores the global state on exit
-                with torch.inference_mode():
-                    out = model.generate(**enc, **kwargs)
+        def run() -> Any:
+            with torch.inference_mode():
+                return model.generate(**enc, **kwargs)
+
+        try:  # a local seed: the global generators (the model's device's too) are restored on exit
+            out = torch_seeded(torch, r0.seed, run, device=model.device)
         except Exception as exc:  # noqa: BLE001 - a failed request comes back as a failed Completion
             return [Completion(text="", error=f"{type(exc).__name__}: {exc}") for _ in batch]
         seconds = (time.perf_counter() - start) / len(batch)
