@@ -261,7 +261,8 @@ def _uplift_kwargs(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
             "synth_per_image": args.synth_per_image or args.per_image, "generator_on_classic": args.on_classic,
             "synth_oversample": args.oversample, "classifier_epochs": args.epochs,
             "classifier_steps": args.classifier_steps, "synth_weight": args.synth_weight,
-            "synth_classic": args.synth_classic}
+            "synth_classic": args.synth_classic, "teachers": args.teachers,
+            "teacher_temperature": args.temperature, "distill_real": args.distill_real}
 
 
 def _cached_synthetic(real: Any, hits: list[bool]) -> Any:
@@ -430,6 +431,10 @@ def main() -> None:
     ap.add_argument("--synth-weight", type=float, default=1.0,
                     help="uplift: weight of a synthetic image in the CNN's loss (a real one: 1)")
     ap.add_argument("--synth-classic", action="store_true", help="uplift: the classic transforms on the synthetic images too")
+    ap.add_argument("--teachers", type=int, default=0,
+                    help="uplift: soft labels for the synthetic images, the mean of this many CNNs' probabilities (0: hard)")
+    ap.add_argument("--temperature", type=float, default=1.0, help="uplift: the teachers' softmax temperature")
+    ap.add_argument("--distill-real", action="store_true", help="uplift: the teachers' soft labels on the real and classic images too")
     ap.add_argument("--validate", action="store_true",
                     help="uplift: score on the training pool's images outside each repeat's draw, not the test set")
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")

@@ -159,6 +159,9 @@ def uplift_image(
     epochs: Annotated[int, typer.Option("--epochs", help="CNN passes over its training set, the same in every arm.")] = 100,
     synth_weight: Annotated[float, typer.Option("--synth-weight", help="Weight of a synthetic image in the CNN's loss (a real image or classic copy: 1).")] = 1.0,
     synth_classic: Annotated[bool, typer.Option("--synth-classic", help="Put the synthetic images through the classic transforms too.")] = False,
+    teachers: Annotated[int, typer.Option("--teachers", help="Soft labels for the synthetic images: the mean class probabilities of this many CNNs trained on what the generator saw (0: the generator's class).")] = 0,
+    teacher_temperature: Annotated[float, typer.Option("--teacher-temperature", help="Softmax temperature of the teachers' probabilities (> 1: softer labels).")] = 1.0,
+    distill_real: Annotated[bool, typer.Option("--distill-real", help="With --teachers: the real images and classic copies get the teachers' soft labels too.")] = False,
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
@@ -177,7 +180,7 @@ def uplift_image(
         synth_per_image=per_image if synth_per_image is None else synth_per_image, generator=model,
         generator_params=parse_assignments(param, "--param"), generator_on_classic=on_classic,
         synth_oversample=oversample, classifier_epochs=epochs, synth_weight=synth_weight, synth_classic=synth_classic,
-        progress=_progress(),
+        teachers=teachers, teacher_temperature=teacher_temperature, distill_real=distill_real, progress=_progress(),
     )
     _finish(result, json_path, html_path)
 

@@ -59,11 +59,13 @@ class ImageClassifier:
         self.random_state = random_state
 
     def fit(self, images: np.ndarray, labels: np.ndarray, n_classes: int | None = None, *,
-            sample_weight: np.ndarray | None = None) -> ImageClassifier:
+            sample_weight: np.ndarray | None = None, targets: np.ndarray | None = None) -> ImageClassifier:
         """Train on ``uint8`` NHWC images with integer labels (``0 .. n_classes - 1``).
 
         ``sample_weight`` (one non-negative number per image) weights each image's loss: a batch's loss is
-        the weighted mean of its images' cross-entropies (None: every image counts the same).
+        the weighted mean of its images' cross-entropies (None: every image counts the same). ``targets``
+        (soft labels: one row of class probabilities per image, e.g. a teacher's) replaces the one-hot
+        labels in the cross-entropy (knowledge distillation); ``labels`` still gives the number of classes.
         """
         torch = torch_module()
         labels = np.asarray(labels, dtype=np.int64)
@@ -78,6 +80,14 @@ class ImageClassifier:
                                  "not all zero.")
             w = torch.from_numpy(weights)
         k = int(n_classes if n_classes is not None else labels.max() + 1)
+        soft = None
+        if targets is not None:
+            t = np.asarray(targets, dtype=np.float32)
+            if t.shape != (len(labels), k) or not np.isfinite(t).all() or (t < 0).any() \
+                    or not np.allclose(t.sum(axis=1), 1, atol=1e-3):
+                raise InputError(f"targets needs one row of {k} class probabilities (non-negative, summing to 1) "
+                                 f"per image ({len(labels)}).")
+            soft = torch.from_numpy(t)
         seed = 0 if self.random_state is None else int(self.random_state)
         self.classes_ = np.arange(k)
         self.net_ = torch_seeded(torch, seed, lambda: _network(images.shape[3], k))
@@ -94,11 +104,13 @@ class ImageClassifier:
                 xb = x[idx]
                 shift = torch.randint(-1, 2, (2,), generator=gen).tolist()  # a pixel of jitter against overfitting
                 xb = torch.roll(xb, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
-                if w is None:
-                    loss = torch.nn.functional.cross_entropy(self.net_(xb), y[idx])
+                if soft is not None:  # cross-entropy against the soft labels
+                    each = -(soft[idx] * torch.log_softmax(self.net_(xb), dim=1)).sum(dim=1)
+                elif w is None:
+                    each = torch.nn.functional.cross_entropy(self.net_(xb), y[idx])
                 else:
                     each = torch.nn.functional.cross_entropy(self.net_(xb), y[idx], reduction="none")
-                    loss = (each * w[idx]).sum() / w[idx].sum().clamp_min(1e-12)
+                loss = each.mean() if w is None else (each * w[idx]).sum() / w[idx].sum().clamp_min(1e-12)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -124,8 +136,9 @@ class ImageClassifier:
         """The 64 pooled features of each image (the layer before the class scores)."""
         return self._run(images, upto=len(self.net_) - 2)
 
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        logits = self._run(images, upto=None)
+    def predict_proba(self, images: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Class probabilities: the softmax of the class scores divided by ``temperature`` (> 1: softer)."""
+        logits = self._run(images, upto=None) / float(temperature)
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return np.asarray(e / e.sum(axis=1, keepdims=True))
 

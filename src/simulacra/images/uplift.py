@@ -86,12 +86,26 @@ def _synthetic(part: ImageSet, classic: ImageSet | None, s: int, *, generator: s
     return kept, len(drawn) - len(kept)
 
 
+def train_teachers(fit_on: ImageSet, teachers: int, *, seed: int, steps: int) -> list[Any]:
+    """``teachers`` CNNs trained on ``fit_on`` with seeds ``seed``, ``seed + 1``, ... (``steps`` each)."""
+    from simulacra.images.cnn import ImageClassifier
+
+    return [ImageClassifier(steps=steps, random_state=seed + i).fit(fit_on.images, fit_on.labels, len(fit_on.classes))
+            for i in range(teachers)]
+
+
+def soft_labels(teachers: Sequence[Any], images: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The mean of the teachers' class probabilities at ``temperature``: the soft labels of distillation."""
+    return np.asarray(np.mean([t.predict_proba(images, temperature=temperature) for t in teachers], axis=0))
+
+
 def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] = METHODS, per_class: int | None = 10,
                      repeats: int = 5, seed: int = 0, classic: Sequence[str] | str = ("rotate", "shift", "crop"),
                      classic_per_image: int = 4, synth_per_image: int = 4, generator: str = "diffusion",
                      generator_params: dict[str, Any] | None = None, generator_on_classic: bool = False,
                      synth_oversample: float = 1.0, classifier_epochs: int = 100,
                      classifier_steps: int | None = None, synth_weight: float = 1.0, synth_classic: bool = False,
+                     teachers: int = 0, teacher_temperature: float = 1.0, distill_real: bool = False,
                      progress: Callable[[str], None] | None = None) -> Any:
     """Accuracy (and the other uplift metrics) of a small CNN on ``test`` for each method and repeat.
 
@@ -109,6 +123,14 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
     ``synth_weight`` weights each synthetic image's loss in the CNN against 1 for a real image or a classic
     copy (e.g. 0.5: a synthetic digit counts half); ``synth_classic`` puts each synthetic image through the
     classic transforms too (one transformed copy in its place, so the number of images is unchanged).
+
+    ``teachers`` >= 1 labels the synthetic images with soft labels (knowledge distillation) instead of the
+    generator's class: the mean class probabilities, at ``teacher_temperature``, of that many CNNs (seeds
+    r, r + 1, ...) trained on what the generator was fitted on (the repeat's real images, plus their
+    classic copies with ``generator_on_classic``), each with the budget of a CNN on that set; the arms
+    with synthetic images then train on the cross-entropy against those probabilities. ``distill_real``
+    gives the real images and classic copies of those arms the teachers' probabilities too (the arms
+    without synthetic images keep their hard labels).
     """
     from simulacra.augment.models import classification_metrics
     from simulacra.augment.uplift import UpliftResult
@@ -128,6 +150,11 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
     if not (math.isfinite(synth_weight) and synth_weight > 0):
         raise InputError(f"synth_weight must be a positive number (1: a synthetic image counts as a real one), "
                          f"got {synth_weight}.")
+    if teachers < 0 or not (math.isfinite(teacher_temperature) and teacher_temperature > 0):
+        raise InputError(f"teachers must be 0 (hard labels) or more, and teacher_temperature a positive number; "
+                         f"got {teachers} and {teacher_temperature}.")
+    if distill_real and not teachers:
+        raise InputError("distill_real needs teachers >= 1 (the CNNs whose probabilities label the images).")
     if synth_oversample < 1:
         raise InputError(f"synth_oversample must be at least 1 (1: no filtering), got {synth_oversample}.")
     classic_names = parse_methods(classic)
@@ -140,6 +167,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
         s = seed + r
         part = draw_per_class(train, per_class, s)
         made: dict[str, ImageSet] = {}
+        trained: list[Any] = []
         dropped = 0
         for method in plan:
             if progress:
@@ -165,9 +193,18 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             if "synth" in parts and synth_weight != 1:
                 weight = np.ones(len(data), np.float32)
                 weight[len(data) - len(made["synth"]):] = synth_weight  # the synthetic images come last
+            targets = None
+            if "synth" in parts and teachers:
+                if not trained:  # the teachers see what the generator saw, and are trained once per repeat
+                    fit_on = _join(part, made["classic"]) if generator_on_classic else part
+                    trained = train_teachers(fit_on, teachers, seed=s, steps=classifier_steps
+                                             or classifier_steps_for(len(fit_on), classifier_epochs))
+                targets = np.concatenate([
+                    soft_labels(trained, b.images, teacher_temperature) if b is made["synth"] or distill_real
+                    else np.eye(len(classes))[b.labels] for b in sets])
             steps = classifier_steps or classifier_steps_for(len(data), classifier_epochs)
             clf = ImageClassifier(steps=steps, random_state=s).fit(data.images, data.labels, len(classes),
-                                                                   sample_weight=weight)
+                                                                   sample_weight=weight, targets=targets)
             scores = classification_metrics(y_test, clf.predict_proba(test.images), classes, minority)
             rows.append({"method": method, "ratio": np.nan, "repeat": r, "seed": s, **scores,
                          "n_real": len(part), "n_train": len(data), "cnn_steps": steps,
@@ -179,6 +216,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             "classic_per_image": classic_per_image, "generator": generator, "synth_per_image": synth_per_image,
             "generator_params": dict(generator_params or {}), "generator_on_classic": generator_on_classic,
             "synth_oversample": synth_oversample, "classifier_epochs": None if classifier_steps else classifier_epochs,
-            "classifier_steps": classifier_steps, "synth_weight": synth_weight, "synth_classic": synth_classic}
+            "classifier_steps": classifier_steps, "synth_weight": synth_weight, "synth_classic": synth_classic,
+            "teachers": teachers, "teacher_temperature": teacher_temperature, "distill_real": distill_real}
     baselines = ("none", "classic") if "classic" in plan else ("none",)
     return UpliftResult("image", pd.DataFrame(rows), info, headline="accuracy", baselines=baselines)

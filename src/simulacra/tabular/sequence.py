@@ -115,6 +115,12 @@ class SequenceSynthesizer(CompositeModel):
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         frame = check_table(data, self.entity, self.order)
+        # the entity table and the step models name their own columns so: a user's would be overwritten
+        reserved = [str(c) for c in data.columns
+                    if c in (GAP, LENGTH, START, SIZE) or str(c).startswith(_first(""))]
+        if reserved:
+            raise InputError(f"Column name(s) {', '.join(reserved)} are reserved by the sequence model "
+                             f"({GAP}, {LENGTH}, {START}, {SIZE}, {_first('')}*); rename them before fitting.")
         own_volatility = yes_no(self.entity_volatility, "entity_volatility")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]

@@ -58,11 +58,12 @@ def test_uplift_image(tmp_path, capsys):
     code, text = _run(["uplift", "image", train, test, "--methods", "synth", "--per-class", "3", "--repeats", "1",
                        "--model", "vae", "-p", "steps=5", "--on-classic", "--synth-per-image", "2",
                        "--oversample", "1.5", "--epochs", "7", "--synth-weight", "0.5", "--synth-classic",
-                       "--json", js], capsys)
+                       "--teachers", "2", "--teacher-temperature", "2.5", "--distill-real", "--json", js], capsys)
     assert code == 0, text
     info = json.loads(js.read_text())["info"]
     assert (info["generator_on_classic"], info["synth_per_image"], info["synth_oversample"], info["classifier_epochs"],
             info["synth_weight"], info["synth_classic"]) == (True, 2, 1.5, 7, 0.5, True)
+    assert (info["teachers"], info["teacher_temperature"], info["distill_real"]) == (2, 2.5, True)
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):

@@ -112,16 +112,17 @@ def test_sample_weight_decides_between_contradicting_labels():
             ImageClassifier(steps=5).fit(images, labels, 2, sample_weight=bad)
 
 
-def _spy_fits(monkeypatch):
-    """Record the images and the sample weights each CNN of the experiment is trained on."""
+def _spy_fits(monkeypatch, with_targets=False):
+    """Record the images and the sample weights (and the soft labels) each CNN of the experiment is trained on."""
     from simulacra.images import cnn
 
     seen = []
     real_fit = cnn.ImageClassifier.fit
 
-    def fit(self, images, labels, n_classes=None, *, sample_weight=None):
-        seen.append((images.copy(), None if sample_weight is None else np.asarray(sample_weight).copy()))
-        return real_fit(self, images, labels, n_classes, sample_weight=sample_weight)
+    def fit(self, images, labels, n_classes=None, *, sample_weight=None, targets=None):
+        got = (images.copy(), None if sample_weight is None else np.asarray(sample_weight).copy())
+        seen.append(got + ((None if targets is None else np.asarray(targets).copy()),) if with_targets else got)
+        return real_fit(self, images, labels, n_classes, sample_weight=sample_weight, targets=targets)
 
     monkeypatch.setattr(cnn.ImageClassifier, "fit", fit)
     return seen
@@ -152,3 +153,60 @@ def test_classic_transforms_on_synthetic_images_replace_them_one_for_one(train_t
     assert np.array_equal(plain[:12], moved[:12])  # the real images are untouched
     changed = [not np.array_equal(a, b) for a, b in zip(plain[12:], moved[12:])]
     assert sum(changed) > 18  # most synthetic images were transformed (each transform fires with p = 0.8)
+
+
+def test_soft_targets_replace_the_labels_in_the_loss():
+    """Images labelled 0 whose targets put 0.9 on class 1 are learnt as class 1; bad targets are refused."""
+    from simulacra.images.cnn import ImageClassifier
+
+    x, y = shapes(30, 0)
+    labels = np.zeros(30, np.int64)
+    targets = np.tile([0.05, 0.9, 0.05], (30, 1))
+    clf = ImageClassifier(steps=60, random_state=0).fit(x, labels, 3, targets=targets)
+    assert (clf.predict(x) == 1).all()
+    hard = ImageClassifier(steps=60, random_state=0).fit(x, y, 3)
+    one_hot = ImageClassifier(steps=60, random_state=0).fit(x, y, 3, targets=np.eye(3)[y])
+    assert np.allclose(hard.predict_proba(x), one_hot.predict_proba(x), atol=1e-4)  # one-hot targets = labels
+    for bad in (targets[:29], targets * 2, np.tile([1.5, -0.5, 0.0], (30, 1)), np.eye(2)[labels]):
+        with pytest.raises(InputError, match="targets needs one row of 3 class probabilities"):
+            ImageClassifier(steps=5).fit(x, labels, 3, targets=bad)
+
+
+def test_temperature_softens_the_probabilities_and_keeps_the_class():
+    from simulacra.images.cnn import ImageClassifier
+
+    x, y = shapes(30, 0)
+    clf = ImageClassifier(steps=60, random_state=0).fit(x, y, 3)
+    p1, p4 = clf.predict_proba(x), clf.predict_proba(x, temperature=4)
+    assert np.array_equal(p1.argmax(1), p4.argmax(1)) and (p4.max(1) < p1.max(1)).all()
+    assert np.allclose(p4.sum(1), 1)
+
+
+def test_synthetic_images_get_the_teachers_soft_labels_only_when_asked(train_test, monkeypatch):
+    train, test = train_test
+    seen = _spy_fits(monkeypatch, with_targets=True)
+    kw = dict(per_class=4, repeats=1, methods=["classic", "synth", "classic+synth"], classic_per_image=2,
+              synth_per_image=3, generator="vae", generator_params=FAST, generator_on_classic=True, classifier_epochs=5)
+    res = run_image_uplift(train, test, teachers=2, teacher_temperature=3, **kw)
+    # none, classic, then the two teachers (on what the generator saw: 12 real + 24 classic), synth, classic+synth
+    none, classic, t0, t1, synth, both = seen
+    assert none[2] is None and classic[2] is None and t0[2] is None and t1[2] is None
+    assert len(t0[0]) == len(t1[0]) == 36 and np.array_equal(t0[0], classic[0])
+    for arm, n_hard in ((synth, 12), (both, 36)):  # real (and classic) rows one-hot, synthetic rows soft
+        targets = arm[2]
+        assert targets.shape == (n_hard + 36, 3) and np.allclose(targets.sum(1), 1)
+        assert set(np.unique(targets[:n_hard])) == {0.0, 1.0}
+        assert (targets[n_hard:].max(1) < 0.999).all()  # temperature 3 and two teachers: no one-hot row
+    assert np.allclose(synth[2][12:], both[2][36:])  # the same teachers label the same synthetic images
+    assert (res.info["teachers"], res.info["teacher_temperature"], res.info["distill_real"]) == (2, 3, False)
+    seen.clear()
+    run_image_uplift(train, test, teachers=1, distill_real=True, **kw)
+    assert (seen[-1][2][:36].max(1) < 1).any()  # the real images and classic copies are soft-labelled too
+    seen.clear()
+    run_image_uplift(train, test, **kw)
+    assert len(seen) == 4 and all(s[2] is None for s in seen)  # no teachers, hard labels everywhere
+    for bad, match in (({"teachers": -1}, "teachers must be 0"), ({"teachers": 1, "teacher_temperature": 0},
+                                                                  "teacher_temperature a positive number"),
+                       ({"distill_real": True}, "distill_real needs teachers")):
+        with pytest.raises(InputError, match=match):
+            run_image_uplift(train, test, **bad)

@@ -196,3 +196,14 @@ def test_inspect_shows_the_entity_volatility(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["inspect", str(model)])
     assert res.exit_code == 0 and "own volatility level" in res.output
+
+
+@pytest.mark.parametrize("name", ["__size", "__n_events", "__start", "__gap", "__first_open"])
+def test_a_column_named_like_the_models_own_is_refused(name: str) -> None:
+    """Regression: a static column named ``__size`` came back holding the entities' volatility levels
+    (the entity table's own column overwrote it), and ``__n_events`` / ``__start`` / ``__first_*`` /
+    ``__gap`` collide the same way; such names are now refused with a message saying to rename them."""
+    df = _spread_prices(6, 20)
+    df[name] = np.where(df["name"] < "S03", "small", "big")
+    with pytest.raises(InputError, match=f"{name}.* reserved by the sequence model"):
+        SequenceSynthesizer(entity="name", order="day", entity_volatility=True).fit(df)
