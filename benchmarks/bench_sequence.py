@@ -50,6 +50,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from _datasets import DATASETS  # noqa: E402
 
 from simulacra.cli.common import parse_assignments  # noqa: E402
+from simulacra.errors import InputError  # noqa: E402
 from simulacra.evaluate.sequence import evaluate_sequences  # noqa: E402
 from simulacra.tabular.sequence import SequenceSynthesizer  # noqa: E402
 
@@ -193,7 +194,15 @@ def main() -> None:
     ap.add_argument("--ours-param", action="append", default=[], metavar="NAME=VALUE",
                     help="ours: a SequenceSynthesizer parameter (repeatable); its runs are stored as ours[NAME=VALUE]")
     args = ap.parse_args()
-    ours_params = parse_assignments(args.ours_param, "--ours-param")
+    try:
+        ours_params = parse_assignments(args.ours_param, "--ours-param")
+    except InputError as exc:
+        ap.error(str(exc))
+    open_params = set(SequenceSynthesizer(entity="", order="").get_params()) - {"entity", "order", "random_state"}
+    unknown = sorted(set(ours_params) - open_params)
+    if unknown:  # refused before any data set is loaded (it was a TypeError at the first fit)
+        ap.error(f"--ours-param {', '.join(unknown)}: not a SequenceSynthesizer parameter this benchmark leaves "
+                 f"open ({', '.join(sorted(open_params))})")
     results: dict = {}
     for table in args.tables.split(","):
         df, entity, order = load(table)

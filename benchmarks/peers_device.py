@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 DELTA = 1e-6
+#: mostly_dp runs _peer.py (MOSTLY AI's engine with --epsilon); aim and mst run _peer_smartnoise.py
+MODELS = ("aim", "mst", "mostly_dp")
 
 
 def prepare(tables: list[str], to: Path) -> None:
@@ -40,6 +43,29 @@ def prepare(tables: list[str], to: Path) -> None:
         train.to_parquet(to / f"{table}.parquet")
         (to / f"{table}.types.json").write_text(json.dumps(types))
         print(table, train.shape)
+
+
+def parse_jobs(spec: str, data: Path) -> list[str]:
+    """The ``MODEL:TABLE:EPS`` jobs of ``--jobs``, each checked before any is started (a bad one exits
+    with a line saying what is wrong)."""
+    jobs = [j.strip() for j in spec.split(",") if j.strip()]
+    if not jobs:
+        raise SystemExit("--jobs is empty: give MODEL:TABLE:EPS jobs, e.g. --jobs mostly_dp:adult:1")
+    for job in jobs:
+        parts = job.split(":")
+        if len(parts) != 3 or parts[0] not in MODELS:
+            raise SystemExit(f"job {job!r}: expected MODEL:TABLE:EPS with MODEL one of {', '.join(MODELS)}")
+        try:
+            eps = float(parts[2])
+        except ValueError:
+            eps = -1.0
+        if not eps > 0:
+            raise SystemExit(f"job {job!r}: ε must be a positive number, got {parts[2]!r}")
+        if not (data / f"{parts[1]}.parquet").exists():
+            raise SystemExit(f"job {job!r}: no training split {data / parts[1]}.parquet (run prepare first)")
+    if len(set(jobs)) < len(jobs):  # the two would write the same files
+        raise SystemExit(f"--jobs names {sorted({j for j in jobs if jobs.count(j) > 1})} more than once")
+    return jobs
 
 
 def _command(job: str, data: Path, out: Path, args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
@@ -64,23 +90,32 @@ def _command(job: str, data: Path, out: Path, args: argparse.Namespace) -> tuple
 def run(args: argparse.Namespace) -> int:
     data, out = Path(args.data), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    jobs = parse_jobs(args.jobs, data)
     start = time.time()
     procs = {}
-    for job in args.jobs.split(","):
+    for job in jobs:
         cmd, env = _command(job, data, out, args)
         log = open(out / (job.replace(":", "_") + ".log"), "w")
-        procs[job] = (subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log, time.time())
+        # its own process group: a stopped job's children (workers, compilers) are stopped with it
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        procs[job] = (proc, log, time.time())
     status: dict[str, str] = {}
-    while procs and time.time() - start < args.deadline:
+
+    def reap() -> None:
         for job, (p, log, t0) in list(procs.items()):
             if p.poll() is not None:
                 status[job] = f"rc={p.returncode} after {time.time() - t0:.0f} s"
                 print(job, status[job], flush=True)
                 log.close()
                 del procs[job]
-        time.sleep(2)
+
+    while procs and time.time() - start < args.deadline:
+        reap()
+        time.sleep(min(2.0, max(args.deadline - (time.time() - start), 0.0)))
+    reap()  # a job that finished during the last wait is finished, not stopped
     for job, (p, log, t0) in procs.items():
-        p.kill()
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
         status[job] = f"stopped unfinished at the deadline ({time.time() - t0:.0f} s)"
         print(job, status[job], flush=True)
         log.close()

@@ -78,3 +78,40 @@ def test_torch_seeded_repeats_and_restores_the_callers_state_with_a_device():
     assert torch.equal(torch.random.get_rng_state(), before)
     # a negative or huge seed is folded into the generator's range rather than refused
     assert torch.equal(torch_seeded(torch, -3, lambda: torch.rand(2)), torch_seeded(torch, 2**63 - 3, lambda: torch.rand(2)))
+
+
+def test_torch_seeded_seeds_and_restores_the_named_gpu(monkeypatch):
+    """The GPU branch, which CI (CPU only) cannot run for real: the named device's generator is forked
+    (so restored) and seeded on that device with the same seed as the CPU's, and no other device is
+    touched. torch's CUDA calls are stood in for; the CPU draw is real."""
+    import contextlib
+
+    torch = pytest.importorskip("torch")
+    from simulacra.random import torch_seeded
+
+    calls: list[tuple] = []
+    current: list = [None]
+
+    @contextlib.contextmanager
+    def fork_rng(devices=None, enabled=True, device_type=None, **_):
+        calls.append(("fork", [str(d) for d in devices], device_type))
+        state = torch.random.get_rng_state()
+        yield
+        torch.random.set_rng_state(state)
+        calls.append(("restored",))
+
+    @contextlib.contextmanager
+    def on_device(dev):
+        current[0] = str(dev)
+        yield
+        current[0] = None
+
+    monkeypatch.setattr(torch.random, "fork_rng", fork_rng)
+    monkeypatch.setattr(torch.cuda, "device", on_device)
+    monkeypatch.setattr(torch.cuda, "manual_seed", lambda s: calls.append(("seed", current[0], s)))
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda s: calls.append(("seed all", s)))
+    before = torch.random.get_rng_state()
+    drawn = torch_seeded(torch, 2**63 + 4, lambda: torch.rand(3), device="cuda:1")
+    assert calls == [("fork", ["cuda:1"], "cuda"), ("seed", "cuda:1", 4), ("restored",)]
+    assert torch.equal(drawn, torch_seeded(torch, 4, lambda: torch.rand(3)))  # the CPU seeded alike
+    assert torch.equal(torch.random.get_rng_state(), before)

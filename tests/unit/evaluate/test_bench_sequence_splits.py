@@ -89,6 +89,21 @@ def test_benchmark_runs_the_whole_pipeline_on_each_split(modules, monkeypatch, t
     assert all(0.0 <= runs[k]["entity_dcr"] <= 1.0 and runs[k]["training_entities"] == 32 for k in runs)
 
 
+@pytest.mark.parametrize("param, message", [
+    ("entity_volatilty=true", "entity_volatilty: not a SequenceSynthesizer parameter"),
+    ("random_state=3", "random_state: not a SequenceSynthesizer parameter this benchmark leaves open"),
+    ("entity_volatility", "expects COLUMN=VALUE"),
+])
+def test_ours_params_are_checked_before_any_data_is_loaded(modules, monkeypatch, capsys, param, message):
+    """Regression: a misspelt ``--ours-param`` was a TypeError at the first fit, after the data set loaded."""
+    bench, _ = modules
+    monkeypatch.setattr(bench, "load", lambda name: pytest.fail("loaded the data before checking --ours-param"))
+    monkeypatch.setattr(sys, "argv", ["bench_sequence.py", "--tables", "toy", "--ours-param", param])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert message in capsys.readouterr().err
+
+
 def test_dcr_checks_run_on_each_split_and_restore_the_model(modules, monkeypatch):
     _, checks = modules
     monkeypatch.setattr(checks, "load", lambda name: (toy_panel(), "id", "t"))
