@@ -96,7 +96,7 @@ class BoostedConditional:
         }
         if k > 2:
             params["num_class"] = k
-        valid = rng.random(y.size) < 0.15
+        valid = _held_out(rng, y.size)
         cat = categorical or []
         train = lgb.Dataset(X[~valid], labels[~valid], categorical_feature=cat, free_raw_data=True)
         held = lgb.Dataset(X[valid], labels[valid], reference=train, categorical_feature=cat)
@@ -201,7 +201,7 @@ class BoostedMean:
             "seed": int(rng.integers(0, 2**31 - 1)), "num_threads": int(n_jobs or 1), "deterministic": True,
             "force_row_wise": True,
         }
-        valid = rng.random(target.size) < 0.15
+        valid = _held_out(rng, target.size)
         cat = categorical or []
         train = lgb.Dataset(X[~valid], target[~valid], categorical_feature=cat)
         held = lgb.Dataset(X[valid], target[valid], reference=train, categorical_feature=cat)
@@ -235,3 +235,14 @@ def _gain_over_tree(mean: BoostedMean, X: np.ndarray, target: np.ndarray, valid:
     r2_tree = 1.0 - float(((y - tree.predict(X[valid])) ** 2).sum()) / total
     r2_boost = 1.0 - float(((y - mean.predict(X[valid])) ** 2).sum()) / total
     return r2_boost - r2_tree
+
+
+def _held_out(rng: np.random.Generator, n: int) -> np.ndarray:
+    """About 15 % of ``n`` rows for early stopping; on a table so small that the draw holds out none
+    (or every one), a single drawn row, so that both sides have rows (LightGBM refuses an empty one)."""
+    valid = rng.random(n) < 0.15
+    if n > 1 and (not valid.any() or valid.all()):
+        valid = np.zeros(n, dtype=bool)
+        valid[int(rng.integers(n))] = True
+    return valid
+

@@ -146,6 +146,13 @@ class SequenceSynthesizer(CompositeModel):
         set_scales(self.plans_, frame[self.entity].to_numpy(), values)
         sizes = entity_sizes(self.plans_, frame[self.entity].to_numpy(), values) if own_volatility else None
         self.entity_sizes_ = sizes is not None
+        if own_volatility and sizes is None:
+            import warnings
+
+            warnings.warn("entity_volatility=True has no effect on this table: no numeric column is modelled "
+                          "by its changes from one event to the next (none moves by steps of a typical size), "
+                          "so there is no volatility to give each entity. The model is fitted without it.",
+                          UserWarning, stacklevel=2)
         self.gap_plan_ = ColumnPlan(name=GAP, kind="numeric", decimals=None)
         ordinal = self._ordinal(frame[self.order])
         gaps = np.diff(ordinal, prepend=np.nan)

@@ -318,3 +318,22 @@ def test_a_few_class_column_keeps_its_booster_only_where_it_beats_a_tree(monkeyp
     monkeypatch.setattr(autoreg_columns, "CLASS_BOOST_GAIN", None)  # the gate off: boosted whatever the data
     ungated = AutoregressiveSynthesizer(random_state=0, refine=None).fit(frame)
     assert isinstance(ungated.models_["noise"]["value"], BoostedConditional)
+
+
+def test_boosters_fit_on_tables_too_small_for_a_held_out_share() -> None:
+    """The boosters stop early on ~15 % of the rows; on a dozen rows that draw can hold out none, and
+    LightGBM refused the empty set ("num_data > 0"), which crashed, e.g., a sequence model's 12-entity
+    table. One drawn row is held out then, and both sides always have rows."""
+    from simulacra.tabular._boosted import BoostedConditional, BoostedMean, _held_out
+
+    for n in (2, 3, 5, 12):
+        for seed in range(50):
+            valid = _held_out(np.random.default_rng(seed), n)
+            assert valid.any() and not valid.all()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 2))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    for seed in range(20):  # seeds whose 15 % draw holds out no row are among these
+        cond = BoostedConditional.fit(X, y, n_cells=3, min_samples_leaf=1, rng=np.random.default_rng(seed))
+        assert cond.predict(X).shape == (6, 3)
+        BoostedMean.fit(X, y.astype(float), min_samples_leaf=1, rng=np.random.default_rng(seed))

@@ -207,3 +207,19 @@ def test_a_column_named_like_the_models_own_is_refused(name: str) -> None:
     df[name] = np.where(df["name"] < "S03", "small", "big")
     with pytest.raises(InputError, match=f"{name}.* reserved by the sequence model"):
         SequenceSynthesizer(entity="name", order="day", entity_volatility=True).fit(df)
+
+
+def test_entity_volatility_on_a_table_without_moves_warns_that_it_does_nothing() -> None:
+    """A panel whose only dynamic column is a category has no volatility to give each entity: asking
+    for it says so instead of fitting silently without it; a table with moves fits it without a word."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"name": np.repeat([f"e{i}" for i in range(12)], 15), "day": np.tile(np.arange(15), 12),
+                       "state": rng.choice(["on", "off", "idle"], 180)})
+    with pytest.warns(UserWarning, match="entity_volatility=True has no effect"):
+        synth = SequenceSynthesizer(entity="name", order="day", random_state=0, entity_volatility=True).fit(df)
+    assert not synth.entity_sizes_ and len(synth.sample(3, random_state=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert SequenceSynthesizer(entity="name", order="day", entity_volatility=True).fit(_garch_prices(12, 40)).entity_sizes_
