@@ -53,6 +53,9 @@ _OWN_LEVEL = ("level", "logdiff", "diff", "lagratio", "lagoffset")  # representa
 LENGTH = "__n_events"
 START = "__start"
 SIZE = "__size"  # the entity's own volatility level (entity table), when some column is scaled
+#: The constructor's parameters (:meth:`SequenceSynthesizer.get_params`, and what a saved model may name).
+_PARAMS = ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state", "context",
+           "entity_volatility")
 
 
 def _first(name: str) -> str:
@@ -105,9 +108,7 @@ class SequenceSynthesizer(CompositeModel):
         self.entity_volatility = entity_volatility
 
     def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in
-                ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state", "context",
-                 "entity_volatility")}
+        return {k: getattr(self, k) for k in _PARAMS}
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame) -> SequenceSynthesizer:
@@ -485,8 +486,7 @@ class SequenceSynthesizer(CompositeModel):
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
         params = dict(state.get("params") or {})
-        unknown = set(params) - {"entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state",
-                                 "context", "entity_volatility"}
+        unknown = set(params) - set(_PARAMS)
         if unknown:
             raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
         model = cls(**params)
