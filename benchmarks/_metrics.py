@@ -73,8 +73,8 @@ def utility(
     scores = {}
     for label, frame in (("trtr", train), ("tstr", synth)):
         X, y = _xy(frame[cols], target, cats)
-        for c in X.columns[X.isna().all().to_numpy()]:  # a column a synthesizer left wholly missing carries
-            X[c] = 0.0 if c not in cats else X[c]  # nothing; a constant keeps the booster's binning from failing
+        for c in X.columns[X.isna().all().to_numpy()].difference(list(cats)):  # a column a synthesizer left wholly
+            X[c] = 0.0  # missing carries nothing; a constant keeps the booster's binning from failing
         if task == "classification":
             positive = _positive(train[target])
             y = (y.astype(str) == str(positive)).astype(int)

@@ -149,7 +149,7 @@ def torch_seeded(torch: Any, seed: int, build: Callable[[], T], device: Any = No
     with torch.random.fork_rng(devices=[dev] if gpu else [], device_type=dev.type if gpu else "cuda"):
         # the forked generators (the CPU's, the device's) are restored on leaving
         torch.default_generator.manual_seed(int(seed) % 2**63)
-        if gpu and dev.type == "cuda":
+        if dev.type == "cuda":
             with torch.cuda.device(dev):
                 torch.cuda.manual_seed(int(seed) % 2**63)
         elif gpu:  # another accelerator with torch's per-backend seeding (mps, xpu)

@@ -245,4 +245,3 @@ def _held_out(rng: np.random.Generator, n: int) -> np.ndarray:
         valid = np.zeros(n, dtype=bool)
         valid[int(rng.integers(n))] = True
     return valid
-
