@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import InputError, ModelFileError
+from simulacra.errors import InputError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
 from simulacra.tabular._sequence_plan import check_table, entity_sizes, plan_columns, set_scales, yes_no
@@ -465,48 +465,17 @@ class SequenceSynthesizer(CompositeModel):
     # -- persistence -----------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         """The fitted model as plain state (JSON values and numeric arrays), as for single-table models."""
+        from simulacra.tabular._sequence_state import to_state
+
         self._check_fitted()
-        entity = self.entity_model_.to_state()
-        return {
-            "class": type(self).__name__, "model": self.name, "params": self.get_params(),
-            "metadata": entity["metadata"],
-            "state": {
-                "columns": self.columns_, "dtypes": self.dtypes_, "statics": self.statics_,
-                "categories": self.categories_, "static_codes": self.static_codes_, "time": self.time_,
-                "missing": self.missing_, "n_entities": self.n_entities_, "n_training_rows": self.n_training_rows_,
-                "entity_prefix": self.entity_prefix_, "plans": [p.to_dict() for p in self.plans_],
-                "entity_sizes": self.entity_sizes_,
-                "steps": {k: m.get_state() for k, m in self.steps_.items()}, "entity_model": entity,
-            },
-        }
+        return to_state(self)
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SequenceSynthesizer:
         """Rebuild a fitted model from :meth:`to_state`'s output."""
-        from simulacra.tabular.autoreg import AutoregressiveSynthesizer
+        from simulacra.tabular._sequence_state import from_state
 
-        params = dict(state.get("params") or {})
-        unknown = set(params) - set(_PARAMS)
-        if unknown:
-            raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
-        model = cls(**params)
-        body = state["state"]
-        model.columns_ = [str(c) for c in body["columns"]]
-        model.dtypes_ = {str(k): str(v) for k, v in body["dtypes"].items()}
-        model.statics_ = [str(c) for c in body["statics"]]
-        model.categories_ = {str(k): list(v) for k, v in body["categories"].items()}
-        model.static_codes_ = {str(k): list(v) for k, v in body["static_codes"].items()}
-        model.time_ = dict(body["time"])
-        model.missing_ = {str(k): float(v) for k, v in body["missing"].items()}
-        model.n_entities_, model.n_training_rows_ = int(body["n_entities"]), int(body["n_training_rows"])
-        model.entity_prefix_ = str(body["entity_prefix"])
-        model.plans_ = [ColumnPlan(**p) for p in body["plans"]]
-        model.entity_sizes_ = bool(body.get("entity_sizes", False))  # False in models saved before them
-        model.steps_ = {str(k): StepModel.from_state(v) for k, v in body["steps"].items()}
-        entity = body["entity_model"]
-        model.entity_model_ = AutoregressiveSynthesizer.from_state(entity)  # type: ignore[assignment]
-        model._sample_rng_ = np.random.default_rng(params.get("random_state"))
-        return model
+        return from_state(cls, state, _PARAMS)
 
     # -- introspection ---------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
