@@ -30,7 +30,7 @@ def base_table(n_rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def canary_score(model: DPSynthesizer) -> float:
-    """Log-likelihood of the canary's codes under the released tree model."""
+    """Log-likelihood of the canary's codes under the released model (a tree or a network)."""
     codes = []
     for col in model.modelled_:
         dom = model.domains_[col]
@@ -38,16 +38,7 @@ def canary_score(model: DPSynthesizer) -> float:
             codes.append(int(dom.codes(np.array([float(CANARY[col])]))[0]))
         else:
             codes.append(int(dom.codes(pd.Series([CANARY[col]]))[0]))
-    tree = model.tree_
-    logp = 0.0
-    for v in tree.order:
-        if v in tree.parent:
-            cum = tree.conditional[v][codes[tree.parent[v]]]
-            p = np.diff(np.concatenate([[0.0], cum]))[codes[v]] / cum[-1]
-        else:
-            p = tree.marginals[v][codes[v]] / tree.marginals[v].sum()
-        logp += float(np.log(max(p, 1e-300)))
-    return logp
+    return model.tree_.log_prob(codes)
 
 
 def run_audit(epsilon: float, *, trials: int = 50, n_rows: int = 100, seed: int = 0,
