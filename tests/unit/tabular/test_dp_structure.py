@@ -90,7 +90,6 @@ def test_small_epsilon_gives_the_structure_more_of_the_budget():
             split = DPSynthesizer(epsilon=eps, delta=1e-9, random_state=0).fit(df).privacy_guarantee()["split"]
         shares[eps] = {step: part["share"] for step, part in split.items()}
         assert abs(sum(shares[eps].values()) - 1.0) < 1e-12
-    # from ε = 1 up the network ("auto") spends the pairs' share on its (child × parents) tables
-    assert shares[1.0] == {("tables" if step == "pairs" else step): v for step, v in DEFAULT_SHARES.items()}
+    assert shares[1.0] == DEFAULT_SHARES
     assert shares[0.3]["selection"] == SMALL_EPSILON_SELECTION > DEFAULT_SHARES["selection"]
     assert shares[0.3]["pairs"] == pytest.approx(DEFAULT_SHARES["pairs"] - (SMALL_EPSILON_SELECTION - DEFAULT_SHARES["selection"]))

@@ -7,11 +7,13 @@ mechanism. A parent enters through a *coarse* code (adjacent numeric bins or rar
 that the child × parents table has at most ``max_cells`` cells, a number set from the noise each table
 gets: a table finer than its noise is mostly noise.
 
-Score: :func:`~simulacra.tabular.dp.tree.dependence` of the 2-way table (child code × combined parent
-code), less the expected L1 size of that table's noise (``sqrt(2/π) σ`` per cell, a constant of the
-candidate). The combined parent code is one code of a fixed map, built from released quantities only
-(the noisy 1-way marginals, ρ, the noisy row count), so one added or removed row still moves exactly one
-cell of the table by one, and the sensitivity of the score stays that of ``dependence``: 4.
+Score (:func:`network_score`): the 2-way table of child code × combined parent code, scored by its L1
+:func:`~simulacra.tabular.dp.tree.dependence` (symmetric: it sees a strong tie from either side) plus its
+:func:`gini_gain` (which grows when a second parent sharpens the first one's groups, where the L1
+distance often stays flat), each less the part its noise would account for and each divided by its
+sensitivity. The combined parent code is one code of a fixed map, built from released quantities only
+(the noisy 1-way marginals, ρ, the noisy row count), so one added or removed row moves exactly one cell of
+the table by one; each scaled term then moves by at most 1, and the score's sensitivity is 2.
 
 Measurement: each chosen (child × parents) table with Gaussian noise. Estimation (post-processing): the
 table is made non-negative, raked to the child's marginal, and each parent cell's conditional is shrunk
@@ -41,6 +43,71 @@ NOISE_PENALTY = 1.0
 SHRINK = 1.0
 
 _HALF_NORMAL = math.sqrt(2.0 / math.pi)
+
+
+def gini_gain(table: np.ndarray) -> float:
+    """How much the column code of a count table tells of its row code: the drop in Gini impurity, in rows.
+
+    ``sum_g ||T[:, g]||² / n_g - ||r||² / N`` (``n_g`` the column sums, ``r`` the row sums). Unlike the
+    L1 :func:`~simulacra.tabular.dp.tree.dependence`, it grows whenever a finer column code separates
+    rows the coarser one mixed (it adds up over nested codes, like mutual information), so a second
+    parent that sharpens the first one's groups scores higher. Sensitivity below 2: for a count vector
+    ``v`` of sum ``n``, ``f(v) = ||v||² / n`` moves by ``(n (2 v_a + 1) - ||v||²) / (n (n + 1))`` when a
+    row is added at ``a``, which lies in (-1, 1] because ``v_a ≤ n`` and ``v_a² ≤ ||v||² ≤ n²``; one row
+    moves one column's ``f`` and the row sums' ``f`` once each.
+
+    >>> gini_gain(np.array([[10, 0], [0, 10]]))
+    10.0
+    >>> gini_gain(np.array([[5, 5], [5, 5]]))
+    0.0
+    """
+    t = np.asarray(table, dtype=float)
+    total = t.sum()
+    if total <= 0:
+        return 0.0
+    cols = t.sum(axis=0)
+    inner = float(((t ** 2).sum(axis=0)[cols > 0] / cols[cols > 0]).sum())
+    return inner - float((t.sum(axis=1) ** 2).sum() / total)
+
+
+#: Sensitivity of :func:`gini_gain` (add or remove one row).
+GINI_SENSITIVITY = 2.0
+
+#: Sensitivity of :func:`network_score`: ``dependence / 4`` and ``gini_gain / 2`` move by at most 1 each.
+SCORE_SENSITIVITY = 2.0
+
+#: With ``max_parents="auto"``: the most parents that still leave each parent this many coarse codes in a
+#: table of a typical child (see :func:`auto_parents`).
+AUTO_GROUPS = 4.5
+
+
+def network_score(table: np.ndarray, sigma: float, parent_rows: np.ndarray) -> float:
+    """The structure score of one candidate (child × parents) count table; sensitivity ``SCORE_SENSITIVITY``.
+
+    ``sigma`` is the noise the table will get and ``parent_rows`` the rows expected in each parent cell
+    (from released marginals); both are fixed before the data is looked at, so the penalties are
+    constants of the candidate: the L1 size of the noise (``sqrt(2/π) σ`` per cell) and the Gini gain the
+    noise alone would show (``k_child σ²`` over each parent cell's rows, shrunk as in :func:`conditionals`).
+    """
+    kc = table.shape[0]
+    l1 = dependence(table) - NOISE_PENALTY * _HALF_NORMAL * sigma * table.size
+    noise = kc * sigma ** 2 * float((1.0 / (parent_rows + SHRINK * sigma * math.sqrt(kc))).sum())
+    return l1 / DEPENDENCE_SENSITIVITY + (gini_gain(table) - NOISE_PENALTY * noise) / GINI_SENSITIVITY
+
+
+def auto_parents(n_rows: float, sigma: float, sizes: list[int]) -> int:
+    """Parents per column for ``max_parents="auto"``: the largest k in 1..3 whose tables, for a child of
+    the median number of codes, still give each of k parents ``AUTO_GROUPS`` coarse codes within the cell
+    cap ``n / (CELL_NOISE σ)`` (an analogue of PrivBayes's θ-usefulness: a table finer than its noise is
+    mostly noise). From released quantities only: the noisy row count, ρ and the domains' sizes.
+
+    >>> auto_parents(26000, 70.0, [8] * 15), auto_parents(26000, 23.0, [8] * 15), auto_parents(26000, 3.0, [8] * 15)
+    (1, 2, 3)
+    """
+    cap = n_rows / (CELL_NOISE * sigma)
+    child = float(np.median(sizes)) if sizes else 2.0
+    fits = [k for k in (2, 3) if (cap / child) ** (1.0 / k) >= AUTO_GROUPS]
+    return max(fits, default=1)
 
 
 def group_map(marginal: np.ndarray, groups: int, ordered: bool, missing: bool) -> np.ndarray:
@@ -111,6 +178,14 @@ class _Columns:
             self._coarse[key] = m[self.codes[v]]
         return self._maps[key], self._coarse[key]
 
+    def cell_masses(self, child: int, parents: tuple[int, ...]) -> np.ndarray:
+        """The parent cells' shares of rows if the parents were independent (from released marginals only)."""
+        out = np.ones(1)
+        for p, g in zip(parents, self.allocate(child, parents)):
+            m, _ = self.coarse(p, g)
+            out = np.outer(out, np.bincount(m, weights=self.marginals[p], minlength=int(m.max()) + 1)).ravel()
+        return out
+
     def table(self, child: int, parents: tuple[int, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
         """The (child code × combined parent code) count table and the parents' maps."""
         combo = np.zeros(self.codes[child].size, dtype=np.int64)
@@ -128,7 +203,7 @@ class _Columns:
 
 
 def select_network(
-    cols: _Columns, k: int, mech: Mechanisms, rho: float, sigma: float, names: list[str],
+    cols: _Columns, k: int, mech: Mechanisms, rho: float, sigma: float, n_rows: float,
 ) -> list[tuple[int, tuple[int, ...]]]:
     """A greedy order with parent sets of at most ``k`` placed columns (ρ split evenly over the steps).
 
@@ -142,18 +217,18 @@ def select_network(
 
     def score(c: int, s: tuple[int, ...]) -> float:
         if (c, s) not in scores:
-            table, _ = cols.table(c, s)
-            scores[(c, s)] = dependence(table) - NOISE_PENALTY * _HALF_NORMAL * sigma * table.size
+            scores[(c, s)] = network_score(cols.table(c, s)[0], sigma, n_rows * cols.cell_masses(c, s))
         return scores[(c, s)]
 
     first: list[tuple[int, tuple[int, ...]]] = [(c, (p,)) for c in range(d) for p in range(d) if c != p]
-    pick = first[mech.select(np.array([score(c, s) for c, s in first]), step, DEPENDENCE_SENSITIVITY, "parents (first pair)")]
+    pick = first[mech.select(np.array([score(c, s) for c, s in first]), step, SCORE_SENSITIVITY,
+                          "parents (first pair)")]
     chosen: list[tuple[int, tuple[int, ...]]] = [pick]
     placed = [pick[1][0], pick[0]]
     while len(placed) < d:
         candidates = [(c, s) for c in range(d) if c not in placed
                       for m in range(1, min(k, len(placed)) + 1) for s in itertools.combinations(sorted(placed), m)]
-        pick = candidates[mech.select(np.array([score(c, s) for c, s in candidates]), step, DEPENDENCE_SENSITIVITY,
+        pick = candidates[mech.select(np.array([score(c, s) for c, s in candidates]), step, SCORE_SENSITIVITY,
                                       "parents (step)")]
         chosen.append(pick)
         placed.append(pick[0])

@@ -39,10 +39,6 @@ RULE_ROWS = 2000
 SMALL_EPSILON = 1.0
 SMALL_EPSILON_SELECTION = 0.15
 
-#: With ``max_parents="auto"``, a column gets up to ``AUTO_PARENTS`` parents from this ε up (a tree below).
-NETWORK_EPSILON = 1.0
-AUTO_PARENTS = 2
-
 #: ε and δ of the DP fits made in this process, by fingerprint of the training table (never saved).
 _RELEASES: dict[str, list[tuple[float, float]]] = {}
 
@@ -147,8 +143,8 @@ class DPSynthesizer(BaseSynthesizer):
         modelled = [c for c, col in meta.columns.items() if col.type != "id"]
         discovered = [c for c in modelled if meta.columns[c].type in cols.CATEGORY_TYPES and c not in public
                       and not (meta.columns[c].type == "boolean" and table[c].dtype == bool)]
-        k = self._resolve_parents(epsilon, len(modelled))
-        budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, _shares(meta, modelled, epsilon, k))
+        self._check_max_parents()
+        budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, _shares(meta, modelled, epsilon))
         seed = resolve_seed(self.random_state)
         secure = self.random_state is None if self.secure is None else bool(self.secure)
         mech = Mechanisms(np.random.default_rng(seed), secure=secure)
@@ -164,6 +160,9 @@ class DPSynthesizer(BaseSynthesizer):
         marginals = [self.domains_[c].marginal() for c in modelled]
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
         variances = [self.domains_[c].code_variance(sigma_one ** 2) for c in modelled]
+        k = self._parents(budget, n_noisy, [m.size for m in marginals])
+        if k > 1 and len(modelled) > 1:  # the network spends the pairs' share on its (child × parents) tables
+            budget.shares["tables"] = budget.shares.pop("pairs")
         self.tree_: TreeModel | net.NetworkModel
         if k > 1 and len(modelled) > 1:
             self.tree_ = self._fit_network(codes, marginals, variances, modelled, k, mech, budget, n_noisy)
@@ -199,15 +198,19 @@ class DPSynthesizer(BaseSynthesizer):
             _warn_rare_rules(self.constraints_, released)
         return self
 
-    def _resolve_parents(self, epsilon: float, n_columns: int) -> int:
-        """The number of parents per column: ``max_parents``, or with "auto" 1 below ``NETWORK_EPSILON``
-        (a tree: at small ε the noise, not the structure, is the limit) and ``AUTO_PARENTS`` from it up."""
+    def _check_max_parents(self) -> None:
         k = self.max_parents
-        if k == "auto":
-            return AUTO_PARENTS if epsilon >= NETWORK_EPSILON else 1
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 3:
+        if k != "auto" and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 3):
             raise InputError(f"max_parents must be 1, 2, 3 or 'auto', got {k!r}.")
-        return int(k)
+
+    def _parents(self, budget: Budget, n_noisy: float, sizes: list[int]) -> int:
+        """Parents per column: ``max_parents``, or with "auto" :func:`~simulacra.tabular.dp.network.auto_parents`
+        (1, the tree, where the tables' noise leaves no room for a finer parent code: small ε or few rows)."""
+        if self.max_parents != "auto":
+            return int(self.max_parents)
+        if len(sizes) < 2:
+            return 1
+        return net.auto_parents(n_noisy, gaussian_sigma(budget.part("pairs") / max(len(sizes) - 1, 1)), sizes)
 
     def _fit_network(
         self, codes: list[np.ndarray], marginals: list[np.ndarray], variances: list[np.ndarray], modelled: list[str],
@@ -218,7 +221,7 @@ class DPSynthesizer(BaseSynthesizer):
         missing = [bool(getattr(self.domains_[c], "missing", False)) and isinstance(self.domains_[c], NumericDomain)
                    for c in modelled]
         cols_ = net._Columns(codes, marginals, numeric, missing, n_noisy / (net.CELL_NOISE * sigma))
-        chosen = net.select_network(cols_, k, mech, budget.part("selection"), sigma, modelled)
+        chosen = net.select_network(cols_, k, mech, budget.part("selection"), sigma, n_noisy)
         noisy, maps = net.measure_network(cols_, chosen, mech, budget.part("tables"), modelled)
         return net.fit_network(cols_, chosen, noisy, maps, variances, n_noisy, sigma)
 
@@ -473,16 +476,13 @@ def _released_dtype(col: Any, domain: NumericDomain | CategoricalDomain | None) 
     return "object"
 
 
-def _shares(meta: Metadata, modelled: list[str], epsilon: float, parents: int = 1) -> dict[str, float]:
+def _shares(meta: Metadata, modelled: list[str], epsilon: float) -> dict[str, float]:
     """The budget split for this table: more for the structure below ε = 1 (see ``SMALL_EPSILON``);
-    a network (``parents`` > 1) spends the pairs' share on its (child × parents) tables ("tables");
     steps that have nothing to do give their share to the 1-way step."""
     shares = dict(DEFAULT_SHARES)
     if epsilon < SMALL_EPSILON:
         shares["pairs"] -= SMALL_EPSILON_SELECTION - shares["selection"]
         shares["selection"] = SMALL_EPSILON_SELECTION
-    if parents > 1 and len(modelled) > 1:
-        shares["tables"] = shares.pop("pairs")
     if not any(meta.columns[c].type in cols.NUMERIC_TYPES for c in modelled):
         shares["one_way"] += shares.pop("ranges")
     if len(modelled) < 2:
