@@ -73,8 +73,13 @@ def gini_gain(table: np.ndarray) -> float:
 #: Sensitivity of :func:`gini_gain` (add or remove one row).
 GINI_SENSITIVITY = 2.0
 
-#: Sensitivity of :func:`network_score`: ``dependence / 4`` and ``gini_gain / 2`` move by at most 1 each.
-SCORE_SENSITIVITY = 2.0
+#: The structure score: "mix" (the default, below), or the variants measured against it
+#: (benchmarks/RESULTS.md): "l1" (``dependence`` alone), "gini" (``gini_gain`` alone), "sym" (the Gini
+#: gain both ways: child given parents plus parents given child).
+SCORE = "mix"
+
+#: Sensitivity of :func:`network_score` by score: ``dependence / 4`` and ``gini_gain / 2`` move by at most 1 each.
+SCORE_SENSITIVITY = {"mix": 2.0, "l1": DEPENDENCE_SENSITIVITY, "gini": GINI_SENSITIVITY, "sym": 2 * GINI_SENSITIVITY}
 
 #: With ``max_parents="auto"``: the most parents that still leave each parent this many coarse codes in a
 #: table of a typical child (see :func:`auto_parents`).
@@ -82,7 +87,7 @@ AUTO_GROUPS = 4.5
 
 
 def network_score(table: np.ndarray, sigma: float, parent_rows: np.ndarray) -> float:
-    """The structure score of one candidate (child × parents) count table; sensitivity ``SCORE_SENSITIVITY``.
+    """The structure score of one candidate (child × parents) count table; sensitivity ``SCORE_SENSITIVITY[SCORE]``.
 
     ``sigma`` is the noise the table will get and ``parent_rows`` the rows expected in each parent cell
     (from released marginals); both are fixed before the data is looked at, so the penalties are
@@ -92,6 +97,10 @@ def network_score(table: np.ndarray, sigma: float, parent_rows: np.ndarray) -> f
     kc = table.shape[0]
     l1 = dependence(table) - NOISE_PENALTY * _HALF_NORMAL * sigma * table.size
     noise = kc * sigma ** 2 * float((1.0 / (parent_rows + SHRINK * sigma * math.sqrt(kc))).sum())
+    if SCORE == "l1":
+        return l1
+    if SCORE in ("gini", "sym"):
+        return gini_gain(table) + (gini_gain(table.T) if SCORE == "sym" else 0.0) - NOISE_PENALTY * noise
     return l1 / DEPENDENCE_SENSITIVITY + (gini_gain(table) - NOISE_PENALTY * noise) / GINI_SENSITIVITY
 
 
@@ -221,14 +230,14 @@ def select_network(
         return scores[(c, s)]
 
     first: list[tuple[int, tuple[int, ...]]] = [(c, (p,)) for c in range(d) for p in range(d) if c != p]
-    pick = first[mech.select(np.array([score(c, s) for c, s in first]), step, SCORE_SENSITIVITY,
+    pick = first[mech.select(np.array([score(c, s) for c, s in first]), step, SCORE_SENSITIVITY[SCORE],
                           "parents (first pair)")]
     chosen: list[tuple[int, tuple[int, ...]]] = [pick]
     placed = [pick[1][0], pick[0]]
     while len(placed) < d:
         candidates = [(c, s) for c in range(d) if c not in placed
                       for m in range(1, min(k, len(placed)) + 1) for s in itertools.combinations(sorted(placed), m)]
-        pick = candidates[mech.select(np.array([score(c, s) for c, s in candidates]), step, SCORE_SENSITIVITY,
+        pick = candidates[mech.select(np.array([score(c, s) for c, s in candidates]), step, SCORE_SENSITIVITY[SCORE],
                                       "parents (step)")]
         chosen.append(pick)
         placed.append(pick[0])

@@ -71,7 +71,8 @@ class DPSynthesizer(BaseSynthesizer):
 
     Everything the model keeps is computed under the budget: the row count, each column's range and
     shape (or the public bounds you declare), the categories (kept only above a noisy threshold, or
-    the public list you declare), and the 2-way tables of a tree of column pairs chosen privately.
+    the public list you declare), and the noisy tables of a structure chosen privately: a tree of column
+    pairs, or a Bayesian network in which each column has up to ``max_parents`` parents.
     Sampling, conditions, imputation and the rules declared in the metadata's constraints use the
     released model only (post-processing): rules that compute a column (derived, sum) set it, the
     others redraw the rows that break them; rules learned from the data are refused.
@@ -93,6 +94,11 @@ class DPSynthesizer(BaseSynthesizer):
     previous : list, optional
         Guarantees (dicts with ``epsilon``/``delta``, or DP models) already released from the same
         rows: the model then reports the total budget spent on them, and warns.
+    max_parents : int or "auto", optional
+        Parents per column: 1 is the tree (MST-style), 2 or 3 a Bayesian network (PrivBayes-style)
+        whose parents enter through coarsened codes. "auto" (default) takes the most parents whose
+        tables the noise still leaves room for (:func:`~simulacra.tabular.dp.network.auto_parents`):
+        the tree at small ε or few rows, 2–3 parents from about ε = 1 up on tables of tens of thousands of rows.
 
     Examples
     --------
