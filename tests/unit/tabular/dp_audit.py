@@ -42,7 +42,7 @@ def canary_score(model: DPSynthesizer) -> float:
 
 
 def run_audit(epsilon: float, *, trials: int = 50, n_rows: int = 100, seed: int = 0,
-              delta: float = 1e-5, confidence: float = 0.95) -> AuditResult:
+              delta: float = 1e-5, confidence: float = 0.95, max_parents: int | str = "auto") -> AuditResult:
     """Fit ``trials`` models with and ``trials`` without the canary; the ε lower bound of the attack."""
     base = base_table(n_rows, seed)
     with_canary = pd.concat([base, pd.DataFrame([CANARY])], ignore_index=True)
@@ -52,6 +52,6 @@ def run_audit(epsilon: float, *, trials: int = 50, n_rows: int = 100, seed: int 
         for t in range(trials):
             for member, frame in ((True, with_canary), (False, base)):
                 model = DPSynthesizer(epsilon=epsilon, delta=delta, bounds=BOUNDS, random_state=seed * 100_003 + 2 * t + member,
-                                      secure=False).fit(frame)
+                                      secure=False, max_parents=max_parents).fit(frame)
                 scores[member].append(canary_score(model))
     return epsilon_lower_bound(np.array(scores[True]), np.array(scores[False]), delta=delta, confidence=confidence)
