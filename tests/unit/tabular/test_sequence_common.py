@@ -157,3 +157,18 @@ def test_factor_model_state_round_trip(market) -> None:
     assert synth.factor_ is not None
     again = FactorModel.from_state(synth.factor_.get_state())
     np.testing.assert_array_equal(again.sample(50, np.random.default_rng(3)), synth.factor_.sample(50, np.random.default_rng(3)))
+
+
+def test_fit_and_inspect_from_the_command_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simulacra.cli.main import app
+
+    _market_panel(0.6, 12, 80).to_csv(tmp_path / "prices.csv", index=False)
+    runner = CliRunner()
+    model = tmp_path / "prices.model"
+    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", "id", "--order", "day",
+                              "-p", "common_factor=true", "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["inspect", str(model)])
+    assert res.exit_code == 0 and "share a calendar of 80 values" in " ".join(res.output.split())
