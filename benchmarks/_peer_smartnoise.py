@@ -40,7 +40,8 @@ def main(argv: list[str]) -> None:
     out = synth.sample(int(n))
     elapsed, cpu = time.perf_counter() - start, _cpu() - cpu0
     pd.DataFrame(out, columns=train.columns).to_parquet(out_path)
-    Path(timing_path).write_text(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "load_after": os.getloadavg()[0]}))
+    Path(timing_path).write_text(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "load_after": os.getloadavg()[0],
+                                              "cores": os.cpu_count()}))
 
 
 def _is_code(values: pd.Series) -> bool:

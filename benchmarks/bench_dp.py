@@ -73,8 +73,9 @@ def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float,
           table: str) -> tuple[pd.DataFrame, float, dict[str, Any]]:
     if SYNTH_DIR is not None:  # fitted elsewhere on this very split (peers_device.py run)
         synth, timing = _from_dir(table, model, eps)
-        return _coerce(synth, train, types), timing["seconds"], {
-            "cpu_seconds": round(timing["cpu_seconds"], 2)} if "cpu_seconds" in timing else {}
+        extra = {k: round(timing[k], 2) for k in ("cpu_seconds", "load_after") if k in timing}
+        machine = {k: timing[k] for k in ("device", "cores") if k in timing}  # where it was fitted (peers_device.py)
+        return _coerce(synth, train, types), timing["seconds"], {**extra, **machine, "fitted_elsewhere": True}
     env = MOSTLY_ENV if model == "mostly_dp" else PEER_ENV
     python = env / "bin" / "python"
     if not python.exists():

@@ -265,7 +265,9 @@ def _uplift_kwargs(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
             "synth_oversample": args.oversample, "classifier_epochs": args.epochs,
             "classifier_steps": args.classifier_steps, "synth_weight": args.synth_weight,
             "synth_classic": args.synth_classic, "teachers": args.teachers,
-            "teacher_temperature": args.temperature, "distill_real": args.distill_real}
+            "teacher_temperature": args.temperature, "distill_real": args.distill_real,
+            "pretrain": args.pretrain, "mix": args.mix, "mix_alpha": args.mix_alpha, "swa": args.swa,
+            "levers_on": args.levers_on}
 
 
 def _cached_synthetic(real: Any, hits: list[bool]) -> Any:
@@ -481,6 +483,14 @@ def main() -> None:
                     help="uplift: soft labels for the synthetic images, the mean of this many CNNs' probabilities (0: hard)")
     ap.add_argument("--temperature", type=float, default=1.0, help="uplift: the teachers' softmax temperature")
     ap.add_argument("--distill-real", action="store_true", help="uplift: the teachers' soft labels on the real and classic images too")
+    ap.add_argument("--pretrain", choices=["none", "synth", "all"], default="none",
+                    help="uplift: pre-train on the synthetic images (or the whole arm), then fine-tune on real + classic")
+    ap.add_argument("--mix", choices=["none", "mixup", "cutmix"], default="none",
+                    help="uplift: mix the images of each batch in pairs (labels mixed alike)")
+    ap.add_argument("--mix-alpha", type=float, default=1.0, help="uplift: the Beta(alpha, alpha) of the mixing proportion")
+    ap.add_argument("--swa", type=float, default=0.0, help="uplift: share of the CNN's steps spent on weight averaging")
+    ap.add_argument("--levers-on", choices=["synth", "all"], default="synth",
+                    help="uplift: --mix and --swa on the arms with synthetic images only, or on every arm (the control)")
     ap.add_argument("--validate", action="store_true",
                     help="uplift: score on the training pool's images outside each repeat's draw, not the test set")
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")

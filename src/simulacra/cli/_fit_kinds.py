@@ -4,8 +4,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.common import console, parse_assignments, step, training_progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulacra.metadata import Metadata
 
 #: the options of ``fit`` that each kind of input does not use (an option given and ignored is an error)
 _UNUSED = {
@@ -56,3 +62,84 @@ def fit_sequences(data: Path, output: Path, entity: str | None, order: str | Non
 
 
 __all__ = ["fit_sequences", "refuse_unused"]
+
+
+def fit_table(data: Path, output: Path, *, model: str | None, metadata: Path | None, seed: int | None,
+              delimiter: str | None, encoding: str | None, sample_rows: int | None, param: list[str] | None,
+              max_rows_in_memory: int | None, key_file: Path | None, rules: bool | None,
+              privacy: dict[str, Any]) -> None:
+    """``simulacra fit table``: one table fitted (by the DP model with ``privacy``) and saved."""
+    from simulacra.io import read_table
+    from simulacra.metadata import Metadata
+    from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
+
+    if privacy:
+        from simulacra.errors import InputError
+
+        if rules:
+            raise InputError("--rules finds rules in the training rows, outside the privacy budget; with --epsilon "
+                             "declare the rules you know in --metadata instead (see docs/privacy.md).")
+        model, rules = "dp", False  # rules found in the data would be learned outside the budget
+        if max_rows_in_memory is not None:
+            raise InputError("--max-rows-in-memory computes exact statistics outside the privacy budget; "
+                             "leave it out with --epsilon (or fit on --sample-rows).")
+    name = model or default_synthesizer_name()
+    cls = get_synthesizer_class(name)
+    if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
+        from simulacra.scale.fit import fit_large
+
+        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed,
+                    **parse_assignments(param, "--param"), **privacy)
+        with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
+            report = fit_large(
+                synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
+            )
+        synth.save(output, key_file=key_file)
+        console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
+        return
+    with step(f"Reading {data.name}"):
+        frame = read_table(data, delimiter=delimiter, encoding=encoding, sample_rows=sample_rows)
+    meta = Metadata.load(metadata) if metadata else None
+    if meta is None and rules is not False:
+        meta = with_rules(Metadata.detect(frame), frame)
+    params = {**parse_assignments(param, "--param"), **privacy}
+    synth = cls(metadata=meta, random_state=seed, **params)
+    what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
+    if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA
+        console.print(f"Fitting {what}")
+        with training_progress() as show_progress:
+            synth.fit(frame, progress=show_progress)  # type: ignore[call-arg]
+    else:
+        with step(f"Fitting {what}"):
+            synth.fit(frame)
+    synth.save(output, key_file=key_file)
+    console.print(f"Model written to [bold]{output}[/bold]")
+
+
+def privacy_params(model: str | None, epsilon: float | None, delta: float | None, bounds: Path | None) -> dict[str, Any]:
+    """Parameters of the DP model from --epsilon/--delta/--bounds (empty without them)."""
+    from simulacra.errors import InputError
+
+    if epsilon is None:
+        if delta is not None or bounds is not None:
+            raise InputError("--delta and --bounds belong to a differentially private fit; add --epsilon.")
+        return {}
+    if model not in (None, "dp"):
+        raise InputError(f"--epsilon fits the differentially private model 'dp'; --model {model} has no DP guarantee.")
+    out: dict[str, Any] = {"epsilon": epsilon}
+    if delta is not None:
+        out["delta"] = delta
+    if bounds is not None:
+        out["bounds"] = str(bounds)
+    return out
+
+
+def with_rules(meta: Metadata, frame: pd.DataFrame) -> Metadata:
+    """Add the rules found in ``frame`` to ``meta``'s constraints and list them (with support) on stderr."""
+    from simulacra.rules import add_rules
+
+    with step("Finding the table's rules"):
+        found = add_rules(meta, frame)
+    for line in found.lines():
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    return meta

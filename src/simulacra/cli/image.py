@@ -162,6 +162,11 @@ def uplift_image(
     teachers: Annotated[int, typer.Option("--teachers", help="Soft labels for the synthetic images: the mean class probabilities of this many CNNs trained on what the generator saw (0: the generator's class).")] = 0,
     teacher_temperature: Annotated[float, typer.Option("--teacher-temperature", help="Softmax temperature of the teachers' probabilities (> 1: softer labels).")] = 1.0,
     distill_real: Annotated[bool, typer.Option("--distill-real", help="With --teachers: the real images and classic copies get the teachers' soft labels too.")] = False,
+    pretrain: Annotated[str, typer.Option("--pretrain", help="Two stages for the arms with synthetic images: pre-train on the synthetic images (synth) or on the whole arm (all), then fine-tune on the real images and classic copies (none: one stage).")] = "none",
+    mix: Annotated[str, typer.Option("--mix", help="Mix the CNN's training images in pairs, labels mixed alike: mixup or cutmix (none: no mixing).")] = "none",
+    mix_alpha: Annotated[float, typer.Option("--mix-alpha", help="The mixing proportion's Beta(alpha, alpha).")] = 1.0,
+    swa: Annotated[float, typer.Option("--swa", help="Share of the CNN's steps spent on stochastic weight averaging (0: none).")] = 0.0,
+    levers_on: Annotated[str, typer.Option("--levers-on", help="Which arms get --mix and --swa: synth (those with synthetic images) or all (the control).")] = "synth",
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
@@ -180,7 +185,8 @@ def uplift_image(
         synth_per_image=per_image if synth_per_image is None else synth_per_image, generator=model,
         generator_params=parse_assignments(param, "--param"), generator_on_classic=on_classic,
         synth_oversample=oversample, classifier_epochs=epochs, synth_weight=synth_weight, synth_classic=synth_classic,
-        teachers=teachers, teacher_temperature=teacher_temperature, distill_real=distill_real, progress=_progress(),
+        teachers=teachers, teacher_temperature=teacher_temperature, distill_real=distill_real, pretrain=pretrain,
+        mix=mix, mix_alpha=mix_alpha, swa=swa, levers_on=levers_on, progress=_progress(),
     )
     _finish(result, json_path, html_path)
 

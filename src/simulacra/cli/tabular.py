@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from simulacra.cli._fit_kinds import fit_sequences, refuse_unused
-from simulacra.cli.common import console, parse_assignments, step, training_progress
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from simulacra.metadata import Metadata
+from simulacra.cli._fit_kinds import fit_sequences, fit_table, privacy_params, refuse_unused, with_rules
+from simulacra.cli.common import console, parse_assignments, step
 
 #: ``--key-file``: the model signing key (HMAC-SHA256), also read from $SIMULACRA_MODEL_KEY.
 #: ``--rules/--no-rules``: discover the table's rules (derived columns, dependencies, row rules).
@@ -104,10 +99,6 @@ def fit(
     relationships are detected (or read from --metadata, see `simulacra metadata folder/`) and every
     table is fitted; see docs/relational.md.
     """
-    from simulacra.io import read_table
-    from simulacra.metadata import Metadata
-    from simulacra.tabular.registry import default_synthesizer_name, get_synthesizer_class
-
     from simulacra.cli.relational import fit_database, is_database
 
     database = is_database(data)
@@ -131,66 +122,9 @@ def fit(
         fit_sequences(data, output, entity, order, static, seed, delimiter, encoding, key_file, model, param)
         return
 
-    privacy = _privacy_params(model, epsilon, delta, bounds)
-    if privacy:
-        from simulacra.errors import InputError
-
-        if rules:
-            raise InputError("--rules finds rules in the training rows, outside the privacy budget; with --epsilon "
-                             "declare the rules you know in --metadata instead (see docs/privacy.md).")
-        model, rules = "dp", False  # rules found in the data would be learned outside the budget
-        if max_rows_in_memory is not None:
-            raise InputError("--max-rows-in-memory computes exact statistics outside the privacy budget; "
-                             "leave it out with --epsilon (or fit on --sample-rows).")
-    name = model or default_synthesizer_name()
-    cls = get_synthesizer_class(name)
-    if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
-        from simulacra.scale.fit import fit_large
-
-        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed,
-                    **parse_assignments(param, "--param"), **privacy)
-        with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
-            report = fit_large(
-                synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
-            )
-        synth.save(output, key_file=key_file)
-        console.print(f"{report.message()} Model written to [bold]{output}[/bold]")
-        return
-    with step(f"Reading {data.name}"):
-        frame = read_table(data, delimiter=delimiter, encoding=encoding, sample_rows=sample_rows)
-    meta = Metadata.load(metadata) if metadata else None
-    if meta is None and rules is not False:
-        meta = _with_rules(Metadata.detect(frame), frame)
-    params = {**parse_assignments(param, "--param"), **privacy}
-    synth = cls(metadata=meta, random_state=seed, **params)
-    what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
-    if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA
-        console.print(f"Fitting {what}")
-        with training_progress() as show_progress:
-            synth.fit(frame, progress=show_progress)  # type: ignore[call-arg]
-    else:
-        with step(f"Fitting {what}"):
-            synth.fit(frame)
-    synth.save(output, key_file=key_file)
-    console.print(f"Model written to [bold]{output}[/bold]")
-
-
-def _privacy_params(model: str | None, epsilon: float | None, delta: float | None, bounds: Path | None) -> dict[str, Any]:
-    """Parameters of the DP model from --epsilon/--delta/--bounds (empty without them)."""
-    from simulacra.errors import InputError
-
-    if epsilon is None:
-        if delta is not None or bounds is not None:
-            raise InputError("--delta and --bounds belong to a differentially private fit; add --epsilon.")
-        return {}
-    if model not in (None, "dp"):
-        raise InputError(f"--epsilon fits the differentially private model 'dp'; --model {model} has no DP guarantee.")
-    out: dict[str, Any] = {"epsilon": epsilon}
-    if delta is not None:
-        out["delta"] = delta
-    if bounds is not None:
-        out["bounds"] = str(bounds)
-    return out
+    fit_table(data, output, model=model, metadata=metadata, seed=seed, delimiter=delimiter, encoding=encoding,
+              sample_rows=sample_rows, param=param, max_rows_in_memory=max_rows_in_memory, key_file=key_file,
+              rules=rules, privacy=privacy_params(model, epsilon, delta, bounds))
 
 
 def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, conditions: dict[str, object] | None,
@@ -406,6 +340,12 @@ def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: 
     if info.get("entity_volatility"):
         out.print("Each entity has its own volatility level, drawn with the entity: changes and distances "
                   "are drawn in units of it")
+    common = info.get("common_factor")
+    if common:
+        loads = ", ".join(f"{k} {v:.2f}" for k, v in common.get("loadings", {}).items())
+        out.print(f"Entities share a calendar of {common['calendar_values']:,} values: a market factor per date "
+                  f"({', '.join(common['components']) or 'none'}) is drawn as its own time series and every "
+                  f"entity's steps are drawn given it" + (f"; loadings {loads}" if loads else ""))
     if info["row_rules"]:
         out.print("Rules kept in every event: " + "; ".join(info["row_rules"]))
 
@@ -464,23 +404,12 @@ def metadata(
     frame = read_table(data)
     meta = Metadata.detect(frame)
     if rules:
-        _with_rules(meta, frame)
+        with_rules(meta, frame)
     if output:
         meta.save(output)
         console.print(f"Metadata for {len(meta.columns)} columns written to [bold]{output}[/bold]")
     else:
         typer.echo(json.dumps(meta.to_dict(), indent=2))
-
-
-def _with_rules(meta: Metadata, frame: pd.DataFrame) -> Metadata:
-    """Add the rules found in ``frame`` to ``meta``'s constraints and list them (with support) on stderr."""
-    from simulacra.rules import add_rules
-
-    with step("Finding the table's rules"):
-        found = add_rules(meta, frame)
-    for line in found.lines():
-        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
-    return meta
 
 
 def models() -> None:

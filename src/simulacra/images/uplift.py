@@ -21,6 +21,11 @@ from simulacra.images.data import ImageSet
 
 #: The methods of the image uplift experiment.
 METHODS = ("none", "classic", "synth", "classic+synth")
+#: Two-stage training of the arms with synthetic images: none (one stage on everything), pre-training on
+#: the synthetic images alone or on the whole arm, then fine-tuning on the real images (and classic copies).
+PRETRAIN = ("none", "synth", "all")
+#: The arms that get the training levers (mixing, weight averaging): those with synthetic images, or all.
+LEVERS_ON = ("synth", "all")
 
 
 def draw_per_class(data: ImageSet, per_class: int | None, seed: int) -> ImageSet:
@@ -99,6 +104,37 @@ def soft_labels(teachers: Sequence[Any], images: np.ndarray, temperature: float 
     return np.asarray(np.mean([t.predict_proba(images, temperature=temperature) for t in teachers], axis=0))
 
 
+def train_student(data: ImageSet, n_synth: int, *, pretrain: str, steps_for: Callable[[int], int], seed: int,
+                  weight: np.ndarray | None = None, targets: np.ndarray | None = None, fine_targets: bool = False,
+                  **cnn: Any) -> tuple[Any, int]:
+    """The CNN of one arm, and its steps. ``data`` ends with its ``n_synth`` synthetic images.
+
+    ``pretrain`` "none": one stage on all of ``data``. "synth" or "all": a first stage on the synthetic images
+    (or on all of ``data``), then a fine-tune, from those weights, on the images before the synthetic ones
+    (the real images and classic copies) with the budget of an arm without synthetic images. ``steps_for``
+    gives each stage's steps from its number of images; the fine-tune keeps the real images' soft labels
+    only with ``fine_targets`` (distilled real images), otherwise their hard labels.
+    """
+    from simulacra.images.cnn import ImageClassifier
+
+    k = len(data.classes)
+    if pretrain == "none" or n_synth == 0:
+        steps = steps_for(len(data))
+        clf = ImageClassifier(steps=steps, random_state=seed, **cnn).fit(data.images, data.labels, k,
+                                                                        sample_weight=weight, targets=targets)
+        return clf, steps
+    head = len(data) - n_synth  # the real images and classic copies come first
+    first = slice(head, None) if pretrain == "synth" else slice(None)
+    pre_steps, fine_steps = steps_for(len(data.images[first])), steps_for(head)
+    pre = ImageClassifier(steps=pre_steps, random_state=seed, **cnn).fit(
+        data.images[first], data.labels[first], k, sample_weight=None if weight is None else weight[first],
+        targets=None if targets is None else targets[first])
+    clf = ImageClassifier(steps=fine_steps, random_state=seed, **cnn).fit(
+        data.images[:head], data.labels[:head], k, targets=targets[:head] if targets is not None and fine_targets
+        else None, init=pre)
+    return clf, pre_steps + fine_steps
+
+
 def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] = METHODS, per_class: int | None = 10,
                      repeats: int = 5, seed: int = 0, classic: Sequence[str] | str = ("rotate", "shift", "crop"),
                      classic_per_image: int = 4, synth_per_image: int = 4, generator: str = "diffusion",
@@ -106,7 +142,8 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                      synth_oversample: float = 1.0, classifier_epochs: int = 100,
                      classifier_steps: int | None = None, synth_weight: float = 1.0, synth_classic: bool = False,
                      teachers: int = 0, teacher_temperature: float = 1.0, distill_real: bool = False,
-                     progress: Callable[[str], None] | None = None) -> Any:
+                     pretrain: str = "none", mix: str = "none", mix_alpha: float = 1.0, swa: float = 0.0,
+                     levers_on: str = "synth", progress: Callable[[str], None] | None = None) -> Any:
     """Accuracy (and the other uplift metrics) of a small CNN on ``test`` for each method and repeat.
 
     Each repeat draws ``per_class`` training images per class; classic augmentation adds
@@ -131,6 +168,15 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
     with synthetic images then train on the cross-entropy against those probabilities. ``distill_real``
     gives the real images and classic copies of those arms the teachers' probabilities too (the arms
     without synthetic images keep their hard labels).
+
+    How the CNN uses the synthetic images: ``pretrain`` "synth" (or "all") trains the arms with synthetic
+    images in two stages, first on the synthetic images (or on the whole arm), then a fine-tune on the real
+    images and classic copies with the budget of the arm without synthetic images (see
+    :func:`train_student`); ``mix`` ("mixup" or "cutmix", Beta(``mix_alpha``, ``mix_alpha``)) mixes the
+    images of each batch in pairs, labels mixed alike, so real, classic and synthetic images blend; ``swa``
+    (a share of the steps) ends training with stochastic weight averaging. ``levers_on`` "synth" gives the
+    mixing and the averaging to the arms with synthetic images only; "all" to every arm (the control: is a
+    gain the synthetic images' or the training's?).
     """
     from simulacra.augment.models import classification_metrics
     from simulacra.augment.uplift import UpliftResult
@@ -157,6 +203,11 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
         raise InputError("distill_real needs teachers >= 1 (the CNNs whose probabilities label the images).")
     if synth_oversample < 1:
         raise InputError(f"synth_oversample must be at least 1 (1: no filtering), got {synth_oversample}.")
+    if pretrain not in PRETRAIN or levers_on not in LEVERS_ON:
+        raise InputError(f"pretrain must be one of {', '.join(PRETRAIN)} and levers_on one of {', '.join(LEVERS_ON)}; "
+                         f"got {pretrain!r} and {levers_on!r}.")
+    levers: dict[str, Any] = {"mix": mix, "mix_alpha": mix_alpha, "swa": swa}
+    ImageClassifier(**levers)._check_options()  # refused now, not after the generators are fitted
     classic_names = parse_methods(classic)
     plan = list(dict.fromkeys(["none", *methods]))
     classes = np.asarray(train.classes, dtype=object).astype(str)
@@ -202,9 +253,11 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                 targets = np.concatenate([
                     soft_labels(trained, b.images, teacher_temperature) if b is made["synth"] or distill_real
                     else np.eye(len(classes))[b.labels] for b in sets])
-            steps = classifier_steps or classifier_steps_for(len(data), classifier_epochs)
-            clf = ImageClassifier(steps=steps, random_state=s).fit(data.images, data.labels, len(classes),
-                                                                   sample_weight=weight, targets=targets)
+            n_synth = len(made["synth"]) if "synth" in parts else 0
+            clf, steps = train_student(
+                data, n_synth, pretrain=pretrain, seed=s, weight=weight, targets=targets, fine_targets=distill_real,
+                steps_for=lambda n: classifier_steps or classifier_steps_for(n, classifier_epochs),
+                **(levers if n_synth or levers_on == "all" else {}))
             scores = classification_metrics(y_test, clf.predict_proba(test.images), classes, minority)
             rows.append({"method": method, "ratio": np.nan, "repeat": r, "seed": s, **scores,
                          "n_real": len(part), "n_train": len(data), "cnn_steps": steps,
@@ -217,6 +270,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             "generator_params": dict(generator_params or {}), "generator_on_classic": generator_on_classic,
             "synth_oversample": synth_oversample, "classifier_epochs": None if classifier_steps else classifier_epochs,
             "classifier_steps": classifier_steps, "synth_weight": synth_weight, "synth_classic": synth_classic,
-            "teachers": teachers, "teacher_temperature": teacher_temperature, "distill_real": distill_real}
+            "teachers": teachers, "teacher_temperature": teacher_temperature, "distill_real": distill_real,
+            "pretrain": pretrain, "mix": mix, "mix_alpha": mix_alpha, "swa": swa, "levers_on": levers_on}
     baselines = ("none", "classic") if "classic" in plan else ("none",)
     return UpliftResult("image", pd.DataFrame(rows), info, headline="accuracy", baselines=baselines)

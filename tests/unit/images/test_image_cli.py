@@ -64,6 +64,16 @@ def test_uplift_image(tmp_path, capsys):
     assert (info["generator_on_classic"], info["synth_per_image"], info["synth_oversample"], info["classifier_epochs"],
             info["synth_weight"], info["synth_classic"]) == (True, 2, 1.5, 7, 0.5, True)
     assert (info["teachers"], info["teacher_temperature"], info["distill_real"]) == (2, 2.5, True)
+    code, text = _run(["uplift", "image", train, test, "--methods", "classic,classic+synth", "--per-class", "3",
+                       "--repeats", "1", "--model", "vae", "-p", "steps=5", "--epochs", "7", "--pretrain", "all",
+                       "--mix", "cutmix", "--mix-alpha", "0.5", "--swa", "0.2", "--levers-on", "all", "--json", js],
+                      capsys)
+    assert code == 0, text
+    info = json.loads(js.read_text())["info"]
+    assert (info["pretrain"], info["mix"], info["mix_alpha"], info["swa"], info["levers_on"]) == ("all", "cutmix", 0.5,
+                                                                                                 0.2, "all")
+    code, text = _run(["uplift", "image", train, test, "--mix", "blend"], capsys)
+    assert code == 2 and "Unknown mix 'blend'" in text and "Traceback" not in text
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):

@@ -210,3 +210,111 @@ def test_synthetic_images_get_the_teachers_soft_labels_only_when_asked(train_tes
                        ({"distill_real": True}, "distill_real needs teachers")):
         with pytest.raises(InputError, match=match):
             run_image_uplift(train, test, **bad)
+
+
+def test_mixing_blends_the_images_and_their_labels_in_the_same_proportion():
+    import torch
+
+    from simulacra.images.cnn import _mix_batch
+
+    rng = np.random.default_rng(0)
+    xb = torch.stack([torch.zeros(1, 8, 8), torch.ones(1, 8, 8)])  # a black and a white image
+    tb = torch.eye(2)
+    for how in ("mixup", "cutmix"):
+        for _ in range(20):
+            x, t, w = _mix_batch(torch, xb, tb, torch.tensor([1.0, 0.5]), how, 1.0, rng)
+            white = x.reshape(2, -1).mean(1)  # the share of each mixed image that is the white one
+            assert torch.allclose(t[:, 1], white, atol=1e-6) and torch.allclose(t.sum(1), torch.ones(2))
+            assert torch.allclose(w, t[:, 0] * 1.0 + t[:, 1] * 0.5)  # weights mixed alike
+            if how == "cutmix":  # whole pixels pasted, no grey
+                assert set(x.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_mixing_and_weight_averaging_train_a_usable_cnn_and_bad_options_are_refused():
+    from simulacra.images.cnn import ImageClassifier
+
+    x, y = shapes(60, 0)
+    plain = ImageClassifier(steps=80, random_state=0).fit(x, y, 3)
+    for kw in ({"mix": "mixup", "mix_alpha": 0.4}, {"mix": "cutmix"}, {"swa": 0.25}):
+        clf = ImageClassifier(steps=80, random_state=0, **kw).fit(x, y, 3)
+        assert (clf.predict(x) == y).mean() > 0.9  # still learns the three shapes
+        assert not np.allclose(clf.predict_proba(x), plain.predict_proba(x), atol=1e-4)  # and the lever acted
+    again = ImageClassifier(steps=80, random_state=0, mix="cutmix").fit(x, y, 3)
+    assert np.array_equal(again.predict_proba(x), ImageClassifier(steps=80, random_state=0, mix="cutmix")
+                          .fit(x, y, 3).predict_proba(x))  # seeded
+    for bad, match in (({"mix": "blend"}, "Unknown mix"), ({"mix_alpha": 0}, "mix_alpha must be a positive"),
+                       ({"swa": 1.0}, "swa is the share"), ({"swa_lr": -1.0}, "swa_lr must be")):
+        with pytest.raises(InputError, match=match):
+            ImageClassifier(steps=5, **bad).fit(x, y, 3)
+
+
+def test_init_starts_from_the_given_weights():
+    from simulacra.images.cnn import ImageClassifier
+
+    x, y = shapes(30, 0)
+    pre = ImageClassifier(steps=60, random_state=0).fit(x, y, 3)
+    flipped = (y + 1) % 3  # the fine-tune's labels contradict the pre-training's
+    tuned = ImageClassifier(steps=3, learning_rate=1e-5, random_state=1).fit(x, flipped, 3, init=pre)
+    fresh = ImageClassifier(steps=3, learning_rate=1e-5, random_state=1).fit(x, flipped, 3)
+    assert (tuned.predict(x) == y).mean() > 0.9 and (fresh.predict(x) == y).mean() < 0.7
+    with pytest.raises(InputError, match="same 4 classes"):
+        ImageClassifier(steps=3).fit(x, y, 4, init=pre)
+    with pytest.raises(InputError, match="init must be a fitted classifier"):
+        ImageClassifier(steps=3).fit(x, y, 3, init=ImageClassifier())
+
+
+def _spy_stages(monkeypatch):
+    """Record, for each CNN fit, its images, its steps, whether it started from another CNN, and its levers."""
+    from simulacra.images import cnn
+
+    seen = []
+    real_fit = cnn.ImageClassifier.fit
+
+    def fit(self, images, labels, n_classes=None, *, sample_weight=None, targets=None, init=None):
+        seen.append({"images": images.copy(), "steps": self.steps, "init": init, "mix": self.mix, "swa": self.swa,
+                     "targets": None if targets is None else np.asarray(targets).copy()})
+        return real_fit(self, images, labels, n_classes, sample_weight=sample_weight, targets=targets, init=init)
+
+    monkeypatch.setattr(cnn.ImageClassifier, "fit", fit)
+    return seen
+
+
+def test_two_stage_pretrains_on_synthetic_images_then_finetunes_on_real_and_classic(train_test, monkeypatch):
+    train, test = train_test
+    kw = dict(per_class=4, repeats=1, methods=["classic", "classic+synth"], classic_per_image=2, synth_per_image=3,
+              generator="vae", generator_params=FAST, classifier_epochs=20)
+    seen = _spy_stages(monkeypatch)
+    res = run_image_uplift(train, test, pretrain="synth", **kw)
+    none, classic, pre, fine = seen  # 12 real; 24 classic copies; 36 synthetic images
+    assert pre["init"] is None and len(pre["images"]) == 36 and pre["steps"] == classifier_steps_for(36, 20)
+    assert fine["init"] is not None and np.array_equal(fine["images"], classic["images"])  # real + classic
+    assert fine["steps"] == classic["steps"] == classifier_steps_for(36, 20)  # the classic arm's budget
+    row = res.runs.set_index("method").loc["classic+synth"]
+    assert row["cnn_steps"] == pre["steps"] + fine["steps"] and res.info["pretrain"] == "synth"
+    assert not np.array_equal(pre["images"][:12], fine["images"][:12])  # the first stage saw no real image
+    seen.clear()
+    run_image_uplift(train, test, pretrain="all", teachers=1, distill_real=True, **kw)
+    pre, fine = seen[-2:]
+    assert len(pre["images"]) == 72 and pre["targets"].shape == (72, 3)  # everything, soft-labelled
+    assert fine["targets"].shape == (36, 3) and fine["init"] is not None  # distilled real + classic
+    seen.clear()
+    run_image_uplift(train, test, pretrain="all", teachers=1, **kw)
+    assert seen[-1]["targets"] is None  # the real images keep their hard labels unless distilled
+    with pytest.raises(InputError, match="pretrain must be one of"):
+        run_image_uplift(train, test, pretrain="twice")
+
+
+def test_mixing_and_averaging_go_to_the_synthetic_arms_or_to_every_arm(train_test, monkeypatch):
+    train, test = train_test
+    kw = dict(per_class=4, repeats=1, methods=["classic", "classic+synth"], classic_per_image=2, synth_per_image=3,
+              generator="vae", generator_params=FAST, classifier_epochs=10, mix="cutmix", swa=0.2)
+    seen = _spy_stages(monkeypatch)
+    res = run_image_uplift(train, test, **kw)
+    assert [(s["mix"], s["swa"]) for s in seen] == [("none", 0.0), ("none", 0.0), ("cutmix", 0.2)]
+    assert (res.info["mix"], res.info["swa"], res.info["levers_on"]) == ("cutmix", 0.2, "synth")
+    seen.clear()
+    run_image_uplift(train, test, levers_on="all", **kw)
+    assert [(s["mix"], s["swa"]) for s in seen] == [("cutmix", 0.2)] * 3
+    for bad, match in (({"levers_on": "real"}, "levers_on one of"), ({"mix": "blend"}, "Unknown mix")):
+        with pytest.raises(InputError, match=match):
+            run_image_uplift(train, test, **{**kw, **bad})
