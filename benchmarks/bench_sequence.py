@@ -170,7 +170,8 @@ def summarise(report: dict, timing: dict) -> dict:
            "static_coherence": report["static_coherence"], "order_increasing": report["order_increasing"],
            "duplicates": report["duplicate_entity_order"], "window_auc": report["window_detection_auc"],
            "next_step": report.get("next_step"), "entity_dcr": (report.get("privacy") or {}).get("entity_dcr_share"),
-           "copied_histories": report["copied_histories"], "row_rules": report["row_rules"], "acf": {}}
+           "copied_histories": report["copied_histories"], "row_rules": report["row_rules"], "acf": {},
+           "cross_entity_correlation": report.get("cross_entity_correlation")}
     for c, v in acf.items():
         row["acf"][c] = {"level": (v["real"][0], v["synthetic"][0])}
         if "changes" in v:

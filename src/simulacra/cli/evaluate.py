@@ -132,6 +132,11 @@ def _evaluate_sequences(frames: dict, entity: Optional[str], order: Optional[str
         lines.append(f"static attributes constant within entities: {report['static_coherence']:.1%}")
     if report["autocorrelation_max_gap"] is not None:
         lines.append(f"largest gap in autocorrelation (lags 1–5): {report['autocorrelation_max_gap']:.3f}")
+    for column, kinds in report.get("cross_entity_correlation", {}).items():
+        for kind, pair in kinds.items():
+            synthetic = "–" if pair["synthetic"] is None else f"{pair['synthetic']:.3f}"
+            lines.append(f"same-date correlation of two entities' {column} {kind.replace('_', ' ')}: "
+                         f"real {pair['real']:.3f}, synthetic {synthetic}")
     for rule in report["row_rules"]:
         lines.append(f"rule {rule['rule']}: real {rule['real']:.2%}, synthetic {rule['synthetic']:.2%}")
     if report["window_detection_auc"] is not None:

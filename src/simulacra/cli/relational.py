@@ -83,6 +83,12 @@ def fit_database(folder: Path, output: Path, *, metadata: Path | None, seed: int
 
     tables = read_database(folder, delimiter, encoding)
     params = parse_assignments(param, "--param")
+    # the sequence children's options, given as plain -p NAME=VALUE on the command line
+    from simulacra.tabular._sequence_plan import yes_no
+
+    sequence = {k: yes_no(params.pop(k), k) for k in ("entity_volatility", "common_factor") if k in params}
+    if sequence:
+        params["sequence_params"] = {**sequence, **params.get("sequence_params", {})}
     synth = RelationalSynthesizer(metadata=metadata, random_state=seed, fixed=fixed or None, **params)
     rows = sum(len(t) for t in tables.values())
     with step(f"Fitting {len(tables)} related tables ({rows:,} rows)"):

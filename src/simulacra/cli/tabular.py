@@ -338,6 +338,12 @@ def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: 
     if info.get("entity_volatility"):
         out.print("Each entity has its own volatility level, drawn with the entity: changes and distances "
                   "are drawn in units of it")
+    common = info.get("common_factor")
+    if common:
+        loads = ", ".join(f"{k} {v:.2f}" for k, v in common.get("loadings", {}).items())
+        out.print(f"Entities share a calendar of {common['calendar_values']:,} values: a market factor per date "
+                  f"({', '.join(common['components']) or 'none'}) is drawn as its own time series and every "
+                  f"entity's steps are drawn given it" + (f"; loadings {loads}" if loads else ""))
     if info["row_rules"]:
         out.print("Rules kept in every event: " + "; ".join(info["row_rules"]))
 

@@ -9,6 +9,9 @@ column) on what a row-level report cannot see:
   synthetic one (``static_coherence``);
 * **dynamics** — the within-entity autocorrelation at lags 1–5 of each numeric column, and of its
   log changes (or differences) when the column is a persistent level such as a price;
+* **co-movement** — where entities share order values (daily prices of many stocks on the same
+  dates), the mean correlation between two entities of their same-date changes (and of the absolute
+  changes: volatility moving together), real vs synthetic;
 * **row rules** — every ``a ≥ b`` that holds in (nearly) all real rows, with its share in synthetic rows;
 * **realism of windows** — a classifier tells windows of consecutive real events from synthetic ones
   (ROC AUC, 0.5 = indistinguishable);
@@ -46,6 +49,8 @@ LAGS = (1, 2, 3, 4, 5)
 WINDOW = 5
 #: Windows sampled per table for the discriminator and the next-step models.
 MAX_WINDOWS = 20_000
+#: Co-movement: entities compared (a random subset beyond it), and the fewest shared order values of a pair.
+MAX_COMOVING, MIN_SHARED_EVENTS = 100, 30
 
 
 def evaluate_sequences(
@@ -74,6 +79,8 @@ def evaluate_sequences(
     gaps = [abs(v["real"][i] - v["synthetic"][i]) for v in out["autocorrelation"].values()
             for i in range(len(LAGS)) if np.isfinite(v["real"][i]) and np.isfinite(v["synthetic"][i])]
     out["autocorrelation_max_gap"] = float(max(gaps)) if gaps else None
+    out["cross_entity_correlation"] = _co_movement(real_s, synth_s, entity, order,
+                                                   [c for c in numeric if c not in statics], persistent, random_state)
     out["row_rules"] = _rules(real_s, synth_s, numeric)
     real_w = _windows(real_s, entity, order, numeric, persistent, rng)
     synth_w = _windows(synth_s, entity, order, numeric, persistent, rng)
@@ -174,6 +181,47 @@ def _acf_table(real: pd.DataFrame, synth: pd.DataFrame, entity: str, c: str, per
         out["abs_changes"] = {"real": [_acf(real, entity, rc.abs(), k) for k in LAGS],
                               "synthetic": [_acf(synth, entity, sc.abs(), k) for k in LAGS]}
     return out
+
+
+def _co_movement(real: pd.DataFrame, synth: pd.DataFrame, entity: str, order: str, numeric: list[str],
+                 persistent: dict[str, bool], random_state: int) -> dict[str, Any]:
+    """Per column, the mean correlation of two entities' values at the same order values (changes and absolute
+    changes of a persistent level, else the level), real and synthetic; only columns where real entities
+    share at least ``MIN_SHARED_EVENTS`` order values (none in a table whose entities each have their own times)."""
+    out: dict[str, Any] = {}
+    for c in numeric:
+        kinds: dict[str, Any] = {}
+        series = {"real": _changes(real, entity, c), "synthetic": _changes(synth, entity, c)} if persistent[c] \
+            else {"real": real[c].astype(float), "synthetic": synth[c].astype(float)}
+        frames = {"real": real, "synthetic": synth}
+        for kind in (("changes", "abs_changes") if persistent[c] else ("level",)):
+            pair = {k: _pair_correlation(frames[k], entity, order, v.abs() if kind == "abs_changes" else v,
+                                         np.random.default_rng(random_state)) for k, v in series.items()}
+            if pair["real"] is not None:
+                kinds[kind] = pair
+        if kinds:
+            out[c] = kinds
+    return out
+
+
+def _pair_correlation(df: pd.DataFrame, entity: str, order: str, values: pd.Series,
+                      rng: np.random.Generator) -> float | None:
+    """Mean over pairs of entities (at most ``MAX_COMOVING`` entities) of the correlation of their values
+    at the order values both have (pairs sharing fewer than ``MIN_SHARED_EVENTS`` left out); None without pairs."""
+    frame = pd.DataFrame({"e": df[entity].to_numpy(), "o": df[order].to_numpy(), "v": values.to_numpy()})
+    frame = frame.dropna().drop_duplicates(["e", "o"])
+    frame = frame[frame.groupby("o")["e"].transform("size") >= 2]
+    per = frame.groupby("e").size()
+    keep = per.index[per >= MIN_SHARED_EVENTS].to_numpy()
+    if keep.size < 2:
+        return None
+    if keep.size > MAX_COMOVING:
+        keep = rng.choice(keep, MAX_COMOVING, replace=False)
+    wide = frame[frame["e"].isin(set(keep))].pivot(index="o", columns="e", values="v")
+    corr = wide.corr(min_periods=MIN_SHARED_EVENTS).to_numpy()
+    pairs = corr[np.triu_indices_from(corr, 1)]
+    pairs = pairs[np.isfinite(pairs)]
+    return float(pairs.mean()) if pairs.size else None
 
 
 def _rules(real: pd.DataFrame, synth: pd.DataFrame, numeric: list[str]) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ FitResult = tuple[dict[str, TablePlan], dict[str, Any], dict[str, KeyFormat], di
 
 def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order: list[str], *, fixed: list[str],
                parents: dict[str, str], max_rows: int, min_category_count: int, model_params: dict[str, Any],
-               random_state: int | None) -> FitResult:
+               random_state: int | None, sequence_params: dict[str, Any] | None = None) -> FitResult:
     """Plans, table models, key formats and the rows of fixed tables."""
     rels = meta.relationships
     seeds = np.random.SeedSequence(random_state).spawn(len(order))
@@ -91,7 +91,8 @@ def fit_tables(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], order:
         if plan.order is not None:
             statics = sequence_statics(plan, frame, list(meta.tables[name].statics or []), meta)
             models[name] = fit_sequence(plan, frame, statics, max_rows=max_rows,
-                                        min_category_count=min_category_count, seed=seed)
+                                        min_category_count=min_category_count, seed=seed,
+                                        params=sequence_params)
             frames[name] = frame.drop(columns=[ENTITY])
             continue
         fit_on = frame if len(frame) <= max_rows else frame.sample(max_rows, random_state=np.random.default_rng(seed))

@@ -57,8 +57,9 @@ def sequence_statics(plan: TablePlan, frame: pd.DataFrame, own_statics: list[str
 
 
 def fit_sequence(plan: TablePlan, frame: pd.DataFrame, statics: list[str], *, max_rows: int, min_category_count: int,
-                 seed: np.random.SeedSequence) -> Any:
-    """The sequence model of a table's model frame (whole histories, at most about ``max_rows`` rows)."""
+                 seed: np.random.SeedSequence, params: dict[str, Any] | None = None) -> Any:
+    """The sequence model of a table's model frame (whole histories, at most about ``max_rows`` rows);
+    ``params``: options of the sequence model (``RelationalSynthesizer(sequence_params=...)``)."""
     from simulacra.tabular.sequence import SequenceSynthesizer
 
     rng = np.random.default_rng(seed)
@@ -75,7 +76,8 @@ def fit_sequence(plan: TablePlan, frame: pd.DataFrame, statics: list[str], *, ma
         plan.inherited = {k: v for k, v in plan.inherited.items() if v not in ids}
         frame, statics = frame.drop(columns=ids), [c for c in statics if c not in ids]
     model = SequenceSynthesizer(entity=ENTITY, order=plan.order, statics=statics, context=list(plan.context),
-                                min_category_count=min_category_count, random_state=int(seed.generate_state(1)[0]))
+                                min_category_count=min_category_count, random_state=int(seed.generate_state(1)[0]),
+                                **(params or {}))
     return model.fit(frame.reset_index(drop=True))
 
 

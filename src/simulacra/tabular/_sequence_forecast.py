@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.tabular._sequence_common import continue_on_calendar
 from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column
 from simulacra.tabular._steps import Roller
 
@@ -42,15 +43,24 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
     times[idx_entity, idx_step] = model._ordinal(frame[model.order])
     # each entity's own volatility level, measured on its given history as in fitting
     sizes = entity_sizes(plans, frame[model.entity].to_numpy(), values) if model.entity_sizes_ else None
-    roller = Roller(plans, model._encode_statics(table), total, model.time_["weekday"], sizes)
+    steps = np.arange(T)[None, :]
+    given, wanted = steps < hist_len[:, None], steps < total[:, None]
+    every = np.full((n, T, len(plans)), np.nan)
+    for t in range(T):
+        known = np.flatnonzero(hist_len > t)
+        row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
+        prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
+        every[known, t] = np.column_stack([model._repr(p, row, prev) for p in plans])
+    common, own = None, every
+    if model.calendar_ is not None:  # the new events on the shared calendar, given a factor path continuing the histories'
+        times, common, own = continue_on_calendar(model.factor_, model.loadings_, plans, model.calendar_,
+                                                  model.time_["weekday"], times, every, given, wanted, rng)
+    roller = Roller(plans, model._encode_statics(table), total, model.time_["weekday"], sizes, common)
     for t in range(T):
         known = np.flatnonzero(hist_len > t)
         new = np.flatnonzero((hist_len <= t) & (total > t))
         if known.size:
-            row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
-            prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
-            reprs = np.column_stack([model._repr(p, row, prev) for p in plans])
-            roller.push(t, known, reprs, levels[known, t], model._weekday(times[known, t]))
+            roller.push(t, known, every[known, t], levels[known, t], model._weekday(times[known, t]), own[known, t])
         if new.size:
             model._draw_step(t, new, roller, levels, times, rng)
     full = model._frame_from(table, total, levels, times, rng)

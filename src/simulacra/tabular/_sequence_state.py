@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulacra.errors import ModelFileError
+from simulacra.tabular._sequence_common import FactorModel
 from simulacra.tabular._steps import ColumnPlan, StepModel
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ def to_state(model: SequenceSynthesizer) -> dict[str, Any]:
             "missing": model.missing_, "n_entities": model.n_entities_, "n_training_rows": model.n_training_rows_,
             "entity_prefix": model.entity_prefix_, "plans": [p.to_dict() for p in model.plans_],
             "entity_sizes": model.entity_sizes_,
+            "calendar": None if model.calendar_ is None else np.asarray(model.calendar_, dtype=float),
+            "factor": None if model.factor_ is None else model.factor_.get_state(),
+            "loadings": model.loadings_,
             "steps": {k: m.get_state() for k, m in model.steps_.items()}, "entity_model": entity,
         },
     }
@@ -51,6 +55,11 @@ def from_state(cls: type[SequenceSynthesizer], state: dict[str, Any], known: tup
     model.entity_prefix_ = str(body["entity_prefix"])
     model.plans_ = [ColumnPlan(**p) for p in body["plans"]]
     model.entity_sizes_ = bool(body.get("entity_sizes", False))  # False in models saved before them
+    # models saved before the common factor have neither: entities drawn one by one, as then
+    calendar = body.get("calendar")
+    model.calendar_ = None if calendar is None else np.asarray(calendar, dtype=float)
+    model.factor_ = None if body.get("factor") is None else FactorModel.from_state(body["factor"])
+    model.loadings_ = {str(k): float(v) for k, v in (body.get("loadings") or {}).items()}
     model.steps_ = {str(k): StepModel.from_state(v) for k, v in body["steps"].items()}
     entity = body["entity_model"]
     model.entity_model_ = AutoregressiveSynthesizer.from_state(entity)  # type: ignore[assignment]

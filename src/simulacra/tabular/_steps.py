@@ -309,8 +309,11 @@ class Roller:
     """
 
     def __init__(self, plans: list[ColumnPlan], statics: np.ndarray, lengths: np.ndarray,
-                 weekday: bool, sizes: np.ndarray | None = None) -> None:
+                 weekday: bool, sizes: np.ndarray | None = None, common: np.ndarray | None = None) -> None:
         self.plans = plans
+        # the common time effect of each entity's events, (n, T, m): the factor of the event's date
+        # (:mod:`simulacra.tabular._sequence_common`); None without one
+        self.common = common
         self.statics = statics  # (n, n_static) already encoded
         self.lengths = lengths
         # each entity's own volatility level, in units of the training means (1: the average entity)
@@ -328,7 +331,7 @@ class Roller:
     @property
     def n_features(self) -> int:
         return (self.statics.shape[1] + len(self.plans) * (N_LAGS + len(EWM_ALPHA) + 1) + 2 + int(self.weekday)
-                + int(self.own_size))
+                + int(self.own_size) + (2 * self.common.shape[2] if self.common is not None else 0))
 
     def features(self, t: int, rows: np.ndarray) -> np.ndarray:
         """Features of step ``t`` (t ≥ 1) for the entities ``rows``."""
@@ -346,6 +349,11 @@ class Roller:
             parts.append(self.prev_weekday[rows][:, None])
         if self.own_size:
             parts.append(np.log(self.sizes[rows])[:, None])
+        if self.common is not None:
+            common = self.common[rows, t]
+            # the factor also in units of the entity's running level, the unit its scaled columns are drawn in
+            level = np.maximum(self._level(t, rows), SCALE_FLOOR)
+            parts += [common, common[:, :1] - np.log(level)[:, None], common[:, 1:] / level[:, None]]
         return np.column_stack(parts).astype(np.float32)
 
     def scale(self, t: int, rows: np.ndarray, plans: list[ColumnPlan], row: np.ndarray | None = None) -> np.ndarray:
@@ -367,9 +375,8 @@ class Roller:
         if not on.any():
             return out
         alpha = EWM_ALPHA[SCALE_EWM]
-        start = (1.0 - alpha) ** max(t - 1, 0)  # the pushes of steps 1..t-1 updated the running means
         unit = np.where(on, base, 1.0)[None, :] * self.sizes[rows][:, None]  # (rows, k)
-        level = (self.ewm[rows][:, on, SCALE_EWM] / unit[:, on]).mean(axis=1) + start
+        level = self._level(t, rows)
         rel = np.repeat(level[:, None], len(plans), axis=1)
         if row is not None:
             seen = np.where(on[None, :], np.abs(row) / unit, np.nan)
@@ -383,13 +390,25 @@ class Roller:
         out[:, on] = size[:, on]
         return out
 
+    def _level(self, t: int, rows: np.ndarray) -> np.ndarray:
+        """The entity's running volatility relative to its own level (1 at the start; see :meth:`scale`)."""
+        base = np.array([p.scale if p.scale is not None else np.nan for p in self.plans], dtype=float)
+        on = np.isfinite(base) & (base > 0)
+        if not on.any():
+            return np.ones(rows.size)
+        alpha = EWM_ALPHA[SCALE_EWM]
+        start = (1.0 - alpha) ** max(t - 1, 0)  # the pushes of steps 1..t-1 updated the running means
+        unit = base[on][None, :] * self.sizes[rows][:, None]
+        return (self.ewm[rows][:, on, SCALE_EWM] / unit).mean(axis=1) + start
+
     def push(self, t: int, rows: np.ndarray, reprs: np.ndarray, levels: np.ndarray,
-             weekday: np.ndarray | None) -> None:
-        """Record step ``t`` of the entities ``rows``: representations and levels, (len(rows), k)."""
+             weekday: np.ndarray | None, own: np.ndarray | None = None) -> None:
+        """Record step ``t`` of the entities ``rows``: representations and levels, (len(rows), k); ``own``:
+        the representations less the market's moves (with a common factor), which the running means follow."""
         self.lags[rows, :, 1:] = self.lags[rows, :, :-1]
         self.lags[rows, :, 0] = reprs
         if t > 0:
-            change = np.nan_to_num(np.abs(reprs))[:, :, None]
+            change = np.nan_to_num(np.abs(reprs if own is None else own))[:, :, None]
             alpha = np.asarray(EWM_ALPHA)[None, None, :]
             self.ewm[rows] = (1 - alpha) * self.ewm[rows] + alpha * change
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -55,7 +55,10 @@ from simulacra.tabular._relational_fit import _take, check_tables, fit_tables, r
 from simulacra.tabular._relational_plan import MISSING, OK, ORPHAN, Link, TablePlan, count_column
 from simulacra.tabular._relational_seq import sample_histories
 
-_PARAMS = ("metadata", "random_state", "fixed", "parents", "max_rows", "min_category_count", "model_params")
+_PARAMS = ("metadata", "random_state", "fixed", "parents", "max_rows", "min_category_count", "model_params",
+           "sequence_params")
+#: Parameters of a sequence child's model that ``sequence_params`` may set (the others are the relational model's).
+_SEQUENCE_OPTIONS = ("entity_volatility", "common_factor", "min_samples_leaf")
 
 
 class RelationalSynthesizer(CompositeModel):
@@ -78,6 +81,9 @@ class RelationalSynthesizer(CompositeModel):
         Privacy floor of every table model (values seen in fewer rows are never reproduced).
     model_params : dict, optional
         Extra parameters of every table's :class:`~simulacra.tabular.autoreg.AutoregressiveSynthesizer`.
+    sequence_params : dict, optional
+        Options of every sequence child's :class:`~simulacra.tabular.sequence.SequenceSynthesizer`
+        (``entity_volatility``, ``common_factor``, ``min_samples_leaf``), e.g. ``{"entity_volatility": True}``.
     """
 
     name: ClassVar[str] = "relational"
@@ -86,7 +92,7 @@ class RelationalSynthesizer(CompositeModel):
 
     def __init__(self, *, metadata: Any = None, random_state: int | None = None, fixed: list[str] | None = None,
                  parents: dict[str, str] | None = None, max_rows: int = 50_000, min_category_count: int = 5,
-                 model_params: dict[str, Any] | None = None) -> None:
+                 model_params: dict[str, Any] | None = None, sequence_params: dict[str, Any] | None = None) -> None:
         self.metadata = metadata
         self.random_state = random_state
         self.fixed = fixed
@@ -94,6 +100,7 @@ class RelationalSynthesizer(CompositeModel):
         self.max_rows = max_rows
         self.min_category_count = min_category_count
         self.model_params = model_params
+        self.sequence_params = sequence_params
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _PARAMS}
@@ -114,11 +121,16 @@ class RelationalSynthesizer(CompositeModel):
             raise InputError(f"fixed/parents name unknown tables: {', '.join(unknown)}; tables are: {', '.join(tables)}")
         if isinstance(self.max_rows, bool) or not isinstance(self.max_rows, int) or self.max_rows < 100:
             raise InputError(f"max_rows must be a whole number ≥ 100, got {self.max_rows!r}")
+        unknown = sorted(set(self.sequence_params or {}) - set(_SEQUENCE_OPTIONS))
+        if unknown:
+            raise InputError(f"sequence_params: {', '.join(unknown)} cannot be set for sequence children; the "
+                             f"options are {', '.join(_SEQUENCE_OPTIONS)}.")
         self.metadata_ = meta
         self.order_ = meta.order()
         fitted = fit_tables(meta, tables, self.order_, fixed=fixed, parents=dict(self.parents or {}),
                             max_rows=self.max_rows, min_category_count=self.min_category_count,
-                            model_params=dict(self.model_params or {}), random_state=self.random_state)
+                            model_params=dict(self.model_params or {}), random_state=self.random_state,
+                            sequence_params=dict(self.sequence_params or {}))
         self.plans_, self.models_, self.key_formats_, self.fixed_ = fitted
         self._sample_rng_ = np.random.default_rng(self.random_state)
         return self

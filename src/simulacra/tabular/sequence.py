@@ -36,17 +36,10 @@ import pandas as pd
 from simulacra.errors import InputError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
+from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, find_calendar, market_move, sample_on_calendar
 from simulacra.tabular._sequence_plan import check_table, entity_sizes, plan_columns, set_scales, yes_no
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
-from simulacra.tabular._steps import (
-    N_LAGS,
-    ColumnPlan,
-    Roller,
-    StepModel,
-    from_repr,
-    round_like,
-    to_repr,
-)
+from simulacra.tabular._steps import ColumnPlan, Roller, StepModel, from_repr, round_like, to_repr
 
 GAP = "__gap"
 _OWN_LEVEL = ("level", "logdiff", "diff", "lagratio", "lagoffset")  # representations that need no other column of the row
@@ -55,7 +48,7 @@ START = "__start"
 SIZE = "__size"  # the entity's own volatility level (entity table), when some column is scaled
 #: The constructor's parameters (:meth:`SequenceSynthesizer.get_params`, and what a saved model may name).
 _PARAMS = ("entity", "order", "statics", "min_category_count", "min_samples_leaf", "random_state", "context",
-           "entity_volatility")
+           "entity_volatility", "common_factor")
 
 
 def _first(name: str) -> str:
@@ -89,15 +82,21 @@ class SequenceSynthesizer(CompositeModel):
         turbulent over a whole history. Off by default: on sp500 it brings the tickers' volatilities
         and the window discriminator closer to the real ones but weakens the clustering of the
         ``close`` and ``low`` changes (``docs/sequences.md``).
+    common_factor : bool
+        A common time effect for entities that share a calendar (daily prices of many stocks): a
+        market factor per date, modelled as its own time series, that every entity's steps are drawn
+        given, so that synthetic entities co-move; they are put on the real calendar's dates
+        (:mod:`simulacra.tabular._sequence_common`). A table without a shared calendar is fitted without it.
     """
 
     name: ClassVar[str] = "sequence"
+    steps_: dict[str, StepModel]
     _fitted_attribute: ClassVar[str] = "steps_"
 
     def __init__(self, *, entity: str, order: str, statics: list[str] | None = None,
                  min_category_count: int = 5, min_samples_leaf: int = 20,
                  random_state: int | None = None, context: list[str] | None = None,
-                 entity_volatility: bool = False) -> None:
+                 entity_volatility: bool = False, common_factor: bool = False) -> None:
         self.entity = entity
         self.order = order
         self.statics = statics
@@ -106,6 +105,7 @@ class SequenceSynthesizer(CompositeModel):
         self.random_state = random_state
         self.context = context
         self.entity_volatility = entity_volatility
+        self.common_factor = common_factor
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _PARAMS}
@@ -123,6 +123,7 @@ class SequenceSynthesizer(CompositeModel):
             raise InputError(f"Column name(s) {', '.join(reserved)} are reserved by the sequence model "
                              f"({GAP}, {LENGTH}, {START}, {SIZE}, {_first('')}*); rename them before fitting.")
         own_volatility = yes_no(self.entity_volatility, "entity_volatility")
+        common = yes_no(self.common_factor, "common_factor")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
         self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}
@@ -160,6 +161,16 @@ class SequenceSynthesizer(CompositeModel):
         gaps[np.r_[0, np.cumsum(lengths)[:-1]]] = np.nan
         if np.nanmin(gaps, initial=np.inf) <= 0:
             raise InputError(f"Order column '{self.order}' has ties or decreases inside an entity.")
+        self.calendar_ = find_calendar(frame[self.entity].to_numpy(), ordinal) if common else None
+        self.factor_: FactorModel | None = None
+        self.loadings_: dict[str, float] = {}
+        if common and self.calendar_ is None:
+            import warnings
+
+            warnings.warn("common_factor=True has no effect on this table: its entities do not share a calendar "
+                          f"(no {MIN_DATES} values of '{self.order}' at which {MIN_SHARED} or more entities, and half "
+                          "of those whose history spans them, have an event). The model is fitted without it.",
+                          UserWarning, stacklevel=2)
 
         # the entity table: statics, length, start and first values
         starts = np.r_[0, np.cumsum(lengths)[:-1]]
@@ -242,38 +253,9 @@ class SequenceSynthesizer(CompositeModel):
     def _transitions(self, frame: pd.DataFrame, values: dict[str, np.ndarray], gaps: np.ndarray,
                      lengths: np.ndarray, statics: np.ndarray,
                      sizes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Features, targets (gap, then every plan's representation) and the plans' running sizes
-        (:meth:`Roller.scale`, given each entity's own volatility level ``sizes``) of every event after
-        the first."""
-        n, T = lengths.size, int(lengths.max())
-        starts = np.r_[0, np.cumsum(lengths)[:-1]]
-        plans = self.plans_
-        levels = np.full((n, T, len(plans)), np.nan)
-        gap = np.full((n, T), np.nan)
-        times = self._ordinal(frame[self.order])
-        idx_entity = np.repeat(np.arange(n), lengths)
-        idx_step = np.arange(len(frame)) - np.repeat(starts, lengths)
-        for j, p in enumerate(plans):
-            col = self._codes(p.name, frame[p.name]) if p.kind == "category" else values[p.name]
-            levels[idx_entity, idx_step, j] = col
-        gap[idx_entity, idx_step] = gaps
-        day = np.full((n, T), np.nan)
-        if self.time_["weekday"]:
-            day[idx_entity, idx_step] = ((times.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
-        roller = Roller(plans, statics, lengths, self.time_["weekday"], sizes)
-        feats, targets, running = [], [], []
-        for t in range(T):
-            rows = np.flatnonzero(lengths > t)
-            row = {p.name: levels[rows, t, j] for j, p in enumerate(plans)}
-            prev = {p.name: levels[rows, t - 1, j] if t else np.full(rows.size, np.nan) for j, p in enumerate(plans)}
-            reprs = np.column_stack([self._repr(p, row, prev) for p in plans]) if plans else np.zeros((rows.size, 0))
-            if t > 0:
-                base = roller.features(t, rows)
-                feats.append(base)
-                targets.append(np.column_stack([gap[rows, t], reprs]))
-                running.append(roller.scale(t, rows, plans, reprs))
-            roller.push(t, rows, reprs, levels[rows, t], day[rows, t] if self.time_["weekday"] else None)
-        return np.vstack(feats), np.vstack(targets), np.vstack(running)
+        from simulacra.tabular._sequence_fit import transitions
+
+        return transitions(self, frame, values, gaps, lengths, statics, sizes)
 
     @staticmethod
     def _repr(p: ColumnPlan, row: dict[str, np.ndarray], prev: dict[str, np.ndarray]) -> np.ndarray:
@@ -282,24 +264,9 @@ class SequenceSynthesizer(CompositeModel):
         return to_repr(p, row[p.name], prev, row)
 
     def _fit_steps(self, X: np.ndarray, Y: np.ndarray, V: np.ndarray, n_static: int, rng: np.random.Generator) -> None:
-        cat_static = [i for i, c in enumerate(self.statics_) if c in self.static_codes_]
-        lag_cats = [n_static + j * N_LAGS + lag for j, p in enumerate(self.plans_) if p.kind == "category"
-                    for lag in range(N_LAGS)]
-        self.steps_: dict[str, StepModel] = {}
-        current = np.zeros((len(X), 0), dtype=np.float32)
-        names = [GAP] + [p.name for p in self.plans_]
-        for j, name in enumerate(names):
-            plan = self.plans_[j - 1] if j else None
-            y = Y[:, j] / V[:, j - 1] if plan is not None and plan.scaled else Y[:, j]
-            ok = np.isfinite(y)
-            Xj = np.column_stack([X, current])
-            cats = cat_static + lag_cats + [X.shape[1] + i - 1 for i in range(1, j) if self.plans_[i - 1].kind == "category"]
-            self.steps_[name] = StepModel.fit(
-                Xj[ok], y[ok], classes=plan is not None and plan.kind == "category", categorical=cats,
-                min_count=self.min_category_count, min_leaf=self.min_samples_leaf, rng=rng,
-            )
-            if j:
-                current = np.column_stack([current, Y[:, j]]).astype(np.float32)
+        from simulacra.tabular._sequence_fit import fit_steps
+
+        fit_steps(self, X, Y, V, n_static, rng)
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(self, n_entities: int, *, random_state: int | np.random.Generator | None = None,
@@ -346,11 +313,15 @@ class SequenceSynthesizer(CompositeModel):
         statics = self._encode_statics(table)
         sizes = pd.to_numeric(table[SIZE], errors="coerce").to_numpy(dtype=float) \
             if self.entity_sizes_ and SIZE in table else None
-        roller = Roller(plans, statics, lengths, self.time_["weekday"], sizes)
         levels = np.full((n, T, len(plans)), np.nan)
         times = np.full((n, T), np.nan)
         times[:, 0] = self._ordinal(pd.Series(table[START]) if not self.time_["datetime"]
                                     else pd.to_datetime(table[START]))
+        common = None
+        if self.calendar_ is not None:  # every entity on the shared calendar, given one new factor path
+            times, common = sample_on_calendar(self.factor_, self.calendar_, times[:, 0], lengths,
+                                               self.time_["weekday"], rng)
+        roller = Roller(plans, statics, lengths, self.time_["weekday"], sizes, common)
         rows = np.arange(n)
         first: dict[str, np.ndarray] = {}
         for p in plans:
@@ -375,8 +346,9 @@ class SequenceSynthesizer(CompositeModel):
         base = roller.features(t, rows)
         current = np.zeros((rows.size, 0), dtype=np.float32)
         size = roller.scale(t, rows, plans)
-        gap = self.steps_[GAP].sample(base, rng)
-        times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
+        if np.isnan(times[rows, t]).any():  # not already on the shared calendar
+            gap = self.steps_[GAP].sample(base, rng)
+            times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
         row: dict[str, np.ndarray] = {}
         prev = {p.name: levels[rows, t - 1, j] for j, p in enumerate(plans)}
         out_reprs = []
@@ -385,18 +357,23 @@ class SequenceSynthesizer(CompositeModel):
             if p.scaled and j:
                 size = roller.scale(t, rows, plans, drawn)
             y = self.steps_[p.name].sample(np.column_stack([base, current]), rng) * size[:, j]
+            move: np.ndarray | float = 0.0
+            if p.name in self.loadings_:  # the entity's own part, then the market's
+                assert self.factor_ is not None and roller.common is not None
+                move = self.loadings_[p.name] * market_move(p, self.factor_.names, roller.common[rows, t])
+                y = y + move
             if p.kind == "category":
                 row[p.name] = y
             else:
                 row[p.name] = from_repr(p, y, prev, row)
                 y = to_repr(p, row[p.name], prev, row)  # the representation after rounding
             out_reprs.append(y)
-            drawn[:, j] = y
+            drawn[:, j] = y - move  # the running size follows the entity's own moves
             current = np.column_stack([current, y]).astype(np.float32)
         empty = np.zeros((rows.size, 0))
         levels[rows, t] = np.column_stack([row[p.name] for p in plans]) if plans else empty
         roller.push(t, rows, np.column_stack(out_reprs) if plans else empty, levels[rows, t],
-                    self._weekday(times[rows, t]))
+                    self._weekday(times[rows, t]), drawn if plans else empty)
 
     def _min_gap(self) -> float:
         cells = self.steps_[GAP].cells
@@ -486,6 +463,10 @@ class SequenceSynthesizer(CompositeModel):
             "training_rows": self.n_training_rows_, "training_entities": self.n_entities_,
             "statics": self.statics_, "columns": [p.to_dict() for p in self.plans_],
             "entity_volatility": self.entity_sizes_,
+            "common_factor": None if self.calendar_ is None else {
+                "calendar_values": int(self.calendar_.size),
+                "components": self.factor_.names if self.factor_ is not None else [],
+                "loadings": self.loadings_},
             "row_rules": [f"{p.name} >= {b}" for p in self.plans_ for b in p.lower]
             + [f"{p.name} <= {b}" for p in self.plans_ for b in p.upper],
         }

@@ -86,5 +86,14 @@ def test_metadata_declares_a_sequence_child(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     orders = pd.read_csv(out / "orders.csv", parse_dates=["date"])
     assert orders.groupby("customer_id")["date"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+    # the sequence children's options as plain -p NAME=VALUE
+    res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "--seed", "0", "-p", "entity_volatility=true",
+                              "-o", str(tmp_path / "vol.model")])
+    assert res.exit_code == 0, res.output
+    import simulacra
+
+    with_option = simulacra.load(tmp_path / "vol.model")
+    assert with_option.get_params()["sequence_params"] == {"entity_volatility": True}
+    assert with_option.models_["orders"].entity_volatility is True
     res = runner.invoke(app, ["metadata", str(shop), "--sequence", "orders"])
     assert res.exit_code != 0 and "TABLE.FOREIGN_KEY" in str(res.exception)

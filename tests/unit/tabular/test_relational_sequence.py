@@ -129,3 +129,30 @@ def test_a_fixed_parent_and_scale() -> None:
     assert len(fake["orders"]) == 2 * len(tables["orders"])  # a fixed parent's histories grow with scale
     assert per["date"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
     assert synth.sample(scale=0, random_state=0)["orders"].empty
+
+
+def test_sequence_children_take_the_sequence_options(tmp_path: Path) -> None:
+    """``sequence_params`` reaches every sequence child's model (entity volatility levels for the orders);
+    an option that the relational model sets itself is refused."""
+    rng = np.random.default_rng(0)
+    customers = pd.DataFrame({"customer_id": np.arange(1, 61), "segment": rng.choice(["gold", "basic"], 60)})
+    rows = []
+    for cid in customers["customer_id"]:  # a balance that moves by steps of an own size: calm or wild customers
+        level = 100 * np.exp(np.cumsum(rng.normal(0, rng.choice([0.01, 0.05]), 30)))
+        day = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.cumsum(rng.integers(1, 9, 30)), unit="D")
+        rows += [(cid, d, round(float(v), 2)) for d, v in zip(day, level)]
+    orders = pd.DataFrame(rows, columns=["customer_id", "date", "total"])
+    orders.insert(0, "order_id", np.arange(len(orders)))
+    tables = {"customers": customers, "orders": orders}
+    meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
+    synth = RelationalSynthesizer(metadata=meta, random_state=0, sequence_params={"entity_volatility": True}).fit(tables)
+    orders = synth.models_["orders"]
+    assert orders.entity_volatility is True and orders.entity_sizes_
+    assert not RelationalSynthesizer(metadata=meta, random_state=0).fit(tables).models_["orders"].entity_sizes_
+    fake = synth.sample(random_state=1)
+    assert fake["orders"]["customer_id"].isin(fake["customers"]["customer_id"]).all()
+    again = sim.load(synth.save(tmp_path / "shop.model"))
+    assert again.models_["orders"].entity_sizes_ and again.get_params()["sequence_params"] == {"entity_volatility": True}
+    pd.testing.assert_frame_equal(again.sample(random_state=4)["orders"], synth.sample(random_state=4)["orders"])
+    with pytest.raises(InputError, match="sequence_params: order cannot be set"):
+        RelationalSynthesizer(metadata=meta, sequence_params={"order": "date"}).fit(tables)
