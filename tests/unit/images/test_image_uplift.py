@@ -235,13 +235,13 @@ def test_mixing_and_weight_averaging_train_a_usable_cnn_and_bad_options_are_refu
 
     x, y = shapes(60, 0)
     plain = ImageClassifier(steps=80, random_state=0).fit(x, y, 3)
+    fitted = {}
     for kw in ({"mix": "mixup", "mix_alpha": 0.4}, {"mix": "cutmix"}, {"swa": 0.25}):
-        clf = ImageClassifier(steps=80, random_state=0, **kw).fit(x, y, 3)
+        clf = fitted[kw.get("mix", "swa")] = ImageClassifier(steps=80, random_state=0, **kw).fit(x, y, 3)
         assert (clf.predict(x) == y).mean() > 0.9  # still learns the three shapes
         assert not np.allclose(clf.predict_proba(x), plain.predict_proba(x), atol=1e-4)  # and the lever acted
     again = ImageClassifier(steps=80, random_state=0, mix="cutmix").fit(x, y, 3)
-    assert np.array_equal(again.predict_proba(x), ImageClassifier(steps=80, random_state=0, mix="cutmix")
-                          .fit(x, y, 3).predict_proba(x))  # seeded
+    assert np.array_equal(again.predict_proba(x), fitted["cutmix"].predict_proba(x))  # seeded
     for bad, match in (({"mix": "blend"}, "Unknown mix"), ({"mix_alpha": 0}, "mix_alpha must be a positive"),
                        ({"swa": 1.0}, "swa is the share"), ({"swa_lr": -1.0}, "swa_lr must be")):
         with pytest.raises(InputError, match=match):
