@@ -133,6 +133,21 @@ def test_numeric_order_and_no_statics() -> None:
     assert out.groupby("id")["step"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
 
 
+def test_event_times_only_are_sampled_and_forecast() -> None:
+    """A table of event times and a static attribute, no value column that changes (logins per user):
+    sampling and forecasting draw the times alone (the forecast crashed on an empty stack of columns)."""
+    rng = np.random.default_rng(0)
+    rows = [(f"u{e}", int(t), "a" if e % 2 else "b") for e in range(30) for t in np.cumsum(rng.integers(1, 5, 12))]
+    df = pd.DataFrame(rows, columns=["user", "t", "kind"])
+    synth = SequenceSynthesizer(entity="user", order="t", statics=["kind"], random_state=0).fit(df)
+    assert synth.plans_ == [] and len(synth.sample(4, random_state=0))
+    future = synth.forecast(df, 3, random_state=0)
+    assert len(future) == 30 * 3 and list(future.columns) == ["user", "t", "kind"]
+    last = df.groupby("user")["t"].max()
+    assert (future.groupby("user")["t"].min() > last).all()
+    assert (future.groupby("user")["kind"].first() == df.groupby("user")["kind"].first()).all()
+
+
 def test_corrupt_saved_params_are_refused(fitted) -> None:
     _, synth = fitted
     state = synth.to_state()
