@@ -119,6 +119,9 @@ def test_bad_input_is_refused() -> None:
     mixed = df.assign(day=[1 if i % 2 else "2020-01-01" for i in range(len(df))])
     with pytest.raises(InputError, match="mixes types"):
         SequenceSynthesizer(entity="customer", order="day").fit(mixed)
+    for leaf in (-3, 0, 2.5, "ten", True):  # (a negative one crashed inside LightGBM)
+        with pytest.raises(InputError, match="min_samples_leaf must be a whole number"):
+            SequenceSynthesizer(entity="customer", order="day", min_samples_leaf=leaf).fit(df)
     with pytest.raises(NotFittedError):
         SequenceSynthesizer(entity="customer", order="day").sample(3)
 
