@@ -64,7 +64,9 @@ def _ours(train: pd.DataFrame, types: dict[str, str], eps: float,
     seconds = time.perf_counter() - start
     synth = model.sample(len(train), random_state=1)
     cpu = time.process_time() - cpu  # fit + sample, as the peers' figure
-    return synth, seconds, {"tree": model.describe()["tree"], "cpu_seconds": round(cpu, 2)}
+    info = model.describe()
+    parents = {"parents": info["parents"]} if "parents" in info else {}
+    return synth, seconds, {"tree": info["tree"], **parents, "cpu_seconds": round(cpu, 2)}
 
 
 def _peer(model: str, train: pd.DataFrame, types: dict[str, str], eps: float,

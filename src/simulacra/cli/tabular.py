@@ -275,7 +275,7 @@ def inspect(
             corr.add_row(" ~ ".join(p["columns"]), f"{p['correlation']:+.3f}")
         out.print(corr)
     if (info.get("privacy") or {}).get("guarantee"):  # a DP model (autoreg's "privacy" holds its floors)
-        _print_guarantee(out, info["privacy"], info.get("tree") or [])
+        _print_guarantee(out, info["privacy"], info.get("tree") or [], info.get("parents") or {})
     if kept:
         ruled = Table(title="Rules kept in every sampled row")
         for head in ("rule", "kind", "how", "found"):
@@ -293,7 +293,7 @@ def _chosen_complexity(chosen: dict[str, Any] | None) -> str:
     return f"{depth}, leaf floor x{chosen.get('floor', 1)} (held-out choice)"
 
 
-def _print_guarantee(out: Any, privacy: dict[str, Any], tree: list[list[str]]) -> None:
+def _print_guarantee(out: Any, privacy: dict[str, Any], tree: list[list[str]], parents: dict[str, list[str]]) -> None:
     """The DP guarantee of a model: ε, δ, the mechanism and how the budget was split."""
     from rich.table import Table
 
@@ -314,7 +314,9 @@ def _print_guarantee(out: Any, privacy: dict[str, Any], tree: list[list[str]]) -
         out.print(f"δ = {privacy['delta_threshold']:.2g} of it pays for releasing category names above a noisy threshold.")
     public = privacy.get("public_columns") or []
     out.print(f"Public domains (no budget spent on them): {', '.join(public) if public else 'none'}.")
-    if tree:
+    if parents:  # a network: each column's table given its parents
+        out.print("Tables measured: " + ", ".join(f"{c} | {', '.join(ps)}" for c, ps in parents.items()))
+    elif tree:
         out.print("Pairs measured: " + ", ".join(f"{a} × {b}" for a, b in tree))
 
 

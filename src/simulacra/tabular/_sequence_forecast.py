@@ -50,7 +50,8 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
         known = np.flatnonzero(hist_len > t)
         row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
         prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
-        every[known, t] = np.column_stack([model._repr(p, row, prev) for p in plans])
+        every[known, t] = np.column_stack([model._repr(p, row, prev) for p in plans]) if plans \
+            else np.zeros((known.size, 0))
     common, own = None, every
     if model.calendar_ is not None:  # the new events on the shared calendar, given a factor path continuing the histories'
         times, common, own = continue_on_calendar(model.factor_, model.loadings_, plans, model.calendar_,

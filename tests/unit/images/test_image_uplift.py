@@ -235,13 +235,13 @@ def test_mixing_and_weight_averaging_train_a_usable_cnn_and_bad_options_are_refu
 
     x, y = shapes(60, 0)
     plain = ImageClassifier(steps=80, random_state=0).fit(x, y, 3)
+    fitted = {}
     for kw in ({"mix": "mixup", "mix_alpha": 0.4}, {"mix": "cutmix"}, {"swa": 0.25}):
-        clf = ImageClassifier(steps=80, random_state=0, **kw).fit(x, y, 3)
+        clf = fitted[kw.get("mix", "swa")] = ImageClassifier(steps=80, random_state=0, **kw).fit(x, y, 3)
         assert (clf.predict(x) == y).mean() > 0.9  # still learns the three shapes
         assert not np.allclose(clf.predict_proba(x), plain.predict_proba(x), atol=1e-4)  # and the lever acted
     again = ImageClassifier(steps=80, random_state=0, mix="cutmix").fit(x, y, 3)
-    assert np.array_equal(again.predict_proba(x), ImageClassifier(steps=80, random_state=0, mix="cutmix")
-                          .fit(x, y, 3).predict_proba(x))  # seeded
+    assert np.array_equal(again.predict_proba(x), fitted["cutmix"].predict_proba(x))  # seeded
     for bad, match in (({"mix": "blend"}, "Unknown mix"), ({"mix_alpha": 0}, "mix_alpha must be a positive"),
                        ({"swa": 1.0}, "swa is the share"), ({"swa_lr": -1.0}, "swa_lr must be")):
         with pytest.raises(InputError, match=match):
@@ -318,3 +318,18 @@ def test_mixing_and_averaging_go_to_the_synthetic_arms_or_to_every_arm(train_tes
     for bad, match in (({"levers_on": "real"}, "levers_on one of"), ({"mix": "blend"}, "Unknown mix")):
         with pytest.raises(InputError, match=match):
             run_image_uplift(train, test, **{**kw, **bad})
+
+
+def test_an_arm_with_one_synthetic_image_is_trained_in_one_stage(monkeypatch):
+    """The filter of synth_oversample can keep a single synthetic image in a tiny arm: too few to pre-train
+    on (the first stage refused it and the whole run stopped); the arm is trained in one stage, with a warning."""
+    from simulacra.images.uplift import train_student
+
+    data = _set(7, 0)  # 6 real images, then 1 synthetic
+    seen = _spy_stages(monkeypatch)
+    with pytest.warns(UserWarning, match="too few to pre-train on"):
+        clf, steps = train_student(data, 1, pretrain="synth", steps_for=lambda n: 5, seed=0)
+    assert steps == 5 and len(seen) == 1 and len(seen[0]["images"]) == 7 and seen[0]["init"] is None
+    seen.clear()
+    train_student(data, 2, pretrain="synth", steps_for=lambda n: 5, seed=0)  # two: the two stages
+    assert [len(s["images"]) for s in seen] == [2, 5] and seen[1]["init"] is not None

@@ -30,7 +30,7 @@ def base_table(n_rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def canary_score(model: DPSynthesizer) -> float:
-    """Log-likelihood of the canary's codes under the released tree model."""
+    """Log-likelihood of the canary's codes under the released model (a tree or a network)."""
     codes = []
     for col in model.modelled_:
         dom = model.domains_[col]
@@ -38,20 +38,11 @@ def canary_score(model: DPSynthesizer) -> float:
             codes.append(int(dom.codes(np.array([float(CANARY[col])]))[0]))
         else:
             codes.append(int(dom.codes(pd.Series([CANARY[col]]))[0]))
-    tree = model.tree_
-    logp = 0.0
-    for v in tree.order:
-        if v in tree.parent:
-            cum = tree.conditional[v][codes[tree.parent[v]]]
-            p = np.diff(np.concatenate([[0.0], cum]))[codes[v]] / cum[-1]
-        else:
-            p = tree.marginals[v][codes[v]] / tree.marginals[v].sum()
-        logp += float(np.log(max(p, 1e-300)))
-    return logp
+    return model.tree_.log_prob(codes)
 
 
 def run_audit(epsilon: float, *, trials: int = 50, n_rows: int = 100, seed: int = 0,
-              delta: float = 1e-5, confidence: float = 0.95) -> AuditResult:
+              delta: float = 1e-5, confidence: float = 0.95, max_parents: int | str = "auto") -> AuditResult:
     """Fit ``trials`` models with and ``trials`` without the canary; the ε lower bound of the attack."""
     base = base_table(n_rows, seed)
     with_canary = pd.concat([base, pd.DataFrame([CANARY])], ignore_index=True)
@@ -61,6 +52,6 @@ def run_audit(epsilon: float, *, trials: int = 50, n_rows: int = 100, seed: int 
         for t in range(trials):
             for member, frame in ((True, with_canary), (False, base)):
                 model = DPSynthesizer(epsilon=epsilon, delta=delta, bounds=BOUNDS, random_state=seed * 100_003 + 2 * t + member,
-                                      secure=False).fit(frame)
+                                      secure=False, max_parents=max_parents).fit(frame)
                 scores[member].append(canary_score(model))
     return epsilon_lower_bound(np.array(scores[True]), np.array(scores[False]), delta=delta, confidence=confidence)

@@ -82,9 +82,10 @@ def test_guarantee_and_budget_split(fitted):
     assert g["epsilon"] == 3.0 and g["delta"] == 1e-8
     assert g["rho_spent"] == pytest.approx(g["rho"], rel=1e-9)  # the ledger spends exactly the budget
     assert epsilon_for_rho(g["rho"], g["delta"] - g["delta_threshold"]) <= 3.0 + 1e-9
-    assert set(g["rho_by_step"]) == {"row", "range", "shape", "categories", "tree", "pair"}
+    # ε = 3: a network with up to two parents per column ("parents" steps choose it, "table" steps measure it)
+    assert set(g["rho_by_step"]) == {"row", "range", "shape", "categories", "parents", "table"}
     assert sum(v["share"] for v in g["split"].values()) == pytest.approx(1.0)
-    assert "privacy" in model.describe() and model.describe()["tree"]
+    assert "privacy" in model.describe() and model.describe()["tree"] and model.describe()["parents"]
 
 
 def test_accountant_inverse():

@@ -8,6 +8,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dp_audit import run_audit  # noqa: E402
@@ -24,15 +25,22 @@ def test_audit_lower_bound_stays_under_the_claimed_epsilon():
     assert result.epsilon_lower < 1.0
 
 
-def test_audit_catches_a_mechanism_without_noise():
-    def no_noise(self, counts, rho, step):  # a broken mechanism: the accountant says ρ, no noise is added
-        self._record(step, rho)
-        return np.asarray(counts, dtype=float)
+def _no_noise(self, counts, rho, step):  # a broken mechanism: the accountant says ρ, no noise is added
+    self._record(step, rho)
+    return np.asarray(counts, dtype=float)
 
-    with mock.patch.object(Mechanisms, "gaussian_counts", no_noise):
-        result = run_audit(1.0, trials=TRIALS, n_rows=100, seed=1)
+
+@pytest.mark.parametrize("max_parents", ["auto", 2])  # 100 rows: "auto" is the tree; 2 forces the network
+def test_audit_catches_a_mechanism_without_noise(max_parents):
+    with mock.patch.object(Mechanisms, "gaussian_counts", _no_noise):
+        result = run_audit(1.0, trials=TRIALS, n_rows=100, seed=1, max_parents=max_parents)
     assert result.epsilon_lower > 1.0  # the audit proves more leakage than ε = 1 allows
     assert result.tpr == 1.0 and result.fpr == 0.0
+
+
+def test_audit_of_the_network_stays_under_the_claimed_epsilon():
+    result = run_audit(1.0, trials=TRIALS, n_rows=100, seed=1, max_parents=2)
+    assert result.epsilon_lower < 1.0
 
 
 def test_lower_bound_is_conservative_for_few_trials():

@@ -37,9 +37,11 @@ def test_fit_with_epsilon_selects_the_dp_model_and_inspect_shows_the_guarantee(t
     res = runner.invoke(app, ["inspect", str(model)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "Guarantee: (2, 1e-07)-differential privacy" in res.output
-    assert "Budget split" in res.output and "pairs" in res.output and "Public domains (no budget spent on them): g" in res.output
+    assert "Budget split" in res.output and "tables" in res.output and "Public domains (no budget spent on them): g" in res.output
+    assert "Tables measured: " in res.output and ("x | g" in res.output or "g | x" in res.output)  # ε = 2: the network
     info = json.loads(runner.invoke(app, ["inspect", str(model), "--json"]).output)
-    assert info["model"]["privacy"]["split"]["pairs"]["share"] > 0
+    assert info["model"]["privacy"]["split"]["tables"]["share"] > 0
+    assert "Bayesian network" in info["model"]["privacy"]["mechanism"]
 
 
 def test_privacy_options_need_epsilon_and_the_dp_model(tmp_path):

@@ -20,6 +20,7 @@ from simulacra.tabular.base import BaseSynthesizer, _as_metadata
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.dp import columns as cols
 from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric
+from simulacra.tabular.dp import network as net
 from simulacra.tabular.dp.tree import TreeModel, combine_marginals, fit_tables, measure_edges, select_tree
 from simulacra.tabular.registry import register
 from simulacra.transform.timedelta import STEPS, resolution_seconds
@@ -48,6 +49,13 @@ MECHANISM = (
     "on each chosen pair's 2-way table; a tree-shaped graphical model fitted to the noisy tables and "
     "sampled (post-processing)."
 )
+NETWORK_MECHANISM = (
+    "PrivBayes-style marginal mechanism under zero-concentrated DP: noisy row count; per column a noisy "
+    "range histogram, a noisy fine histogram (numeric) or noisy category counts kept above a "
+    "threshold; an order of the columns and each column's parents (at most max_parents, entering "
+    "through coarsened codes) chosen by the exponential mechanism; Gaussian noise on each column's "
+    "table given its parents; a Bayesian network fitted to the noisy tables and sampled (post-processing)."
+)
 
 
 def fingerprint(data: pd.DataFrame) -> str:
@@ -63,7 +71,8 @@ class DPSynthesizer(BaseSynthesizer):
 
     Everything the model keeps is computed under the budget: the row count, each column's range and
     shape (or the public bounds you declare), the categories (kept only above a noisy threshold, or
-    the public list you declare), and the 2-way tables of a tree of column pairs chosen privately.
+    the public list you declare), and the noisy tables of a structure chosen privately: a tree of column
+    pairs, or a Bayesian network in which each column has up to ``max_parents`` parents.
     Sampling, conditions, imputation and the rules declared in the metadata's constraints use the
     released model only (post-processing): rules that compute a column (derived, sum) set it, the
     others redraw the rows that break them; rules learned from the data are refused.
@@ -85,6 +94,11 @@ class DPSynthesizer(BaseSynthesizer):
     previous : list, optional
         Guarantees (dicts with ``epsilon``/``delta``, or DP models) already released from the same
         rows: the model then reports the total budget spent on them, and warns.
+    max_parents : int or "auto", optional
+        Parents per column: 1 is the tree (MST-style), 2 or 3 a Bayesian network (PrivBayes-style)
+        whose parents enter through coarsened codes. "auto" (default) takes the most parents whose
+        tables the noise still leaves room for (:func:`~simulacra.tabular.dp.network.auto_parents`):
+        the tree at small ε or few rows, 2–3 parents from about ε = 1 up on tables of tens of thousands of rows.
 
     Examples
     --------
@@ -104,6 +118,7 @@ class DPSynthesizer(BaseSynthesizer):
     def __init__(
         self, *, epsilon: float = 1.0, delta: float = 1e-6, bounds: Any = None, metadata: Any = None,
         random_state: int | None = None, secure: bool | None = None, previous: Any = None,
+        max_parents: int | str = "auto",
     ) -> None:
         self.epsilon = epsilon
         self.delta = delta
@@ -112,6 +127,7 @@ class DPSynthesizer(BaseSynthesizer):
         self.random_state = random_state
         self.secure = secure
         self.previous = previous
+        self.max_parents = max_parents
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame) -> DPSynthesizer:
@@ -133,6 +149,7 @@ class DPSynthesizer(BaseSynthesizer):
         modelled = [c for c, col in meta.columns.items() if col.type != "id"]
         discovered = [c for c in modelled if meta.columns[c].type in cols.CATEGORY_TYPES and c not in public
                       and not (meta.columns[c].type == "boolean" and table[c].dtype == bool)]
+        self._check_max_parents()
         budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, _shares(meta, modelled, epsilon))
         seed = resolve_seed(self.random_state)
         secure = self.random_state is None if self.secure is None else bool(self.secure)
@@ -147,15 +164,23 @@ class DPSynthesizer(BaseSynthesizer):
                        for c in modelled if meta.columns[c].type in ("datetime", "timedelta")}
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
-        sizes = [m.size for m in marginals]
-        edges = select_tree(codes, sizes, mech, budget.part("selection"), modelled)
-        noisy = measure_edges(codes, sizes, edges, mech, budget.part("pairs"), modelled)
-        # post-processing: every noisy table a column is in also measures its marginal
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
         variances = [self.domains_[c].code_variance(sigma_one ** 2) for c in modelled]
-        pair_var = gaussian_sigma(budget.part("pairs") / max(len(edges), 1)) ** 2 if edges else 1.0
-        marginals = combine_marginals(marginals, variances, edges, noisy, pair_var, n_noisy)
-        self.tree_ = TreeModel(marginals, edges, fit_tables(marginals, edges, noisy))
+        k = self._parents(budget, n_noisy, [m.size for m in marginals])
+        if k > 1 and len(modelled) > 1:  # the network spends the pairs' share on its (child × parents) tables
+            budget.shares["tables"] = budget.shares.pop("pairs")
+        self.tree_: TreeModel | net.NetworkModel
+        if k > 1 and len(modelled) > 1:
+            self.tree_ = self._fit_network(codes, marginals, variances, modelled, k, mech, budget, n_noisy)
+        else:
+            sizes = [m.size for m in marginals]
+            edges = select_tree(codes, sizes, mech, budget.part("selection"), modelled)
+            noisy = measure_edges(codes, sizes, edges, mech, budget.part("pairs"), modelled)
+            # post-processing: every noisy table a column is in also measures its marginal
+            pair_var = gaussian_sigma(budget.part("pairs") / max(len(edges), 1)) ** 2 if edges else 1.0
+            marginals = combine_marginals(marginals, variances, edges, noisy, pair_var, n_noisy)
+            self.tree_ = TreeModel(marginals, edges, fit_tables(marginals, edges, noisy))
+        self.parents_ = k
         self.modelled_ = modelled
         self.budget_ = budget
         self.ledger_ = mech.ledger
@@ -179,6 +204,33 @@ class DPSynthesizer(BaseSynthesizer):
             _warn_rare_rules(self.constraints_, released)
         return self
 
+    def _check_max_parents(self) -> None:
+        k = self.max_parents
+        if k != "auto" and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= 3):
+            raise InputError(f"max_parents must be 1, 2, 3 or 'auto', got {k!r}.")
+
+    def _parents(self, budget: Budget, n_noisy: float, sizes: list[int]) -> int:
+        """Parents per column: ``max_parents``, or with "auto" :func:`~simulacra.tabular.dp.network.auto_parents`
+        (1, the tree, where the tables' noise leaves no room for a finer parent code: small ε or few rows)."""
+        if self.max_parents != "auto":
+            return int(self.max_parents)
+        if len(sizes) < 2:
+            return 1
+        return net.auto_parents(n_noisy, gaussian_sigma(budget.part("pairs") / max(len(sizes) - 1, 1)), sizes)
+
+    def _fit_network(
+        self, codes: list[np.ndarray], marginals: list[np.ndarray], variances: list[np.ndarray], modelled: list[str],
+        k: int, mech: Mechanisms, budget: Budget, n_noisy: float,
+    ) -> net.NetworkModel:
+        sigma = gaussian_sigma(budget.part("tables") / max(len(modelled) - 1, 1))
+        numeric = [isinstance(self.domains_[c], NumericDomain) for c in modelled]
+        missing = [bool(getattr(self.domains_[c], "missing", False)) and isinstance(self.domains_[c], NumericDomain)
+                   for c in modelled]
+        cols_ = net._Columns(codes, marginals, numeric, missing, n_noisy / (net.CELL_NOISE * sigma))
+        chosen = net.select_network(cols_, k, mech, budget.part("selection"), sigma, n_noisy)
+        noisy, maps = net.measure_network(cols_, chosen, mech, budget.part("tables"), modelled)
+        return net.fit_network(cols_, chosen, noisy, maps, variances, n_noisy, sigma)
+
     def _fit(self, data: pd.DataFrame) -> None:  # fit() is overridden: nothing is learned outside the budget
         raise NotImplementedError
 
@@ -190,7 +242,8 @@ class DPSynthesizer(BaseSynthesizer):
         rho_one = budget.part("one_way") / max(len(modelled), 1)
         rho_range = budget.part("ranges") / max(len(numeric), 1)
         pairs = max(len(modelled) - 1, 1)
-        sigma_pair = gaussian_sigma(budget.part("pairs") / pairs) if budget.part("pairs") > 0 else 1.0
+        tables = budget.part("pairs") + budget.part("tables")  # the tree's pairs, or the network's tables
+        sigma_pair = gaussian_sigma(tables / pairs) if tables > 0 else 1.0
         bins = int(np.clip(n_noisy / (48.0 * sigma_pair), 4, 16))
         # fine cells: about 4 noise widths of rows per cell on average, so the shape is not mostly noise
         cells = int(np.clip(n_noisy / (4.0 * gaussian_sigma(rho_one)), 16, 128))
@@ -325,6 +378,7 @@ class DPSynthesizer(BaseSynthesizer):
             "modelled": list(self.modelled_),
             "domains": {c: d.get_state() for c, d in self.domains_.items()},
             "tree": self.tree_.get_state(),
+            "max_parents": self.parents_,
             "dtypes": dict(self.dtypes_),
             "steps": dict(self.steps_),
             "privacy": self.privacy_guarantee(),
@@ -336,7 +390,11 @@ class DPSynthesizer(BaseSynthesizer):
             c: NumericDomain.from_state(d) if d["kind"] == "numeric" else CategoricalDomain.from_state(d)
             for c, d in state["domains"].items()
         }
-        self.tree_ = TreeModel.from_state(state["tree"], len(self.modelled_))
+        if state["tree"].get("kind") == net.NetworkModel.kind:
+            self.tree_ = net.NetworkModel.from_state(state["tree"], len(self.modelled_))
+        else:  # files saved before the network (session 10) hold a tree
+            self.tree_ = TreeModel.from_state(state["tree"], len(self.modelled_))
+        self.parents_ = int(state.get("max_parents", 1))
         self.dtypes_ = dict(state["dtypes"])
         self.steps_ = {str(c): float(v) for c, v in state.get("steps", {}).items()}
         privacy = state["privacy"]
@@ -360,7 +418,7 @@ class DPSynthesizer(BaseSynthesizer):
             **budget,
             "neighbouring": "add or remove one row",
             "accounting": "zero-concentrated DP (rho), converted with OpenDP's privacy profile",
-            "mechanism": MECHANISM,
+            "mechanism": NETWORK_MECHANISM if isinstance(self.tree_, net.NetworkModel) else MECHANISM,
             "secure_noise": self.secure_,
             "rho_spent": float(sum(float(e["rho"]) for e in self.ledger_)),
             "rho_by_step": spent,
@@ -384,6 +442,8 @@ class DPSynthesizer(BaseSynthesizer):
                               "other": d.other, "public": d.public}
         info["columns"] = columns
         info["tree"] = [[self.modelled_[i], self.modelled_[j]] for i, j in self.tree_.edges]
+        if isinstance(self.tree_, net.NetworkModel):
+            info["parents"] = {self.modelled_[c]: [self.modelled_[p] for p in s] for c, s in self.tree_.chosen}
         return info
 
 

@@ -182,6 +182,18 @@ class TreeModel:
             out[v] = np.minimum(idx, cum.shape[1] - 1)
         return out
 
+    def log_prob(self, codes: list[int]) -> float:
+        """Log-probability of one row's codes under the model (an attack's view of the released file)."""
+        out = 0.0
+        for v in self.order:
+            if v in self.parent:
+                cum = self.conditional[v][codes[self.parent[v]]]
+                p = np.diff(np.concatenate([[0.0], cum]))[codes[v]] / cum[-1]
+            else:
+                p = self.marginals[v][codes[v]] / self.marginals[v].sum()
+            out += float(np.log(max(p, 1e-300)))
+        return out
+
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {"edges": [list(e) for e in self.edges]}
         for k, m in enumerate(self.marginals):
