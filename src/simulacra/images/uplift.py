@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -113,12 +114,16 @@ def train_student(data: ImageSet, n_synth: int, *, pretrain: str, steps_for: Cal
     (or on all of ``data``), then a fine-tune, from those weights, on the images before the synthetic ones
     (the real images and classic copies) with the budget of an arm without synthetic images. ``steps_for``
     gives each stage's steps from its number of images; the fine-tune keeps the real images' soft labels
-    only with ``fine_targets`` (distilled real images), otherwise their hard labels.
+    only with ``fine_targets`` (distilled real images), otherwise their hard labels. An arm with a single
+    synthetic image (too few to pre-train on) is trained in one stage, with a warning.
     """
     from simulacra.images.cnn import ImageClassifier
 
     k = len(data.classes)
-    if pretrain == "none" or n_synth == 0:
+    if pretrain == "synth" and n_synth == 1:  # (the filter of synth_oversample may keep that few)
+        warnings.warn("pretrain='synth': one synthetic image in this arm, too few to pre-train on; the arm is "
+                      "trained in one stage.", UserWarning, stacklevel=2)
+    if pretrain == "none" or n_synth == 0 or (pretrain == "synth" and n_synth < 2):
         steps = steps_for(len(data))
         clf = ImageClassifier(steps=steps, random_state=seed, **cnn).fit(data.images, data.labels, k,
                                                                         sample_weight=weight, targets=targets)

@@ -331,9 +331,12 @@ def continue_on_calendar(factor: FactorModel | None, loads: dict[str, float], pl
     new = wanted & ~known
     hist_len = known.sum(axis=1)
     last = times[np.arange(n), np.maximum(hist_len - 1, 0)]
-    pos = np.searchsorted(calendar, last, side="right") - 1  # the last calendar value at or before it
+    cal = calendar  # continued past the newest history (given histories may run past the training's end)
+    while np.isfinite(last).any() and cal[-1] <= np.nanmax(last):
+        cal = extend_calendar(calendar, 2 * cal.size, weekday)
+    pos = np.searchsorted(cal, last, side="right") - 1  # the last calendar value at or before it
     index = pos[:, None] + np.arange(T)[None, :] - hist_len[:, None] + 1
-    cal = extend_calendar(calendar, int(np.where(new, index, 0).max()) + 1, weekday)
+    cal = extend_calendar(calendar, max(cal.size, int(np.where(new, index, 0).max()) + 1), weekday)
     out_times = times.copy()
     out_times[new] = cal[index[new]]
     if factor is None:

@@ -25,6 +25,8 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
                        random_state: int | np.random.Generator | None) -> pd.DataFrame:
     """``n_steps`` new events after each entity's history in ``history``; only the new events are returned."""
     frame = check_history(model, history)
+    if frame.empty:  # no history to continue: no new event
+        return model._frame({})
     rng = model._rng(random_state)
     hist_len = frame.groupby(model.entity, sort=False).size().to_numpy()
     starts = np.r_[0, np.cumsum(hist_len)[:-1]]
@@ -50,7 +52,8 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
         known = np.flatnonzero(hist_len > t)
         row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
         prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
-        every[known, t] = np.column_stack([model._repr(p, row, prev) for p in plans])
+        every[known, t] = np.column_stack([model._repr(p, row, prev) for p in plans]) if plans \
+            else np.zeros((known.size, 0))
     common, own = None, every
     if model.calendar_ is not None:  # the new events on the shared calendar, given a factor path continuing the histories'
         times, common, own = continue_on_calendar(model.factor_, model.loadings_, plans, model.calendar_,

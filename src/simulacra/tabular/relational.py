@@ -121,6 +121,9 @@ class RelationalSynthesizer(CompositeModel):
             raise InputError(f"fixed/parents name unknown tables: {', '.join(unknown)}; tables are: {', '.join(tables)}")
         if isinstance(self.max_rows, bool) or not isinstance(self.max_rows, int) or self.max_rows < 100:
             raise InputError(f"max_rows must be a whole number ≥ 100, got {self.max_rows!r}")
+        if self.sequence_params is not None and not isinstance(self.sequence_params, dict):
+            raise InputError(f"sequence_params must be a dict of options (e.g. {{'entity_volatility': True}}), "
+                             f"got {type(self.sequence_params).__name__}.")
         unknown = sorted(set(self.sequence_params or {}) - set(_SEQUENCE_OPTIONS))
         if unknown:
             raise InputError(f"sequence_params: {', '.join(unknown)} cannot be set for sequence children; the "

@@ -124,6 +124,9 @@ class SequenceSynthesizer(CompositeModel):
                              f"({GAP}, {LENGTH}, {START}, {SIZE}, {_first('')}*); rename them before fitting.")
         own_volatility = yes_no(self.entity_volatility, "entity_volatility")
         common = yes_no(self.common_factor, "common_factor")
+        leaf = self.min_samples_leaf
+        if isinstance(leaf, bool) or not isinstance(leaf, (int, np.integer)) or leaf < 1:
+            raise InputError(f"min_samples_leaf must be a whole number ≥ 1 (events per leaf of the step models), got {leaf!r}")
         rng = np.random.default_rng(self.random_state)
         self.columns_ = [str(c) for c in data.columns]
         self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}

@@ -318,3 +318,18 @@ def test_mixing_and_averaging_go_to_the_synthetic_arms_or_to_every_arm(train_tes
     for bad, match in (({"levers_on": "real"}, "levers_on one of"), ({"mix": "blend"}, "Unknown mix")):
         with pytest.raises(InputError, match=match):
             run_image_uplift(train, test, **{**kw, **bad})
+
+
+def test_an_arm_with_one_synthetic_image_is_trained_in_one_stage(monkeypatch):
+    """The filter of synth_oversample can keep a single synthetic image in a tiny arm: too few to pre-train
+    on (the first stage refused it and the whole run stopped); the arm is trained in one stage, with a warning."""
+    from simulacra.images.uplift import train_student
+
+    data = _set(7, 0)  # 6 real images, then 1 synthetic
+    seen = _spy_stages(monkeypatch)
+    with pytest.warns(UserWarning, match="too few to pre-train on"):
+        clf, steps = train_student(data, 1, pretrain="synth", steps_for=lambda n: 5, seed=0)
+    assert steps == 5 and len(seen) == 1 and len(seen[0]["images"]) == 7 and seen[0]["init"] is None
+    seen.clear()
+    train_student(data, 2, pretrain="synth", steps_for=lambda n: 5, seed=0)  # two: the two stages
+    assert [len(s["images"]) for s in seen] == [2, 5] and seen[1]["init"] is not None

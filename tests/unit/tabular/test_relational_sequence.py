@@ -156,3 +156,6 @@ def test_sequence_children_take_the_sequence_options(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(again.sample(random_state=4)["orders"], synth.sample(random_state=4)["orders"])
     with pytest.raises(InputError, match="sequence_params: order cannot be set"):
         RelationalSynthesizer(metadata=meta, sequence_params={"order": "date"}).fit(tables)
+    for bad in (["entity_volatility"], "entity_volatility"):  # names without values: a dict is needed
+        with pytest.raises(InputError, match="sequence_params must be a dict"):
+            RelationalSynthesizer(metadata=meta, sequence_params=bad).fit(tables)

@@ -98,6 +98,9 @@ def test_forecast_continues_a_real_history(fitted) -> None:
         synth.forecast(history, True)  # a flag is not a count
     with pytest.raises(InputError, match="lacks the model's columns"):
         synth.forecast(history.drop(columns=["price"]), 3)
+    none = synth.forecast(history.iloc[:0], 3)  # no history, no future (it was an IndexError)
+    assert none.empty and list(none.columns) == list(df.columns)
+    pd.testing.assert_series_equal(none.dtypes, synth.sample(0).dtypes)
 
 
 def test_no_training_rows_kept(fitted) -> None:
@@ -119,6 +122,9 @@ def test_bad_input_is_refused() -> None:
     mixed = df.assign(day=[1 if i % 2 else "2020-01-01" for i in range(len(df))])
     with pytest.raises(InputError, match="mixes types"):
         SequenceSynthesizer(entity="customer", order="day").fit(mixed)
+    for leaf in (-3, 0, 2.5, "ten", True):  # (a negative one crashed inside LightGBM)
+        with pytest.raises(InputError, match="min_samples_leaf must be a whole number"):
+            SequenceSynthesizer(entity="customer", order="day", min_samples_leaf=leaf).fit(df)
     with pytest.raises(NotFittedError):
         SequenceSynthesizer(entity="customer", order="day").sample(3)
 
@@ -131,6 +137,21 @@ def test_numeric_order_and_no_statics() -> None:
     out = synth.sample(10, random_state=0)
     assert out["step"].dtype.kind == "i"
     assert out.groupby("id")["step"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+
+
+def test_event_times_only_are_sampled_and_forecast() -> None:
+    """A table of event times and a static attribute, no value column that changes (logins per user):
+    sampling and forecasting draw the times alone (the forecast crashed on an empty stack of columns)."""
+    rng = np.random.default_rng(0)
+    rows = [(f"u{e}", int(t), "a" if e % 2 else "b") for e in range(30) for t in np.cumsum(rng.integers(1, 5, 12))]
+    df = pd.DataFrame(rows, columns=["user", "t", "kind"])
+    synth = SequenceSynthesizer(entity="user", order="t", statics=["kind"], random_state=0).fit(df)
+    assert synth.plans_ == [] and len(synth.sample(4, random_state=0))
+    future = synth.forecast(df, 3, random_state=0)
+    assert len(future) == 30 * 3 and list(future.columns) == ["user", "t", "kind"]
+    last = df.groupby("user")["t"].max()
+    assert (future.groupby("user")["t"].min() > last).all()
+    assert (future.groupby("user")["kind"].first() == df.groupby("user")["kind"].first()).all()
 
 
 def test_corrupt_saved_params_are_refused(fitted) -> None:

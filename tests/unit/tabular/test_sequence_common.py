@@ -172,3 +172,14 @@ def test_fit_and_inspect_from_the_command_line(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["inspect", str(model)])
     assert res.exit_code == 0 and "share a calendar of 80 values" in " ".join(res.output.split())
+
+
+def test_forecast_of_histories_newer_than_the_training_calendar() -> None:
+    """Histories given to forecast may run past the training data's last date (a model fitted once, its
+    forecasts asked later): the new events come after each history's end, not at the calendar's end."""
+    df = _market_panel(0.6, 12, 120)
+    cut = np.sort(df["day"].unique())[80]
+    synth = SequenceSynthesizer(entity="id", order="day", random_state=0, common_factor=True).fit(df[df["day"] < cut])
+    future = synth.forecast(df, 5, random_state=1)
+    assert (future["day"] > df["day"].max()).all() and (future["day"].dt.dayofweek < 5).all()
+    assert future.groupby("id")["day"].nunique().eq(5).all()
