@@ -25,6 +25,8 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
                        random_state: int | np.random.Generator | None) -> pd.DataFrame:
     """``n_steps`` new events after each entity's history in ``history``; only the new events are returned."""
     frame = check_history(model, history)
+    if frame.empty:  # no history to continue: no new event
+        return model._frame({})
     rng = model._rng(random_state)
     hist_len = frame.groupby(model.entity, sort=False).size().to_numpy()
     starts = np.r_[0, np.cumsum(hist_len)[:-1]]

@@ -98,6 +98,9 @@ def test_forecast_continues_a_real_history(fitted) -> None:
         synth.forecast(history, True)  # a flag is not a count
     with pytest.raises(InputError, match="lacks the model's columns"):
         synth.forecast(history.drop(columns=["price"]), 3)
+    none = synth.forecast(history.iloc[:0], 3)  # no history, no future (it was an IndexError)
+    assert none.empty and list(none.columns) == list(df.columns)
+    pd.testing.assert_series_equal(none.dtypes, synth.sample(0).dtypes)
 
 
 def test_no_training_rows_kept(fitted) -> None:
