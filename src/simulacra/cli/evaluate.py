@@ -26,7 +26,8 @@ def evaluate_command(
     """Evaluate a synthetic table against the real one: numbers in the terminal, JSON and HTML on request.
 
     With --entity and --order, the tables are histories: the sequence report (lengths, gaps, static
-    attributes, autocorrelations, row rules, window detection, next-step TSTR, entity-level privacy).
+    attributes, autocorrelations, co-movement of entities on shared dates, row rules, window detection,
+    next-step TSTR, entity-level privacy).
     With two folders of tables (one file per table), the multi-table report: per-table quality,
     children per parent, referential integrity, parent-child trends and an overall score.
     """

@@ -26,7 +26,9 @@ choices make the histories look real:
 * **Features.** Static attributes, lags ``1..n_lags`` of every representation, an exponentially
   weighted mean of the absolute change, the distance of a level from the entity's running mean, the
   step and the steps left, the weekday of the previous event, the log of the entity's own volatility
-  level (with ``entity_volatility=True``), and the columns drawn before in the same event.
+  level (with ``entity_volatility=True``), the market factor of the event's date, also in units of the
+  entity's running level (with ``common_factor=True``: :mod:`simulacra.tabular._sequence_common`), and the
+  columns drawn before in the same event.
 """
 
 from __future__ import annotations

@@ -118,3 +118,18 @@ def test_co_movement_of_entities_on_shared_dates() -> None:
     own = _co_moving(0, 0.6)
     own["day"] = own["day"] + pd.to_timedelta(own["id"].str.split("-").str[1].astype(int), unit="h")
     assert evaluate_sequences(own, own, entity="id", order="day")["cross_entity_correlation"] == {}
+
+
+def test_the_command_line_report_shows_co_movement(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simulacra.cli.main import app
+
+    _co_moving(0, 0.6).to_csv(tmp_path / "real.csv", index=False)
+    _co_moving(1, 0.0).to_csv(tmp_path / "syn.csv", index=False)
+    res = CliRunner().invoke(app, ["evaluate", str(tmp_path / "real.csv"), str(tmp_path / "syn.csv"),
+                                   "--entity", "id", "--order", "day"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "same-date correlation of two entities' price changes: real 0.3" in text
+    assert "price abs changes" in text

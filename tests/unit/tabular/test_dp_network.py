@@ -127,6 +127,8 @@ def test_tables_stay_within_the_cell_cap_by_coarsening_parents():
     table, maps = cols.table(0, (1, 2))
     assert table.size <= 120 and [int(m.max()) + 1 for m in maps] == [5, 6]
     assert cols.table(0, (1,))[0].shape == (4, 17)  # it fits: kept whole
+    assert cols.allocate(0, (1, 2), primary=1) == [15, 2]  # one parent as whole as the other's 2 codes allow
+    assert cols.table(0, (1, 2), primary=1)[0].size <= 120
 
 
 def test_group_map_keeps_missing_apart_and_merges_runs_of_equal_mass():

@@ -167,11 +167,16 @@ class _Columns:
     def size(self, v: int) -> int:
         return int(self.marginals[v].size)
 
-    def allocate(self, child: int, parents: tuple[int, ...]) -> list[int]:
-        """Groups per parent: the table (child × parents) within ``max_cells``, at least 2 per parent."""
+    def allocate(self, child: int, parents: tuple[int, ...], primary: int | None = None) -> list[int]:
+        """Groups per parent: the table (child × parents) within ``max_cells``, at least 2 per parent;
+        evenly, or with ``primary`` kept as whole as the others' 2 codes each allow."""
         room = self.max_cells / self.size(child)
         out = {}
-        left = list(sorted(parents, key=self.size))
+        if primary is not None:
+            g = max(2, min(self.size(primary), int(math.floor(room / 2 ** (len(parents) - 1) + 1e-9))))
+            out[primary] = g
+            room /= g
+        left = list(sorted((p for p in parents if p != primary), key=self.size))
         while left:
             p = left.pop(0)
             g = max(2, min(self.size(p), int(math.floor(room ** (1.0 / (len(left) + 1)) + 1e-9))))
@@ -187,20 +192,20 @@ class _Columns:
             self._coarse[key] = m[self.codes[v]]
         return self._maps[key], self._coarse[key]
 
-    def cell_masses(self, child: int, parents: tuple[int, ...]) -> np.ndarray:
+    def cell_masses(self, child: int, parents: tuple[int, ...], primary: int | None = None) -> np.ndarray:
         """The parent cells' shares of rows if the parents were independent (from released marginals only)."""
         out = np.ones(1)
-        for p, g in zip(parents, self.allocate(child, parents)):
+        for p, g in zip(parents, self.allocate(child, parents, primary)):
             m, _ = self.coarse(p, g)
             out = np.outer(out, np.bincount(m, weights=self.marginals[p], minlength=int(m.max()) + 1)).ravel()
         return out
 
-    def table(self, child: int, parents: tuple[int, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    def table(self, child: int, parents: tuple[int, ...], primary: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """The (child code × combined parent code) count table and the parents' maps."""
         combo = np.zeros(self.codes[child].size, dtype=np.int64)
         width = 1
         maps = []
-        for p, g in zip(parents, self.allocate(child, parents)):
+        for p, g in zip(parents, self.allocate(child, parents, primary)):
             m, coarse = self.coarse(p, g)
             maps.append(m)
             n_groups = int(m.max()) + 1
@@ -211,33 +216,50 @@ class _Columns:
         return counts.reshape(kc, width), maps
 
 
+#: A candidate: (child, parents, the parent kept whole or None for an even split of the cells).
+Candidate = tuple[int, tuple[int, ...], "int | None"]
+
+#: Also offer each parent set with one parent kept as whole as the cell cap allows (the others at 2+ codes).
+PRIMARY = False
+
+
 def select_network(
     cols: _Columns, k: int, mech: Mechanisms, rho: float, sigma: float, n_rows: float,
-) -> list[tuple[int, tuple[int, ...]]]:
+) -> list[Candidate]:
     """A greedy order with parent sets of at most ``k`` placed columns (ρ split evenly over the steps).
 
-    Returns ``(child, parents)`` in the order chosen; the first entry's parent is the root.
+    Returns ``(child, parents, primary)`` in the order chosen; the first entry's parent is the root.
+    A set of two or more parents is a candidate with its cells split evenly and, with ``PRIMARY``,
+    once more for each parent kept whole (where that differs), so a strong fine-grained parent need not
+    be coarsened to make room for a weak second one.
     """
     d = len(cols.codes)
     if d < 2:
         return []
     step = rho / (d - 1)
-    scores: dict[tuple[int, tuple[int, ...]], float] = {}
+    scores: dict[Candidate, float] = {}
 
-    def score(c: int, s: tuple[int, ...]) -> float:
-        if (c, s) not in scores:
-            scores[(c, s)] = network_score(cols.table(c, s)[0], sigma, n_rows * cols.cell_masses(c, s))
-        return scores[(c, s)]
+    def score(cand: Candidate) -> float:
+        if cand not in scores:
+            c, s, primary = cand
+            scores[cand] = network_score(cols.table(c, s, primary)[0], sigma, n_rows * cols.cell_masses(c, s, primary))
+        return scores[cand]
 
-    first: list[tuple[int, tuple[int, ...]]] = [(c, (p,)) for c in range(d) for p in range(d) if c != p]
-    pick = first[mech.select(np.array([score(c, s) for c, s in first]), step, SCORE_SENSITIVITY[SCORE],
-                          "parents (first pair)")]
-    chosen: list[tuple[int, tuple[int, ...]]] = [pick]
+    def variants(c: int, s: tuple[int, ...]) -> list[Candidate]:
+        out: list[Candidate] = [(c, s, None)]
+        if PRIMARY and len(s) > 1:
+            even = cols.allocate(c, s)
+            out += [(c, s, p) for p in s if cols.allocate(c, s, p) != even]
+        return out
+
+    first: list[Candidate] = [(c, (p,), None) for c in range(d) for p in range(d) if c != p]
+    pick = first[mech.select(np.array([score(x) for x in first]), step, SCORE_SENSITIVITY[SCORE], "parents (first pair)")]
+    chosen = [pick]
     placed = [pick[1][0], pick[0]]
     while len(placed) < d:
-        candidates = [(c, s) for c in range(d) if c not in placed
-                      for m in range(1, min(k, len(placed)) + 1) for s in itertools.combinations(sorted(placed), m)]
-        pick = candidates[mech.select(np.array([score(c, s) for c, s in candidates]), step, SCORE_SENSITIVITY[SCORE],
+        candidates = [x for c in range(d) if c not in placed for m in range(1, min(k, len(placed)) + 1)
+                      for s in itertools.combinations(sorted(placed), m) for x in variants(c, s)]
+        pick = candidates[mech.select(np.array([score(x) for x in candidates]), step, SCORE_SENSITIVITY[SCORE],
                                       "parents (step)")]
         chosen.append(pick)
         placed.append(pick[0])
@@ -245,13 +267,13 @@ def select_network(
 
 
 def measure_network(
-    cols: _Columns, chosen: list[tuple[int, tuple[int, ...]]], mech: Mechanisms, rho: float, names: list[str],
+    cols: _Columns, chosen: list[Candidate], mech: Mechanisms, rho: float, names: list[str],
 ) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
     """Each chosen (child × parents) table with Gaussian noise (ρ split evenly), and the parents' maps."""
     per = rho / max(len(chosen), 1)
     noisy, maps = [], []
-    for c, s in chosen:
-        table, m = cols.table(c, s)
+    for c, s, primary in chosen:
+        table, m = cols.table(c, s, primary)
         noisy.append(mech.gaussian_counts(table, per, f"table {names[c]} | {', '.join(names[p] for p in s)}"))
         maps.append(m)
     return noisy, maps

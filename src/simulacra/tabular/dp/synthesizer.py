@@ -229,7 +229,7 @@ class DPSynthesizer(BaseSynthesizer):
         cols_ = net._Columns(codes, marginals, numeric, missing, n_noisy / (net.CELL_NOISE * sigma))
         chosen = net.select_network(cols_, k, mech, budget.part("selection"), sigma, n_noisy)
         noisy, maps = net.measure_network(cols_, chosen, mech, budget.part("tables"), modelled)
-        return net.fit_network(cols_, chosen, noisy, maps, variances, n_noisy, sigma)
+        return net.fit_network(cols_, [(c, ps) for c, ps, _ in chosen], noisy, maps, variances, n_noisy, sigma)
 
     def _fit(self, data: pd.DataFrame) -> None:  # fit() is overridden: nothing is learned outside the budget
         raise NotImplementedError
