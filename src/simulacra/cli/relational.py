@@ -87,8 +87,9 @@ def fit_database(folder: Path, output: Path, *, metadata: Path | None, seed: int
     from simulacra.tabular._sequence_plan import yes_no
 
     sequence = {k: yes_no(params.pop(k), k) for k in ("entity_volatility", "common_factor") if k in params}
-    if sequence:
-        params["sequence_params"] = {**sequence, **params.get("sequence_params", {})}
+    given = params.get("sequence_params", {})
+    if sequence:  # (a sequence_params that is not a dict is left for the model to refuse)
+        params["sequence_params"] = {**sequence, **given} if isinstance(given, dict) else given
     synth = RelationalSynthesizer(metadata=metadata, random_state=seed, fixed=fixed or None, **params)
     rows = sum(len(t) for t in tables.values())
     with step(f"Fitting {len(tables)} related tables ({rows:,} rows)"):

@@ -346,6 +346,11 @@ def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: 
         out.print(f"Entities share a calendar of {common['calendar_values']:,} values: a market factor per date "
                   f"({', '.join(common['components']) or 'none'}) is drawn as its own time series and every "
                   f"entity's steps are drawn given it" + (f"; loadings {loads}" if loads else ""))
+        if common.get("dates_stored"):
+            out.print(f"The file holds {common['dates_stored']:,} dates' market shocks, in date order: "
+                      f"means over at least {common.get('min_entities', 5)} entities of the real data "
+                      "(the real market path), not one entity's values; sampled dates draw them smoothed "
+                      "(docs/sequences.md, step 8)")
     if info["row_rules"]:
         out.print("Rules kept in every event: " + "; ".join(info["row_rules"]))
 

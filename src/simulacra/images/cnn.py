@@ -141,7 +141,8 @@ class ImageClassifier:
         if self.mix != "none" and soft is None:  # mixing mixes the labels: one-hot rows to mix
             soft = torch.nn.functional.one_hot(y, k).float()
         steps = int(self.steps)
-        averaged = min(steps - 1, int(round(self.swa * steps))) if self.swa > 0 else 0
+        # at least one averaged step when asked for (a small share of few steps would round to none)
+        averaged = min(steps - 1, max(1, int(round(self.swa * steps)))) if self.swa > 0 else 0
         opt = torch.optim.Adam(self.net_.parameters(), lr=float(self.learning_rate))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(self.learning_rate), total_steps=steps - averaged)
         rng = np.random.default_rng(seed)

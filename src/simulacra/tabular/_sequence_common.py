@@ -256,6 +256,10 @@ def fit_factor(plans: list[ColumnPlan], calendar: np.ndarray, ordinal: np.ndarra
     units = event_units(plans, reprs)
     units[step == 0] = np.nan
     per_date, per_event = date_factors(date, units, calendar.size)
+    # the model file keeps one value per date: only means over at least MIN_SHARED entities (a calendar
+    # date has that many events, but an entity's first event has no change to give)
+    given = np.bincount(date[(date >= 0) & np.isfinite(units[:, 0])], minlength=calendar.size)
+    per_date[given < MIN_SHARED] = np.nan
     model = FactorModel.fit(names, per_date)
     common = np.full((*shape, len(names)), np.nan)
     common[entity, step] = per_event

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -135,6 +136,10 @@ class RelationalSynthesizer(CompositeModel):
                             model_params=dict(self.model_params or {}), random_state=self.random_state,
                             sequence_params=dict(self.sequence_params or {}))
         self.plans_, self.models_, self.key_formats_, self.fixed_ = fitted
+        if self.sequence_params and not any(plan.order is not None for plan in self.plans_.values()):
+            warnings.warn(f"sequence_params ({', '.join(sorted(self.sequence_params))}) had no effect: no table of "
+                          "this database is a sequence child (declare one with `simulacra metadata FOLDER --sequence "
+                          "TABLE.KEY:ORDER`).", UserWarning, stacklevel=2)
         self._sample_rng_ = np.random.default_rng(self.random_state)
         return self
 

@@ -469,7 +469,10 @@ class SequenceSynthesizer(CompositeModel):
             "common_factor": None if self.calendar_ is None else {
                 "calendar_values": int(self.calendar_.size),
                 "components": self.factor_.names if self.factor_ is not None else [],
-                "loadings": self.loadings_},
+                "loadings": self.loadings_,
+                # per-date aggregates of the real data kept in the file (docs/sequences.md, step 8)
+                "dates_stored": int(self.factor_.shocks.shape[0]) if self.factor_ is not None else 0,
+                "min_entities": MIN_SHARED},
             "row_rules": [f"{p.name} >= {b}" for p in self.plans_ for b in p.lower]
             + [f"{p.name} <= {b}" for p in self.plans_ for b in p.upper],
         }

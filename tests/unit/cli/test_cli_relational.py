@@ -95,5 +95,8 @@ def test_metadata_declares_a_sequence_child(tmp_path: Path) -> None:
     with_option = simulacra.load(tmp_path / "vol.model")
     assert with_option.get_params()["sequence_params"] == {"entity_volatility": True}
     assert with_option.models_["orders"].entity_volatility is True
+    res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "-p", "entity_volatility=true", "-p",
+                              "sequence_params=x", "-o", str(tmp_path / "bad.model")])  # a TypeError before
+    assert "sequence_params must be a dict" in str(res.exception), res.output  # one line from the model
     res = runner.invoke(app, ["metadata", str(shop), "--sequence", "orders"])
     assert res.exit_code != 0 and "TABLE.FOREIGN_KEY" in str(res.exception)

@@ -240,6 +240,8 @@ def test_mixing_and_weight_averaging_train_a_usable_cnn_and_bad_options_are_refu
         clf = fitted[kw.get("mix", "swa")] = ImageClassifier(steps=80, random_state=0, **kw).fit(x, y, 3)
         assert (clf.predict(x) == y).mean() > 0.9  # still learns the three shapes
         assert not np.allclose(clf.predict_proba(x), plain.predict_proba(x), atol=1e-4)  # and the lever acted
+    tiny = ImageClassifier(steps=40, random_state=0, swa=0.01).fit(x, y, 3)  # 0.4 steps: still one averaged step
+    assert not np.allclose(tiny.predict_proba(x), ImageClassifier(steps=40, random_state=0).fit(x, y, 3).predict_proba(x))
     again = ImageClassifier(steps=80, random_state=0, mix="cutmix").fit(x, y, 3)
     assert np.array_equal(again.predict_proba(x), fitted["cutmix"].predict_proba(x))  # seeded
     for bad, match in (({"mix": "blend"}, "Unknown mix"), ({"mix_alpha": 0}, "mix_alpha must be a positive"),

@@ -159,3 +159,6 @@ def test_sequence_children_take_the_sequence_options(tmp_path: Path) -> None:
     for bad in (["entity_volatility"], "entity_volatility"):  # names without values: a dict is needed
         with pytest.raises(InputError, match="sequence_params must be a dict"):
             RelationalSynthesizer(metadata=meta, sequence_params=bad).fit(tables)
+    flat = MultiTableMetadata.detect(tables)  # no sequence child: the options cannot act, and the user is told
+    with pytest.warns(UserWarning, match="sequence_params .entity_volatility. had no effect"):
+        RelationalSynthesizer(metadata=flat, random_state=0, sequence_params={"entity_volatility": True}).fit(tables)

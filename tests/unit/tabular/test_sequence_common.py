@@ -171,7 +171,28 @@ def test_fit_and_inspect_from_the_command_line(tmp_path) -> None:
                               "-p", "common_factor=true", "-o", str(model)])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["inspect", str(model)])
-    assert res.exit_code == 0 and "share a calendar of 80 values" in " ".join(res.output.split())
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0 and "share a calendar of 80 values" in text
+    # what the file keeps of the real data, said where a model is shared from
+    assert "dates' market shocks, in date order: means over at least 5 entities of the real data" in text
+
+
+def test_stored_shocks_are_means_over_at_least_five_entities() -> None:
+    """The model file keeps one shock vector per training date, a mean over the entities that change on
+    it. A calendar date needs 5 events, but an entity's first event gives no change: a date where 5 new
+    entities start and only 4 older ones trade would store a mean over 4. Such a date is left out."""
+    full = _market_panel(0.6, 10, 80, seed=2)
+    dates = np.sort(full["day"].unique())
+    old, new = full["id"].isin([f"E{e:02d}" for e in range(5)]), full["id"] >= "E05"
+    panel = full[old | (new & (full["day"] >= dates[40]))]  # E05-E09 start on the 41st date
+    gap = panel[~((panel["id"] == "E04") & (panel["day"] == dates[40]))]  # ... where only 4 older ones trade
+    fit = [SequenceSynthesizer(entity="id", order="day", random_state=0, common_factor=True).fit(df)
+           for df in (panel, gap)]
+    assert all(m.calendar_ is not None and m.calendar_.size == 80 for m in fit)
+    assert fit[0].factor_ is not None and fit[1].factor_ is not None
+    # the date and the lags of the next ones are gone from the autoregression's innovations
+    assert fit[1].factor_.shocks.shape[0] < fit[0].factor_.shocks.shape[0]
+    assert np.isnan(fit[1].factor_.sample(5, np.random.default_rng(0))[1:]).sum() == 0
 
 
 def test_forecast_of_histories_newer_than_the_training_calendar() -> None:
