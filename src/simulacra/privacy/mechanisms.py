@@ -45,9 +45,10 @@ class Mechanisms:
     def _record(self, step: str, rho: float, **info: Any) -> None:
         self.ledger.append({"step": step, "rho": float(rho), **info})
 
-    def gaussian_counts(self, counts: np.ndarray, rho: float, step: str) -> np.ndarray:
-        """``counts`` (a histogram: one row changes one cell by 1) plus Gaussian noise, ρ-zCDP."""
-        sigma = gaussian_sigma(rho)
+    def gaussian_counts(self, counts: np.ndarray, rho: float, step: str, sensitivity: float = 1.0) -> np.ndarray:
+        """``counts`` plus Gaussian noise, ρ-zCDP. ``sensitivity`` is the L2 change one row can make:
+        1 for a histogram (one row changes one cell by 1), √m for m counts that one row may all change by 1."""
+        sigma = gaussian_sigma(rho, sensitivity)
         flat = np.asarray(counts, dtype=np.int64).ravel()
         if self.secure:
             dp = _opendp()
@@ -55,7 +56,8 @@ class Mechanisms:
             noisy = np.asarray(meas([int(v) for v in flat]), dtype=float)
         else:
             noisy = flat + self.rng.normal(0.0, sigma, size=flat.size)
-        self._record(step, rho, sigma=sigma, cells=int(flat.size))
+        extra = {"sensitivity": float(sensitivity)} if sensitivity != 1.0 else {}
+        self._record(step, rho, sigma=sigma, cells=int(flat.size), **extra)
         return noisy.reshape(np.shape(counts))
 
     def select(self, scores: np.ndarray, rho: float, sensitivity: float, step: str) -> int:

@@ -17,28 +17,23 @@ from simulacra.transform.numerical import numbers_to_series, to_numbers
 
 NUMERIC_TYPES = ("numerical", "datetime", "timedelta")
 CATEGORY_TYPES = ("categorical", "boolean")
+#: Seconds since 1970 of 0001-01-01 and 9999-12-31 23:59:59, the dates a format such as %Y-%m-%d can write.
+CALENDAR_SECONDS = (-62135596800.0, 253402300799.0)
 
 
 def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
     """Public domains by column: ``(low, high)`` for numeric columns, a list of labels for the others.
 
     ``bounds`` is a dict or a JSON file mapping a column to ``{"min": .., "max": ..}``, to
-    ``{"categories": [..]}``, to ``[low, high]`` (numeric columns) or to a list of labels.
+    ``{"categories": [..]}``, to ``[low, high]`` (numeric columns) or to a list of labels. A date or
+    duration column may also declare its resolution, ``{"step": "1h"}`` (see :func:`read_steps`),
+    with or without a range.
     """
-    if bounds is None:
-        return {}
-    if isinstance(bounds, (str, Path)):
-        try:
-            bounds = json.loads(Path(bounds).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"Could not read the public bounds file '{bounds}': {exc}") from None
-    if not isinstance(bounds, dict):
-        raise InputError(f"bounds must map column names to public domains, got {type(bounds).__name__}")
     out: dict[str, Any] = {}
-    for name, spec in bounds.items():
-        if name not in meta.columns:
-            raise InputError(f"The public bounds name column '{name}', which the table does not have.")
+    for name, spec in _load_bounds(bounds, meta).items():
         kind = meta.columns[name].type
+        if isinstance(spec, dict) and "step" in spec and "min" not in spec and "max" not in spec:
+            continue  # a public resolution only: the range is released under the budget
         if kind in NUMERIC_TYPES:
             lo, hi = (spec.get("min"), spec.get("max")) if isinstance(spec, dict) else (tuple(spec) + (None, None))[:2]
             try:
@@ -56,6 +51,54 @@ def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
         else:
             raise InputError(f"Column '{name}' is of type {kind}; public bounds apply to numeric and categorical columns.")
     return out
+
+
+def read_steps(bounds: Any, meta: Metadata) -> dict[str, float]:
+    """Public resolutions of dates and durations in seconds, from ``{"step": ..}`` in their bounds.
+
+    The step is a duration (``"1D"``, ``"1h"``, ``"15min"``, ``"1s"``) or a number of seconds; 0 means
+    no rounding. Sampled values are rounded to it, and nothing about the resolution is read from the data.
+
+    >>> from simulacra.metadata import Metadata
+    >>> meta = Metadata.from_dict({"columns": {"t": {"type": "datetime"}}})
+    >>> read_steps({"t": {"step": "1h"}}, meta)
+    {'t': 3600.0}
+    """
+    out: dict[str, float] = {}
+    for name, spec in _load_bounds(bounds, meta).items():
+        if not isinstance(spec, dict) or "step" not in spec:
+            continue
+        kind = meta.columns[name].type
+        if kind not in ("datetime", "timedelta"):
+            raise InputError(f"Column '{name}' is of type {kind}; a public step applies to dates and durations only.")
+        value = spec["step"]
+        try:
+            step = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else \
+                pd.Timedelta(value).total_seconds()
+        except (TypeError, ValueError):
+            step = float("nan")
+        if not np.isfinite(step) or step < 0:
+            raise InputError(f"The public step of '{name}' must be a duration such as \"1D\", \"1h\" or \"1s\" "
+                             f"(or seconds, 0 for none), got {value!r}.")
+        out[name] = step
+    return out
+
+
+def _load_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
+    """The bounds as a dict of existing columns (read from a JSON file when a path is given)."""
+    if bounds is None:
+        return {}
+    if isinstance(bounds, (str, Path)):
+        try:
+            bounds = json.loads(Path(bounds).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"Could not read the public bounds file '{bounds}': {exc}") from None
+    if not isinstance(bounds, dict):
+        raise InputError(f"bounds must map column names to public domains, got {type(bounds).__name__}")
+    for name in bounds:
+        if name not in meta.columns:
+            raise InputError(f"The public bounds name column '{name}', which the table does not have.")
+    return bounds
 
 
 def _seconds(value: Any, kind: str) -> float:
@@ -77,8 +120,8 @@ def numeric_values(series: pd.Series, col: Any) -> np.ndarray:
 
 def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str) -> pd.Series:
     """Floats back to the column's type."""
-    if col.type == "datetime":
-        stamps = seconds_to_datetimes(np.round(values), name)
+    if col.type == "datetime":  # a noisy range may reach past the calendar (year 9999): clip into it
+        stamps = seconds_to_datetimes(np.clip(np.round(values), *CALENDAR_SECONDS), name)
         if col.format and col.format != "mixed":
             return stamps.dt.strftime(col.format).where(stamps.notna(), None).rename(name)
         return stamps

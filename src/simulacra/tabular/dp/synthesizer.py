@@ -19,11 +19,11 @@ from simulacra.random import resolve_seed
 from simulacra.tabular.base import BaseSynthesizer, _as_metadata
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.dp import columns as cols
-from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric
+from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric, release_step
 from simulacra.tabular.dp import network as net
 from simulacra.tabular.dp.tree import TreeModel, combine_marginals, fit_tables, measure_edges, select_tree
 from simulacra.tabular.registry import register
-from simulacra.transform.timedelta import STEPS, resolution_seconds
+from simulacra.transform.timedelta import STEPS
 
 
 class PrivacyBudgetWarning(UserWarning):
@@ -83,7 +83,8 @@ class DPSynthesizer(BaseSynthesizer):
         The privacy budget; δ must be below 1/n (1/n² or smaller is advised).
     bounds : dict or path, optional
         Public domains, not paid for with the budget: ``{"age": [17, 90], "sex": ["F", "M"]}``.
-        Values outside are clipped into them (numbers) or refused (categories).
+        Values outside are clipped into them (numbers) or refused (categories). Dates and durations
+        may declare their resolution, ``{"when": {"step": "1h"}}``; otherwise it is released under the budget.
     metadata : Metadata, dict or path, optional
         Column types; detected from the data when omitted (types are treated as public).
     random_state : int, optional
@@ -145,6 +146,7 @@ class DPSynthesizer(BaseSynthesizer):
             raise InputError(f"DPSynthesizer cannot model free text (column {', '.join(map(repr, text))}); drop it or declare it categorical.")
         epsilon, delta = check_budget(self.epsilon, self.delta, len(table))
         public = cols.read_bounds(self.bounds, meta)
+        declared = cols.read_steps(self.bounds, meta)  # before the release is recorded, like the bounds
         self._check_public_categories(table, meta, public)
         self._warn_composition(table, epsilon, delta)
         modelled = [c for c, col in meta.columns.items() if col.type != "id"]
@@ -157,11 +159,17 @@ class DPSynthesizer(BaseSynthesizer):
         n_noisy = float(mech.gaussian_counts(np.array([len(table)]), budget.part("rows"), "row count")[0])
         n_noisy = max(n_noisy, 1.0)
         self._warn_small(len(table), budget, len(modelled))
-        self.domains_ = self._fit_domains(table, meta, modelled, public, mech, budget, n_noisy, len(discovered))
-        # the resolution of dates and durations (whole days, hours, ...) is schema, public like the integer flag
-        self.steps_ = {c: resolution_seconds(cols.numeric_values(table[c], meta.columns[c]),
-                                             STEPS if meta.columns[c].type == "timedelta" else STEPS[:4])
-                       for c in modelled if meta.columns[c].type in ("datetime", "timedelta")}
+        # the resolution of dates and durations (whole days, hours, ...): declared in the bounds, or released
+        # from the ranges' share (one more measurement beside the numeric columns' range histograms)
+        timed = [c for c in modelled if meta.columns[c].type in ("datetime", "timedelta")]
+        n_numeric = sum(meta.columns[c].type in cols.NUMERIC_TYPES for c in modelled)
+        rho_range = budget.part("ranges") / max(n_numeric + sum(c not in declared for c in timed), 1)
+        self.domains_ = self._fit_domains(table, meta, modelled, public, mech, budget, n_noisy, len(discovered),
+                                          rho_range)
+        self.steps_ = {c: declared[c] if c in declared else release_step(
+            cols.numeric_values(table[c], meta.columns[c]), STEPS if meta.columns[c].type == "timedelta" else STEPS[:4],
+            mech, rho_range, c) for c in timed}
+        self.public_steps_ = sorted(c for c in timed if c in declared)
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
@@ -236,11 +244,10 @@ class DPSynthesizer(BaseSynthesizer):
 
     def _fit_domains(
         self, table: pd.DataFrame, meta: Metadata, modelled: list[str], public: dict[str, Any], mech: Mechanisms,
-        budget: Budget, n_noisy: float, n_discovered: int,
+        budget: Budget, n_noisy: float, n_discovered: int, rho_range: float,
     ) -> dict[str, NumericDomain | CategoricalDomain]:
         numeric = [c for c in modelled if meta.columns[c].type in cols.NUMERIC_TYPES]
         rho_one = budget.part("one_way") / max(len(modelled), 1)
-        rho_range = budget.part("ranges") / max(len(numeric), 1)
         pairs = max(len(modelled) - 1, 1)
         tables = budget.part("pairs") + budget.part("tables")  # the tree's pairs, or the network's tables
         sigma_pair = gaussian_sigma(tables / pairs) if tables > 0 else 1.0
@@ -381,6 +388,7 @@ class DPSynthesizer(BaseSynthesizer):
             "max_parents": self.parents_,
             "dtypes": dict(self.dtypes_),
             "steps": dict(self.steps_),
+            "public_steps": list(self.public_steps_),
             "privacy": self.privacy_guarantee(),
         }
 
@@ -397,6 +405,7 @@ class DPSynthesizer(BaseSynthesizer):
         self.parents_ = int(state.get("max_parents", 1))
         self.dtypes_ = dict(state["dtypes"])
         self.steps_ = {str(c): float(v) for c, v in state.get("steps", {}).items()}
+        self.public_steps_ = [str(c) for c in state.get("public_steps", [])]  # files before session 10: none declared
         privacy = state["privacy"]
         self.budget_ = Budget(float(privacy["epsilon"]), float(privacy["delta"]), float(privacy["delta_threshold"]),
                               {k: float(v["share"]) for k, v in privacy["split"].items()})
@@ -423,6 +432,7 @@ class DPSynthesizer(BaseSynthesizer):
             "rho_spent": float(sum(float(e["rho"]) for e in self.ledger_)),
             "rho_by_step": spent,
             "public_columns": sorted(c for c, d in self.domains_.items() if d.public),
+            "public_steps": list(self.public_steps_),
             "ledger": [dict(e) for e in self.ledger_],
             "composed": self.composed_,
         }
