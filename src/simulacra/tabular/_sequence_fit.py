@@ -53,11 +53,6 @@ def transitions(model: SequenceSynthesizer, frame: pd.DataFrame, values: dict[st
                                       common.reshape(n * T, -1))
             own = own_part(plans, model.factor_.names, model.loadings_, every, common)
     roller = Roller(plans, statics, lengths, model.time_["weekday"], sizes, common)
-    if model.factor_ is not None:
-        roller.market_ref = model.factor_._mean()
-        if roller.variant == "B" and common is not None:
-            model.market_power_ = _market_power(plans, own, common, roller.market_ref, roller.sizes)
-        roller.market_power = getattr(model, "market_power_", 1.0)
     feats, targets, running = [], [], []
     for t in range(T):
         rows = np.flatnonzero(lengths > t)
@@ -98,36 +93,3 @@ def fit_steps(model: SequenceSynthesizer, X: np.ndarray, Y: np.ndarray, V: np.nd
         )
         if j:
             current = np.column_stack([current, Y[:, j]]).astype(np.float32)
-
-
-def _market_power(plans, own, common, ref, sizes) -> float:
-    """The power of the market volatility in the running size, chosen by the Laplace quasi-likelihood of
-    the events' absolute own moves under running size x market volatility ** power."""
-    from simulacra.tabular._steps import EWM_ALPHA, SCALE_EWM, SCALE_FLOOR
-
-    scaled = [j for j, p in enumerate(plans) if p.scaled]
-    if not scaled:
-        return 1.0
-    units = np.abs(own[:, :, scaled]) / np.array([float(plans[j].scale or 1.0) for j in scaled])[None, None, :]
-    with np.errstate(invalid="ignore"):
-        a = np.nanmean(units, axis=2) / sizes[:, None]  # (n, T)
-    v = common[:, :, 0]
-    lm = np.where(np.isfinite(v), np.clip(v - ref, -3, 3), 0.0)
-    alpha = EWM_ALPHA[SCALE_EWM]
-    best, choice = np.inf, 1.0
-    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
-        m = np.exp(w * lm)
-        ewm = np.zeros(a.shape[0])
-        total, count = 0.0, 0
-        for t in range(1, a.shape[1]):
-            level = np.maximum(ewm + (1 - alpha) ** (t - 1), SCALE_FLOOR)
-            s = level * m[:, t]
-            ok = np.isfinite(a[:, t])
-            total += float(np.sum(np.log(s[ok]) + a[ok, t] / s[ok]))
-            count += int(ok.sum())
-            ewm = (1 - alpha) * ewm + alpha * np.nan_to_num(a[:, t] / m[:, t])
-        crit = total / max(count, 1)
-        print(f"market power {w}: {crit:.5f}", flush=True)
-        if crit < best:
-            best, choice = crit, w
-    return choice

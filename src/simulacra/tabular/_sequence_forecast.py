@@ -59,9 +59,6 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
         times, common, own = continue_on_calendar(model.factor_, model.loadings_, plans, model.calendar_,
                                                   model.time_["weekday"], times, every, given, wanted, rng)
     roller = Roller(plans, model._encode_statics(table), total, model.time_["weekday"], sizes, common)
-    if model.factor_ is not None:
-        roller.market_ref = model.factor_._mean()
-    roller.market_power = getattr(model, "market_power_", 1.0)
     for t in range(T):
         known = np.flatnonzero(hist_len > t)
         new = np.flatnonzero((hist_len <= t) & (total > t))

@@ -329,16 +329,6 @@ class Roller:
         self.level_last = np.full((n, k), np.nan)
         self.prev_weekday = np.full(n, np.nan)
         self.steps = 0
-        import os
-        self.variant = os.environ.get("SIMULACRA_CF_VARIANT", "")
-        self.market_ref = float("nan")
-        self.market_power = 1.0
-
-    def _market(self, t: int, rows: np.ndarray) -> np.ndarray:
-        if self.common is None or self.variant not in ("A", "B") or not np.isfinite(self.market_ref):
-            return np.ones(rows.size)
-        v = self.common[rows, t, 0]
-        return np.where(np.isfinite(v), np.exp(self.market_power * np.clip(v - self.market_ref, -3, 3)), 1.0)
 
     @property
     def n_features(self) -> int:
@@ -391,14 +381,14 @@ class Roller:
         level = self._level(t, rows)
         rel = np.repeat(level[:, None], len(plans), axis=1)
         if row is not None:
-            seen = np.where(on[None, :], np.abs(row) / unit / self._market(t, rows)[:, None], np.nan)
+            seen = np.where(on[None, :], np.abs(row) / unit, np.nan)
             known = np.isfinite(seen)
             # sum and count of the columns before each one (exclusive prefix sums along the row)
             total = np.cumsum(np.where(known, seen, 0.0), axis=1) - np.where(known, seen, 0.0)
             count = np.cumsum(known, axis=1) - known
             mean = total / np.maximum(count, 1)
             rel = np.where(count > 0, (1 - alpha) * rel + alpha * mean, rel)
-        size = np.maximum(rel, SCALE_FLOOR) * unit * self._market(t, rows)[:, None]
+        size = np.maximum(rel, SCALE_FLOOR) * unit
         out[:, on] = size[:, on]
         return out
 
@@ -420,9 +410,7 @@ class Roller:
         self.lags[rows, :, 1:] = self.lags[rows, :, :-1]
         self.lags[rows, :, 0] = reprs
         if t > 0:
-            change = np.nan_to_num(np.abs(reprs if own is None else own))
-            scaled = np.array([p.scale is not None and p.scale > 0 for p in self.plans], dtype=bool)
-            change = np.where(scaled[None, :], change / self._market(t, rows)[:, None], change)[:, :, None]
+            change = np.nan_to_num(np.abs(reprs if own is None else own))[:, :, None]
             alpha = np.asarray(EWM_ALPHA)[None, None, :]
             self.ewm[rows] = (1 - alpha) * self.ewm[rows] + alpha * change
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -325,9 +325,6 @@ class SequenceSynthesizer(CompositeModel):
             times, common = sample_on_calendar(self.factor_, self.calendar_, times[:, 0], lengths,
                                                self.time_["weekday"], rng)
         roller = Roller(plans, statics, lengths, self.time_["weekday"], sizes, common)
-        if self.factor_ is not None:
-            roller.market_ref = self.factor_._mean()
-        roller.market_power = getattr(self, "market_power_", 1.0)
         rows = np.arange(n)
         first: dict[str, np.ndarray] = {}
         for p in plans:
