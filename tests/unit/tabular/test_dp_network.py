@@ -14,7 +14,7 @@ import pytest
 
 from simulacra import load
 from simulacra.errors import InputError
-from simulacra.tabular.dp import DPSynthesizer
+from simulacra.tabular.dp import DPSynthesizer, PrivacyBudgetWarning
 from simulacra.tabular.dp import network as net
 from simulacra.tabular.dp.tree import DEPENDENCE_SENSITIVITY, TreeModel, dependence
 
@@ -191,3 +191,20 @@ def test_a_network_model_saves_and_loads(tmp_path):
     assert isinstance(again.tree_, net.NetworkModel) and again.parents_ == 2
     assert again.sample(200, random_state=3).equals(model.sample(200, random_state=3))
     assert json.dumps(again.describe()["parents"]) == json.dumps(model.describe()["parents"])
+
+
+def test_a_refused_max_parents_spends_nothing_and_records_no_release():
+    """A fit refused for its ``max_parents`` released nothing, so the next fit of the same rows must not be
+    told that its budget adds up with an earlier release (the check used to run after the release was recorded)."""
+    df = _xor_table(4000, seed=11)
+    with pytest.raises(InputError, match="max_parents"):
+        DPSynthesizer(epsilon=3.0, delta=1e-9, random_state=0, max_parents=5).fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyBudgetWarning)
+        DPSynthesizer(epsilon=3.0, delta=1e-9, random_state=0, max_parents=2).fit(df)
+
+
+def test_a_single_column_reports_no_parents_whatever_max_parents_asks():
+    model = _fit(pd.DataFrame({"x": np.random.default_rng(0).normal(size=2000)}), epsilon=3.0, max_parents=3)
+    assert isinstance(model.tree_, TreeModel) and model.parents_ == 1
+    assert "Bayesian network" not in model.privacy_guarantee()["mechanism"]

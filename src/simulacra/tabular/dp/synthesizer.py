@@ -133,6 +133,7 @@ class DPSynthesizer(BaseSynthesizer):
     def fit(self, data: pd.DataFrame) -> DPSynthesizer:
         """Fit under the budget; returns self. The caller's frame is neither modified nor kept."""
         check_frame(data)
+        self._check_max_parents()  # before the release is recorded (_warn_composition): a refused fit spends nothing
         given = _as_metadata(self.metadata)
         meta = Metadata.detect(data) if given is None else given.model_copy(deep=True)
         meta.validate_data(data)
@@ -149,7 +150,6 @@ class DPSynthesizer(BaseSynthesizer):
         modelled = [c for c, col in meta.columns.items() if col.type != "id"]
         discovered = [c for c in modelled if meta.columns[c].type in cols.CATEGORY_TYPES and c not in public
                       and not (meta.columns[c].type == "boolean" and table[c].dtype == bool)]
-        self._check_max_parents()
         budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, _shares(meta, modelled, epsilon))
         seed = resolve_seed(self.random_state)
         secure = self.random_state is None if self.secure is None else bool(self.secure)
@@ -180,7 +180,7 @@ class DPSynthesizer(BaseSynthesizer):
             pair_var = gaussian_sigma(budget.part("pairs") / max(len(edges), 1)) ** 2 if edges else 1.0
             marginals = combine_marginals(marginals, variances, edges, noisy, pair_var, n_noisy)
             self.tree_ = TreeModel(marginals, edges, fit_tables(marginals, edges, noisy))
-        self.parents_ = k
+        self.parents_ = k if isinstance(self.tree_, net.NetworkModel) else 1  # one column: no network to fit
         self.modelled_ = modelled
         self.budget_ = budget
         self.ledger_ = mech.ledger
