@@ -1,9 +1,10 @@
 """The noise of DP measurements: Gaussian counts, exponential-mechanism selection, noisy thresholds.
 
 Every call takes its share ρ of the budget, adds it to a ledger, and returns noisy values only. With
-``secure=True`` Gaussian counts come from OpenDP's exact discrete Gaussian sampler (its own
-cryptographic randomness, so a fit is not repeatable); otherwise from a seeded numpy Generator, which
-makes a seeded fit repeatable (tests, experiments) but uses floating-point noise.
+``secure=True`` Gaussian counts come from OpenDP's exact discrete Gaussian sampler and selections from
+OpenDP's noisy max (its own cryptographic randomness, so a fit is not repeatable); otherwise both from a
+seeded numpy Generator, which makes a seeded fit repeatable (tests, experiments) but uses floating-point
+noise.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ class Mechanisms:
     Parameters
     ----------
     rng : numpy.random.Generator
-        Source of selection noise, and of count noise when ``secure`` is False.
+        Source of selection and count noise when ``secure`` is False.
     secure : bool
-        Draw count noise with OpenDP's discrete Gaussian sampler.
+        Draw count noise with OpenDP's discrete Gaussian sampler and selections with OpenDP's noisy max.
     """
 
     rng: np.random.Generator
@@ -67,8 +68,16 @@ class Mechanisms:
         2021), so ε = sqrt(8ρ); scores of the given sensitivity are weighted by ε / (2·sensitivity).
         """
         eps = math.sqrt(8.0 * rho)
-        logits = eps / (2.0 * sensitivity) * np.asarray(scores, dtype=float)
-        self._record(step, rho, epsilon=eps, candidates=int(logits.size))
+        values = np.asarray(scores, dtype=float)
+        self._record(step, rho, epsilon=eps, candidates=int(values.size))
+        if self.secure:  # OpenDP's noisy max with Gumbel noise of scale 2·sensitivity/ε: the same mechanism, exact sampling
+            dp = _opendp()
+            meas = dp.m.make_noisy_max(dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.linf_distance(T=float),
+                                       dp.zero_concentrated_divergence(), scale=2.0 * sensitivity / eps)
+            if meas.map(float(sensitivity)) > rho * (1.0 + 1e-9):  # OpenDP's own accounting must agree with ours
+                raise RuntimeError(f"{step}: OpenDP's noisy max costs {meas.map(float(sensitivity))} > ρ = {rho}")
+            return int(meas([float(v) for v in values]))
+        logits = eps / (2.0 * sensitivity) * values
         return int(np.argmax(logits + self.rng.gumbel(size=logits.size)))
 
 

@@ -214,3 +214,25 @@ def test_imputation_uses_only_the_released_model(fitted):
     assert out.loc[15:, ["g", "x"]].equals(holed.loc[15:, ["g", "x"]])
     assert out.loc[:9, "x"].max() < EXTREME and RARE not in set(out.loc[10:14, "g"])
     assert not any(isinstance(v, pd.DataFrame) for v in vars(model).values())
+
+
+def test_secure_selection_is_opendps_noisy_max_at_the_charged_rho():
+    """Without a seed the exponential mechanism is OpenDP's noisy max (exact sampling, not numpy's Gumbel
+    floats), calibrated to the same ρ; a clear winner wins, and a secure fit never touches numpy's selector."""
+    from simulacra.privacy.mechanisms import Mechanisms
+
+    class NoFloatNoise:  # a secure selection must not draw numpy noise at all
+        def __getattr__(self, name: str) -> None:
+            pytest.fail(f"numpy's {name} used in a secure selection")
+
+    mech = Mechanisms(NoFloatNoise(), secure=True)  # type: ignore[arg-type]
+    picks = [mech.select(np.array([0.0, 500.0, 1.0]), 0.5, 2.0, "pick") for _ in range(20)]
+    assert picks == [1] * 20  # a score 500 ahead at ε = 2: the noise (scale 2) cannot overturn it
+    assert mech.spent() == pytest.approx(10.0) and mech.ledger[0]["candidates"] == 3
+    seen = {mech.select(np.zeros(4), 0.5, 2.0, "tie") for _ in range(60)}
+    assert seen == {0, 1, 2, 3}  # ties are broken at random, not by position
+    df = _table(1500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyBudgetWarning)
+        synth = DPSynthesizer(epsilon=1.0, delta=1e-7).fit(df)  # no seed: secure noise throughout
+    assert synth.privacy_guarantee()["secure_noise"] is True and len(synth.sample(50)) == 50
