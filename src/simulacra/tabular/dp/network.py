@@ -222,6 +222,14 @@ Candidate = tuple[int, tuple[int, ...], "int | None"]
 #: Also offer each parent set with one parent kept as whole as the cell cap allows (the others at 2+ codes).
 PRIMARY = False
 
+#: Parent sets per child up to which a step offers every set of at most k placed columns (2,047 sets at
+#: 23 placed columns and k = 3: the benchmark tables, 24 columns at most, are searched in full). Past it
+#: (wide tables) a step offers every set of up to ``FULL_UP_TO`` placed columns, and larger sets only inside
+#: one placed column's family (the column and its chosen parents): fixed by the structure released so far,
+#: never by the data. 20,000 rows at ε = 10, k = 3: fit CPU 15 s → 8 s at 40 columns, 80 s → 18 s at 60.
+MAX_SETS = 2100
+FULL_UP_TO = 2
+
 
 def select_network(
     cols: _Columns, k: int, mech: Mechanisms, rho: float, sigma: float, n_rows: float,
@@ -257,13 +265,35 @@ def select_network(
     chosen = [pick]
     placed = [pick[1][0], pick[0]]
     while len(placed) < d:
-        candidates = [x for c in range(d) if c not in placed for m in range(1, min(k, len(placed)) + 1)
-                      for s in itertools.combinations(sorted(placed), m) for x in variants(c, s)]
+        sets = parent_sets(placed, {c: s for c, s, _ in chosen}, k)
+        candidates = [x for c in range(d) if c not in placed for s in sets for x in variants(c, s)]
         pick = candidates[mech.select(np.array([score(x) for x in candidates]), step, SCORE_SENSITIVITY[SCORE],
                                       "parents (step)")]
         chosen.append(pick)
         placed.append(pick[0])
     return chosen
+
+
+def parent_sets(placed: list[int], parents: dict[int, tuple[int, ...]], k: int) -> list[tuple[int, ...]]:
+    """The parent sets a step offers: every set of at most ``k`` placed columns while there are at most
+    ``MAX_SETS`` of them; beyond, every set of up to ``FULL_UP_TO`` placed columns and the larger ones
+    inside one placed column's family (itself and its chosen parents). Built from the released choices
+    only (``parents``: each placed child's chosen parents), in a fixed order, so the exponential mechanism
+    still chooses among candidates that do not depend on the data.
+
+    >>> parent_sets([0, 1, 2], {1: (0,), 2: (1,)}, 2)
+    [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2)]
+    """
+    ordered = sorted(placed)
+    full = sum(math.comb(len(ordered), m) for m in range(1, min(k, len(ordered)) + 1))
+    if full <= MAX_SETS:
+        return [s for m in range(1, min(k, len(ordered)) + 1) for s in itertools.combinations(ordered, m)]
+    found: set[tuple[int, ...]] = set()
+    for v in ordered:
+        family = sorted({v, *parents.get(v, ())})
+        found.update(s for m in range(FULL_UP_TO + 1, min(k, len(family)) + 1) for s in itertools.combinations(family, m))
+    small = [s for m in range(1, min(k, FULL_UP_TO) + 1) for s in itertools.combinations(ordered, m)]
+    return small + sorted(found, key=lambda s: (len(s), s))
 
 
 def measure_network(
