@@ -98,6 +98,25 @@ def test_a_bad_step_is_refused(bounds, message):
         DPSynthesizer(epsilon=1.0, delta=1e-8, bounds=bounds, random_state=0).fit(_days(600))
 
 
+@pytest.mark.parametrize(("step", "seconds"), [
+    (np.int64(3600), 3600.0),  # numpy's integers are seconds like Python's (pandas read them as nanoseconds: 0)
+    ("3600", 3600.0),  # a bare number in a JSON file is seconds, not pandas' nanoseconds
+    ("1ns", 1e-9),  # not total_seconds(), which drops nanoseconds and turned this into "no rounding"
+    ("90min", 5400.0), (np.timedelta64(2, "h"), 7200.0), (-0.0, 0.0),
+])
+def test_a_declared_step_is_read_as_written(step, seconds):
+    # regression (review of 99ada98): np.int64(3600) and "3600" were read as 3.6 µs, i.e. silently no rounding
+    meta = sim.Metadata.from_dict({"columns": {"day": {"type": "datetime"}}})
+    got = dp_synth.cols.read_steps({"day": {"step": step}}, meta)["day"]
+    assert got == pytest.approx(seconds, rel=1e-12) and math.copysign(1.0, got) == 1.0
+
+
+def test_a_numpy_step_rounds_the_sampled_durations():
+    model = _fit(_days(600), epsilon=1.0, random_state=0, bounds={"wait": {"step": np.int64(7200)}})
+    assert model.steps_["wait"] == 7200.0 and model.public_steps_ == ["wait"]
+    assert (model.sample(200, random_state=1)["wait"].dt.total_seconds() % 7200 == 0).all()
+
+
 def test_step_round_trip_and_files_saved_before_the_release(tmp_path):
     model = _fit(_days(), epsilon=1.0, random_state=0, bounds={"day": {"step": "1D"}})
     loaded = sim.load(model.save(tmp_path / "m.simulacra"))

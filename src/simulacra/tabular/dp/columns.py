@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +73,31 @@ def read_steps(bounds: Any, meta: Metadata) -> dict[str, float]:
         if kind not in ("datetime", "timedelta"):
             raise InputError(f"Column '{name}' is of type {kind}; a public step applies to dates and durations only.")
         value = spec["step"]
-        try:
-            step = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else \
-                pd.Timedelta(value).total_seconds()
-        except (TypeError, ValueError):
-            step = float("nan")
+        step = _step_seconds(value)
         if not np.isfinite(step) or step < 0:
             raise InputError(f"The public step of '{name}' must be a duration such as \"1D\", \"1h\" or \"1s\" "
                              f"(or seconds, 0 for none), got {value!r}.")
-        out[name] = step
+        out[name] = step + 0.0  # -0.0 is 0: no rounding
     return out
+
+
+def _step_seconds(value: Any) -> float:
+    """A declared step in seconds (NaN when it is no duration): numbers, numpy's included, and strings
+    of a bare number are seconds; other strings and timedeltas are durations, read to the nanosecond."""
+    if isinstance(value, (bool, np.bool_)):
+        return float("nan")
+    if isinstance(value, str):
+        try:
+            return float(value)  # "3600": seconds (pandas would read nanoseconds)
+        except ValueError:
+            pass
+    # np.int64(5) too, which pandas would read as 5 nanoseconds (np.timedelta64 is a numpy integer: a duration)
+    if isinstance(value, numbers.Real) and not isinstance(value, np.timedelta64):
+        return float(value)
+    try:
+        return float(pd.Timedelta(value) / pd.Timedelta(seconds=1))  # not total_seconds(): it drops nanoseconds
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _load_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
