@@ -126,4 +126,10 @@ def test_step_round_trip_and_files_saved_before_the_release(tmp_path):
     del state["state"]["state"]["privacy"]["public_steps"]
     old = DPSynthesizer.from_state(state)
     assert old.public_steps_ == [] and old.steps_ == model.steps_
+    # such a file read the step of every date and duration from the rows, outside the budget: its guarantee says so,
+    # and still does once the loaded model is saved again (the new file has "public_steps")
+    assert old.privacy_guarantee()["steps_read_from_rows"] == ["day", "wait"]
+    again = sim.load(old.save(tmp_path / "again.simulacra"))
+    assert again.privacy_guarantee()["steps_read_from_rows"] == ["day", "wait"]
+    assert "steps_read_from_rows" not in model.privacy_guarantee() and "steps_read_from_rows" not in loaded.privacy_guarantee()
     pd.testing.assert_frame_equal(old.sample(50, random_state=4), model.sample(50, random_state=4))
