@@ -133,3 +133,15 @@ def test_step_round_trip_and_files_saved_before_the_release(tmp_path):
     assert again.privacy_guarantee()["steps_read_from_rows"] == ["day", "wait"]
     assert "steps_read_from_rows" not in model.privacy_guarantee() and "steps_read_from_rows" not in loaded.privacy_guarantee()
     pd.testing.assert_frame_equal(old.sample(50, random_state=4), model.sample(50, random_state=4))
+
+
+def test_rounding_to_the_step_keeps_values_inside_the_public_bounds_and_the_calendar():
+    # regression (review of 99ada98): values near a public maximum that is not a whole number of steps were
+    # rounded past it (a bound of 100 min with a step of 1 h sampled 2 h)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"wait": pd.to_timedelta(rng.integers(0, 5, 3000) * 30, unit="min"), "x": rng.normal(size=3000)})
+    model = _fit(df, epsilon=5.0, random_state=0, bounds={"wait": {"min": "0s", "max": "100min", "step": "1h"}})
+    waits = model.sample(3000, random_state=1)["wait"]
+    assert waits.max() == pd.Timedelta("1h") and set(waits.dt.total_seconds() % 3600) == {0.0}
+    last_day = dp_synth.cols.round_to_step(np.array([2.534023e11]), 86400.0, *dp_synth.cols.CALENDAR_SECONDS)
+    assert str(dp_synth.cols.seconds_to_datetimes(last_day)[0]) == "9999-12-31 00:00:00"  # not 23:59:59, off the step

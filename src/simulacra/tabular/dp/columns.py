@@ -134,6 +134,18 @@ def numeric_values(series: pd.Series, col: Any) -> np.ndarray:
     return to_numbers(series, col.missing_tokens)
 
 
+def round_to_step(values: np.ndarray, step: float, low: float, high: float) -> np.ndarray:
+    """Values rounded to whole multiples of ``step`` and kept within ``[low, high]``, on the step's grid
+    where the interval holds a multiple of it (rounding must not carry a value past a public bound).
+
+    >>> round_to_step(np.array([5300.0, 5500.0, np.nan]), 3600.0, 0.0, 6000.0).tolist()
+    [3600.0, 3600.0, nan]
+    """
+    out = np.round(values / step) * step
+    lo, hi = np.ceil(low / step) * step, np.floor(high / step) * step
+    return np.clip(out, lo, hi) if lo <= hi else np.clip(out, low, high)
+
+
 def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str) -> pd.Series:
     """Floats back to the column's type."""
     if col.type == "datetime":  # a noisy range may reach past the calendar (year 9999): clip into it

@@ -366,8 +366,11 @@ class DPSynthesizer(BaseSynthesizer):
                 values = domain.decode(codes[c], rng)
                 values[codes[c] == len(domain.bounds) - 1] = np.nan  # the missing code
                 step = self.steps_.get(c, 0.0)
-                if step:
-                    values = np.round(values / step) * step
+                if step:  # inside the public bounds and the calendar: rounding must not carry a value past them
+                    low, high = domain.range() if domain.public else (-np.inf, np.inf)
+                    if col.type == "datetime":
+                        low, high = max(low, cols.CALENDAR_SECONDS[0]), min(high, cols.CALENDAR_SECONDS[1])
+                    values = cols.round_to_step(values, step, low, high)
                 out[c] = cols.numeric_series(values, col, dtype, c)
             else:
                 out[c] = cols.category_series(codes[c], domain.labels, domain.other, c, dtype)
