@@ -178,6 +178,7 @@ def test_model_files_of_the_tree_model_still_load_and_sample_the_same_rows():
     assert isinstance(loaded.tree_, TreeModel)
     assert _hashes(loaded) == TREE_S9
     assert "tree" in loaded.describe() and loaded.privacy_guarantee()["rho_spent"] > 0
+    assert loaded.privacy_guarantee()["steps_read_from_rows"] == ["built"]  # saved before the step was released
 
 
 def test_one_parent_reproduces_the_tree_model_of_session_9():

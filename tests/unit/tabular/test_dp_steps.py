@@ -98,6 +98,25 @@ def test_a_bad_step_is_refused(bounds, message):
         DPSynthesizer(epsilon=1.0, delta=1e-8, bounds=bounds, random_state=0).fit(_days(600))
 
 
+@pytest.mark.parametrize(("step", "seconds"), [
+    (np.int64(3600), 3600.0),  # numpy's integers are seconds like Python's (pandas read them as nanoseconds: 0)
+    ("3600", 3600.0),  # a bare number in a JSON file is seconds, not pandas' nanoseconds
+    ("1ns", 1e-9),  # not total_seconds(), which drops nanoseconds and turned this into "no rounding"
+    ("90min", 5400.0), (np.timedelta64(2, "h"), 7200.0), (-0.0, 0.0),
+])
+def test_a_declared_step_is_read_as_written(step, seconds):
+    # regression (review of 99ada98): np.int64(3600) and "3600" were read as 3.6 µs, i.e. silently no rounding
+    meta = sim.Metadata.from_dict({"columns": {"day": {"type": "datetime"}}})
+    got = dp_synth.cols.read_steps({"day": {"step": step}}, meta)["day"]
+    assert got == pytest.approx(seconds, rel=1e-12) and math.copysign(1.0, got) == 1.0
+
+
+def test_a_numpy_step_rounds_the_sampled_durations():
+    model = _fit(_days(600), epsilon=1.0, random_state=0, bounds={"wait": {"step": np.int64(7200)}})
+    assert model.steps_["wait"] == 7200.0 and model.public_steps_ == ["wait"]
+    assert (model.sample(200, random_state=1)["wait"].dt.total_seconds() % 7200 == 0).all()
+
+
 def test_step_round_trip_and_files_saved_before_the_release(tmp_path):
     model = _fit(_days(), epsilon=1.0, random_state=0, bounds={"day": {"step": "1D"}})
     loaded = sim.load(model.save(tmp_path / "m.simulacra"))
@@ -107,4 +126,22 @@ def test_step_round_trip_and_files_saved_before_the_release(tmp_path):
     del state["state"]["state"]["privacy"]["public_steps"]
     old = DPSynthesizer.from_state(state)
     assert old.public_steps_ == [] and old.steps_ == model.steps_
+    # such a file read the step of every date and duration from the rows, outside the budget: its guarantee says so,
+    # and still does once the loaded model is saved again (the new file has "public_steps")
+    assert old.privacy_guarantee()["steps_read_from_rows"] == ["day", "wait"]
+    again = sim.load(old.save(tmp_path / "again.simulacra"))
+    assert again.privacy_guarantee()["steps_read_from_rows"] == ["day", "wait"]
+    assert "steps_read_from_rows" not in model.privacy_guarantee() and "steps_read_from_rows" not in loaded.privacy_guarantee()
     pd.testing.assert_frame_equal(old.sample(50, random_state=4), model.sample(50, random_state=4))
+
+
+def test_rounding_to_the_step_keeps_values_inside_the_public_bounds_and_the_calendar():
+    # regression (review of 99ada98): values near a public maximum that is not a whole number of steps were
+    # rounded past it (a bound of 100 min with a step of 1 h sampled 2 h)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"wait": pd.to_timedelta(rng.integers(0, 5, 3000) * 30, unit="min"), "x": rng.normal(size=3000)})
+    model = _fit(df, epsilon=5.0, random_state=0, bounds={"wait": {"min": "0s", "max": "100min", "step": "1h"}})
+    waits = model.sample(3000, random_state=1)["wait"]
+    assert waits.max() == pd.Timedelta("1h") and set(waits.dt.total_seconds() % 3600) == {0.0}
+    last_day = dp_synth.cols.round_to_step(np.array([2.534023e11]), 86400.0, *dp_synth.cols.CALENDAR_SECONDS)
+    assert str(dp_synth.cols.seconds_to_datetimes(last_day)[0]) == "9999-12-31 00:00:00"  # not 23:59:59, off the step

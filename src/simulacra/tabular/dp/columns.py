@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +73,31 @@ def read_steps(bounds: Any, meta: Metadata) -> dict[str, float]:
         if kind not in ("datetime", "timedelta"):
             raise InputError(f"Column '{name}' is of type {kind}; a public step applies to dates and durations only.")
         value = spec["step"]
-        try:
-            step = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else \
-                pd.Timedelta(value).total_seconds()
-        except (TypeError, ValueError):
-            step = float("nan")
+        step = _step_seconds(value)
         if not np.isfinite(step) or step < 0:
             raise InputError(f"The public step of '{name}' must be a duration such as \"1D\", \"1h\" or \"1s\" "
                              f"(or seconds, 0 for none), got {value!r}.")
-        out[name] = step
+        out[name] = step + 0.0  # -0.0 is 0: no rounding
     return out
+
+
+def _step_seconds(value: Any) -> float:
+    """A declared step in seconds (NaN when it is no duration): numbers, numpy's included, and strings
+    of a bare number are seconds; other strings and timedeltas are durations, read to the nanosecond."""
+    if isinstance(value, (bool, np.bool_)):
+        return float("nan")
+    if isinstance(value, str):
+        try:
+            return float(value)  # "3600": seconds (pandas would read nanoseconds)
+        except ValueError:
+            pass
+    # np.int64(5) too, which pandas would read as 5 nanoseconds (np.timedelta64 is a numpy integer: a duration)
+    if isinstance(value, numbers.Real) and not isinstance(value, np.timedelta64):
+        return float(value)
+    try:
+        return float(pd.Timedelta(value) / pd.Timedelta(seconds=1))  # not total_seconds(): it drops nanoseconds
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _load_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
@@ -116,6 +132,18 @@ def numeric_values(series: pd.Series, col: Any) -> np.ndarray:
     if col.type == "timedelta":
         return timedelta_seconds(series)
     return to_numbers(series, col.missing_tokens)
+
+
+def round_to_step(values: np.ndarray, step: float, low: float, high: float) -> np.ndarray:
+    """Values rounded to whole multiples of ``step`` and kept within ``[low, high]``, on the step's grid
+    where the interval holds a multiple of it (rounding must not carry a value past a public bound).
+
+    >>> round_to_step(np.array([5300.0, 5500.0, np.nan]), 3600.0, 0.0, 6000.0).tolist()
+    [3600.0, 3600.0, nan]
+    """
+    out = np.round(values / step) * step
+    lo, hi = np.ceil(low / step) * step, np.floor(high / step) * step
+    return np.clip(out, lo, hi) if lo <= hi else np.clip(out, low, high)
 
 
 def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str) -> pd.Series:

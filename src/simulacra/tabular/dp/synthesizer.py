@@ -170,6 +170,7 @@ class DPSynthesizer(BaseSynthesizer):
             cols.numeric_values(table[c], meta.columns[c]), STEPS if meta.columns[c].type == "timedelta" else STEPS[:4],
             mech, rho_range, c) for c in timed}
         self.public_steps_ = sorted(c for c in timed if c in declared)
+        self.steps_read_from_rows_: list[str] = []
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
@@ -365,8 +366,11 @@ class DPSynthesizer(BaseSynthesizer):
                 values = domain.decode(codes[c], rng)
                 values[codes[c] == len(domain.bounds) - 1] = np.nan  # the missing code
                 step = self.steps_.get(c, 0.0)
-                if step:
-                    values = np.round(values / step) * step
+                if step:  # inside the public bounds and the calendar: rounding must not carry a value past them
+                    low, high = domain.range() if domain.public else (-np.inf, np.inf)
+                    if col.type == "datetime":
+                        low, high = max(low, cols.CALENDAR_SECONDS[0]), min(high, cols.CALENDAR_SECONDS[1])
+                    values = cols.round_to_step(values, step, low, high)
                 out[c] = cols.numeric_series(values, col, dtype, c)
             else:
                 out[c] = cols.category_series(codes[c], domain.labels, domain.other, c, dtype)
@@ -406,6 +410,10 @@ class DPSynthesizer(BaseSynthesizer):
         self.dtypes_ = dict(state["dtypes"])
         self.steps_ = {str(c): float(v) for c, v in state.get("steps", {}).items()}
         self.public_steps_ = [str(c) for c in state.get("public_steps", [])]  # files before session 10: none declared
+        # files saved before the step was released read it from the training rows, outside the budget: say so
+        # (and keep saying so when such a model is saved again)
+        self.steps_read_from_rows_ = sorted(self.steps_) if "public_steps" not in state else \
+            [str(c) for c in state["privacy"].get("steps_read_from_rows", [])]
         privacy = state["privacy"]
         self.budget_ = Budget(float(privacy["epsilon"]), float(privacy["delta"]), float(privacy["delta_threshold"]),
                               {k: float(v["share"]) for k, v in privacy["split"].items()})
@@ -435,6 +443,7 @@ class DPSynthesizer(BaseSynthesizer):
             "public_steps": list(self.public_steps_),
             "ledger": [dict(e) for e in self.ledger_],
             "composed": self.composed_,
+            **({"steps_read_from_rows": list(self.steps_read_from_rows_)} if self.steps_read_from_rows_ else {}),
         }
 
     def describe(self) -> dict[str, Any]:
