@@ -133,6 +133,15 @@ def test_public_bounds_clip_and_report(tmp_path):
     assert "g" in model.privacy_guarantee()["public_columns"] and "x" in model.privacy_guarantee()["public_columns"]
 
 
+@pytest.mark.parametrize("bounds, message", [
+    ({"x": {"min": 0, "mx": 50}}, r"'x' \(numerical\): unknown key 'mx'; the keys are 'min', 'max'\."),
+    ({"g": {"categories": ["a", "b", "c", RARE], "other": 1}}, r"'g' \(categorical\): unknown key 'other'"),
+])
+def test_a_misspelt_bounds_key_is_refused(bounds, message):
+    with pytest.raises(InputError, match=message):
+        DPSynthesizer(epsilon=1.0, delta=1e-7, bounds=bounds, random_state=0).fit(_table(500))
+
+
 def test_category_outside_public_domain_is_refused():
     with pytest.raises(InputError, match=r"'g' has 1 rows with categories outside its public domain \(e.g. 'ZZ"):
         DPSynthesizer(epsilon=1.0, delta=1e-7, bounds={"g": ["a", "b", "c"]}).fit(_table(300))

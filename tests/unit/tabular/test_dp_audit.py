@@ -25,7 +25,7 @@ def test_audit_lower_bound_stays_under_the_claimed_epsilon():
     assert result.epsilon_lower < 1.0
 
 
-def _no_noise(self, counts, rho, step):  # a broken mechanism: the accountant says ρ, no noise is added
+def _no_noise(self, counts, rho, step, sensitivity=1.0):  # a broken mechanism: the accountant says ρ, no noise is added
     self._record(step, rho)
     return np.asarray(counts, dtype=float)
 

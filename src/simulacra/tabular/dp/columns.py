@@ -33,6 +33,13 @@ def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, spec in _load_bounds(bounds, meta).items():
         kind = meta.columns[name].type
+        if isinstance(spec, dict):  # a misspelt key would otherwise leave the column's domain to the budget unnoticed
+            allowed = ("categories",) if kind in CATEGORY_TYPES else ("min", "max")
+            unknown = [str(k) for k in spec if k not in (*allowed, "step")]
+            if unknown:
+                raise InputError(f"Public bounds of '{name}' ({kind}): unknown key {', '.join(map(repr, unknown))}; "
+                                 f"the keys are {', '.join(map(repr, allowed))}"
+                                 f"{' and step' if kind in ('datetime', 'timedelta') else ''}.")
         if isinstance(spec, dict) and "step" in spec and "min" not in spec and "max" not in spec:
             continue  # a public resolution only: the range is released under the budget
         if kind in NUMERIC_TYPES:
