@@ -80,7 +80,7 @@ def fit(
         Optional[float], typer.Option("--delta", help="With --epsilon: the δ of the (ε, δ) guarantee (default 1e-6; must be below 1/rows).")
     ] = None,
     bounds: Annotated[
-        Optional[Path], typer.Option("--bounds", help="With --epsilon: JSON of public domains ({\"age\": [17, 90], \"sex\": [\"F\", \"M\"]}), not paid for with the budget.")
+        Optional[Path], typer.Option("--bounds", help="With --epsilon: JSON of public domains ({\"age\": [17, 90], \"sex\": [\"F\", \"M\"], \"visit\": {\"step\": \"1D\"}}), not paid for with the budget.")
     ] = None,
     fixed: Annotated[
         Optional[list[str]], typer.Option("--fixed", help="A folder of related tables: a table kept exactly as it is (a public lookup table; repeatable).")
