@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.tabular._sequence_common import event_units
 from simulacra.tabular._steps import (
     ENTITY_SIZE_PRIOR,
     LEVEL_AUTOCORR,
@@ -171,17 +172,16 @@ def entity_sizes(plans: list[ColumnPlan], entity: np.ndarray, values: dict[str, 
     on average, 2 for one twice as volatile. Shrunk towards 1 by ``ENTITY_SIZE_PRIOR`` events, so that a
     short history gets a size near the average rather than that of its few moves.
     """
-    scaled = [p for p in plans if p.scaled]
-    if not scaled:
+    if not any(p.scaled for p in plans):
         return None
     index, names = pd.factorize(entity)  # entities in order of appearance
     later = np.r_[False, entity[1:] == entity[:-1]]
     prev = {c: np.r_[np.nan, v[:-1]] for c, v in values.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.column_stack([np.abs(to_repr(p, values[p.name], prev, values)) / (p.scale or 1.0) for p in scaled])
-        known = np.isfinite(rel) & later[:, None]
-        per_event = np.where(known, rel, 0.0).sum(axis=1) / np.maximum(known.sum(axis=1), 1)
-    has = known.any(axis=1)
+        reprs = np.column_stack([to_repr(p, values[p.name], prev, values) if p.scaled else np.full(entity.size, np.nan)
+                                 for p in plans])
+    per_event = event_units(plans, reprs)[:, 0]  # the event's size, as the common factor measures it
+    has = later & np.isfinite(per_event)
     total = np.bincount(index, weights=np.where(has, per_event, 0.0), minlength=names.size)
     count = np.bincount(index, weights=has.astype(float), minlength=names.size)
     return (total + ENTITY_SIZE_PRIOR) / (count + ENTITY_SIZE_PRIOR)
