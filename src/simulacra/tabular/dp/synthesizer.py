@@ -146,10 +146,9 @@ class DPSynthesizer(BaseSynthesizer):
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
         variances = [self.domains_[c].code_variance(sigma_one ** 2) for c in modelled]
         k = self._parents(budget, n_noisy, [m.size for m in marginals])
+        self.tree_: TreeModel | net.NetworkModel
         if k > 1 and len(modelled) > 1:  # the network spends the pairs' share on its (child × parents) tables
             budget.shares["tables"] = budget.shares.pop("pairs")
-        self.tree_: TreeModel | net.NetworkModel
-        if k > 1 and len(modelled) > 1:
             self.tree_ = self._fit_network(codes, marginals, variances, modelled, k, mech, budget, n_noisy)
         else:
             sizes = [m.size for m in marginals]
@@ -203,8 +202,7 @@ class DPSynthesizer(BaseSynthesizer):
     ) -> net.NetworkModel:
         sigma = gaussian_sigma(budget.part("tables") / max(len(modelled) - 1, 1))
         numeric = [isinstance(self.domains_[c], NumericDomain) for c in modelled]
-        missing = [bool(getattr(self.domains_[c], "missing", False)) and isinstance(self.domains_[c], NumericDomain)
-                   for c in modelled]
+        missing = [isinstance(self.domains_[c], NumericDomain) and self.domains_[c].missing for c in modelled]
         cols_ = net._Columns(codes, marginals, numeric, missing, n_noisy / (net.CELL_NOISE * sigma))
         chosen = net.select_network(cols_, k, mech, budget.part("selection"), sigma, n_noisy)
         noisy, maps = net.measure_network(cols_, chosen, mech, budget.part("tables"), modelled)
@@ -220,7 +218,7 @@ class DPSynthesizer(BaseSynthesizer):
         numeric = [c for c in modelled if meta.columns[c].type in cols.NUMERIC_TYPES]
         rho_one = budget.part("one_way") / max(len(modelled), 1)
         pairs = max(len(modelled) - 1, 1)
-        tables = budget.part("pairs") + budget.part("tables")  # the tree's pairs, or the network's tables
+        tables = budget.part("pairs")  # the tree's pairs, or the network's tables (they take over this share later)
         sigma_pair = gaussian_sigma(tables / pairs) if tables > 0 else 1.0
         bins = int(np.clip(n_noisy / (48.0 * sigma_pair), 4, 16))
         # fine cells: about 4 noise widths of rows per cell on average, so the shape is not mostly noise
