@@ -114,8 +114,9 @@ class DPSynthesizer(BaseSynthesizer):
         if text:
             raise InputError(f"DPSynthesizer cannot model free text (column {', '.join(map(repr, text))}); drop it or declare it categorical.")
         epsilon, delta = check_budget(self.epsilon, self.delta, len(table))
-        public = cols.read_bounds(self.bounds, meta)
-        declared = cols.read_steps(self.bounds, meta)  # before the release is recorded, like the bounds
+        bounds = cols.load_bounds(self.bounds, meta)  # a bounds file is read once
+        public = cols.read_bounds(bounds, meta)
+        declared = cols.read_steps(bounds, meta)  # before the release is recorded, like the bounds
         self._check_public_categories(table, meta, public)
         previous = gtee.previous_guarantees(self.previous)
         gtee.warn_composition(table, epsilon, delta, previous)
