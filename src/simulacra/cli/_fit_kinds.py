@@ -1,5 +1,6 @@
-"""What ``simulacra fit`` does with each kind of input beyond a single table: the options each kind does not use
-(refused, never silently dropped) and the fit of a table of sequences."""
+"""What ``simulacra fit`` does with each kind of input: the options each kind does not use (refused, never
+silently dropped), the fit of a single table (in memory, in chunks or differentially private, with the rules
+found in it) and the fit of a table of sequences."""
 
 from __future__ import annotations
 
@@ -59,9 +60,6 @@ def fit_sequences(data: Path, output: Path, entity: str | None, order: str | Non
         synth.fit(frame)
     synth.save(output, key_file=key_file)
     console.print(f"Model written to [bold]{output}[/bold] (static attributes: {', '.join(synth.statics_) or 'none'})")
-
-
-__all__ = ["fit_sequences", "refuse_unused"]
 
 
 def fit_table(data: Path, output: Path, *, model: str | None, metadata: Path | None, seed: int | None,
@@ -143,3 +141,6 @@ def with_rules(meta: Metadata, frame: pd.DataFrame) -> Metadata:
     for line in found.lines():
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     return meta
+
+
+__all__ = ["fit_sequences", "fit_table", "privacy_params", "refuse_unused", "with_rules"]

@@ -213,6 +213,10 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                          f"got {pretrain!r} and {levers_on!r}.")
     levers: dict[str, Any] = {"mix": mix, "mix_alpha": mix_alpha, "swa": swa}
     ImageClassifier(**levers)._check_options()  # refused now, not after the generators are fitted
+
+    def steps_for(n: int) -> int:  # a CNN's budget on n images, the same rule for teachers and students
+        return classifier_steps or classifier_steps_for(n, classifier_epochs)
+
     classic_names = parse_methods(classic)
     plan = list(dict.fromkeys(["none", *methods]))
     classes = np.asarray(train.classes, dtype=object).astype(str)
@@ -253,16 +257,14 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             if "synth" in parts and teachers:
                 if not trained:  # the teachers see what the generator saw, and are trained once per repeat
                     fit_on = _join(part, made["classic"]) if generator_on_classic else part
-                    trained = train_teachers(fit_on, teachers, seed=s, steps=classifier_steps
-                                             or classifier_steps_for(len(fit_on), classifier_epochs))
+                    trained = train_teachers(fit_on, teachers, seed=s, steps=steps_for(len(fit_on)))
                 targets = np.concatenate([
                     soft_labels(trained, b.images, teacher_temperature) if b is made["synth"] or distill_real
                     else np.eye(len(classes))[b.labels] for b in sets])
             n_synth = len(made["synth"]) if "synth" in parts else 0
             clf, steps = train_student(
-                data, n_synth, pretrain=pretrain, seed=s, weight=weight, targets=targets, fine_targets=distill_real,
-                steps_for=lambda n: classifier_steps or classifier_steps_for(n, classifier_epochs),
-                **(levers if n_synth or levers_on == "all" else {}))
+                data, n_synth, pretrain=pretrain, steps_for=steps_for, seed=s, weight=weight, targets=targets,
+                fine_targets=distill_real, **(levers if n_synth or levers_on == "all" else {}))
             scores = classification_metrics(y_test, clf.predict_proba(test.images), classes, minority)
             rows.append({"method": method, "ratio": np.nan, "repeat": r, "seed": s, **scores,
                          "n_real": len(part), "n_train": len(data), "cnn_steps": steps,

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from simulacra.errors import NotFittedError
+from simulacra.errors import ModelFileError, NotFittedError
 
 
 class CompositeModel:
@@ -33,6 +33,15 @@ class CompositeModel:
         if not self.is_fitted:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit({self._fit_argument}) "
                                  "before sample().")
+
+    @classmethod
+    def _saved_params(cls, state: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+        """The constructor parameters of a saved model's state; a clear error when it names one unknown here."""
+        params = dict(state.get("params") or {})
+        unknown = set(params) - set(known)
+        if unknown:
+            raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
+        return params
 
     def _rng(self, random_state: Any) -> np.random.Generator:
         """The generator of one sampling call: a fresh stream of the model's own when none is given."""

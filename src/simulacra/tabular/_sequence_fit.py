@@ -17,6 +17,19 @@ if TYPE_CHECKING:
     from simulacra.tabular.sequence import SequenceSynthesizer
 
 
+def representations(model: SequenceSynthesizer, levels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Every event's representation of each plan, shaped like ``levels`` (entities × steps × plans; each
+    entity's first ``lengths`` steps, NaN after them)."""
+    plans = model.plans_
+    every = np.full(levels.shape, np.nan)
+    for t in range(levels.shape[1]):
+        rows = np.flatnonzero(lengths > t)
+        row = {p.name: levels[rows, t, j] for j, p in enumerate(plans)}
+        prev = {p.name: levels[rows, t - 1, j] if t else np.full(rows.size, np.nan) for j, p in enumerate(plans)}
+        every[rows, t] = np.column_stack([model._repr(p, row, prev) for p in plans]) if plans else np.zeros((rows.size, 0))
+    return every
+
+
 def transitions(model: SequenceSynthesizer, frame: pd.DataFrame, values: dict[str, np.ndarray], gaps: np.ndarray,
                  lengths: np.ndarray, statics: np.ndarray,
                  sizes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,12 +51,7 @@ def transitions(model: SequenceSynthesizer, frame: pd.DataFrame, values: dict[st
     day = np.full((n, T), np.nan)
     if model.time_["weekday"]:
         day[idx_entity, idx_step] = ((times.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
-    every = np.full((n, T, len(plans)), np.nan)
-    for t in range(T):
-        rows = np.flatnonzero(lengths > t)
-        row = {p.name: levels[rows, t, j] for j, p in enumerate(plans)}
-        prev = {p.name: levels[rows, t - 1, j] if t else np.full(rows.size, np.nan) for j, p in enumerate(plans)}
-        every[rows, t] = np.column_stack([model._repr(p, row, prev) for p in plans]) if plans else np.zeros((rows.size, 0))
+    every = representations(model, levels, lengths)
     common, own = None, every
     if model.calendar_ is not None:
         model.factor_, common = fit_factor(plans, model.calendar_, times, every[idx_entity, idx_step],

@@ -14,6 +14,7 @@ import pandas as pd
 
 from simulacra.errors import InputError
 from simulacra.tabular._sequence_common import continue_on_calendar
+from simulacra.tabular._sequence_fit import representations
 from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column
 from simulacra.tabular._steps import Roller
 
@@ -47,13 +48,7 @@ def continue_histories(model: SequenceSynthesizer, history: pd.DataFrame, n_step
     sizes = entity_sizes(plans, frame[model.entity].to_numpy(), values) if model.entity_sizes_ else None
     steps = np.arange(T)[None, :]
     given, wanted = steps < hist_len[:, None], steps < total[:, None]
-    every = np.full((n, T, len(plans)), np.nan)
-    for t in range(T):
-        known = np.flatnonzero(hist_len > t)
-        row = {p.name: levels[known, t, j] for j, p in enumerate(plans)}
-        prev = {p.name: levels[known, t - 1, j] if t else np.full(known.size, np.nan) for j, p in enumerate(plans)}
-        every[known, t] = np.column_stack([model._repr(p, row, prev) for p in plans]) if plans \
-            else np.zeros((known.size, 0))
+    every = representations(model, levels, hist_len)
     common, own = None, every
     if model.calendar_ is not None:  # the new events on the shared calendar, given a factor path continuing the histories'
         times, common, own = continue_on_calendar(model.factor_, model.loadings_, plans, model.calendar_,

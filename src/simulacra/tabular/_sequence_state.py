@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulacra.errors import ModelFileError
 from simulacra.tabular._sequence_common import FactorModel
 from simulacra.tabular._steps import ColumnPlan, StepModel
 
@@ -38,10 +37,7 @@ def from_state(cls: type[SequenceSynthesizer], state: dict[str, Any], known: tup
     """A fitted ``cls`` rebuilt from :func:`to_state`'s output; ``known``: the parameters it may name."""
     from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
-    params = dict(state.get("params") or {})
-    unknown = set(params) - set(known)
-    if unknown:
-        raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
+    params = cls._saved_params(state, known)
     model = cls(**params)
     body = state["state"]
     model.columns_ = [str(c) for c in body["columns"]]

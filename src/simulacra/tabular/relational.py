@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import InputError, ModelFileError
+from simulacra.errors import InputError
 from simulacra.metadata.multi import MultiTableMetadata, Relationship
 from simulacra.tabular._composite import CompositeModel
 from simulacra.tabular._relational_draw import (
@@ -323,10 +323,7 @@ class RelationalSynthesizer(CompositeModel):
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
         from simulacra.tabular.sequence import SequenceSynthesizer
 
-        params = dict(state.get("params") or {})
-        unknown = set(params) - set(_PARAMS)
-        if unknown:
-            raise ModelFileError(f"The saved parameters {sorted(unknown)} are unknown to {cls.__name__}; re-fit the model.")
+        params = cls._saved_params(state, _PARAMS)
         model = cls(**params)
         body = state["state"]
         model.metadata_ = MultiTableMetadata.from_dict(state["metadata"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,9 @@ import pytest
 from simulacra.errors import InputError
 from simulacra.tabular._sequence_common import FactorModel, extend_calendar, find_calendar
 from simulacra.tabular.sequence import SequenceSynthesizer
+
+if TYPE_CHECKING:
+    from click.testing import Result
 
 
 def _market_panel(beta: float, n_entities: int = 30, n_days: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -159,18 +164,24 @@ def test_factor_model_state_round_trip(market) -> None:
     np.testing.assert_array_equal(again.sample(50, np.random.default_rng(3)), synth.factor_.sample(50, np.random.default_rng(3)))
 
 
-def test_fit_and_inspect_from_the_command_line(tmp_path) -> None:
+def fit_and_inspect(tmp_path: Path, frame: pd.DataFrame, entity: str, option: str) -> Result:
+    """``simulacra fit`` of a sequence model on ``frame`` (ordered by ``day``) with ``-p option``, then
+    ``simulacra inspect`` of the model file: the result of the inspect."""
     from typer.testing import CliRunner
 
     from simulacra.cli.main import app
 
-    _market_panel(0.6, 12, 80).to_csv(tmp_path / "prices.csv", index=False)
+    frame.to_csv(tmp_path / "prices.csv", index=False)
     runner = CliRunner()
     model = tmp_path / "prices.model"
-    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", "id", "--order", "day",
-                              "-p", "common_factor=true", "-o", str(model)])
+    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", entity, "--order", "day",
+                              "-p", option, "-o", str(model)])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["inspect", str(model)])
+    return runner.invoke(app, ["inspect", str(model)])
+
+
+def test_fit_and_inspect_from_the_command_line(tmp_path) -> None:
+    res = fit_and_inspect(tmp_path, _market_panel(0.6, 12, 80), "id", "common_factor=true")
     text = " ".join(res.output.split())
     assert res.exit_code == 0 and "share a calendar of 80 values" in text
     # what the file keeps of the real data, said where a model is shared from

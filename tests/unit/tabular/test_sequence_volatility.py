@@ -10,6 +10,8 @@ from simulacra.errors import InputError
 from simulacra.tabular._steps import EWM_ALPHA, SCALE_EWM, ColumnPlan, Roller
 from simulacra.tabular.sequence import SequenceSynthesizer
 
+from .test_sequence_common import fit_and_inspect
+
 
 def _garch_prices(n_entities: int = 40, n_days: int = 150, seed: int = 0) -> pd.DataFrame:
     """Daily open/close/high whose volatility follows a GARCH(1, 1): calm and turbulent spells."""
@@ -192,17 +194,7 @@ def test_forecast_continues_at_the_history_own_volatility() -> None:
 
 
 def test_inspect_shows_the_entity_volatility(tmp_path) -> None:
-    from typer.testing import CliRunner
-
-    from simulacra.cli.main import app
-
-    _garch_prices(12, 40).to_csv(tmp_path / "prices.csv", index=False)
-    runner = CliRunner()
-    model = tmp_path / "prices.model"
-    res = runner.invoke(app, ["fit", str(tmp_path / "prices.csv"), "--entity", "name", "--order", "day",
-                              "-p", "entity_volatility=true", "-o", str(model)])
-    assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["inspect", str(model)])
+    res = fit_and_inspect(tmp_path, _garch_prices(12, 40), "name", "entity_volatility=true")
     assert res.exit_code == 0 and "own volatility level" in res.output
 
 
