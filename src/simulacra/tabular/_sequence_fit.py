@@ -10,7 +10,6 @@ import pandas as pd
 
 from simulacra.tabular._sequence_common import fit_factor, loadings, market_move, own_part
 from simulacra.tabular._steps import N_LAGS, Roller, StepModel
-
 from simulacra.tabular.sequence import GAP
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -152,8 +153,6 @@ class SequenceSynthesizer(CompositeModel):
         sizes = entity_sizes(self.plans_, frame[self.entity].to_numpy(), values) if own_volatility else None
         self.entity_sizes_ = sizes is not None
         if own_volatility and sizes is None:
-            import warnings
-
             warnings.warn("entity_volatility=True has no effect on this table: no numeric column is modelled "
                           "by its changes from one event to the next (none moves by steps of a typical size), "
                           "so there is no volatility to give each entity. The model is fitted without it.",
@@ -168,8 +167,6 @@ class SequenceSynthesizer(CompositeModel):
         self.factor_: FactorModel | None = None
         self.loadings_: dict[str, float] = {}
         if common and self.calendar_ is None:
-            import warnings
-
             warnings.warn("common_factor=True has no effect on this table: its entities do not share a calendar "
                           f"(no {MIN_DATES} values of '{self.order}' at which {MIN_SHARED} or more entities, and half "
                           "of those whose history spans them, have an event). The model is fitted without it.",
