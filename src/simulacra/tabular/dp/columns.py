@@ -31,7 +31,7 @@ def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
     with or without a range.
     """
     out: dict[str, Any] = {}
-    for name, spec in _load_bounds(bounds, meta).items():
+    for name, spec in load_bounds(bounds, meta).items():
         kind = meta.columns[name].type
         if isinstance(spec, dict):  # a misspelt key would otherwise leave the column's domain to the budget unnoticed
             allowed = ("categories",) if kind in CATEGORY_TYPES else ("min", "max")
@@ -73,7 +73,7 @@ def read_steps(bounds: Any, meta: Metadata) -> dict[str, float]:
     {'t': 3600.0}
     """
     out: dict[str, float] = {}
-    for name, spec in _load_bounds(bounds, meta).items():
+    for name, spec in load_bounds(bounds, meta).items():
         if not isinstance(spec, dict) or "step" not in spec:
             continue
         kind = meta.columns[name].type
@@ -107,7 +107,7 @@ def _step_seconds(value: Any) -> float:
         return float("nan")
 
 
-def _load_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
+def load_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
     """The bounds as a dict of existing columns (read from a JSON file when a path is given)."""
     if bounds is None:
         return {}

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.privacy.mechanisms import Mechanisms, project_simplex
-from simulacra.tabular.dp.tree import DEPENDENCE_SENSITIVITY, dependence, rake
+from simulacra.tabular.dp.tree import DEPENDENCE_SENSITIVITY, dependence, pool_marginals, rake
 
 #: A table may have about one cell per ``CELL_NOISE`` noise widths of rows (n / (CELL_NOISE σ) cells).
 CELL_NOISE = 4.0
@@ -422,18 +422,12 @@ def fit_network(
     Each column's marginal is the inverse-variance average of its own 1-way release and the sums of
     the noisy tables that hold it at full resolution (as child; as the single, uncoarsened parent).
     """
-    weight = [1.0 / np.maximum(v, 1e-12) for v in variances]
-    total = [w * n_rows * m for w, m in zip(weight, cols.marginals)]
+    sums = []
     for (c, s), t, ms in zip(chosen, noisy, maps):
-        w = 1.0 / (t.shape[1] * sigma ** 2)
-        total[c], weight[c] = total[c] + w * t.sum(axis=1), weight[c] + w
+        sums.append((c, t.sum(axis=1), 1.0 / (t.shape[1] * sigma ** 2)))
         if len(s) == 1 and ms[0].size == t.shape[1]:  # an uncoarsened single parent: the table measures it too
-            w = 1.0 / (t.shape[0] * sigma ** 2)
-            total[s[0]], weight[s[0]] = total[s[0]] + w * t.sum(axis=0), weight[s[0]] + w
-    marginals = []
-    for m, tw, w in zip(cols.marginals, total, weight):
-        counts = project_simplex(tw / w, max(n_rows, 1.0))
-        marginals.append(counts / counts.sum() if counts.sum() > 0 else np.asarray(m, dtype=float))
+            sums.append((s[0], t.sum(axis=0), 1.0 / (t.shape[0] * sigma ** 2)))
+    marginals = pool_marginals(cols.marginals, variances, sums, n_rows)
     tables = [conditionals(t, marginals[c], [int(m.max()) + 1 for m in ms], n_rows, sigma)
               for (c, _), t, ms in zip(chosen, noisy, maps)]
     return NetworkModel(marginals, chosen, maps, tables)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,56 +11,27 @@ import pandas as pd
 
 from simulacra.errors import InputError
 from simulacra.metadata import Metadata, check_frame
-from simulacra.privacy.accounting import DEFAULT_SHARES, Budget, check_budget
+from simulacra.privacy.accounting import Budget, check_budget
 from simulacra.privacy.mechanisms import Mechanisms, gaussian_sigma
 from simulacra.random import resolve_seed
 from simulacra.tabular.base import BaseSynthesizer, _as_metadata
 from simulacra.tabular.constraints import ConstraintSet
 from simulacra.tabular.dp import columns as cols
+from simulacra.tabular.dp import guarantee as gtee
 from simulacra.tabular.dp.domain import CategoricalDomain, NumericDomain, fit_categorical, fit_numeric, release_step
 from simulacra.tabular.dp import network as net
+from simulacra.tabular.dp.guarantee import (  # the names this module has always offered
+    MECHANISM, NETWORK_MECHANISM, SMALL_EPSILON, SMALL_EPSILON_SELECTION, PrivacyBudgetWarning, fingerprint,
+)
 from simulacra.tabular.dp.tree import TreeModel, combine_marginals, fit_tables, measure_edges, select_tree
 from simulacra.tabular.registry import register
 from simulacra.transform.timedelta import STEPS
 
-
-class PrivacyBudgetWarning(UserWarning):
-    """The same data was released more than once: the privacy budgets add up."""
-
+__all__ = ["DPSynthesizer", "MECHANISM", "NETWORK_MECHANISM", "PrivacyBudgetWarning", "RULE_ROWS", "SMALL_EPSILON",
+           "SMALL_EPSILON_SELECTION", "fingerprint"]
 
 #: Rows drawn from the released model to prepare the declared rules (their number formats), never training rows.
 RULE_ROWS = 2000
-
-#: Below this ε the structure gets ``SMALL_EPSILON_SELECTION`` of ρ (from the pairs' share): a tree chosen
-#: by noise costs more than noisier tables there (credit_default at ε = 0.3: TSTR/TRTR 0.87 with 10 %, 0.91
-#: with 15 %, mean of 5 fits), while from ε = 1 up the 10 % already finds the tree and the pairs need the rest.
-SMALL_EPSILON = 1.0
-SMALL_EPSILON_SELECTION = 0.15
-
-#: ε and δ of the DP fits made in this process, by fingerprint of the training table (never saved).
-_RELEASES: dict[str, list[tuple[float, float]]] = {}
-
-MECHANISM = (
-    "MST-style marginal mechanism under zero-concentrated DP: noisy row count; per column a noisy "
-    "range histogram, a noisy fine histogram (numeric) or noisy category counts kept above a "
-    "threshold; a spanning tree of column pairs chosen by the exponential mechanism; Gaussian noise "
-    "on each chosen pair's 2-way table; a tree-shaped graphical model fitted to the noisy tables and "
-    "sampled (post-processing)."
-)
-NETWORK_MECHANISM = (
-    "PrivBayes-style marginal mechanism under zero-concentrated DP: noisy row count; per column a noisy "
-    "range histogram, a noisy fine histogram (numeric) or noisy category counts kept above a "
-    "threshold; an order of the columns and each column's parents (at most max_parents, entering "
-    "through coarsened codes) chosen by the exponential mechanism; Gaussian noise on each column's "
-    "table given its parents; a Bayesian network fitted to the noisy tables and sampled (post-processing)."
-)
-
-
-def fingerprint(data: pd.DataFrame) -> str:
-    """A hash of a table's values and column names (to notice that the same rows are fitted again)."""
-    digest = hashlib.sha256("\x1f".join(map(str, data.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 @register
@@ -145,20 +114,22 @@ class DPSynthesizer(BaseSynthesizer):
         if text:
             raise InputError(f"DPSynthesizer cannot model free text (column {', '.join(map(repr, text))}); drop it or declare it categorical.")
         epsilon, delta = check_budget(self.epsilon, self.delta, len(table))
-        public = cols.read_bounds(self.bounds, meta)
-        declared = cols.read_steps(self.bounds, meta)  # before the release is recorded, like the bounds
+        bounds = cols.load_bounds(self.bounds, meta)  # a bounds file is read once
+        public = cols.read_bounds(bounds, meta)
+        declared = cols.read_steps(bounds, meta)  # before the release is recorded, like the bounds
         self._check_public_categories(table, meta, public)
-        self._warn_composition(table, epsilon, delta)
+        previous = gtee.previous_guarantees(self.previous)
+        gtee.warn_composition(table, epsilon, delta, previous)
         modelled = [c for c, col in meta.columns.items() if col.type != "id"]
         discovered = [c for c in modelled if meta.columns[c].type in cols.CATEGORY_TYPES and c not in public
                       and not (meta.columns[c].type == "boolean" and table[c].dtype == bool)]
-        budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, _shares(meta, modelled, epsilon))
+        budget = Budget(epsilon, delta, delta / 2 if discovered else 0.0, gtee.shares(meta, modelled, epsilon))
         seed = resolve_seed(self.random_state)
         secure = self.random_state is None if self.secure is None else bool(self.secure)
         mech = Mechanisms(np.random.default_rng(seed), secure=secure)
         n_noisy = float(mech.gaussian_counts(np.array([len(table)]), budget.part("rows"), "row count")[0])
         n_noisy = max(n_noisy, 1.0)
-        self._warn_small(len(table), budget, len(modelled))
+        gtee.warn_small(len(table), budget, len(modelled))
         # the resolution of dates and durations (whole days, hours, ...): declared in the bounds, or released
         # from the ranges' share (one more measurement beside the numeric columns' range histograms)
         timed = [c for c in modelled if meta.columns[c].type in ("datetime", "timedelta")]
@@ -176,10 +147,9 @@ class DPSynthesizer(BaseSynthesizer):
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
         variances = [self.domains_[c].code_variance(sigma_one ** 2) for c in modelled]
         k = self._parents(budget, n_noisy, [m.size for m in marginals])
+        self.tree_: TreeModel | net.NetworkModel
         if k > 1 and len(modelled) > 1:  # the network spends the pairs' share on its (child × parents) tables
             budget.shares["tables"] = budget.shares.pop("pairs")
-        self.tree_: TreeModel | net.NetworkModel
-        if k > 1 and len(modelled) > 1:
             self.tree_ = self._fit_network(codes, marginals, variances, modelled, k, mech, budget, n_noisy)
         else:
             sizes = [m.size for m in marginals]
@@ -203,7 +173,7 @@ class DPSynthesizer(BaseSynthesizer):
         self.columns_ = [str(c) for c in data.columns]
         self.dtypes_ = {c: _released_dtype(meta.columns[c], self.domains_.get(c)) for c in meta.columns}
         self.n_training_rows_ = int(round(n_noisy))
-        self.composed_ = self._composed(epsilon, delta)
+        self.composed_ = gtee.composed(epsilon, delta, previous)
         self._sample_rng_ = np.random.default_rng(resolve_seed(self.random_state))
         if rules.active or any(col.type == "id" for col in meta.columns.values()):
             # post-processing: the rules (and the fresh keys of id columns, which rows redrawn for rules
@@ -233,8 +203,7 @@ class DPSynthesizer(BaseSynthesizer):
     ) -> net.NetworkModel:
         sigma = gaussian_sigma(budget.part("tables") / max(len(modelled) - 1, 1))
         numeric = [isinstance(self.domains_[c], NumericDomain) for c in modelled]
-        missing = [bool(getattr(self.domains_[c], "missing", False)) and isinstance(self.domains_[c], NumericDomain)
-                   for c in modelled]
+        missing = [isinstance(self.domains_[c], NumericDomain) and self.domains_[c].missing for c in modelled]
         cols_ = net._Columns(codes, marginals, numeric, missing, n_noisy / (net.CELL_NOISE * sigma))
         chosen = net.select_network(cols_, k, mech, budget.part("selection"), sigma, n_noisy)
         noisy, maps = net.measure_network(cols_, chosen, mech, budget.part("tables"), modelled)
@@ -250,7 +219,7 @@ class DPSynthesizer(BaseSynthesizer):
         numeric = [c for c in modelled if meta.columns[c].type in cols.NUMERIC_TYPES]
         rho_one = budget.part("one_way") / max(len(modelled), 1)
         pairs = max(len(modelled) - 1, 1)
-        tables = budget.part("pairs") + budget.part("tables")  # the tree's pairs, or the network's tables
+        tables = budget.part("pairs")  # the tree's pairs, or the network's tables (they take over this share later)
         sigma_pair = gaussian_sigma(tables / pairs) if tables > 0 else 1.0
         bins = int(np.clip(n_noisy / (48.0 * sigma_pair), 4, 16))
         # fine cells: about 4 noise widths of rows per cell on average, so the shape is not mostly noise
@@ -288,53 +257,6 @@ class DPSynthesizer(BaseSynthesizer):
                     f"Column '{c}' has {len(outside):,} rows with categories outside its public domain "
                     f"(e.g. {outside.iloc[0]!r}); add them to the bounds or clean the data."
                 )
-
-    # -- budget bookkeeping --------------------------------------------------------------------
-    def _warn_composition(self, table: pd.DataFrame, epsilon: float, delta: float) -> None:
-        key = fingerprint(table)
-        earlier = _RELEASES.setdefault(key, [])
-        prior = earlier + [(float(g["epsilon"]), float(g["delta"])) for g in self._previous()]
-        if prior:
-            eps, dlt = epsilon + sum(e for e, _ in prior), delta + sum(d for _, d in prior)
-            warnings.warn(
-                f"These rows were already released under differential privacy {len(prior)} time(s) "
-                f"(ε = {', '.join(f'{e:g}' for e, _ in prior)}); budgets add up: together the releases are "
-                f"(ε = {eps:g}, δ = {dlt:.2g})-DP, not (ε = {epsilon:g}, δ = {delta:.2g}).",
-                PrivacyBudgetWarning, stacklevel=3,
-            )
-        earlier.append((epsilon, delta))
-
-    def _previous(self) -> list[dict[str, Any]]:
-        found = self.previous if isinstance(self.previous, (list, tuple)) else [self.previous] if self.previous else []
-        out = []
-        for item in found:
-            if isinstance(item, (str, Path)):
-                from simulacra.tabular.persistence import load
-
-                item = load(item)
-            guarantee = item.privacy_guarantee() if hasattr(item, "privacy_guarantee") else item
-            if not isinstance(guarantee, dict) or "epsilon" not in guarantee or "delta" not in guarantee:
-                raise InputError("previous= takes DP models, model files or dicts with 'epsilon' and 'delta'.")
-            out.append(guarantee)
-        return out
-
-    def _composed(self, epsilon: float, delta: float) -> dict[str, float] | None:
-        prior = self._previous()
-        if not prior:
-            return None
-        return {"epsilon": epsilon + sum(float(g["epsilon"]) for g in prior),
-                "delta": delta + sum(float(g["delta"]) for g in prior), "releases": len(prior) + 1}
-
-    def _warn_small(self, n_rows: int, budget: Budget, n_columns: int) -> None:
-        sigma = gaussian_sigma(budget.part("one_way") / max(n_columns, 1))
-        error = 16 * sigma * math.sqrt(2 / math.pi) / 2 / max(n_rows, 1)  # expected TV error of a 16-cell histogram
-        if error > 0.1:
-            warnings.warn(
-                f"{n_rows:,} rows are too few for ε = {budget.epsilon:g} over {n_columns} columns: the noise on "
-                f"each column's distribution is about σ = {sigma:.0f} rows per cell (expected total-variation "
-                f"error ≈ {min(error, 1.0):.0%}); expect mostly noise. Use more rows, fewer columns or a larger epsilon.",
-                stacklevel=3,
-            )
 
     def _released_metadata(self, meta: Metadata) -> Metadata:
         """The metadata with every data-derived bound replaced by the released (noisy or public) one."""
@@ -415,8 +337,7 @@ class DPSynthesizer(BaseSynthesizer):
         self.steps_read_from_rows_ = sorted(self.steps_) if "public_steps" not in state else \
             [str(c) for c in state["privacy"].get("steps_read_from_rows", [])]
         privacy = state["privacy"]
-        self.budget_ = Budget(float(privacy["epsilon"]), float(privacy["delta"]), float(privacy["delta_threshold"]),
-                              {k: float(v["share"]) for k, v in privacy["split"].items()})
+        self.budget_ = gtee.budget_from_guarantee(privacy)
         self.ledger_ = list(privacy["ledger"])
         self.secure_ = bool(privacy["secure_noise"])
         self.composed_ = privacy.get("composed")
@@ -425,26 +346,11 @@ class DPSynthesizer(BaseSynthesizer):
     def privacy_guarantee(self) -> dict[str, Any]:
         """The guarantee as plain data: ε, δ, ρ, the mechanism, the budget split and the ledger."""
         self._check_fitted()
-        budget = self.budget_.as_dict()
-        spent: dict[str, float] = {}
-        for entry in self.ledger_:
-            step = str(entry["step"]).split(" of ")[0].split(" ")[0]
-            spent[step] = spent.get(step, 0.0) + float(entry["rho"])
-        return {
-            "guarantee": f"({budget['epsilon']:g}, {budget['delta']:.2g})-differential privacy",
-            **budget,
-            "neighbouring": "add or remove one row",
-            "accounting": "zero-concentrated DP (rho), converted with OpenDP's privacy profile",
-            "mechanism": NETWORK_MECHANISM if isinstance(self.tree_, net.NetworkModel) else MECHANISM,
-            "secure_noise": self.secure_,
-            "rho_spent": float(sum(float(e["rho"]) for e in self.ledger_)),
-            "rho_by_step": spent,
-            "public_columns": sorted(c for c, d in self.domains_.items() if d.public),
-            "public_steps": list(self.public_steps_),
-            "ledger": [dict(e) for e in self.ledger_],
-            "composed": self.composed_,
-            **({"steps_read_from_rows": list(self.steps_read_from_rows_)} if self.steps_read_from_rows_ else {}),
-        }
+        return gtee.guarantee(
+            self.budget_, self.ledger_, network=isinstance(self.tree_, net.NetworkModel), secure=self.secure_,
+            public_columns=sorted(c for c, d in self.domains_.items() if d.public), public_steps=self.public_steps_,
+            composed=self.composed_, steps_read_from_rows=self.steps_read_from_rows_,
+        )
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -500,16 +406,3 @@ def _released_dtype(col: Any, domain: NumericDomain | CategoricalDomain | None) 
         return "int64" if getattr(col, "integer", False) else "object"
     return "object"
 
-
-def _shares(meta: Metadata, modelled: list[str], epsilon: float) -> dict[str, float]:
-    """The budget split for this table: more for the structure below ε = 1 (see ``SMALL_EPSILON``);
-    steps that have nothing to do give their share to the 1-way step."""
-    shares = dict(DEFAULT_SHARES)
-    if epsilon < SMALL_EPSILON:
-        shares["pairs"] -= SMALL_EPSILON_SELECTION - shares["selection"]
-        shares["selection"] = SMALL_EPSILON_SELECTION
-    if not any(meta.columns[c].type in cols.NUMERIC_TYPES for c in modelled):
-        shares["one_way"] += shares.pop("ranges")
-    if len(modelled) < 2:
-        shares["one_way"] += shares.pop("selection") + shares.pop("pairs")
-    return shares

@@ -103,20 +103,33 @@ def combine_marginals(
     noisy: list[np.ndarray], pair_variance: float, n_rows: float,
 ) -> list[np.ndarray]:
     """Each column's marginal from every measurement of it: its own 1-way release and the sums of
-    the noisy 2-way tables it is in, weighted by inverse variance (post-processing).
+    the noisy 2-way tables it is in (see :func:`pool_marginals`).
 
-    ``variances`` are the noise variances (in rows²) of ``n_rows * marginals``; a 2-way table's sum
-    over a column of ``k`` codes has ``k * pair_variance``. A numeric column's bin adds up many noisy
-    fine cells, so a small table it shares is often the better estimate of its bins.
+    A 2-way table's sum over a column of ``k`` codes has noise variance ``k * pair_variance``. A numeric
+    column's bin adds up many noisy fine cells, so a small table it shares is often the better estimate of its bins.
+    """
+    sums = []
+    for (i, j), t in zip(edges, noisy):
+        sums.append((i, t.sum(axis=1), 1.0 / (t.shape[1] * pair_variance)))
+        sums.append((j, t.sum(axis=0), 1.0 / (t.shape[0] * pair_variance)))
+    return pool_marginals(marginals, variances, sums, n_rows)
+
+
+def pool_marginals(
+    marginals: list[np.ndarray], variances: list[np.ndarray], sums: list[tuple[int, np.ndarray, float]],
+    n_rows: float,
+) -> list[np.ndarray]:
+    """Each column's released marginal averaged, by inverse variance, with noisy sums of tables that hold it
+    at full resolution (post-processing), then made a distribution.
+
+    ``variances`` are the noise variances (in rows²) of ``n_rows * marginals``; ``sums`` holds
+    ``(column, noisy counts of its codes, weight)``, the weight one over their noise variance.
     """
     weight = [1.0 / np.maximum(v, 1e-12) for v in variances]
     total = [w * n_rows * m for w, m in zip(weight, marginals)]
-    for (i, j), t in zip(edges, noisy):
-        wi, wj = 1.0 / (t.shape[1] * pair_variance), 1.0 / (t.shape[0] * pair_variance)
-        total[i] = total[i] + wi * t.sum(axis=1)
-        weight[i] = weight[i] + wi
-        total[j] = total[j] + wj * t.sum(axis=0)
-        weight[j] = weight[j] + wj
+    for v, counts, w in sums:
+        total[v] = total[v] + w * counts
+        weight[v] = weight[v] + w
     out = []
     for m, tw, w in zip(marginals, total, weight):
         counts = project_simplex(tw / w, max(n_rows, 1.0))
