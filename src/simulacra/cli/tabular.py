@@ -48,7 +48,9 @@ def fit(
         Optional[int], typer.Option("--sample-rows", help="Fit on a uniform random sample of this many rows, read in one streaming pass.")
     ] = None,
     param: Annotated[
-        Optional[list[str]], typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable).")
+        Optional[list[str]], typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable). A folder of tables: "
+                                            "sequence.NAME=VALUE sets an option of its sequence children's model "
+                                            "(entity_volatility, common_factor, min_samples_leaf).")
     ] = None,
     max_rows_in_memory: Annotated[
         Optional[int],
@@ -97,7 +99,8 @@ def fit(
 
     A folder with one file per table (CSV, Parquet, JSONL) is a database of related tables: keys and
     relationships are detected (or read from --metadata, see `simulacra metadata folder/`) and every
-    table is fitted; see docs/relational.md.
+    table is fitted; see docs/relational.md. There, -p sequence.NAME=VALUE sets an option of the model
+    of every sequence child (e.g. -p sequence.min_samples_leaf=50; docs/sequences.md).
     """
     from simulacra.cli.relational import fit_database, is_database
 
