@@ -334,11 +334,13 @@ def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: 
               f"{info['training_entities']:,} entities ({info['training_rows']:,} events); entity '{info['entity']}', "
               f"order '{info['order']}'; static attributes: {', '.join(info['statics']) or 'none'}")
     table = Table(title="How each event's columns are drawn")
-    for head in ("column", "kind", "drawn as", "relative to"):
+    for head in ("column", "kind", "drawn as", "relative to", "scale"):
         table.add_column(head)
     for col in info["columns"]:
         rel = col.get("anchor") or ", ".join(col.get("lower", []) + col.get("upper", []))
-        table.add_row(col["name"], col["kind"], col["mode"], rel or "")
+        # the training mean size of a change or distance: drawn in units of the entity's running size
+        scale = "" if col.get("scale") is None else f"{col['scale']:.4g}"
+        table.add_row(col["name"], col["kind"], col["mode"], rel or "", scale)
     out.print(table)
     if info.get("entity_volatility"):
         out.print("Each entity has its own volatility level, drawn with the entity: changes and distances "
