@@ -157,12 +157,23 @@ def simulate(n_train: int, dims: int, reps: int, seed: int = 0) -> dict[str, lis
     against ``n_train // 4`` held-out draws, references of that size as the measure takes them;
     ``true``: draws of the population itself (the null)."""
     rng = np.random.default_rng(seed)
-    out: dict[str, list[float]] = {"fitted": [], "true": []}
+    other = np.random.default_rng([seed, 1])  # the variants' own draws: the fitted and true figures stay as recorded
+    out: dict[str, list[float]] = {"fitted": [], "predictive": [], "wider": [], "true": []}
     for _ in range(reps):
         a, b = rng.normal(size=(n_train, dims)), rng.normal(size=(n_train // 4, dims))
         ref_a, ref_b = report._references(a, b)
-        fitted = rng.multivariate_normal(a.mean(axis=0), np.cov(a, rowvar=False), n_train, method="eigh")
+        mean, cov = a.mean(axis=0), np.cov(a, rowvar=False)
+        fitted = rng.multivariate_normal(mean, cov, n_train, method="eigh")
         out["fitted"].append(report._dcr_share(ref_a, fitted, ref_b))
+        # the Bayesian posterior predictive of a new entity (flat prior): a multivariate t with n - d degrees
+        # of freedom, its scale widened by the uncertainty of the mean and the covariance
+        dof = n_train - dims
+        scale = cov * (n_train + 1) * (n_train - 1) / (n_train * dof)
+        chi = other.chisquare(dof, size=(n_train, 1))
+        predictive = mean + other.multivariate_normal(np.zeros(dims), scale, n_train, method="eigh") * np.sqrt(dof / chi)
+        out["predictive"].append(report._dcr_share(ref_a, predictive, ref_b))
+        wider = other.multivariate_normal(mean, 1.3 * cov, n_train, method="eigh")  # 30 % more variance than fitted
+        out["wider"].append(report._dcr_share(ref_a, wider, ref_b))
         out["true"].append(report._dcr_share(ref_a, rng.normal(size=(n_train, dims)), ref_b))
     return out
 
@@ -246,7 +257,8 @@ def main(argv: list[str] | None = None) -> dict[Any, Any]:
             for d in args.dims:
                 sims[(n, d)] = r = simulate(n, d, args.reps)
                 print(f"{n} training entities, {d} dimensions: fitted normal {_mean_se(r['fitted'])}, "
-                      f"population itself {_mean_se(r['true'])} ({args.reps} draws)", flush=True)
+                      f"posterior predictive {_mean_se(r['predictive'])}, fitted normal with 1.3 x its variance "
+                      f"{_mean_se(r['wider'])}, population itself {_mean_se(r['true'])} ({args.reps} draws)", flush=True)
         return sims
     by_split: dict[int, Any] = {}
     for split_seed in args.split_seeds:

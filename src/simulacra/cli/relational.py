@@ -81,15 +81,8 @@ def fit_database(folder: Path, output: Path, *, metadata: Path | None, seed: int
     """Fit :class:`~simulacra.tabular.relational.RelationalSynthesizer` on a folder of tables and save it."""
     from simulacra.tabular.relational import RelationalSynthesizer
 
+    params = relational_params(param)
     tables = read_database(folder, delimiter, encoding)
-    params = parse_assignments(param, "--param")
-    # the sequence children's options, given as plain -p NAME=VALUE on the command line
-    from simulacra.tabular._sequence_plan import yes_no
-
-    sequence = {k: yes_no(params.pop(k), k) for k in ("entity_volatility", "common_factor") if k in params}
-    given = params.get("sequence_params", {})
-    if sequence:  # (a sequence_params that is not a dict is left for the model to refuse)
-        params["sequence_params"] = {**sequence, **given} if isinstance(given, dict) else given
     synth = RelationalSynthesizer(metadata=metadata, random_state=seed, fixed=fixed or None, **params)
     rows = sum(len(t) for t in tables.values())
     with step(f"Fitting {len(tables)} related tables ({rows:,} rows)"):
@@ -106,6 +99,54 @@ def fit_database(folder: Path, output: Path, *, metadata: Path | None, seed: int
                           f"'{name}' is a public lookup table, keep it as it is with --fixed {name}",
                           highlight=False, markup=False)
     console.print(f"Model written to [bold]{output}[/bold]")
+
+
+#: the yes/no options of the sequence children's model, also accepted as plain ``-p NAME=VALUE`` (recorded commands)
+_SEQUENCE_SWITCHES = ("entity_volatility", "common_factor")
+#: parameters of the relational model that ``fit`` sets from its own options
+_BY_OPTION = {"metadata": "--metadata", "random_state": "--seed", "fixed": "--fixed"}
+
+
+def relational_params(param: list[str] | None) -> dict[str, Any]:
+    """``-p NAME=VALUE`` of a relational fit as parameters of the relational model.
+
+    ``sequence.NAME=VALUE`` sets option NAME of every sequence child's model (``sequence_params``);
+    ``entity_volatility`` and ``common_factor`` are accepted without the prefix too. A name that is
+    neither the relational model's nor a sequence option is refused, listing those that are.
+    """
+    from simulacra.errors import InputError
+    from simulacra.tabular._sequence_plan import yes_no
+    from simulacra.tabular.relational import RelationalSynthesizer
+
+    params = parse_assignments(param, "--param")
+    options = RelationalSynthesizer.sequence_options
+    own = [k for k in RelationalSynthesizer().get_params() if k not in _BY_OPTION]
+    sequence: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
+    for name in list(params):
+        prefix, dot, option = name.partition(".")
+        if not dot and name not in _SEQUENCE_SWITCHES:
+            if name in _BY_OPTION:
+                raise InputError(f"-p {name}: give it as {_BY_OPTION[name]} instead.")
+            if name not in own:
+                hint = f" (for the sequence children's model: -p sequence.{name}=...)" if name in options else ""
+                raise InputError(f"-p {name}: not a parameter of the relational model{hint}; give one of "
+                                 f"{', '.join(own)}, or sequence.NAME with NAME one of {', '.join(options)}.")
+            continue
+        if dot and (prefix != "sequence" or option not in options):
+            raise InputError(f"-p {name}: the options of the sequence children's model are "
+                             f"{', '.join('sequence.' + o for o in options)}.")
+        option = option or name
+        if option in given_as:
+            raise InputError(f"--param gives the sequence option '{option}' twice ({given_as[option]} and {name}); "
+                             "give it once.")
+        given_as[option] = name
+        value = params.pop(name)
+        sequence[option] = yes_no(value, name) if option in _SEQUENCE_SWITCHES else value
+    given = params.get("sequence_params", {})
+    if sequence:  # (a sequence_params that is not a dict is left for the model to refuse)
+        params["sequence_params"] = {**sequence, **given} if isinstance(given, dict) else given
+    return params
 
 
 def sample_database(synth: Any, output: Path, scale: float, seed: int | None, format: str | None) -> None:

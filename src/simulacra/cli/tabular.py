@@ -48,7 +48,9 @@ def fit(
         Optional[int], typer.Option("--sample-rows", help="Fit on a uniform random sample of this many rows, read in one streaming pass.")
     ] = None,
     param: Annotated[
-        Optional[list[str]], typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable).")
+        Optional[list[str]], typer.Option("--param", "-p", help="Model parameter NAME=VALUE (repeatable). A folder of tables: "
+                                            "sequence.NAME=VALUE sets an option of its sequence children's model "
+                                            "(entity_volatility, common_factor, min_samples_leaf).")
     ] = None,
     max_rows_in_memory: Annotated[
         Optional[int],
@@ -97,7 +99,8 @@ def fit(
 
     A folder with one file per table (CSV, Parquet, JSONL) is a database of related tables: keys and
     relationships are detected (or read from --metadata, see `simulacra metadata folder/`) and every
-    table is fitted; see docs/relational.md.
+    table is fitted; see docs/relational.md. There, -p sequence.NAME=VALUE sets an option of the model
+    of every sequence child (e.g. -p sequence.min_samples_leaf=50; docs/sequences.md).
     """
     from simulacra.cli.relational import fit_database, is_database
 
@@ -331,11 +334,13 @@ def _inspect_sequences(manifest: dict[str, Any], info: dict[str, Any], as_json: 
               f"{info['training_entities']:,} entities ({info['training_rows']:,} events); entity '{info['entity']}', "
               f"order '{info['order']}'; static attributes: {', '.join(info['statics']) or 'none'}")
     table = Table(title="How each event's columns are drawn")
-    for head in ("column", "kind", "drawn as", "relative to"):
+    for head in ("column", "kind", "drawn as", "relative to", "scale"):
         table.add_column(head)
     for col in info["columns"]:
         rel = col.get("anchor") or ", ".join(col.get("lower", []) + col.get("upper", []))
-        table.add_row(col["name"], col["kind"], col["mode"], rel or "")
+        # the training mean size of a change or distance: drawn in units of the entity's running size
+        scale = "" if col.get("scale") is None else f"{col['scale']:.4g}"
+        table.add_row(col["name"], col["kind"], col["mode"], rel or "", scale)
     out.print(table)
     if info.get("entity_volatility"):
         out.print("Each entity has its own volatility level, drawn with the entity: changes and distances "

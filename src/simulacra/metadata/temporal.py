@@ -73,11 +73,15 @@ def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
     return pd.Series(result, index=values.index, name=values.name)
 
 
-def datetime_seconds(values: pd.Series, fmt: str | None = None) -> np.ndarray:
-    """Seconds since the epoch (UTC for time-zone aware columns) as floats; NaN where missing."""
+def datetime_seconds(values: pd.Series, fmt: str | None = None, zone: str | None = None) -> np.ndarray:
+    """Seconds since the epoch as floats; NaN where missing.
+
+    Time-zone aware dates count in UTC, or with ``zone`` (see :func:`datetime_zone`) on the wall clock of
+    that zone: local midnights are then whole days. Dates without a zone count as they are written.
+    """
     stamps = parse_datetimes(values, fmt)
     if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        stamps = stamps.dt.tz_convert(zone_from_name(zone) if zone else "UTC").dt.tz_localize(None)
     micros = stamps.to_numpy(dtype="datetime64[us]").view(np.int64).astype(float)
     micros[stamps.isna().to_numpy()] = np.nan
     return micros / 1e6
@@ -94,6 +98,85 @@ def seconds_to_datetimes(seconds: np.ndarray, name: str | None = None) -> pd.Ser
     stamps = ticks.view(f"datetime64[{unit}]").copy()
     stamps[missing] = np.datetime64("NaT")
     return pd.Series(stamps, name=name)
+
+
+def datetime_zone(values: pd.Series, fmt: str | None = None, name: str = "") -> str | None:
+    """The one time zone of a date column (None when its dates have none), as :func:`zone_name` writes it.
+
+    The zone of a ``datetime64[ns, tz]`` column is its dtype's; dates given as objects or strings
+    (``"2024-01-01 00:00:00+05:30"``) must all carry the same zone, or all none: a column that mixes
+    zones, or dates with and without one, is refused (convert it to one zone first).
+
+    Examples
+    --------
+    >>> datetime_zone(pd.Series(pd.date_range("2024-01-01", periods=2, tz="Asia/Kolkata")))
+    'Asia/Kolkata'
+    >>> datetime_zone(pd.Series(["2024-01-01 00:00+05:30", "2024-01-02 00:00+05:30"]))
+    '+05:30'
+    """
+    import warnings
+
+    from simulacra.errors import InputError
+
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        tz = getattr(values.dt, "tz", None)
+        return None if tz is None else zone_name(tz)
+    present = values.dropna()
+    if present.empty:
+        return None
+    use = None if fmt in (None, "mixed") else fmt
+    with warnings.catch_warnings():  # pandas warns (and later refuses) on mixed offsets: detected below
+        warnings.simplefilter("ignore")
+        try:
+            local = pd.to_datetime(present, format=use or "mixed", errors="coerce")
+        except (TypeError, ValueError):  # newer pandas refuses mixed zones outright
+            local = pd.Series(np.nan, index=present.index, dtype=object)
+        utc = pd.to_datetime(present, format=use or "mixed", errors="coerce", utc=True)
+    # one zone: the parse without utc=True is a datetime column that loses no date the utc parse keeps
+    if pd.api.types.is_datetime64_any_dtype(local.dtype) and int(local.isna().sum()) == int(utc.isna().sum()):
+        tz = getattr(local.dt, "tz", None)
+        return None if tz is None else zone_name(tz)
+    dates = present[utc.notna()].head(100_000)
+    zones = dates.map(lambda v: str(pd.Timestamp(v).tzinfo))  # (a refusal only: one value at a time)
+    other = zones.index[zones != zones.iloc[0]]
+    examples = [dates.iloc[0], *([dates[other[0]]] if len(other) else [])]
+    raise InputError(f"Date column '{name}' mixes time zones, or dates with and without one (e.g. "
+                     f"{' and '.join(repr(str(v)) for v in examples)}); convert it to one zone first, e.g. "
+                     f"pd.to_datetime(df['{name}'], utc=True).dt.tz_convert('Asia/Kolkata').")
+
+
+def zone_name(tz: _dt.tzinfo) -> str:
+    """A time zone as text that :func:`zone_from_name` reads back: an IANA name ("Asia/Kolkata", "UTC")
+    or a fixed offset ("+05:30")."""
+    if str(tz) == "UTC":
+        return "UTC"
+    offset = tz.utcoffset(None)
+    if offset is None:  # a zone with rules of its own (summer time): its name
+        return str(tz)
+    minutes = int(offset.total_seconds() // 60)
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+
+
+def zone_from_name(name: str) -> _dt.tzinfo | str:
+    """The zone that :func:`zone_name` wrote: a fixed offset, or the name for pandas to resolve."""
+    match = _OFFSET.match(name)
+    if not match:
+        return name
+    minutes = int(match.group(2)) * 60 + int(match.group(3))
+    return _dt.timezone(_dt.timedelta(minutes=-minutes if match.group(1) == "-" else minutes))
+
+
+def localize_wall_times(stamps: pd.Series, zone: str) -> pd.Series:
+    """Wall-clock dates (no zone) as dates of ``zone``.
+
+    A wall time that a clock change skips becomes the first time after the gap; one that it repeats (the hour
+    when clocks go back) is taken as the first of the two.
+    """
+    first = np.ones(len(stamps), dtype=bool)
+    return stamps.dt.tz_localize(zone_from_name(zone), ambiguous=first, nonexistent="shift_forward")
 
 
 def looks_like_timedeltas(strings: pd.Series) -> bool:

@@ -88,6 +88,8 @@ class RelationalSynthesizer(CompositeModel):
     """
 
     name: ClassVar[str] = "relational"
+    #: The options of the sequence children's model that ``sequence_params`` may set.
+    sequence_options: ClassVar[tuple[str, ...]] = _SEQUENCE_OPTIONS
     _fitted_attribute: ClassVar[str] = "plans_"
     _fit_argument: ClassVar[str] = "tables"
 

@@ -219,11 +219,23 @@ class SequenceSynthesizer(CompositeModel):
             times = s.to_numpy("datetime64[ns]").astype(np.int64)
             day = 86_400 * 10**9
             unit = day if np.all(times % day == 0) else 10**9
-            return {"datetime": True, "unit": int(unit), "weekday": bool(unit == day)}
+            # the resolution of the real times (whole minutes stay whole minutes), in units of ``unit``
+            res = next(r for r in _RESOLUTIONS if np.all(times % r == 0))
+            return {"datetime": True, "unit": int(unit), "weekday": bool(unit == day), "step": res / unit}
         if not _numeric(s):
             raise InputError(f"Order column '{self.order}' must hold dates or numbers, not {s.dtype}.")
-        return {"datetime": False, "unit": 1, "weekday": False,
-                "integer": bool(pd.api.types.is_integer_dtype(s))}
+        integer = bool(pd.api.types.is_integer_dtype(s))
+        return {"datetime": False, "unit": 1, "weekday": False, "integer": integer, "step": 1 if integer else None}
+
+    def _snap(self, times: np.ndarray) -> np.ndarray:
+        """Event times (entities x events) on the real times' resolution, still strictly increasing."""
+        step = self.time_.get("step")  # absent in models saved before: their times are left as drawn
+        if not step:
+            return times
+        snapped = np.floor(times / step + 0.5) * step
+        for t in range(1, snapped.shape[1]):  # NaN (past an entity's length) stays NaN
+            snapped[:, t] = np.maximum(snapped[:, t], snapped[:, t - 1] + step)
+        return snapped
 
     def _ordinal(self, s: pd.Series) -> np.ndarray:
         if self.time_["datetime"]:
@@ -392,7 +404,7 @@ class SequenceSynthesizer(CompositeModel):
         ent, stp = np.nonzero(mask)
         cols: dict[str, Any] = {}
         cols[self.entity] = np.array([f"{self.entity_prefix_}{i + 1:06d}" for i in range(n)], dtype=object)[ent]
-        cols[self.order] = times[ent, stp]
+        cols[self.order] = self._snap(times)[ent, stp]
         for c in self.statics_:
             cols[c] = table[c].to_numpy()[ent]
         for j, p in enumerate(self.plans_):
@@ -476,6 +488,10 @@ class SequenceSynthesizer(CompositeModel):
 
     def __repr__(self) -> str:
         return f"SequenceSynthesizer(entity={self.entity!r}, order={self.order!r})"
+
+
+# resolutions of a date/time order column, coarsest first, in nanoseconds: day, hour, minute, second, ms, µs, ns
+_RESOLUTIONS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
 
 def _entity_prefix(s: pd.Series) -> str:

@@ -18,11 +18,17 @@ from test_relational import _shop  # noqa: E402
 runner = CliRunner()
 
 
-def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
+def _folder(tmp_path: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    """The tables written as one CSV file each into ``tmp_path/shop``."""
     shop = tmp_path / "shop"
     shop.mkdir()
-    for name, frame in _shop().items():
+    for name, frame in tables.items():
         frame.to_csv(shop / f"{name}.csv", index=False)
+    return shop
+
+
+def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
+    shop = _folder(tmp_path, _shop())
     meta = tmp_path / "shop.meta.json"
     res = runner.invoke(app, ["metadata", str(shop), "-o", str(meta)])
     assert res.exit_code == 0, res.output
@@ -69,10 +75,7 @@ def test_folder_with_a_broken_key_gets_one_error(tmp_path: Path, capsys: pytest.
 def test_metadata_declares_a_sequence_child(tmp_path: Path) -> None:
     from test_relational_sequence import _shop as _histories
 
-    shop = tmp_path / "shop"
-    shop.mkdir()
-    for name, frame in _histories(n=80).items():
-        frame.to_csv(shop / f"{name}.csv", index=False)
+    shop = _folder(tmp_path, _histories(n=80))
     meta = tmp_path / "shop.meta.json"
     res = runner.invoke(app, ["metadata", str(shop), "--sequence", "orders.customer_id:date", "-o", str(meta)])
     assert res.exit_code == 0, res.output
@@ -100,3 +103,49 @@ def test_metadata_declares_a_sequence_child(tmp_path: Path) -> None:
     assert "sequence_params must be a dict" in str(res.exception), res.output  # one line from the model
     res = runner.invoke(app, ["metadata", str(shop), "--sequence", "orders"])
     assert res.exit_code != 0 and "TABLE.FOREIGN_KEY" in str(res.exception)
+
+
+def test_sequence_children_options_as_sequence_dot_name(tmp_path: Path) -> None:
+    """``-p sequence.NAME=VALUE`` reaches every sequence child's model; a wrong name is refused, listing the options."""
+    import simulacra
+    from test_relational_sequence import _shop as _histories
+
+    shop = _folder(tmp_path, _histories(n=60))
+    meta = tmp_path / "shop.meta.json"
+    assert runner.invoke(app, ["metadata", str(shop), "--sequence", "orders.customer_id:date", "-o", str(meta)]).exit_code == 0
+    model = tmp_path / "leaf.model"
+    res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "--seed", "0", "-p", "sequence.min_samples_leaf=7",
+                              "-p", "sequence.common_factor=false", "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    fitted = simulacra.load(model)
+    assert fitted.get_params()["sequence_params"] == {"min_samples_leaf": 7, "common_factor": False}
+    assert fitted.models_["orders"].min_samples_leaf == 7 and fitted.models_["orders"].common_factor is False
+    bad = {"sequence.leaf=7": "the options of the sequence children's model are sequence.entity_volatility, "
+                              "sequence.common_factor, sequence.min_samples_leaf",
+           "min_samples_leaf=7": "not a parameter of the relational model (for the sequence children's model: "
+                                 "-p sequence.min_samples_leaf=...)",
+           "seed=3": "give one of parents, max_rows, min_category_count",
+           "random_state=3": "give it as --seed",
+           "sequence.min_samples_leaf=-1": "min_samples_leaf must be a whole number ≥ 1",
+           "sequence.entity_volatility=maybe": "sequence.entity_volatility must be true or false"}
+    for given, message in bad.items():
+        res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "-p", given, "-o", str(tmp_path / "x.model")])
+        assert res.exit_code != 0 and message in str(res.exception), (given, res.output, res.exception)
+    res = runner.invoke(app, ["fit", str(shop), "--metadata", str(meta), "-p", "entity_volatility=true", "-p",
+                              "sequence.entity_volatility=false", "-o", str(tmp_path / "x.model")])
+    assert "twice (entity_volatility and sequence.entity_volatility)" in str(res.exception)
+    assert not (tmp_path / "x.model").exists()
+
+
+def test_sequence_options_without_a_sequence_child_warn(tmp_path: Path) -> None:
+    shop = _folder(tmp_path, _shop())
+    with pytest.warns(UserWarning, match=r"sequence_params \(min_samples_leaf\) had no effect: no table of this database "
+                                         "is a sequence child"):
+        res = runner.invoke(app, ["fit", str(shop), "--seed", "0", "-p", "sequence.min_samples_leaf=7",
+                                  "-o", str(tmp_path / "shop.model")])
+    assert res.exit_code == 0, res.output
+
+
+def test_fit_help_names_the_sequence_options() -> None:
+    res = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert res.exit_code == 0 and "sequence.NAME=VALUE" in res.output and "min_samples_leaf" in res.output

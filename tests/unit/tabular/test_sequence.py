@@ -122,6 +122,12 @@ def test_bad_input_is_refused() -> None:
     mixed = df.assign(day=[1 if i % 2 else "2020-01-01" for i in range(len(df))])
     with pytest.raises(InputError, match="mixes types"):
         SequenceSynthesizer(entity="customer", order="day").fit(mixed)
+    # as read from a CSV, every value is text: it said '17' was "neither a date nor a number"
+    as_text = df.assign(day=[str(v) if i % 7 else "17" for i, v in enumerate(df["day"].dt.date)])
+    with pytest.raises(InputError, match=r"mixes dates \(e.g. '2020-.*'\) and numbers \(e.g. '17'\)"):
+        SequenceSynthesizer(entity="customer", order="day").fit(as_text)
+    with pytest.raises(InputError, match=r"1 event\(s\) at the same day .* \(e.g. 'C000' at 2020-01-\d\d 00:00:00\)"):
+        SequenceSynthesizer(entity="customer", order="day").fit(tied)  # no Timestamp(...) repr
     for leaf in (-3, 0, 2.5, "ten", True):  # (a negative one crashed inside LightGBM)
         with pytest.raises(InputError, match="min_samples_leaf must be a whole number"):
             SequenceSynthesizer(entity="customer", order="day", min_samples_leaf=leaf).fit(df)
@@ -200,3 +206,26 @@ def test_step_models_fit_no_comparison_tree(monkeypatch) -> None:
     assert np.corrcoef(step.sample(X, rng), X[:, 0])[0, 1] > 0.5
     mean = boosted.BoostedMean.fit(X, y, min_samples_leaf=20, rng=rng)
     assert calls == [1] and mean.gain_over_tree != 0.0
+
+
+def test_event_times_keep_the_real_resolution() -> None:
+    """Flights scheduled on whole minutes: synthetic times are whole minutes too, strictly increasing
+    (they came back with nanosecond fractions, '2013-01-08 15:20:21.816104960'), also in a forecast;
+    a model saved before the resolution was recorded samples as it did."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for e in range(40):
+        t = pd.Timestamp("2013-01-01 05:00") + pd.Timedelta(minutes=int(rng.integers(0, 600)))
+        for _ in range(int(rng.integers(4, 15))):
+            t += pd.Timedelta(minutes=int(rng.integers(1, 900)))
+            rows.append((f"N{e:03d}", t, float(rng.normal(0, 20))))
+    df = pd.DataFrame(rows, columns=["tailnum", "sched_dep", "delay"])
+    synth = SequenceSynthesizer(entity="tailnum", order="sched_dep", random_state=0).fit(df)
+    for out in (synth.sample(60, random_state=1), synth.forecast(df[df["tailnum"] == "N001"], 20, random_state=0)):
+        times = pd.to_datetime(out["sched_dep"])
+        assert (times == times.dt.floor("min")).all()
+        assert out.groupby("tailnum")["sched_dep"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+    state = synth.to_state()
+    state["state"]["time"] = {k: v for k, v in state["state"]["time"].items() if k != "step"}
+    old = SequenceSynthesizer.from_state(state).sample(20, random_state=1)
+    assert old.groupby("tailnum")["sched_dep"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()

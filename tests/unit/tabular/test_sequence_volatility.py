@@ -196,6 +196,10 @@ def test_forecast_continues_at_the_history_own_volatility() -> None:
 def test_inspect_shows_the_entity_volatility(tmp_path) -> None:
     res = fit_and_inspect(tmp_path, _garch_prices(12, 40), "name", "entity_volatility=true")
     assert res.exit_code == 0 and "own volatility level" in res.output
+    # each column's training mean size (docs/sequences.md, step 6) is shown beside how it is drawn
+    assert "scale" in res.output
+    scaled = [line for line in res.output.splitlines() if "logdiff" in line or "ratio" in line]
+    assert scaled and all(any(ch.isdigit() for ch in line.split("│")[-2]) for line in scaled)
 
 
 @pytest.mark.parametrize("name", ["__size", "__n_events", "__start", "__gap", "__first_open"])

@@ -12,7 +12,9 @@ import pandas as pd
 
 from simulacra.errors import InputError
 from simulacra.metadata import Metadata
-from simulacra.metadata.temporal import datetime_seconds, seconds_to_datetimes, timedelta_seconds
+from simulacra.metadata.temporal import (
+    datetime_seconds, datetime_zone, localize_wall_times, seconds_to_datetimes, timedelta_seconds,
+)
 from simulacra.transform.categorical import RARE_TOKEN
 from simulacra.transform.numerical import numbers_to_series, to_numbers
 
@@ -22,13 +24,35 @@ CATEGORY_TYPES = ("categorical", "boolean")
 CALENDAR_SECONDS = (-62135596800.0, 253402300799.0)
 
 
-def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
+def read_zones(table: pd.DataFrame, meta: Metadata) -> dict[str, str]:
+    """The time zone of each zone-aware date column (schema, like its dtype; see ``datetime_zone``)."""
+    zones = {c: datetime_zone(table[c], getattr(col, "format", None), c) for c, col in meta.columns.items()
+             if col.type == "datetime"}
+    return {c: z for c, z in zones.items() if z is not None}
+
+
+def wall_times(table: pd.DataFrame, meta: Metadata, zones: dict[str, str]) -> pd.DataFrame:
+    """``table`` with each zone-aware date column as its zone's wall-clock dates (a new frame).
+
+    The model measures and samples those dates as they read where they were written: local midnights
+    are whole days, whatever their offset from UTC.
+    """
+    if not zones:
+        return table
+    local = {c: seconds_to_datetimes(datetime_seconds(table[c], getattr(meta.columns[c], "format", None), z), c)
+             .set_axis(table.index)
+             for c, z in zones.items()}
+    return table.assign(**local)
+
+
+def read_bounds(bounds: Any, meta: Metadata, zones: dict[str, str] | None = None) -> dict[str, Any]:
     """Public domains by column: ``(low, high)`` for numeric columns, a list of labels for the others.
 
     ``bounds`` is a dict or a JSON file mapping a column to ``{"min": .., "max": ..}``, to
     ``{"categories": [..]}``, to ``[low, high]`` (numeric columns) or to a list of labels. A date or
     duration column may also declare its resolution, ``{"step": "1h"}`` (see :func:`read_steps`),
-    with or without a range.
+    with or without a range. The bounds of a column with a time zone (``zones``) are read on its
+    wall clock (a bound with another zone is converted to it).
     """
     out: dict[str, Any] = {}
     for name, spec in load_bounds(bounds, meta).items():
@@ -45,7 +69,8 @@ def read_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
         if kind in NUMERIC_TYPES:
             lo, hi = (spec.get("min"), spec.get("max")) if isinstance(spec, dict) else (tuple(spec) + (None, None))[:2]
             try:
-                low, high = (_seconds(lo, kind), _seconds(hi, kind))
+                zone = (zones or {}).get(name)
+                low, high = (_seconds(lo, kind, zone), _seconds(hi, kind, zone))
             except (TypeError, ValueError):
                 raise InputError(f"Public bounds of '{name}' must be two numbers [min, max], got {spec!r}") from None
             if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
@@ -124,9 +149,9 @@ def load_bounds(bounds: Any, meta: Metadata) -> dict[str, Any]:
     return bounds
 
 
-def _seconds(value: Any, kind: str) -> float:
+def _seconds(value: Any, kind: str, zone: str | None = None) -> float:
     if kind == "datetime":
-        return float(datetime_seconds(pd.Series([value]))[0])
+        return float(datetime_seconds(pd.Series([value]), None, zone)[0])
     if kind == "timedelta" and isinstance(value, str):
         return float(timedelta_seconds(pd.Series([value]))[0])
     return float(value)
@@ -153,10 +178,12 @@ def round_to_step(values: np.ndarray, step: float, low: float, high: float) -> n
     return np.clip(out, lo, hi) if lo <= hi else np.clip(out, low, high)
 
 
-def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str) -> pd.Series:
-    """Floats back to the column's type."""
+def numeric_series(values: np.ndarray, col: Any, dtype: str, name: str, zone: str | None = None) -> pd.Series:
+    """Floats back to the column's type (dates of a column with a time zone: wall-clock seconds, back in it)."""
     if col.type == "datetime":  # a noisy range may reach past the calendar (year 9999): clip into it
         stamps = seconds_to_datetimes(np.clip(np.round(values), *CALENDAR_SECONDS), name)
+        if zone:
+            stamps = localize_wall_times(stamps, zone)
         if col.format and col.format != "mixed":
             return stamps.dt.strftime(col.format).where(stamps.notna(), None).rename(name)
         return stamps

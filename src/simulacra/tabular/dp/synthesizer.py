@@ -115,11 +115,13 @@ class DPSynthesizer(BaseSynthesizer):
             raise InputError(f"DPSynthesizer cannot model free text (column {', '.join(map(repr, text))}); drop it or declare it categorical.")
         epsilon, delta = check_budget(self.epsilon, self.delta, len(table))
         bounds = cols.load_bounds(self.bounds, meta)  # a bounds file is read once
-        public = cols.read_bounds(bounds, meta)
+        zones = cols.read_zones(table, meta)  # schema, like the dtype; a column mixing zones is refused here
+        public = cols.read_bounds(bounds, meta, zones)
         declared = cols.read_steps(bounds, meta)  # before the release is recorded, like the bounds
         self._check_public_categories(table, meta, public)
         previous = gtee.previous_guarantees(self.previous)
         gtee.warn_composition(table, epsilon, delta, previous)
+        table = cols.wall_times(table, meta, zones)  # dates with a zone: measured on its wall clock
         modelled = [c for c, col in meta.columns.items() if col.type != "id"]
         discovered = [c for c in modelled if meta.columns[c].type in cols.CATEGORY_TYPES and c not in public
                       and not (meta.columns[c].type == "boolean" and table[c].dtype == bool)]
@@ -141,6 +143,7 @@ class DPSynthesizer(BaseSynthesizer):
             cols.numeric_values(table[c], meta.columns[c]), STEPS if meta.columns[c].type == "timedelta" else STEPS[:4],
             mech, rho_range, c) for c in timed}
         self.public_steps_ = sorted(c for c in timed if c in declared)
+        self.zones_ = zones
         self.steps_read_from_rows_: list[str] = []
         codes = [self._codes(table[c], meta.columns[c], self.domains_[c]) for c in modelled]
         marginals = [self.domains_[c].marginal() for c in modelled]
@@ -267,6 +270,8 @@ class DPSynthesizer(BaseSynthesizer):
                 lo, hi = domain.range()
                 if col.type == "datetime":
                     stamps = cols.seconds_to_datetimes(np.array([lo, hi]))
+                    if c in self.zones_:
+                        stamps = cols.localize_wall_times(stamps, self.zones_[c])
                     col.minimum, col.maximum = str(stamps.iloc[0]), str(stamps.iloc[1])
                 else:
                     col.minimum, col.maximum = lo, hi
@@ -293,7 +298,7 @@ class DPSynthesizer(BaseSynthesizer):
                     if col.type == "datetime":
                         low, high = max(low, cols.CALENDAR_SECONDS[0]), min(high, cols.CALENDAR_SECONDS[1])
                     values = cols.round_to_step(values, step, low, high)
-                out[c] = cols.numeric_series(values, col, dtype, c)
+                out[c] = cols.numeric_series(values, col, dtype, c, self.zones_.get(c))
             else:
                 out[c] = cols.category_series(codes[c], domain.labels, domain.other, c, dtype)
         return pd.DataFrame(out)
@@ -315,6 +320,7 @@ class DPSynthesizer(BaseSynthesizer):
             "dtypes": dict(self.dtypes_),
             "steps": dict(self.steps_),
             "public_steps": list(self.public_steps_),
+            "zones": dict(self.zones_),
             "privacy": self.privacy_guarantee(),
         }
 
@@ -332,6 +338,7 @@ class DPSynthesizer(BaseSynthesizer):
         self.dtypes_ = dict(state["dtypes"])
         self.steps_ = {str(c): float(v) for c, v in state.get("steps", {}).items()}
         self.public_steps_ = [str(c) for c in state.get("public_steps", [])]  # files before session 10: none declared
+        self.zones_ = {str(c): str(z) for c, z in state.get("zones", {}).items()}  # older files: dates in UTC, no zone
         # files saved before the step was released read it from the training rows, outside the budget: say so
         # (and keep saying so when such a model is saved again)
         self.steps_read_from_rows_ = sorted(self.steps_) if "public_steps" not in state else \
@@ -362,6 +369,8 @@ class DPSynthesizer(BaseSynthesizer):
                 columns[c] = {"type": "numeric", "bins": len(d.bounds) - 1, "cells": len(d.edges) - 1,
                               "quantiles": {"min": lo, "max": hi}, "public": d.public,
                               "missing_rate": float(d.probs[-1])}
+                if c in self.zones_:
+                    columns[c]["zone"] = self.zones_[c]
             else:
                 columns[c] = {"type": "categorical", "top": ", ".join(map(str, d.labels[:8])), "kept": len(d.labels),
                               "other": d.other, "public": d.public}
