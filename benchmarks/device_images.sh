@@ -51,7 +51,7 @@ import importlib.metadata as md, os, sys
 import torch, diffusers, albumentations, mlxtend, simulacra.images  # noqa: F401
 print("python", sys.version.split()[0], "| torch", torch.__version__, "| cuda", torch.version.cuda,
       "| GPU", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none", "| cpus", os.cpu_count())
-print(", ".join(f"{d} {md.version(d)}" for d in ("numpy", "diffusers", "albumentations", "pydantic", "mlxtend",
+print(", ".join(f"{d} {md.version(d)}" for d in ("numpy", "pandas", "diffusers", "albumentations", "pydantic", "mlxtend",
                                                   "huggingface_hub", "scikit-learn")))
 EOF
     # the data set's PNG folders, written once before the parallel runs read them
