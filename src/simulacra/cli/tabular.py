@@ -146,7 +146,7 @@ def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, con
 def sample(
     model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.parquet, .csv or .jsonl).")],
-    n_rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to sample (entities, for a sequence model).")] = 1000,
+    n_rows: Annotated[Optional[int], typer.Option("--rows", "-n", help="How many rows to sample (entities, for a sequence model); default 1,000.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
     condition: Annotated[
         Optional[list[str]],
@@ -165,19 +165,25 @@ def sample(
 ) -> None:
     """Sample new rows from a fitted model.
 
-    An output folder (``-o out/``), a scale option or more than a million rows runs a chunked job:
-    bounded memory, every core (or Ray), resumable by running the same command again.
+    An output folder (``-o out/``), --workers, --chunk-rows, --engine ray or more than a million rows runs
+    a chunked job: bounded memory, every core (or Ray), resumable by running the same command again.
+
+    A model of related tables writes one file per table into the -o folder, sized with --scale; a
+    sequence model writes -n new entities, each a whole history.
     """
     from simulacra.io import write_table
     from simulacra.tabular.persistence import load
 
     synth = load(model_file, key_file=key_file)
     conditions = parse_assignments(condition, "--condition", repeats=True) or None
-    if getattr(synth, "name", "") == "relational":
+    relational = getattr(synth, "name", "") == "relational"
+    _check_sizing(relational, n_rows, scale, conditions)
+    if relational:
         from simulacra.cli.relational import sample_database
 
         sample_database(synth, output, 1.0 if scale is None else scale, seed, format)
         return
+    n_rows = 1000 if n_rows is None else n_rows
     if getattr(synth, "name", "") == "sequence":
         _sample_sequences(synth, output, n_rows, seed, conditions, format)
         return
@@ -203,6 +209,20 @@ def sample(
     with step(f"Writing {output.name}"):
         write_table(rows, output, format=format, datetime_formats=formats)
     console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
+
+
+def _check_sizing(relational: bool, n_rows: int | None, scale: float | None, conditions: object) -> None:
+    """Refuse a sizing option the model does not use (it was ignored without a word)."""
+    from simulacra.errors import InputError
+
+    if relational and n_rows is not None:
+        raise InputError("-n/--rows does not apply to a model of related tables; size the database with --scale "
+                         "(the root tables' rows as a multiple of the real ones).")
+    if relational and conditions:
+        raise InputError("--condition does not apply to a model of related tables; sample it, then filter the tables.")
+    if not relational and scale is not None:
+        raise InputError("--scale applies to a model of related tables; give the number of rows (entities for a "
+                         "sequence model) with -n.")
 
 
 def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:

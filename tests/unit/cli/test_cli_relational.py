@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simulacra.cli.main import app, main
+from simulacra.errors import InputError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tabular"))
 from test_relational import _shop  # noqa: E402
@@ -51,6 +52,15 @@ def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
     assert fake["lines"]["sku"].dropna().isin(fake["products"]["sku"]).mean() < 0.5  # the edit removed that link
     res = runner.invoke(app, ["inspect", str(model)])
     assert res.exit_code == 0 and "generated_by" in res.output
+    # sizing options the model does not use are refused (-n and -c were ignored without a word)
+    for extra, said in ((["-n", "100"], "size the database with --scale"),
+                        (["-c", "age=30"], "--condition does not apply to a model of related tables")):
+        res = runner.invoke(app, ["sample", str(model), *extra, "-o", str(tmp_path / "again")])
+        assert isinstance(res.exception, InputError) and said in str(res.exception)  # exit code 2 through main()
+    table = tmp_path / "customers.model"
+    assert runner.invoke(app, ["fit", str(shop / "customers.csv"), "-o", str(table)]).exit_code == 0
+    res = runner.invoke(app, ["sample", str(table), "--scale", "0.5", "-o", str(tmp_path / "c.csv")])
+    assert isinstance(res.exception, InputError) and "--scale applies to a model of related tables" in str(res.exception)
 
 
 def test_folder_with_a_broken_key_gets_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
