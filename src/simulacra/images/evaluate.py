@@ -174,6 +174,12 @@ def evaluate_images(real: ImageSet, synth: ImageSet, *, holdout: ImageSet | None
     if holdout is not None:
         holdout = _align(real, holdout)
         train_real = real
+        seen = {a.tobytes() for a in real.images}
+        shared = sum(a.tobytes() in seen for a in holdout.images)
+        if shared:
+            notes.append(f"{shared:,} of the {len(holdout):,} holdout images ({shared / len(holdout):.0%}) are also among "
+                         "the real images, pixel for pixel: the reference scores and the memorisation baseline then "
+                         "compare the real images with themselves; give a holdout kept apart from the training images.")
     else:
         train_real, holdout = real.split(0.2, random_state=random_state)
         notes.append("No holdout was given: a fifth of the real images was held out from the feature classifier "
