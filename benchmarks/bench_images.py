@@ -25,6 +25,11 @@ generator, such as ``--synth-weight``, ``--synth-classic`` or the soft labels of
 its own images, without synthetic images (and the teachers' ensemble), on the test set. Results go to
 benchmarks/results/images_*.json (``images_mnist5k_*`` for the 28x28 set); figures for docs/images.md to
 docs/images/. Nothing is downloaded: both sets ship inside installed packages.
+
+``--device`` (auto, cpu, cuda) is where every network runs (generator, CNNs, the whole uplift); each result
+records it (``device``: the GPU's model, or the CPU and its threads). ``SIMULACRA_BENCH_IMAGES_DIR=DIR``
+puts everything a run writes (work folders, results, figures) under DIR instead of the repository:
+``benchmarks/device_images.sh`` uses it on a GPU machine.
 """
 
 from __future__ import annotations
@@ -40,9 +45,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks/_work/images"
-RESULTS = ROOT / "benchmarks/results"
-FIGURES = ROOT / "docs/images"
+_ELSEWHERE = os.environ.get("SIMULACRA_BENCH_IMAGES_DIR")
+WORK = Path(_ELSEWHERE) / "work" if _ELSEWHERE else ROOT / "benchmarks/_work/images"
+RESULTS = Path(_ELSEWHERE) / "results" if _ELSEWHERE else ROOT / "benchmarks/results"
+FIGURES = Path(_ELSEWHERE) / "figures" if _ELSEWHERE else ROOT / "docs/images"
 
 
 #: The benchmark's image sets; the digits keep the file names of the first runs (no prefix).
@@ -120,11 +126,11 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     if args.reuse:  # sample and evaluate the model fitted by the last run (its fit figures are kept)
         from simulacra.images.base import load_image_model
 
-        gen = load_image_model(model_path)
+        gen = load_image_model(model_path, device=args.device)
         old = json.loads(previous.read_text(encoding="utf-8"))
         fit_wall, fit_cpu, load_before = old["fit_wall_s"], old["fit_cpu_s"], tuple(old["load_average_before"])
     else:
-        gen = make_generator(args.model, random_state=0, **params)
+        gen = make_generator(args.model, random_state=0, device=args.device, **params)
         load_before = os.getloadavg()
         wall, cpu = time.perf_counter(), _cpu()
         last = [0.0]
@@ -140,7 +146,7 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     synth = gen.sample(args.n, random_state=1)
     sample_wall = time.perf_counter() - t0
-    ev = evaluate_images(train, synth, holdout=test, random_state=0)
+    ev = evaluate_images(train, synth, holdout=test, random_state=0, device=args.device)
     print(ev.to_text())
     WORK.mkdir(parents=True, exist_ok=True)
     ev.save_html(WORK / f"{stem}_evaluation.html")
@@ -157,7 +163,7 @@ def run_fit(args: argparse.Namespace) -> dict[str, Any]:
     out = {"dataset": args.dataset, "model": args.model, "parameters": gen.get_params(),
            "design": getattr(gen, "design_", {}), "n_train": len(train), "n_holdout": len(test),
            "fit_wall_s": round(fit_wall, 1), "fit_cpu_s": round(fit_cpu, 1), "sample_wall_s": round(sample_wall, 1),
-           "n_sampled": args.n, "torch_threads": __import__("torch").get_num_threads(),
+           "n_sampled": args.n, "torch_threads": __import__("torch").get_num_threads(), "device": _device_name(args),
            "load_average_before": [round(x, 2) for x in load_before],
            "load_average_after": [round(x, 2) for x in os.getloadavg()], "reused_model": bool(args.reuse),
            **ev.to_dict()}
@@ -177,14 +183,20 @@ def probe_scores(images: np.ndarray, labels: np.ndarray, judge: Any) -> dict[str
             "dark_share": round(float((g < 10).mean()), 3)}
 
 
-def _judge(train: Any, dataset: str) -> Any:
+def _device_name(args: argparse.Namespace) -> str:
+    from simulacra.images.base import device_name
+
+    return device_name(args.device)
+
+
+def _judge(train: Any, dataset: str, device: str = "cpu") -> Any:
     """The probe's CNN (600 steps on the training images, seed 0), trained once per data set and kept."""
     import torch
 
     from simulacra.images.cnn import ImageClassifier, _network
 
     path = WORK / f"{dataset}_probe_cnn.npz"
-    clf = ImageClassifier(steps=600, random_state=0)
+    clf = ImageClassifier(steps=600, random_state=0, device=device)
     if path.exists():
         clf.classes_, clf.net_ = np.arange(len(train.classes)), _network(train.channels, len(train.classes))
         with np.load(path) as z:
@@ -193,7 +205,7 @@ def _judge(train: Any, dataset: str) -> Any:
         return clf
     clf.fit(train.images, train.labels, len(train.classes))
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **{k: v.numpy() for k, v in clf.net_.state_dict().items()})
+    np.savez(path, **{k: v.cpu().numpy() for k, v in clf.net_.state_dict().items()})
     return clf
 
 
@@ -207,12 +219,13 @@ def _clean_estimate_by_noise(gen: Any, train: Any) -> list[dict[str, float]]:
     sched = gen._schedule()
     ab_all = sched.alphas_cumprod
     idx = np.arange(0, len(train), max(1, len(train) // 200))[:200]
-    x = torch.from_numpy(to_model(train.images[idx]))
-    y = torch.from_numpy(train.labels[idx].astype(np.int64))
+    dev = next(gen.net_.parameters(), torch.zeros(0)).device  # the network's device (an oracle has none: the CPU)
+    x = torch.from_numpy(to_model(train.images[idx])).to(dev)
+    y = torch.from_numpy(train.labels[idx].astype(np.int64)).to(dev)
     bg, g, rows = x == -1, torch.Generator().manual_seed(0), []
     with torch.no_grad():
         for t in (10, 200, 500, 800, 950, int(gen.train_timesteps) - 1):
-            noise, tt = torch.randn(x.shape, generator=g), torch.full((len(x),), t)
+            noise, tt = torch.randn(x.shape, generator=g).to(dev), torch.full((len(x),), t, device=dev)
             noisy = sched.add_noise(x, noise, tt)
             out = gen.net_(noisy, tt, class_labels=y).sample
             ab = ab_all[t]
@@ -230,17 +243,17 @@ def run_probe(args: argparse.Namespace) -> dict[str, Any]:
     from simulacra.images.registry import make_generator
 
     train, _, params = _inputs(args)
-    judge = _judge(train, args.dataset)
+    judge = _judge(train, args.dataset, args.device)
     load_before, cpu, losses = os.getloadavg(), _cpu(), []
     wall = time.perf_counter()
     if args.model_file:
-        gen = load_image_model(args.model_file)
+        gen = load_image_model(args.model_file, device=args.device)
     else:
-        gen = make_generator(args.model, random_state=0, **params)
+        gen = make_generator(args.model, random_state=0, device=args.device, **params)
         gen.fit(train, progress=lambda p: losses.append([p.step, round(p.loss, 4)]))
     out: dict[str, Any] = {"dataset": args.dataset, "tag": args.tag, "model_file": args.model_file,
                            "parameters": gen.get_params(), "design": getattr(gen, "design_", {}),
-                           "fit_cpu_s": round(_cpu() - cpu, 1), "fit_wall_s": round(time.perf_counter() - wall, 1),
+                           "device": _device_name(args), "fit_cpu_s": round(_cpu() - cpu, 1), "fit_wall_s": round(time.perf_counter() - wall, 1),
                            "load_average_before": [round(v, 2) for v in load_before], "loss": losses[::8] + losses[-1:]}
     if hasattr(gen, "_schedule"):  # a diffusion model
         out["clean_estimate_by_noise"] = _clean_estimate_by_noise(gen, train)
@@ -267,7 +280,7 @@ def _uplift_kwargs(args: argparse.Namespace, params: dict[str, Any]) -> dict[str
             "synth_classic": args.synth_classic, "teachers": args.teachers,
             "teacher_temperature": args.temperature, "distill_real": args.distill_real,
             "pretrain": args.pretrain, "mix": args.mix, "mix_alpha": args.mix_alpha, "swa": args.swa,
-            "levers_on": args.levers_on}
+            "levers_on": args.levers_on, "device": args.device}
 
 
 def _cached_synthetic(real: Any, hits: list[bool]) -> Any:
@@ -281,7 +294,9 @@ def _cached_synthetic(real: Any, hits: list[bool]) -> Any:
     from simulacra.images.data import ImageSet
 
     def wrapped(part: Any, classic: Any, s: int, **kw: Any) -> Any:
-        h = hashlib.sha256(json.dumps([s, kw], sort_keys=True, default=str).encode())
+        # a GPU's images differ slightly from the CPU's: its device is in the key (the CPU keeps the old keys)
+        key = {k: v for k, v in kw.items() if not (k == "device" and v == "cpu")}
+        h = hashlib.sha256(json.dumps([s, key], sort_keys=True, default=str).encode())
         for block in (part, classic):
             if block is not None:
                 h.update(block.images.tobytes())
@@ -344,13 +359,18 @@ def _part(dataset: str, tag: str, r: int) -> Path:
 
 
 def _collect(args: argparse.Namespace) -> list[tuple[Any, dict[str, Any]]]:
-    """The repeats 0 .. --repeats - 1 written by earlier ``--only`` runs (all of them must be there)."""
+    """The repeats 0 .. --repeats - 1 written by earlier ``--only`` runs: all of them must be there, or with
+    ``--partial`` those that are (at least one; the missing ones are named)."""
     import pandas as pd
 
     missing = [r for r in range(args.repeats) if not _part(args.dataset, args.tag, r).exists()]
+    found = [r for r in range(args.repeats) if r not in missing]
+    if missing and not (getattr(args, "partial", False) and found):
+        raise SystemExit(f"repeats {missing} have no part file yet: run them with --only (or summarise the others "
+                         "with --partial).")
     if missing:
-        raise SystemExit(f"repeats {missing} have no part file yet: run them with --only.")
-    parts = [json.loads(_part(args.dataset, args.tag, r).read_text(encoding="utf-8")) for r in range(args.repeats)]
+        print(f"note: repeats {missing} have no part file; the summary is of repeats {found}", flush=True)
+    parts = [json.loads(_part(args.dataset, args.tag, r).read_text(encoding="utf-8")) for r in found]
     # parts written before the cost was recorded have none
     return [(pd.DataFrame(p["runs"]), {**p["info"], "cost": p.get("cost")}) for p in parts]
 
@@ -386,7 +406,7 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
         else:
             done = [_one_repeat(job) for job in jobs]
         # cost_by_repeat: the CPU-s, wall-s and load of each repeat's process
-        info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": args.repeats,
+        info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": len(done),
                 "cost_by_repeat": [d[1].get("cost") for d in done]}
         baselines = ("none", "classic") if "classic" in args.methods.split(",") else ("none",)
         res = UpliftResult("image", pd.concat([d[0] for d in done], ignore_index=True), info, headline="accuracy",
@@ -405,14 +425,14 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
         FIGURES.mkdir(parents=True, exist_ok=True)
         (FIGURES / f"{args.dataset}_uplift_{name}.png").write_bytes(base64.b64decode(plot_uri(res).split(",", 1)[1]))
     out = {**res.to_dict(), "wall_s": round(time.perf_counter() - t0, 1), "jobs": args.jobs,
-           "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()}
+           "device": _device_name(args), "cpu_count": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"images_{_prefix(args)}uplift_{name}.json").write_text(json.dumps(out, indent=2, default=float), encoding="utf-8")
     return out
 
 
 def distill_control(train: Any, test: Any, *, repeats: list[int], per_class: int, per_image: int, teachers: int,
-                    temperature: float, epochs: int) -> list[dict[str, Any]]:
+                    temperature: float, epochs: int, device: str = "cpu") -> list[dict[str, Any]]:
     """The control of the soft-label lever: the classic arm's CNN trained on the teachers' soft labels of its
     own images (the real draw and its classic copies), no synthetic image. Repeat ``r`` uses the draw, classic
     copies, teachers and CNN seed of repeat ``r`` of the uplift experiment; teacher 0 is the classic arm's own
@@ -428,9 +448,9 @@ def distill_control(train: Any, test: Any, *, repeats: list[int], per_class: int
         classic = augment_images(part, parse_methods("rotate,shift,crop"), per_image=per_image, random_state=r)
         data = _join(part, classic)  # in the experiment's order: the draw, then its copies
         steps = classifier_steps_for(len(data), epochs)
-        crowd = train_teachers(data, teachers, seed=r, steps=steps)
+        crowd = train_teachers(data, teachers, seed=r, steps=steps, device=device)
         targets = soft_labels(crowd, data.images, temperature)
-        student = ImageClassifier(steps=steps, random_state=r).fit(data.images, data.labels, len(train.classes),
+        student = ImageClassifier(steps=steps, random_state=r, device=device).fit(data.images, data.labels, len(train.classes),
                                                                    targets=targets)
         rows.append({"repeat": r, "classic": float((crowd[0].predict(test.images) == test.labels).mean()),
                      "classic_distilled": float((student.predict(test.images) == test.labels).mean()),
@@ -444,8 +464,9 @@ def run_distill_control(args: argparse.Namespace) -> dict[str, Any]:
     train, test, _ = _inputs(args)
     repeats = [int(r) for r in args.only.split(",")] if args.only else list(range(args.repeats))
     rows = distill_control(train, test, repeats=repeats, per_class=args.per_class, per_image=args.per_image,
-                           teachers=args.teachers, temperature=args.temperature, epochs=args.epochs)
-    out = {"dataset": args.dataset, "teachers": args.teachers, "temperature": args.temperature, "epochs": args.epochs,
+                           teachers=args.teachers, temperature=args.temperature, epochs=args.epochs,
+                           device=args.device)
+    out = {"dataset": args.dataset, "device": _device_name(args), "teachers": args.teachers, "temperature": args.temperature, "epochs": args.epochs,
            "per_class": args.per_class, "classic_per_image": args.per_image, "n_test": len(test), "runs": rows,
            "load_average_after": [round(v, 2) for v in os.getloadavg()]}
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -476,6 +497,7 @@ def main() -> None:
     ap.add_argument("--only", default="",
                     help="uplift: run these repeats (e.g. 0,1,2) into part files (with their CPU-s), no summary")
     ap.add_argument("--collect", action="store_true", help="uplift: the summary of repeats 0..--repeats-1 from part files")
+    ap.add_argument("--partial", action="store_true", help="uplift --collect: summarise the repeats that have a part file")
     ap.add_argument("--synth-weight", type=float, default=1.0,
                     help="uplift: weight of a synthetic image in the CNN's loss (a real one: 1)")
     ap.add_argument("--synth-classic", action="store_true", help="uplift: the classic transforms on the synthetic images too")
@@ -496,12 +518,21 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="uplift: suffix of the output files")
     ap.add_argument("--reuse", action="store_true", help="fit: sample and evaluate the last run's model file")
     ap.add_argument("--model-file", default=None, help="probe: score this fitted model instead of fitting one")
+    ap.add_argument("--device", default="auto",
+                    help="where every network runs: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda")
     args = ap.parse_args()
     if args.validate and not args.tag.startswith("val"):  # never mixed with a test run's part files
         args.tag = f"val_{args.tag}" if args.tag else "val"
     import torch
 
+    from simulacra.errors import SimulacraError
+    from simulacra.random import torch_device
+
     torch.set_num_threads(args.threads)
+    try:
+        args.device = torch_device(torch, args.device)  # one the machine lacks: a one-line error before any work
+    except SimulacraError as exc:
+        raise SystemExit(str(exc)) from None
     {"fit": run_fit, "uplift": run_uplift, "probe": run_probe, "distill-control": run_distill_control}[args.part](args)
 
 

@@ -8,7 +8,8 @@ A table's block size depends only on its number of columns (:func:`block_rows_fo
 shorter blocks so that one block holds about :data:`BLOCK_CELLS` cells. This is the single definition
 of a block that sampling, chunked jobs and workers all use.
 
-It also seeds torch for the parts that build torch networks (:func:`torch_seeded`), without importing it.
+It also seeds torch for the parts that build torch networks (:func:`torch_seeded`), and names the device
+they run on (:func:`torch_device`), without importing torch.
 
 This module imports nothing from simulacra but ``errors``: every part may use it.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "resolve_seed",
     "seed_sequence",
     "stream",
+    "torch_device",
     "torch_seeded",
 ]
 
@@ -155,3 +157,34 @@ def torch_seeded(torch: Any, seed: int, build: Callable[[], T], device: Any = No
         elif gpu:  # another accelerator with torch's per-backend seeding (mps, xpu)
             getattr(torch, dev.type).manual_seed(int(seed) % 2**63)
         return build()
+
+
+def torch_device(torch: Any, device: str | None = "auto") -> str:
+    """The torch device to run on: ``"auto"`` (or None) is ``"cuda"`` when torch sees a CUDA GPU and
+    ``"cpu"`` otherwise; ``"cpu"``, ``"cuda"`` and ``"cuda:N"`` are checked (one this machine lacks is an
+    :class:`InputError` saying what to use instead).
+
+    ``torch`` is passed in, as for :func:`torch_seeded`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> torch_device(torch, "cpu")
+    'cpu'
+    >>> torch_device(torch, "auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    True
+    """
+    name = "auto" if device is None else str(device).strip().lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    index = name.removeprefix("cuda:")
+    if name != "cpu" and name != "cuda" and not (name.startswith("cuda:") and index.isdigit()):
+        raise InputError(f"The device must be auto, cpu, cuda or cuda:N, not {device!r}.")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError(f"Device {device!r}: torch {torch.__version__} sees no CUDA GPU here; use the device "
+                             "'cpu' (--device cpu), or 'auto' for the GPU when there is one.")
+        if name != "cuda" and int(index) >= torch.cuda.device_count():
+            raise InputError(f"Device {device!r}: torch sees {torch.cuda.device_count()} CUDA GPU(s), numbered from 0; "
+                             "use one of them, or 'auto'.")
+    return name

@@ -26,19 +26,27 @@ def step(message: str) -> Iterator[None]:
 def training_progress() -> Iterator[Callable[[Any], None]]:
     """Progress of a model trained in steps, as the callback its ``fit`` takes (reports with ``step``, ``total``
     and ``loss``): on a terminal a rich bar with the loss, the elapsed time and an ETA; where stderr is not one (a
-    CI log, nohup) plain lines instead, as fine-tuning shows them (:class:`simulacra.train.loop.PlainProgress`),
-    since a bar there would show only when training ends."""
+    CI log, nohup) plain lines in fine-tuning's format (:class:`simulacra.train.loop.PlainProgress`), at most one
+    every ``PLAIN_EVERY_S`` seconds and at the last step, since a bar there would show only when training ends."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     if not console.is_terminal:
-        from simulacra.train.loop import PlainProgress
+        import sys
+        import time
 
-        plain: list[PlainProgress] = []  # made at the first report, which brings the total
+        from simulacra.train.loop import PLAIN_EVERY_S, _clock
+
+        # the model's own elapsed time and ETA (a resumed fit counts its earlier time): the first report
+        # comes some steps in, so counting from it said '25 steps to go (of 50)' at the start of a fit
+        last = [-float("inf")]
 
         def line(report: Any) -> None:
-            if not plain:
-                plain.append(PlainProgress("training", int(report.step), int(report.total)))
-            plain[0].step(int(report.step), float(report.loss))
+            now = time.monotonic()
+            if report.step < report.total and now - last[0] < PLAIN_EVERY_S:
+                return
+            last[0] = now
+            print(f"training: step {report.step}/{report.total} · loss {report.loss:.4f} · "
+                  f"{_clock(report.elapsed)} elapsed · ETA {_clock(report.eta)}", file=sys.stderr, flush=True)
 
         yield line
         return

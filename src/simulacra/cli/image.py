@@ -16,6 +16,15 @@ image_app = typer.Typer(help="Image generators: fit on a folder of images, sampl
 
 ResolutionOpt = Annotated[int | None, typer.Option("--resolution", help="Side of the square images the model uses (default: the images' size, at most 64).")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="Convert every image to L (grey) or RGB (default: the one mode they share).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="Where the networks run: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N. Not saved in the model file.")]
+
+
+def _device(device: str) -> str:
+    """The device, checked before any image or model is read (one this machine lacks is a one-line error)."""
+    from simulacra.images.base import torch_module
+    from simulacra.random import torch_device
+
+    return torch_device(torch_module(), device)
 
 
 def _read(folder: Path, resolution: int | None = None, mode: str | None = None) -> Any:
@@ -39,10 +48,13 @@ def fit(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint OUTPUT.ckpt left by an interrupted run.")] = False,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch (default: torch's choice).")] = None,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Train a class-conditional image generator; Ctrl-C keeps a checkpoint that --resume continues."""
+    from simulacra.images.base import device_name
     from simulacra.images.registry import make_generator
 
+    where = _device(device)
     params = parse_assignments(param, "--param")
     if steps is not None:
         params["steps"] = steps
@@ -50,9 +62,10 @@ def fit(
         import torch
 
         torch.set_num_threads(threads)
-    gen = make_generator(model, random_state=seed, **params)
+    gen = make_generator(model, random_state=seed, **{**params, "device": where})
     data = _read(folder, resolution, mode)
-    console.print(f"{len(data):,} images, {len(data.classes)} class(es), {data.resolution}x{data.resolution} {data.mode}")
+    console.print(f"{len(data):,} images, {len(data.classes)} class(es), {data.resolution}x{data.resolution} {data.mode}; "
+                  f"training on {device_name(where)}")
     ckpt = output.with_name(output.name + ".ckpt")
     if resume and not ckpt.exists():
         console.print(f"[yellow]note:[/yellow] no checkpoint '{ckpt}' to resume; starting from the beginning")
@@ -71,12 +84,13 @@ def sample(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     steps: Annotated[int | None, typer.Option("--sample-steps", help="diffusion: denoising steps.")] = None,
     guidance: Annotated[float | None, typer.Option("--guidance", help="diffusion: classifier-free guidance scale.")] = None,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Draw new images, written as PNG in a folder per class."""
     from simulacra.images.base import load_image_model
     from simulacra.images.data import write_image_folder
 
-    gen: Any = load_image_model(model)
+    gen: Any = load_image_model(model, device=_device(device))
     if steps is not None:
         gen.sample_steps = steps
     if guidance is not None:
@@ -98,6 +112,7 @@ def evaluate(
     resolution: ResolutionOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the feature classifier.")] = 0,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Fréchet and kernel distance (CNN features), precision/recall, class accuracy and memorisation."""
     import json
@@ -105,11 +120,12 @@ def evaluate(
     from simulacra.images.data import read_image_folder
     from simulacra.images.evaluate import evaluate_images
 
+    where = _device(device)
     data = _read(real, resolution, mode)
     syn = read_image_folder(synthetic, resolution=data.resolution, mode=data.mode, min_per_class=1)
     hold = read_image_folder(holdout, resolution=data.resolution, mode=data.mode) if holdout else None
     with step("Training the feature classifier on the real images and scoring"):
-        ev = evaluate_images(data, syn, holdout=hold, random_state=seed)
+        ev = evaluate_images(data, syn, holdout=hold, random_state=seed, device=where)
     typer.echo(ev.to_text())
     if json_path:
         json_path.write_text(json.dumps(ev.to_dict(), indent=2), encoding="utf-8")
@@ -172,11 +188,13 @@ def uplift_image(
     seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write every run and the summary as JSON.")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML page with a plot.")] = None,
+    device: DeviceOpt = "auto",
 ) -> None:
     """A small CNN on few real images vs + classic augmentation, + synthetic images, + both."""
     from simulacra.images.data import read_image_folder
     from simulacra.images.uplift import run_image_uplift
 
+    where = _device(device)
     data = _read(train, resolution, mode)
     held = read_image_folder(test, resolution=data.resolution, mode=data.mode, min_per_class=1)
     result = run_image_uplift(
@@ -186,7 +204,7 @@ def uplift_image(
         generator_params=parse_assignments(param, "--param"), generator_on_classic=on_classic,
         synth_oversample=oversample, classifier_epochs=epochs, synth_weight=synth_weight, synth_classic=synth_classic,
         teachers=teachers, teacher_temperature=teacher_temperature, distill_real=distill_real, pretrain=pretrain,
-        mix=mix, mix_alpha=mix_alpha, swa=swa, levers_on=levers_on, progress=_progress(),
+        mix=mix, mix_alpha=mix_alpha, swa=swa, levers_on=levers_on, device=where, progress=_progress(),
     )
     _finish(result, json_path, html_path)
 

@@ -1,5 +1,6 @@
 """What every image generator shares: seeded training with progress and ETA, checkpoints that resume
-exactly (Ctrl-C keeps one), class-conditional sampling, and a model file of JSON and arrays (no pickle).
+exactly (Ctrl-C keeps one), class-conditional sampling, a model file of JSON and arrays (no pickle), and
+the device it runs on (the CPU or a CUDA GPU: a runtime setting, never saved in the model file).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from simulacra.errors import InputError, ModelFileError, NotFittedError, SimulacraError
 from simulacra.images.data import ImageSet, from_model, to_model
-from simulacra.random import torch_seeded
+from simulacra.random import torch_device, torch_seeded
 
 #: The ``kind`` in the manifest of an image model file.
 KIND = "image-generator"
@@ -75,21 +76,54 @@ def _set_opt_state(opt: Any, saved: dict[str, Any]) -> None:
     opt.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
 
 
+def resolve_device(device: str | None) -> Any:
+    """The ``torch.device`` of ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``); one this machine
+    lacks is an :class:`InputError` (see :func:`simulacra.random.torch_device`)."""
+    torch = torch_module()
+    return torch.device(torch_device(torch, device))
+
+
+def device_name(device: Any) -> str:
+    """What runs the work on ``device`` (a ``torch.device`` or its name), for reports: the GPU's model, or
+    the CPU with torch's thread count."""
+    torch = torch_module()
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return f"{dev}: {torch.cuda.get_device_name(dev)}"
+    return f"{dev.type}, {torch.get_num_threads()} thread(s)"
+
+
+def to_device(x: Any, like: Any) -> Any:
+    """``x`` (drawn on the CPU) on the device of the tensor ``like``: every random draw is made on the CPU
+    with a CPU generator, so a seed means the same noise on every device (``x`` itself on the CPU)."""
+    return x.to(like.device)
+
+
 class ImageGenerator:
     """Base class of the image generators: subclasses build the network, its loss and its sampler.
 
     ``fit(images)`` trains for ``steps`` optimiser steps of ``batch_size`` images; ``sample(n)`` draws
     images, by default with the classes in their training proportions.
+
+    ``device`` (``"auto"``: a CUDA GPU when torch sees one, else the CPU; ``"cpu"``; ``"cuda"``) is where
+    the network trains and samples. It is a runtime setting, not a parameter of the model: the model file
+    does not keep it, so a model fitted on a GPU loads and samples on a CPU. Random draws are made on the
+    CPU whatever the device (the same seed, the same noise), and the CPU gives the same weights and images
+    for the same seed, data and thread count; on a GPU results differ slightly from the CPU's (other
+    kernels, and some are not deterministic from run to run).
     """
 
     name: ClassVar[str] = ""
     #: Parameters saved in the model file and given back to ``__init__`` on load.
     PARAMS: ClassVar[tuple[str, ...]] = ("steps", "batch_size", "learning_rate", "random_state")
+    #: Settings of ``__init__`` that are not saved: where the model runs.
+    RUNTIME: ClassVar[tuple[str, ...]] = ("device",)
 
     steps: int | None
     batch_size: int | None
     learning_rate: float
     random_state: int | None
+    device: str
 
     # subclasses -----------------------------------------------------------------------------------
     def _build(self) -> Any:
@@ -112,6 +146,9 @@ class ImageGenerator:
     # shared ---------------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.PARAMS}
+
+    def _device(self) -> Any:
+        return resolve_device(getattr(self, "device", "auto"))
 
     def _seed(self) -> int:
         return 0 if self.random_state is None else int(self.random_state)
@@ -139,7 +176,8 @@ class ImageGenerator:
         self.channels_ = data.channels
         self.class_counts_ = [int(c) for c in np.bincount(data.labels, minlength=len(data.classes))]
         self.design_ = self._resolve(data.resolution)
-        self.net_ = torch_seeded(torch_module(), self._seed(), self._build)
+        # the initial weights are drawn on the CPU (the same on every device), then moved
+        self.net_ = torch_seeded(torch_module(), self._seed(), self._build).to(self._device())
 
     def fit(self, data: ImageSet, *, checkpoint: str | Path | None = None, resume: bool = False,
             progress: Progress | None = None, checkpoint_every: float = 60.0) -> ImageGenerator:
@@ -147,13 +185,14 @@ class ImageGenerator:
         ``checkpoint_every`` seconds and on Ctrl-C, and ``resume=True`` continues from it."""
         torch = torch_module()
         self._check_params()
+        dev = self._device()  # checked before any work
         self._setup(data)
         total, batch = self.training_plan(data.resolution)
         self.trained_steps_, self.trained_batch_size_ = total, batch
-        x_all = torch.from_numpy(to_model(data.images))
-        y_all = torch.from_numpy(data.labels.astype(np.int64))
+        x_all = torch.from_numpy(to_model(data.images)).to(dev)  # on the device once, not per batch
+        y_all = torch.from_numpy(data.labels.astype(np.int64)).to(dev)
         opt = torch.optim.AdamW(self.net_.parameters(), lr=float(self.learning_rate), weight_decay=0.0)
-        self.ema_ = torch_seeded(torch_module(), self._seed(), self._build)
+        self.ema_ = torch_seeded(torch_module(), self._seed(), self._build).to(dev)
         self.ema_.load_state_dict(self.net_.state_dict())
         gen = torch.Generator().manual_seed(self._seed())
         rng = np.random.default_rng(self._seed())
@@ -162,10 +201,12 @@ class ImageGenerator:
         if resume and ckpt is not None and ckpt.exists():
             step, seconds = self._restore(ckpt, data, opt, gen, rng)
         self.net_.train()
-        start, last_save, losses = time.perf_counter() - seconds, time.perf_counter(), []
+        start, last_save = time.perf_counter() - seconds, time.perf_counter()
+        losses: list[float] = []
+        pending: list[Any] = []  # losses still on the device, read in one go at the next report
         try:
             while step < total:
-                idx = torch.from_numpy(rng.integers(0, len(data), size=min(batch, len(data))))
+                idx = torch.from_numpy(rng.integers(0, len(data), size=min(batch, len(data)))).to(dev)
                 for group in opt.param_groups:  # set from the step alone, so a resumed fit follows the same schedule
                     group["lr"] = float(self.learning_rate) * self._lr_factor(step, total)
                 loss = self._loss(x_all[idx], y_all[idx], gen)
@@ -175,7 +216,10 @@ class ImageGenerator:
                 opt.step()
                 self._ema_update(step)
                 step += 1
-                losses.append(float(loss.detach()))
+                pending.append(loss.detach())
+                if step % _REPORT_EVERY == 0 or step == total:
+                    losses.extend(torch.stack(pending).cpu().tolist())
+                    pending.clear()
                 now = time.perf_counter()
                 if progress is not None and (step % _REPORT_EVERY == 0 or step == total):
                     spent = now - start
@@ -264,15 +308,16 @@ class ImageGenerator:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit() or load a model file.")
         if n < 1:
             raise InputError(f"n must be a positive number of images, got {n}.")
+        dev = self._device()
         seed = self._seed() + 1 if random_state is None else int(random_state)
         rng = np.random.default_rng(seed)
         labels = self._labels_for(int(n), classes, rng)
         gen = torch.Generator().manual_seed(seed)
         out = []
-        self.net_.eval()
+        self.net_.to(dev).eval()  # (device may have been changed since the fit or the load)
         with torch.no_grad():
             for lo in range(0, len(labels), batch_size):
-                y = torch.from_numpy(labels[lo:lo + batch_size].astype(np.int64))
+                y = torch.from_numpy(labels[lo:lo + batch_size].astype(np.int64)).to(dev)
                 out.append(self._generate(y, gen).clamp(-1, 1).cpu().numpy())
         return ImageSet(from_model(np.concatenate(out)), labels, list(self.classes_))
 
@@ -293,9 +338,10 @@ class ImageGenerator:
         return write_archive(path, header=header, metadata=meta, state={"weights": _to_numpy(self.net_)})
 
     @classmethod
-    def _restore_file(cls, arc: Any, where: str) -> ImageGenerator:
+    def _restore_file(cls, arc: Any, where: str, device: str = "auto") -> ImageGenerator:
         params = arc.manifest.get("parameters") or {}
         model = cls(**{k: v for k, v in params.items() if k in cls.PARAMS})
+        model.device = device
         m = arc.metadata
         model.classes_ = [str(c) for c in m["classes"]]
         model.class_counts_ = [int(c) for c in m["class_counts"]]
@@ -305,12 +351,13 @@ class ImageGenerator:
         model.design_ = m.get("design") or model._legacy_design()
         model.net_ = model._build()
         _load_weights(model.net_, arc.state["weights"], where)
-        model.net_.eval()
+        model.net_.to(model._device()).eval()
         return model
 
 
-def load_image_model(path: str | Path, *, key: bytes | None = None) -> ImageGenerator:
-    """Read an image model file written by :meth:`ImageGenerator.save` (no code is executed)."""
+def load_image_model(path: str | Path, *, key: bytes | None = None, device: str = "auto") -> ImageGenerator:
+    """Read an image model file written by :meth:`ImageGenerator.save` (no code is executed), onto
+    ``device`` (``"auto"``: a CUDA GPU when torch sees one, else the CPU; the file does not name one)."""
     from simulacra.images.registry import GENERATORS
     from simulacra.io.model import read_archive
 
@@ -323,7 +370,8 @@ def load_image_model(path: str | Path, *, key: bytes | None = None) -> ImageGene
     cls = next((g for g in GENERATORS.values() if g.__name__ == arc.manifest.get("class")), None)
     if cls is None:
         raise ModelFileError(f"'{p}' holds an unknown image model {arc.manifest.get('class')!r}; upgrade simulacra.")
+    resolve_device(device)  # an unusable device is refused before the file is read further
     try:
-        return cls._restore_file(arc, str(p))
+        return cls._restore_file(arc, str(p), device)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"'{p}' is damaged or from an incompatible version ({exc}); re-fit the model.") from None

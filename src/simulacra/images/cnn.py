@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.errors import InputError, NotFittedError
-from simulacra.images.base import torch_module
+from simulacra.images.base import resolve_device, torch_module
 from simulacra.images.data import to_model
 from simulacra.random import torch_seeded
 
@@ -34,7 +34,7 @@ def _mix_batch(torch: Any, xb: Any, tb: Any, wb: Any, how: str, alpha: float,
     """A batch mixed in pairs (each image with one of a random permutation): the images by mixup or cutmix,
     the label rows and the weights (when given) in the same proportion."""
     lam = float(rng.beta(alpha, alpha))
-    perm = torch.from_numpy(rng.permutation(len(xb)))
+    perm = torch.from_numpy(rng.permutation(len(xb))).to(xb.device)
     if how == "mixup":
         xb = lam * xb + (1 - lam) * xb[perm]
     else:  # cutmix: a box of the partner, of area about 1 - lam, at a random place
@@ -70,6 +70,11 @@ class ImageClassifier:
     stays at ``swa_lr`` (default: a tenth of ``learning_rate``) and the network kept is the mean of the
     weights after each of those steps, with its batch-norm statistics recomputed on the training images.
 
+    ``device`` (``"auto"``: a CUDA GPU when torch sees one, else the CPU; ``"cpu"``; ``"cuda"``) is where it
+    trains and predicts; the training images go onto it once per fit, and ``predict_proba`` and
+    ``features`` return numpy arrays. Random draws (batches, jitter, mixing) are made on the CPU on every
+    device; a GPU gives results slightly different from the CPU's (and dropout draws there).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -82,7 +87,7 @@ class ImageClassifier:
 
     def __init__(self, *, steps: int = 400, batch_size: int = 64, learning_rate: float = 3e-3,
                  mix: str = "none", mix_alpha: float = 1.0, swa: float = 0.0, swa_lr: float | None = None,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, device: str = "auto") -> None:
         self.steps = steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -91,6 +96,10 @@ class ImageClassifier:
         self.swa = swa
         self.swa_lr = swa_lr
         self.random_state = random_state
+        self.device = device
+
+    def _device(self) -> Any:
+        return resolve_device(self.device)
 
     def fit(self, images: np.ndarray, labels: np.ndarray, n_classes: int | None = None, *,
             sample_weight: np.ndarray | None = None, targets: np.ndarray | None = None,
@@ -105,6 +114,7 @@ class ImageClassifier:
         of fresh ones: fine-tuning after pre-training.
         """
         torch = torch_module()
+        dev = self._device()
         labels = np.asarray(labels, dtype=np.int64)
         if len(images) < 2 or len(images) != len(labels):
             raise InputError("The classifier needs at least two images, with one label each.")
@@ -115,7 +125,7 @@ class ImageClassifier:
                     or weights.sum() <= 0:
                 raise InputError(f"sample_weight needs one finite, non-negative weight per image ({len(labels)}), "
                                  "not all zero.")
-            w = torch.from_numpy(weights)
+            w = torch.from_numpy(weights).to(dev)
         k = int(n_classes if n_classes is not None else labels.max() + 1)
         soft = None
         if targets is not None:
@@ -124,11 +134,11 @@ class ImageClassifier:
                     or not np.allclose(t.sum(axis=1), 1, atol=1e-3):
                 raise InputError(f"targets needs one row of {k} class probabilities (non-negative, summing to 1) "
                                  f"per image ({len(labels)}).")
-            soft = torch.from_numpy(t)
+            soft = torch.from_numpy(t).to(dev)
         self._check_options()
         seed = 0 if self.random_state is None else int(self.random_state)
         self.classes_ = np.arange(k)
-        self.net_ = torch_seeded(torch, seed, lambda: _network(images.shape[3], k))
+        self.net_ = torch_seeded(torch, seed, lambda: _network(images.shape[3], k)).to(dev)  # drawn on the CPU
         if init is not None:
             if not hasattr(init, "net_") or len(init.classes_) != k:
                 raise InputError(f"init must be a fitted classifier with the same {k} classes.")
@@ -136,8 +146,8 @@ class ImageClassifier:
                 self.net_.load_state_dict(init.net_.state_dict())
             except RuntimeError:
                 raise InputError("init was fitted on images with another number of channels.") from None
-        x = torch.from_numpy(to_model(images))
-        y = torch.from_numpy(labels)
+        x = torch.from_numpy(to_model(images)).to(dev)  # on the device once, not per batch
+        y = torch.from_numpy(labels).to(dev)
         if self.mix != "none" and soft is None:  # mixing mixes the labels: one-hot rows to mix
             soft = torch.nn.functional.one_hot(y, k).float()
         steps = int(self.steps)
@@ -153,7 +163,7 @@ class ImageClassifier:
         def train() -> None:
             nonlocal swa_model
             for step in range(steps):
-                idx = torch.from_numpy(rng.integers(0, len(x), size=min(int(self.batch_size), len(x))))
+                idx = torch.from_numpy(rng.integers(0, len(x), size=min(int(self.batch_size), len(x)))).to(dev)
                 xb = x[idx]
                 shift = torch.randint(-1, 2, (2,), generator=gen).tolist()  # a pixel of jitter against overfitting
                 xb = torch.roll(xb, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
@@ -185,7 +195,7 @@ class ImageClassifier:
                 self.net_ = swa_model.module
 
         self.net_.train()
-        torch_seeded(torch, seed, train)  # dropout draws from the global generator: seeded in a fork
+        torch_seeded(torch, seed, train, device=dev)  # dropout draws from the device's global generator: seeded in a fork
         self.net_.eval()
         return self
 
@@ -203,11 +213,12 @@ class ImageClassifier:
         torch = torch_module()
         if not hasattr(self, "net_"):
             raise NotFittedError("Fit the classifier first.")
-        layers = self.net_ if upto is None else self.net_[:upto]
+        dev = self._device()
+        layers = (self.net_ if upto is None else self.net_[:upto]).to(dev)
         out = []
         with torch.no_grad():
             for lo in range(0, len(images), 512):
-                out.append(layers(torch.from_numpy(to_model(images[lo:lo + 512]))).numpy())
+                out.append(layers(torch.from_numpy(to_model(images[lo:lo + 512])).to(dev)).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, FEATURES if upto else len(self.classes_)))
 
     def features(self, images: np.ndarray) -> np.ndarray:

@@ -140,8 +140,8 @@ def choose_resolution(sizes: list[tuple[int, int]], resolution: int | None, max_
     if resolution is not None:
         if resolution > max_resolution:
             raise InputError(f"Resolution {resolution} is too large to train on a CPU in minutes (at most "
-                             f"{max_resolution}); use resolution {max_resolution} or less, or raise max_resolution "
-                             "if you have the time.")
+                             f"{max_resolution}); use resolution {max_resolution} or less (--resolution, resolution=), "
+                             "or from Python raise max_resolution= of read_image_folder if you have the time.")
         if resolution < 8 or resolution % 4:
             raise InputError(f"Resolution {resolution} is not usable; the models need a multiple of 4, at least 8 "
                              f"(e.g. {max(8, resolution // 4 * 4)}).")
@@ -151,7 +151,7 @@ def choose_resolution(sizes: list[tuple[int, int]], resolution: int | None, max_
     side = max(w, h)
     if side > max_resolution:
         notes.append(f"Images up to {w}x{h} are too large to train on a CPU in minutes; they are resized to "
-                     f"{max_resolution}x{max_resolution} (choose another size with resolution=, at most {max_resolution}).")
+                     f"{max_resolution}x{max_resolution} (choose another size with --resolution, at most {max_resolution}).")
         return max_resolution, notes
     chosen = max(8, -(-side // 4) * 4)  # rounded up to a multiple of 4
     if chosen > max_resolution:
@@ -188,9 +188,9 @@ def read_image_folder(path: str | Path, *, resolution: int | None = None, mode: 
     if mode is None and len(families) > 1:
         grey = next(f for f, im in zip(files, opened) if _family(im.mode) == "L")
         colour = next(f for f, im in zip(files, opened) if _family(im.mode) == "RGB")
-        raise InputError(f"'{root}' mixes grey ({families['L']}, e.g. '{grey.name}') and colour images "
-                         f"({families['RGB']}, e.g. '{colour.name}'); choose one mode (mode='L' or 'RGB', --mode) "
-                         "and every image is converted to it.")
+        raise InputError(f"'{root}' mixes grey ({families['L']}, e.g. '{grey.relative_to(root)}') and colour images "
+                         f"({families['RGB']}, e.g. '{colour.relative_to(root)}'); choose one mode (--mode L or RGB, "
+                         "mode='L' or 'RGB' in Python) and every image is converted to it.")
     target = mode or next(iter(families))
     side, notes = choose_resolution([im.size for im in opened], resolution, max_resolution)
     arrays = []

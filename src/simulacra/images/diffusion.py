@@ -9,7 +9,7 @@ import math
 from typing import Any, ClassVar
 
 from simulacra.errors import InputError
-from simulacra.images.base import ImageGenerator, torch_module
+from simulacra.images.base import ImageGenerator, to_device, torch_module
 
 
 #: Default training by resolution, measured on the benchmark sets (benchmarks/RESULTS.md, "Images"):
@@ -95,6 +95,10 @@ class ImageDiffusion(ImageGenerator):
         ``'dpm'`` (DPM-Solver++ multistep) or ``'ddim'``.
     random_state
         Seed of the initial weights, batches and noise.
+    device
+        Where it trains and samples: ``"auto"`` (a CUDA GPU when torch sees one, else the CPU), ``"cpu"`` or
+        ``"cuda"``. A runtime setting, not saved in the model file; on a GPU the results differ slightly
+        from the CPU's (see :class:`~simulacra.images.base.ImageGenerator`).
 
     Examples
     --------
@@ -116,7 +120,7 @@ class ImageDiffusion(ImageGenerator):
                  sample_steps: int = 20, guidance: float = 2.0, p_uncond: float = 0.1, train_timesteps: int = 1000,
                  sampler: str = "dpm", prediction: str | None = None, snr_gamma: float | None = None,
                  lr_schedule: str | None = None, channel_mult: str | None = None,
-                 random_state: int | None = None) -> None:
+                 random_state: int | None = None, device: str = "auto") -> None:
         self.steps = steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -131,6 +135,7 @@ class ImageDiffusion(ImageGenerator):
         self.lr_schedule = lr_schedule
         self.channel_mult = channel_mult
         self.random_state = random_state
+        self.device = device
 
     def training_plan(self, resolution: int) -> tuple[int, int]:
         steps, batch = default_plan(resolution)
@@ -205,9 +210,9 @@ class ImageDiffusion(ImageGenerator):
         if not hasattr(self, "_train_schedule"):
             self._train_schedule = self._schedule()
         sched = self._train_schedule
-        noise = torch.randn(x.shape, generator=gen)
-        t = torch.randint(0, int(self.train_timesteps), (x.shape[0],), generator=gen)
-        hide = torch.rand(x.shape[0], generator=gen) < float(self.p_uncond)
+        noise = to_device(torch.randn(x.shape, generator=gen), x)  # drawn on the CPU: a seed, the same noise
+        t = to_device(torch.randint(0, int(self.train_timesteps), (x.shape[0],), generator=gen), x)
+        hide = to_device(torch.rand(x.shape[0], generator=gen), x) < float(self.p_uncond)
         y = torch.where(hide, torch.full_like(y, len(self.classes_)), y)  # the last class id: "no class"
         noisy = sched.add_noise(x, noise, t)
         pred = self.net_(noisy, t, class_labels=y).sample
@@ -216,7 +221,7 @@ class ImageDiffusion(ImageGenerator):
         per_image = ((pred - target) ** 2).mean(dim=(1, 2, 3))
         gamma = self.design_["snr_gamma"]
         if gamma:  # min-SNR-gamma (Hang et al. 2023): the x0 loss weighted by min(SNR, gamma), in this target's terms
-            ab = sched.alphas_cumprod[t]
+            ab = sched.alphas_cumprod.to(t.device)[t]
             snr = ab / (1 - ab)
             clipped = snr.clamp(max=float(gamma))
             per_image = per_image * (clipped / snr if kind == "epsilon" else clipped if kind == "sample"
@@ -234,9 +239,9 @@ class ImageDiffusion(ImageGenerator):
             # first steps (where the signal is almost nothing) blow the samples up to black and white
             sched = d.DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2,
                                                               thresholding=True, sample_max_value=1.0)
-        sched.set_timesteps(int(self.sample_steps))
+        sched.set_timesteps(int(self.sample_steps), device=labels.device)
         n = labels.shape[0]
-        x = torch.randn((n, self.channels_, self.resolution_, self.resolution_), generator=gen)
+        x = to_device(torch.randn((n, self.channels_, self.resolution_, self.resolution_), generator=gen), labels)
         null = torch.full_like(labels, len(self.classes_))
         w = float(self.guidance)
         for t in sched.timesteps:

@@ -154,13 +154,14 @@ def _align(real: ImageSet, synth: ImageSet) -> ImageSet:
 
 
 def evaluate_images(real: ImageSet, synth: ImageSet, *, holdout: ImageSet | None = None, k: int = 3,
-                    classifier_steps: int | None = None, random_state: int = 0) -> ImageEvaluation:
+                    classifier_steps: int | None = None, random_state: int = 0, device: str = "auto") -> ImageEvaluation:
     """Compare synthetic images with the real (training) images.
 
     ``holdout``: real images the generator never saw; it gives the reference values (what a fresh real
     sample scores) and the memorisation baseline. ``classifier_steps``: training steps of the feature
     CNN (default: three per real image, between 60 and 600). Without it, a fifth of ``real`` is held out for the
     reference, and memorisation is compared with each real image's distance to its nearest other one.
+    ``device``: where the feature CNN trains (``"auto"``, ``"cpu"``, ``"cuda"``; see :class:`ImageClassifier`).
     """
     if len(synth) < 2:
         raise InputError(f"{len(synth)} synthetic image(s) are too few to evaluate; give at least 2.")
@@ -173,11 +174,18 @@ def evaluate_images(real: ImageSet, synth: ImageSet, *, holdout: ImageSet | None
     if holdout is not None:
         holdout = _align(real, holdout)
         train_real = real
+        seen = {a.tobytes() for a in real.images}
+        shared = sum(a.tobytes() in seen for a in holdout.images)
+        if shared:
+            notes.append(f"{shared:,} of the {len(holdout):,} holdout images ({shared / len(holdout):.0%}) are also among "
+                         "the real images, pixel for pixel: the reference scores and the memorisation baseline then "
+                         "compare the real images with themselves; give a holdout kept apart from the training images.")
     else:
         train_real, holdout = real.split(0.2, random_state=random_state)
         notes.append("No holdout was given: a fifth of the real images was held out from the feature classifier "
                      "for the reference scores; memorisation uses each real image's nearest other real image.")
-    clf = ImageClassifier(steps=classifier_steps or auto_steps(len(train_real), 600), random_state=random_state)
+    clf = ImageClassifier(steps=classifier_steps or auto_steps(len(train_real), 600), random_state=random_state,
+                          device=device)
     clf.fit(train_real.images, train_real.labels, n_classes=len(real.classes))
     f_real, f_syn, f_hold = (clf.features(s.images) for s in (train_real, synth, holdout))
     precision, recall = precision_recall(f_real, f_syn, k=k)

@@ -11,7 +11,7 @@ GENERATORS: dict[str, type[ImageGenerator]] = {"diffusion": ImageDiffusion, "vae
 
 
 def make_generator(name: str = "diffusion", **params: object) -> ImageGenerator:
-    """A generator by short name, with parameters.
+    """A generator by short name, with parameters (and the runtime setting ``device``, not saved).
 
     Examples
     --------
@@ -23,7 +23,7 @@ def make_generator(name: str = "diffusion", **params: object) -> ImageGenerator:
     if name not in GENERATORS:
         raise InputError(f"Unknown image model {name!r}; available: {', '.join(GENERATORS)}.")
     cls = GENERATORS[name]
-    unknown = sorted(set(params) - set(cls.PARAMS))
+    unknown = sorted(set(params) - set(cls.PARAMS) - set(cls.RUNTIME))
     if unknown:
         raise InputError(f"The {name} image model has no parameter {', '.join(unknown)}; it takes {', '.join(cls.PARAMS)}.")
     return cls(**params)  # type: ignore[arg-type]

@@ -76,27 +76,28 @@ def keep_confident(synth: ImageSet, judge: Any, per_class: np.ndarray) -> ImageS
 
 
 def _synthetic(part: ImageSet, classic: ImageSet | None, s: int, *, generator: str, params: dict[str, Any],
-               per_image: int, oversample: float, epochs: int) -> tuple[ImageSet, int]:
+               per_image: int, oversample: float, epochs: int, device: str = "auto") -> tuple[ImageSet, int]:
     """The synthetic images of one repeat, and how many the filter dropped (drawn minus kept)."""
     from simulacra.images.cnn import ImageClassifier
     from simulacra.images.registry import make_generator
 
     fit_on = part if classic is None else _join(part, classic)
-    gen = make_generator(generator, **{"random_state": s, **params}).fit(fit_on)
+    gen = make_generator(generator, **{"random_state": s, "device": device, **params}).fit(fit_on)
     wanted = per_image * np.bincount(part.labels, minlength=len(part.classes))
     if oversample <= 1:
         return gen.sample(int(wanted.sum()), random_state=s), 0
     drawn = gen.sample(int(np.ceil(oversample * wanted.sum())), random_state=s)
-    judge = ImageClassifier(steps=classifier_steps_for(len(fit_on), epochs), random_state=s)
+    judge = ImageClassifier(steps=classifier_steps_for(len(fit_on), epochs), random_state=s, device=device)
     kept = keep_confident(drawn, judge.fit(fit_on.images, fit_on.labels, len(part.classes)), wanted)
     return kept, len(drawn) - len(kept)
 
 
-def train_teachers(fit_on: ImageSet, teachers: int, *, seed: int, steps: int) -> list[Any]:
+def train_teachers(fit_on: ImageSet, teachers: int, *, seed: int, steps: int, device: str = "auto") -> list[Any]:
     """``teachers`` CNNs trained on ``fit_on`` with seeds ``seed``, ``seed + 1``, ... (``steps`` each)."""
     from simulacra.images.cnn import ImageClassifier
 
-    return [ImageClassifier(steps=steps, random_state=seed + i).fit(fit_on.images, fit_on.labels, len(fit_on.classes))
+    return [ImageClassifier(steps=steps, random_state=seed + i, device=device).fit(
+                fit_on.images, fit_on.labels, len(fit_on.classes))
             for i in range(teachers)]
 
 
@@ -148,7 +149,8 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                      classifier_steps: int | None = None, synth_weight: float = 1.0, synth_classic: bool = False,
                      teachers: int = 0, teacher_temperature: float = 1.0, distill_real: bool = False,
                      pretrain: str = "none", mix: str = "none", mix_alpha: float = 1.0, swa: float = 0.0,
-                     levers_on: str = "synth", progress: Callable[[str], None] | None = None) -> Any:
+                     levers_on: str = "synth", device: str = "auto",
+                     progress: Callable[[str], None] | None = None) -> Any:
     """Accuracy (and the other uplift metrics) of a small CNN on ``test`` for each method and repeat.
 
     Each repeat draws ``per_class`` training images per class; classic augmentation adds
@@ -182,10 +184,15 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
     (a share of the steps) ends training with stochastic weight averaging. ``levers_on`` "synth" gives the
     mixing and the averaging to the arms with synthetic images only; "all" to every arm (the control: is a
     gain the synthetic images' or the training's?).
+
+    ``device`` is where every network of the experiment trains (the generators, the filter's and teachers'
+    CNNs, the students): ``"auto"`` (a CUDA GPU when torch sees one), ``"cpu"`` or ``"cuda"``. The CPU gives
+    the same figures for the same seeds; a GPU slightly different ones. The result's ``info`` names it.
     """
     from simulacra.augment.models import classification_metrics
     from simulacra.augment.uplift import UpliftResult
     from simulacra.images.augment import augment_images, parse_methods
+    from simulacra.images.base import device_name
     from simulacra.images.cnn import ImageClassifier
 
     unknown = [m for m in methods if m not in METHODS]
@@ -213,6 +220,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                          f"got {pretrain!r} and {levers_on!r}.")
     levers: dict[str, Any] = {"mix": mix, "mix_alpha": mix_alpha, "swa": swa}
     ImageClassifier(**levers)._check_options()  # refused now, not after the generators are fitted
+    where = ImageClassifier(device=device)._device()  # likewise an unusable device
 
     def steps_for(n: int) -> int:  # a CNN's budget on n images, the same rule for teachers and students
         return classifier_steps or classifier_steps_for(n, classifier_epochs)
@@ -244,7 +252,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                     made["synth"], dropped = _synthetic(
                         part, made["classic"] if generator_on_classic else None, s, generator=generator,
                         params=dict(generator_params or {}), per_image=synth_per_image, oversample=synth_oversample,
-                        epochs=classifier_epochs)
+                        epochs=classifier_epochs, device=device)
                     if synth_classic:
                         made["synth"] = augment_images(made["synth"], classic_names, per_image=1, random_state=s)
                 sets.append(made["synth"])
@@ -257,14 +265,14 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             if "synth" in parts and teachers:
                 if not trained:  # the teachers see what the generator saw, and are trained once per repeat
                     fit_on = _join(part, made["classic"]) if generator_on_classic else part
-                    trained = train_teachers(fit_on, teachers, seed=s, steps=steps_for(len(fit_on)))
+                    trained = train_teachers(fit_on, teachers, seed=s, steps=steps_for(len(fit_on)), device=device)
                 targets = np.concatenate([
                     soft_labels(trained, b.images, teacher_temperature) if b is made["synth"] or distill_real
                     else np.eye(len(classes))[b.labels] for b in sets])
             n_synth = len(made["synth"]) if "synth" in parts else 0
             clf, steps = train_student(
                 data, n_synth, pretrain=pretrain, steps_for=steps_for, seed=s, weight=weight, targets=targets,
-                fine_targets=distill_real, **(levers if n_synth or levers_on == "all" else {}))
+                fine_targets=distill_real, device=device, **(levers if n_synth or levers_on == "all" else {}))
             scores = classification_metrics(y_test, clf.predict_proba(test.images), classes, minority)
             rows.append({"method": method, "ratio": np.nan, "repeat": r, "seed": s, **scores,
                          "n_real": len(part), "n_train": len(data), "cnn_steps": steps,
@@ -278,6 +286,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
             "synth_oversample": synth_oversample, "classifier_epochs": None if classifier_steps else classifier_epochs,
             "classifier_steps": classifier_steps, "synth_weight": synth_weight, "synth_classic": synth_classic,
             "teachers": teachers, "teacher_temperature": teacher_temperature, "distill_real": distill_real,
-            "pretrain": pretrain, "mix": mix, "mix_alpha": mix_alpha, "swa": swa, "levers_on": levers_on}
+            "pretrain": pretrain, "mix": mix, "mix_alpha": mix_alpha, "swa": swa, "levers_on": levers_on,
+            "device": device_name(where)}
     baselines = ("none", "classic") if "classic" in plan else ("none",)
     return UpliftResult("image", pd.DataFrame(rows), info, headline="accuracy", baselines=baselines)

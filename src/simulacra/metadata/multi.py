@@ -241,8 +241,7 @@ class MultiTableMetadata:
         for pc, cc in zip(rel.parent_key, rel.child_key):
             pk, ck = parent.columns.get(pc), child.columns.get(cc)
             if pk and ck and pk != ck:
-                found.append(f"Foreign key {rel.name}: column '{cc}' holds {ck} values but '{rel.parent}.{pc}' "
-                             f"holds {pk}; convert one of them so both have the same type")
+                found.append(_type_problem(rel, cc, ck, pc, pk))
         return found
 
     def _data_problems(self, tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -276,8 +275,7 @@ class MultiTableMetadata:
                     p, c = tables[rel.parent], tables[rel.child]
                     if pc in p.columns and cc in c.columns and c[cc].notna().any() and p[pc].notna().any() \
                             and column_kind(p[pc]) != column_kind(c[cc]):
-                        found.append(f"Foreign key {rel.name}: '{rel.child}.{cc}' holds {column_kind(c[cc])} values "
-                                     f"but '{rel.parent}.{pc}' holds {column_kind(p[pc])}; convert one of them")
+                        found.append(_type_problem(rel, cc, column_kind(c[cc]), pc, column_kind(p[pc])))
         return found
 
     def validate(self, tables: dict[str, pd.DataFrame] | None = None) -> None:
@@ -347,9 +345,17 @@ class MultiTableMetadata:
         return cls.from_dict(read_json(path))
 
 
+def _type_problem(rel: Relationship, child_col: str, child_kind: str, parent_col: str, parent_kind: str) -> str:
+    # one wording for the metadata's types and the data's, so that the same mismatch is listed once
+    return (f"Foreign key {rel.name}: '{rel.child}.{child_col}' holds {child_kind} values but "
+            f"'{rel.parent}.{parent_col}' holds {parent_kind}; convert one of them so both have the same type")
+
+
 def _cycle_problems(meta: MultiTableMetadata) -> list[str]:
+    # a foreign key to a table that does not exist is reported on its own: it is no cycle
+    known = [r for r in meta.relationships if r.parent in meta.tables and r.child in meta.tables]
     try:
-        meta.order()
+        replace(meta, relationships=known).order()
     except MetadataError as exc:
         return [str(exc)]
     return []

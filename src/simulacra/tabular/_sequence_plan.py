@@ -46,16 +46,20 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
         datetime_zone(order, None, order_col)  # dates mixing zones, or with and without one: refused here
         parsed = pd.to_datetime(order, errors="coerce", format="mixed")
         if parsed.isna().any():
+            bad = order[parsed.isna()]
+            if parsed.notna().any() and pd.to_numeric(bad, errors="coerce").notna().all():  # as read from a CSV
+                raise InputError(f"Order column '{order_col}' mixes dates (e.g. {order[parsed.notna()].iloc[0]!r}) "
+                                 f"and numbers (e.g. {bad.iloc[0]!r}); make it all dates or all numbers.")
             raise InputError(f"Order column '{order_col}' holds values that are neither dates nor numbers "
-                             f"(e.g. {order[parsed.isna()].iloc[0]!r}).")
+                             f"(e.g. {bad.iloc[0]!r}).")
         data = data.assign(**{order_col: parsed})
     frame = data.sort_values([entity, order_col], kind="stable").reset_index(drop=True)
     dup = frame.duplicated([entity, order_col])
     if dup.any():
         row = frame[dup].iloc[0]
         raise InputError(
-            f"Order column '{order_col}' has ties: entity {row[entity]!r} has {int(dup.sum())} events "
-            f"at the same {order_col} (e.g. {row[order_col]!r}); make (entity, order) unique first."
+            f"Order column '{order_col}' has ties: {int(dup.sum())} event(s) at the same {order_col} as an earlier "
+            f"event of the same entity (e.g. {row[entity]!r} at {row[order_col]}); make (entity, order) unique first."
         )
     if not single_ok and frame[entity].value_counts().max() < 2:
         raise InputError("Every entity has a single event: there are no sequences to learn. Fit a "

@@ -163,3 +163,56 @@ def test_distill_control_mirrors_the_classic_arm_of_the_experiment(bench):
                            classifier_epochs=5).runs.set_index("method").loc["classic", "accuracy"]
     assert rows[0]["repeat"] == 2 and rows[0]["classic"] == pytest.approx(arm)
     assert 0 <= rows[0]["classic_distilled"] <= 1 and 0 <= rows[0]["teachers_ensemble"] <= 1
+
+
+def test_device_reaches_every_network_and_the_results_name_it(bench, tmp_path, monkeypatch):
+    """--device goes to the uplift (generator and CNNs) and into each part file; cuda without a GPU stops the
+    benchmark with one line before any work; the CPU keeps the synthetic cache's old keys, a GPU gets its own."""
+    import argparse
+    import json
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("sys.argv", ["bench_images.py", "uplift", "--device", "cuda"])
+    with pytest.raises(SystemExit, match="sees no CUDA GPU"):
+        bench.main()
+    args = argparse.Namespace(methods="synth", per_class=2, model="vae", per_image=1, synth_per_image=None,
+                              on_classic=False, oversample=1.0, epochs=1, classifier_steps=2, synth_weight=1.0,
+                              synth_classic=False, teachers=0, temperature=1.0, distill_real=False, pretrain="none",
+                              mix="none", mix_alpha=1.0, swa=0.0, levers_on="synth", device="cpu")
+    kwargs = bench._uplift_kwargs(args, {"steps": 2, "hidden": 8})
+    assert kwargs["device"] == "cpu"
+    rng = np.random.default_rng(0)
+    tiny = ImageSet(rng.integers(0, 255, (20, 8, 8, 1), dtype=np.uint8), np.repeat([0, 1], 10), ["a", "b"])
+    monkeypatch.setattr(bench, "WORK", tmp_path)
+    monkeypatch.setattr(bench, "load_dataset", lambda name: tiny)
+    bench._one_repeat((0, 1, "tiny", "d", kwargs))
+    part = json.loads(bench._part("tiny", "d", 0).read_text(encoding="utf-8"))
+    assert part["info"]["device"].startswith("cpu, ")
+    seen = []
+    cached = bench._cached_synthetic(lambda part, classic, s, **kw: (seen.append(kw), (tiny, 0))[1], [])
+    for device in ("cpu", "cuda"):
+        cached(tiny, None, 0, generator="vae", device=device)
+    without = bench._cached_synthetic(lambda *a, **kw: (tiny, 0), hits := [])
+    without(tiny, None, 0, generator="vae")  # the key of a run before --device: the CPU's
+    assert len(seen) == 2 and hits == [True]
+
+
+def test_collect_partial_summarises_the_repeats_that_finished(bench, tmp_path, monkeypatch):
+    """A repeat cut short (no part file) stops --collect; --collect --partial summarises the others."""
+    import argparse
+    import json
+
+    monkeypatch.setattr(bench, "WORK", tmp_path)
+    for r in (0, 2):
+        bench._part("tiny", "p", r).parent.mkdir(parents=True, exist_ok=True)
+        bench._part("tiny", "p", r).write_text(json.dumps({"runs": [{"method": "none", "repeat": r, "accuracy": 0.5}],
+                                                           "info": {}}), encoding="utf-8")
+    args = argparse.Namespace(dataset="tiny", tag="p", repeats=3, partial=False)
+    with pytest.raises(SystemExit, match=r"repeats \[1\] have no part file"):
+        bench._collect(args)
+    done = bench._collect(argparse.Namespace(dataset="tiny", tag="p", repeats=3, partial=True))
+    assert [int(d[0]["repeat"][0]) for d in done] == [0, 2]
+    with pytest.raises(SystemExit):
+        bench._collect(argparse.Namespace(dataset="tiny", tag="none", repeats=2, partial=True))

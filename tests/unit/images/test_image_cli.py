@@ -95,3 +95,29 @@ def test_fit_progress_is_plain_lines_in_a_log(folder, tmp_path, capsys, monkeypa
                        "-p", "hidden=16"], capsys)
     assert code == 0, text
     assert "training: step 5/5 · loss " in text and " · ETA 0:00:00" in text  # the last step is always shown
+
+
+def test_device_flag(folder, tmp_path, capsys, monkeypatch):
+    """--device auto|cpu|cuda on every image command: cuda without a GPU is one line that names the way out,
+    given before any image or model is read; cpu trains the model the default (auto, no GPU here) trains."""
+    import numpy as np
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    missing = tmp_path / "missing"
+    for argv in (["image", "fit", missing, "-o", tmp_path / "m.model"], ["image", "sample", missing, "-o", tmp_path / "o"],
+                 ["image", "evaluate", missing, missing], ["uplift", "image", missing, missing]):
+        code, text = _run([*argv, "--device", "cuda"], capsys)
+        assert code == 2 and "sees no CUDA GPU" in text and "--device cpu" in text and "Traceback" not in text, argv
+    code, text = _run(["image", "fit", missing, "-o", tmp_path / "m.model", "--device", "tpu"], capsys)
+    assert code == 2 and "auto, cpu, cuda or cuda:N" in text
+    images = []
+    for name, extra in (("cpu", ["--device", "cpu"]), ("auto", [])):
+        model = tmp_path / f"{name}.model"
+        code, text = _run(["image", "fit", folder, "-o", model, "--model", "vae", "--steps", "3", "-p", "hidden=8", *extra],
+                          capsys)
+        assert code == 0 and "training on cpu" in text, text
+        out = tmp_path / f"{name}_synth"
+        assert _run(["image", "sample", model, "-n", "6", "-o", out, "--seed", "1", *extra], capsys)[0] == 0
+        images.append(read_image_folder(out, min_per_class=1).images)
+    assert np.array_equal(*images)

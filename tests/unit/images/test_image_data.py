@@ -44,7 +44,9 @@ def test_unreadable_image_is_named(folder):
 
 def test_mixed_modes_are_refused_unless_a_mode_is_chosen(folder):
     Image.new("RGB", (8, 8), (255, 0, 0)).save(folder / "c0" / "red.png")
-    with pytest.raises(InputError, match="mixes grey .* and colour images .*mode='L' or 'RGB'"):
+    # the examples name the class folder ('0.png' and '0.png' said nothing), and the option of the command line
+    with pytest.raises(InputError, match=r"mixes grey \(30, e.g. 'c0.*'\) and colour images \(1, e.g. 'c0/red.png'\); "
+                                         r"choose one mode \(--mode L or RGB, mode='L' or 'RGB' in Python\)"):
         read_image_folder(folder)
     grey = read_image_folder(folder, mode="L")
     colour = read_image_folder(folder, mode="RGB")
@@ -65,10 +67,13 @@ def test_large_images_are_brought_down_with_a_note(tmp_path):
     data = read_image_folder(tmp_path)
     assert data.resolution == 64
     assert "300x200 are too large to train on a CPU" in data.notes[0] and "64x64" in data.notes[0]
+    assert "with --resolution, at most 64" in data.notes[0]  # the option that exists (it said resolution=)
 
 
 def test_too_large_resolution_is_refused_with_the_one_it_will_use(folder):
-    with pytest.raises(InputError, match="Resolution 256 is too large .* use resolution 64 or less"):
+    # no max_resolution option on the command line: it is named as read_image_folder's
+    with pytest.raises(InputError, match=r"Resolution 256 is too large .* use resolution 64 or less \(--resolution, "
+                                         r"resolution=\), or from Python raise max_resolution= of read_image_folder"):
         read_image_folder(folder, resolution=256)
     with pytest.raises(InputError, match="multiple of 4"):
         read_image_folder(folder, resolution=10)

@@ -81,6 +81,25 @@ def test_validate_lists_every_problem_at_once() -> None:
     assert len(info.value.problems) >= 6
 
 
+def test_validate_reports_each_problem_once_and_no_false_cycle() -> None:
+    """A foreign key to a table that does not exist was also reported as 'a cycle among: orders', and a
+    key type that differs in the metadata and in the data was listed twice in two wordings."""
+    tables = _shop()
+    tables["orders"] = tables["orders"].assign(customer_id=tables["orders"]["customer_id"].astype(str))
+    meta = MultiTableMetadata(
+        tables={"customers": TableMeta(("customer_id",), {"customer_id": "integer", "age": "integer"}),
+                "orders": TableMeta(("order_id",), {"order_id": "integer", "customer_id": "string"})},
+        relationships=[Relationship("customers", ("customer_id",), "orders", ("customer_id",)),
+                       Relationship("suppliers", ("id",), "orders", ("supplier",))],
+    )
+    with pytest.raises(ValidationError) as info:
+        meta.validate({k: tables[k] for k in ("customers", "orders")})
+    problems = info.value.problems
+    assert not any("cycle" in p for p in problems)
+    assert sum("holds string values but 'customers.customer_id' holds integer" in p for p in problems) == 1
+    assert len(problems) == 3  # the type, the missing table, the missing column
+
+
 def test_detect_leaves_out_a_relationship_that_closes_a_cycle() -> None:
     a = pd.DataFrame({"a_id": [1, 2, 3], "b_id": [1, 1, 2]})
     b = pd.DataFrame({"b_id": [1, 2, 3], "a_id": [1, 2, 2]})

@@ -122,6 +122,12 @@ def test_bad_input_is_refused() -> None:
     mixed = df.assign(day=[1 if i % 2 else "2020-01-01" for i in range(len(df))])
     with pytest.raises(InputError, match="mixes types"):
         SequenceSynthesizer(entity="customer", order="day").fit(mixed)
+    # as read from a CSV, every value is text: it said '17' was "neither a date nor a number"
+    as_text = df.assign(day=[str(v) if i % 7 else "17" for i, v in enumerate(df["day"].dt.date)])
+    with pytest.raises(InputError, match=r"mixes dates \(e.g. '2020-.*'\) and numbers \(e.g. '17'\)"):
+        SequenceSynthesizer(entity="customer", order="day").fit(as_text)
+    with pytest.raises(InputError, match=r"1 event\(s\) at the same day .* \(e.g. 'C000' at 2020-01-\d\d 00:00:00\)"):
+        SequenceSynthesizer(entity="customer", order="day").fit(tied)  # no Timestamp(...) repr
     for leaf in (-3, 0, 2.5, "ten", True):  # (a negative one crashed inside LightGBM)
         with pytest.raises(InputError, match="min_samples_leaf must be a whole number"):
             SequenceSynthesizer(entity="customer", order="day", min_samples_leaf=leaf).fit(df)

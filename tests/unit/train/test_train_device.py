@@ -23,7 +23,10 @@ def test_device_defaults_to_the_cpu_without_a_gpu_and_refuses_what_it_cannot_use
     with pytest.raises(InputError, match="cpu, cuda or cuda:N"):
         resolve_device("tpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert resolve_device(None) == "cuda" and resolve_device("cuda:1") == "cuda:1"
+    with pytest.raises(InputError, match="sees 2 CUDA GPU"):  # a GPU that is not there
+        resolve_device("cuda:2")
 
 
 def test_trainer_arguments_follow_the_device(monkeypatch, tmp_path, fast_settings):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simulacra.errors import InputError, MissingDependencyError
-from simulacra.random import torch_seeded
+from simulacra.random import torch_device, torch_seeded
 from simulacra.text.backends import ResultCallback
 from simulacra.text.types import ChatRequest, Completion
 
@@ -53,14 +53,7 @@ def _cache_root() -> Path:
 
 def resolve_device(device: str | None = None) -> str:
     """``device``, or ``cuda`` when torch sees a CUDA GPU and ``cpu`` otherwise; an unusable choice is an error."""
-    torch = _torch()
-    if device is None or device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"Device '{device}': torch {torch.__version__} sees no CUDA GPU here; use cpu")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise InputError(f"The device must be cpu, cuda or cuda:N, not '{device}'")
-    return device
+    return torch_device(_torch(), device)
 
 
 def hf_folder(name_or_path: str | Path) -> Path:
