@@ -359,13 +359,18 @@ def _part(dataset: str, tag: str, r: int) -> Path:
 
 
 def _collect(args: argparse.Namespace) -> list[tuple[Any, dict[str, Any]]]:
-    """The repeats 0 .. --repeats - 1 written by earlier ``--only`` runs (all of them must be there)."""
+    """The repeats 0 .. --repeats - 1 written by earlier ``--only`` runs: all of them must be there, or with
+    ``--partial`` those that are (at least one; the missing ones are named)."""
     import pandas as pd
 
     missing = [r for r in range(args.repeats) if not _part(args.dataset, args.tag, r).exists()]
+    found = [r for r in range(args.repeats) if r not in missing]
+    if missing and not (getattr(args, "partial", False) and found):
+        raise SystemExit(f"repeats {missing} have no part file yet: run them with --only (or summarise the others "
+                         "with --partial).")
     if missing:
-        raise SystemExit(f"repeats {missing} have no part file yet: run them with --only.")
-    parts = [json.loads(_part(args.dataset, args.tag, r).read_text(encoding="utf-8")) for r in range(args.repeats)]
+        print(f"note: repeats {missing} have no part file; the summary is of repeats {found}", flush=True)
+    parts = [json.loads(_part(args.dataset, args.tag, r).read_text(encoding="utf-8")) for r in found]
     # parts written before the cost was recorded have none
     return [(pd.DataFrame(p["runs"]), {**p["info"], "cost": p.get("cost")}) for p in parts]
 
@@ -401,7 +406,7 @@ def run_uplift(args: argparse.Namespace) -> dict[str, Any]:
         else:
             done = [_one_repeat(job) for job in jobs]
         # cost_by_repeat: the CPU-s, wall-s and load of each repeat's process
-        info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": args.repeats,
+        info = {**{k: v for k, v in done[0][1].items() if k != "cost"}, "repeats": len(done),
                 "cost_by_repeat": [d[1].get("cost") for d in done]}
         baselines = ("none", "classic") if "classic" in args.methods.split(",") else ("none",)
         res = UpliftResult("image", pd.concat([d[0] for d in done], ignore_index=True), info, headline="accuracy",
@@ -492,6 +497,7 @@ def main() -> None:
     ap.add_argument("--only", default="",
                     help="uplift: run these repeats (e.g. 0,1,2) into part files (with their CPU-s), no summary")
     ap.add_argument("--collect", action="store_true", help="uplift: the summary of repeats 0..--repeats-1 from part files")
+    ap.add_argument("--partial", action="store_true", help="uplift --collect: summarise the repeats that have a part file")
     ap.add_argument("--synth-weight", type=float, default=1.0,
                     help="uplift: weight of a synthetic image in the CNN's loss (a real one: 1)")
     ap.add_argument("--synth-classic", action="store_true", help="uplift: the classic transforms on the synthetic images too")

@@ -39,6 +39,39 @@ def refuse_unused(given: dict[str, bool], kind: str) -> None:
                          f"leave {'it' if len(unused) == 1 else 'them'} out{f' ({hints})' if hints else ''}.")
 
 
+#: parameters that ``fit`` sets from its own options, not from ``-p``
+_SET_BY = {"metadata": "--metadata", "random_state": "--seed"}
+_SET_BY_SEQUENCES = {**_SET_BY, "entity": "--entity", "order": "--order", "statics": "--static"}
+
+
+def model_params(param: list[str] | None, cls: type, what: str, set_by: dict[str, str] = _SET_BY) -> dict[str, Any]:
+    """``-p NAME=VALUE`` of a single-table or sequence fit as parameters of ``cls``, checked before any data
+    is read: a name ``cls`` does not take (``sequence.NAME``, which is for a folder of related tables,
+    among them) is refused with the names it takes, instead of a TypeError from the model; ``set_by``: the
+    parameters that options of ``fit`` set."""
+    import inspect
+
+    from simulacra.errors import InputError
+
+    params = parse_assignments(param, "--param")
+    signature = inspect.signature(cls).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in signature):
+        return params
+    own = [p.name for p in signature if p.name != "self" and p.name not in set_by]
+    for name in params:
+        if name in own:
+            continue
+        prefix, dot, option = name.partition(".")
+        if dot and prefix == "sequence":
+            here = f"give it as -p {option}=VALUE" if option in own else f"{cls.__name__} takes {', '.join(own)}"
+            raise InputError(f"-p {name}: the 'sequence.' prefix sets an option of the sequence children's model when "
+                             f"fitting a folder of related tables; {what} is fitted by {cls.__name__}: {here}.")
+        if name in set_by:
+            raise InputError(f"-p {name}: give it as {set_by[name]} instead.")
+        raise InputError(f"-p {name}: not a parameter of {cls.__name__} (which fits {what}); give one of {', '.join(own)}.")
+    return params
+
+
 def fit_sequences(data: Path, output: Path, entity: str | None, order: str | None, static: list[str] | None,
                   seed: int | None, delimiter: str | None, encoding: str | None, key_file: Path | None,
                   model: str | None, param: list[str] | None) -> None:
@@ -51,9 +84,9 @@ def fit_sequences(data: Path, output: Path, entity: str | None, order: str | Non
         raise InputError("A table of sequences needs both --entity (who) and --order (when); give both.")
     if model not in (None, "sequence"):
         raise InputError(f"--entity/--order fit the sequence model; --model {model} is a single-table model.")
+    params = model_params(param, SequenceSynthesizer, "a table of sequences", _SET_BY_SEQUENCES)
     with step(f"Reading {data.name}"):
         frame = read_table(data, delimiter=delimiter, encoding=encoding)
-    params = parse_assignments(param, "--param")
     synth = SequenceSynthesizer(entity=entity, order=order, statics=static or None, random_state=seed, **params)
     n_entities = frame[entity].nunique() if entity in frame.columns else 0
     with step(f"Fitting the sequence model on {n_entities:,} entities, {len(frame):,} events"):
@@ -83,11 +116,11 @@ def fit_table(data: Path, output: Path, *, model: str | None, metadata: Path | N
                              "leave it out with --epsilon (or fit on --sample-rows).")
     name = model or default_synthesizer_name()
     cls = get_synthesizer_class(name)
+    given = model_params(param, cls, "a single table")
     if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
         from simulacra.scale.fit import fit_large
 
-        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed,
-                    **parse_assignments(param, "--param"), **privacy)
+        synth = cls(metadata=Metadata.load(metadata) if metadata else None, random_state=seed, **given, **privacy)
         with step(f"Fitting {cls.__name__} on {data.name}, read in chunks"):
             report = fit_large(
                 synth, data, max_rows_in_memory, random_state=seed or 0, warn=False, delimiter=delimiter, encoding=encoding
@@ -100,7 +133,7 @@ def fit_table(data: Path, output: Path, *, model: str | None, metadata: Path | N
     meta = Metadata.load(metadata) if metadata else None
     if meta is None and rules is not False:
         meta = with_rules(Metadata.detect(frame), frame)
-    params = {**parse_assignments(param, "--param"), **privacy}
+    params = {**given, **privacy}
     synth = cls(metadata=meta, random_state=seed, **params)
     what = f"{cls.__name__} on {len(frame):,} rows × {frame.shape[1]} columns"
     if getattr(cls, "reports_progress", False):  # a model trained in steps: a bar with the loss and an ETA

@@ -169,14 +169,37 @@ def zone_from_name(name: str) -> _dt.tzinfo | str:
     return _dt.timezone(_dt.timedelta(minutes=-minutes if match.group(1) == "-" else minutes))
 
 
-def localize_wall_times(stamps: pd.Series, zone: str) -> pd.Series:
+def localize_wall_times(stamps: pd.Series, zone: str, near: np.ndarray | None = None) -> pd.Series:
     """Wall-clock dates (no zone) as dates of ``zone``.
 
     A wall time that a clock change skips becomes the first time after the gap; one that it repeats (the hour
-    when clocks go back) is taken as the first of the two.
+    when clocks go back) is taken as the first of the two, or, given ``near`` (seconds since the epoch, one
+    per date), as the one of the two nearer to it.
     """
-    first = np.ones(len(stamps), dtype=bool)
-    return stamps.dt.tz_localize(zone_from_name(zone), ambiguous=first, nonexistent="shift_forward")
+    tz = zone_from_name(zone)
+    first = stamps.dt.tz_localize(tz, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward")
+    if near is None:
+        return first
+    second = stamps.dt.tz_localize(tz, ambiguous=np.zeros(len(stamps), dtype=bool), nonexistent="shift_forward")
+    repeated = (first != second).to_numpy() & first.notna().to_numpy()
+    if not repeated.any():
+        return first
+    a, b = datetime_seconds(first), datetime_seconds(second)
+    return first.where(~(repeated & (np.abs(b - near) < np.abs(a - near))), second)
+
+
+def wall_clock_seconds(instants: np.ndarray, zone: str) -> np.ndarray:
+    """Seconds since the epoch (UTC; NaN = missing) as the wall-clock seconds of ``zone`` at those instants.
+
+    The inverse, up to a repeated hour, of ``datetime_seconds(localize_wall_times(...))``.
+
+    Examples
+    --------
+    >>> wall_clock_seconds(np.array([0.0]), "+05:30").tolist()
+    [19800.0]
+    """
+    stamps = seconds_to_datetimes(instants).dt.tz_localize("UTC")
+    return datetime_seconds(stamps, None, zone)
 
 
 def looks_like_timedeltas(strings: pd.Series) -> bool:

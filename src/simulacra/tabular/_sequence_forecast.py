@@ -15,7 +15,7 @@ import pandas as pd
 from simulacra.errors import InputError
 from simulacra.tabular._sequence_common import continue_on_calendar
 from simulacra.tabular._sequence_fit import representations
-from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column
+from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column, to_model_clock
 from simulacra.tabular._steps import Roller
 
 if TYPE_CHECKING:
@@ -78,4 +78,5 @@ def check_history(model: SequenceSynthesizer, history: pd.DataFrame) -> pd.DataF
         raise InputError(f"Order column '{model.order}' of the history must be numeric like the training data.")
     if model.time_["datetime"]:
         frame[model.order] = pd.to_datetime(frame[model.order])
+        frame, _ = to_model_clock(frame, model.order, {k: model.time_[k] for k in ("zone", "shift") if k in model.time_})
     return frame

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.metadata.temporal import datetime_zone, localize_wall_times, zone_from_name
 from simulacra.tabular._sequence_common import event_units
 from simulacra.tabular._steps import (
     ENTITY_SIZE_PRIOR,
@@ -42,6 +43,7 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
         if len(kinds) > 1:
             raise InputError(f"Order column '{order_col}' mixes types ({', '.join(sorted(kinds))}); "
                              "make it all dates or all numbers.")
+        datetime_zone(order, None, order_col)  # dates mixing zones, or with and without one: refused here
         parsed = pd.to_datetime(order, errors="coerce", format="mixed")
         if parsed.isna().any():
             bad = order[parsed.isna()]
@@ -63,6 +65,48 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
         raise InputError("Every entity has a single event: there are no sequences to learn. Fit a "
                          "single-table model instead.")
     return frame
+
+
+def to_model_clock(frame: pd.DataFrame, order: str, clock: dict[str, Any] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``frame`` with a zone-aware order column as naive times that the model steps on, and that clock.
+
+    Local midnights become the zone's wall-clock days (whole days whatever the offset or summer time);
+    other times become UTC moved by one fixed offset (``shift``, the zone's at the first event), so that a
+    gap is elapsed time and the hour repeated when clocks go back has no ties, while the times of a zone
+    with a constant offset (Asia/Kolkata) keep their wall-clock step. ``clock`` (a fitted model's) reads
+    a history: its naive times are taken on the zone's wall clock. Naive orders are left as they are.
+    """
+    s = frame[order]
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype) or (clock is not None and not clock):
+        return frame, {}
+    if clock is None:
+        zone = datetime_zone(s, None, order)
+        if zone is None:
+            return frame, {}
+        wall = s.dt.tz_convert(zone_from_name(zone)).dt.tz_localize(None)
+        days = bool((wall == wall.dt.normalize()).all())
+        offset = s.iloc[0].utcoffset() if len(s) else None
+        clock = {"zone": zone, "shift": None if days else int(offset.total_seconds()) if offset else 0}
+    zone = str(clock["zone"])
+    if s.dt.tz is None:
+        s = localize_wall_times(s, zone)
+    if clock["shift"] is None:
+        times = s.dt.tz_convert(zone_from_name(zone)).dt.tz_localize(None)
+    else:
+        times = s.dt.tz_convert("UTC").dt.tz_localize(None) + pd.Timedelta(seconds=int(clock["shift"]))
+    return frame.assign(**{order: times}), clock
+
+
+def from_model_clock(times: pd.Series, clock: dict[str, Any]) -> pd.Series:
+    """Naive times on the model's clock (see :func:`to_model_clock`) back in the order column's zone."""
+    if not clock.get("zone"):
+        return times
+    zone = str(clock["zone"])
+    if clock.get("shift") is None:
+        return localize_wall_times(times, zone)
+    utc = (times - pd.Timedelta(seconds=int(clock["shift"]))).dt.tz_localize("UTC")
+    return utc.dt.tz_convert(zone_from_name(zone))
 
 
 def numeric_column(s: pd.Series) -> bool:

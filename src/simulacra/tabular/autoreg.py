@@ -34,7 +34,7 @@ from simulacra.tabular._refine import REFINE_ROUNDS, refined_columns
 from simulacra.tabular.base import BaseSynthesizer, resolve_seed
 from simulacra.tabular.registry import register
 from simulacra.transform import TableTransformer
-from simulacra.transform.datetime import to_datetimes
+from simulacra.transform.datetime import DatetimeEncoder
 from simulacra.transform.numerical import to_numbers
 
 #: The default depth limit of a categorical column's tree (``category_depth``; issue 17): Adult's DCR
@@ -295,9 +295,9 @@ class AutoregressiveSynthesizer(BaseSynthesizer):
             return {"code": code, "value": enc.decode(np.array([code])).iloc[0]}
         if is_missing:
             return {"missing": True, "value": None}
-        if enc.kind == "datetime":
+        if isinstance(enc, DatetimeEncoder):
             number = float(enc.encode(pd.Series([value]))[0])
-            shown_value: Any = to_datetimes(pd.Series([value]), None).iloc[0]
+            shown_value: Any = enc.dates(pd.Series([value])).iloc[0]
         else:
             number = float(to_numbers(pd.Series([value]))[0])
             shown_value = value

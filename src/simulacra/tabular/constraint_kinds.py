@@ -10,12 +10,17 @@ import pandas as pd
 from simulacra.errors import ConstraintError
 from simulacra.metadata import Metadata
 from simulacra.metadata.columns import NumericalColumn
+from simulacra.metadata.temporal import datetime_seconds, localize_wall_times, seconds_to_datetimes, wall_clock_seconds
 from simulacra.transform.datetime import DatetimeEncoder
 from simulacra.transform.numerical import NumericalEncoder
 
 
 class Numbers:
     """Float view of a numerical or datetime column (seconds for dates) and the way back to its dtype.
+
+    Dates with a time zone are instants (seconds since the epoch, UTC), so that differences are elapsed
+    time across a clock change as pandas and the rule checks count them; their step is the one of the
+    zone's wall clock (a day for local midnights), and values go back onto it there.
 
     Examples
     --------
@@ -28,6 +33,11 @@ class Numbers:
         self.name, self.kind, self.column = name, kind, column
         self.encoder_: Any = None
         self.step_ = 0.0
+
+    @property
+    def zone(self) -> str | None:
+        """The time zone of a date column with one (None otherwise)."""
+        return self.encoder_.zone if isinstance(self.encoder_, DatetimeEncoder) else None
 
     def fit(self, series: pd.Series) -> Numbers:
         if self.kind == "datetime":
@@ -46,21 +56,33 @@ class Numbers:
         return self
 
     def to_float(self, series: pd.Series) -> np.ndarray:
+        if self.zone:
+            return datetime_seconds(self.encoder_.dates(series, self.encoder_.stats_.get("format")))
         return np.asarray(self.encoder_.encode(series), dtype=float)
 
     def to_series(self, values: np.ndarray) -> pd.Series:
-        out = self.encoder_.decode(np.asarray(values, dtype=float))
+        x = np.asarray(values, dtype=float)
+        if self.zone:
+            out = self.encoder_.decode(wall_clock_seconds(x, self.zone), near=x)
+        else:
+            out = self.encoder_.decode(x)
         return out.reset_index(drop=True)
 
     def above(self, x: np.ndarray, strict: bool) -> np.ndarray:
         """The smallest representable value ``> x`` (strict) or ``>= x``."""
-        if self.step_ > 0:
-            k = np.floor(x / self.step_ + 1e-9) + 1 if strict else np.ceil(x / self.step_ - 1e-9)
-            return np.round(k * self.step_, 12)
-        return np.nextafter(x, np.inf) if strict else x
+        return self._on_grid(x, strict, up=True)
 
     def below(self, x: np.ndarray, strict: bool) -> np.ndarray:
-        return -Numbers.above(self, -x, strict)
+        """The largest representable value ``< x`` (strict) or ``<= x``."""
+        return self._on_grid(x, strict, up=False)
+
+    def _on_grid(self, x: np.ndarray, strict: bool, *, up: bool) -> np.ndarray:
+        zone = self.zone
+        v = wall_clock_seconds(x, zone) if zone else x  # a zone's dates step on its wall clock
+        v = _next_up(v, self.step_, strict) if up else -_next_up(-v, self.step_, strict)
+        if zone:
+            v = datetime_seconds(localize_wall_times(seconds_to_datetimes(v), zone, np.asarray(x, dtype=float)))
+        return v
 
     def get_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "step": self.step_, "encoder": self.encoder_.get_state()}
@@ -72,6 +94,14 @@ class Numbers:
         enc: Any = DatetimeEncoder(name) if obj.kind == "datetime" else NumericalEncoder(name)
         obj.encoder_ = enc.set_state(state["encoder"])
         return obj
+
+
+def _next_up(x: np.ndarray, step: float, strict: bool) -> np.ndarray:
+    """The smallest value ``> x`` (strict) or ``>= x`` on the grid of ``step`` (any float when 0)."""
+    if step > 0:
+        k = np.floor(x / step + 1e-9) + 1 if strict else np.ceil(x / step - 1e-9)
+        return np.round(k * step, 12)
+    return np.nextafter(x, np.inf) if strict else x
 
 
 def _decimals(x: np.ndarray, most: int = 10) -> int | None:

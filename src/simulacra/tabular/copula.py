@@ -14,7 +14,7 @@ from simulacra.tabular.latent import LatentGaussian
 from simulacra.tabular.registry import register
 from simulacra.tabular.scores import fit_scores
 from simulacra.transform import DiscreteMarginal, EmpiricalMarginal, TableTransformer
-from simulacra.transform.datetime import to_datetimes
+from simulacra.transform.datetime import DatetimeEncoder
 from simulacra.transform.numerical import to_numbers
 
 _CLIP = 1e-9
@@ -170,8 +170,8 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
                 )
             k = int(hit[0])
             out["intervals"][(name, "value")] = (float(marginal.cdf_[k - 1]) if k else 0.0, float(marginal.cdf_[k]))
-        if enc.kind == "datetime":
-            out["value"] = to_datetimes(pd.Series([value]), None).iloc[0]
+        if isinstance(enc, DatetimeEncoder):
+            out["value"] = enc.dates(pd.Series([value])).iloc[0]
         return out
 
     def _condition_normals(self, z: np.ndarray, rng: np.random.Generator, conditions: dict[str, Any]) -> np.ndarray:

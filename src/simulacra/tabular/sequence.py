@@ -38,7 +38,9 @@ from simulacra.errors import InputError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
 from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, find_calendar, market_move, sample_on_calendar
-from simulacra.tabular._sequence_plan import check_table, entity_sizes, plan_columns, set_scales, yes_no
+from simulacra.tabular._sequence_plan import (
+    check_table, entity_sizes, from_model_clock, plan_columns, set_scales, to_model_clock, yes_no,
+)
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import ColumnPlan, Roller, StepModel, from_repr, round_like, to_repr
 
@@ -116,7 +118,7 @@ class SequenceSynthesizer(CompositeModel):
         """Learn the sequences of ``data``; returns self. The frame is neither modified nor kept."""
         from simulacra.tabular.autoreg import AutoregressiveSynthesizer
 
-        frame = check_table(data, self.entity, self.order)
+        frame, clock = to_model_clock(check_table(data, self.entity, self.order), self.order)
         # the entity table and the step models name their own columns so: a user's would be overwritten
         reserved = [str(c) for c in data.columns
                     if c in (GAP, LENGTH, START, SIZE) or str(c).startswith(_first(""))]
@@ -140,7 +142,7 @@ class SequenceSynthesizer(CompositeModel):
         self.n_entities_ = int(lengths.size)
         self.n_training_rows_ = int(len(frame))
         self.entity_prefix_ = _entity_prefix(frame[self.entity])
-        self.time_ = self._order_kind(frame[self.order])
+        self.time_ = {**self._order_kind(frame[self.order]), **clock}  # a zone's clock: see to_model_clock
 
         values = {c: self._filled(frame, c) for c in numeric}
         self.missing_ = {c: float(frame[c].isna().mean()) for c in dynamic if frame[c].isna().any()}
@@ -424,8 +426,8 @@ class SequenceSynthesizer(CompositeModel):
     def _frame(self, cols: dict[str, Any]) -> pd.DataFrame:
         out = pd.DataFrame({c: cols.get(c, []) for c in self.columns_})
         if self.time_["datetime"]:
-            out[self.order] = pd.to_datetime(np.round(np.asarray(out[self.order], dtype=float) * self.time_["unit"])
-                                             .astype(np.int64))
+            out[self.order] = from_model_clock(pd.to_datetime(pd.Series(
+                np.round(np.asarray(out[self.order], dtype=float) * self.time_["unit"]).astype(np.int64))), self.time_)
         elif self.time_.get("integer"):
             out[self.order] = np.round(np.asarray(out[self.order], dtype=float)).astype(np.int64)
         for c in self.columns_:

@@ -170,3 +170,44 @@ def test_warnings_are_one_line_without_the_source_line(tmp_path):
     lines = [ln for ln in done.stderr.splitlines() if "too few" in ln]
     assert len(lines) == 1 and lines[0].startswith("warning: 200 rows are too few"), done.stderr
     assert "UserWarning" not in done.stderr and "synth.fit" not in done.stderr and ".py:" not in done.stderr
+
+
+@pytest.mark.parametrize(("extra", "given", "message"), [
+    (["--entity", "id", "--order", "t"], "sequence.min_samples_leaf=7",
+     "the 'sequence.' prefix sets an option of the sequence children's model when fitting a folder of related tables; "
+     "a table of sequences is fitted by SequenceSynthesizer: give it as -p min_samples_leaf=VALUE"),
+    (["--entity", "id", "--order", "t"], "nope=1",
+     "-p nope: not a parameter of SequenceSynthesizer (which fits a table of sequences); give one of min_category_count, "
+     "min_samples_leaf, context, entity_volatility, common_factor"),
+    (["--entity", "id", "--order", "t"], "order=t", "-p order: give it as --order instead"),
+    (["--model", "copula"], "sequence.common_factor=true",
+     "a single table is fitted by GaussianCopulaSynthesizer: GaussianCopulaSynthesizer takes "),
+    (["--model", "autoreg"], "sequence.min_samples_leaf=7", "give it as -p min_samples_leaf=VALUE"),
+    ([], "random_state=3", "-p random_state: give it as --seed instead"),
+], ids=["sequence-prefix", "sequence-unknown", "sequence-option", "table-prefix", "table-prefix-known", "seed"])
+def test_fit_refuses_a_model_parameter_it_does_not_take(tmp_path, capsys, extra, given, message):
+    """Regression: ``-p sequence.NAME`` (meant for a folder's sequence children) on a single table or an
+    --entity/--order fit, or any name the model does not take, ended in a TypeError from the model's constructor,
+    after the table was read and its rules found."""
+    data = tmp_path / "t.csv"
+    data.write_text("id,t,g,x\n" + "".join(f"{i // 3},{i % 3},a,{i}\n" for i in range(12)))
+    code, out = _run(["fit", str(data), "-o", str(tmp_path / "m.model"), *extra, "-p", given], capsys)
+    text = " ".join(out.split())
+    assert code == 2 and message in text and "TypeError" not in text, text
+    assert "Reading" not in text and not (tmp_path / "m.model").exists()  # refused before the data is read
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_fit_passes_the_model_parameters_it_takes(tmp_path, capsys):
+    import simulacra
+
+    data = tmp_path / "t.csv"
+    data.write_text("id,t,g,x\n" + "".join(f"{i // 3},{i % 3},a,{i}\n" for i in range(30)))
+    code, out = _run(["fit", str(data), "-o", str(tmp_path / "s.model"), "--entity", "id", "--order", "t",
+                      "-p", "min_samples_leaf=7"], capsys)
+    assert code == 0, out
+    assert simulacra.load(tmp_path / "s.model").min_samples_leaf == 7
+    code, out = _run(["fit", str(data), "-o", str(tmp_path / "a.model"), "--model", "autoreg", "--no-rules",
+                      "-p", "order=hubs"], capsys)
+    assert code == 0, out
+    assert simulacra.load(tmp_path / "a.model").order == "hubs"

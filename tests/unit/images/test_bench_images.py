@@ -197,3 +197,22 @@ def test_device_reaches_every_network_and_the_results_name_it(bench, tmp_path, m
     without = bench._cached_synthetic(lambda *a, **kw: (tiny, 0), hits := [])
     without(tiny, None, 0, generator="vae")  # the key of a run before --device: the CPU's
     assert len(seen) == 2 and hits == [True]
+
+
+def test_collect_partial_summarises_the_repeats_that_finished(bench, tmp_path, monkeypatch):
+    """A repeat cut short (no part file) stops --collect; --collect --partial summarises the others."""
+    import argparse
+    import json
+
+    monkeypatch.setattr(bench, "WORK", tmp_path)
+    for r in (0, 2):
+        bench._part("tiny", "p", r).parent.mkdir(parents=True, exist_ok=True)
+        bench._part("tiny", "p", r).write_text(json.dumps({"runs": [{"method": "none", "repeat": r, "accuracy": 0.5}],
+                                                           "info": {}}), encoding="utf-8")
+    args = argparse.Namespace(dataset="tiny", tag="p", repeats=3, partial=False)
+    with pytest.raises(SystemExit, match=r"repeats \[1\] have no part file"):
+        bench._collect(args)
+    done = bench._collect(argparse.Namespace(dataset="tiny", tag="p", repeats=3, partial=True))
+    assert [int(d[0]["repeat"][0]) for d in done] == [0, 2]
+    with pytest.raises(SystemExit):
+        bench._collect(argparse.Namespace(dataset="tiny", tag="none", repeats=2, partial=True))
