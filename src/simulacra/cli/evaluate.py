@@ -53,6 +53,13 @@ def evaluate_command(
         if holdout is not None:
             frames["holdout"] = read_table(holdout)
     if entity or order:
+        unused = [name for name, given in (("--html", html_path), ("--target", target), ("--sensitive", sensitive),
+                                           ("--secret", secret), ("--model", model)) if given]
+        if unused:  # they were ignored without a word (no HTML page was written)
+            from simulacra.errors import InputError
+
+            raise InputError(f"{', '.join(unused)} do(es) not apply to the sequence report (--entity/--order); it is "
+                             "printed, and written as JSON with --json.")
         _evaluate_sequences(frames, entity, order, json_path, seed)
         return
     guarantee = None

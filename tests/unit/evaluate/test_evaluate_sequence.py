@@ -133,3 +133,22 @@ def test_the_command_line_report_shows_co_movement(tmp_path) -> None:
     text = " ".join(res.output.split())
     assert "same-date correlation of two entities' price changes: real 0.3" in text
     assert "price abs changes" in text
+
+
+def test_command_line_refuses_options_the_sequence_report_ignores(tmp_path) -> None:  # noqa: ANN001
+    """`simulacra evaluate --entity --order --html r.html` wrote no page and said nothing; such options are
+    refused with one line, and the report itself still runs (JSON with --json)."""
+    from typer.testing import CliRunner
+
+    from simulacra.cli.main import app
+
+    real, fake = tmp_path / "real.csv", tmp_path / "fake.csv"
+    _histories(0, n=8, length=12).to_csv(real, index=False)
+    _histories(1, n=8, length=12).to_csv(fake, index=False)
+    base = ["evaluate", str(real), str(fake), "--entity", "id", "--order", "day"]
+    res = CliRunner().invoke(app, [*base, "--html", str(tmp_path / "r.html"), "--target", "kind"])
+    assert isinstance(res.exception, InputError)
+    assert "--html, --target do(es) not apply to the sequence report" in str(res.exception)
+    res = CliRunner().invoke(app, [*base, "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "r.json").exists() and "events per entity" in res.output
