@@ -23,6 +23,38 @@ from simulacra.random import torch_device, torch_seeded
 KIND = "image-generator"
 
 
+class _CtrlCBetweenSteps:
+    """Ctrl-C during training takes effect when the step under way ends. Raised mid-step, it left a
+    checkpoint whose random streams were ahead of its weights (or whose optimiser had stepped without the
+    step being counted), so a resumed fit differed from an uninterrupted one. Only where Python's own
+    handler is in place (the main thread, Ctrl-C not ignored or handled by someone else)."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.pressed = False
+        self.previous: Any = None
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+
+    def check(self) -> None:
+        """Between two steps: stop now if Ctrl-C was pressed."""
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
 class TrainingInterrupted(SimulacraError):
     """Training stopped (Ctrl-C); the checkpoint named in the message resumes it."""
 
@@ -204,6 +236,7 @@ class ImageGenerator:
         start, last_save = time.perf_counter() - seconds, time.perf_counter()
         losses: list[float] = []
         pending: list[Any] = []  # losses still on the device, read in one go at the next report
+        ctrl_c = _CtrlCBetweenSteps()
         try:
             while step < total:
                 idx = torch.from_numpy(rng.integers(0, len(data), size=min(batch, len(data)))).to(dev)
@@ -228,12 +261,15 @@ class ImageGenerator:
                 if ckpt is not None and now - last_save > checkpoint_every and step < total:
                     self._checkpoint(ckpt, data, opt, gen, rng, step, now - start)
                     last_save = now
+                ctrl_c.check()
         except KeyboardInterrupt:
             if ckpt is None:
                 raise
             self._checkpoint(ckpt, data, opt, gen, rng, step, time.perf_counter() - start)
             raise TrainingInterrupted(f"Training interrupted at step {step}/{total}; the checkpoint '{ckpt}' keeps it. "
                                       "Run the same command with resume (--resume) to continue.") from None
+        finally:
+            ctrl_c.restore()
         self.fit_seconds_ = round(time.perf_counter() - start, 2)
         self.final_loss_ = float(np.mean(losses[-100:])) if losses else math.nan
         self.net_ = self.ema_  # samples come from the moving average of the weights
