@@ -33,7 +33,7 @@ KeyFile = Annotated[
 
 
 def fit(
-    data: Annotated[Path, typer.Argument(help="The real table: CSV (delimiter and encoding sniffed), Parquet or JSONL.")],
+    data: Annotated[Path, typer.Argument(help="The real table: CSV (delimiter and encoding sniffed), Parquet or JSONL; or a folder of related tables, one file per table.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the fitted model file.")],
     model: Annotated[
         Optional[str], typer.Option("--model", "-m", help="Synthesizer short name (see `simulacra models`); default: the best available.")

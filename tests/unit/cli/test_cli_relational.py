@@ -159,3 +159,9 @@ def test_sequence_options_without_a_sequence_child_warn(tmp_path: Path) -> None:
 def test_fit_help_names_the_sequence_options() -> None:
     res = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert res.exit_code == 0 and "sequence.NAME=VALUE" in res.output and "min_samples_leaf" in res.output
+
+
+def test_fit_help_names_a_folder_of_tables_as_its_input() -> None:
+    """`simulacra fit --help` described its argument as one table file only."""
+    res = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "or a folder of related tables, one file per table" in " ".join(res.output.split())
