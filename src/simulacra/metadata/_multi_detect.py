@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -198,6 +199,27 @@ def sequence_problems(name: str, table: TableMeta, parents: list[Relationship]) 
     return found
 
 
+def order_type_problem(order: pd.Series, column: str, check: Callable[[pd.Series], Any] | None = None) -> str | None:
+    """Why a text order column cannot order events (Python types mixed, dates mixed with numbers as read
+    from a CSV, values that are neither), or None: every value a date, or not a text column. ``check`` runs
+    on the values once they are known to be of one type, before they are parsed (it may raise)."""
+    if order.dtype != object or order.empty:
+        return None
+    kinds = {type(v).__name__ for v in order.head(10_000)}
+    if len(kinds) > 1:
+        return f"Order column '{column}' mixes types ({', '.join(sorted(kinds))}); make it all dates or all numbers."
+    if check is not None:
+        check(order)
+    parsed = pd.to_datetime(order, errors="coerce", format="mixed")
+    if not parsed.isna().any():
+        return None
+    bad = order[parsed.isna()]
+    if parsed.notna().any() and pd.to_numeric(bad, errors="coerce").notna().all():
+        return (f"Order column '{column}' mixes dates (e.g. {order[parsed.notna()].iloc[0]!r}) and numbers "
+                f"(e.g. {bad.iloc[0]!r}); make it all dates or all numbers.")
+    return f"Order column '{column}' holds values that are neither dates nor numbers (e.g. {bad.iloc[0]!r})."
+
+
 def sequence_data_problems(name: str, table: TableMeta, df: pd.DataFrame) -> list[str]:
     """Ties or gaps in the order column and statics that change within a history."""
     key, order = list(table.sequence or ()), table.order
@@ -208,8 +230,11 @@ def sequence_data_problems(name: str, table: TableMeta, df: pd.DataFrame) -> lis
     holes = int(linked[order].isna().sum())
     if holes:
         found.append(f"Order column '{order}' of sequence '{name}' is missing in {holes} row(s); fill or drop them")
+    kind = order_type_problem(linked[order].dropna(), order)
+    if kind:  # ties between values that cannot be compared would say nothing
+        found.append(f"{kind} (sequence '{name}')")
     ties = linked[order].notna() & linked.duplicated([*key, order])
-    if ties.any():
+    if ties.any() and not kind:
         example = linked.loc[ties, [*key, order]].iloc[0].tolist()
         found.append(f"Order column '{order}' of sequence '{name}' has ties: {int(ties.sum())} row(s) at the same "
                      f"{order} as another of the same {'+'.join(key)} (e.g. {example}); use a finer order column "

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.metadata._multi_detect import order_type_problem
 from simulacra.metadata.temporal import datetime_zone, localize_wall_times, zone_from_name
 from simulacra.tabular._sequence_common import event_units
 from simulacra.tabular._steps import (
@@ -39,20 +40,11 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
                          "missing values; drop or fill those rows first.")
     order = data[order_col]
     if order.dtype == object:
-        kinds = {type(v).__name__ for v in order.head(10_000)}
-        if len(kinds) > 1:
-            raise InputError(f"Order column '{order_col}' mixes types ({', '.join(sorted(kinds))}); "
-                             "make it all dates or all numbers.")
-        datetime_zone(order, None, order_col)  # dates mixing zones, or with and without one: refused here
-        parsed = pd.to_datetime(order, errors="coerce", format="mixed")
-        if parsed.isna().any():
-            bad = order[parsed.isna()]
-            if parsed.notna().any() and pd.to_numeric(bad, errors="coerce").notna().all():  # as read from a CSV
-                raise InputError(f"Order column '{order_col}' mixes dates (e.g. {order[parsed.notna()].iloc[0]!r}) "
-                                 f"and numbers (e.g. {bad.iloc[0]!r}); make it all dates or all numbers.")
-            raise InputError(f"Order column '{order_col}' holds values that are neither dates nor numbers "
-                             f"(e.g. {bad.iloc[0]!r}).")
-        data = data.assign(**{order_col: parsed})
+        # mixed types, dates mixed with numbers, or neither; dates mixing zones, or with and without one
+        problem = order_type_problem(order, order_col, lambda o: datetime_zone(o, None, order_col))
+        if problem:
+            raise InputError(problem)
+        data = data.assign(**{order_col: pd.to_datetime(order, errors="coerce", format="mixed")})
     frame = data.sort_values([entity, order_col], kind="stable").reset_index(drop=True)
     dup = frame.duplicated([entity, order_col])
     if dup.any():

@@ -59,6 +59,15 @@ def test_metadata_declares_detects_validates_and_round_trips(tmp_path: Path) -> 
         meta.validate(bad)
     text = str(err.value)
     assert "has ties" in text and "'channel'" in text and "changes within" in text
+    # dates mixed with numbers (as a CSV reads them: all text) were reported as ties between the numbers
+    mixed = {**tables, "orders": tables["orders"].assign(date=tables["orders"]["date"].astype(str))}
+    mixed["orders"].loc[mixed["orders"].index[::4], "date"] = "17"
+    with pytest.raises(ValidationError) as err:
+        meta.validate(mixed)
+    problems = err.value.problems
+    assert any("Order column 'date' mixes dates" in p and "and numbers (e.g. '17')" in p and "sequence 'orders'" in p
+               for p in problems)
+    assert not any("has ties" in p for p in problems)
     with pytest.raises(MetadataError, match="no foreign key age"):
         MultiTableMetadata.detect(tables).set_sequence("orders", "age")
     broken = MultiTableMetadata.from_dict({**meta.to_dict()})
