@@ -180,15 +180,10 @@ def read_table(
     if size == 0:
         raise DataReadError(f"File '{p}' is empty; it needs a header line and at least one row.")
     fmt = table_format(p, format)
-    budget = MEMORY_SHARE * (max_memory if max_memory is not None else available_memory())
-    expansion = CSV_EXPANSION if fmt in ("csv", "jsonl", "json") else 8.0
-    too_big = size * expansion > budget
+    too_big = _too_big(p, fmt, max_memory)
     if too_big and sample_rows is None:
-        raise DataReadError(
-            f"File '{p}' is {size / 1e9:.1f} GB, about {size * expansion / 1e9:.0f} GB in memory, more "
-            f"than the {budget / 1e9:.1f} GB this machine can spare. Fit on a random sample instead: "
-            "pass --sample-rows N (Python: sample_rows=N); it is read in one streaming pass."
-        )
+        raise DataReadError(f"{too_big} Fit on a random sample instead: pass --sample-rows N (Python: sample_rows=N); "
+                            "it is read in one streaming pass.")
     try:
         if fmt == "csv":
             return _read_csv(p, delimiter, encoding, sample_rows, random_state)
@@ -299,6 +294,17 @@ def write_table(data: pd.DataFrame, path: str | Path, *, format: str | None = No
     return Path(path)
 
 
+def _too_big(p: Path, fmt: str, max_memory: int | None) -> str:
+    """Why the file ``p`` is too large to read into memory whole, or "" when it is not."""
+    size = p.stat().st_size
+    budget = MEMORY_SHARE * (max_memory if max_memory is not None else available_memory())
+    expansion = CSV_EXPANSION if fmt in ("csv", "jsonl", "json") else 8.0
+    if size * expansion <= budget:
+        return ""
+    return (f"File '{p}' is {size / 1e9:.1f} GB, about {size * expansion / 1e9:.0f} GB in memory, more than the "
+            f"{budget / 1e9:.1f} GB this machine can spare.")
+
+
 def read_tables(folder: str | Path, **read_options: Any) -> dict[str, pd.DataFrame]:
     """Every table of a folder of related tables: one CSV, TSV, Parquet or JSONL file per table, named
     by the file name without its suffix (``shop/orders.csv`` → ``orders``).
@@ -316,4 +322,10 @@ def read_tables(folder: str | Path, **read_options: Any) -> dict[str, pd.DataFra
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(f"The folder '{folder}' has several files for the table(s) {', '.join(twice)}; keep one each")
+    for f in files:  # a database is read whole: a random sample of one table would break its keys
+        too_big = _too_big(f, table_format(f, None), read_options.get("max_memory"))
+        if too_big and read_options.get("sample_rows") is None:
+            raise DataReadError(f"{too_big} The tables of a database are read whole: fit on a subset of the parent "
+                                "rows and their children, or fit that table alone (simulacra fit FILE "
+                                "--max-rows-in-memory N); see docs/relational.md, 'Limits'.")
     return {f.stem: read_table(f, **read_options) for f in files}

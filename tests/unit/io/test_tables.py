@@ -70,6 +70,19 @@ def test_too_large_is_refused_or_streamed(tmp_path):
     pd.testing.assert_frame_equal(sample, again)
 
 
+def test_a_table_too_large_in_a_database_gets_the_databases_advice(tmp_path):
+    """In a folder of related tables a too-large file was refused with '--sample-rows', which `fit` refuses
+    for folders (a sample of one table breaks its keys): the advice now fits a database."""
+    from simulacra.io import read_tables
+
+    pd.DataFrame({"i": np.arange(5000)}).to_csv(tmp_path / "orders.csv", index=False)
+    pd.DataFrame({"i": [1, 2]}).to_csv(tmp_path / "shops.csv", index=False)
+    with pytest.raises(DataReadError, match=r"orders.csv' is .* GB.* tables of a database are read whole: fit on a subset") as err:
+        read_tables(tmp_path, max_memory=10_000)
+    assert "--sample-rows" not in str(err.value) and "--max-rows-in-memory" in str(err.value)
+    assert set(read_tables(tmp_path)) == {"orders", "shops"}
+
+
 @pytest.mark.parametrize("ext", ["parquet", "csv", "jsonl"])
 def test_write_read_round_trip_keeps_types(tmp_path, ext):
     df = pd.DataFrame(
