@@ -72,8 +72,16 @@ def test_uplift_image(tmp_path, capsys):
     info = json.loads(js.read_text())["info"]
     assert (info["pretrain"], info["mix"], info["mix_alpha"], info["swa"], info["levers_on"]) == ("all", "cutmix", 0.5,
                                                                                                  0.2, "all")
+    code, text = _run(["uplift", "image", train, test, "--methods", "none,classic", "--per-class", "3", "--repeats",
+                       "1", "--classifier-steps", "9", "--json", js], capsys)
+    assert code == 0, text
+    data = json.loads(js.read_text())
+    assert data["info"]["classifier_steps"] == 9 and data["info"]["classifier_epochs"] is None
+    assert {run["cnn_steps"] for run in data["runs"]} == {9}  # the same fixed budget in every arm
     code, text = _run(["uplift", "image", train, test, "--mix", "blend"], capsys)
     assert code == 2 and "Unknown mix 'blend'" in text and "Traceback" not in text
+    code, text = _run(["uplift", "image", train, test, "--classifier-steps", "0"], capsys)
+    assert code == 2 and "classifier_steps" in text and "Traceback" not in text
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):
