@@ -76,6 +76,21 @@ def test_uplift_image(tmp_path, capsys):
     assert code == 2 and "Unknown mix 'blend'" in text and "Traceback" not in text
 
 
+def test_uplift_image_classifier_steps(tmp_path, capsys):
+    """--classifier-steps gives every arm's CNN the same fixed number of steps (the budget that lets it converge
+    in every arm); without it each arm gets --epochs passes over its own images."""
+    train, test = write_folder(tmp_path / "train", 30, 0), write_folder(tmp_path / "test", 15, 1)
+    js = tmp_path / "u.json"
+    code, text = _run(["uplift", "image", train, test, "--methods", "classic", "--per-class", "3", "--repeats", "1",
+                       "--classifier-steps", "70", "--json", js], capsys)
+    assert code == 0, text
+    out = json.loads(js.read_text())
+    assert (out["info"]["classifier_steps"], out["info"]["classifier_epochs"]) == (70, None)
+    assert {r["method"]: r["cnn_steps"] for r in out["runs"]} == {"none": 70, "classic": 70}
+    code, text = _run(["uplift", "image", train, test, "--classifier-steps", "0"], capsys)
+    assert code == 2 and "classifier_steps" in text and "Traceback" not in text
+
+
 def test_bad_input_is_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, text = _run(["image", "fit", tmp_path / "empty", "-o", tmp_path / "m.model"], capsys)
