@@ -173,7 +173,7 @@ def uplift_image(
     on_classic: Annotated[bool, typer.Option("--on-classic", help="Fit the generator on the real images plus their classic copies.")] = False,
     oversample: Annotated[float, typer.Option("--oversample", help="Draw this many times the synthetic images needed; keep those a CNN trained on the real images finds surest of their class (1: keep all).")] = 1.0,
     epochs: Annotated[int, typer.Option("--epochs", help="CNN passes over its training set, the same in every arm.")] = 100,
-    classifier_steps: Annotated[int | None, typer.Option("--classifier-steps", help="A fixed number of CNN training steps in every arm instead of --epochs: a budget that lets the CNN converge in every arm (see docs/images.md).")] = None,
+    classifier_steps: Annotated[int | None, typer.Option("--classifier-steps", help="Train the CNN for exactly this many Adam steps in every arm instead of --epochs passes (long enough for every arm to converge: see docs/images.md).")] = None,
     synth_weight: Annotated[float, typer.Option("--synth-weight", help="Weight of a synthetic image in the CNN's loss (a real image or classic copy: 1).")] = 1.0,
     synth_classic: Annotated[bool, typer.Option("--synth-classic", help="Put the synthetic images through the classic transforms too.")] = False,
     teachers: Annotated[int, typer.Option("--teachers", help="Soft labels for the synthetic images: the mean class probabilities of this many CNNs trained on what the generator saw (0: the generator's class).")] = 0,
