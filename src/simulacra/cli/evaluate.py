@@ -53,14 +53,14 @@ def evaluate_command(
         if holdout is not None:
             frames["holdout"] = read_table(holdout)
     if entity or order:
-        unused = [name for name, given in (("--html", html_path), ("--target", target), ("--sensitive", sensitive),
+        unused = [name for name, given in (("--target", target), ("--sensitive", sensitive),
                                            ("--secret", secret), ("--model", model)) if given]
-        if unused:  # they were ignored without a word (no HTML page was written)
+        if unused:  # they were ignored without a word
             from simulacra.errors import InputError
 
             raise InputError(f"{', '.join(unused)} do(es) not apply to the sequence report (--entity/--order); it is "
-                             "printed, and written as JSON with --json.")
-        _evaluate_sequences(frames, entity, order, json_path, seed)
+                             "printed, written as JSON with --json and as a page with --html.")
+        _evaluate_sequences(frames, entity, order, json_path, html_path, seed)
         return
     guarantee = None
     if model is not None:
@@ -115,7 +115,7 @@ def _outputs(report: Any, json_path: Optional[Path], html_path: Optional[Path]) 
 
 
 def _evaluate_sequences(frames: dict, entity: Optional[str], order: Optional[str], json_path: Optional[Path],
-                        seed: int) -> None:
+                        html_path: Optional[Path], seed: int) -> None:
     import json
 
     from simulacra.cli.common import console, step
@@ -130,6 +130,11 @@ def _evaluate_sequences(frames: dict, entity: Optional[str], order: Optional[str
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=1, default=float))
         console.print(f"[green]✓[/green] JSON written to {json_path}")
+    if html_path is not None:
+        from simulacra.evaluate.sequence_html import write_sequence_html
+
+        with step(f"Writing the HTML report to {html_path}"):
+            write_sequence_html(report, html_path)
     lines = [
         f"entities: real {report['entities']['real']:,}, synthetic {report['entities']['synthetic']:,}",
         f"events per entity (1 − KS): {report['length_ks_complement']:.3f}",

@@ -51,17 +51,12 @@ def _cards(rep: MultiTableReport) -> str:
     names = {"fidelity": ("Fidelity", "quality", "quality score"),
              "integrity": ("Integrity", "fk_resolved", "foreign keys resolving"),
              "privacy": ("Privacy", "privacy", "privacy score")}
-    cards = []
-    for key, (title, number, what) in names.items():
-        v = rep.verdict[key]
-        cards.append(f'<div class="card {v["level"]}"><div class="name">{title} · {what}</div>'
-                     f'<div class="score">{page.fmt(rep.scores.get(number), 2)}</div><div class="level">{escape(v["level"])}</div>'
-                     f'<div>{escape(v["text"])}</div></div>')
+    cards = page.cards((f"{title} · {what}", rep.scores.get(number), rep.verdict[key]["level"], rep.verdict[key]["text"])
+                       for key, (title, number, what) in names.items())
     from simulacra.evaluate.multi_report import EXPLANATIONS
 
     rows = [[f"<code>{k}</code>", rep.scores.get(k), escape(EXPLANATIONS[k])] for k in EXPLANATIONS]
-    return page.section("summary", "Summary", '<div class="cards">' + "".join(cards) + "</div>",
-                        page.table(["metric", "value", "what it measures"], rows))
+    return page.section("summary", "Summary", cards, page.table(["metric", "value", "what it measures"], rows))
 
 
 def _tables(rep: MultiTableReport) -> str:

@@ -67,7 +67,7 @@ def _seed(random_state: int | np.random.Generator | None) -> np.random.Generator
 def _draw(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
     """A mask of ``round(n * share)`` holdout positions among ``n``, drawn at random."""
     mask = np.zeros(n, dtype=bool)
-    mask[rng.permutation(n)[: int(round(n * share))]] = True
+    mask[rng.choice(n, size=int(round(n * share)), replace=False)] = True
     return mask
 
 
@@ -131,7 +131,7 @@ def split_table(data: pd.DataFrame, holdout: float = 0.2, *, random_state: int |
         if keys.isna().any():
             raise InputError(f"The entity column '{entity}' has {int(keys.isna().sum()):,} missing values; every row "
                              "needs its entity (fill them, or drop those rows first).")
-        codes, uniques = pd.factorize(keys)
+        codes, uniques = pd.factorize(keys, sort=_sortable(keys))  # sorted: the split does not depend on row order
         labels = None
         if stratify is not None:
             varying = data.groupby(codes)[stratify].nunique(dropna=False)
@@ -145,6 +145,14 @@ def split_table(data: pd.DataFrame, holdout: float = 0.2, *, random_state: int |
         labels = data[stratify] if stratify is not None else None
         mask = _units(len(data), share, rng, labels, stratify, "rows")
     return data[~mask].reset_index(drop=True), data[mask].reset_index(drop=True)
+
+
+def _sortable(values: pd.Series) -> bool:
+    try:
+        np.sort(values.drop_duplicates().to_numpy())
+    except TypeError:  # mixed types (numbers and text): entities in order of appearance
+        return False
+    return True
 
 
 def _units(n: int, share: float, rng: np.random.Generator, labels: pd.Series | None, stratify: str | None,
