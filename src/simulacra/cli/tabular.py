@@ -153,7 +153,7 @@ def sample(
         typer.Option("--condition", "-c", help='Fix a column\'s value in every row: COLUMN=VALUE, e.g. income=">50K"; repeat a column for any of several values (-c sex=Male -c sex=Female).'),
     ] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="csv, parquet or jsonl (default: from the file name).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Worker processes for a chunked job (default: all cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Worker processes for a chunked job of a single table's model (default: all cores).")] = None,
     chunk_rows: Annotated[Optional[int], typer.Option("--chunk-rows", help="Rows per chunk (memory is bounded by this); default 1,048,576.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
@@ -165,8 +165,9 @@ def sample(
 ) -> None:
     """Sample new rows from a fitted model.
 
-    An output folder (``-o out/``), --workers, --chunk-rows, --engine ray or more than a million rows runs
-    a chunked job: bounded memory, every core (or Ray), resumable by running the same command again.
+    For a single table's model, an output folder (``-o out/``), --workers, --chunk-rows, --engine ray or
+    more than a million rows runs a chunked job: bounded memory, every core (or Ray), resumable by running
+    the same command again.
 
     A model of related tables writes one file per table into the -o folder, sized with --scale; a
     sequence model writes -n new entities, each a whole history.
@@ -178,6 +179,8 @@ def sample(
     conditions = parse_assignments(condition, "--condition", repeats=True) or None
     relational = getattr(synth, "name", "") == "relational"
     _check_sizing(relational, n_rows, scale, conditions)
+    _check_job_options(getattr(synth, "name", ""), workers=workers, chunk_rows=chunk_rows,
+                       engine=None if engine == "local" else engine, ray_address=ray_address, overwrite=overwrite)
     if relational:
         from simulacra.cli.relational import sample_database
 
@@ -223,6 +226,18 @@ def _check_sizing(relational: bool, n_rows: int | None, scale: float | None, con
     if not relational and scale is not None:
         raise InputError("--scale applies to a model of related tables; give the number of rows (entities for a "
                          "sequence model) with -n.")
+
+
+def _check_job_options(kind: str, **given: object) -> None:
+    """Refuse the chunked job's options for a model sampled in one process (they were ignored without a word)."""
+    from simulacra.errors import InputError
+
+    used = [f"--{name.replace('_', '-')}" for name, value in given.items() if value not in (None, False)]
+    if used and kind in ("relational", "sequence"):
+        what = "a model of related tables" if kind == "relational" else "a sequence model"
+        verb = "applies" if len(used) == 1 else "apply"
+        raise InputError(f"{', '.join(used)} {verb} to a single table's chunked sampling job; {what} is sampled in "
+                         "one process on this machine: leave them out.")
 
 
 def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:

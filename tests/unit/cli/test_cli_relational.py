@@ -54,7 +54,9 @@ def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "generated_by" in res.output
     # sizing options the model does not use are refused (-n and -c were ignored without a word)
     for extra, said in ((["-n", "100"], "size the database with --scale"),
-                        (["-c", "age=30"], "--condition does not apply to a model of related tables")):
+                        (["-c", "age=30"], "--condition does not apply to a model of related tables"),
+                        (["--workers", "4", "--chunk-rows", "100"], "--workers, --chunk-rows apply to a single table's"),
+                        (["--engine", "ray"], "--engine applies to a single table's chunked sampling job; a model of related")):
         res = runner.invoke(app, ["sample", str(model), *extra, "-o", str(tmp_path / "again")])
         assert isinstance(res.exception, InputError) and said in str(res.exception)  # exit code 2 through main()
     table = tmp_path / "customers.model"
