@@ -21,7 +21,8 @@ def evaluate_command(
     seed: int = typer.Option(0, "--seed", help="Seed of every sample and model."),
     entity: Optional[str] = typer.Option(None, "--entity", help="Tables of sequences: the entity column (with --order); gives the sequence report."),
     order: Optional[str] = typer.Option(None, "--order", help="Tables of sequences: the column ordering each entity's events."),
-    model: Optional[Path] = typer.Option(None, "--model", help="The model file that made the synthetic table: a DP model's guarantee is shown beside the measured risk."),
+    fixed: Optional[list[str]] = typer.Option(None, "--fixed", help="Folders of tables: a table kept as it is at fit (`fit --fixed`; repeatable), left out of privacy. --model names them too."),
+    model: Optional[Path] = typer.Option(None, "--model", help="The model file that made the synthetic table: a DP model's guarantee is shown beside the measured risk; for folders of tables, the tables it kept fixed are left out of privacy."),
 ) -> None:
     """Evaluate a synthetic table against the real one: numbers in the terminal, JSON and HTML on request.
 
@@ -45,8 +46,12 @@ def evaluate_command(
 
             raise InputError("--target, --sensitive, --secret, --entity and --order apply to one table, not to folders "
                              "of tables; evaluate a single table file for them")
-        _evaluate_tables(real, synthetic, holdout, metadata, json_path, html_path, seed)
+        _evaluate_tables(real, synthetic, holdout, metadata, json_path, html_path, seed, model, fixed)
         return
+    if fixed:
+        from simulacra.errors import InputError
+
+        raise InputError("--fixed names tables kept as they are in a folder of related tables; it does not apply to one table")
 
     with step("Reading tables"):
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
@@ -81,17 +86,30 @@ def evaluate_command(
 
 
 def _evaluate_tables(real: Path, synthetic: Path, holdout: Optional[Path], metadata: Optional[Path],
-                     json_path: Optional[Path], html_path: Optional[Path], seed: int) -> None:
+                     json_path: Optional[Path], html_path: Optional[Path], seed: int, model: Optional[Path],
+                     fixed: Optional[list[str]]) -> None:
     from simulacra.cli.common import console
     from simulacra.cli.relational import read_database
     from simulacra.evaluate.multi_table import evaluate_tables
+
+    fixed = list(fixed or [])
+    if model is not None:  # the model names the tables kept as they are (--fixed): left out of privacy
+        from simulacra.errors import InputError
+        from simulacra.tabular.persistence import load
+
+        released = load(model)
+        if not hasattr(released, "fixed_"):
+            raise InputError(f"'{model}' is not a model of related tables; give the model `simulacra fit` made "
+                             "from the folder, or leave --model out")
+        fixed += [t for t in released.fixed_ if t not in fixed]
 
     frames = {"real": read_database(real), "synthetic": read_database(synthetic)}
     if holdout is not None:
         frames["holdout"] = read_database(holdout)
     with console.status("Evaluating") as status:
         report = evaluate_tables(frames["real"], frames["synthetic"], holdout=frames.get("holdout"), metadata=metadata,
-                                 random_state=seed, progress=lambda what: status.update(f"Evaluating: {what}"))
+                                 random_state=seed, progress=lambda what: status.update(f"Evaluating: {what}"),
+                                 fixed=fixed)
     console.print(f"[green]✓[/green] Evaluated {len(report.tables)} tables and {len(report.relationships)} "
                   f"relationships in {report.info['total_seconds']:.1f}s")
     _outputs(report, json_path, html_path)

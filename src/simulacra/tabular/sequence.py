@@ -37,7 +37,8 @@ import pandas as pd
 from simulacra.errors import InputError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
-from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, find_calendar, market_move, sample_on_calendar
+from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, few_entities, find_calendar
+from simulacra.tabular._sequence_common import market_move, sample_on_calendar
 from simulacra.tabular._sequence_plan import (
     check_table, entity_sizes, from_model_clock, plan_columns, set_scales, to_model_clock, yes_no,
 )
@@ -140,6 +141,8 @@ class SequenceSynthesizer(CompositeModel):
         groups = frame.groupby(self.entity, sort=False)
         lengths = groups.size().to_numpy()
         self.n_entities_ = int(lengths.size)
+        if (few := few_entities(self.n_entities_, self.min_category_count)) is not None:
+            warnings.warn(few, UserWarning, stacklevel=2)
         self.n_training_rows_ = int(len(frame))
         self.entity_prefix_ = _entity_prefix(frame[self.entity])
         self.time_ = {**self._order_kind(frame[self.order]), **clock}  # a zone's clock: see to_model_clock

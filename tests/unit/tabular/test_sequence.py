@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -229,3 +231,14 @@ def test_event_times_keep_the_real_resolution() -> None:
     state["state"]["time"] = {k: v for k, v in state["state"]["time"].items() if k != "step"}
     old = SequenceSynthesizer.from_state(state).sample(20, random_state=1)
     assert old.groupby("tailnum")["sched_dep"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+
+
+def test_too_few_entities_for_the_privacy_floor_is_warned_at_fit() -> None:
+    # three weather stations: the entity table has three rows, and a synthetic station starts as a real one
+    few = _panel(3, seed=4)
+    with pytest.warns(UserWarning, match=r"Only 3 entities: too few for the privacy floor \(min_category_count=5\)"):
+        SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(few)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # enough entities, or no floor asked for: nothing to say
+        SequenceSynthesizer(entity="customer", order="day", random_state=0, min_category_count=1).fit(few)
+        SequenceSynthesizer(entity="customer", order="day", random_state=0, min_samples_leaf=5).fit(_panel(20, seed=4))
