@@ -87,6 +87,11 @@ def _split_database(folder: Path, holdout: float, seed: int, metadata: Optional[
         console.print(f"[yellow]warning:[/yellow] {rel}: {n:,} child rows refer to a parent row on the other side "
                       "(their child follows another parent); give one of the two parents with --fixed to avoid it",
                       highlight=False)
+    copied = [name for name, how in result.how.items() if how.startswith("copied")]
+    if copied:
+        names = " ".join(f"--fixed {name}" for name in copied)
+        console.print(f"note: {', '.join(copied)} copied whole to both sides (no unseen rows): fit and evaluate with "
+                      f"{names} to keep them as they are and leave them out of privacy", highlight=False, markup=False)
     files = {f.stem: f.name for f in sorted(folder.iterdir()) if f.is_file() and f.stem in tables}
     return (result.train, result.holdout), files, {name: f" ({how})" for name, how in result.how.items()}
 

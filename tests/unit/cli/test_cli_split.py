@@ -33,6 +33,7 @@ def test_a_folder_splits_into_train_and_holdout_folders(tmp_path: Path) -> None:
     assert len(hold["customers"]) == 75 and len(train["customers"]) == 225
     assert "customers: 225 train, 75 holdout (split at random)" in res.output
     assert "products: 40 train, 40 holdout (copied to both sides)" in res.output
+    assert "evaluate with --fixed products" in " ".join(res.output.split())
     assert hold["lines"]["order_id"].isin(hold["orders"]["order_id"]).all()
     assert train["lines"]["order_id"].isin(train["orders"]["order_id"]).all()
     again = runner.invoke(app, ["split", str(shop), "-o", str(out)])
