@@ -128,8 +128,9 @@ def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, con
         conditions = _typed_conditions(getattr(synth, "entity_model_"), conditions)
     with step(f"Sampling {n:,} entities with whole histories"):
         rows = synth.sample(n, random_state=seed, conditions=conditions)  # type: ignore[attr-defined]
+    written = getattr(synth, "time_", {}).get("format")  # the order column's format as read (a CSV writes it so)
     with step(f"Writing {output.name}"):
-        write_table(rows, output, format=format)
+        write_table(rows, output, format=format, datetime_formats={getattr(synth, "order"): written} if written else None)
     console.print(f"{n:,} entities, {len(rows):,} events written to [bold]{output}[/bold]")
 
 
