@@ -207,6 +207,12 @@ def test_fit_passes_the_model_parameters_it_takes(tmp_path, capsys):
                       "-p", "min_samples_leaf=7"], capsys)
     assert code == 0, out
     assert simulacra.load(tmp_path / "s.model").min_samples_leaf == 7
+    # a sequence model is sampled in one process: the chunked job's options are refused (they were ignored)
+    code, out = _run(["sample", str(tmp_path / "s.model"), "-n", "3", "-o", str(tmp_path / "s.csv"), "--workers", "2",
+                      "--overwrite"], capsys)
+    text = " ".join(out.split())
+    assert code == 2 and "--workers, --overwrite apply to a single table's chunked sampling job; a sequence model" in text
+    assert not (tmp_path / "s.csv").exists()
     code, out = _run(["fit", str(data), "-o", str(tmp_path / "a.model"), "--model", "autoreg", "--no-rules",
                       "-p", "order=hubs"], capsys)
     assert code == 0, out

@@ -54,7 +54,9 @@ def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "generated_by" in res.output
     # sizing options the model does not use are refused (-n and -c were ignored without a word)
     for extra, said in ((["-n", "100"], "size the database with --scale"),
-                        (["-c", "age=30"], "--condition does not apply to a model of related tables")):
+                        (["-c", "age=30"], "--condition does not apply to a model of related tables"),
+                        (["--workers", "4", "--chunk-rows", "100"], "--workers, --chunk-rows apply to a single table's"),
+                        (["--engine", "ray"], "--engine applies to a single table's chunked sampling job; a model of related")):
         res = runner.invoke(app, ["sample", str(model), *extra, "-o", str(tmp_path / "again")])
         assert isinstance(res.exception, InputError) and said in str(res.exception)  # exit code 2 through main()
     table = tmp_path / "customers.model"
@@ -165,3 +167,22 @@ def test_fit_help_names_a_folder_of_tables_as_its_input() -> None:
     """`simulacra fit --help` described its argument as one table file only."""
     res = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "or a folder of related tables, one file per table" in " ".join(res.output.split())
+
+
+def _help(*command: str) -> str:
+    res = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "250", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    return " ".join(res.output.replace("│", " ").split())
+
+
+def test_help_texts_say_what_each_command_does_with_its_options() -> None:
+    """Help texts that spoke of an option or a file the command does not have."""
+    meta = _help("metadata")
+    assert "With --metadata" not in meta and "write them into the JSON" in meta and "Not for a folder of tables" in meta
+    sample = _help("sample")
+    assert "a folder for a model of related tables" in sample and "``" not in sample and "csv for a folder" in sample
+    for command in (("image", "evaluate"), ("augment", "image"), ("uplift", "image")):
+        text = _help(*command)  # no model file, no model: the images are worked on
+        assert "Not saved in the model file" not in text and "images the model uses" not in text, command
+        assert "Side of the square images worked on" in text and ("--device" not in text or "never saved" in text)
+    assert "default: the model's, 20 unless" in _help("image", "sample")
