@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from simulacra.cli._fit_kinds import fit_sequences, fit_table, privacy_params, refuse_unused, with_rules
-from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.common import console, parse_assignments, step, written_formats
 
 #: ``--key-file``: the model signing key (HMAC-SHA256), also read from $SIMULACRA_MODEL_KEY.
 KeyFile = Annotated[
@@ -128,9 +128,8 @@ def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, con
         conditions = _typed_conditions(getattr(synth, "entity_model_"), conditions)
     with step(f"Sampling {n:,} entities with whole histories"):
         rows = synth.sample(n, random_state=seed, conditions=conditions)  # type: ignore[attr-defined]
-    written = getattr(synth, "time_", {}).get("format")  # the order column's format as read (a CSV writes it so)
-    with step(f"Writing {output.name}"):
-        write_table(rows, output, format=format, datetime_formats={getattr(synth, "order"): written} if written else None)
+    with step(f"Writing {output.name}"):  # the order column in its format as read
+        write_table(rows, output, format=format, datetime_formats=written_formats(synth))
     console.print(f"{n:,} entities, {len(rows):,} events written to [bold]{output}[/bold]")
 
 
@@ -199,9 +198,8 @@ def sample(
         return
     with step(f"Sampling {n_rows:,} rows"):
         rows = synth.sample(n_rows, random_state=seed, conditions=conditions)
-    formats = {name: col.format for name, col in synth.metadata_.columns.items() if col.type == "datetime" and col.format}
     with step(f"Writing {output.name}"):
-        write_table(rows, output, format=format, datetime_formats=formats)
+        write_table(rows, output, format=format, datetime_formats=written_formats(synth))
     console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
 
 

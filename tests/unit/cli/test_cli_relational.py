@@ -186,3 +186,28 @@ def test_help_texts_say_what_each_command_does_with_its_options() -> None:
         assert "Not saved in the model file" not in text and "images the model uses" not in text, command
         assert "Side of the square images worked on" in text and ("--device" not in text or "never saved" in text)
     assert "default: the model's, 20 unless" in _help("image", "sample")
+
+
+def test_sampled_tables_write_dates_as_they_were_read(tmp_path: Path) -> None:
+    """Regression: a sampled database wrote every date in ISO (``01/03/2021`` came back as ``2021-03-01``, a
+    sequence child's ``2024-01-04T12:00:00Z`` as ``2024-01-04 12:00:00+00:00``), unlike a single table's sample."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    users = pd.DataFrame({"user_id": range(60), "age": rng.integers(18, 80, 60),
+                          "joined": (pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, 60), unit="D"))
+                          .strftime("%d/%m/%Y")})
+    starts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 100, 60), unit="h")
+    events = pd.DataFrame([{"user_id": u, "ts": (t + pd.Timedelta(hours=3 * k)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "v": float(rng.normal())} for u, t in enumerate(starts) for k in range(4)])
+    shop = _folder(tmp_path, {"users": users, "events": events})
+    meta, model, out = tmp_path / "m.json", tmp_path / "m.model", tmp_path / "out"
+    for argv in (["metadata", str(shop), "--sequence", "events.user_id:ts", "-o", str(meta)],
+                 ["fit", str(shop), "--metadata", str(meta), "--seed", "0", "-o", str(model)],
+                 ["sample", str(model), "--seed", "1", "-o", str(out)]):
+        res = runner.invoke(app, argv)
+        assert res.exit_code == 0, res.output
+    joined = pd.read_csv(out / "users.csv", dtype=str)["joined"].dropna()
+    ts = pd.read_csv(out / "events.csv", dtype=str)["ts"]
+    assert len(joined) and joined.str.fullmatch(r"\d\d/\d\d/\d{4}").all(), joined.head().tolist()
+    assert len(ts) and ts.str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all(), ts.head().tolist()
