@@ -42,6 +42,8 @@ _LAZY = {
     "get_synthesizer_class": "simulacra.tabular.registry",
     "load": "simulacra.tabular.persistence:load",
     "sample_to": "simulacra.scale.api",
+    "split_table": "simulacra.tabular.split",
+    "split_tables": "simulacra.tabular.split",
     "read_table": "simulacra.io",
     "write_table": "simulacra.io",
 }

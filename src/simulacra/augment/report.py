@@ -90,12 +90,28 @@ def sentences(result: UpliftResult, baseline: str = "none") -> list[str]:
     return out
 
 
+def shown_metrics(result: UpliftResult) -> list[str]:
+    """The metrics of the table and plot: the minority class's F1 only where the task has a minority class
+    (an image task's classes are drawn alike: its first class's F1 said nothing). The JSON keeps them all."""
+    return [m for m in METRICS if m != "minority_f1" or result.info.get("minority_class") is not None]
+
+
+def _has_ratio(result: UpliftResult) -> bool:
+    return bool(result.runs["ratio"].notna().any())
+
+
+def header(result: UpliftResult) -> list[str]:
+    """Column names of the scores table (the ratio column only where some method was run at a ratio)."""
+    return ["method", *(["ratio"] if _has_ratio(result) else []), "repeats", *(LABELS[m] for m in shown_metrics(result))]
+
+
 def table_rows(result: UpliftResult) -> list[list[str]]:
     s = result.summary()
     rows = []
+    ratio_shown, metrics = _has_ratio(result), shown_metrics(result)
     for _, r in s.iterrows():
-        ratio = "" if pd.isna(r["ratio"]) else f"{r['ratio']:g}"
-        rows.append([r["method"], ratio, str(int(r["repeats"]))] + [_fmt(r[f"{m}_mean"], r[f"{m}_sd"]) for m in METRICS])
+        ratio = ["" if pd.isna(r["ratio"]) else f"{r['ratio']:g}"] if ratio_shown else []
+        rows.append([r["method"], *ratio, str(int(r["repeats"]))] + [_fmt(r[f"{m}_mean"], r[f"{m}_sd"]) for m in metrics])
     return rows
 
 
@@ -104,7 +120,8 @@ HEADER = ["method", "ratio", "repeats", "macro F1", "minority F1", "PR AUC", "RO
 
 def render_text(result: UpliftResult) -> str:
     """A Markdown table (mean ± sd, in %) and the verdicts."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    head = header(result)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
     return "\n".join(lines + [""] + [f"- {s}" for b in result.baselines for s in sentences(result, b)])
 
@@ -142,12 +159,13 @@ def plot_uri(result: UpliftResult) -> str:
     from simulacra.evaluate import plots
 
     s = result.summary()
-    fig = plots.figure(3.0 * len(METRICS), 2.9, layout="constrained")
-    axes = fig.subplots(1, len(METRICS))
+    metrics = shown_metrics(result)
+    fig = plots.figure(3.0 * len(metrics), 2.9, layout="constrained")
+    axes = fig.subplots(1, len(metrics))
     others = s[s.method != "none"]
     ratios = sorted(others["ratio"].dropna().unique())
     groups = list(others.groupby("method", sort=False))
-    for ax, m in zip(axes, METRICS):
+    for ax, m in zip(axes, metrics):
         base = s[s.method == "none"]
         if len(base):
             mu, sd = base[f"{m}_mean"].iloc[0], np.nan_to_num(base[f"{m}_sd"].iloc[0])
@@ -158,9 +176,10 @@ def plot_uri(result: UpliftResult) -> str:
             x = [(ratios.index(r) if not pd.isna(r) else 0) + shift for r in grp["ratio"]]
             ax.errorbar(x, grp[f"{m}_mean"], yerr=np.nan_to_num(grp[f"{m}_sd"]), marker="o", ms=4, capsize=3,
                         lw=1.4, color=plots.SERIES[j % len(plots.SERIES)], label=method)
-        ax.set_xticks(range(max(1, len(ratios))), [f"{r:g}" for r in ratios] or ["auto"])
+        # no ratio: the EDA paper's for a text task, none at all for an image task (methods side by side)
+        ax.set_xticks(range(max(1, len(ratios))), [f"{r:g}" for r in ratios] or ["" if result.task == "image" else "auto"])
         ax.set_title(LABELS[m], fontsize=9)
-        ax.set_xlabel("ratio", fontsize=8)
+        ax.set_xlabel("ratio" if ratios or result.task != "image" else "", fontsize=8)
         plots.style(ax)
     axes[0].legend(fontsize=6.5, frameon=False)
     return str(plots.png_uri(fig))
@@ -205,14 +224,16 @@ def render_html(result: UpliftResult) -> str:
         order = sorted(result.verdicts(baseline=b), key=lambda v: -v["gain"] if not math.isnan(v["gain"]) else 0)
         verdicts += "".join(f'<li class="{_level(v["verdict"])}">{esc(text)}</li>'
                             for v, text in zip(order, sentences(result, b)))
-    scores = page.table(HEADER, [[esc(c) for c in r] for r in table_rows(result)], right=range(1, len(HEADER)))
+    head = header(result)
+    scores = page.table(head, [[esc(c) for c in r] for r in table_rows(result)], right=range(1, len(head)))
     setup = page.table(["setting", "value"], [[f"<code>{esc(str(k))}</code>", esc(str(v))] for k, v in result.info.items()])
     body = "".join([
         _cards(result),
         page.section("verdicts", "Verdicts", f'<ul class="verdicts">{verdicts}</ul>'),
         page.section("scores", "Scores", '<p class="note">In %: mean ± standard deviation over repeats, on the real '
                      "test set.</p>", scores),
-        page.section("plot", "By method and ratio", page.figure(plot_uri(result), "metrics by method and ratio", id="uplift-plot")),
+        page.section("plot", "By method and ratio" if _has_ratio(result) else "By method",
+                     page.figure(plot_uri(result), "metrics by method", id="uplift-plot")),
         page.section("setup", "Set-up", setup, '<p class="note">Augmentations were fitted on the training split only; '
                      "the test set was used for scoring alone.</p>"),
     ])

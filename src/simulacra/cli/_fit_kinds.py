@@ -116,7 +116,9 @@ def fit_table(data: Path, output: Path, *, model: str | None, metadata: Path | N
                              "leave it out with --epsilon (or fit on --sample-rows).")
     name = model or default_synthesizer_name()
     cls = get_synthesizer_class(name)
-    given = model_params(param, cls, "a single table")
+    # -p epsilon=... beside --epsilon was silently overridden by the option: a budget the user did not choose
+    by_option = {**_SET_BY, **{k: f"--{k}" for k in privacy}}
+    given = model_params(param, cls, "a single table", by_option)
     if max_rows_in_memory is not None:  # large inputs: simulacra.scale reads in chunks
         from simulacra.scale.fit import fit_large
 

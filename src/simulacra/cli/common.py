@@ -94,3 +94,15 @@ def _typed_value(raw: str) -> Any:
         except ValueError:
             continue
     return value
+
+
+def written_formats(model: Any) -> dict[str, str]:
+    """The formats a fitted model's date columns were read in (a CSV writes them so): those of its metadata,
+    and a sequence model's order column."""
+    meta = getattr(model, "metadata_", None)
+    out = {} if meta is None else {str(name): str(col.format) for name, col in meta.columns.items()
+                                   if col.type == "datetime" and getattr(col, "format", None)}
+    time = getattr(model, "time_", None)
+    if isinstance(time, dict) and time.get("format"):
+        out[str(model.order)] = str(time["format"])
+    return out

@@ -21,7 +21,8 @@ def evaluate_command(
     seed: int = typer.Option(0, "--seed", help="Seed of every sample and model."),
     entity: Optional[str] = typer.Option(None, "--entity", help="Tables of sequences: the entity column (with --order); gives the sequence report."),
     order: Optional[str] = typer.Option(None, "--order", help="Tables of sequences: the column ordering each entity's events."),
-    model: Optional[Path] = typer.Option(None, "--model", help="The model file that made the synthetic table: a DP model's guarantee is shown beside the measured risk."),
+    fixed: Optional[list[str]] = typer.Option(None, "--fixed", help="Folders of tables: a table kept as it is at fit (`fit --fixed`; repeatable), left out of privacy. --model names them too."),
+    model: Optional[Path] = typer.Option(None, "--model", help="The model file that made the synthetic table: a DP model's guarantee is shown beside the measured risk; for folders of tables, the tables it kept fixed are left out of privacy."),
 ) -> None:
     """Evaluate a synthetic table against the real one: numbers in the terminal, JSON and HTML on request.
 
@@ -45,22 +46,26 @@ def evaluate_command(
 
             raise InputError("--target, --sensitive, --secret, --entity and --order apply to one table, not to folders "
                              "of tables; evaluate a single table file for them")
-        _evaluate_tables(real, synthetic, holdout, metadata, json_path, html_path, seed)
+        _evaluate_tables(real, synthetic, holdout, metadata, json_path, html_path, seed, model, fixed)
         return
+    if fixed:
+        from simulacra.errors import InputError
+
+        raise InputError("--fixed names tables kept as they are in a folder of related tables; it does not apply to one table")
 
     with step("Reading tables"):
         frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
         if holdout is not None:
             frames["holdout"] = read_table(holdout)
     if entity or order:
-        unused = [name for name, given in (("--html", html_path), ("--target", target), ("--sensitive", sensitive),
+        unused = [name for name, given in (("--target", target), ("--sensitive", sensitive),
                                            ("--secret", secret), ("--model", model)) if given]
-        if unused:  # they were ignored without a word (no HTML page was written)
+        if unused:  # they were ignored without a word
             from simulacra.errors import InputError
 
             raise InputError(f"{', '.join(unused)} do(es) not apply to the sequence report (--entity/--order); it is "
-                             "printed, and written as JSON with --json.")
-        _evaluate_sequences(frames, entity, order, json_path, seed)
+                             "printed, written as JSON with --json and as a page with --html.")
+        _evaluate_sequences(frames, entity, order, json_path, html_path, seed)
         return
     guarantee = None
     if model is not None:
@@ -81,17 +86,30 @@ def evaluate_command(
 
 
 def _evaluate_tables(real: Path, synthetic: Path, holdout: Optional[Path], metadata: Optional[Path],
-                     json_path: Optional[Path], html_path: Optional[Path], seed: int) -> None:
+                     json_path: Optional[Path], html_path: Optional[Path], seed: int, model: Optional[Path],
+                     fixed: Optional[list[str]]) -> None:
     from simulacra.cli.common import console
     from simulacra.cli.relational import read_database
     from simulacra.evaluate.multi_table import evaluate_tables
+
+    fixed = list(fixed or [])
+    if model is not None:  # the model names the tables kept as they are (--fixed): left out of privacy
+        from simulacra.errors import InputError
+        from simulacra.tabular.persistence import load
+
+        released = load(model)
+        if not hasattr(released, "fixed_"):
+            raise InputError(f"'{model}' is not a model of related tables; give the model `simulacra fit` made "
+                             "from the folder, or leave --model out")
+        fixed += [t for t in released.fixed_ if t not in fixed]
 
     frames = {"real": read_database(real), "synthetic": read_database(synthetic)}
     if holdout is not None:
         frames["holdout"] = read_database(holdout)
     with console.status("Evaluating") as status:
         report = evaluate_tables(frames["real"], frames["synthetic"], holdout=frames.get("holdout"), metadata=metadata,
-                                 random_state=seed, progress=lambda what: status.update(f"Evaluating: {what}"))
+                                 random_state=seed, progress=lambda what: status.update(f"Evaluating: {what}"),
+                                 fixed=fixed)
     console.print(f"[green]✓[/green] Evaluated {len(report.tables)} tables and {len(report.relationships)} "
                   f"relationships in {report.info['total_seconds']:.1f}s")
     _outputs(report, json_path, html_path)
@@ -115,7 +133,7 @@ def _outputs(report: Any, json_path: Optional[Path], html_path: Optional[Path]) 
 
 
 def _evaluate_sequences(frames: dict, entity: Optional[str], order: Optional[str], json_path: Optional[Path],
-                        seed: int) -> None:
+                        html_path: Optional[Path], seed: int) -> None:
     import json
 
     from simulacra.cli.common import console, step
@@ -130,6 +148,11 @@ def _evaluate_sequences(frames: dict, entity: Optional[str], order: Optional[str
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=1, default=float))
         console.print(f"[green]✓[/green] JSON written to {json_path}")
+    if html_path is not None:
+        from simulacra.evaluate.sequence_html import write_sequence_html
+
+        with step(f"Writing the HTML report to {html_path}"):
+            write_sequence_html(report, html_path)
     lines = [
         f"entities: real {report['entities']['real']:,}, synthetic {report['entities']['synthetic']:,}",
         f"events per entity (1 − KS): {report['length_ks_complement']:.3f}",

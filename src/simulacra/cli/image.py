@@ -14,9 +14,9 @@ from simulacra.cli.uplift import _finish, _progress, uplift_app
 image_app = typer.Typer(help="Image generators: fit on a folder of images, sample new ones, evaluate them.",
                         no_args_is_help=True)
 
-ResolutionOpt = Annotated[int | None, typer.Option("--resolution", help="Side of the square images the model uses (default: the images' size, at most 64).")]
+ResolutionOpt = Annotated[int | None, typer.Option("--resolution", help="Side of the square images worked on (default: the images' size, at most 64).")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="Convert every image to L (grey) or RGB (default: the one mode they share).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="Where the networks run: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N. Not saved in the model file.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="Where the networks run: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N; a setting of this run, never saved in a model file.")]
 
 
 def _device(device: str) -> str:
@@ -82,8 +82,8 @@ def sample(
     n: Annotated[int, typer.Option("-n", "--n", help="Number of images.")] = 100,
     cls: Annotated[list[str] | None, typer.Option("--class", help="Only this class (repeatable); default: classes as in training.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
-    steps: Annotated[int | None, typer.Option("--sample-steps", help="diffusion: denoising steps.")] = None,
-    guidance: Annotated[float | None, typer.Option("--guidance", help="diffusion: classifier-free guidance scale.")] = None,
+    steps: Annotated[int | None, typer.Option("--sample-steps", help="diffusion: denoising steps (default: the model's, 20 unless fitted with -p sample_steps=N).")] = None,
+    guidance: Annotated[float | None, typer.Option("--guidance", help="diffusion: classifier-free guidance scale (default: the model's, 2 unless fitted with -p guidance=G).")] = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Draw new images, written as PNG in a folder per class."""

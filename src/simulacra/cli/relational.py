@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.common import console, parse_assignments, step, written_formats
 
 _PART = re.compile(r"^part-\d+[.-]")
 
@@ -160,8 +160,9 @@ def sample_database(synth: Any, output: Path, scale: float, seed: int | None, fo
     with step(f"Sampling related tables (scale {scale:g})"):
         tables = synth.sample(scale=scale, random_state=seed)
     output.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        write_table(frame, output / f"{name}{suffix}")
+    models = getattr(synth, "models_", {})
+    for name, frame in tables.items():  # dates in the formats they were read in, as for a single table
+        write_table(frame, output / f"{name}{suffix}", datetime_formats=written_formats(models.get(name)))
         console.print(f"  {name}: {len(frame):,} rows", highlight=False, markup=False)
     dropped = getattr(synth, "dropped_", {})
     for name, n in dropped.items():

@@ -9,19 +9,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from simulacra.cli._fit_kinds import fit_sequences, fit_table, privacy_params, refuse_unused, with_rules
-from simulacra.cli.common import console, parse_assignments, step
+from simulacra.cli.common import console, parse_assignments, step, written_formats
 
 #: ``--key-file``: the model signing key (HMAC-SHA256), also read from $SIMULACRA_MODEL_KEY.
-#: ``--rules/--no-rules``: discover the table's rules (derived columns, dependencies, row rules).
-RulesOption = Annotated[
-    bool,
-    typer.Option(
-        "--rules/--no-rules",
-        help="Find the table's rules (derived columns, dependencies, orderings, clock times, missing together) "
-        "and keep them in every synthetic row; see docs/rules.md. With --metadata, the rules in that file are used.",
-    ),
-]
-
 KeyFile = Annotated[
     Optional[Path],
     typer.Option(
@@ -138,22 +128,22 @@ def _sample_sequences(synth: object, output: Path, n: int, seed: int | None, con
         conditions = _typed_conditions(getattr(synth, "entity_model_"), conditions)
     with step(f"Sampling {n:,} entities with whole histories"):
         rows = synth.sample(n, random_state=seed, conditions=conditions)  # type: ignore[attr-defined]
-    with step(f"Writing {output.name}"):
-        write_table(rows, output, format=format)
+    with step(f"Writing {output.name}"):  # the order column in its format as read
+        write_table(rows, output, format=format, datetime_formats=written_formats(synth))
     console.print(f"{n:,} entities, {len(rows):,} events written to [bold]{output}[/bold]")
 
 
 def sample(
     model_file: Annotated[Path, typer.Argument(help="A model file written by `simulacra fit`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.parquet, .csv or .jsonl).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output table (.parquet, .csv or .jsonl); a folder for a model of related tables (one file per table) or a single table's chunked job.")],
     n_rows: Annotated[Optional[int], typer.Option("--rows", "-n", help="How many rows to sample (entities, for a sequence model); default 1,000.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed: the same seed gives the same rows.")] = None,
     condition: Annotated[
         Optional[list[str]],
         typer.Option("--condition", "-c", help='Fix a column\'s value in every row: COLUMN=VALUE, e.g. income=">50K"; repeat a column for any of several values (-c sex=Male -c sex=Female).'),
     ] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="csv, parquet or jsonl (default: from the file name).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Worker processes for a chunked job (default: all cores).")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="csv, parquet or jsonl (default: from the file name; csv for a folder of related tables).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Worker processes for a chunked job of a single table's model (default: all cores).")] = None,
     chunk_rows: Annotated[Optional[int], typer.Option("--chunk-rows", help="Rows per chunk (memory is bounded by this); default 1,048,576.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local (processes on this machine) or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to use with --engine ray (e.g. auto); default: Ray on this machine.")] = None,
@@ -165,8 +155,9 @@ def sample(
 ) -> None:
     """Sample new rows from a fitted model.
 
-    An output folder (``-o out/``), --workers, --chunk-rows, --engine ray or more than a million rows runs
-    a chunked job: bounded memory, every core (or Ray), resumable by running the same command again.
+    For a single table's model, an output folder (-o out/), --workers, --chunk-rows, --engine ray or
+    more than a million rows runs a chunked job: bounded memory, every core (or Ray), resumable by running
+    the same command again.
 
     A model of related tables writes one file per table into the -o folder, sized with --scale; a
     sequence model writes -n new entities, each a whole history.
@@ -178,6 +169,8 @@ def sample(
     conditions = parse_assignments(condition, "--condition", repeats=True) or None
     relational = getattr(synth, "name", "") == "relational"
     _check_sizing(relational, n_rows, scale, conditions)
+    _check_job_options(getattr(synth, "name", ""), workers=workers, chunk_rows=chunk_rows,
+                       engine=None if engine == "local" else engine, ray_address=ray_address, overwrite=overwrite)
     if relational:
         from simulacra.cli.relational import sample_database
 
@@ -205,9 +198,8 @@ def sample(
         return
     with step(f"Sampling {n_rows:,} rows"):
         rows = synth.sample(n_rows, random_state=seed, conditions=conditions)
-    formats = {name: col.format for name, col in synth.metadata_.columns.items() if col.type == "datetime" and col.format}
     with step(f"Writing {output.name}"):
-        write_table(rows, output, format=format, datetime_formats=formats)
+        write_table(rows, output, format=format, datetime_formats=written_formats(synth))
     console.print(f"{len(rows):,} rows written to [bold]{output}[/bold]")
 
 
@@ -223,6 +215,18 @@ def _check_sizing(relational: bool, n_rows: int | None, scale: float | None, con
     if not relational and scale is not None:
         raise InputError("--scale applies to a model of related tables; give the number of rows (entities for a "
                          "sequence model) with -n.")
+
+
+def _check_job_options(kind: str, **given: object) -> None:
+    """Refuse the chunked job's options for a model sampled in one process (they were ignored without a word)."""
+    from simulacra.errors import InputError
+
+    used = [f"--{name.replace('_', '-')}" for name, value in given.items() if value not in (None, False)]
+    if used and kind in ("relational", "sequence"):
+        what = "a model of related tables" if kind == "relational" else "a sequence model"
+        verb = "applies" if len(used) == 1 else "apply"
+        raise InputError(f"{', '.join(used)} {verb} to a single table's chunked sampling job; {what} is sampled in "
+                         "one process on this machine: leave them out.")
 
 
 def _typed_conditions(synth: object, conditions: dict[str, object]) -> dict[str, object]:
@@ -409,7 +413,10 @@ def _short(value: object, width: int = 60) -> str:
 def metadata(
     data: Annotated[Path, typer.Argument(help="A table: CSV, Parquet or JSONL; or a folder of related tables.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the metadata JSON here (default: print it).")] = None,
-    rules: RulesOption = True,
+    rules: Annotated[bool, typer.Option(
+        "--rules/--no-rules", help="One table: find its rules (derived columns, dependencies, orderings, clock times, "
+        "missing together) and write them into the JSON, where `fit --metadata` keeps them in every synthetic row; "
+        "see docs/rules.md. Not for a folder of tables.")] = True,
     sequence: Annotated[Optional[list[str]], typer.Option(
         "--sequence", help="A folder of tables: TABLE.FOREIGN_KEY[:ORDER] declares TABLE the histories of the parent "
         "rows its foreign key refers to (repeatable), e.g. flights.tailnum:sched_dep.")] = None,

@@ -22,16 +22,11 @@ def _ci(ci: Any) -> str:
 
 
 def _summary(rep: Report) -> str:
-    cards = []
     names = {"fidelity": ("Fidelity", "quality score"), "utility": ("Utility", "TSTR / TRTR"),
              "privacy": ("Privacy", "privacy score")}
-    for key, (title, what) in names.items():
-        v = rep.verdict[key]
-        value = rep.scores.get(key)
-        cards.append(f'<div class="card {v["level"]}"><div class="name">{title} · {what}</div>'
-                     f'<div class="score">{page.fmt(value, 2)}</div><div class="level">{escape(v["level"])}</div>'
-                     f'<div>{escape(v["text"])}</div></div>')
-    return '<section id="summary"><h2>Summary</h2><div class="cards">' + "".join(cards) + "</div></section>"
+    return page.section("summary", "Summary", page.cards(
+        (f"{title} · {what}", rep.scores.get(key), rep.verdict[key]["level"], rep.verdict[key]["text"])
+        for key, (title, what) in names.items()))
 
 
 def _fidelity(rep: Report) -> str:

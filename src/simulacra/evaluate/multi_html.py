@@ -51,17 +51,12 @@ def _cards(rep: MultiTableReport) -> str:
     names = {"fidelity": ("Fidelity", "quality", "quality score"),
              "integrity": ("Integrity", "fk_resolved", "foreign keys resolving"),
              "privacy": ("Privacy", "privacy", "privacy score")}
-    cards = []
-    for key, (title, number, what) in names.items():
-        v = rep.verdict[key]
-        cards.append(f'<div class="card {v["level"]}"><div class="name">{title} · {what}</div>'
-                     f'<div class="score">{page.fmt(rep.scores.get(number), 2)}</div><div class="level">{escape(v["level"])}</div>'
-                     f'<div>{escape(v["text"])}</div></div>')
+    cards = page.cards((f"{title} · {what}", rep.scores.get(number), rep.verdict[key]["level"], rep.verdict[key]["text"])
+                       for key, (title, number, what) in names.items())
     from simulacra.evaluate.multi_report import EXPLANATIONS
 
     rows = [[f"<code>{k}</code>", rep.scores.get(k), escape(EXPLANATIONS[k])] for k in EXPLANATIONS]
-    return page.section("summary", "Summary", '<div class="cards">' + "".join(cards) + "</div>",
-                        page.table(["metric", "value", "what it measures"], rows))
+    return page.section("summary", "Summary", cards, page.table(["metric", "value", "what it measures"], rows))
 
 
 def _tables(rep: MultiTableReport) -> str:
@@ -159,9 +154,14 @@ def _privacy(rep: MultiTableReport) -> str:
             if s["dcr_share"] is not None]
     rows += [[f"entities of <code>{escape(n)}</code> (with {escape(', '.join(e['children']))})", e["dcr_share"],
               e["exact_copies"], e["exact_copies_holdout"]] for n, e in rep.entity_privacy.items()]
+    fixed = rep.info.get("fixed", {})
+    copied = ('<p class="note">Copied whole (fixed), left out of the privacy measures: ' +
+              ", ".join(f"<code>{escape(n)}</code> ({escape(why)})" for n, why in fixed.items()) +
+              ". A lookup table kept as it is at fit is public by choice; its rows are the real rows.</p>") if fixed else ""
     if not rows:
-        return page.section("privacy", "Privacy", '<p class="skipped">Not measured: give holdout tables the synthesizer never saw.</p>')
-    return page.section("privacy", "Privacy",
+        return page.section("privacy", "Privacy", copied +
+                            '<p class="skipped">Not measured: give holdout tables the synthesizer never saw.</p>')
+    return page.section("privacy", "Privacy", copied +
                         '<p class="note">DCR share: share of synthetic rows closer to a training row than to a holdout row '
                         "(0.5 ideal). Entities: each parent row with its number of children and their mean numerical values.</p>",
                         page.table(["measured on", "DCR share", "exact copies", "exact copies (holdout)"], rows))

@@ -29,7 +29,7 @@ EXPLANATIONS = {
     "integrity_gap": "The largest gap, over relationships, between the real and synthetic orphan rates or missing "
                      "foreign key rates (0 = kept as in the real data).",
     "privacy": "1 − the worst risk over the per-table and entity-level DCR shares and copies (as the single-table "
-               "privacy score); only with a holdout.",
+               "privacy score); only with a holdout. Tables copied whole (fixed at fit) are left out.",
 }
 
 
@@ -135,6 +135,8 @@ class MultiTableReport(NumberReport):
         rows += [("all", k, self._flat.get(k), verdict.get(k, "")) for k in HEADLINES]
         for name, s in self.table_scores().items():
             rows.append((f"table {name}", "quality", s["quality"], ""))
+            if name in self.info.get("fixed", {}):
+                rows.append(("", "privacy", "not scored", "copied whole (fixed)"))
         for r in self.relationships:
             rows.append((r["name"], "cardinality", r["cardinality"]["score"], ""))
             rows.append(("", "intertable_trends", r["intertable_trends"]["score"], ""))

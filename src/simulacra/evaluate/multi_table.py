@@ -135,11 +135,49 @@ def _table_metadata(name: str, frame: pd.DataFrame, given: Any, keys: set[str]) 
     return meta
 
 
+def identical(real: pd.DataFrame, synthetic: pd.DataFrame) -> bool:
+    """Whether the synthetic table holds exactly the real rows (in any order), as a fixed table does."""
+    if real.shape != synthetic.shape or set(map(str, real.columns)) != set(map(str, synthetic.columns)):
+        return False
+    cols = list(real.columns)
+    try:
+        hashes = [np.sort(pd.util.hash_pandas_object(f[cols].astype(str), index=False).to_numpy())
+                  for f in (real, synthetic)]
+    except (TypeError, ValueError):
+        return False
+    return bool(np.array_equal(hashes[0], hashes[1]))
+
+
+def fixed_tables(fixed: list[str] | None, tables: dict[str, dict[str, pd.DataFrame]]) -> tuple[dict[str, str], list[str]]:
+    """The tables copied whole by choice (name → why) and warnings about copies.
+
+    ``fixed`` names the tables kept as they are at fit (the model's ``--fixed``): left out of the
+    privacy measures. A synthetic table identical to its real table that is not named is a complete
+    copy: scored, and said so (with how to name it if it was fixed on purpose).
+    """
+    real, syn = tables["real"], tables["synthetic"]
+    unknown = [t for t in fixed or [] if t not in real]
+    if unknown:
+        raise InputError(f"fixed names table(s) not among the real tables: {', '.join(unknown)}; "
+                         f"the tables are: {', '.join(real)}")
+    out = {t: "kept as it is at fit (fixed)" for t in fixed or []}
+    copies = [t for t in real if t not in out and t in syn and identical(real[t], syn[t])]
+    warns = []
+    if out:
+        warns.append(f"copied whole (fixed): {', '.join(out)}: left out of the privacy measures (a lookup table "
+                     "kept as it is at fit is public by choice, not a leak)")
+    if copies:
+        warns.append(f"table(s) {', '.join(copies)}: the synthetic rows are exactly the real rows, scored as a "
+                     "complete copy; if they were kept with --fixed at fit, give the model (--model, or fixed= in "
+                     "Python) and they are left out of the privacy measures")
+    return out, warns
+
+
 def _per_table(name: str, tables: dict[str, dict[str, pd.DataFrame]], meta: Metadata, metrics: list[str],
-               random_state: int, options: EvalOptions | None) -> Any:
+               random_state: int, options: EvalOptions | None, copied: bool = False) -> Any:
     from simulacra.evaluate.core import evaluate
 
-    hold = tables.get("holdout", {}).get(name)
+    hold = None if copied else tables.get("holdout", {}).get(name)
     chosen = list(metrics) + ([m for m in PRIVACY_METRICS if m not in metrics] if hold is not None else [])
     try:
         with warnings.catch_warnings():
@@ -151,15 +189,19 @@ def _per_table(name: str, tables: dict[str, dict[str, pd.DataFrame]], meta: Meta
 
 
 def _entity_privacy(tables: dict[str, dict[str, pd.DataFrame]], links: list[Link], metas: dict[str, Metadata],
-                    random_state: int, options: EvalOptions | None) -> dict[str, Any]:
-    """DCR share and copies over parent rows with their children aggregated, for every parent with a holdout."""
+                    random_state: int, options: EvalOptions | None, copied: Mapping[str, str]) -> dict[str, Any]:
+    """DCR share and copies over parent rows with their children aggregated, for every parent with a holdout.
+
+    A table copied whole (fixed) is no entity: its rows are the same on every side (children split
+    between training and holdout would make its training entities look closest by their counts alone).
+    """
     from simulacra.evaluate.core import evaluate
 
     hold = tables["holdout"]
     out: dict[str, Any] = {}
     for parent in dict.fromkeys(link.parent for link in links):
-        mine = [link for link in links if link.parent == parent and link.child in hold]
-        if parent not in hold or not mine:
+        mine = [link for link in links if link.parent == parent and link.child in hold and link.child not in copied]
+        if parent not in hold or not mine or parent in copied:
             continue
         frames = {role: entity_frame(tables[role], parent, mine, metas) for role in ("real", "synthetic", "holdout")}
         if frames["real"].shape[1] == 0:
@@ -190,6 +232,7 @@ def evaluate_tables(
     random_state: int = 0,
     options: EvalOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    fixed: list[str] | None = None,
 ) -> MultiTableReport:
     """Compare a synthetic database with the real one: per table, per relationship and overall.
 
@@ -214,6 +257,10 @@ def evaluate_tables(
         Sample sizes and thresholds, shared with the single-table report.
     progress : callable, optional
         Called with a short description of each step.
+    fixed : list of str, optional
+        Tables kept as they are at fit (``RelationalSynthesizer(fixed=...)``; ``list(model.fixed_)``):
+        left out of the privacy measures, as copies by design. Any other synthetic table identical to
+        its real table is scored, and a warning says so.
 
     Returns
     -------
@@ -244,10 +291,11 @@ def evaluate_tables(
         keys[link.child].update(link.child_key)
     metas = {name: _table_metadata(name, frame, given.get(name), keys[name]) for name, frame in tables["real"].items()}
     chosen = list(table_metrics or TABLE_METRICS)
+    copied, copy_warns = fixed_tables(fixed, tables) if "holdout" in tables else ({}, [])
     reports = {}
     for name in tables["real"]:
         say(f"table {name}")
-        reports[name] = _per_table(name, tables, metas[name], chosen, random_state, options)
+        reports[name] = _per_table(name, tables, metas[name], chosen, random_state, options, name in copied)
     rels = []
     for link in links:
         say(f"relationship {link.name}")
@@ -268,7 +316,7 @@ def evaluate_tables(
     entity = {}
     if "holdout" in tables:
         say("privacy over entities")
-        entity = _entity_privacy(tables, links, metas, random_state, options)
+        entity = _entity_privacy(tables, links, metas, random_state, options, copied)
     scores = _aggregate(reports, rels)
     import simulacra
 
@@ -276,10 +324,10 @@ def evaluate_tables(
         "tables": {name: {"rows": {role: len(t[name]) for role, t in tables.items() if name in t},
                           "columns": {c: col.type for c, col in metas[name].columns.items()}}
                    for name in tables["real"]},
-        "relationships": [link.to_dict() for link in links], "random_state": random_state,
+        "relationships": [link.to_dict() for link in links], "random_state": random_state, "fixed": copied,
         "total_seconds": round(time.perf_counter() - start, 3), "simulacra_version": simulacra.__version__,
     }
-    warns = [f"{name}: {w}" for name, rep in reports.items() for w in rep.warnings]
+    warns = copy_warns + [f"{name}: {w}" for name, rep in reports.items() for w in rep.warnings]
     for r in rels:
         for key, what in (("skipped", "intertable trends not measured"), ("unjoined", "intertable trends meaningless")):
             if r["intertable_trends"].get(key):

@@ -79,6 +79,14 @@ def table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Iterable
     return f"<table><tr>{h}</tr>{body}</table>"
 
 
+def cards(items: Iterable[tuple[str, Any, str, str]]) -> str:
+    """A row of summary cards, each ``(title, value, level, text)``; the level (good, fair, poor) colours it."""
+    out = [f'<div class="card {escape(level)}"><div class="name">{escape(title)}</div>'
+           f'<div class="score">{fmt(value, 2)}</div><div class="level">{escape(level)}</div>'
+           f"<div>{escape(text)}</div></div>" for title, value, level, text in items]
+    return '<div class="cards">' + "".join(out) + "</div>"
+
+
 def section(ident: str, title: str, *parts: str) -> str:
     """A titled section of the page."""
     return f'<section id="{escape(ident)}"><h2>{escape(title)}</h2>' + "".join(parts) + "</section>"

@@ -63,11 +63,15 @@ def evaluate_sequences(
     numeric = [c for c in real_s.columns if c not in (entity, order) and _numeric(real_s[c]) and c in synth_s]
     statics = _statics(real_s, entity, order)
     persistent = {c: _persistent(real_s, entity, c) for c in numeric}
+    lengths = (real_s.groupby(entity).size(), synth_s.groupby(entity).size())
+    spacing = (_gaps(real_s, entity, order), _gaps(synth_s, entity, order))
     out: dict[str, Any] = {
+        "entity": entity, "order": order,
         "entities": {"real": int(real_s[entity].nunique()), "synthetic": int(synth_s[entity].nunique())},
         "events": {"real": len(real_s), "synthetic": len(synth_s)},
-        "length_ks_complement": _ks(real_s.groupby(entity).size(), synth_s.groupby(entity).size()),
-        "gap_ks_complement": _ks(_gaps(real_s, entity, order), _gaps(synth_s, entity, order)),
+        "length_ks_complement": _ks(*lengths),
+        "gap_ks_complement": _ks(*spacing),
+        "histograms": {"events_per_entity": _histogram(*lengths), "gaps": _histogram(*spacing)},
         "order_increasing": float(synth_s.groupby(entity)[order].apply(
             lambda s: bool(s.is_monotonic_increasing and s.is_unique)).mean()),
         "duplicate_entity_order": int(synthetic.duplicated([entity, order]).sum()),
@@ -116,6 +120,24 @@ def _ks(a: Any, b: Any) -> float:
     if a.size == 0 or b.size == 0:
         return float("nan")
     return float(1.0 - stats.ks_2samp(a, b).statistic)
+
+
+def _histogram(real: Any, synth: Any, bins: int = 30) -> dict[str, list[float]]:
+    """Shares of real and synthetic values in common bins up to the 99th percentile (the last bin holds
+    everything above); integers get one bin per value when they span at most ``2 * bins`` values."""
+    a, b = np.asarray(real, dtype=float), np.asarray(synth, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size == 0 or b.size == 0:
+        return {"edges": [], "real": [], "synthetic": []}
+    both = np.r_[a, b]
+    lo, hi = float(both.min()), float(np.quantile(both, 0.99))
+    if np.all(both == np.round(both)) and hi - lo <= 2 * bins:
+        edges = np.arange(lo - 0.5, hi + 1.0)
+    else:
+        edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    top = float(edges[-1])
+    share = [np.histogram(np.minimum(v, top), edges)[0] / v.size for v in (a, b)]
+    return {"edges": edges.tolist(), "real": share[0].tolist(), "synthetic": share[1].tolist()}
 
 
 def _gaps(df: pd.DataFrame, entity: str, order: str) -> np.ndarray:

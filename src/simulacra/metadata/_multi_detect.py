@@ -117,6 +117,39 @@ def _foreign_keys(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame], chi
     return rels
 
 
+def near_keys(meta: MultiTableMetadata, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Why a relation by a shared key name was not detected: the parent's column repeats or misses values.
+
+    For a table left without a primary key, each column that another table's column of the same key-like
+    name refers to (``flights.tailnum`` → ``planes.tailnum``) as a key would be referred to, but that is
+    not unique or has missing values: one message naming the tables, the column and the counts.
+    """
+    out = []
+    for parent, pdf in tables.items():
+        if meta.tables[parent].primary_key is not None:
+            continue
+        for col in map(str, pdf.columns):
+            s = pdf[col]
+            dups, missing = int(s.dropna().duplicated().sum()), int(s.isna().sum())
+            if not (dups or missing) or column_kind(s) not in ("string", "integer") or dups > 0.1 * s.notna().sum():
+                continue  # a key, or a column that repeats as a plain attribute does (planes.year)
+            children = [child for child, cdf in tables.items() if child != parent and col in cdf.columns
+                        and _named_like(col, parent, col) and _key_compatible(s, cdf[col])
+                        and key_rates(pdf, (col,), cdf, (col,))[0] <= 1 - NAMED_CONTAINMENT]
+            if not children:
+                continue
+            parts = [f"{missing:,} missing value(s)"] if missing else []
+            if dups:
+                first = s[s.duplicated() & s.notna()].iloc[0]
+                parts.insert(0, f"{dups:,} duplicate value(s), e.g. {first.item() if hasattr(first, 'item') else first!r}")
+            why = ", ".join(parts)
+            refs = ", ".join(f"{child}.{col}" for child in children)
+            out.append(f"No relation to '{parent}' was detected from {refs}: '{parent}.{col}' would be its key but has "
+                       f"{why}. De-duplicate '{parent}' on {col} (one row per value, none missing), then detect "
+                       "again or declare the relationship (add_relationship, or in the metadata JSON).")
+    return out
+
+
 def _named_like(col: str, parent: str, key: str) -> bool:
     low, p, k = col.lower(), parent.lower(), key.lower()
     return low == k and k not in ("id", "name", "code", "key") or low in {

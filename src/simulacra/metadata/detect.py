@@ -33,6 +33,8 @@ DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%SZ",
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S%z",  # with an offset, as pandas and simulacra write zone-aware dates to CSV
+    "%Y-%m-%dT%H:%M:%S%z",
     "%Y%m%dT%H%M%S",
     "%Y/%m/%d",
     "%d/%m/%Y",

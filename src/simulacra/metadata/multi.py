@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from simulacra.metadata._multi_detect import (
     _order_column,
     _single_key,
     detect_statics,
+    near_keys,
     sequence_data_problems,
     sequence_problems,
 )
@@ -144,6 +146,8 @@ class MultiTableMetadata:
         for child, df in tables.items():
             rels.extend(_foreign_keys(meta, tables, child, df))
         meta.relationships = _drop_cycles(rels)
+        for message in near_keys(meta, tables):
+            warnings.warn(message, UserWarning, stacklevel=2)
         for rel in meta.relationships:
             meta.tables[rel.child].order = meta.tables[rel.child].order or _order_column(tables[rel.child], rel)
         for table, key in (sequences or {}).items():

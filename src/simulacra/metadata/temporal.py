@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,11 @@ def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
         return values
     use = None if fmt in (None, "mixed") else fmt
     strings = values.astype("string")
-    out = pd.to_datetime(strings, format=use or "mixed", errors="coerce")
+    with warnings.catch_warnings():  # several UTC offsets (a CSV of a zone with summer time): pandas warns
+        warnings.simplefilter("ignore", FutureWarning)
+        out = pd.to_datetime(strings, format=use or "mixed", errors="coerce")
+    if out.dtype == object:  # several offsets: instants in UTC (datetime_zone refuses them for a model)
+        out = pd.to_datetime(strings, format=use or "mixed", errors="coerce", utc=True)
     failed = (out.isna() & strings.notna()).to_numpy()
     if not failed.any():
         return out

@@ -21,7 +21,7 @@ import pandas as pd
 from simulacra._deprecation import renamed
 from simulacra.scale.chunks import check_count
 from simulacra.io.reading import READ_CHUNK_ROWS, iter_table_chunks
-from simulacra.scale.stats import StreamingStats
+from simulacra.scale.stats import StreamingStats, numeric_values
 
 
 @dataclass
@@ -109,7 +109,8 @@ def _marginal_gaps(sample: pd.DataFrame, stats: StreamingStats) -> dict[str, flo
         except ValueError:
             continue
         if kind == "numeric":
-            values = pd.to_numeric(sample[name], errors="coerce").dropna().to_numpy(dtype=float)
+            values = numeric_values(sample[name])  # dates in seconds, as the exact counts hold them
+            values = values[~np.isnan(values)]
             if not len(values) or not len(exact):
                 continue
             cdf_exact = np.cumsum(exact.to_numpy()) / exact.sum()

@@ -154,7 +154,8 @@ class _Correlation:
         return pd.DataFrame(np.clip(corr, -1, 1), index=self.names, columns=self.names)
 
 
-def _numeric_values(s: pd.Series) -> np.ndarray:
+def numeric_values(s: pd.Series) -> np.ndarray:
+    """A numeric or date column as floats (dates: seconds since the epoch, UTC), NaN where missing."""
     if pd.api.types.is_datetime64_any_dtype(s):
         values = s.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 1e9
         values[s.isna().to_numpy()] = np.nan
@@ -215,7 +216,7 @@ class StreamingStats:
         for name, col in self.columns.items():
             s = frame[name]
             if isinstance(col, _Numeric):
-                values = _numeric_values(s)
+                values = numeric_values(s)
                 self.non_numeric[name] = self.non_numeric.get(name, 0) + int(np.isnan(values).sum() - s.isna().sum())
                 col.update(values, self.max_distinct)
                 numeric_block.append(values)

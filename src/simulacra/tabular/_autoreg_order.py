@@ -44,7 +44,7 @@ def chain_order(order: list[str] | str | None, learned: list[str], encoders: Map
 
 def hub_order(learned: list[str], encoders: Mapping[str, Any], data: pd.DataFrame) -> list[str]:
     """Columns most associated with the others first (rank correlation of encoded values)."""
-    if len(learned) < 3:
+    if len(learned) < 3 or len(data) < 4:  # fewer rows: a 2-fold R² is undefined (a fold of one row)
         return learned
     sample = data.sample(min(len(data), HUB_SAMPLE_ROWS), random_state=0)
     ranks = np.column_stack([
@@ -65,7 +65,7 @@ def predictability_order(learned: list[str], encoders: Mapping[str, Any], data: 
     from sklearn.model_selection import cross_val_score
     from sklearn.tree import DecisionTreeRegressor
 
-    if len(learned) < 3:
+    if len(learned) < 3 or len(data) < 4:  # fewer rows: a 2-fold R² is undefined (a fold of one row)
         return learned
     sample = data.sample(min(len(data), PREDICTABILITY_SAMPLE_ROWS), random_state=0)
     ranks = np.column_stack([

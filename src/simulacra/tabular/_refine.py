@@ -51,7 +51,7 @@ def pick_refined(chain: list[str], features: np.ndarray, *, gain: float, joint: 
     A column is picked when its R² rises by ``gain`` or more from its chain prefix to all other
     columns, and the other columns together explain it ``joint`` better than the best single one.
     """
-    if len(chain) < 3:
+    if len(chain) < 3 or len(features) < 4:  # fewer rows: a 2-fold R² is undefined (a fold of one row)
         return []
     from sklearn.model_selection import cross_val_score
     from sklearn.tree import DecisionTreeRegressor

@@ -10,6 +10,7 @@ the previous events, with the order column strictly increasing inside each histo
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,12 @@ def fit_sequence(plan: TablePlan, frame: pd.DataFrame, statics: list[str], *, ma
     model = SequenceSynthesizer(entity=ENTITY, order=plan.order, statics=statics, context=list(plan.context),
                                 min_category_count=min_category_count, random_state=int(seed.generate_state(1)[0]),
                                 **(params or {}))
-    return model.fit(frame.reset_index(drop=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(frame.reset_index(drop=True))
+    for said in caught:  # named by the table: its entities are the parent rows with children
+        warnings.warn(f"Table '{plan.name}' (histories of each parent row): {said.message}", said.category, stacklevel=2)
+    return model
 
 
 def sample_histories(plan: TablePlan, model: Any, parent: pd.DataFrame, counts: np.ndarray,

@@ -40,6 +40,26 @@ FACTOR_EWM = (0.05, 0.3)
 VOLATILITY = "__market_volatility"
 
 
+#: Entities per unit of ``min_category_count`` below which the entity table cannot keep the floor.
+FEW_ENTITIES_PER_FLOOR = 4
+
+
+def few_entities(n_entities: int, min_count: int) -> str | None:
+    """The warning for an entity table too small for the privacy floor to act, or None.
+
+    Each entity is one row of the entity table (its statics, number of events, start and first event);
+    with fewer than ``4 * min_count`` rows (20 at the default floor of 5) its values cannot be pooled into
+    cells of ``min_count`` or more, and a synthetic entity's first event is drawn as a real entity's.
+    """
+    needed = FEW_ENTITIES_PER_FLOOR * int(min_count)
+    if int(min_count) <= 1 or n_entities >= needed:
+        return None
+    return (f"Only {n_entities} entities: too few for the privacy floor (min_category_count={min_count}) to act on "
+            f"the entity table (one row per entity: statics, number of events, start, first event), so a "
+            f"synthetic entity's start and first event can be a real entity's, copied. Fit on {needed} or more "
+            "entities before sharing the output, or treat it as the real data.")
+
+
 def find_calendar(entity: np.ndarray, ordinal: np.ndarray) -> np.ndarray | None:
     """The sorted order values shared by many entities (rows sorted by entity, then order), or None.
 

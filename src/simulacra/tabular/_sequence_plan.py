@@ -59,6 +59,19 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
     return frame
 
 
+def written_format(order: pd.Series) -> dict[str, str]:
+    """``{"format": F}``: the one strftime format of an order column read as text (``2013-01-01T06:00:00Z``),
+    so that a CSV of synthetic histories writes its times as they were read; empty when the column is not
+    text or mixes formats.
+    """
+    from simulacra.metadata.detect import detect_datetime_format
+
+    if order.dtype != object or not order.map(lambda v: isinstance(v, str)).all():
+        return {}
+    fmt = detect_datetime_format(order)
+    return {"format": fmt} if fmt not in (None, "mixed") else {}
+
+
 def to_model_clock(frame: pd.DataFrame, order: str, clock: dict[str, Any] | None = None
                    ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``frame`` with a zone-aware order column as naive times that the model steps on, and that clock.

@@ -37,9 +37,10 @@ import pandas as pd
 from simulacra.errors import InputError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
-from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, find_calendar, market_move, sample_on_calendar
+from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, few_entities, find_calendar
+from simulacra.tabular._sequence_common import market_move, sample_on_calendar
 from simulacra.tabular._sequence_plan import (
-    check_table, entity_sizes, from_model_clock, plan_columns, set_scales, to_model_clock, yes_no,
+    check_table, entity_sizes, from_model_clock, plan_columns, set_scales, to_model_clock, written_format, yes_no,
 )
 from simulacra.tabular._sequence_plan import numeric_column as _numeric
 from simulacra.tabular._steps import ColumnPlan, Roller, StepModel, from_repr, round_like, to_repr
@@ -140,9 +141,12 @@ class SequenceSynthesizer(CompositeModel):
         groups = frame.groupby(self.entity, sort=False)
         lengths = groups.size().to_numpy()
         self.n_entities_ = int(lengths.size)
+        if (few := few_entities(self.n_entities_, self.min_category_count)) is not None:
+            warnings.warn(few, UserWarning, stacklevel=2)
         self.n_training_rows_ = int(len(frame))
         self.entity_prefix_ = _entity_prefix(frame[self.entity])
-        self.time_ = {**self._order_kind(frame[self.order]), **clock}  # a zone's clock: see to_model_clock
+        self.time_ = {**self._order_kind(frame[self.order]), **clock,  # a zone's clock: see to_model_clock
+                      **(written_format(data[self.order]) if pd.api.types.is_datetime64_any_dtype(frame[self.order]) else {})}
 
         values = {c: self._filled(frame, c) for c in numeric}
         self.missing_ = {c: float(frame[c].isna().mean()) for c in dynamic if frame[c].isna().any()}

@@ -122,3 +122,26 @@ def test_fitted_synthesizers_are_reused_over_ratios_not_over_repeats() -> None:
     run_table_uplift(train, test, "y", methods=["synth-conditional"], ratios=[0.5, 1.0, 2.0], repeats=2,
                      synthesizer=SpySynth)
     assert len(SpySynth.fitted) == 2  # one fit per repeat, shared by the three ratios
+
+
+def test_image_scores_table_shows_no_empty_ratio_and_no_first_class_f1(tmp_path: Any) -> None:
+    """An image task has no ratio and no minority class: its table had an empty 'ratio' column and a
+    'minority F1' that was the first class's F1. The JSON keeps every key (bench_images.py --collect)."""
+    from simulacra.augment.uplift import UpliftResult
+
+    rng = np.random.default_rng(0)
+    runs = pd.DataFrame({"method": ["none"] * 2 + ["classic"] * 2, "ratio": [np.nan] * 4, "repeat": [0, 1] * 2,
+                         **{m: rng.uniform(0.4, 0.6, 4) for m in ("macro_f1", "minority_f1", "pr_auc", "roc_auc", "accuracy")}})
+    res = UpliftResult("image", runs, {"per_class": 10}, headline="accuracy")
+    text = res.to_text()
+    assert text.splitlines()[0] == "| method | repeats | macro F1 | PR AUC | ROC AUC | accuracy |"
+    assert text.splitlines()[2].startswith("| none | 2 | ")
+    res.save_html(tmp_path / "u.html")
+    page = (tmp_path / "u.html").read_text()
+    assert "<th>ratio</th>" not in page and "minority F1" not in page and "By method and ratio" not in page
+    res.save_json(tmp_path / "u.json")
+    data = json.loads((tmp_path / "u.json").read_text())
+    assert {"ratio", "minority_f1_mean"} <= set(data["summary"][0]) and "minority_f1" in data["runs"][0]
+    # a task with a minority class and ratios keeps both columns
+    tab = UpliftResult("table", runs.assign(ratio=[np.nan, np.nan, 1.0, 1.0]), {"minority_class": "yes"})
+    assert tab.to_text().splitlines()[0] == "| method | ratio | repeats | macro F1 | minority F1 | PR AUC | ROC AUC | accuracy |"

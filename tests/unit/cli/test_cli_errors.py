@@ -184,7 +184,11 @@ def test_warnings_are_one_line_without_the_source_line(tmp_path):
      "a single table is fitted by GaussianCopulaSynthesizer: GaussianCopulaSynthesizer takes "),
     (["--model", "autoreg"], "sequence.min_samples_leaf=7", "give it as -p min_samples_leaf=VALUE"),
     ([], "random_state=3", "-p random_state: give it as --seed instead"),
-], ids=["sequence-prefix", "sequence-unknown", "sequence-option", "table-prefix", "table-prefix-known", "seed"])
+    # regression: -p epsilon=0.5 beside --epsilon 4 was silently overridden (the model was fitted at ε = 4)
+    (["--epsilon", "4"], "epsilon=0.5", "-p epsilon: give it as --epsilon instead"),
+    (["--epsilon", "4", "--delta", "1e-6"], "delta=1e-9", "-p delta: give it as --delta instead"),
+], ids=["sequence-prefix", "sequence-unknown", "sequence-option", "table-prefix", "table-prefix-known", "seed",
+        "epsilon-twice", "delta-twice"])
 def test_fit_refuses_a_model_parameter_it_does_not_take(tmp_path, capsys, extra, given, message):
     """Regression: ``-p sequence.NAME`` (meant for a folder's sequence children) on a single table or an
     --entity/--order fit, or any name the model does not take, ended in a TypeError from the model's constructor,
@@ -207,6 +211,12 @@ def test_fit_passes_the_model_parameters_it_takes(tmp_path, capsys):
                       "-p", "min_samples_leaf=7"], capsys)
     assert code == 0, out
     assert simulacra.load(tmp_path / "s.model").min_samples_leaf == 7
+    # a sequence model is sampled in one process: the chunked job's options are refused (they were ignored)
+    code, out = _run(["sample", str(tmp_path / "s.model"), "-n", "3", "-o", str(tmp_path / "s.csv"), "--workers", "2",
+                      "--overwrite"], capsys)
+    text = " ".join(out.split())
+    assert code == 2 and "--workers, --overwrite apply to a single table's chunked sampling job; a sequence model" in text
+    assert not (tmp_path / "s.csv").exists()
     code, out = _run(["fit", str(data), "-o", str(tmp_path / "a.model"), "--model", "autoreg", "--no-rules",
                       "-p", "order=hubs"], capsys)
     assert code == 0, out

@@ -54,7 +54,9 @@ def test_folder_metadata_fit_sample(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "generated_by" in res.output
     # sizing options the model does not use are refused (-n and -c were ignored without a word)
     for extra, said in ((["-n", "100"], "size the database with --scale"),
-                        (["-c", "age=30"], "--condition does not apply to a model of related tables")):
+                        (["-c", "age=30"], "--condition does not apply to a model of related tables"),
+                        (["--workers", "4", "--chunk-rows", "100"], "--workers, --chunk-rows apply to a single table's"),
+                        (["--engine", "ray"], "--engine applies to a single table's chunked sampling job; a model of related")):
         res = runner.invoke(app, ["sample", str(model), *extra, "-o", str(tmp_path / "again")])
         assert isinstance(res.exception, InputError) and said in str(res.exception)  # exit code 2 through main()
     table = tmp_path / "customers.model"
@@ -165,3 +167,47 @@ def test_fit_help_names_a_folder_of_tables_as_its_input() -> None:
     """`simulacra fit --help` described its argument as one table file only."""
     res = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "or a folder of related tables, one file per table" in " ".join(res.output.split())
+
+
+def _help(*command: str) -> str:
+    res = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "250", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    return " ".join(res.output.replace("│", " ").split())
+
+
+def test_help_texts_say_what_each_command_does_with_its_options() -> None:
+    """Help texts that spoke of an option or a file the command does not have."""
+    meta = _help("metadata")
+    assert "With --metadata" not in meta and "write them into the JSON" in meta and "Not for a folder of tables" in meta
+    sample = _help("sample")
+    assert "a folder for a model of related tables" in sample and "``" not in sample and "csv for a folder" in sample
+    for command in (("image", "evaluate"), ("augment", "image"), ("uplift", "image")):
+        text = _help(*command)  # no model file, no model: the images are worked on
+        assert "Not saved in the model file" not in text and "images the model uses" not in text, command
+        assert "Side of the square images worked on" in text and ("--device" not in text or "never saved" in text)
+    assert "default: the model's, 20 unless" in _help("image", "sample")
+
+
+def test_sampled_tables_write_dates_as_they_were_read(tmp_path: Path) -> None:
+    """Regression: a sampled database wrote every date in ISO (``01/03/2021`` came back as ``2021-03-01``, a
+    sequence child's ``2024-01-04T12:00:00Z`` as ``2024-01-04 12:00:00+00:00``), unlike a single table's sample."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    users = pd.DataFrame({"user_id": range(60), "age": rng.integers(18, 80, 60),
+                          "joined": (pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, 60), unit="D"))
+                          .strftime("%d/%m/%Y")})
+    starts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 100, 60), unit="h")
+    events = pd.DataFrame([{"user_id": u, "ts": (t + pd.Timedelta(hours=3 * k)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "v": float(rng.normal())} for u, t in enumerate(starts) for k in range(4)])
+    shop = _folder(tmp_path, {"users": users, "events": events})
+    meta, model, out = tmp_path / "m.json", tmp_path / "m.model", tmp_path / "out"
+    for argv in (["metadata", str(shop), "--sequence", "events.user_id:ts", "-o", str(meta)],
+                 ["fit", str(shop), "--metadata", str(meta), "--seed", "0", "-o", str(model)],
+                 ["sample", str(model), "--seed", "1", "-o", str(out)]):
+        res = runner.invoke(app, argv)
+        assert res.exit_code == 0, res.output
+    joined = pd.read_csv(out / "users.csv", dtype=str)["joined"].dropna()
+    ts = pd.read_csv(out / "events.csv", dtype=str)["ts"]
+    assert len(joined) and joined.str.fullmatch(r"\d\d/\d\d/\d{4}").all(), joined.head().tolist()
+    assert len(ts) and ts.str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all(), ts.head().tolist()

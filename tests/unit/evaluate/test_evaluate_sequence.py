@@ -136,8 +136,8 @@ def test_the_command_line_report_shows_co_movement(tmp_path) -> None:
 
 
 def test_command_line_refuses_options_the_sequence_report_ignores(tmp_path) -> None:  # noqa: ANN001
-    """`simulacra evaluate --entity --order --html r.html` wrote no page and said nothing; such options are
-    refused with one line, and the report itself still runs (JSON with --json)."""
+    """`simulacra evaluate --entity --order --target kind` ignored the target without a word; such options are
+    refused with one line, and the report itself still runs (JSON with --json; --html: test_sequence_html.py)."""
     from typer.testing import CliRunner
 
     from simulacra.cli.main import app
@@ -146,9 +146,10 @@ def test_command_line_refuses_options_the_sequence_report_ignores(tmp_path) -> N
     _histories(0, n=8, length=12).to_csv(real, index=False)
     _histories(1, n=8, length=12).to_csv(fake, index=False)
     base = ["evaluate", str(real), str(fake), "--entity", "id", "--order", "day"]
-    res = CliRunner().invoke(app, [*base, "--html", str(tmp_path / "r.html"), "--target", "kind"])
+    res = CliRunner().invoke(app, [*base, "--html", str(tmp_path / "r.html"), "--target", "kind", "--secret", "kind"])
     assert isinstance(res.exception, InputError)
-    assert "--html, --target do(es) not apply to the sequence report" in str(res.exception)
+    assert "--target, --secret do(es) not apply to the sequence report" in str(res.exception)
+    assert not (tmp_path / "r.html").exists()
     res = CliRunner().invoke(app, [*base, "--json", str(tmp_path / "r.json")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "r.json").exists() and "events per entity" in res.output

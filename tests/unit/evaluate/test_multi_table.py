@@ -376,3 +376,76 @@ def test_spark_parts_are_one_table(tmp_path, pair):
     assert not is_database(tmp_path / "spark")
     _write(tmp_path / "db", pair[0])
     assert is_database(tmp_path / "db")
+
+
+def _with_regions(tables: dict[str, pd.DataFrame], seed: int, regions: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    out = {k: v.copy() for k, v in tables.items()}
+    out["customers"]["region"] = np.random.default_rng(seed).integers(0, len(regions), len(out["customers"]))
+    out["regions"] = regions
+    return out
+
+
+def test_fixed_tables_are_left_out_of_privacy(tmp_path):
+    # a public lookup table kept as it is at fit (--fixed) is the real table: not a leak, and not scored as one
+    from simulacra.evaluate.report import privacy_score
+
+    r = np.random.default_rng(5)
+    regions = pd.DataFrame({"rid": np.arange(40), "name": [f"r{i}" for i in range(40)], "pop": r.gamma(2, 1e5, 40)})
+    rels = RELS[:1] + [{"parent": "regions", "parent_key": "rid", "child": "customers", "child_key": "region"}]
+    train, fresh = _with_regions(shop(10, n=150), 10, regions), _with_regions(shop(12, n=150), 12, regions)
+    hold = _with_regions(shop(11, n=40), 11, regions)  # a fifth of the rows; the lookup copied whole, as a split does
+    opts = sim.evaluate.EvalOptions(n_threads=1)
+    told = evaluate_tables(train, fresh, rels, holdout=hold, options=opts, fixed=["regions"])
+    assert told.info["fixed"] == {"regions": "kept as it is at fit (fixed)"}
+    assert told.tables["regions"].scores.get("dcr_share") is None and "regions" not in told.entity_privacy
+    assert told.privacy == min([s["privacy"] for n, s in told.table_scores().items() if n != "regions"] +
+                               [privacy_score(e) for e in told.entity_privacy.values()])
+    assert any("copied whole (fixed): regions: left out of the privacy" in w for w in told.warnings)
+    assert "copied whole (fixed)" in str(told.summary())
+    html = told.to_html(tmp_path / "r.html").read_text()
+    assert "left out of the privacy measures: <code>regions</code>" in html
+    # not told: the same copy is scored (a synthesizer that copies a table leaks it), and the warning says how
+    # to name a fixed table; the fixed parent's entities look like training ones by their child counts alone
+    untold = evaluate_tables(train, fresh, rels, holdout=hold, options=opts)
+    assert untold.info["fixed"] == {} and untold.tables["regions"].scores["dcr_share"] is not None
+    assert untold.entity_privacy["regions"]["dcr_share"] > 0.75 and untold.privacy < told.privacy
+    assert any("regions: the synthetic rows are exactly the real rows" in w and "--model" in w for w in untold.warnings)
+    with pytest.raises(InputError, match="fixed names table\\(s\\) not among the real tables: shops"):
+        evaluate_tables(train, fresh, rels, holdout=hold, fixed=["shops"])
+
+
+def test_cli_evaluate_leaves_out_the_tables_the_model_fixed(tmp_path, capsys):
+    from simulacra.cli.main import main
+
+    r = np.random.default_rng(6)
+    regions = pd.DataFrame({"rid": np.arange(30), "name": [f"r{i}" for i in range(30)], "pop": r.gamma(2, 1e5, 30)})
+    real, hold = (_with_regions({"customers": shop(seed, n=n)["customers"]}, seed, regions) for seed, n in ((20, 120), (21, 60)))
+    for tables in (real, hold):  # named so that the relation is detected
+        tables["customers"] = tables["customers"].rename(columns={"region": "rid"})
+    _write(tmp_path / "db", real)
+    _write(tmp_path / "hold", hold)
+    main(["fit", str(tmp_path / "db"), "--fixed", "regions", "-o", str(tmp_path / "db.model"), "--seed", "0"])
+    main(["sample", str(tmp_path / "db.model"), "-o", str(tmp_path / "syn"), "--seed", "0"])
+    base = ["evaluate", str(tmp_path / "db"), str(tmp_path / "syn"), "--holdout", str(tmp_path / "hold")]
+    main(base + ["--model", str(tmp_path / "db.model"), "--json", str(tmp_path / "r.json")])
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["info"]["fixed"] == {"regions": "kept as it is at fit (fixed)"}
+    assert data["tables"]["regions"].get("dcr_share") is None and "regions" not in data["entity_privacy"]
+    assert data["relationships"][0]["parent"] == "regions", (data["relationships"], list(data["entity_privacy"]))
+    said = capsys.readouterr()
+    assert "left out of the privacy measures" in " ".join((said.out + said.err).split())
+    main(base + ["--fixed", "regions", "--json", str(tmp_path / "f.json")])  # the same, named by hand
+    assert json.loads((tmp_path / "f.json").read_text())["info"]["fixed"] == data["info"]["fixed"]
+    main(base + ["--json", str(tmp_path / "n.json")])  # not named: scored, and the warning says how to name it
+    assert json.loads((tmp_path / "n.json").read_text())["tables"]["regions"]["dcr_share"] is not None
+    said = capsys.readouterr()
+    assert "exactly the real rows" in " ".join((said.out + said.err).split())
+    real["customers"].to_csv(tmp_path / "one.csv", index=False)
+    main(["fit", str(tmp_path / "one.csv"), "-o", str(tmp_path / "one.model"), "--model", "copula"])
+    for extra, says in ((["--model", str(tmp_path / "one.model")], "is not a model of related tables"),):
+        with pytest.raises(SystemExit) as exc:
+            main(base + extra)
+        assert exc.value.code == 2 and says in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", str(tmp_path / "one.csv"), str(tmp_path / "one.csv"), "--fixed", "regions"])
+    assert exc.value.code == 2 and "does not apply to one table" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,24 @@ def test_measured_rates_follow_the_data() -> None:
     tables["orders"].loc[:9, "customer_id"] = np.nan
     rel = next(r for r in meta.measured(tables).relationships if r.child == "orders")
     assert rel.missing_rate == pytest.approx(10 / 80)
+
+
+def test_a_relation_lost_to_a_repeated_parent_key_is_said_so() -> None:
+    # planes with a tailnum twice: no key, so flights.tailnum -> planes.tailnum was dropped without a word
+    rng = np.random.default_rng(1)
+    tails = [f"N{i:04d}" for i in range(40)]
+    planes = pd.DataFrame({"tailnum": tails + tails[:3], "year": rng.integers(1990, 2013, 43),
+                           "seats": rng.choice([50, 150, 200], 43)})
+    flights = pd.DataFrame({"flight": np.arange(300), "tailnum": rng.choice(tails, 300), "year": 2013})
+    with pytest.warns(UserWarning, match=r"No relation to 'planes' was detected from flights\.tailnum: 'planes\.tailnum' "
+                                         r"would be its key but has 3 duplicate value\(s\), e.g. 'N0000'\. De-duplicate"):
+        meta = MultiTableMetadata.detect({"planes": planes, "flights": flights})
+    assert meta.relationships == []
+    planes.loc[40, "tailnum"] = None  # missing values are said too; a repeating attribute (year) is not a lost key
+    with pytest.warns(UserWarning, match=r"has 2 duplicate value\(s\), e.g. 'N0001', 1 missing value\(s\)") as said:
+        MultiTableMetadata.detect({"planes": planes, "flights": flights})
+    assert not any("planes.year" in str(w.message) for w in said)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # de-duplicated: the relation is found and nothing is said
+        meta = MultiTableMetadata.detect({"planes": planes.dropna().drop_duplicates("tailnum"), "flights": flights})
+    assert [(r.parent, r.child) for r in meta.relationships] == [("planes", "flights")]

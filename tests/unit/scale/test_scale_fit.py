@@ -52,3 +52,16 @@ def test_fit_large_uses_the_whole_table_when_it_fits(big_file):
     assert not report.subsampled and report.rows_fitted == 6000
     plain = GaussianCopulaSynthesizer(random_state=0).fit(pd.read_csv(path))
     pd.testing.assert_frame_equal(synth.sample(50, random_state=1), plain.sample(50, random_state=1))
+
+
+@pytest.mark.parametrize("zone", [None, "Asia/Kolkata"])
+def test_the_gap_of_a_date_column_compares_like_with_like(tmp_path, zone):
+    # regression: the subsample's dates were compared in nanoseconds with the exact counts in seconds, so a
+    # date column read from Parquet always reported the largest gap, 1.0000 (of a perfectly fine subsample)
+    rng = np.random.default_rng(0)
+    days = pd.Series(pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 90, 3000), unit="D"))
+    frame = pd.DataFrame({"d": days if zone is None else days.dt.tz_localize(zone), "x": rng.normal(size=3000)})
+    frame.to_parquet(tmp_path / "d.parquet")
+    report = fit_large(GaussianCopulaSynthesizer(random_state=0), tmp_path / "d.parquet", max_rows_in_memory=1500,
+                       warn=False)
+    assert 0 < report.marginal_gaps["d"] < 0.1, report.marginal_gaps

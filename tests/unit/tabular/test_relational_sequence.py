@@ -171,3 +171,11 @@ def test_sequence_children_take_the_sequence_options(tmp_path: Path) -> None:
     flat = MultiTableMetadata.detect(tables)  # no sequence child: the options cannot act, and the user is told
     with pytest.warns(UserWarning, match="sequence_params .entity_volatility. had no effect"):
         RelationalSynthesizer(metadata=flat, random_state=0, sequence_params={"entity_volatility": True}).fit(tables)
+
+
+def test_a_sequence_child_of_too_few_parents_is_warned_by_name() -> None:
+    """Three stations' histories (weather by its three airports): too few entities for the privacy floor."""
+    tables = _shop(n=3)
+    meta = MultiTableMetadata.detect(tables, sequences={"orders": "customer_id"})
+    with pytest.warns(UserWarning, match=r"Table 'orders' \(histories of each parent row\): Only 3 entities"):
+        RelationalSynthesizer(metadata=meta, random_state=0, fixed=["customers"]).fit(tables)

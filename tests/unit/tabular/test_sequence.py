@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -229,3 +231,32 @@ def test_event_times_keep_the_real_resolution() -> None:
     state["state"]["time"] = {k: v for k, v in state["state"]["time"].items() if k != "step"}
     old = SequenceSynthesizer.from_state(state).sample(20, random_state=1)
     assert old.groupby("tailnum")["sched_dep"].apply(lambda s: s.is_monotonic_increasing and s.is_unique).all()
+
+
+def test_too_few_entities_for_the_privacy_floor_is_warned_at_fit() -> None:
+    # three weather stations: the entity table has three rows, and a synthetic station starts as a real one
+    few = _panel(3, seed=4)
+    with pytest.warns(UserWarning, match=r"Only 3 entities: too few for the privacy floor \(min_category_count=5\)"):
+        SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(few)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # enough entities, or no floor asked for: nothing to say
+        SequenceSynthesizer(entity="customer", order="day", random_state=0, min_category_count=1).fit(few)
+        SequenceSynthesizer(entity="customer", order="day", random_state=0, min_samples_leaf=5).fit(_panel(20, seed=4))
+
+
+def test_a_csv_of_histories_writes_the_order_column_as_it_was_read(tmp_path) -> None:
+    # 2013-01-01T06:00:00Z came back as 2013-01-01 06:00:00+00:00; 06/01/2020 as 2020-01-06
+    from simulacra.cli.main import main
+
+    df = _panel(25, seed=2)
+    for fmt, times in (("%Y-%m-%dT%H:%M:%SZ", df["day"].dt.tz_localize("UTC") + pd.Timedelta(hours=6)),
+                       ("%d/%m/%Y", df["day"])):
+        data = df.assign(day=times.dt.strftime(fmt))
+        data.to_csv(tmp_path / "h.csv", index=False)
+        main(["fit", str(tmp_path / "h.csv"), "--entity", "customer", "--order", "day", "-o", str(tmp_path / "h.model")])
+        main(["sample", str(tmp_path / "h.model"), "-n", "4", "--seed", "0", "-o", str(tmp_path / "s.csv")])
+        written = pd.read_csv(tmp_path / "s.csv", dtype=str)["day"]
+        assert pd.to_datetime(written, format=fmt, errors="coerce").notna().all(), written.head(2).tolist()
+        (tmp_path / "s.csv").unlink()
+    model = SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(df)  # dates, not text
+    assert "format" not in model.time_ and pd.api.types.is_datetime64_any_dtype(model.sample(2, random_state=0)["day"])

@@ -87,3 +87,30 @@ def test_a_repeated_wall_time_is_the_instant_nearer_to_the_one_meant():
     assert got.tolist() == [first, second]
     assert localize_wall_times(wall, "Europe/Paris").dt.tz_convert("UTC").tolist() == [first, first]
     assert wall_clock_seconds(near, "Europe/Paris").tolist() == [pd.Timestamp("2024-10-27 02:30").value / 1e9] * 2
+
+
+def test_a_csv_of_zone_aware_dates_is_read_as_dates(tmp_path):
+    # regression: dates written with their offset (pandas' to_csv, simulacra's own CSV output) were detected as
+    # categorical: a model copied the real strings or sampled '<rare>' instead of dates
+    from simulacra import GaussianCopulaSynthesizer, Metadata
+    from simulacra.io import read_table
+
+    s = pd.Series(pd.date_range("2024-03-01", periods=60, freq="7h", tz="Asia/Kolkata"))
+    pd.DataFrame({"t": s, "x": np.arange(60.0)}).to_csv(tmp_path / "k.csv", index=False)
+    frame = read_table(tmp_path / "k.csv")
+    assert Metadata.detect(frame).columns["t"].type == "datetime"
+    out = GaussianCopulaSynthesizer().fit(frame).sample(50, random_state=0)["t"]
+    stamps = pd.to_datetime(out, format="mixed")
+    assert str(stamps.dt.tz) in ("UTC+05:30", "+05:30") and stamps.between(s.min(), s.max()).all()
+
+
+def test_a_csv_of_summer_time_offsets_is_one_clear_error(tmp_path):
+    # regression: a column of several UTC offsets (Paris times across a clock change, as a CSV holds them)
+    # crashed with an AttributeError from pandas instead of saying what to do
+    from simulacra import GaussianCopulaSynthesizer
+    from simulacra.io import read_table
+
+    s = pd.Series(pd.date_range("2024-03-25", periods=60, freq="7h", tz="Europe/Paris"))
+    pd.DataFrame({"t": s, "x": np.arange(60.0)}).to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(InputError, match="mixes time zones"):
+        GaussianCopulaSynthesizer().fit(read_table(tmp_path / "p.csv"))
