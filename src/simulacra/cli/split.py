@@ -78,6 +78,7 @@ def _split_one(path: Path, holdout: float, seed: int, stratify: Optional[str], e
 def _split_database(folder: Path, holdout: float, seed: int, metadata: Optional[Path], fixed: Optional[list[str]]) -> tuple:
     from simulacra.cli.common import console, step
     from simulacra.cli.relational import read_database
+    from simulacra.io.tables import table_files
     from simulacra.tabular.split import split_tables
 
     tables = read_database(folder)
@@ -92,7 +93,7 @@ def _split_database(folder: Path, holdout: float, seed: int, metadata: Optional[
         names = " ".join(f"--fixed {name}" for name in copied)
         console.print(f"note: {', '.join(copied)} copied whole to both sides (no unseen rows): fit and evaluate with "
                       f"{names} to keep them as they are and leave them out of privacy", highlight=False, markup=False)
-    files = {f.stem: f.name for f in sorted(folder.iterdir()) if f.is_file() and f.stem in tables}
+    files = {f.stem: f.name for f in table_files(folder)}  # the files read: not a note beside them (orders.md)
     return (result.train, result.holdout), files, {name: f" ({how})" for name, how in result.how.items()}
 
 

@@ -305,6 +305,12 @@ def _too_big(p: Path, fmt: str, max_memory: int | None) -> str:
             f"{budget / 1e9:.1f} GB this machine can spare.")
 
 
+def table_files(folder: str | Path) -> list[Path]:
+    """The files of a folder of related tables that :func:`read_tables` reads, sorted by name."""
+    return sorted(f for f in Path(folder).iterdir() if f.is_file() and f.suffix.lower() in FORMATS
+                  and not f.name.startswith((".", "_")) and not f.name.endswith(".meta.json"))
+
+
 def read_tables(folder: str | Path, **read_options: Any) -> dict[str, pd.DataFrame]:
     """Every table of a folder of related tables: one CSV, TSV, Parquet or JSONL file per table, named
     by the file name without its suffix (``shop/orders.csv`` → ``orders``).
@@ -314,8 +320,7 @@ def read_tables(folder: str | Path, **read_options: Any) -> dict[str, pd.DataFra
     path = Path(folder)
     if not path.is_dir():
         raise InputError(f"'{folder}' is not a folder of tables")
-    files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in FORMATS
-                   and not f.name.startswith((".", "_")) and not f.name.endswith(".meta.json"))
+    files = table_files(path)
     if not files:
         raise InputError(f"The folder '{folder}' holds no table (CSV, Parquet or JSONL file)")
     names = [f.stem for f in files]

@@ -17,12 +17,20 @@ from test_split import _events  # noqa: E402
 runner = CliRunner()
 
 
-def test_a_folder_splits_into_train_and_holdout_folders(tmp_path: Path) -> None:
+def _shop_folder(tmp_path: Path, notes: bool = False) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """The shop's tables as CSV files in ``tmp_path/shop`` (with a note ``NAME.md`` beside each)."""
     shop = tmp_path / "shop"
     shop.mkdir()
     tables = _shop()
     for name, frame in tables.items():
         frame.to_csv(shop / f"{name}.csv", index=False)
+        if notes:
+            (shop / f"{name}.md").write_text(f"# notes on {name}\n")
+    return shop, tables
+
+
+def test_a_folder_splits_into_train_and_holdout_folders(tmp_path: Path) -> None:
+    shop, tables = _shop_folder(tmp_path)
     out = tmp_path / "parts"
     res = runner.invoke(app, ["split", str(shop), "--holdout", "0.25", "--seed", "1", "-o", str(out)])
     assert res.exit_code == 0, res.output
@@ -57,3 +65,14 @@ def test_a_table_of_histories_splits_by_entity(tmp_path: Path) -> None:
     assert "(20 of 100 entities held out)" in res.output
     assert "apply to a folder" in str(runner.invoke(app, ["split", str(path), "--fixed", "a", "-o",
                                                          str(tmp_path / "x")]).exception)
+
+
+def test_a_note_beside_a_table_is_not_taken_for_it(tmp_path: Path) -> None:
+    # regression: 'orders.md' beside 'orders.csv' named the file written for the table orders: the split
+    # failed after splitting ("Cannot tell the format of 'parts/train/orders.md'"), leaving a partial output
+    shop, tables = _shop_folder(tmp_path, notes=True)
+    out = tmp_path / "parts"
+    res = runner.invoke(app, ["split", str(shop), "--seed", "1", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    for side in ("train", "holdout"):
+        assert sorted(p.name for p in (out / side).iterdir()) == sorted(f"{n}.csv" for n in tables)
