@@ -260,3 +260,13 @@ def test_a_csv_of_histories_writes_the_order_column_as_it_was_read(tmp_path) -> 
         (tmp_path / "s.csv").unlink()
     model = SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(df)  # dates, not text
     assert "format" not in model.time_ and pd.api.types.is_datetime64_any_dtype(model.sample(2, random_state=0)["day"])
+
+
+def test_categorical_dtype_columns_are_modelled_like_text() -> None:
+    # regression: a dynamic column of pandas' category dtype (as Parquet often reads it) crashed the fit with
+    # "Cannot setitem on a Categorical with a new category": its codes were mapped as a categorical
+    df = _panel(n_entities=30)
+    cat = df.assign(**{c: df[c].astype("category") for c in ("customer", "group", "state")})
+    out = SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(cat).sample(40, random_state=1)
+    assert set(out["group"]) <= set(df["group"]) and set(out["state"].dropna()) == {"open", "closed"}
+    assert abs((out["state"] == "open").mean() - (df["state"] == "open").mean()) < 0.15
