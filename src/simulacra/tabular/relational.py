@@ -82,6 +82,8 @@ class RelationalSynthesizer(CompositeModel):
         Privacy floor of every table model (values seen in fewer rows are never reproduced).
     model_params : dict, optional
         Extra parameters of every table's :class:`~simulacra.tabular.autoreg.AutoregressiveSynthesizer`.
+        A table with a parent is fitted with ``category_depth=None`` unless this sets it: its categorical
+        columns depend on the parent's columns through their trees, and the single-table limit cut that.
     sequence_params : dict, optional
         Options of every sequence child's :class:`~simulacra.tabular.sequence.SequenceSynthesizer`
         (``entity_volatility``, ``common_factor``, ``min_samples_leaf``), e.g. ``{"entity_volatility": True}``.

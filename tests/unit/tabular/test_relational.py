@@ -265,3 +265,33 @@ def test_identifier_like_text_of_a_lookup_table_is_reported() -> None:
     assert names.nunique() > 10 and not names.isin(airlines["name"]).any()
     kept = RelationalSynthesizer(random_state=0, fixed=["airlines"]).fit(tables).describe()["tables"]
     assert kept["airlines"]["identifier_like"] == []
+
+
+def _planes_and_flights(n_models: int = 80, per_model: int = 5, kids: int = 8) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Each plane model flown by one carrier: a child column fixed by 80 values of a parent column."""
+    rng = np.random.default_rng(0)
+    carrier_of = {f"M{m:03d}": f"C{rng.integers(12):02d}" for m in range(n_models)}
+    models = np.repeat(list(carrier_of), per_model)
+    planes = pd.DataFrame({"tailnum": [f"N{i:04d}" for i in range(len(models))], "model": models,
+                           "seats": rng.integers(50, 300, len(models))})
+    flights = pd.DataFrame({"tailnum": np.repeat(planes["tailnum"].to_numpy(), kids)})
+    flights["carrier"] = flights["tailnum"].map(planes.set_index("tailnum")["model"]).map(carrier_of)
+    flights["delay"] = rng.normal(0, 10, len(flights)).round(1)
+    return {"planes": planes, "flights": flights}, carrier_of
+
+
+def test_child_category_follows_its_parent_beyond_the_single_table_depth_limit() -> None:
+    # issue 15 regression (category_depth=6, 35d31fa): a child's categorical tree split on the parent's
+    # columns at most 6 times, so a carrier fixed by the plane's model matched it in 46 % of flights
+    tables, carrier_of = _planes_and_flights()
+    synth = RelationalSynthesizer(random_state=0).fit(tables)
+    assert synth.models_["flights"].category_depth is None
+    assert synth.models_["planes"].category_depth == 6  # a root table keeps the single-table default
+    fake = synth.sample(random_state=0)
+    joined = fake["flights"].merge(fake["planes"], on="tailnum")
+    assert (joined["carrier"] == joined["model"].map(carrier_of)).mean() >= 0.8
+    capped = RelationalSynthesizer(random_state=0, model_params={"category_depth": 6}).fit(tables)
+    assert capped.models_["flights"].category_depth == 6  # model_params still overrides it
+    fake = capped.sample(random_state=0)
+    joined = fake["flights"].merge(fake["planes"], on="tailnum")
+    assert (joined["carrier"] == joined["model"].map(carrier_of)).mean() < 0.6  # the limit is what loses it
