@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from simulacra.errors import InputError
+from simulacra.metadata.detect import read_text_dates
 from simulacra.rules.relations import row_orderings
 
 LAGS = (1, 2, 3, 4, 5)
@@ -106,7 +107,7 @@ def _prepare(df: pd.DataFrame, entity: str, order: str, what: str) -> pd.DataFra
         raise InputError(f"The {what} table is empty.")
     df = df.copy()
     if df[order].dtype == object:
-        df[order] = pd.to_datetime(df[order], errors="coerce", format="mixed")
+        df[order] = read_text_dates(df[order])  # all in the format they share, as the model reads them
     return df.sort_values([entity, order], kind="stable").reset_index(drop=True)
 
 

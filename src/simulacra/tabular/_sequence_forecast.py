@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
+from simulacra.metadata.detect import read_text_dates
 from simulacra.tabular._sequence_common import continue_on_calendar
 from simulacra.tabular._sequence_fit import representations
 from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column, to_model_clock
@@ -77,6 +78,9 @@ def check_history(model: SequenceSynthesizer, history: pd.DataFrame) -> pd.DataF
     if not model.time_["datetime"] and not numeric_column(frame[model.order]):
         raise InputError(f"Order column '{model.order}' of the history must be numeric like the training data.")
     if model.time_["datetime"]:
-        frame[model.order] = pd.to_datetime(frame[model.order])
+        fmt = model.time_.get("format")  # text as the training rows were written (06/01/2020: 6 January)
+        text = frame[model.order].dtype == object
+        frame[model.order] = pd.to_datetime(frame[model.order], format=fmt) if text and fmt else \
+            read_text_dates(frame[model.order]) if text else pd.to_datetime(frame[model.order])
         frame, _ = to_model_clock(frame, model.order, {k: model.time_[k] for k in ("zone", "shift") if k in model.time_})
     return frame

@@ -14,6 +14,7 @@ import pandas as pd
 
 from simulacra.errors import InputError
 from simulacra.metadata._multi_detect import order_type_problem
+from simulacra.metadata.detect import read_text_dates
 from simulacra.metadata.temporal import datetime_zone, localize_wall_times, zone_from_name
 from simulacra.tabular._sequence_common import event_units
 from simulacra.tabular._steps import (
@@ -44,7 +45,7 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
         problem = order_type_problem(order, order_col, lambda o: datetime_zone(o, None, order_col))
         if problem:
             raise InputError(problem)
-        data = data.assign(**{order_col: pd.to_datetime(order, errors="coerce", format="mixed")})
+        data = data.assign(**{order_col: read_text_dates(order)})  # 06/01/2020 beside 13/01/2020: 6 January
     frame = data.sort_values([entity, order_col], kind="stable").reset_index(drop=True)
     dup = frame.duplicated([entity, order_col])
     if dup.any():

@@ -266,7 +266,8 @@ class SequenceSynthesizer(CompositeModel):
     def _codes(self, c: str, s: pd.Series | np.ndarray) -> np.ndarray:
         lookup = {v: i for i, v in enumerate(self.categories_[c])}
         other = len(self.categories_[c])  # rare and missing values share one code
-        return pd.Series(s).map(lookup).fillna(other).to_numpy(dtype=float)
+        # as objects: a categorical column's map stays categorical, which refused the code of rare values
+        return pd.Series(s).astype(object).map(lookup).fillna(other).to_numpy(dtype=float)
 
     def _transitions(self, frame: pd.DataFrame, values: dict[str, np.ndarray], gaps: np.ndarray,
                      lengths: np.ndarray, statics: np.ndarray,

@@ -260,3 +260,33 @@ def test_a_csv_of_histories_writes_the_order_column_as_it_was_read(tmp_path) -> 
         (tmp_path / "s.csv").unlink()
     model = SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(df)  # dates, not text
     assert "format" not in model.time_ and pd.api.types.is_datetime64_any_dtype(model.sample(2, random_state=0)["day"])
+
+
+def test_categorical_dtype_columns_are_modelled_like_text() -> None:
+    # regression: a dynamic column of pandas' category dtype (as Parquet often reads it) crashed the fit with
+    # "Cannot setitem on a Categorical with a new category": its codes were mapped as a categorical
+    df = _panel(n_entities=30)
+    cat = df.assign(**{c: df[c].astype("category") for c in ("customer", "group", "state")})
+    out = SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(cat).sample(40, random_state=1)
+    assert set(out["group"]) <= set(df["group"]) and set(out["state"].dropna()) == {"open", "closed"}
+    assert abs((out["state"] == "open").mean() - (df["state"] == "open").mean()) < 0.15
+
+
+def test_day_first_text_dates_keep_their_order() -> None:
+    # regression: text dates were read one by one, so 06/01/2020 became the 1st of June beside 13/01/2020,
+    # the 13th of January: the events of every history changed places (and the gaps were months)
+    from simulacra.evaluate.sequence import evaluate_sequences
+
+    df = _panel(25, seed=3)
+    text = df.assign(day=df["day"].dt.strftime("%d/%m/%Y"))
+    model = SequenceSynthesizer(entity="customer", order="day", random_state=0).fit(text)
+    assert model.time_["format"] == "%d/%m/%Y" and model.time_["weekday"]  # business days, as in the real rows
+    out = model.sample(20, random_state=1)
+    days = out["day"]
+    assert pd.api.types.is_datetime64_any_dtype(days)
+    span = df["day"].max() - df["day"].min()
+    assert (days.groupby(out["customer"]).agg(lambda s: s.max() - s.min()) <= span + pd.Timedelta(days=90)).all()
+    report = evaluate_sequences(text, text, entity="customer", order="day")
+    assert report["gap_ks_complement"] == 1.0 and report["order_increasing"] == 1.0
+    gaps = report["histograms"]["gaps"]["edges"]
+    assert gaps[-1] <= 7, gaps  # gaps of business days, not of months
