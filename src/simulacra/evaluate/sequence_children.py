@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra.metadata.detect import read_text_dates
+
 #: Most numeric columns whose lag-1 autocorrelation is reported.
 MAX_NUMERIC = 12
 
@@ -46,7 +48,7 @@ def _side(df: pd.DataFrame, key: list[str], order: str, statics: list[str], nume
     linked = df[df[key].notna().all(axis=1)]
     order_values = linked[order]
     if not (pd.api.types.is_numeric_dtype(order_values) or pd.api.types.is_datetime64_any_dtype(order_values)):
-        order_values = pd.to_datetime(order_values, errors="coerce", format="mixed")
+        order_values = read_text_dates(order_values)  # in the one format they share (06/01/2020: 6 January)
     frame = linked.assign(**{order: order_values}).sort_values([*key, order], kind="stable")
     groups = frame.groupby(key, sort=False)
     step = groups[order].diff()

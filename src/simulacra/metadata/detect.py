@@ -105,11 +105,12 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
     return None
 
 
-def read_text_dates(values: pd.Series) -> pd.Series:
+def read_text_dates(values: pd.Series, *, utc: bool = False) -> pd.Series:
     """Text dates (an order column read from a CSV) as datetimes, every one read with the format they share.
 
     Read one by one, ``06/01/2020`` became the 1st of June beside ``13/01/2020``, the 13th of January: the
-    events of a history changed places. Values that share no format are each read as they read.
+    events of a history changed places. Values that share no format are each read as they read. ``utc``:
+    as instants in UTC (dates with several offsets too).
 
     Examples
     --------
@@ -118,15 +119,15 @@ def read_text_dates(values: pd.Series) -> pd.Series:
     """
     present = values.dropna()
     fmt = None
-    if len(present) and present.map(lambda v: isinstance(v, str)).all():
+    if len(present) and pd.api.types.infer_dtype(present, skipna=True) == "string":
         fmt = detect_datetime_format(present)
     if fmt not in (None, "mixed") and not str(fmt).endswith("Z"):  # (a literal Z: read as UTC below)
         with warnings.catch_warnings():  # several offsets: pandas warns, and the values are read below
             warnings.simplefilter("ignore", FutureWarning)
-            shared = pd.to_datetime(values, format=fmt, errors="coerce")
+            shared = pd.to_datetime(values, format=fmt, errors="coerce", utc=utc)
         if pd.api.types.is_datetime64_any_dtype(shared.dtype) and int(shared.notna().sum()) == len(present):
             return shared
-    return pd.to_datetime(values, errors="coerce", format="mixed")
+    return pd.to_datetime(values, errors="coerce", format="mixed", utc=utc)
 
 
 def detect_column(series: pd.Series) -> Column:

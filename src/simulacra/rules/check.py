@@ -41,7 +41,9 @@ def as_float(series: pd.Series) -> np.ndarray:
     numbers = pd.to_numeric(s, errors="coerce")
     if numbers.notna().sum() >= 0.9 * s.notna().sum():
         return numbers.to_numpy(dtype=float, na_value=np.nan)
-    stamps = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+    from simulacra.metadata.detect import read_text_dates
+
+    stamps = read_text_dates(s, utc=True)  # all in the format they share: 06/01/2020 beside 13/01/2020 is 6 January
     return as_float(stamps)
 
 

@@ -231,6 +231,9 @@ def split_tables(tables: dict[str, pd.DataFrame], holdout: float = 0.2, *, metad
             crossing = int((side[rel.child][ok] != side[rel.parent][pos[ok]]).sum())
             if crossing:
                 out.crossing[rel.name] = crossing
+    for name, mask in side.items():  # a table too small for the share: said, as a table alone is refused
+        if len(mask) and (mask.all() or not mask.any()):
+            out.how[name] += f"; every row on the {'holdout' if mask.all() else 'training'} side (too few rows)"
     for name, frame in tables.items():
         held = side.get(name)
         out.train[name] = frame.reset_index(drop=True) if held is None else frame[~held].reset_index(drop=True)

@@ -136,3 +136,11 @@ def test_entities_are_drawn_as_the_sequence_benchmark_draws_them() -> None:
     for frame in (df, df.iloc[::-1]):
         train, hold = split_table(frame, 0.2, entity="id", random_state=0)
         assert sorted(hold["id"].unique()) == recorded and len(train) == 96
+
+
+def test_a_table_too_small_for_the_share_is_said_to_be_on_one_side() -> None:
+    # regression: a 2-row table of a database got an empty holdout without a word (a table alone is refused)
+    tables = {"a": pd.DataFrame({"a_id": [1, 2], "v": [1.0, 2.0]}), "b": pd.DataFrame({"b_id": range(30), "w": range(30)})}
+    result = split_tables(tables, 0.2)
+    assert len(result.holdout["a"]) == 0 and result.how["a"] == "split at random; every row on the training side (too few rows)"
+    assert result.how["b"] == "split at random" and len(result.holdout["b"]) == 6
