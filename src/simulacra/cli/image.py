@@ -21,10 +21,9 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="Where the networks run
 
 def _device(device: str) -> str:
     """The device, checked before any image or model is read (one this machine lacks is a one-line error)."""
-    from simulacra.images.base import torch_module
-    from simulacra.random import torch_device
+    from simulacra.images.base import resolve_device
 
-    return torch_device(torch_module(), device)
+    return str(resolve_device(device))
 
 
 def _read(folder: Path, resolution: int | None = None, mode: str | None = None) -> Any:

@@ -250,11 +250,12 @@ class ImageGenerator:
                 self._ema_update(step)
                 step += 1
                 pending.append(loss.detach())
-                if step % _REPORT_EVERY == 0 or step == total:
+                report = step % _REPORT_EVERY == 0 or step == total
+                if report:
                     losses.extend(torch.stack(pending).cpu().tolist())
                     pending.clear()
                 now = time.perf_counter()
-                if progress is not None and (step % _REPORT_EVERY == 0 or step == total):
+                if progress is not None and report:
                     spent = now - start
                     progress(TrainingProgress(step, total, float(np.mean(losses[-50:])), spent,
                                               spent / step * (total - step) if step else math.nan))

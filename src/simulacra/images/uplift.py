@@ -192,7 +192,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
     from simulacra.augment.models import classification_metrics
     from simulacra.augment.uplift import UpliftResult
     from simulacra.images.augment import augment_images, parse_methods
-    from simulacra.images.base import device_name
+    from simulacra.images.base import device_name, resolve_device
     from simulacra.images.cnn import ImageClassifier
 
     unknown = [m for m in methods if m not in METHODS]
@@ -220,7 +220,7 @@ def run_image_uplift(train: ImageSet, test: ImageSet, *, methods: Sequence[str] 
                          f"got {pretrain!r} and {levers_on!r}.")
     levers: dict[str, Any] = {"mix": mix, "mix_alpha": mix_alpha, "swa": swa}
     ImageClassifier(**levers)._check_options()  # refused now, not after the generators are fitted
-    where = ImageClassifier(device=device)._device()  # likewise an unusable device
+    where = resolve_device(device)  # likewise an unusable device
 
     def steps_for(n: int) -> int:  # a CNN's budget on n images, the same rule for teachers and students
         return classifier_steps or classifier_steps_for(n, classifier_epochs)
