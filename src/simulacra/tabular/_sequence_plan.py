@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulacra.errors import InputError
 from simulacra.metadata._multi_detect import order_type_problem
-from simulacra.metadata.detect import read_text_dates
+from simulacra.metadata.detect import read_text_dates, shared_date_format
 from simulacra.metadata.temporal import datetime_zone, localize_wall_times, zone_from_name
 from simulacra.tabular._sequence_common import event_units
 from simulacra.tabular._steps import (
@@ -65,12 +65,8 @@ def written_format(order: pd.Series) -> dict[str, str]:
     so that a CSV of synthetic histories writes its times as they were read; empty when the column is not
     text or mixes formats.
     """
-    from simulacra.metadata.detect import detect_datetime_format
-
-    if order.dtype != object or not order.map(lambda v: isinstance(v, str)).all():
-        return {}
-    fmt = detect_datetime_format(order)
-    return {"format": fmt} if fmt not in (None, "mixed") else {}
+    fmt = shared_date_format(order) if order.dtype == object and order.notna().all() else None
+    return {"format": fmt} if fmt else {}
 
 
 def to_model_clock(frame: pd.DataFrame, order: str, clock: dict[str, Any] | None = None
