@@ -105,19 +105,20 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
     return None
 
 
-def read_text_dates(values: pd.Series, *, utc: bool = False) -> pd.Series:
+def read_text_dates(values: pd.Series, *, utc: bool = False, known: str | None = None) -> pd.Series:
     """Text dates (an order column read from a CSV) as datetimes, every one read with the format they share.
 
     Read one by one, ``06/01/2020`` became the 1st of June beside ``13/01/2020``, the 13th of January: the
     events of a history changed places. Values that share no format are each read as they read. ``utc``:
-    as instants in UTC (dates with several offsets too).
+    as instants in UTC (dates with several offsets too). ``known``: the format to read with (a model's, for
+    new rows of the column it was fitted on) instead of the one these values alone suggest.
 
     Examples
     --------
     >>> read_text_dates(pd.Series(["06/01/2020", "13/01/2020"])).dt.month.tolist()
     [1, 1]
     """
-    fmt = shared_date_format(values)
+    fmt = known if known is not None else shared_date_format(values)
     if fmt is not None and not fmt.endswith("Z"):  # (a literal Z: read as UTC below)
         with warnings.catch_warnings():  # several offsets: pandas warns, and the values are read below
             warnings.simplefilter("ignore", FutureWarning)

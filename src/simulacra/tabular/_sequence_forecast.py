@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InputError
-from simulacra.metadata.detect import read_text_dates
 from simulacra.tabular._sequence_common import continue_on_calendar, market_move
 from simulacra.tabular._sequence_fit import representations
 from simulacra.tabular._sequence_plan import check_table, entity_sizes, numeric_column, to_model_clock
@@ -76,14 +75,13 @@ def check_history(model: SequenceSynthesizer, history: pd.DataFrame) -> pd.DataF
     missing = [c for c in model.columns_ if c not in history.columns]
     if missing:
         raise InputError(f"The history lacks the model's columns: {', '.join(missing)}")
-    frame = check_table(history[model.columns_], model.entity, model.order, single_ok=True)
+    # text dates read as the training rows were written (01/06/2020 in a %m/%d/%Y model: 6 January)
+    frame = check_table(history[model.columns_], model.entity, model.order, single_ok=True,
+                        date_format=model.time_.get("format"))
     if not model.time_["datetime"] and not numeric_column(frame[model.order]):
         raise InputError(f"Order column '{model.order}' of the history must be numeric like the training data.")
     if model.time_["datetime"]:
-        fmt = model.time_.get("format")  # text as the training rows were written (06/01/2020: 6 January)
-        text = frame[model.order].dtype == object
-        frame[model.order] = pd.to_datetime(frame[model.order], format=fmt) if text and fmt else \
-            read_text_dates(frame[model.order]) if text else pd.to_datetime(frame[model.order])
+        frame[model.order] = pd.to_datetime(frame[model.order])
         frame, _ = to_model_clock(frame, model.order, {k: model.time_[k] for k in ("zone", "shift") if k in model.time_})
     return frame
 

@@ -28,8 +28,10 @@ from simulacra.tabular._steps import (
 )
 
 
-def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False) -> pd.DataFrame:
-    """The table sorted by entity and order, its order column as dates or numbers; bad input refused."""
+def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False,
+                date_format: str | None = None) -> pd.DataFrame:
+    """The table sorted by entity and order, its order column as dates or numbers; bad input refused.
+    ``date_format``: the format text dates are read with (a fitted model's), instead of the one they suggest."""
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
     for col, what in ((entity, "entity"), (order_col, "order")):
@@ -45,7 +47,8 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
         problem = order_type_problem(order, order_col, lambda o: datetime_zone(o, None, order_col))
         if problem:
             raise InputError(problem)
-        data = data.assign(**{order_col: read_text_dates(order)})  # 06/01/2020 beside 13/01/2020: 6 January
+        # 06/01/2020 beside 13/01/2020: 6 January
+        data = data.assign(**{order_col: read_text_dates(order, known=date_format)})
     frame = data.sort_values([entity, order_col], kind="stable").reset_index(drop=True)
     dup = frame.duplicated([entity, order_col])
     if dup.any():
