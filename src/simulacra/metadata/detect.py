@@ -105,29 +105,43 @@ def detect_datetime_format(strings: pd.Series) -> str | None:
     return None
 
 
-def read_text_dates(values: pd.Series, *, utc: bool = False) -> pd.Series:
+def read_text_dates(values: pd.Series, *, utc: bool = False, known: str | None = None) -> pd.Series:
     """Text dates (an order column read from a CSV) as datetimes, every one read with the format they share.
 
     Read one by one, ``06/01/2020`` became the 1st of June beside ``13/01/2020``, the 13th of January: the
     events of a history changed places. Values that share no format are each read as they read. ``utc``:
-    as instants in UTC (dates with several offsets too).
+    as instants in UTC (dates with several offsets too). ``known``: the format to read with (a model's, for
+    new rows of the column it was fitted on) instead of the one these values alone suggest.
 
     Examples
     --------
     >>> read_text_dates(pd.Series(["06/01/2020", "13/01/2020"])).dt.month.tolist()
     [1, 1]
     """
-    present = values.dropna()
-    fmt = None
-    if len(present) and pd.api.types.infer_dtype(present, skipna=True) == "string":
-        fmt = detect_datetime_format(present)
-    if fmt not in (None, "mixed") and not str(fmt).endswith("Z"):  # (a literal Z: read as UTC below)
+    fmt = known if known is not None else shared_date_format(values)
+    if fmt is not None and not fmt.endswith("Z"):  # (a literal Z: read as UTC below)
         with warnings.catch_warnings():  # several offsets: pandas warns, and the values are read below
             warnings.simplefilter("ignore", FutureWarning)
             shared = pd.to_datetime(values, format=fmt, errors="coerce", utc=utc)
-        if pd.api.types.is_datetime64_any_dtype(shared.dtype) and int(shared.notna().sum()) == len(present):
+        if pd.api.types.is_datetime64_any_dtype(shared.dtype) and shared.notna().sum() == values.notna().sum():
             return shared
     return pd.to_datetime(values, errors="coerce", format="mixed", utc=utc)
+
+
+def shared_date_format(values: pd.Series) -> str | None:
+    """The one strftime format of text dates (missing values aside), or None: not all text, several formats,
+    or not dates. :func:`read_text_dates` reads with it; a sequence model writes its order column in it.
+
+    Examples
+    --------
+    >>> shared_date_format(pd.Series(["06/01/2020", "13/01/2020", None]))
+    '%d/%m/%Y'
+    """
+    present = values.dropna()
+    if not len(present) or pd.api.types.infer_dtype(present, skipna=True) != "string":
+        return None
+    fmt = detect_datetime_format(present)
+    return None if fmt in (None, "mixed") else fmt
 
 
 def detect_column(series: pd.Series) -> Column:

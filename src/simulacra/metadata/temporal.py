@@ -119,8 +119,6 @@ def datetime_zone(values: pd.Series, fmt: str | None = None, name: str = "") -> 
     >>> datetime_zone(pd.Series(["2024-01-01 00:00+05:30", "2024-01-02 00:00+05:30"]))
     '+05:30'
     """
-    import warnings
-
     from simulacra.errors import InputError
 
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
@@ -136,9 +134,13 @@ def datetime_zone(values: pd.Series, fmt: str | None = None, name: str = "") -> 
             local = pd.to_datetime(present, format=use or "mixed", errors="coerce")
         except (TypeError, ValueError):  # newer pandas refuses mixed zones outright
             local = pd.Series(np.nan, index=present.index, dtype=object)
-        utc = pd.to_datetime(present, format=use or "mixed", errors="coerce", utc=True)
+        one_zone = pd.api.types.is_datetime64_any_dtype(local.dtype)
+        if one_zone and not local.isna().any():  # every date read: no second parse needed to compare with
+            utc = local
+        else:
+            utc = pd.to_datetime(present, format=use or "mixed", errors="coerce", utc=True)
     # one zone: the parse without utc=True is a datetime column that loses no date the utc parse keeps
-    if pd.api.types.is_datetime64_any_dtype(local.dtype) and int(local.isna().sum()) == int(utc.isna().sum()):
+    if one_zone and int(local.isna().sum()) == int(utc.isna().sum()):
         tz = getattr(local.dt, "tz", None)
         return None if tz is None else zone_name(tz)
     dates = present[utc.notna()].head(100_000)

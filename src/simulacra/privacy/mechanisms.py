@@ -74,8 +74,9 @@ class Mechanisms:
             dp = _opendp()
             meas = dp.m.make_noisy_max(dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.linf_distance(T=float),
                                        dp.zero_concentrated_divergence(), scale=2.0 * sensitivity / eps)
-            if meas.map(float(sensitivity)) > rho * (1.0 + 1e-9):  # OpenDP's own accounting must agree with ours
-                raise RuntimeError(f"{step}: OpenDP's noisy max costs {meas.map(float(sensitivity))} > ρ = {rho}")
+            cost = meas.map(float(sensitivity))
+            if cost > rho * (1.0 + 1e-9):  # OpenDP's own accounting must agree with ours
+                raise RuntimeError(f"{step}: OpenDP's noisy max costs {cost} > ρ = {rho}")
             return int(meas([float(v) for v in values]))
         logits = eps / (2.0 * sensitivity) * values
         return int(np.argmax(logits + self.rng.gumbel(size=logits.size)))

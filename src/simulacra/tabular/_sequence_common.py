@@ -99,12 +99,17 @@ def extend_calendar(calendar: np.ndarray, size: int, weekday: bool) -> np.ndarra
         steps = np.ones(1)
     start = 0
     if weekday:
-        day = (np.round(calendar).astype(np.int64) + 3) % 7
+        day = weekday_of(calendar)
         same = np.flatnonzero(day[:-1] == day[-1])
         start = int(same[0]) if same.size else 0
     steps = steps[start:] if steps[start:].size else steps
     more = np.resize(steps, size - calendar.size)
     return np.r_[calendar, calendar[-1] + np.cumsum(more)]
+
+
+def weekday_of(ordinal: np.ndarray) -> np.ndarray:
+    """The weekday (0 = Monday) of each day ordinal (days since 1970-01-01, a Thursday), as floats."""
+    return ((np.round(ordinal).astype(np.int64) + 3) % 7).astype(float)
 
 
 def factor_names(plans: list[ColumnPlan]) -> list[str]:
@@ -366,7 +371,7 @@ def continue_on_calendar(factor: FactorModel | None, loads: dict[str, float], pl
     if factor is None:
         return out_times, None, reprs
     units = event_units(plans, reprs[known])
-    units[(np.zeros((n, 1), dtype=int) + np.arange(T)[None, :])[known] == 0] = np.nan
+    units[np.broadcast_to(np.arange(T), (n, T))[known] == 0] = np.nan  # an entity's first event has no change
     per_date, per_event = date_factors(calendar_index(cal, times[known]), units, cal.size)
     path = factor.sample(cal.size, rng, given=per_date)
     common = np.full((n, T, len(factor.names)), np.nan)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from simulacra.tabular._sequence_common import fit_factor, loadings, market_move, own_part
+from simulacra.tabular._sequence_common import fit_factor, loadings, market_move, own_part, weekday_of
 from simulacra.tabular._steps import N_LAGS, Roller, StepModel
 from simulacra.tabular.sequence import GAP
 
@@ -49,7 +49,7 @@ def transitions(model: SequenceSynthesizer, frame: pd.DataFrame, values: dict[st
     gap[idx_entity, idx_step] = gaps
     day = np.full((n, T), np.nan)
     if model.time_["weekday"]:
-        day[idx_entity, idx_step] = ((times.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
+        day[idx_entity, idx_step] = weekday_of(times)
     every = representations(model, levels, lengths)
     common, own = None, every
     if model.calendar_ is not None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulacra.errors import InputError
 from simulacra.metadata._multi_detect import order_type_problem
-from simulacra.metadata.detect import read_text_dates
+from simulacra.metadata.detect import read_text_dates, shared_date_format
 from simulacra.metadata.temporal import datetime_zone, localize_wall_times, zone_from_name
 from simulacra.tabular._sequence_common import event_units
 from simulacra.tabular._steps import (
@@ -28,8 +28,10 @@ from simulacra.tabular._steps import (
 )
 
 
-def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False) -> pd.DataFrame:
-    """The table sorted by entity and order, its order column as dates or numbers; bad input refused."""
+def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: bool = False,
+                date_format: str | None = None) -> pd.DataFrame:
+    """The table sorted by entity and order, its order column as dates or numbers; bad input refused.
+    ``date_format``: the format text dates are read with (a fitted model's), instead of the one they suggest."""
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
     for col, what in ((entity, "entity"), (order_col, "order")):
@@ -45,7 +47,8 @@ def check_table(data: pd.DataFrame, entity: str, order_col: str, *, single_ok: b
         problem = order_type_problem(order, order_col, lambda o: datetime_zone(o, None, order_col))
         if problem:
             raise InputError(problem)
-        data = data.assign(**{order_col: read_text_dates(order)})  # 06/01/2020 beside 13/01/2020: 6 January
+        # 06/01/2020 beside 13/01/2020: 6 January
+        data = data.assign(**{order_col: read_text_dates(order, known=date_format)})
     frame = data.sort_values([entity, order_col], kind="stable").reset_index(drop=True)
     dup = frame.duplicated([entity, order_col])
     if dup.any():
@@ -65,12 +68,8 @@ def written_format(order: pd.Series) -> dict[str, str]:
     so that a CSV of synthetic histories writes its times as they were read; empty when the column is not
     text or mixes formats.
     """
-    from simulacra.metadata.detect import detect_datetime_format
-
-    if order.dtype != object or not order.map(lambda v: isinstance(v, str)).all():
-        return {}
-    fmt = detect_datetime_format(order)
-    return {"format": fmt} if fmt not in (None, "mixed") else {}
+    fmt = shared_date_format(order) if order.dtype == object and order.notna().all() else None
+    return {"format": fmt} if fmt else {}
 
 
 def to_model_clock(frame: pd.DataFrame, order: str, clock: dict[str, Any] | None = None

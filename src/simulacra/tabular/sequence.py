@@ -38,7 +38,7 @@ from simulacra.errors import InputError
 from simulacra.rules.relations import row_orderings
 from simulacra.tabular._composite import CompositeModel
 from simulacra.tabular._sequence_common import MIN_DATES, MIN_SHARED, FactorModel, few_entities, find_calendar
-from simulacra.tabular._sequence_common import market_move, sample_on_calendar
+from simulacra.tabular._sequence_common import sample_on_calendar, weekday_of
 from simulacra.tabular._sequence_plan import (
     check_table, entity_sizes, from_model_clock, plan_columns, set_scales, to_model_clock, written_format, yes_no,
 )
@@ -136,7 +136,7 @@ class SequenceSynthesizer(CompositeModel):
         self.dtypes_ = {c: str(data[c].dtype) for c in self.columns_}
         self.statics_ = self._find_statics(frame)
         dynamic = [c for c in self.columns_ if c not in (self.entity, self.order, *self.statics_)]
-        numeric = [c for c in dynamic if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+        numeric = [c for c in dynamic if _numeric(frame[c])]
         self.categories_ = {c: self._categories(frame[c]) for c in dynamic if c not in numeric}
         groups = frame.groupby(self.entity, sort=False)
         lengths = groups.size().to_numpy()
@@ -327,6 +327,8 @@ class SequenceSynthesizer(CompositeModel):
         return self._roll(table, lengths, rng)
 
     def _roll(self, table: pd.DataFrame, lengths: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        from simulacra.tabular._sequence_forecast import draw_step
+
         n, T = lengths.size, int(lengths.max())
         plans = self.plans_
         statics = self._encode_statics(table)
@@ -355,44 +357,8 @@ class SequenceSynthesizer(CompositeModel):
             if plans else np.zeros((n, 0))
         roller.push(0, rows, reprs, levels[:, 0], self._weekday(times[:, 0]))
         for t in range(1, T):
-            self._draw_step(t, np.flatnonzero(lengths > t), roller, levels, times, rng)
+            draw_step(self, t, np.flatnonzero(lengths > t), roller, levels, times, rng)
         return self._frame_from(table, lengths, levels, times, rng)
-
-    def _draw_step(self, t: int, rows: np.ndarray, roller: Roller, levels: np.ndarray, times: np.ndarray,
-                   rng: np.random.Generator) -> None:
-        """Draw event ``t`` of the entities ``rows`` (gap first, then each column) and record it."""
-        plans = self.plans_
-        base = roller.features(t, rows)
-        current = np.zeros((rows.size, 0), dtype=np.float32)
-        size = roller.scale(t, rows, plans)
-        if np.isnan(times[rows, t]).any():  # not already on the shared calendar
-            gap = self.steps_[GAP].sample(base, rng)
-            times[rows, t] = times[rows, t - 1] + np.maximum(gap, self._min_gap())
-        row: dict[str, np.ndarray] = {}
-        prev = {p.name: levels[rows, t - 1, j] for j, p in enumerate(plans)}
-        out_reprs = []
-        drawn = np.full((rows.size, len(plans)), np.nan)
-        for j, p in enumerate(plans):
-            if p.scaled and j:
-                size = roller.scale(t, rows, plans, drawn)
-            y = self.steps_[p.name].sample(np.column_stack([base, current]), rng) * size[:, j]
-            move: np.ndarray | float = 0.0
-            if p.name in self.loadings_:  # the entity's own part, then the market's
-                assert self.factor_ is not None and roller.common is not None
-                move = self.loadings_[p.name] * market_move(p, self.factor_.names, roller.common[rows, t])
-                y = y + move
-            if p.kind == "category":
-                row[p.name] = y
-            else:
-                row[p.name] = from_repr(p, y, prev, row)
-                y = to_repr(p, row[p.name], prev, row)  # the representation after rounding
-            out_reprs.append(y)
-            drawn[:, j] = y - move  # the running size follows the entity's own moves
-            current = np.column_stack([current, y]).astype(np.float32)
-        empty = np.zeros((rows.size, 0))
-        levels[rows, t] = np.column_stack([row[p.name] for p in plans]) if plans else empty
-        roller.push(t, rows, np.column_stack(out_reprs) if plans else empty, levels[rows, t],
-                    self._weekday(times[rows, t]), drawn if plans else empty)
 
     def _min_gap(self) -> float:
         cells = self.steps_[GAP].cells
@@ -401,7 +367,7 @@ class SequenceSynthesizer(CompositeModel):
     def _weekday(self, ordinal: np.ndarray) -> np.ndarray | None:
         if not self.time_["weekday"]:
             return None
-        return ((np.round(ordinal).astype(np.int64) + 3) % 7).astype(float)
+        return weekday_of(ordinal)
 
     def _frame_from(self, table: pd.DataFrame, lengths: np.ndarray, levels: np.ndarray, times: np.ndarray,
                     rng: np.random.Generator) -> pd.DataFrame:

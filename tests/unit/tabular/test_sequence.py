@@ -290,3 +290,16 @@ def test_day_first_text_dates_keep_their_order() -> None:
     assert report["gap_ks_complement"] == 1.0 and report["order_increasing"] == 1.0
     gaps = report["histograms"]["gaps"]["edges"]
     assert gaps[-1] <= 7, gaps  # gaps of business days, not of months
+
+
+def test_a_forecast_history_of_text_dates_is_read_in_the_model_s_format():
+    # a model fitted on %m/%d/%Y dates: 01/06/2020 in the history is 6 January (read alone it looked day-first)
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2020-01-01", periods=40, freq="D")
+    rows = [{"id": f"e{e}", "date": d.strftime("%m/%d/%Y"), "x": float(rng.normal())}
+            for e in range(24) for d in days[:20 + e % 5]]
+    model = SequenceSynthesizer(entity="id", order="date", random_state=0).fit(pd.DataFrame(rows))
+    history = pd.DataFrame({"id": ["z", "z"], "date": ["01/06/2020", "01/07/2020"], "x": [0.1, 0.2]})
+    future = model.forecast(history, 2)
+    assert pd.to_datetime(future["date"]).min() > pd.Timestamp("2020-01-07")
+    assert pd.to_datetime(future["date"]).max() < pd.Timestamp("2020-02-07")

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from simulacra.privacy.mechanisms import Mechanisms, project_simplex
-from simulacra.tabular.dp.tree import DEPENDENCE_SENSITIVITY, dependence, pool_marginals, rake
+from simulacra.tabular.dp.tree import (
+    DEPENDENCE_SENSITIVITY, dependence, draw_given, draw_marginal, marginal_prob, pool_marginals, rake,
+)
 
 #: A table may have about one cell per ``CELL_NOISE`` noise widths of rows (n / (CELL_NOISE σ) cells).
 CELL_NOISE = 4.0
@@ -150,6 +153,15 @@ def group_map(marginal: np.ndarray, groups: int, ordered: bool, missing: bool) -
     return out
 
 
+def parent_cell(maps: Sequence[np.ndarray], coarse: Sequence[Any]) -> Any:
+    """The combined parent code (mixed radix, first parent most significant) of the parents' coarse codes
+    (arrays of rows or one row's ints); ``maps`` are the parents' code maps, which fix each radix."""
+    combo: Any = 0
+    for m, c in zip(maps, coarse):
+        combo = combo * (int(m.max()) + 1) + c
+    return combo
+
+
 @dataclass
 class _Columns:
     """What the selection knows of the columns: their codes (private), sizes and released marginals."""
@@ -161,8 +173,8 @@ class _Columns:
     max_cells: float
 
     def __post_init__(self) -> None:
-        self._maps: dict[tuple[int, int], np.ndarray] = {}
-        self._coarse: dict[tuple[int, int], np.ndarray] = {}
+        # (column, groups): its code map and the rows' coarse codes
+        self._coarse: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def size(self, v: int) -> int:
         return int(self.marginals[v].size)
@@ -186,11 +198,10 @@ class _Columns:
 
     def coarse(self, v: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
         key = (v, groups)
-        if key not in self._maps:
+        if key not in self._coarse:
             m = group_map(self.marginals[v], groups, self.ordered[v], self.missing[v])
-            self._maps[key] = m
-            self._coarse[key] = m[self.codes[v]]
-        return self._maps[key], self._coarse[key]
+            self._coarse[key] = (m, m[self.codes[v]])
+        return self._coarse[key]
 
     def cell_masses(self, child: int, parents: tuple[int, ...], primary: int | None = None) -> np.ndarray:
         """The parent cells' shares of rows if the parents were independent (from released marginals only)."""
@@ -202,18 +213,13 @@ class _Columns:
 
     def table(self, child: int, parents: tuple[int, ...], primary: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """The (child code × combined parent code) count table and the parents' maps."""
-        combo = np.zeros(self.codes[child].size, dtype=np.int64)
-        width = 1
-        maps = []
-        for p, g in zip(parents, self.allocate(child, parents, primary)):
-            m, coarse = self.coarse(p, g)
-            maps.append(m)
-            n_groups = int(m.max()) + 1
-            combo = combo * n_groups + coarse
-            width *= n_groups
+        groups = self.allocate(child, parents, primary)
+        maps, coarse = zip(*(self.coarse(p, g) for p, g in zip(parents, groups)))
+        combo = parent_cell(maps, coarse)
+        width = math.prod(int(m.max()) + 1 for m in maps)
         kc = self.size(child)
         counts = np.bincount(self.codes[child] * width + combo, minlength=kc * width)
-        return counts.reshape(kc, width), maps
+        return counts.reshape(kc, width), list(maps)
 
 
 #: A candidate: (child, parents, the parent kept whole or None for an even split of the cells).
@@ -364,17 +370,12 @@ class NetworkModel:
         cdf = {c: np.cumsum(t.T, axis=1) for (c, _), t in zip(self.chosen, self.tables)}  # (parent cells, k)
         plan = {c: (s, m) for (c, s), m in zip(self.chosen, self.maps)}
         for v in self.order:
-            if v not in plan:
-                cum = np.cumsum(self.marginals[v])
-                out[v] = np.minimum(np.searchsorted(cum, u[v] * cum[-1], side="right"), cum.size - 1)
-                continue
-            parents, maps = plan[v]
-            combo = np.zeros(n, dtype=np.int64)
-            for p, m in zip(parents, maps):
-                combo = combo * (int(m.max()) + 1) + m[out[p]]
-            cum = cdf[v][combo]
-            idx = (cum < (u[v] * cum[:, -1])[:, None]).sum(axis=1)
-            out[v] = np.minimum(idx, cum.shape[1] - 1)
+            if v in plan:
+                parents, maps = plan[v]
+                cell = parent_cell(maps, [m[out[p]] for p, m in zip(parents, maps)])
+                out[v] = draw_given(cdf[v][cell], u[v])
+            else:
+                out[v] = draw_marginal(self.marginals[v], u[v])
         return out
 
     def log_prob(self, codes: list[int]) -> float:
@@ -384,13 +385,10 @@ class NetworkModel:
         for v in self.order:
             if v in plan:
                 parents, maps, table = plan[v]
-                combo = 0
-                for p, m in zip(parents, maps):
-                    combo = combo * (int(m.max()) + 1) + int(m[codes[p]])
-                column = table[:, combo]
-                p_v = column[codes[v]] / column.sum()
+                cell = parent_cell(maps, [int(m[codes[p]]) for p, m in zip(parents, maps)])
+                p_v = marginal_prob(table[:, cell], codes[v])
             else:
-                p_v = self.marginals[v][codes[v]] / self.marginals[v].sum()
+                p_v = marginal_prob(self.marginals[v], codes[v])
             out += float(np.log(max(p_v, 1e-300)))
         return out
 

@@ -149,13 +149,13 @@ class DPSynthesizer(BaseSynthesizer):
         marginals = [self.domains_[c].marginal() for c in modelled]
         sigma_one = gaussian_sigma(budget.part("one_way") / max(len(modelled), 1))
         variances = [self.domains_[c].code_variance(sigma_one ** 2) for c in modelled]
-        k = self._parents(budget, n_noisy, [m.size for m in marginals])
+        sizes = [m.size for m in marginals]
+        k = self._parents(budget, n_noisy, sizes)
         self.tree_: TreeModel | net.NetworkModel
         if k > 1 and len(modelled) > 1:  # the network spends the pairs' share on its (child × parents) tables
             budget.shares["tables"] = budget.shares.pop("pairs")
             self.tree_ = self._fit_network(codes, marginals, variances, modelled, k, mech, budget, n_noisy)
         else:
-            sizes = [m.size for m in marginals]
             edges = select_tree(codes, sizes, mech, budget.part("selection"), modelled)
             noisy = measure_edges(codes, sizes, edges, mech, budget.part("pairs"), modelled)
             # post-processing: every noisy table a column is in also measures its marginal

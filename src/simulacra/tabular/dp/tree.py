@@ -147,6 +147,24 @@ def fit_tables(marginals: list[np.ndarray], edges: list[tuple[int, int]], noisy:
     return out
 
 
+def draw_marginal(marginal: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Codes drawn from an (unnormalised) marginal by inverse CDF, one per uniform in ``u``."""
+    cum = np.cumsum(marginal)
+    return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), cum.size - 1)
+
+
+def draw_given(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Codes drawn from each row's conditional CDF (``cum``: rows × codes, unnormalised), one per
+    uniform in ``u``."""
+    idx = (cum < (u * cum[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(idx, cum.shape[1] - 1)
+
+
+def marginal_prob(marginal: np.ndarray, code: int) -> float:
+    """The probability of ``code`` under an (unnormalised) marginal."""
+    return float(marginal[code] / marginal.sum())
+
+
 class TreeModel:
     """Ancestral sampling over a tree of columns: the root's marginal, then each child given its parent."""
 
@@ -186,13 +204,10 @@ class TreeModel:
         out: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(self.marginals)
         u = rng.random((len(self.marginals), n))
         for v in self.order:
-            if v not in self.parent:
-                cum = np.cumsum(self.marginals[v])
-                out[v] = np.minimum(np.searchsorted(cum, u[v] * cum[-1], side="right"), cum.size - 1)
-                continue
-            cum = self.conditional[v][out[self.parent[v]]]  # (n, k): each row's conditional CDF
-            idx = (cum < (u[v] * cum[:, -1])[:, None]).sum(axis=1)
-            out[v] = np.minimum(idx, cum.shape[1] - 1)
+            if v in self.parent:
+                out[v] = draw_given(self.conditional[v][out[self.parent[v]]], u[v])
+            else:
+                out[v] = draw_marginal(self.marginals[v], u[v])
         return out
 
     def log_prob(self, codes: list[int]) -> float:
@@ -203,7 +218,7 @@ class TreeModel:
                 cum = self.conditional[v][codes[self.parent[v]]]
                 p = np.diff(np.concatenate([[0.0], cum]))[codes[v]] / cum[-1]
             else:
-                p = self.marginals[v][codes[v]] / self.marginals[v].sum()
+                p = marginal_prob(self.marginals[v], codes[v])
             out += float(np.log(max(p, 1e-300)))
         return out
 
